@@ -1,0 +1,47 @@
+using Snapfn.Interop;
+using Snapfn.Platform;
+using Snapfn.Vmm;
+
+namespace Snapfn.Cli;
+
+/// <summary>A mistake on the command line or in its inputs; the message says what to do.</summary>
+public sealed class UsageException : Exception
+{
+    public UsageException(string message) : base(message) { }
+
+    public UsageException() { }
+
+    public UsageException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>Turns the failures a user can cause into one line on stderr and a non-zero exit code.</summary>
+public static class CliErrors
+{
+    public const int Failure = 1;
+    public const int Usage = 2;
+
+    public static int Guard(Func<int> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (Describe(e) is { } described)
+        {
+            Console.Error.WriteLine($"snapfn: {described.Message}");
+            if (e is GuestCrashedException crash && Environment.GetEnvironmentVariable("SNAPFN_VERBOSE") == "1")
+                Console.Error.WriteLine(crash.RegisterDump);
+            return described.Code;
+        }
+    }
+
+    private static (string Message, int Code)? Describe(Exception e) => e switch
+    {
+        UsageException or UnknownFunctionException => (e.Message, Usage),
+        GuestFailureException or ElfFormatException or KvmUnavailableException or SyscallException => (e.Message, Failure),
+        FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
+        ArgumentException => (e.Message, Usage),
+        _ => null,
+    };
+}

@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace Snapfn.Interop;
+
+public static partial class Libc
+{
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long pread(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int posix_fadvise(int fd, long offset, long length, int advice);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial long readahead(int fd, long offset, nuint count);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int poll(pollfd* fds, nuint nfds, int timeout);
+
+    public const int POSIX_FADV_NORMAL = 0;
+    public const int POSIX_FADV_RANDOM = 1;
+    public const int POSIX_FADV_SEQUENTIAL = 2;
+    public const int POSIX_FADV_WILLNEED = 3;
+    public const int POSIX_FADV_DONTNEED = 4;
+
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+
+    public const short POLLIN = 0x1;
+    public const short POLLERR = 0x8;
+    public const short POLLHUP = 0x10;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct pollfd
+    {
+        public int fd;
+        public short events;
+        public short revents;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers.Binary;
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>
+/// The GDT and the segment registers for 64-bit code at CPL 3. The descriptors in memory and the cached
+/// segment state given to KVM must agree, or a later segment load (iretq, a far return) would fault.
+/// </summary>
+public static class GdtBuilder
+{
+    public const ushort KernelCode = 0x08;
+    public const ushort KernelData = 0x10;
+    public const ushort UserCode = 0x18 | 3;
+    public const ushort UserData = 0x20 | 3;
+    public const ushort Tss = 0x28;
+    public const int EntryCount = 7; // null, kernel code, kernel data, user code, user data, TSS (two slots)
+    public const uint TssLimit = 0x67;
+
+    public static Kvm.kvm_segment UserCodeSegment => new()
+    {
+        @base = 0, limit = 0xffffffff, selector = UserCode, type = 0xb, present = 1, dpl = 3, db = 0, s = 1, l = 1, g = 1,
+    };
+
+    public static Kvm.kvm_segment UserDataSegment => new()
+    {
+        @base = 0, limit = 0xffffffff, selector = UserData, type = 0x3, present = 1, dpl = 3, db = 1, s = 1, l = 0, g = 1,
+    };
+
+    public static Kvm.kvm_segment TaskSegment => new()
+    {
+        @base = GuestLayout.TssAddress, limit = TssLimit, selector = Tss, type = 0xb, present = 1, dpl = 0, s = 0,
+    };
+
+    /// <summary>Writes the descriptor table at <see cref="GuestLayout.GdtAddress"/> in <paramref name="lowMemory"/>.</summary>
+    public static void Build(Span<byte> lowMemory)
+    {
+        var gdt = lowMemory.Slice((int)GuestLayout.GdtAddress, EntryCount * 8);
+        gdt.Clear();
+        Write(gdt, 1, Descriptor(new Kvm.kvm_segment { limit = 0xffffffff, type = 0xb, present = 1, s = 1, l = 1, g = 1 }));
+        Write(gdt, 2, Descriptor(new Kvm.kvm_segment { limit = 0xffffffff, type = 0x3, present = 1, s = 1, db = 1, g = 1 }));
+        Write(gdt, 3, Descriptor(UserCodeSegment));
+        Write(gdt, 4, Descriptor(UserDataSegment));
+        // A 64-bit TSS descriptor takes two slots; the upper one holds base bits 32..63 (zero here).
+        Write(gdt, 5, Descriptor(TaskSegment));
+        lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1).Clear();
+    }
+
+    /// <summary>Encodes a segment as an 8-byte legacy descriptor (limit in 4 KiB units when g is set).</summary>
+    public static ulong Descriptor(Kvm.kvm_segment segment)
+    {
+        var limit = segment.g != 0 ? segment.limit >> 12 : segment.limit;
+        ulong value = limit & 0xffff;
+        value |= (segment.@base & 0xffffff) << 16;
+        value |= (ulong)(segment.type & 0xf) << 40;
+        value |= (ulong)(segment.s & 1) << 44;
+        value |= (ulong)(segment.dpl & 3) << 45;
+        value |= (ulong)(segment.present & 1) << 47;
+        value |= (ulong)((limit >> 16) & 0xf) << 48;
+        value |= (ulong)(segment.avl & 1) << 52;
+        value |= (ulong)(segment.l & 1) << 53;
+        value |= (ulong)(segment.db & 1) << 54;
+        value |= (ulong)(segment.g & 1) << 55;
+        value |= ((segment.@base >> 24) & 0xff) << 56;
+        return value;
+    }
+
+    private static void Write(Span<byte> gdt, int index, ulong descriptor) =>
+        BinaryPrimitives.WriteUInt64LittleEndian(gdt[(index * 8)..], descriptor);
+}

@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>A guest address or range outside guest memory: the guest passed a bad pointer.</summary>
+public sealed class GuestAddressException : Exception
+{
+    public GuestAddressException(string message) : base(message) { }
+
+    public GuestAddressException() { }
+
+    public GuestAddressException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>
+/// The guest's physical memory as the host sees it. Every access goes through a range check against the
+/// guest's size, so a pointer a guest hands over can never reach host memory outside the mapping.
+/// </summary>
+public sealed unsafe class GuestMemory : IDisposable
+{
+    public GuestMemory(MemoryMapping mapping)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        Mapping = mapping;
+    }
+
+    public MemoryMapping Mapping { get; }
+
+    public ulong Size => Mapping.Length;
+
+    public nint HostAddress => Mapping.Address;
+
+    /// <summary>The bytes at [address, address+length); throws <see cref="GuestAddressException"/> outside guest memory.</summary>
+    public Span<byte> Span(ulong address, ulong length)
+    {
+        CheckRange(address, length);
+        if (length > int.MaxValue)
+            throw new GuestAddressException($"range 0x{address:x}+0x{length:x} is too large to access at once");
+        return new Span<byte>((byte*)Mapping.Address + address, (int)length);
+    }
+
+    public bool Contains(ulong address, ulong length) => address <= Size && length <= Size - address;
+
+    public void CheckRange(ulong address, ulong length)
+    {
+        if (!Contains(address, length))
+            throw new GuestAddressException(
+                $"guest range 0x{address:x}+0x{length:x} is outside guest memory (0x{Size:x} bytes)");
+    }
+
+    public ref T Ref<T>(ulong address) where T : unmanaged
+    {
+        CheckRange(address, (ulong)sizeof(T));
+        return ref *(T*)((byte*)Mapping.Address + address);
+    }
+
+    /// <summary>Makes whole pages read as zero and frees what backed them.</summary>
+    public void Discard(ulong address, ulong length)
+    {
+        CheckRange(address, length);
+        Mapping.MapAnonymous(address, length);
+    }
+
+    /// <summary>Counts the pages of [address, address+length) that are resident in this process (mincore).</summary>
+    public ulong CountResidentPages(ulong address, ulong length)
+    {
+        CheckRange(address, length);
+        var pages = (length + GuestLayout.PageSize - 1) / GuestLayout.PageSize;
+        var vector = new byte[pages];
+        fixed (byte* v = vector)
+            SyscallException.Check(Libc.mincore(Mapping.Address + (nint)address, (nuint)length, v), "mincore(guest memory)");
+        ulong count = 0;
+        foreach (var b in vector)
+            count += (ulong)(b & 1);
+        return count;
+    }
+
+    public void Dispose() => Mapping.Dispose();
+}

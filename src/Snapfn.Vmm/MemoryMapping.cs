@@ -1,0 +1,75 @@
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>
+/// An mmap'd address range that this object owns and unmaps once. Sub-ranges may be replaced in place with
+/// MAP_FIXED (file regions of a snapshot, discarded pages) without giving up ownership of the whole.
+/// </summary>
+public sealed class MemoryMapping : IDisposable
+{
+    private nint _address;
+
+    private MemoryMapping(nint address, ulong length)
+    {
+        _address = address;
+        Length = length;
+    }
+
+    public nint Address => _address != 0 ? _address : throw new ObjectDisposedException(nameof(MemoryMapping));
+
+    public ulong Length { get; }
+
+    /// <summary>Private anonymous memory, zero on first touch; MAP_NORESERVE because guests are sparse.</summary>
+    public static MemoryMapping Anonymous(ulong length)
+    {
+        var address = Libc.mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
+            Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        if (address == Libc.MAP_FAILED)
+            SyscallException.Throw($"mmap(anonymous, {length >> 20} MiB)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        return new MemoryMapping(address, length);
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="fileOffset"/>
+    /// copy-on-write over [offset, offset+length) of this range: the file is never written.</summary>
+    public void MapFilePrivate(ulong offset, ulong length, int fd, ulong fileOffset)
+    {
+        CheckRange(offset, length);
+        var address = Libc.mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
+            Libc.MAP_PRIVATE | Libc.MAP_FIXED | Libc.MAP_NORESERVE, fd, (long)fileOffset);
+        if (address == Libc.MAP_FAILED)
+            SyscallException.Throw($"mmap(MAP_FIXED|MAP_PRIVATE, file offset 0x{fileOffset:x}, {length} bytes)",
+                System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>Replaces [offset, offset+length) with fresh anonymous zero pages. Unlike MADV_DONTNEED this also
+    /// reads as zero where the range was file-backed (DONTNEED would bring the file's bytes back) or registered
+    /// with userfaultfd (DONTNEED would make the next touch fault to the handler again).</summary>
+    public void MapAnonymous(ulong offset, ulong length)
+    {
+        CheckRange(offset, length);
+        var address = Libc.mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
+            Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_FIXED | Libc.MAP_NORESERVE, -1, 0);
+        if (address == Libc.MAP_FAILED)
+            SyscallException.Throw($"mmap(MAP_FIXED|MAP_ANONYMOUS, {length} bytes)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+    }
+
+    public void Advise(ulong offset, ulong length, int advice, string name)
+    {
+        CheckRange(offset, length);
+        SyscallException.Check(Libc.madvise(Address + (nint)offset, (nuint)length, advice), $"madvise({name})");
+    }
+
+    private void CheckRange(ulong offset, ulong length)
+    {
+        if (offset % GuestLayout.PageSize != 0 || length % GuestLayout.PageSize != 0 || offset > Length || length > Length - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range 0x{offset:x}+0x{length:x} is not page-aligned inside 0x{Length:x}");
+    }
+
+    public void Dispose()
+    {
+        var address = Interlocked.Exchange(ref _address, 0);
+        if (address != 0)
+            _ = Libc.munmap(address, (nuint)Length);
+    }
+}

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>
+/// A ring-3 micro-VM: guest memory, one vCPU on its own thread, and the hypercall loop. Built either by
+/// booting an ELF (<see cref="Boot"/>) or from a snapshot's memory and vCPU state (<see cref="Restore"/>).
+/// A VM whose guest failed (crash, timeout, protocol error) refuses further runs.
+/// </summary>
+public sealed class MicroVm : IDisposable
+{
+    private const ulong MaxLogLength = 64 * 1024;
+
+    private readonly SafeFd _vm;
+    private readonly Vcpu _vcpu;
+    private readonly VcpuThread _thread;
+    private readonly MicroVmOptions _options;
+    private volatile bool _stopRequested;
+    private bool _failed;
+    private bool _disposed;
+
+    private MicroVm(GuestMemory memory, GuestLayout layout, MicroVmOptions options)
+    {
+        _options = options;
+        Memory = memory;
+        Layout = layout;
+        var kvm = KvmSystem.Shared;
+        _vm = kvm.CreateVm();
+        try
+        {
+            var region = new Kvm.kvm_userspace_memory_region
+            {
+                slot = 0, guest_phys_addr = 0, memory_size = memory.Size, userspace_addr = (ulong)memory.HostAddress,
+            };
+            unsafe
+            {
+                SyscallException.Check(Libc.ioctl(_vm.Fd, Kvm.KVM_SET_USER_MEMORY_REGION, (nint)(&region)),
+                    "ioctl(KVM_SET_USER_MEMORY_REGION)");
+            }
+            _thread = new VcpuThread($"vcpu:{options.Name}");
+            _vcpu = _thread.Invoke(() => new Vcpu(kvm, _vm));
+        }
+        catch
+        {
+            _thread?.Dispose();
+            _vm.Dispose();
+            throw;
+        }
+    }
+
+    public GuestMemory Memory { get; }
+
+    public GuestLayout Layout { get; }
+
+    /// <summary>Creates a VM with fresh anonymous memory, loads <paramref name="elf"/> and sets up the CPU; nothing runs yet.</summary>
+    public static MicroVm Boot(ElfImage elf, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(elf);
+        ArgumentNullException.ThrowIfNull(options);
+        elf.CheckFits(options.MemorySize, options.Name);
+        var layout = GuestLayout.For(options.MemorySize, elf.ImageEnd);
+        var memory = new GuestMemory(MemoryMapping.Anonymous(options.MemorySize));
+        MicroVm? vm = null;
+        try
+        {
+            var low = memory.Span(0, GuestLayout.LargePageSize);
+            PageTableBuilder.Build(low, layout);
+            GdtBuilder.Build(low);
+            elf.CopyTo(memory);
+            memory.Ref<Mailbox>(GuestAbi.MailboxAddress) = new Mailbox
+            {
+                Magic = GuestAbi.Magic,
+                AbiVersion = GuestAbi.Version,
+                MemorySize = layout.MemorySize,
+                InputAddress = layout.InputAddress,
+                InputCapacity = GuestLayout.IoBufferSize,
+                OutputAddress = layout.OutputAddress,
+                OutputCapacity = GuestLayout.IoBufferSize,
+                HeapStart = layout.HeapStart,
+                HeapEnd = layout.HeapEnd,
+            };
+            vm = new MicroVm(memory, layout, options);
+            var v = vm;
+            vm._thread.Invoke(() =>
+            {
+                v._vcpu.SetSregs(CpuSetup.InitialSregs(v._vcpu.GetSregs()));
+                v._vcpu.SetXcr0(CpuSetup.Xcr0);
+                v._vcpu.SetRegs(CpuSetup.InitialRegs(elf.Entry, layout.StackTop));
+            });
+            return vm;
+        }
+        catch
+        {
+            if (vm is not null)
+                vm.Dispose();
+            else
+                memory.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a VM over <paramref name="memory"/> (already holding the snapshot's contents, or mapped so
+    /// that it will) and loads the saved vCPU state. The VM owns <paramref name="memory"/> from here on.</summary>
+    public static MicroVm Restore(GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(state);
+        MicroVm? vm = null;
+        try
+        {
+            vm = new MicroVm(memory, layout, options);
+            var v = vm;
+            vm._thread.Invoke(() => v._vcpu.RestoreState(state));
+            return vm;
+        }
+        catch
+        {
+            if (vm is not null)
+                vm.Dispose();
+            else
+                memory.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs init() up to the READY hypercall.</summary>
+    public GuestRun RunToReady()
+    {
+        var run = RunGuest();
+        if (run.Stop != GuestStop.Ready)
+            throw Fail(new GuestProtocolException("the guest returned a result before it said READY"));
+        return run;
+    }
+
+    /// <summary>Writes <paramref name="input"/> into the guest, resumes it and runs the request up to RESULT.</summary>
+    public GuestRun Invoke(ReadOnlySpan<byte> input)
+    {
+        WriteInput(input);
+        var run = RunGuest();
+        if (run.Stop != GuestStop.Result)
+            throw Fail(new GuestProtocolException("the guest said READY again instead of returning a result"));
+        return run;
+    }
+
+    /// <summary>Writes the next request's input where the guest expects it (the guest is stopped at READY or RESULT).</summary>
+    public void WriteInput(ReadOnlySpan<byte> input)
+    {
+        if ((ulong)input.Length > GuestLayout.IoBufferSize)
+            throw new ArgumentException(
+                $"input is {input.Length} bytes; a guest takes at most {GuestLayout.IoBufferSize >> 20} MiB", nameof(input));
+        input.CopyTo(Memory.Span(Layout.InputAddress, (ulong)input.Length));
+        Memory.Ref<Mailbox>(GuestAbi.MailboxAddress).InputLength = (ulong)input.Length;
+    }
+
+    /// <summary>The output of the last request.</summary>
+    public ReadOnlySpan<byte> Output(GuestRun run) => Memory.Span(Layout.OutputAddress, run.OutputLength);
+
+    /// <summary>The vCPU state at READY, with the `out` that exited completed, ready for a snapshot.</summary>
+    public VcpuState CaptureState()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _thread.Invoke(() =>
+        {
+            _vcpu.CompletePendingIo();
+            return _vcpu.CaptureState();
+        });
+    }
+
+    private GuestRun RunGuest()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failed)
+            throw new InvalidOperationException("this VM's guest has failed; restore or boot a new one");
+        _stopRequested = false;
+        using var watchdog = new Timer(_ =>
+        {
+            _stopRequested = true;
+            _thread.Kick();
+        }, null, _options.Timeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            return _thread.Invoke(ExitLoop);
+        }
+        catch (GuestFailureException e)
+        {
+            throw Fail(e);
+        }
+    }
+
+    private Exception Fail(Exception e)
+    {
+        _failed = true;
+        return e;
+    }
+
+    /// <summary>Runs the vCPU and serves hypercalls until READY or RESULT. Runs on the vCPU thread.</summary>
+    private GuestRun ExitLoop()
+    {
+        long entered = 0;
+        var exits = 0;
+        while (true)
+        {
+            if (_stopRequested)
+                throw new GuestTimeoutException(_options.Timeout);
+            if (entered == 0)
+                entered = Stopwatch.GetTimestamp();
+            if (!_vcpu.Run())
+            {
+                VcpuThread.ConsumeKick();
+                continue;
+            }
+            exits++;
+            ref var run = ref _vcpu.RunPage;
+            switch (run.exit_reason)
+            {
+                case Kvm.KVM_EXIT_IO:
+                    var stop = OnPortIo(ref run);
+                    if (stop is { } s)
+                        return new GuestRun(s, s == GuestStop.Result ? Memory.Ref<Mailbox>(GuestAbi.MailboxAddress).Arg0 : 0,
+                            entered, Stopwatch.GetTimestamp(), exits);
+                    break;
+                case Kvm.KVM_EXIT_INTR:
+                    break;
+                case Kvm.KVM_EXIT_SHUTDOWN:
+                    throw Crash("unhandled exception (triple fault)");
+                case Kvm.KVM_EXIT_HLT:
+                    throw Crash("hlt");
+                case Kvm.KVM_EXIT_MMIO:
+                    throw Crash($"access to 0x{run.mmio.phys_addr:x}, outside guest memory");
+                case Kvm.KVM_EXIT_FAIL_ENTRY:
+                    throw Crash($"VM entry failed (hardware reason 0x{run.fail_entry.hardware_entry_failure_reason:x})");
+                case Kvm.KVM_EXIT_INTERNAL_ERROR:
+                    throw Crash($"KVM internal error (suberror {run.@internal.suberror})");
+                default:
+                    throw Crash($"unexpected exit reason {run.exit_reason}");
+            }
+        }
+    }
+
+    /// <summary>Serves one `out`: returns a stop for READY/RESULT, null for calls served in place.</summary>
+    private GuestStop? OnPortIo(ref Kvm.kvm_run run)
+    {
+        if (run.io.direction != Kvm.KVM_EXIT_IO_OUT || run.io.port != GuestAbi.HypercallPort || run.io.size != 4 || run.io.count != 1)
+            throw new GuestProtocolException($"port I/O to 0x{run.io.port:x} (size {run.io.size}, direction {run.io.direction}) is not a hypercall");
+        uint number;
+        unsafe
+        {
+            number = *(uint*)((byte*)Unsafe.AsPointer(ref run) + run.io.data_offset);
+        }
+        ref var mailbox = ref Memory.Ref<Mailbox>(GuestAbi.MailboxAddress);
+        switch ((Hypercall)number)
+        {
+            case Hypercall.Log:
+                var text = GuestText(mailbox.Arg0, mailbox.Arg1, "log");
+                _options.Log?.Invoke(text);
+                return null;
+            case Hypercall.Discard:
+                Discard(mailbox.Arg0, mailbox.Arg1);
+                return null;
+            case Hypercall.Ready:
+                return GuestStop.Ready;
+            case Hypercall.Result:
+                if (mailbox.Arg0 > GuestLayout.IoBufferSize)
+                    throw new GuestProtocolException($"result of {mailbox.Arg0} bytes exceeds the {GuestLayout.IoBufferSize >> 20} MiB output buffer");
+                return GuestStop.Result;
+            case Hypercall.Abort:
+                throw new GuestAbortedException(GuestText(mailbox.Arg0, mailbox.Arg1, "abort"));
+            default:
+                throw new GuestProtocolException($"unknown hypercall {number}");
+        }
+    }
+
+    private string GuestText(ulong address, ulong length, string call)
+    {
+        if (length > MaxLogLength)
+            throw new GuestProtocolException($"{call} message of {length} bytes is longer than {MaxLogLength}");
+        if (!Memory.Contains(address, length) || address < GuestAbi.ElfBase && length > 0)
+            throw new GuestProtocolException($"{call} message at 0x{address:x}+{length} is outside guest memory");
+        return Encoding.UTF8.GetString(Memory.Span(address, length));
+    }
+
+    private void Discard(ulong address, ulong length)
+    {
+        if (address % GuestLayout.PageSize != 0 || length % GuestLayout.PageSize != 0)
+            throw new GuestProtocolException($"discard of 0x{address:x}+0x{length:x} is not page-aligned");
+        if (address < Layout.HeapStart || !Memory.Contains(address, length))
+            throw new GuestProtocolException($"discard of 0x{address:x}+0x{length:x} is outside the heap");
+        if (length > 0)
+            Memory.Discard(address, length);
+    }
+
+    private GuestCrashedException Crash(string reason)
+    {
+        var regs = _vcpu.GetRegs();
+        var sregs = _vcpu.GetSregs();
+        return new GuestCrashedException(reason, regs, sregs.cr2);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _thread.Invoke(_vcpu.Dispose);
+        _thread.Dispose();
+        _vm.Dispose();
+        Memory.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+namespace Snapfn.Vmm;
+
+/// <summary>How a micro-VM is built and watched.</summary>
+public sealed record MicroVmOptions
+{
+    public const ulong DefaultMemorySize = 2UL << 30;
+
+    public ulong MemorySize { get; init; } = DefaultMemorySize;
+
+    /// <summary>How long init() or one request may run before the watchdog stops the guest.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Receives the guest's log lines (the LOG hypercall); null drops them.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>A name for the vCPU thread and for messages.</summary>
+    public string Name { get; init; } = "guest";
+}

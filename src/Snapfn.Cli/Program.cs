@@ -1,8 +1,9 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Snapfn.Cli;
 using Snapfn.Cli.Commands;
 
 var root = new RootCommand("Snapfn: serverless functions in KVM micro-VMs restored from memory snapshots");
 root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
-return CliErrors.Guard(() => root.Parse(args).Invoke());
+return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

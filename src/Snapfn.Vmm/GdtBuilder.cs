@@ -15,7 +15,11 @@ public static class GdtBuilder
     public const ushort UserData = 0x20 | 3;
     public const ushort Tss = 0x28;
     public const int EntryCount = 7; // null, kernel code, kernel data, user code, user data, TSS (two slots)
-    public const uint TssLimit = 0x67;
+    /// <summary>Where the I/O permission bitmap starts inside the TSS (right after the 104-byte 64-bit TSS).</summary>
+    public const int IoBitmapOffset = 104;
+    /// <summary>Bitmap bytes up to and including the hypercall port's, plus one: the CPU and KVM's emulator read two.</summary>
+    public const int IoBitmapBytes = GuestAbi.HypercallPort / 8 + 2;
+    public const uint TssLimit = IoBitmapOffset + IoBitmapBytes - 1;
 
     public static Kvm.kvm_segment UserCodeSegment => new()
     {
@@ -43,7 +47,22 @@ public static class GdtBuilder
         Write(gdt, 4, Descriptor(UserDataSegment));
         // A 64-bit TSS descriptor takes two slots; the upper one holds base bits 32..63 (zero here).
         Write(gdt, 5, Descriptor(TaskSegment));
-        lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1).Clear();
+        BuildTss(lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1));
+    }
+
+    /// <summary>
+    /// A TSS whose I/O bitmap lets CPL 3 use the hypercall port and nothing else. PVM runs the guest with the
+    /// hardware IOPL at 0 whatever RFLAGS says, so `out` raises #GP; KVM's emulator then consults this bitmap,
+    /// finds the port allowed and exits to us with KVM_EXIT_IO. On hardware-virtualised KVM, IOPL 3 allows it.
+    /// </summary>
+    private static void BuildTss(Span<byte> tss)
+    {
+        tss.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(tss[102..], IoBitmapOffset);
+        var bitmap = tss.Slice(IoBitmapOffset, IoBitmapBytes);
+        bitmap.Fill(0xff);
+        // A 4-byte `out` checks the bits of ports 0x5f0..0x5f3; they are the low nibble of one byte.
+        bitmap[GuestAbi.HypercallPort / 8] = unchecked((byte)~(0xf << (GuestAbi.HypercallPort % 8)));
     }
 
     /// <summary>Encodes a segment as an 8-byte legacy descriptor (limit in 4 KiB units when g is set).</summary>

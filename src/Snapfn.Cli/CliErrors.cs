@@ -1,5 +1,6 @@
 using Snapfn.Interop;
 using Snapfn.Platform;
+using Snapfn.Snapshots;
 using Snapfn.Vmm;
 
 namespace Snapfn.Cli;
@@ -38,8 +39,9 @@ public static class CliErrors
 
     private static (string Message, int Code)? Describe(Exception e) => e switch
     {
+        AggregateException { InnerExceptions.Count: > 0 } aggregate => Describe(aggregate.InnerExceptions[0]),
         UsageException or UnknownFunctionException => (e.Message, Usage),
-        GuestFailureException or ElfFormatException or KvmUnavailableException or SyscallException => (e.Message, Failure),
+        GuestFailureException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
         ArgumentException => (e.Message, Usage),
         _ => null,

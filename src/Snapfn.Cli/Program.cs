@@ -6,4 +6,6 @@ using Snapfn.Cli.Commands;
 var root = new RootCommand("Snapfn: serverless functions in KVM micro-VMs restored from memory snapshots");
 root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(SnapshotCommand.Create());
+root.Subcommands.Add(InvokeCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

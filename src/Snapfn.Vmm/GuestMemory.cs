@@ -62,6 +62,17 @@ public sealed unsafe class GuestMemory : IDisposable
         Mapping.MapAnonymous(address, length);
     }
 
+    /// <summary>Fills <paramref name="vector"/> with one byte a page of [address, address+length): bit 0 set where the
+    /// page is resident (mincore). For anonymous memory, a page never touched is not resident and reads as zero.</summary>
+    public void ResidentPages(ulong address, ulong length, Span<byte> vector)
+    {
+        CheckRange(address, length);
+        if ((ulong)vector.Length < (length + GuestLayout.PageSize - 1) / GuestLayout.PageSize)
+            throw new ArgumentException("vector too short", nameof(vector));
+        fixed (byte* v = vector)
+            SyscallException.Check(Libc.mincore(Mapping.Address + (nint)address, (nuint)length, v), "mincore(guest memory)");
+    }
+
     /// <summary>Counts the pages of [address, address+length) that are resident in this process (mincore).</summary>
     public ulong CountResidentPages(ulong address, ulong length)
     {

@@ -40,3 +40,20 @@ public static partial class Libc
         public short revents;
     }
 }
+
+public static partial class Libc
+{
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport(LibraryName, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int stat(string path, stat_buf* buf);
+
+    /// <summary>struct stat on x86-64 (144 bytes); only the fields Snapfn reads are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 144)]
+    public struct stat_buf
+    {
+        [FieldOffset(48)] public long st_size;
+        [FieldOffset(64)] public long st_blocks;
+    }
+}

@@ -1,0 +1,17 @@
+namespace Snapfn.Platform;
+
+/// <summary>One invocation restored from a snapshot (or served warm), with its timings and the mode's counters.</summary>
+public sealed record InvocationResult
+{
+    public required string Function { get; init; }
+    public required string Mode { get; init; }
+    public required byte[] Output { get; init; }
+    /// <summary>From the start of the invocation to the guest's first instruction.</summary>
+    public required double RestoreMs { get; init; }
+    /// <summary>From the first instruction to RESULT.</summary>
+    public required double ExecuteMs { get; init; }
+    public required double TotalMs { get; init; }
+    /// <summary>How many pages of the mode's files were in the page cache just before the invocation.</summary>
+    public required long CachedPagesBefore { get; init; }
+    public required IReadOnlyDictionary<string, double> Counters { get; init; }
+}

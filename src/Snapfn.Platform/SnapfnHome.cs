@@ -1,0 +1,30 @@
+using Snapfn.Snapshots;
+
+namespace Snapfn.Platform;
+
+/// <summary>Where Snapfn keeps its state: $SNAPFN_HOME, or ~/.local/share/snapfn. One folder per function.</summary>
+public sealed class SnapfnHome
+{
+    public SnapfnHome(string path)
+    {
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public static SnapfnHome Default()
+    {
+        var configured = Environment.GetEnvironmentVariable("SNAPFN_HOME");
+        if (!string.IsNullOrEmpty(configured))
+            return new SnapfnHome(System.IO.Path.GetFullPath(configured));
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return new SnapfnHome(System.IO.Path.Combine(home, ".local", "share", "snapfn"));
+    }
+
+    public SnapshotFolder SnapshotFolder(string function)
+    {
+        if (!FunctionName.IsValid(function))
+            throw new ArgumentException($"'{function}' is not a valid function name (lower-case letters, digits and dashes)", nameof(function));
+        return new SnapshotFolder(System.IO.Path.Combine(Path, "functions", function), function);
+    }
+}

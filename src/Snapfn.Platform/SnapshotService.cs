@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using Snapfn.Snapshots;
+using Snapfn.Vmm;
+
+namespace Snapfn.Platform;
+
+/// <summary>A snapshot just taken: where it is, how big, and what booting to it cost.</summary>
+public sealed record SnapshotTaken(SnapshotInfo Info, double BootMs, double InitMs, double WriteMs);
+
+/// <summary>Takes snapshots: boot the function, run init() to READY, write state and memory.</summary>
+public sealed class SnapshotService
+{
+    private readonly SnapfnHome _home;
+
+    public SnapshotService(SnapfnHome home)
+    {
+        _home = home;
+    }
+
+    public SnapshotTaken Take(FunctionInfo function, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(options);
+        var start = Stopwatch.GetTimestamp();
+        var elf = ElfImage.Load(function.ElfPath);
+        using var vm = MicroVm.Boot(elf, options with { Name = function.Name });
+        var ready = vm.RunToReady();
+        var info = SnapshotWriter.Write(vm, elf, _home.SnapshotFolder(function.Name));
+        return new SnapshotTaken(info, BootRun.Ms(start, ready.EnteredAt), BootRun.Ms(ready.EnteredAt, ready.StoppedAt),
+            BootRun.Ms(ready.StoppedAt, Stopwatch.GetTimestamp()));
+    }
+
+    public Snapshot Open(FunctionInfo function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        var elf = ElfImage.Load(function.ElfPath);
+        return Snapshot.Open(_home.SnapshotFolder(function.Name), elf.Sha256);
+    }
+}

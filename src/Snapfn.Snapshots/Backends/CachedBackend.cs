@@ -1,0 +1,17 @@
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>The paper's "Cached": vanilla with the memory file already in the page cache (read in, untimed).</summary>
+public sealed class CachedBackend : IMemoryBackend
+{
+    public string Mode => "cached";
+
+    public IReadOnlyList<string> Files(Snapshot snapshot) => [snapshot?.MemoryPath ?? throw new ArgumentNullException(nameof(snapshot))];
+
+    public void Prepare(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        PageCache.Load(snapshot.MemoryPath);
+    }
+
+    public RestoredMemory Restore(Snapshot snapshot) => new(SnapshotMapping.MapMemoryFile(snapshot));
+}

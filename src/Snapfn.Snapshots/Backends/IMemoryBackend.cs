@@ -1,0 +1,17 @@
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>One way of bringing a snapshot's memory back (a restore mode of DESIGN.md §3).</summary>
+public interface IMemoryBackend
+{
+    /// <summary>The mode's name on the command line and in results: vanilla, cached, reap, faasnap.</summary>
+    string Mode { get; }
+
+    /// <summary>The files this mode reads for <paramref name="snapshot"/>: they are what `--cold` drops from the page cache.</summary>
+    IReadOnlyList<string> Files(Snapshot snapshot);
+
+    /// <summary>Untimed preparation before an invocation (cached: read the memory file into the page cache).</summary>
+    void Prepare(Snapshot snapshot);
+
+    /// <summary>Maps guest memory for one restore. Timed: it is part of restore latency.</summary>
+    RestoredMemory Restore(Snapshot snapshot);
+}

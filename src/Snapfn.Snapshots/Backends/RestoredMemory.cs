@@ -1,0 +1,40 @@
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>
+/// One restore's guest memory, as a mode brought it back, plus whatever the mode runs beside the guest (a
+/// fault-serving thread, a loader). The VM owns <see cref="Memory"/>; dispose this after the VM.
+/// </summary>
+public class RestoredMemory : IDisposable
+{
+    public RestoredMemory(GuestMemory memory)
+    {
+        Memory = memory;
+    }
+
+    public GuestMemory Memory { get; }
+
+    /// <summary>Runs after the VM exists and before its first instruction (REAP's blocking prefetch).</summary>
+    public virtual void BeforeFirstRun()
+    {
+    }
+
+    /// <summary>Called when the request has finished: stops helpers, so that counters are final.</summary>
+    public virtual void AfterRun()
+    {
+    }
+
+    /// <summary>The mode's counters for this restore (pages served, bytes prefetched, ...).</summary>
+    public virtual IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>();
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}

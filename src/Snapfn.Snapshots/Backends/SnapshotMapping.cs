@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>Opens snapshot files for mapping: the descriptor can be closed once mapped, the mapping keeps the file.</summary>
+public static class SnapshotMapping
+{
+    public static SafeFd OpenReadOnly(string path)
+    {
+        var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+            SyscallException.Throw($"open({path})", Marshal.GetLastPInvokeError());
+        return new SafeFd(fd);
+    }
+
+    /// <summary>Guest memory = the whole memory file, copy-on-write (Firecracker's way: pages arrive on demand).</summary>
+    public static GuestMemory MapMemoryFile(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
+        try
+        {
+            using var fd = OpenReadOnly(snapshot.MemoryPath);
+            mapping.MapFilePrivate(0, snapshot.State.MemorySize, fd.Fd, 0);
+            return new GuestMemory(mapping);
+        }
+        catch
+        {
+            mapping.Dispose();
+            throw;
+        }
+    }
+}

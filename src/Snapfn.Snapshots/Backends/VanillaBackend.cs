@@ -1,0 +1,15 @@
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>Firecracker's snapshot restore: mmap the memory file MAP_PRIVATE and let the guest fault pages in.</summary>
+public sealed class VanillaBackend : IMemoryBackend
+{
+    public string Mode => "vanilla";
+
+    public IReadOnlyList<string> Files(Snapshot snapshot) => [snapshot?.MemoryPath ?? throw new ArgumentNullException(nameof(snapshot))];
+
+    public void Prepare(Snapshot snapshot)
+    {
+    }
+
+    public RestoredMemory Restore(Snapshot snapshot) => new(SnapshotMapping.MapMemoryFile(snapshot));
+}

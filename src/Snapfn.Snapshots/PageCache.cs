@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+
+namespace Snapfn.Snapshots;
+
+/// <summary>
+/// The kernel's page cache for one file: how much of it is cached (mincore over a read-only mapping), dropping
+/// it (POSIX_FADV_DONTNEED, which only drops clean pages no process has mapped), and reading it in.
+/// </summary>
+public static unsafe class PageCache
+{
+    public const int PageSize = 4096;
+
+    /// <summary>How many of the file's pages are in the page cache, and how many pages it has.</summary>
+    public static (long Cached, long Total) Count(string path)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var length = RandomAccess.GetLength(file);
+        if (length == 0)
+            return (0, 0);
+        var fd = (int)file.DangerousGetHandle();
+        var address = Libc.mmap(0, (nuint)length, Libc.PROT_READ, Libc.MAP_SHARED, fd, 0);
+        if (address == Libc.MAP_FAILED)
+            SyscallException.Throw($"mmap({path})", Marshal.GetLastPInvokeError());
+        try
+        {
+            var pages = (length + PageSize - 1) / PageSize;
+            var vector = new byte[pages];
+            fixed (byte* v = vector)
+                SyscallException.Check(Libc.mincore(address, (nuint)length, v), $"mincore({path})");
+            long cached = 0;
+            foreach (var b in vector)
+                cached += b & 1;
+            return (cached, pages);
+        }
+        finally
+        {
+            _ = Libc.munmap(address, (nuint)length);
+        }
+    }
+
+    /// <summary>Asks the kernel to drop the file's cached pages: the next access reads the disk.</summary>
+    public static void Drop(string path)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var errno = Libc.posix_fadvise((int)file.DangerousGetHandle(), 0, 0, Libc.POSIX_FADV_DONTNEED);
+        if (errno != 0)
+            SyscallException.Throw($"posix_fadvise({path}, DONTNEED)", errno);
+    }
+
+    /// <summary>Reads the whole file once so that it sits in the page cache (sparse holes cost nothing).</summary>
+    public static void Load(string path)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var buffer = GC.AllocateUninitializedArray<byte>(1 << 20);
+        long offset = 0;
+        int read;
+        while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
+            offset += read;
+    }
+
+    /// <summary>Apparent and allocated size of a (sparse) file.</summary>
+    public static (long Apparent, long Allocated) Sizes(string path)
+    {
+        Libc.stat_buf buf;
+        SyscallException.Check(Libc.stat(path, &buf), $"stat({path})");
+        return (buf.st_size, buf.st_blocks * 512);
+    }
+}

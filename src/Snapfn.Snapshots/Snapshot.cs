@@ -1,0 +1,63 @@
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots;
+
+/// <summary>A snapshot whose state file verified and whose memory file is present and long enough.</summary>
+public sealed class Snapshot
+{
+    private Snapshot(SnapshotFolder folder, SnapshotState state)
+    {
+        Folder = folder;
+        State = state;
+    }
+
+    public SnapshotFolder Folder { get; }
+
+    public SnapshotState State { get; }
+
+    public string MemoryPath => Folder.File(State.MemoryFileName);
+
+    public static bool Exists(SnapshotFolder folder) => System.IO.File.Exists(folder?.StatePath);
+
+    /// <summary>Opens and checks a snapshot; <paramref name="elfSha256"/> is the function's ELF as it is now.</summary>
+    public static Snapshot Open(SnapshotFolder folder, string elfSha256)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!System.IO.File.Exists(folder.StatePath))
+            throw new SnapshotInvalidException(
+                $"function '{folder.Function}' has no snapshot (no {folder.StatePath}): take one with `{folder.RetakeCommand}`");
+        byte[] bytes;
+        try
+        {
+            bytes = System.IO.File.ReadAllBytes(folder.StatePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SnapshotInvalidException($"cannot read {folder.StatePath}: {e.Message}; take the snapshot again with `{folder.RetakeCommand}`", e);
+        }
+        var state = StateFile.Deserialize(bytes, folder.StatePath, folder.RetakeCommand);
+        if (state.Function != folder.Function)
+            throw new SnapshotInvalidException(
+                $"snapshot in {folder.Path} is of function '{state.Function}', not '{folder.Function}': take it again with `{folder.RetakeCommand}`");
+        if (!string.Equals(state.ElfSha256, elfSha256, StringComparison.Ordinal))
+            throw new SnapshotInvalidException(
+                $"snapshot of '{folder.Function}' was taken from a different build of its ELF: take it again with `{folder.RetakeCommand}`");
+        var snapshot = new Snapshot(folder, state);
+        var memory = new FileInfo(snapshot.MemoryPath);
+        if (!memory.Exists)
+            throw new SnapshotInvalidException(
+                $"snapshot memory file {snapshot.MemoryPath} is missing: take the snapshot again with `{folder.RetakeCommand}`");
+        if ((ulong)memory.Length != state.MemorySize)
+            throw new SnapshotInvalidException(
+                $"snapshot memory file {snapshot.MemoryPath} is {memory.Length} bytes, but the state says {state.MemorySize}: take the snapshot again with `{folder.RetakeCommand}`");
+        try
+        {
+            _ = state.Layout;
+        }
+        catch (ArgumentException e)
+        {
+            throw new SnapshotInvalidException($"snapshot state in {folder.StatePath} has an impossible layout ({e.Message}): take it again with `{folder.RetakeCommand}`", e);
+        }
+        return snapshot;
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.Win32.SafeHandles;
+using Snapfn.Interop;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots;
+
+/// <summary>What a snapshot cost to take and how big it is on disk.</summary>
+public sealed record SnapshotInfo(string Folder, string StatePath, string MemoryPath, ulong ApparentBytes, long AllocatedBytes, ulong DataPages);
+
+/// <summary>
+/// Writes a snapshot of a VM stopped at READY. Crash safety: the memory file gets a fresh name (never
+/// overwritten), is flushed, then the state file that names it is written to a temporary name, flushed and
+/// renamed over the old one. Until that rename the previous snapshot is untouched and usable; after it, the
+/// new one is complete. Memory files no state file names any more are deleted last.
+/// </summary>
+public static class SnapshotWriter
+{
+    private const ulong Page = GuestLayout.PageSize;
+
+    public static SnapshotInfo Write(MicroVm vm, ElfImage elf, SnapshotFolder folder)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(elf);
+        ArgumentNullException.ThrowIfNull(folder);
+        Directory.CreateDirectory(folder.Path);
+        var vcpu = vm.CaptureState();
+        var id = Guid.NewGuid();
+        var memoryName = $"memory-{id:N}.bin";
+        var memoryPath = folder.File(memoryName);
+        var dataPages = WriteMemory(vm.Memory, memoryPath + ".tmp");
+        File.Move(memoryPath + ".tmp", memoryPath);
+
+        var state = new SnapshotState
+        {
+            Id = id, Function = folder.Function, ElfSha256 = elf.Sha256, MemorySize = vm.Layout.MemorySize,
+            ImageEnd = vm.Layout.ImageEnd, MemoryFileName = memoryName, CreatedAt = DateTimeOffset.UtcNow, Vcpu = vcpu,
+        };
+        DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
+        RemoveStaleMemoryFiles(folder, memoryName);
+        var (apparent, allocated) = PageCache.Sizes(memoryPath);
+        return new SnapshotInfo(folder.Path, folder.StatePath, memoryPath, (ulong)apparent, allocated, dataPages);
+    }
+
+    /// <summary>Writes the non-zero pages of guest memory at their offsets; zero pages stay holes. Pages the
+    /// guest never touched are not resident (mincore), so they are skipped without being read.</summary>
+    private static ulong WriteMemory(GuestMemory memory, string path)
+    {
+        ulong dataPages = 0;
+        using (var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite))
+        {
+            RandomAccess.SetLength(file, (long)memory.Size);
+            const ulong chunk = 64UL << 20;
+            var resident = new byte[chunk / Page];
+            for (ulong start = 0; start < memory.Size; start += chunk)
+            {
+                var length = Math.Min(chunk, memory.Size - start);
+                memory.ResidentPages(start, length, resident);
+                ulong runStart = 0, runPages = 0;
+                for (ulong page = 0; page < length / Page; page++)
+                {
+                    var offset = start + page * Page;
+                    var nonZero = (resident[page] & 1) != 0 && memory.Span(offset, Page).IndexOfAnyExcept((byte)0) >= 0;
+                    if (nonZero)
+                    {
+                        if (runPages == 0)
+                            runStart = offset;
+                        runPages++;
+                        dataPages++;
+                    }
+                    if (runPages > 0 && (!nonZero || page == length / Page - 1))
+                    {
+                        WriteRun(file, memory, runStart, runPages * Page);
+                        runPages = 0;
+                    }
+                }
+            }
+            DurableFile.Flush(file, path);
+        }
+        return dataPages;
+    }
+
+    private static void WriteRun(SafeFileHandle file, GuestMemory memory, ulong offset, ulong length)
+    {
+        for (ulong done = 0; done < length;)
+        {
+            var part = Math.Min(length - done, 1UL << 30);
+            RandomAccess.Write(file, memory.Span(offset + done, part), (long)(offset + done));
+            done += part;
+        }
+    }
+
+    private static void RemoveStaleMemoryFiles(SnapshotFolder folder, string keep)
+    {
+        foreach (var path in Directory.EnumerateFiles(folder.Path, "memory-*.bin*"))
+        {
+            if (Path.GetFileName(path) != keep)
+                File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Snapfn.Interop;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots;
+
+/// <summary>
+/// The state file: magic, format version, the snapshot's identity and vCPU state, then a SHA-256 of everything
+/// before it. Any flipped byte, truncation or foreign version is refused before a guest is built from it.
+/// </summary>
+public static class StateFile
+{
+    public const uint FormatVersion = 1;
+    private static readonly byte[] _magic = "SNAPFNST"u8.ToArray();
+    private const int HashSize = 32;
+
+    public static byte[] Serialize(SnapshotState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(_magic);
+            w.Write(FormatVersion);
+            w.Write(state.Id.ToByteArray());
+            w.Write(state.Function);
+            w.Write(state.ElfSha256);
+            w.Write(state.MemorySize);
+            w.Write(state.ImageEnd);
+            w.Write(state.MemoryFileName);
+            w.Write(state.CreatedAt.ToUnixTimeMilliseconds());
+            WriteStruct(w, state.Vcpu.Regs);
+            WriteStruct(w, state.Vcpu.Sregs);
+            WriteStruct(w, state.Vcpu.Xcrs);
+            w.Write(state.Vcpu.Xsave.Length);
+            w.Write(state.Vcpu.Xsave);
+            w.Write(state.Vcpu.Msrs.Count);
+            foreach (var msr in state.Vcpu.Msrs)
+            {
+                w.Write(msr.Index);
+                w.Write(msr.Value);
+            }
+        }
+        var body = stream.ToArray();
+        return [.. body, .. SHA256.HashData(body)];
+    }
+
+    /// <summary>Parses and verifies a state file; <paramref name="retake"/> is the command that fixes a bad one.</summary>
+    public static SnapshotState Deserialize(ReadOnlySpan<byte> bytes, string path, string retake)
+    {
+        string Bad(string what) => $"snapshot state file '{path}' {what}: take the snapshot again with `{retake}`";
+        if (bytes.Length < _magic.Length + 4 + HashSize)
+            throw new SnapshotInvalidException(Bad($"is truncated ({bytes.Length} bytes)"));
+        if (!bytes[.._magic.Length].SequenceEqual(_magic))
+            throw new SnapshotInvalidException(Bad("is not a Snapfn state file (bad magic)"));
+        var version = BitConverter.ToUInt32(bytes[_magic.Length..]);
+        if (version != FormatVersion)
+            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"));
+        var body = bytes[..^HashSize];
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes[^HashSize..]))
+            throw new SnapshotInvalidException(Bad("is corrupt or truncated (checksum mismatch)"));
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(body.ToArray()), Encoding.UTF8);
+            r.ReadBytes(_magic.Length + 4);
+            var id = new Guid(r.ReadBytes(16));
+            var function = r.ReadString();
+            var elf = r.ReadString();
+            var memorySize = r.ReadUInt64();
+            var imageEnd = r.ReadUInt64();
+            var memoryFile = r.ReadString();
+            var created = DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64());
+            var regs = ReadStruct<Kvm.kvm_regs>(r);
+            var sregs = ReadStruct<Kvm.kvm_sregs>(r);
+            var xcrs = ReadStruct<Kvm.kvm_xcrs>(r);
+            var xsave = r.ReadBytes(r.ReadInt32());
+            var msrs = new MsrValue[r.ReadInt32()];
+            for (var i = 0; i < msrs.Length; i++)
+                msrs[i] = new MsrValue(r.ReadUInt32(), r.ReadUInt64());
+            if (r.BaseStream.Position != r.BaseStream.Length)
+                throw new SnapshotInvalidException(Bad("has trailing bytes"));
+            if (memoryFile.Contains('/', StringComparison.Ordinal) || memoryFile.Contains("..", StringComparison.Ordinal))
+                throw new SnapshotInvalidException(Bad("names a memory file outside its folder"));
+            return new SnapshotState
+            {
+                Id = id, Function = function, ElfSha256 = elf, MemorySize = memorySize, ImageEnd = imageEnd,
+                MemoryFileName = memoryFile, CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs),
+            };
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException)
+        {
+            throw new SnapshotInvalidException(Bad("is malformed"), e);
+        }
+    }
+
+    private static void WriteStruct<T>(BinaryWriter w, T value) where T : unmanaged =>
+        w.Write(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+
+    private static T ReadStruct<T>(BinaryReader r) where T : unmanaged
+    {
+        var bytes = r.ReadBytes(Unsafe.SizeOf<T>());
+        if (bytes.Length != Unsafe.SizeOf<T>())
+            throw new EndOfStreamException();
+        return MemoryMarshal.Read<T>(bytes);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Buffers.Binary;
+
+namespace Snapfn.Vmm.Tests;
+
+public sealed class GdtBuilderTests
+{
+    [Fact]
+    public void User_code_descriptor_is_64_bit_DPL_3_present() =>
+        // Limit 0xfffff (4 KiB units), type 0xb, S, DPL 3, P, L, G: the canonical flat 64-bit user code segment.
+        Assert.Equal(0x00affb000000ffffUL, GdtBuilder.Descriptor(GdtBuilder.UserCodeSegment));
+
+    [Fact]
+    public void User_data_descriptor_is_DPL_3_writable() =>
+        Assert.Equal(0x00cff3000000ffffUL, GdtBuilder.Descriptor(GdtBuilder.UserDataSegment));
+
+    [Fact]
+    public void Selectors_index_their_descriptors_with_RPL_3()
+    {
+        var low = new byte[GuestLayout.LargePageSize];
+        GdtBuilder.Build(low);
+        ulong Entry(ushort selector) => BinaryPrimitives.ReadUInt64LittleEndian(low.AsSpan((int)GuestLayout.GdtAddress + (selector & ~7)));
+        Assert.Equal(3, GdtBuilder.UserCode & 3);
+        Assert.Equal(GdtBuilder.Descriptor(GdtBuilder.UserCodeSegment), Entry(GdtBuilder.UserCode));
+        Assert.Equal(GdtBuilder.Descriptor(GdtBuilder.UserDataSegment), Entry(GdtBuilder.UserData));
+        Assert.Equal(GdtBuilder.Descriptor(GdtBuilder.TaskSegment), Entry(GdtBuilder.Tss));
+    }
+
+    [Fact]
+    public void Tss_io_bitmap_allows_only_the_hypercall_port()
+    {
+        var low = new byte[GuestLayout.LargePageSize];
+        GdtBuilder.Build(low);
+        var tss = low.AsSpan((int)GuestLayout.TssAddress, (int)GdtBuilder.TssLimit + 1);
+        var bitmap = tss[BinaryPrimitives.ReadUInt16LittleEndian(tss[102..])..];
+        bool Allowed(int port) => (bitmap[port / 8] >> (port % 8) & 1) == 0;
+        for (var port = 0; port < (bitmap.Length - 1) * 8; port++)
+            Assert.Equal(port is >= GuestAbi.HypercallPort and < GuestAbi.HypercallPort + 4, Allowed(port));
+    }
+}

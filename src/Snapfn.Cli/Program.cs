@@ -8,4 +8,5 @@ root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(InvokeCommand.Create());
+root.Subcommands.Add(RecordCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

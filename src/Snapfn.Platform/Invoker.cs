@@ -8,25 +8,83 @@ namespace Snapfn.Platform;
 /// <summary>An invocation request: which function, how to restore it, and its input.</summary>
 public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[] Input, bool Cold);
 
-/// <summary>Restores a function from its snapshot in the requested mode and runs one request on it.</summary>
-public sealed class Invoker
+/// <summary>
+/// Restores a function from its snapshot in the requested mode and runs one request on it; in `warm` mode it
+/// reuses a live VM from the pool (restoring one, vanilla, when none is idle) and keeps it afterwards.
+/// </summary>
+public sealed class Invoker : IDisposable
 {
+    public const string WarmMode = "warm";
     private readonly SnapshotService _snapshots;
+    private readonly WarmPool _pool;
 
-    public Invoker(SnapshotService snapshots)
+    public Invoker(SnapshotService snapshots, WarmPool? pool = null)
     {
         _snapshots = snapshots;
+        _pool = pool ?? new WarmPool();
     }
 
-    public static IReadOnlyCollection<string> Modes => MemoryBackends.Modes;
+    public static IReadOnlyCollection<string> Modes => [WarmMode, .. MemoryBackends.Modes];
+
+    public WarmPool Pool => _pool;
 
     /// <summary>Drops the snapshot's files for <paramref name="mode"/> from the page cache.</summary>
     public void MakeCold(FunctionInfo function, string mode)
     {
-        if (!MemoryBackends.TryGet(mode, out var backend))
-            throw new ArgumentException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
-        MakeCold(backend.Files(_snapshots.Open(function)));
+        ArgumentNullException.ThrowIfNull(function);
+        if (mode != WarmMode)
+            MakeCold(Backend(mode).Files(_snapshots.Open(function)));
     }
+
+    private static IMemoryBackend Backend(string mode) =>
+        MemoryBackends.TryGet(mode, out var backend)
+            ? backend
+            : throw new ArgumentException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
+
+    private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options)
+    {
+        var start = Stopwatch.GetTimestamp();
+        if (!_pool.TryAcquire(request.Function.Name, out var warm))
+        {
+            var snapshot = _snapshots.Open(request.Function);
+            var memory = Backend("vanilla").Restore(snapshot);
+            try
+            {
+                warm = new WarmVm(MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
+                    options with { Name = request.Function.Name }), memory);
+            }
+            catch
+            {
+                memory.Dispose();
+                throw;
+            }
+        }
+        GuestRun run;
+        try
+        {
+            run = warm.Vm.Invoke(request.Input);
+        }
+        catch
+        {
+            warm.Dispose();
+            throw;
+        }
+        var output = warm.Vm.Output(run).ToArray();
+        _pool.Release(request.Function.Name, warm);
+        return new InvocationResult
+        {
+            Function = request.Function.Name,
+            Mode = WarmMode,
+            Output = output,
+            RestoreMs = BootRun.Ms(start, run.EnteredAt),
+            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
+            TotalMs = BootRun.Ms(start, run.StoppedAt),
+            CachedPagesBefore = 0,
+            Counters = new Dictionary<string, double>(),
+        };
+    }
+
+    public void Dispose() => _pool.Dispose();
 
     private static void MakeCold(IEnumerable<string> files)
     {
@@ -38,8 +96,9 @@ public sealed class Invoker
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(options);
-        if (!MemoryBackends.TryGet(request.Mode, out var backend))
-            throw new ArgumentException($"unknown mode '{request.Mode}'; modes: {string.Join(", ", Modes)}");
+        if (request.Mode == WarmMode)
+            return InvokeWarm(request, options);
+        var backend = Backend(request.Mode);
         var snapshot = _snapshots.Open(request.Function);
         var files = backend.Files(snapshot);
         if (request.Cold)
@@ -54,6 +113,7 @@ public sealed class Invoker
         using (var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
                    options with { Name = request.Function.Name }))
         {
+            memory.AttachGuest(vm.Stop);
             memory.BeforeFirstRun();
             try
             {

@@ -67,3 +67,13 @@ public sealed class GuestProtocolException : GuestFailureException
     public GuestProtocolException(string message, Exception innerException)
         : base($"guest broke the hypercall protocol: {message}; the VM was stopped", innerException) { }
 }
+
+/// <summary>The host stopped the guest because something it depends on failed (a page could not be served).</summary>
+public sealed class GuestStoppedException : GuestFailureException
+{
+    public GuestStoppedException(string reason) : base($"guest stopped: {reason}") { }
+
+    public GuestStoppedException() : base("guest stopped") { }
+
+    public GuestStoppedException(string message, Exception innerException) : base(message, innerException) { }
+}

@@ -19,6 +19,7 @@ public sealed class MicroVm : IDisposable
     private readonly VcpuThread _thread;
     private readonly MicroVmOptions _options;
     private volatile bool _stopRequested;
+    private volatile string? _stopReason;
     private bool _failed;
     private bool _disposed;
 
@@ -174,7 +175,8 @@ public sealed class MicroVm : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_failed)
             throw new InvalidOperationException("this VM's guest has failed; restore or boot a new one");
-        _stopRequested = false;
+        if (_stopReason is null)
+            _stopRequested = false;
         using var watchdog = new Timer(_ =>
         {
             _stopRequested = true;
@@ -188,6 +190,15 @@ public sealed class MicroVm : IDisposable
         {
             throw Fail(e);
         }
+    }
+
+    /// <summary>Stops the guest from another thread (a failed page server): the run in progress ends with
+    /// <see cref="GuestStoppedException"/> carrying <paramref name="reason"/>.</summary>
+    public void Stop(string reason)
+    {
+        _stopReason = reason;
+        _stopRequested = true;
+        _thread.Kick();
     }
 
     private Exception Fail(Exception e)
@@ -204,7 +215,7 @@ public sealed class MicroVm : IDisposable
         while (true)
         {
             if (_stopRequested)
-                throw new GuestTimeoutException(_options.Timeout);
+                throw _stopReason is { } reason ? new GuestStoppedException(reason) : new GuestTimeoutException(_options.Timeout);
             if (entered == 0)
                 entered = Stopwatch.GetTimestamp();
             if (!_vcpu.Run())

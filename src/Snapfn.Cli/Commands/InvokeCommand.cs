@@ -28,7 +28,7 @@ public static class InvokeCommand
             if (count < 1 || parallel < 1)
                 throw new UsageException("--repeat and --concurrency must be at least 1");
             var options = VmOptions.From(2048, parse.GetValue(timeout));
-            var invoker = new Invoker(new SnapshotService(SnapfnHome.Default()));
+            using var invoker = new Invoker(new SnapshotService(SnapfnHome.Default()));
             // With several at once, a per-invocation cache drop would hit the others mid-run: drop once, up front.
             var coldEach = parse.GetValue(cold) && parallel == 1;
             if (parse.GetValue(cold) && parallel > 1)

@@ -57,3 +57,19 @@ public static partial class Libc
         [FieldOffset(64)] public long st_blocks;
     }
 }
+
+public static partial class Libc
+{
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long write(int fd, void* buffer, nuint count);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    public const int SEEK_DATA = 3;
+    public const int SEEK_HOLE = 4;
+    public const int ENXIO = 6;
+}

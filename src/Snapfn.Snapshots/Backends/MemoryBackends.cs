@@ -7,6 +7,8 @@ public static class MemoryBackends
     {
         new VanillaBackend(),
         new CachedBackend(),
+        new ReapBackend(),
+        new FaasnapBackend(),
     }.ToDictionary(b => b.Mode, StringComparer.Ordinal);
 
     public static IReadOnlyCollection<string> Modes => _byMode.Keys;

@@ -15,6 +15,24 @@ public class RestoredMemory : IDisposable
 
     public GuestMemory Memory { get; }
 
+    private Action<string>? _stopGuest;
+    private string? _pendingStop;
+
+    /// <summary>Gives this restore a way to stop the guest it serves (when serving pages fails).</summary>
+    public void AttachGuest(Action<string> stopGuest)
+    {
+        _stopGuest = stopGuest;
+        if (_pendingStop is { } reason)
+            stopGuest(reason);
+    }
+
+    /// <summary>Stops the guest, now or as soon as one is attached.</summary>
+    protected void StopGuest(string reason)
+    {
+        _pendingStop = reason;
+        _stopGuest?.Invoke(reason);
+    }
+
     /// <summary>Runs after the VM exists and before its first instruction (REAP's blocking prefetch).</summary>
     public virtual void BeforeFirstRun()
     {

@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Platform;
+
+/// <summary>A live VM kept between requests (keep-alive), with the restore that backs its memory.</summary>
+public sealed class WarmVm : IDisposable
+{
+    public WarmVm(MicroVm vm, RestoredMemory memory)
+    {
+        Vm = vm;
+        Memory = memory;
+    }
+
+    public MicroVm Vm { get; }
+
+    public RestoredMemory Memory { get; }
+
+    public void Dispose()
+    {
+        Vm.Dispose();
+        Memory.Dispose();
+    }
+}
+
+/// <summary>Idle warm VMs per function. A VM whose guest failed is never returned here.</summary>
+public sealed class WarmPool : IDisposable
+{
+    private readonly ConcurrentDictionary<string, ConcurrentBag<WarmVm>> _idle = new(StringComparer.Ordinal);
+    private readonly int _maxPerFunction;
+
+    public WarmPool(int maxPerFunction = 8)
+    {
+        _maxPerFunction = maxPerFunction;
+    }
+
+    public bool TryAcquire(string function, out WarmVm vm)
+    {
+        vm = null!;
+        return _idle.TryGetValue(function, out var bag) && bag.TryTake(out vm!);
+    }
+
+    public void Release(string function, WarmVm vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var bag = _idle.GetOrAdd(function, _ => []);
+        if (bag.Count >= _maxPerFunction)
+            vm.Dispose();
+        else
+            bag.Add(vm);
+    }
+
+    /// <summary>Stops every idle VM of <paramref name="function"/> (its snapshot changed, or it was removed).</summary>
+    public void Evict(string function)
+    {
+        if (_idle.TryRemove(function, out var bag))
+        {
+            foreach (var vm in bag)
+                vm.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var function in _idle.Keys)
+            Evict(function);
+    }
+}

@@ -1,0 +1,87 @@
+using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>
+/// FaaSnap (EuroSys'22): per-region mapping (all memory anonymous, the snapshot's data ranges from the memory
+/// file, the loading-set regions from the loading-set file, all MAP_PRIVATE) and concurrent paging (a loader
+/// thread reads the loading-set file in recorded order while the vCPU already runs).
+/// </summary>
+public sealed class FaasnapBackend : IMemoryBackend
+{
+    public const string FileName = "faasnap.ls";
+
+    public string Mode => "faasnap";
+
+    public static string RecordCommand(Snapshot snapshot) => $"snapfn record {snapshot?.Folder.Function} --mode faasnap";
+
+    public IReadOnlyList<string> Files(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return [snapshot.MemoryPath, snapshot.Folder.File(FileName)];
+    }
+
+    public void Prepare(Snapshot snapshot)
+    {
+    }
+
+    public RestoredMemory Restore(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var path = snapshot.Folder.File(FileName);
+        var recording = RecordingFile.Open(path, Mode, snapshot, RecordCommand(snapshot));
+        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
+        try
+        {
+            using (var memoryFile = SnapshotMapping.OpenReadOnly(snapshot.MemoryPath))
+            {
+                foreach (var range in recording.DataRanges)
+                    mapping.MapFilePrivate(range.Offset, range.Length, memoryFile.Fd, range.Offset);
+            }
+            using (var loadingSet = SnapshotMapping.OpenReadOnly(path))
+            {
+                foreach (var region in recording.Regions)
+                    mapping.MapFilePrivate(region.GuestOffset, region.Length, loadingSet.Fd, region.FileOffset);
+            }
+            // The loader starts before the VM exists: that head start is the point of concurrent paging.
+            var loader = new FaasnapLoader(recording, path, mapping.Address, FaasnapLoader.ConfiguredMethod());
+            return new FaasnapMemory(new GuestMemory(mapping), recording, loader);
+        }
+        catch
+        {
+            mapping.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class FaasnapMemory : RestoredMemory
+    {
+        private readonly RecordingFile _recording;
+        private readonly FaasnapLoader _loader;
+
+        public FaasnapMemory(GuestMemory memory, RecordingFile recording, FaasnapLoader loader) : base(memory)
+        {
+            _recording = recording;
+            _loader = loader;
+        }
+
+        public override void AfterRun() => _loader.Stop();
+
+        public override IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>
+        {
+            ["loading_set_pages"] = _recording.Pages,
+            ["loading_set_regions"] = _recording.Regions.Count,
+            ["data_ranges_mapped"] = _recording.DataRanges.Count,
+            ["bytes_loaded"] = _loader.BytesLoaded,
+            ["loader_ms"] = _loader.LoadMilliseconds,
+        };
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                _loader.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

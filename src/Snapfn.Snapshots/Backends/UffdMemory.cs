@@ -1,0 +1,60 @@
+using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Backends;
+
+/// <summary>
+/// Guest memory that starts empty (anonymous, registered with userfaultfd) and is filled page by page by a
+/// <see cref="FaultServer"/> reading the snapshot memory file: the base of REAP's record and restore.
+/// </summary>
+public class UffdMemory : RestoredMemory
+{
+    protected UffdMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server) : base(memory)
+    {
+        Uffd = uffd;
+        Server = server;
+        server.OnFailure = e => StopGuest($"serving a page from the snapshot failed: {e.Message}");
+    }
+
+    protected UserFaultFd Uffd { get; }
+
+    protected FaultServer Server { get; }
+
+    protected static (GuestMemory Memory, UserFaultFd Uffd, FaultServer Server) Create(Snapshot snapshot, bool logFaults)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
+        UserFaultFd? uffd = null;
+        try
+        {
+            uffd = new UserFaultFd(mapping.Address, mapping.Length);
+            var server = new FaultServer(uffd, mapping.Address, mapping.Length, snapshot.MemoryPath, logFaults);
+            return (new GuestMemory(mapping), uffd, server);
+        }
+        catch
+        {
+            uffd?.Dispose();
+            mapping.Dispose();
+            throw;
+        }
+    }
+
+    public override void AfterRun() => Server.Stop();
+
+    public override IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>
+    {
+        ["uffd_faults"] = Server.PagesServed,
+        ["uffd_zero_faults"] = Server.ZeroPagesServed,
+        ["uffd_serve_ms"] = Server.ServeMilliseconds,
+    };
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Server.Dispose();
+            Uffd.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

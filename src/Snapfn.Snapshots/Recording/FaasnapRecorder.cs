@@ -1,0 +1,93 @@
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Recording;
+
+/// <summary>How a FaaSnap recording is made; the defaults are the ones measured best here (see docs/results).</summary>
+public sealed record FaasnapRecordOptions
+{
+    /// <summary>Loading-set pages closer than this are merged into one region (the gap pages are loaded too).</summary>
+    public ulong GapPages { get; init; } = 32;
+
+    /// <summary>How often the page cache is scanned while the recorded invocation runs.</summary>
+    public TimeSpan ScanInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+}
+
+/// <summary>
+/// FaaSnap's record phase (EuroSys'22): drop the memory file from the page cache, run one invocation on a
+/// vanilla mapping, learn from mincore which data pages came in and in which scan, merge them into regions,
+/// and write the loading-set file in (first scan, offset) order with the snapshot's data ranges beside it.
+/// </summary>
+public static class FaasnapRecorder
+{
+    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions record)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(record);
+        var dataRanges = SparseMap.DataRanges(snapshot.MemoryPath);
+        PageCache.Drop(snapshot.MemoryPath);
+        using var scanner = new PresenceScanner(snapshot.MemoryPath, snapshot.State.MemorySize, dataRanges, record.ScanInterval);
+        int[] layers;
+        byte[] output;
+        double runMs;
+        using (var memory = new ScannedMemory(SnapshotMapping.MapMemoryFile(snapshot), scanner))
+        {
+            (output, runMs) = RecordingRun.Run(snapshot, memory, input, options);
+            layers = memory.Layers!;
+        }
+
+        var regions = Regions(layers, record.GapPages);
+        var path = snapshot.Folder.File(FaasnapBackend.FileName);
+        var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages));
+        return new RecordingResult(path, "faasnap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
+    }
+
+    /// <summary>Present pages merged across gaps under <paramref name="gapPages"/>; a region's order is its earliest
+    /// layer; regions sorted by layer, then offset.</summary>
+    public static IReadOnlyList<(ulong GuestOffset, ulong Length, uint Order)> Regions(int[] layers, ulong gapPages)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var regions = new List<(ulong GuestOffset, ulong Length, uint Order)>();
+        long start = -1, last = -1;
+        var layer = int.MaxValue;
+        for (long page = 0; page <= layers.Length; page++)
+        {
+            var present = page < layers.Length && layers[page] >= 0;
+            if (!present)
+                continue;
+            var gap = page - last - 1;
+            if (start >= 0 && gap > 0 && (ulong)gap >= gapPages)
+            {
+                regions.Add(((ulong)start * GuestLayout.PageSize, (ulong)(last - start + 1) * GuestLayout.PageSize, (uint)layer));
+                start = -1;
+            }
+            if (start < 0)
+            {
+                start = page;
+                layer = int.MaxValue;
+            }
+            last = page;
+            layer = Math.Min(layer, layers[page]);
+        }
+        if (start >= 0)
+            regions.Add(((ulong)start * GuestLayout.PageSize, (ulong)(last - start + 1) * GuestLayout.PageSize, (uint)layer));
+        return regions.OrderBy(r => r.Order).ThenBy(r => r.GuestOffset).ToList();
+    }
+
+    /// <summary>A vanilla restore whose run is watched by the scanner.</summary>
+    private sealed class ScannedMemory : RestoredMemory
+    {
+        private readonly PresenceScanner _scanner;
+
+        public ScannedMemory(GuestMemory memory, PresenceScanner scanner) : base(memory)
+        {
+            _scanner = scanner;
+        }
+
+        public int[]? Layers { get; private set; }
+
+        public override void BeforeFirstRun() => _scanner.Start();
+
+        public override void AfterRun() => Layers = _scanner.Stop();
+    }
+}

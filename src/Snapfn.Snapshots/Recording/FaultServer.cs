@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Recording;
+
+/// <summary>
+/// The thread that serves a guest's missing-page faults from the snapshot memory file (pread + UFFDIO_COPY, or
+/// UFFDIO_ZEROPAGE for a zero page), optionally logging the order of faulted pages. If serving fails, it
+/// calls <see cref="OnFailure"/> (which stops the guest) instead of leaving the faulting vCPU waiting forever.
+/// </summary>
+public sealed unsafe class FaultServer : IDisposable
+{
+    private const ulong Page = GuestLayout.PageSize;
+    private readonly UserFaultFd _uffd;
+    private readonly nint _guestBase;
+    private readonly ulong _guestSize;
+    private readonly SafeFd _memoryFile;
+    private readonly SafeFd _stop;
+    private readonly Thread _thread;
+    private readonly List<ulong>? _faultLog;
+    private readonly byte* _page;
+    private long _served;
+    private long _zeroServed;
+    private long _nanoseconds;
+
+    public FaultServer(UserFaultFd uffd, nint guestBase, ulong guestSize, string memoryFile, bool logFaults)
+    {
+        _uffd = uffd;
+        _guestBase = guestBase;
+        _guestSize = guestSize;
+        _memoryFile = Backends.SnapshotMapping.OpenReadOnly(memoryFile);
+        var stop = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (stop < 0)
+            SyscallException.Throw("eventfd", Marshal.GetLastPInvokeError());
+        _stop = new SafeFd(stop);
+        _faultLog = logFaults ? new List<ulong>() : null;
+        _page = (byte*)NativeMemory.AlignedAlloc((nuint)Page, (nuint)Page);
+        _thread = new Thread(Serve) { IsBackground = true, Name = "uffd-server" };
+        _thread.Start();
+    }
+
+    /// <summary>Called on the server thread if serving a fault fails; must stop the guest.</summary>
+    public Action<Exception>? OnFailure { get; set; }
+
+    /// <summary>The first error, if serving failed.</summary>
+    public Exception? Failure { get; private set; }
+
+    public long PagesServed => Interlocked.Read(ref _served);
+
+    public long ZeroPagesServed => Interlocked.Read(ref _zeroServed);
+
+    public double ServeMilliseconds => Interlocked.Read(ref _nanoseconds) / 1e6;
+
+    /// <summary>Guest offsets of the faulted pages, in fault order (only when logging). Read after <see cref="Stop"/>.</summary>
+    public IReadOnlyList<ulong> FaultLog => _faultLog ?? [];
+
+    private void Serve()
+    {
+        var fds = stackalloc Libc.pollfd[2];
+        fds[0] = new Libc.pollfd { fd = _uffd.Fd, events = Libc.POLLIN };
+        fds[1] = new Libc.pollfd { fd = _stop.Fd, events = Libc.POLLIN };
+        try
+        {
+            while (true)
+            {
+                if (Libc.poll(fds, 2, -1) < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Libc.EINTR)
+                        continue;
+                    SyscallException.Throw("poll(userfaultfd)", Marshal.GetLastPInvokeError());
+                }
+                if (fds[1].revents != 0)
+                    return;
+                while (_uffd.TryReadFault(out var address))
+                    ServeOne(address & ~(Page - 1));
+            }
+        }
+        catch (Exception e)
+        {
+            Failure = e;
+            OnFailure?.Invoke(e);
+        }
+    }
+
+    private void ServeOne(ulong address)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var offset = address - (ulong)_guestBase;
+        if (offset >= _guestSize)
+            throw new InvalidOperationException($"userfaultfd reported a fault at 0x{address:x}, outside guest memory");
+        var read = Libc.pread(_memoryFile.Fd, _page, (nuint)Page, (long)offset);
+        if (read != (long)Page)
+            throw new IOException($"reading page 0x{offset:x} of the snapshot memory file returned {read}: the file is truncated or unreadable");
+        if (new ReadOnlySpan<byte>(_page, (int)Page).IndexOfAnyExcept((byte)0) < 0)
+        {
+            _uffd.Zero(address, Page);
+            Interlocked.Increment(ref _zeroServed);
+        }
+        else
+        {
+            _uffd.Copy(address, _page, Page);
+        }
+        _faultLog?.Add(offset);
+        Interlocked.Increment(ref _served);
+        Interlocked.Add(ref _nanoseconds, (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+    }
+
+    /// <summary>Stops the thread and waits for it.</summary>
+    public void Stop()
+    {
+        if (!_thread.IsAlive)
+            return;
+        ulong one = 1;
+        _ = Libc.write(_stop.Fd, &one, sizeof(ulong));
+        _thread.Join();
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stop.Dispose();
+        _memoryFile.Dispose();
+        NativeMemory.AlignedFree(_page);
+    }
+}

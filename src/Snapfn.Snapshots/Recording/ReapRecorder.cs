@@ -1,0 +1,57 @@
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Recording;
+
+/// <summary>What a recording run produced.</summary>
+public sealed record RecordingResult(string Path, string Mode, byte[] Output, ulong Pages, int Regions, ulong FileBytes, double RunMs);
+
+/// <summary>
+/// REAP's record phase: run one invocation on empty memory whose every first touch faults to userfaultfd,
+/// serve each fault from the memory file and log it; then write the faulted pages, sorted by offset (as vHive
+/// does), with each run's first-fault rank in the index.
+/// </summary>
+public static class ReapRecorder
+{
+    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(options);
+        using var memory = RecordingMemory.Create(snapshot);
+        var (output, runMs) = RecordingRun.Run(snapshot, memory, input, options);
+        var log = memory.FaultLog;
+        var firstFault = new Dictionary<ulong, int>();
+        for (var i = 0; i < log.Count; i++)
+            firstFault.TryAdd(log[i], i);
+        var pages = firstFault.Keys.Order().ToList();
+
+        var runs = new List<(ulong Offset, ulong Length, uint Order)>();
+        for (var i = 0; i < pages.Count;)
+        {
+            var j = i;
+            var rank = firstFault[pages[i]];
+            while (j + 1 < pages.Count && pages[j + 1] == pages[j] + GuestLayout.PageSize)
+                rank = Math.Min(rank, firstFault[pages[++j]]);
+            runs.Add((pages[i], (ulong)(j - i + 1) * GuestLayout.PageSize, (uint)rank));
+            i = j + 1;
+        }
+        var path = snapshot.Folder.File(ReapBackend.FileName);
+        var file = RecordingWriter.Write(path, "reap", snapshot, runs, []);
+        return new RecordingResult(path, "reap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
+    }
+
+    private sealed class RecordingMemory : UffdMemory
+    {
+        private RecordingMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server) : base(memory, uffd, server)
+        {
+        }
+
+        public IReadOnlyList<ulong> FaultLog => Server.FaultLog;
+
+        public static RecordingMemory Create(Snapshot snapshot)
+        {
+            var (memory, uffd, server) = Create(snapshot, logFaults: true);
+            return new RecordingMemory(memory, uffd, server);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Recording;
+
+/// <summary>
+/// The on-disk form shared by REAP's working-set file and FaaSnap's loading-set file:
+/// a 4 KiB header (magic, version, kind, the snapshot it belongs to, counts, a SHA-256 over header and index),
+/// the region index, then the page data, 4 KiB-aligned so that it can be read with O_DIRECT and mapped.
+/// A FaaSnap file also carries the snapshot's non-zero ranges, so that a restore maps them without scanning.
+/// </summary>
+public sealed class RecordingFile
+{
+    public const uint FormatVersion = 1;
+    public const int HeaderSize = 4096;
+    private const int RegionEntrySize = 32;
+    private const int RangeEntrySize = 16;
+    private static readonly byte[] _magic = "SNAPFNRC"u8.ToArray();
+
+    public RecordingFile(string kind, Guid snapshotId, IReadOnlyList<RecordedRegion> regions, IReadOnlyList<GuestRange> dataRanges)
+    {
+        Kind = kind;
+        SnapshotId = snapshotId;
+        Regions = regions;
+        DataRanges = dataRanges;
+    }
+
+    /// <summary>"reap" or "faasnap".</summary>
+    public string Kind { get; }
+
+    public Guid SnapshotId { get; }
+
+    public IReadOnlyList<RecordedRegion> Regions { get; }
+
+    /// <summary>The snapshot memory file's non-zero ranges (FaaSnap); empty for REAP.</summary>
+    public IReadOnlyList<GuestRange> DataRanges { get; }
+
+    public ulong DataOffset => AlignUp((ulong)(HeaderSize + Regions.Count * RegionEntrySize + DataRanges.Count * RangeEntrySize));
+
+    public ulong DataBytes => Regions.Aggregate(0UL, (sum, r) => sum + r.Length);
+
+    public ulong FileLength => DataOffset + DataBytes;
+
+    public ulong Pages => DataBytes / GuestLayout.PageSize;
+
+    /// <summary>Regions laid out back to back from <see cref="DataOffset"/> in the given order.</summary>
+    public static IReadOnlyList<RecordedRegion> LayOut(IEnumerable<(ulong GuestOffset, ulong Length, uint Order)> regions, int indexEntries, int rangeEntries)
+    {
+        var offset = AlignUp((ulong)(HeaderSize + indexEntries * RegionEntrySize + rangeEntries * RangeEntrySize));
+        var result = new List<RecordedRegion>();
+        foreach (var (guest, length, order) in regions)
+        {
+            result.Add(new RecordedRegion(guest, length, offset, order));
+            offset += length;
+        }
+        return result;
+    }
+
+    /// <summary>Header and index, padded to <see cref="DataOffset"/>; the page data follows.</summary>
+    public byte[] SerializeMetadata()
+    {
+        var bytes = new byte[DataOffset];
+        var span = bytes.AsSpan();
+        _magic.CopyTo(span);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[8..], FormatVersion);
+        var kind = System.Text.Encoding.ASCII.GetBytes(Kind);
+        span[12] = (byte)kind.Length;
+        kind.CopyTo(span[13..29]);
+        SnapshotId.TryWriteBytes(span[32..48]);
+        BinaryPrimitives.WriteInt32LittleEndian(span[48..], Regions.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(span[52..], DataRanges.Count);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[56..], DataOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[64..], FileLength);
+        var index = span[HeaderSize..];
+        foreach (var r in Regions)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(index, r.GuestOffset);
+            BinaryPrimitives.WriteUInt64LittleEndian(index[8..], r.Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(index[16..], r.FileOffset);
+            BinaryPrimitives.WriteUInt32LittleEndian(index[24..], r.Order);
+            index = index[RegionEntrySize..];
+        }
+        foreach (var range in DataRanges)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(index, range.Offset);
+            BinaryPrimitives.WriteUInt64LittleEndian(index[8..], range.Length);
+            index = index[RangeEntrySize..];
+        }
+        SHA256.HashData(Checksummed(bytes), span[96..128]);
+        return bytes;
+    }
+
+    /// <summary>Reads and checks a recording's metadata: its kind, its snapshot, its checksum, and that the file
+    /// has exactly the length the header says. <paramref name="rerecord"/> is the command that fixes a bad file.</summary>
+    public static RecordingFile Open(string path, string kind, Snapshot snapshot, string rerecord)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        string Bad(string what) => $"{kind} recording '{path}' {what}: record it again with `{rerecord}`";
+        if (!File.Exists(path))
+            throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path}): make one with `{rerecord}`");
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var length = RandomAccess.GetLength(file);
+        var header = new byte[HeaderSize];
+        if (length < HeaderSize || RandomAccess.Read(file, header, 0) != HeaderSize)
+            throw new SnapshotInvalidException(Bad($"is truncated ({length} bytes)"));
+        if (!header.AsSpan(0, 8).SequenceEqual(_magic))
+            throw new SnapshotInvalidException(Bad("is not a Snapfn recording (bad magic)"));
+        var version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
+        if (version != FormatVersion)
+            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"));
+        var kindLength = Math.Min((int)header[12], 16);
+        var fileKind = System.Text.Encoding.ASCII.GetString(header, 13, kindLength);
+        if (fileKind != kind)
+            throw new SnapshotInvalidException(Bad($"is a {fileKind} recording"));
+        var regionCount = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(48));
+        var rangeCount = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(52));
+        var dataOffset = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56));
+        var fileLength = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(64));
+        if (regionCount < 0 || rangeCount < 0 || (long)regionCount * RegionEntrySize + (long)rangeCount * RangeEntrySize > 1L << 30
+            || dataOffset != AlignUp((ulong)(HeaderSize + (long)regionCount * RegionEntrySize + (long)rangeCount * RangeEntrySize)))
+            throw new SnapshotInvalidException(Bad("has a corrupt header"));
+        if ((ulong)length != fileLength)
+            throw new SnapshotInvalidException(Bad($"is {length} bytes, but its header says {fileLength} (truncated or corrupt)"));
+        var metadata = new byte[dataOffset];
+        if (RandomAccess.Read(file, metadata, 0) != metadata.Length)
+            throw new SnapshotInvalidException(Bad("is truncated"));
+        if (!SHA256.HashData(Checksummed(metadata)).AsSpan().SequenceEqual(metadata.AsSpan(96, 32)))
+            throw new SnapshotInvalidException(Bad("is corrupt (checksum mismatch)"));
+        var snapshotId = new Guid(metadata.AsSpan(32, 16));
+        if (snapshotId != snapshot.State.Id)
+            throw new SnapshotInvalidException(Bad("was made from an older snapshot"));
+
+        var regions = new RecordedRegion[regionCount];
+        var index = metadata.AsSpan(HeaderSize);
+        var memorySize = snapshot.State.MemorySize;
+        for (var i = 0; i < regionCount; i++, index = index[RegionEntrySize..])
+        {
+            regions[i] = new RecordedRegion(BinaryPrimitives.ReadUInt64LittleEndian(index), BinaryPrimitives.ReadUInt64LittleEndian(index[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(index[16..]), BinaryPrimitives.ReadUInt32LittleEndian(index[24..]));
+            var r = regions[i];
+            if (!PageAligned(r.GuestOffset) || !PageAligned(r.Length) || !PageAligned(r.FileOffset) || r.Length == 0
+                || r.GuestOffset > memorySize || r.Length > memorySize - r.GuestOffset
+                || r.FileOffset < dataOffset || r.FileOffset > fileLength || r.Length > fileLength - r.FileOffset)
+                throw new SnapshotInvalidException(Bad($"has an impossible region {i}"));
+        }
+        var ranges = new GuestRange[rangeCount];
+        for (var i = 0; i < rangeCount; i++, index = index[RangeEntrySize..])
+        {
+            ranges[i] = new GuestRange(BinaryPrimitives.ReadUInt64LittleEndian(index), BinaryPrimitives.ReadUInt64LittleEndian(index[8..]));
+            if (!PageAligned(ranges[i].Offset) || !PageAligned(ranges[i].Length) || ranges[i].Offset > memorySize || ranges[i].Length > memorySize - ranges[i].Offset)
+                throw new SnapshotInvalidException(Bad($"has an impossible data range {i}"));
+        }
+        return new RecordingFile(kind, snapshotId, regions, ranges);
+    }
+
+    /// <summary>Everything but the checksum field itself.</summary>
+    private static byte[] Checksummed(byte[] metadata)
+    {
+        var copy = (byte[])metadata.Clone();
+        copy.AsSpan(96, 32).Clear();
+        return copy;
+    }
+
+    private static bool PageAligned(ulong value) => value % GuestLayout.PageSize == 0;
+
+    public static ulong AlignUp(ulong value) => GuestLayout.AlignUp(value, GuestLayout.PageSize);
+}

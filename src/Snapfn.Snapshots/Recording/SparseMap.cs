@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Recording;
+
+/// <summary>The non-zero ranges of a sparse memory file (its data extents: the snapshot writer left zero pages as holes).</summary>
+public static class SparseMap
+{
+    public static IReadOnlyList<GuestRange> DataRanges(string path)
+    {
+        using var fd = SnapshotMapping.OpenReadOnly(path);
+        var length = Libc.lseek(fd.Fd, 0, 2 /* SEEK_END */);
+        var ranges = new List<GuestRange>();
+        long offset = 0;
+        while (offset < length)
+        {
+            var data = Libc.lseek(fd.Fd, offset, Libc.SEEK_DATA);
+            if (data < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == Libc.ENXIO)
+                    break;
+                SyscallException.Throw($"lseek({path}, SEEK_DATA)", Marshal.GetLastPInvokeError());
+            }
+            var hole = SyscallException.Check(Libc.lseek(fd.Fd, data, Libc.SEEK_HOLE), $"lseek({path}, SEEK_HOLE)");
+            var start = data & ~(long)(GuestLayout.PageSize - 1);
+            var end = (long)GuestLayout.AlignUp((ulong)hole, GuestLayout.PageSize);
+            ranges.Add(new GuestRange((ulong)start, (ulong)(end - start)));
+            offset = hole;
+        }
+        return ranges;
+    }
+
+    /// <summary>Merges ranges whose gap is under <paramref name="gapPages"/> pages, to map fewer, larger regions.</summary>
+    public static IReadOnlyList<GuestRange> Merge(IReadOnlyList<GuestRange> ranges, ulong gapPages)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
+        var merged = new List<GuestRange>();
+        foreach (var range in ranges.OrderBy(r => r.Offset))
+        {
+            if (merged.Count > 0 && (range.Offset <= merged[^1].End || range.Offset - merged[^1].End < gapPages * GuestLayout.PageSize))
+                merged[^1] = new GuestRange(merged[^1].Offset, Math.Max(merged[^1].End, range.End) - merged[^1].Offset);
+            else
+                merged.Add(range);
+        }
+        return merged;
+    }
+}

@@ -9,4 +9,5 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(InvokeCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,3 +1,4 @@
+using Snapfn.Snapshots.Backends;
 using Snapfn.Snapshots.Recording;
 using Snapfn.Vmm;
 
@@ -12,6 +13,21 @@ public sealed class RecordService
     public RecordService(SnapshotService snapshots)
     {
         _snapshots = snapshots;
+    }
+
+    /// <summary>Throws <see cref="Snapfn.Snapshots.SnapshotInvalidException"/> unless the function has a valid
+    /// recording for <paramref name="mode"/> made from its current snapshot.</summary>
+    public void Check(FunctionInfo function, string mode)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        var snapshot = _snapshots.Open(function);
+        var (file, command) = mode switch
+        {
+            "reap" => (ReapBackend.FileName, ReapBackend.RecordCommand(snapshot)),
+            "faasnap" => (FaasnapBackend.FileName, FaasnapBackend.RecordCommand(snapshot)),
+            _ => throw new ArgumentException($"mode '{mode}' has no recording"),
+        };
+        _ = RecordingFile.Open(snapshot.Folder.File(file), mode, snapshot, command);
     }
 
     public RecordingResult Record(FunctionInfo function, string mode, byte[] input, MicroVmOptions options, FaasnapRecordOptions? faasnap = null)

@@ -1,0 +1,23 @@
+namespace Snapfn.Bench;
+
+/// <summary>One measured invocation of the experiment.</summary>
+public sealed record BenchRun(
+    string Function,
+    string Mode,
+    string InputSet,
+    int Repetition,
+    double RestoreMs,
+    double ExecuteMs,
+    double TotalMs,
+    long CachedPagesBefore,
+    IReadOnlyDictionary<string, double> Counters);
+
+/// <summary>What was asked of the experiment.</summary>
+public sealed record BenchOptions
+{
+    public required IReadOnlyList<string> Functions { get; init; }
+    public required IReadOnlyList<string> Modes { get; init; }
+    public int Repeat { get; init; } = 5;
+    public string TestInputSet { get; init; } = "B";
+    public int Seed { get; init; } = 1;
+}

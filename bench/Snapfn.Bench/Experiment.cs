@@ -1,0 +1,119 @@
+using Snapfn.Platform;
+using Snapfn.Snapshots;
+using Snapfn.Vmm;
+
+namespace Snapfn.Bench;
+
+/// <summary>Progress reported while the experiment runs.</summary>
+public sealed record BenchProgress(string Function, string Step, int Done, int Total);
+
+/// <summary>
+/// The paper's experiment: per function, snapshot (if missing), record reap and faasnap with input A (if
+/// missing or stale), then per repetition every mode in a shuffled order with input B, each mode's files made
+/// cold first except for cached and warm (whose point is that memory is already there).
+/// </summary>
+public sealed class Experiment
+{
+    private readonly FunctionCatalog _catalog;
+    private readonly SnapshotService _snapshots;
+    private readonly RecordService _recorder;
+    private readonly MicroVmOptions _vmOptions;
+
+    public Experiment(FunctionCatalog catalog, SnapfnHome home, MicroVmOptions vmOptions)
+    {
+        _catalog = catalog;
+        _snapshots = new SnapshotService(home);
+        _recorder = new RecordService(_snapshots);
+        _vmOptions = vmOptions;
+    }
+
+    public List<BenchRun> Runs { get; } = [];
+
+    public bool Partial { get; private set; }
+
+    public void Run(BenchOptions options, Action<BenchProgress> progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        var random = new Random(options.Seed);
+        var testSet = Enum.Parse<InputSet>(options.TestInputSet);
+        var total = options.Functions.Count * options.Repeat * options.Modes.Count;
+        var done = 0;
+        using var invoker = new Invoker(_snapshots);
+        try
+        {
+            foreach (var name in options.Functions)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var function = _catalog.Get(name);
+                var inputA = WorkloadInputs.Get(_catalog, name, InputSet.A);
+                var inputTest = WorkloadInputs.Get(_catalog, name, testSet);
+                Prepare(function, options.Modes, inputA, s => progress(new BenchProgress(name, s, done, total)));
+                if (options.Modes.Contains(Invoker.WarmMode))
+                {
+                    // Keep-alive means a VM that already served a request: the first one is not measured.
+                    progress(new BenchProgress(name, "warming a VM", done, total));
+                    invoker.Invoke(new InvocationRequest(function, Invoker.WarmMode, inputTest, Cold: false), _vmOptions);
+                }
+                for (var rep = 0; rep < options.Repeat; rep++)
+                {
+                    foreach (var mode in options.Modes.OrderBy(_ => random.Next()).ToList())
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        progress(new BenchProgress(name, $"repetition {rep + 1}/{options.Repeat}: {mode}", done, total));
+                        var cold = mode is not ("cached" or Invoker.WarmMode);
+                        var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions);
+                        Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
+                            result.TotalMs, result.CachedPagesBefore, result.Counters));
+                        done++;
+                    }
+                }
+                invoker.Pool.Evict(name);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Partial = true;
+        }
+    }
+
+    /// <summary>Takes what is missing or no longer valid: the snapshot, then the recordings the modes need.</summary>
+    private void Prepare(FunctionInfo function, IReadOnlyList<string> modes, byte[] inputA, Action<string> progress)
+    {
+        Snapshot? snapshot = null;
+        try
+        {
+            snapshot = _snapshots.Open(function);
+        }
+        catch (SnapshotInvalidException)
+        {
+        }
+        var fresh = false;
+        if (snapshot is null)
+        {
+            progress("taking the snapshot");
+            _snapshots.Take(function, _vmOptions with { Timeout = TimeSpan.FromMinutes(10) });
+            fresh = true;
+        }
+        foreach (var mode in modes.Where(m => RecordService.Modes.Contains(m)))
+        {
+            if (!fresh && RecordingIsValid(function, mode))
+                continue;
+            progress($"recording {mode} with input A");
+            _recorder.Record(function, mode, inputA, _vmOptions);
+        }
+    }
+
+    private bool RecordingIsValid(FunctionInfo function, string mode)
+    {
+        try
+        {
+            _recorder.Check(function, mode);
+            return true;
+        }
+        catch (SnapshotInvalidException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Snapfn.Bench;
+
+/// <summary>The experiment's summary: median total time per function and mode, and faasnap's ratios.</summary>
+public sealed class Report
+{
+    /// <summary>The paper's figures (EuroSys'22, geometric means over its functions) that the summary stands next to.</summary>
+    public static readonly (string Name, string Against, double Paper, string Text)[] PaperClaims =
+    [
+        ("speedup_vs_vanilla", "vanilla", 2.0, "faasnap speed-up over vanilla (Firecracker)"),
+        ("speedup_vs_reap", "reap", 1.36, "faasnap speed-up over REAP"),
+        ("slowdown_vs_cached", "cached", 1.035, "faasnap slowdown against cached"),
+    ];
+
+    /// <summary>The modes faasnap is compared against, in the order the paper discusses them.</summary>
+    public static readonly string[] Baselines = ["vanilla", "reap", "cached"];
+
+    private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public Report(IReadOnlyList<BenchRun> runs, IReadOnlyList<string> functions, IReadOnlyList<string> modes)
+    {
+        Runs = runs;
+        Functions = functions.Where(f => runs.Any(r => r.Function == f)).ToList();
+        Modes = modes;
+    }
+
+    public IReadOnlyList<BenchRun> Runs { get; }
+
+    public IReadOnlyList<string> Functions { get; }
+
+    public IReadOnlyList<string> Modes { get; }
+
+    public double Median(string function, string mode, Func<BenchRun, double> metric) =>
+        Stats.Median(Runs.Where(r => r.Function == function && r.Mode == mode).Select(metric));
+
+    public double MedianTotal(string function, string mode) => Median(function, mode, r => r.TotalMs);
+
+    /// <summary>faasnap's median total time over <paramref name="against"/>'s, for one function.</summary>
+    public double Ratio(string function, string against) => MedianTotal(function, "faasnap") / MedianTotal(function, against);
+
+    /// <summary>Geometric mean over functions of against/faasnap (a speed-up) or faasnap/cached (a slowdown).</summary>
+    public double Summary(string against)
+    {
+        var ratios = Functions.Select(f => Ratio(f, against)).Where(double.IsFinite);
+        var mean = Stats.GeometricMean(ratios);
+        return against == "cached" ? mean : 1 / mean;
+    }
+
+    public bool CanSummarise(string against) => Modes.Contains("faasnap") && Modes.Contains(against);
+
+    public IEnumerable<string> SummaryLines()
+    {
+        foreach (var (_, against, paper, text) in PaperClaims)
+        {
+            if (!CanSummarise(against))
+                continue;
+            var value = Summary(against);
+            yield return against == "cached"
+                ? string.Create(CultureInfo.InvariantCulture, $"{text}: {(value - 1) * 100:+0.0;-0.0} % (geomean; paper: +{(paper - 1) * 100:0.0} %)")
+                : string.Create(CultureInfo.InvariantCulture, $"{text}: {value:0.00}x (geomean; paper: {paper:0.00}x)");
+        }
+    }
+
+    public void WriteJson(string path, BenchOptions options, string commandLine, bool partial)
+    {
+        var document = new
+        {
+            command_line = commandLine,
+            partial,
+            options.Functions,
+            options.Modes,
+            options.Repeat,
+            input_set = options.TestInputSet,
+            machine = Machine(),
+            summary = PaperClaims.Where(c => CanSummarise(c.Against)).ToDictionary(c => c.Name, c => new { measured = Summary(c.Against), paper = c.Paper }),
+            runs = Runs,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
+    }
+
+    public string Markdown(BenchOptions options, string commandLine, bool partial)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var md = new StringBuilder();
+        md.AppendLine("# Snapfn benchmark: the FaaSnap comparison on this machine");
+        md.AppendLine();
+        if (partial)
+            md.AppendLine("**Partial results: the run was interrupted.**\n");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine()}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- {options.Repeat} repetitions, modes in shuffled order, tested with input {options.TestInputSet}, recorded with input A; snapshot files dropped from the page cache before every mode but cached and warm");
+        md.AppendLine();
+        md.AppendLine("## Median total time per invocation (ms)");
+        md.AppendLine();
+        md.AppendLine("| function | " + string.Join(" | ", Modes) + " |");
+        md.AppendLine("|---|" + string.Concat(Modes.Select(_ => "---:|")));
+        foreach (var f in Functions)
+            md.AppendLine($"| {f} | " + string.Join(" | ", Modes.Select(m => Format(MedianTotal(f, m)))) + " |");
+        md.AppendLine();
+        var againsts = Baselines.Where(CanSummarise).ToList();
+        if (againsts.Count > 0)
+        {
+            md.AppendLine("## faasnap's time as a fraction of each other mode's (lower is better for faasnap)");
+            md.AppendLine();
+            md.AppendLine("| function | " + string.Join(" | ", againsts.Select(a => $"faasnap/{a}")) + " |");
+            md.AppendLine("|---|" + string.Concat(againsts.Select(_ => "---:|")));
+            foreach (var f in Functions)
+                md.AppendLine($"| {f} | " + string.Join(" | ", againsts.Select(a => Format(Ratio(f, a), "0.000"))) + " |");
+            md.AppendLine();
+            md.AppendLine("## Summary");
+            md.AppendLine();
+            foreach (var line in SummaryLines())
+                md.AppendLine($"- {line}");
+            md.AppendLine();
+        }
+        md.AppendLine("## Median restore and execute time (ms), and mode counters");
+        md.AppendLine();
+        md.AppendLine("| function | mode | restore | execute | counters (median) |");
+        md.AppendLine("|---|---|---:|---:|---|");
+        foreach (var f in Functions)
+        {
+            foreach (var m in Modes)
+            {
+                var runs = Runs.Where(r => r.Function == f && r.Mode == m).ToList();
+                if (runs.Count == 0)
+                    continue;
+                var counters = runs.SelectMany(r => r.Counters.Keys).Distinct()
+                    .Select(k => $"{k}={Format(Stats.Median(runs.Select(r => r.Counters.GetValueOrDefault(k))), "0.#")}");
+                md.AppendLine($"| {f} | {m} | {Format(Median(f, m, r => r.RestoreMs))} | {Format(Median(f, m, r => r.ExecuteMs))} | {string.Join(", ", counters)} |");
+            }
+        }
+        md.AppendLine();
+        md.AppendLine("Charts: `chart.png` (median total time per function and mode, log scale) and `chart-ratio.png` (faasnap's speed-up per function).");
+        return md.ToString();
+    }
+
+    public static string Machine() =>
+        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, KVM: {(File.Exists("/sys/module/kvm_pvm/initstate") ? "PVM (kvm_pvm)" : "kvm")}";
+
+    private static string Format(double value, string format = "0.00") =>
+        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";
+}

@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Globalization;
+using Snapfn.Bench;
+using Snapfn.Platform;
+using Spectre.Console;
+
+namespace Snapfn.Cli.Commands;
+
+/// <summary>`snapfn bench`: the paper's comparison of restore modes on this machine, as a table, charts and JSON.</summary>
+public static class BenchCommand
+{
+    public static readonly string[] AllModes = ["warm", "cached", "vanilla", "reap", "faasnap"];
+
+    /// <summary>The paper's twelve functions.</summary>
+    public static readonly string[] PaperFunctions =
+        ["hello-world", "read-list", "mmap", "image", "json", "aes", "html", "matmul", "video", "compression", "recognition", "pagerank"];
+
+    /// <summary>`--quick`: functions with small working sets and short runs, so that the whole comparison (snapshots
+    /// and recordings included) finishes in a few minutes here.</summary>
+    public static readonly string[] QuickFunctions = ["hello-world", "json", "compression", "image", "pagerank"];
+
+    public static Command Create()
+    {
+        var functions = new Option<string?>("--functions") { Description = "comma-separated functions (default: the paper's twelve)" };
+        var modes = new Option<string?>("--modes") { Description = $"comma-separated modes (default: {string.Join(",", AllModes)})" };
+        var repeat = new Option<int?>("--repeat") { Description = "repetitions per function and mode (default 5; 3 with --quick)" };
+        var inputSet = new Option<string>("--input-set") { Description = "the input invocations are tested with (B, as in the paper, or A)", DefaultValueFactory = _ => "B" };
+        var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)}, 3 repetitions" };
+        var output = new Option<string?>("--out") { Description = "folder for results.json, report.md and the charts (default ./bench-results/<timestamp>)" };
+        var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
+        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { functions, modes, repeat, inputSet, quick, output, json };
+        command.SetAction(parse =>
+        {
+            var isQuick = parse.GetValue(quick);
+            var options = new BenchOptions
+            {
+                Functions = List(parse.GetValue(functions)) ?? (isQuick ? QuickFunctions : PaperFunctions),
+                Modes = List(parse.GetValue(modes)) ?? AllModes,
+                Repeat = parse.GetValue(repeat) ?? (isQuick ? 3 : 5),
+                TestInputSet = parse.GetValue(inputSet)!.ToUpperInvariant(),
+            };
+            Validate(options);
+            var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            return Run(options, folder, parse.GetValue(json));
+        });
+        return command;
+    }
+
+    private static int Run(BenchOptions options, string folder, bool json)
+    {
+        Directory.CreateDirectory(folder);
+        var catalog = FunctionCatalog.Default();
+        var experiment = new Experiment(catalog, SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null });
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // Finish the invocation in progress (its VM is stopped and disposed), then write what we have.
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("benchmark", maxValue: Math.Max(1, options.Functions.Count * options.Repeat * options.Modes.Count));
+                    experiment.Run(options, p =>
+                    {
+                        task.Description = Markup.Escape($"{p.Function}: {p.Step}");
+                        task.Value = p.Done;
+                    }, cancel.Token);
+                    task.Value = task.MaxValue;
+                });
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        var report = new Report(experiment.Runs, options.Functions, options.Modes);
+        var commandLine = "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+        var resultsPath = Path.Combine(folder, "results.json");
+        report.WriteJson(resultsPath, options, commandLine, experiment.Partial);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(options, commandLine, experiment.Partial));
+        if (report.Functions.Count > 0)
+        {
+            Charts.Times(report, Path.Combine(folder, "chart.png"));
+            if (report.CanSummarise("vanilla") || report.CanSummarise("reap"))
+                Charts.Ratios(report, Path.Combine(folder, "chart-ratio.png"));
+        }
+        PrintTable(report);
+        foreach (var line in report.SummaryLines())
+            AnsiConsole.WriteLine(line);
+        if (experiment.Partial)
+            AnsiConsole.MarkupLine("[yellow]interrupted: partial results written[/]");
+        AnsiConsole.WriteLine($"results in {Path.GetFullPath(folder)}");
+        if (json)
+            Console.Out.WriteLine(File.ReadAllText(resultsPath));
+        return experiment.Partial ? CliErrors.Failure : 0;
+    }
+
+    private static void PrintTable(Report report)
+    {
+        var table = new Table().Title("median total time per invocation (ms)").AddColumn("function");
+        foreach (var mode in report.Modes)
+            table.AddColumn(new TableColumn(mode).RightAligned());
+        var againsts = Report.Baselines.Where(report.CanSummarise).ToList();
+        foreach (var against in againsts)
+            table.AddColumn(new TableColumn($"faasnap/{against}").RightAligned());
+        foreach (var f in report.Functions)
+        {
+            var cells = new List<string> { f };
+            cells.AddRange(report.Modes.Select(m => Format(report.MedianTotal(f, m), "0.00")));
+            cells.AddRange(againsts.Select(a => Format(report.Ratio(f, a), "0.000")));
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static string Format(double value, string format) =>
+        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    private static string[]? List(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? null : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static void Validate(BenchOptions options)
+    {
+        var unknown = options.Modes.Where(m => !AllModes.Contains(m)).ToList();
+        if (unknown.Count > 0)
+            throw new UsageException($"unknown mode(s) {string.Join(", ", unknown)}; modes: {string.Join(", ", AllModes)}");
+        if (options.Repeat < 1)
+            throw new UsageException("--repeat must be at least 1");
+        if (options.TestInputSet is not ("A" or "B"))
+            throw new UsageException("--input-set must be A or B");
+        var catalog = FunctionCatalog.Default();
+        foreach (var f in options.Functions)
+        {
+            catalog.Get(f);
+            if (!WorkloadInputs.Has(catalog, f))
+                throw new UsageException($"function '{f}' has no built-in inputs A and B to benchmark with");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using Snapfn.Snapshots.Backends;
+using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Tests;
+
+/// <summary>Every restore mode gives the same answers and the same memory; bad recordings are refused.</summary>
+public sealed class ModeTests
+{
+    private static readonly IMemoryBackend[] _backends = [new VanillaBackend(), new CachedBackend(), new ReapBackend(), new FaasnapBackend()];
+
+    private static TempSnapshot Recorded(string guest, string inputA)
+    {
+        var snap = new TempSnapshot(guest);
+        var snapshot = snap.Open();
+        var input = System.Text.Encoding.UTF8.GetBytes(inputA);
+        ReapRecorder.Record(snapshot, input, TempSnapshot.Options);
+        FaasnapRecorder.Record(snapshot, input, TempSnapshot.Options, new FaasnapRecordOptions());
+        return snap;
+    }
+
+    [Fact]
+    public void Recorded_with_A_and_invoked_with_B_every_mode_answers_alike()
+    {
+        Guests.RequireKvm();
+        using var snap = Recorded("touch", """{"seed":1}""");
+        var expected = snap.BootAndInvoke("""{"seed":2}""");
+        Assert.Contains("\"seed\":2", expected);
+        foreach (var backend in _backends)
+        {
+            PageCache.Drop(snap.Open().MemoryPath);
+            Assert.Equal(expected, snap.Invoke(backend, """{"seed":2}"""));
+        }
+    }
+
+    [Fact]
+    public unsafe void Restored_memory_equals_the_snapshot_page_for_page()
+    {
+        Guests.RequireKvm();
+        using var snap = Recorded("memfill", "");
+        var snapshot = snap.Open();
+        var file = File.ReadAllBytes(snapshot.MemoryPath);
+        foreach (var backend in _backends)
+        {
+            using var memory = backend.Restore(snapshot);
+            // Host reads go through the same paths as guest reads: mappings, loaded regions, uffd faults.
+            using var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, TempSnapshot.Options);
+            memory.AttachGuest(vm.Stop);
+            memory.BeforeFirstRun();
+            for (ulong offset = 0; offset < snapshot.State.MemorySize; offset += 16UL << 20)
+            {
+                var length = Math.Min(16UL << 20, snapshot.State.MemorySize - offset);
+                Assert.True(memory.Memory.Span(offset, length).SequenceEqual(file.AsSpan((int)offset, (int)length)),
+                    $"{backend.Mode}: guest memory differs from the snapshot in [0x{offset:x}, +0x{length:x})");
+            }
+            memory.AfterRun();
+        }
+    }
+
+    [Theory]
+    [InlineData("reap", ReapBackend.FileName)]
+    [InlineData("faasnap", FaasnapBackend.FileName)]
+    public void A_missing_truncated_or_corrupt_recording_is_refused_with_the_record_command(string mode, string fileName)
+    {
+        Guests.RequireKvm();
+        using var snap = Recorded("hello-world", "");
+        var backend = _backends.Single(b => b.Mode == mode);
+        var path = snap.Folder.File(fileName);
+        var good = File.ReadAllBytes(path);
+        var expected = $"snapfn record hello-world --mode {mode}";
+
+        File.WriteAllBytes(path, good[..(good.Length - 4096)]);
+        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+
+        var corrupt = (byte[])good.Clone();
+        corrupt[RecordingFile.HeaderSize + 3] ^= 0x10;
+        File.WriteAllBytes(path, corrupt);
+        Assert.Contains("checksum", Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+
+        File.Delete(path);
+        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+    }
+
+    [Fact]
+    public void A_recording_from_an_older_snapshot_is_refused()
+    {
+        Guests.RequireKvm();
+        using var snap = Recorded("hello-world", "");
+        snap.Take();
+        foreach (var backend in _backends.Where(b => b.Mode is "reap" or "faasnap"))
+            Assert.Contains("older snapshot", Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+    }
+
+    [Fact]
+    public void Faasnap_regions_merge_small_gaps_and_keep_layer_order()
+    {
+        int[] layers = [-1, 0, 0, -1, -1, 1, -1, -1, -1, -1, -1, -1, 0, -1];
+        var regions = FaasnapRecorder.Regions(layers, gapPages: 3);
+        // Pages 1-2 and 5 are 2 pages apart (< 3): one region, earliest layer 0; page 12 is 6 apart: its own.
+        Assert.Equal([(4096UL, 5 * 4096UL, 0u), (12 * 4096UL, 4096UL, 0u)], regions);
+        var separate = FaasnapRecorder.Regions(layers, gapPages: 0);
+        Assert.Equal([(4096UL, 2 * 4096UL, 0u), (12 * 4096UL, 4096UL, 0u), (5 * 4096UL, 4096UL, 1u)], separate);
+    }
+}

@@ -1,0 +1,66 @@
+using Snapfn.Interop;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Tests;
+
+public sealed class StateFileTests
+{
+    private static SnapshotState Sample() => new()
+    {
+        Id = Guid.NewGuid(), Function = "hello-world", ElfSha256 = new string('a', 64), MemorySize = 512UL << 20,
+        ImageEnd = 0x240000, MemoryFileName = "memory-x.bin", CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
+        Vcpu = new VcpuState(new Kvm.kvm_regs { rip = 0x200123, rsp = 0xdff000, rflags = 0x3002 },
+            new Kvm.kvm_sregs { cr0 = 0x80050033, cr3 = 0x1000, efer = 0xd00 }, Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray(),
+            new Kvm.kvm_xcrs { nr_xcrs = 1 }, [new MsrValue(0x277, 0x0007040600070406)]),
+    };
+
+    private static SnapshotState Parse(byte[] bytes) => StateFile.Deserialize(bytes, "state.bin", "snapfn snapshot hello-world");
+
+    [Fact]
+    public void Round_trips_every_field()
+    {
+        var state = Sample();
+        var back = Parse(StateFile.Serialize(state));
+        Assert.Equal(state.Id, back.Id);
+        Assert.Equal(state.Function, back.Function);
+        Assert.Equal(state.ElfSha256, back.ElfSha256);
+        Assert.Equal(state.MemorySize, back.MemorySize);
+        Assert.Equal(state.ImageEnd, back.ImageEnd);
+        Assert.Equal(state.MemoryFileName, back.MemoryFileName);
+        Assert.Equal(state.CreatedAt, back.CreatedAt);
+        Assert.Equal(state.Vcpu.Regs, back.Vcpu.Regs);
+        Assert.Equal(state.Vcpu.Sregs.cr0, back.Vcpu.Sregs.cr0);
+        Assert.Equal(state.Vcpu.Sregs.efer, back.Vcpu.Sregs.efer);
+        Assert.Equal(state.Vcpu.Xsave, back.Vcpu.Xsave);
+        Assert.Equal(state.Vcpu.Msrs, back.Vcpu.Msrs);
+    }
+
+    [Fact]
+    public void Any_flipped_byte_is_refused_with_the_command_to_retake()
+    {
+        var bytes = StateFile.Serialize(Sample());
+        foreach (var position in new[] { 20, bytes.Length / 2, bytes.Length - 40, bytes.Length - 1 })
+        {
+            var copy = (byte[])bytes.Clone();
+            copy[position] ^= 0x01;
+            var e = Assert.Throws<SnapshotInvalidException>(() => Parse(copy));
+            Assert.Contains("snapfn snapshot hello-world", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_truncated_file_is_refused()
+    {
+        var bytes = StateFile.Serialize(Sample());
+        foreach (var length in new[] { 0, 10, bytes.Length / 2, bytes.Length - 1 })
+            Assert.Throws<SnapshotInvalidException>(() => Parse(bytes[..length]));
+    }
+
+    [Fact]
+    public void Another_format_version_is_refused_by_name()
+    {
+        var bytes = StateFile.Serialize(Sample());
+        bytes[8] = 2;
+        Assert.Contains("format version 2", Assert.Throws<SnapshotInvalidException>(() => Parse(bytes)).Message);
+    }
+}

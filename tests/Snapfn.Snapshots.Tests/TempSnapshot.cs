@@ -1,0 +1,68 @@
+using System.Text;
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots.Tests;
+
+/// <summary>A snapshot of a built guest in a temporary folder, deleted afterwards.</summary>
+public sealed class TempSnapshot : IDisposable
+{
+    public const ulong MemorySize = 512UL << 20;
+
+    public TempSnapshot(string guest, ulong memorySize = MemorySize)
+    {
+        Root = Directory.CreateTempSubdirectory("snapfn-snap-").FullName;
+        Folder = new SnapshotFolder(Path.Combine(Root, guest), guest);
+        Elf = Guests.Elf(guest);
+        Take(memorySize);
+    }
+
+    public string Root { get; }
+
+    public SnapshotFolder Folder { get; }
+
+    public ElfImage Elf { get; }
+
+    public static MicroVmOptions Options => new() { MemorySize = MemorySize, Timeout = TimeSpan.FromSeconds(60) };
+
+    public SnapshotInfo Take(ulong memorySize = MemorySize)
+    {
+        using var vm = MicroVm.Boot(Elf, Options with { MemorySize = memorySize });
+        vm.RunToReady();
+        return SnapshotWriter.Write(vm, Elf, Folder);
+    }
+
+    public Snapshot Open() => Snapshot.Open(Folder, Elf.Sha256);
+
+    /// <summary>Restores with <paramref name="backend"/> and runs one request.</summary>
+    public string Invoke(IMemoryBackend backend, string input)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var snapshot = Open();
+        backend.Prepare(snapshot);
+        using var memory = backend.Restore(snapshot);
+        using var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, Options);
+        memory.AttachGuest(vm.Stop);
+        memory.BeforeFirstRun();
+        try
+        {
+            var run = vm.Invoke(Encoding.UTF8.GetBytes(input));
+            return Encoding.UTF8.GetString(vm.Output(run));
+        }
+        finally
+        {
+            memory.AfterRun();
+        }
+    }
+
+    /// <summary>Boots the guest fresh (no snapshot) and runs one request.</summary>
+    public string BootAndInvoke(string input)
+    {
+        using var vm = MicroVm.Boot(Elf, Options);
+        vm.RunToReady();
+        var run = vm.Invoke(Encoding.UTF8.GetBytes(input));
+        return Encoding.UTF8.GetString(vm.Output(run));
+    }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}

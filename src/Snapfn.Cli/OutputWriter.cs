@@ -6,7 +6,12 @@ namespace Snapfn.Cli;
 /// <summary>Writes a function's output: raw bytes on stdout, or one JSON object per line with --json.</summary>
 public static class OutputWriter
 {
-    private static readonly JsonSerializerOptions _json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions _json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Outputs are shown to people: keep quotes and angle brackets readable instead of \u0022.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
     private static readonly UTF8Encoding _strictUtf8 = new(false, true);
 
     public static void WriteRaw(byte[] output)

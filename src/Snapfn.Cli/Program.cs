@@ -10,4 +10,5 @@ root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(InvokeCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(MicrobenchCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -31,7 +31,7 @@ public sealed class GdtBuilderTests
         var low = new byte[GuestLayout.LargePageSize];
         GdtBuilder.Build(low);
         var tss = low.AsSpan((int)GuestLayout.TssAddress, (int)GdtBuilder.TssLimit + 1);
-        var bitmap = tss[BinaryPrimitives.ReadUInt16LittleEndian(tss[102..])..];
+        var bitmap = tss[BinaryPrimitives.ReadUInt16LittleEndian(tss[102..])..].ToArray();
         bool Allowed(int port) => (bitmap[port / 8] >> (port % 8) & 1) == 0;
         for (var port = 0; port < (bitmap.Length - 1) * 8; port++)
             Assert.Equal(port is >= GuestAbi.HypercallPort and < GuestAbi.HypercallPort + 4, Allowed(port));

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Snapfn.Platform;
+
+/// <summary>A user function's snapfn.json: the name it registers under, its guest memory and a description.</summary>
+public sealed record FunctionManifest
+{
+    public const string FileName = "snapfn.json";
+    public const int DefaultMemoryMiB = 512;
+
+    private static readonly JsonSerializerOptions _json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public required string Name { get; init; }
+
+    public int MemoryMib { get; init; } = DefaultMemoryMiB;
+
+    public string Description { get; init; } = "";
+
+    public string ToJson() => JsonSerializer.Serialize(this, _json) + "\n";
+
+    /// <summary>Reads and checks <paramref name="directory"/>/snapfn.json.</summary>
+    public static FunctionManifest Load(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new FunctionProjectException($"{directory} is not a Snapfn function folder (no {FileName}); create one with `snapfn new NAME`");
+        FunctionManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<FunctionManifest>(File.ReadAllText(path), _json);
+        }
+        catch (JsonException e)
+        {
+            throw new FunctionProjectException($"{path} is not valid: {e.Message}", e);
+        }
+        if (manifest is null)
+            throw new FunctionProjectException($"{path} is empty");
+        if (!FunctionName.IsValid(manifest.Name))
+            throw new FunctionProjectException($"{path}: '{manifest.Name}' is not a valid function name (lower-case letters, digits and inner dashes, at most 64)");
+        MemorySize.Check(manifest.MemoryMib, path + ": memory_mib");
+        return manifest;
+    }
+}
+
+/// <summary>A function folder or its build is not usable; the message says what to fix.</summary>
+public sealed class FunctionProjectException : Exception
+{
+    public FunctionProjectException(string message) : base(message) { }
+
+    public FunctionProjectException() { }
+
+    public FunctionProjectException(string message, Exception innerException) : base(message, innerException) { }
+}

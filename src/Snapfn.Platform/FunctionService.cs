@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
+
+namespace Snapfn.Platform;
+
+/// <summary>How a <see cref="FunctionService"/> runs guests.</summary>
+public sealed record FunctionServiceOptions
+{
+    /// <summary>Idle warm VMs kept per function for mode=warm.</summary>
+    public int WarmPoolSize { get; init; } = 8;
+
+    /// <summary>Receives guest log lines: (function, line). Null drops them.</summary>
+    public Action<string, string>? GuestLog { get; init; }
+}
+
+/// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
+public sealed record SnapshotOutcome(SnapshotTaken Taken, SnapshotRecord Record);
+
+/// <summary>A recording made through the service, with the registry row it produced.</summary>
+public sealed record RecordingOutcome(RecordingResult Result, RecordingRecord Record);
+
+/// <summary>
+/// The platform as one service, for the daemon and for the CLI's local path alike: the registry (built-in and
+/// user functions), snapshots, recordings and invocations, each invocation written to the invocation log.
+/// Changes to one function (register, delete, snapshot, record) are serialised; invocations run in parallel,
+/// each restoring its own VM from the snapshot.
+/// </summary>
+public sealed class FunctionService : IDisposable
+{
+    private readonly FunctionServiceOptions _options;
+    private readonly FunctionRegistry _registry;
+    private readonly UserElfStore _elves;
+    private readonly SnapshotService _snapshots;
+    private readonly RecordService _records;
+    private readonly Invoker _invoker;
+    private readonly ConcurrentDictionary<string, Lock> _changeLocks = new(StringComparer.Ordinal);
+    // Bumped when a function's code or snapshot changes, so that a warm VM released afterwards is not kept.
+    private readonly ConcurrentDictionary<string, int> _generations = new(StringComparer.Ordinal);
+
+    public FunctionService(SnapfnHome home, FunctionCatalog catalog, FunctionServiceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(home);
+        ArgumentNullException.ThrowIfNull(catalog);
+        _options = options ?? new FunctionServiceOptions();
+        Home = home;
+        Database = RegistryDatabase.Open(home);
+        _registry = new FunctionRegistry(Database);
+        _registry.SyncBuiltIns(catalog);
+        _elves = new UserElfStore(home);
+        _snapshots = new SnapshotService(home);
+        _records = new RecordService(_snapshots);
+        _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize));
+        Log = new InvocationLog(Database);
+    }
+
+    /// <summary>Opens the service on $SNAPFN_HOME with the built-in functions of guest/build.</summary>
+    public static FunctionService OpenDefault(FunctionServiceOptions? options = null) =>
+        new(SnapfnHome.Default(), FunctionCatalog.Default(), options);
+
+    public static IReadOnlyCollection<string> Modes => Invoker.Modes;
+
+    public static IReadOnlyList<string> RecordModes => RecordService.Modes;
+
+    public SnapfnHome Home { get; }
+
+    public RegistryDatabase Database { get; }
+
+    public InvocationLog Log { get; }
+
+    public IReadOnlyList<RegisteredFunction> List() => _registry.List();
+
+    public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? throw Unknown(name);
+
+    /// <summary>Validates and stores a user function's ELF, then registers it (replacing an earlier version).</summary>
+    public RegisteredFunction Register(string name, byte[] elf, int memoryMib, string? description)
+    {
+        ArgumentNullException.ThrowIfNull(elf);
+        CheckName(name);
+        var memorySize = MemorySize.Check(memoryMib, "memory_mib");
+        description ??= "";
+        if (description.Length > 500 || description.Any(char.IsControl))
+            throw new InvalidRequestException("description must be one line of at most 500 characters");
+        ElfImage image;
+        try
+        {
+            image = ElfImage.Parse(elf, $"the ELF of '{name}'");
+            image.CheckFits(memorySize, name);
+            _ = GuestLayout.For(memorySize, image.ImageEnd);
+        }
+        catch (ElfFormatException e)
+        {
+            throw new InvalidRequestException(e.Message + "; build it with `snapfn build`", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidRequestException($"'{name}' does not fit in {memoryMib} MiB: {e.Message}", e);
+        }
+        if (_registry.Find(name) is { Kind: FunctionKind.BuiltIn })
+            throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
+        lock (ChangeLock(name))
+        {
+            var path = _elves.Store(name, image.Sha256, elf);
+            var registered = _registry.PutUser(name, path, image.Sha256, memoryMib, description);
+            _elves.Prune(name, keep: path);
+            Changed(name);
+            return registered;
+        }
+    }
+
+    /// <summary>Removes a user function with its stored ELF, snapshot and recordings.</summary>
+    public void Delete(string name)
+    {
+        CheckName(name);
+        lock (ChangeLock(name))
+        {
+            if (!_registry.DeleteUser(name))
+                throw Unknown(name);
+            Changed(name);
+            _elves.Prune(name, keep: null);
+            var folder = Home.SnapshotFolder(name).Path;
+            // A VM still restoring from these files keeps them alive: they are mapped, unlinking is safe.
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Boots the function, runs init() and saves the snapshot; <paramref name="memoryMib"/> overrides the
+    /// registered memory size.</summary>
+    public SnapshotOutcome TakeSnapshot(string name, int? memoryMib, TimeSpan timeout)
+    {
+        var function = Get(name);
+        var mib = memoryMib ?? function.MemoryMib;
+        var options = VmOptions(name, timeout) with { MemorySize = MemorySize.Check(mib, "memory_mib") };
+        lock (ChangeLock(name))
+        {
+            var taken = _snapshots.Take(function.Info, options);
+            var snapshot = _snapshots.Open(function.Info);
+            var record = new SnapshotRecord
+            {
+                SnapshotId = snapshot.State.Id,
+                ElfSha256 = snapshot.State.ElfSha256,
+                StateSha256 = FunctionRegistry.Sha256Of(snapshot.Folder.StatePath),
+                MemoryFile = Path.GetFileName(snapshot.MemoryPath),
+                MemoryMib = mib,
+                AllocatedBytes = taken.Info.AllocatedBytes,
+                DataPages = (long)taken.Info.DataPages,
+                TakenAt = snapshot.State.CreatedAt,
+            };
+            _registry.PutSnapshot(name, record);
+            Changed(name);
+            return new SnapshotOutcome(taken, record);
+        }
+    }
+
+    /// <summary>Records the working set (reap) or loading set (faasnap) of one run with <paramref name="input"/>.</summary>
+    public RecordingOutcome Record(string name, string mode, byte[] input, TimeSpan timeout, FaasnapRecordOptions? faasnap = null)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        if (!RecordModes.Contains(mode))
+            throw new InvalidRequestException($"cannot record mode '{mode}'; recordable modes: {string.Join(", ", RecordModes)}");
+        var function = Get(name);
+        lock (ChangeLock(name))
+        {
+            var result = _records.Record(function.Info, mode, input, VmOptions(name, timeout), faasnap);
+            var snapshot = _snapshots.Open(function.Info);
+            var record = new RecordingRecord
+            {
+                Mode = mode,
+                SnapshotId = snapshot.State.Id,
+                Path = result.Path,
+                Sha256 = FunctionRegistry.Sha256Of(result.Path),
+                Pages = (long)result.Pages,
+                Regions = result.Regions,
+                FileBytes = (long)result.FileBytes,
+                RecordedAt = DateTimeOffset.UtcNow,
+            };
+            _registry.PutRecording(name, record);
+            return new RecordingOutcome(result, record);
+        }
+    }
+
+    /// <summary>Runs one request on the function, restored in <paramref name="mode"/>; logged either way.</summary>
+    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckMode(mode);
+        var function = _registry.FindInfo(CheckName(name)) ?? throw Unknown(name);
+        var startedAt = DateTimeOffset.UtcNow;
+        var start = Stopwatch.GetTimestamp();
+        var generation = _generations.GetValueOrDefault(name);
+        InvocationResult result;
+        try
+        {
+            result = _invoker.Invoke(new InvocationRequest(function, mode, input, cold), VmOptions(name, timeout));
+        }
+        catch (Exception e)
+        {
+            Log.Append(new InvocationLogEntry
+            {
+                Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
+                TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
+            });
+            throw;
+        }
+        if (mode == Invoker.WarmMode && _generations.GetValueOrDefault(name) != generation)
+            _invoker.Pool.Evict(name);
+        Log.Append(new InvocationLogEntry
+        {
+            Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
+            RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
+        });
+        return result;
+    }
+
+    /// <summary>Drops the files <paramref name="mode"/> reads for the function from the page cache.</summary>
+    public void MakeCold(string name, string mode)
+    {
+        CheckMode(mode);
+        _invoker.MakeCold(_registry.FindInfo(CheckName(name)) ?? throw Unknown(name), mode);
+    }
+
+    /// <summary>Stops every idle warm VM; running invocations finish on their own.</summary>
+    public void Dispose()
+    {
+        _invoker.Dispose();
+        Log.Dispose();
+    }
+
+    private static void CheckMode(string mode)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        if (!Modes.Contains(mode))
+            throw new InvalidRequestException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
+    }
+
+    private static string CheckName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!FunctionName.IsValid(name))
+            throw new InvalidRequestException($"'{name}' is not a valid function name: lower-case letters, digits and inner dashes, at most 64");
+        return name;
+    }
+
+    private UnknownFunctionException Unknown(string name) => new(name, _registry.List().Select(f => f.Name));
+
+    private MicroVmOptions VmOptions(string name, TimeSpan timeout)
+    {
+        var log = _options.GuestLog;
+        return new MicroVmOptions
+        {
+            Name = name,
+            Timeout = timeout,
+            Log = log is null ? null : line => log(name, line),
+        };
+    }
+
+    private Lock ChangeLock(string name) => _changeLocks.GetOrAdd(name, _ => new Lock());
+
+    private void Changed(string name)
+    {
+        _generations.AddOrUpdate(name, 1, (_, g) => g + 1);
+        _invoker.Pool.Evict(name);
+    }
+}

@@ -1,3 +1,4 @@
+using Snapfn.Cli.Remote;
 using Snapfn.Interop;
 using Snapfn.Platform;
 using Snapfn.Snapshots;
@@ -40,7 +41,10 @@ public static class CliErrors
     private static (string Message, int Code)? Describe(Exception e) => e switch
     {
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Describe(aggregate.InnerExceptions[0]),
-        UsageException or UnknownFunctionException => (e.Message, Usage),
+        UsageException or UnknownFunctionException or InvalidRequestException => (e.Message, Usage),
+        FunctionConflictException or FunctionProjectException => (e.Message, Failure),
+        // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.
+        DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
         GuestFailureException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
         ArgumentException => (e.Message, Usage),

@@ -38,6 +38,7 @@ public sealed class FunctionService : IDisposable
     private readonly ConcurrentDictionary<string, Lock> _changeLocks = new(StringComparer.Ordinal);
     // Bumped when a function's code or snapshot changes, so that a warm VM released afterwards is not kept.
     private readonly ConcurrentDictionary<string, int> _generations = new(StringComparer.Ordinal);
+    private int _disposed;
 
     public FunctionService(SnapfnHome home, FunctionCatalog catalog, FunctionServiceOptions? options = null)
     {
@@ -221,9 +222,11 @@ public sealed class FunctionService : IDisposable
         _invoker.MakeCold(_registry.FindInfo(CheckName(name)) ?? throw Unknown(name), mode);
     }
 
-    /// <summary>Stops every idle warm VM; running invocations finish on their own.</summary>
+    /// <summary>Stops every idle warm VM and closes the log; running invocations finish on their own. Idempotent.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _invoker.Dispose();
         Log.Dispose();
     }

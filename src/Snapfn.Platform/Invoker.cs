@@ -46,18 +46,17 @@ public sealed class Invoker : IDisposable
         var start = Stopwatch.GetTimestamp();
         if (!_pool.TryAcquire(request.Function.Name, out var warm))
         {
-            var snapshot = _snapshots.Open(request.Function);
-            var memory = Backend("vanilla").Restore(snapshot);
+            var vm = MicroVm.Boot(ElfImage.Load(request.Function.ElfPath), options with { Name = request.Function.Name });
             try
             {
-                warm = new WarmVm(MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
-                    options with { Name = request.Function.Name }), memory);
+                vm.RunToReady();
             }
             catch
             {
-                memory.Dispose();
+                vm.Dispose();
                 throw;
             }
+            warm = new WarmVm(vm);
         }
         GuestRun run;
         try

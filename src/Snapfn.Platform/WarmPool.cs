@@ -1,27 +1,23 @@
 using System.Collections.Concurrent;
-using Snapfn.Snapshots.Backends;
 using Snapfn.Vmm;
 
 namespace Snapfn.Platform;
 
-/// <summary>A live VM kept between requests (keep-alive), with the restore that backs its memory.</summary>
+/// <summary>
+/// A live VM kept between requests (keep-alive). It is booted, not restored: a VM restored from the snapshot
+/// would keep the memory file mapped, and a mapped file stays in the page cache whatever `--cold` asks, which
+/// would silently turn every other mode's cold start into a cached one.
+/// </summary>
 public sealed class WarmVm : IDisposable
 {
-    public WarmVm(MicroVm vm, RestoredMemory memory)
+    public WarmVm(MicroVm vm)
     {
         Vm = vm;
-        Memory = memory;
     }
 
     public MicroVm Vm { get; }
 
-    public RestoredMemory Memory { get; }
-
-    public void Dispose()
-    {
-        Vm.Dispose();
-        Memory.Dispose();
-    }
+    public void Dispose() => Vm.Dispose();
 }
 
 /// <summary>Idle warm VMs per function. A VM whose guest failed is never returned here.</summary>

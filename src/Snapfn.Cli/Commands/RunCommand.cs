@@ -18,7 +18,7 @@ public static class RunCommand
         input.AddTo(command);
         command.SetAction(parse =>
         {
-            var info = FunctionCatalog.Default().Get(parse.GetValue(function)!);
+            var info = LocalPlatform.Resolve(parse.GetValue(function)!);
             var bytes = input.Read(parse);
             var options = VmOptions.From(parse.GetValue(memory), parse.GetValue(timeout));
             var result = BootRun.Run(info, bytes, options);

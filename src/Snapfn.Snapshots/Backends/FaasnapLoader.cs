@@ -24,7 +24,9 @@ public enum LoaderMethod
 /// </summary>
 public sealed unsafe class FaasnapLoader : IDisposable
 {
-    private const ulong Chunk = 1UL << 20;
+    /// <summary>2 MiB: one page-cache folio here, and a read size the disk serves near its peak (measured: 1 MiB
+    /// reads 1.3 GB/s, 4 MiB 1.6 GB/s, 16 MiB slower again).</summary>
+    private const ulong Chunk = 2UL << 20;
     private readonly RecordingFile _recording;
     private readonly SafeFd _file;
     private readonly nint _guestBase;

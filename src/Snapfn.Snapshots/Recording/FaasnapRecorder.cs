@@ -38,7 +38,7 @@ public static class FaasnapRecorder
 
         var regions = Regions(layers, record.GapPages);
         var path = snapshot.Folder.File(FaasnapBackend.FileName);
-        var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages));
+        var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages), alignLargePages: true);
         return new RecordingResult(path, "faasnap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
     }
 

@@ -36,7 +36,8 @@ public static class ReapRecorder
             i = j + 1;
         }
         var path = snapshot.Folder.File(ReapBackend.FileName);
-        var file = RecordingWriter.Write(path, "reap", snapshot, runs, []);
+        // REAP installs pages by copying them into anonymous memory: its file is read, never mapped, so it is packed.
+        var file = RecordingWriter.Write(path, "reap", snapshot, runs, [], alignLargePages: false);
         return new RecordingResult(path, "reap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
     }
 

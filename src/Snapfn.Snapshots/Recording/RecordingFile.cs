@@ -40,21 +40,44 @@ public sealed class RecordingFile
 
     public ulong DataBytes => Regions.Aggregate(0UL, (sum, r) => sum + r.Length);
 
-    public ulong FileLength => DataOffset + DataBytes;
+    public ulong FileLength => Regions.Count == 0 ? DataOffset : Regions.Max(r => r.FileOffset + r.Length);
 
     public ulong Pages => DataBytes / GuestLayout.PageSize;
 
-    /// <summary>Regions laid out back to back from <see cref="DataOffset"/> in the given order.</summary>
-    public static IReadOnlyList<RecordedRegion> LayOut(IEnumerable<(ulong GuestOffset, ulong Length, uint Order)> regions, int indexEntries, int rangeEntries)
+    /// <summary>
+    /// Regions laid out from <see cref="DataOffset"/> in the given order, back to back, except that (with
+    /// <paramref name="alignLargePages"/>, for files that are mapped) a region holding a whole 2 MiB-aligned
+    /// block of guest memory starts at a file offset congruent to its guest
+    /// offset modulo 2 MiB. The page cache here keeps files in 2 MiB folios, which a mapping can map (and KVM
+    /// can shadow) with one huge page only where file offset and address agree modulo 2 MiB; the padding is a
+    /// hole, never written or read.
+    /// </summary>
+    public static IReadOnlyList<RecordedRegion> LayOut(IEnumerable<(ulong GuestOffset, ulong Length, uint Order)> regions, int indexEntries,
+        int rangeEntries, bool alignLargePages)
     {
+        ArgumentNullException.ThrowIfNull(regions);
         var offset = AlignUp((ulong)(HeaderSize + indexEntries * RegionEntrySize + rangeEntries * RangeEntrySize));
         var result = new List<RecordedRegion>();
         foreach (var (guest, length, order) in regions)
         {
+            if (alignLargePages && HoldsLargePage(guest, length))
+                offset = Congruent(offset, guest);
             result.Add(new RecordedRegion(guest, length, offset, order));
             offset += length;
         }
         return result;
+    }
+
+    private static bool HoldsLargePage(ulong guest, ulong length) =>
+        GuestLayout.AlignUp(guest, GuestLayout.LargePageSize) + GuestLayout.LargePageSize <= guest + length;
+
+    /// <summary>The first offset at or after <paramref name="offset"/> with the same remainder as <paramref name="guest"/> modulo 2 MiB.</summary>
+    private static ulong Congruent(ulong offset, ulong guest)
+    {
+        const ulong large = GuestLayout.LargePageSize;
+        var aligned = offset & ~(large - 1);
+        var candidate = aligned + (guest & (large - 1));
+        return candidate >= offset ? candidate : candidate + large;
     }
 
     /// <summary>Header and index, padded to <see cref="DataOffset"/>; the page data follows.</summary>

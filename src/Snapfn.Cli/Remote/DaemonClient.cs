@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json;
+using Snapfn.Daemon;
+using Snapfn.Daemon.Contracts;
+
+namespace Snapfn.Cli.Remote;
+
+/// <summary>The daemon said no: its problem+json, as one line for the user.</summary>
+public sealed class DaemonRequestException : Exception
+{
+    public DaemonRequestException(int status, string message) : base(message)
+    {
+        Status = status;
+    }
+
+    public DaemonRequestException() { }
+
+    public DaemonRequestException(string message) : base(message) { }
+
+    public DaemonRequestException(string message, Exception innerException) : base(message, innerException) { }
+
+    public int Status { get; }
+}
+
+/// <summary>
+/// The CLI's side of the daemon's HTTP API, over TCP or a Unix socket. Synchronous (HttpClient.Send), like the
+/// local commands it stands in for.
+/// </summary>
+public sealed class DaemonClient : IDisposable
+{
+    private const string OctetStream = "application/octet-stream";
+    private readonly HttpClient _http;
+
+    public DaemonClient(string server, string? token)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        Server = server;
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        Uri baseAddress;
+        if (server.StartsWith("unix:", StringComparison.Ordinal) || server.StartsWith('/'))
+        {
+            var socket = server.StartsWith("unix:", StringComparison.Ordinal) ? server["unix:".Length..] : server;
+            handler.ConnectCallback = async (_, cancellation) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellation);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            };
+            baseAddress = new Uri("http://localhost/");
+        }
+        else if (!Uri.TryCreate(server.TrimEnd('/') + "/", UriKind.Absolute, out baseAddress!) || baseAddress.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new UsageException($"--server {server}: give http://HOST:PORT or unix:/path/to.sock");
+        }
+        // Snapshots of big functions take minutes; the daemon bounds every request with its own timeout.
+        _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(15) };
+        if (!string.IsNullOrEmpty(token))
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    public string Server { get; }
+
+    public IReadOnlyList<FunctionResponse> List() => Send<List<FunctionResponse>>(HttpMethod.Get, "functions", null);
+
+    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description) =>
+        Send<FunctionResponse>(HttpMethod.Post, $"functions?name={Escape(name)}&memory_mib={memoryMib}&description={Escape(description)}", elf);
+
+    public SnapshotResponse Snapshot(string name, int? memoryMib, double timeoutSeconds) =>
+        Send<SnapshotResponse>(HttpMethod.Post, $"functions/{Escape(name)}/snapshot?timeout={Number(timeoutSeconds)}" +
+            (memoryMib is { } mib ? $"&memory_mib={mib}" : ""), null);
+
+    public RecordingResponse Record(string name, string mode, byte[] input, int gapPages, double scanMs, double timeoutSeconds) =>
+        Send<RecordingResponse>(HttpMethod.Post, $"functions/{Escape(name)}/record?mode={Escape(mode)}&gap_pages={gapPages}" +
+            $"&scan_ms={Number(scanMs)}&timeout={Number(timeoutSeconds)}", input);
+
+    public InvocationResponse Invoke(string name, string mode, byte[] input, bool cold, double timeoutSeconds) =>
+        Send<InvocationResponse>(HttpMethod.Post, InvokePath(name, mode, cold, timeoutSeconds), input);
+
+    /// <summary>The raw output bytes (no JSON wrapping, no base64).</summary>
+    public byte[] InvokeRaw(string name, string mode, byte[] input, bool cold, double timeoutSeconds)
+    {
+        using var response = SendRaw(HttpMethod.Post, InvokePath(name, mode, cold, timeoutSeconds), input, OctetStream);
+        using var stream = response.Content.ReadAsStream();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static string InvokePath(string name, string mode, bool cold, double timeoutSeconds) =>
+        $"functions/{Escape(name)}/invoke?mode={Escape(mode)}&timeout={Number(timeoutSeconds)}" + (cold ? "&cold=true" : "");
+
+    private T Send<T>(HttpMethod method, string path, byte[]? body)
+    {
+        using var response = SendRaw(method, path, body, "application/json");
+        using var stream = response.Content.ReadAsStream();
+        return JsonSerializer.Deserialize<T>(stream, DaemonHost.Json)
+               ?? throw new DaemonRequestException((int)response.StatusCode, $"the daemon at {Server} sent an empty answer to {method} /{path}");
+    }
+
+    private HttpResponseMessage SendRaw(HttpMethod method, string path, byte[]? body, string accept)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(OctetStream);
+        }
+        HttpResponseMessage response;
+        try
+        {
+            response = _http.Send(request);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DaemonRequestException(0, $"cannot reach the Snapfn daemon at {Server}: {e.Message}; is `snapfn serve` running there?");
+        }
+        if (response.IsSuccessStatusCode)
+            return response;
+        using (response)
+            throw Failure(response);
+    }
+
+    private static DaemonRequestException Failure(HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        string? detail = null;
+        try
+        {
+            using var stream = response.Content.ReadAsStream();
+            using var problem = JsonDocument.Parse(stream);
+            var root = problem.RootElement;
+            var title = root.TryGetProperty("title", out var t) ? t.GetString() : null;
+            detail = root.TryGetProperty("detail", out var d) ? d.GetString() : title;
+        }
+        catch (JsonException)
+        {
+            // Not problem+json (a proxy's page): the status line is all there is.
+        }
+        var reason = response.StatusCode == HttpStatusCode.Unauthorized && detail is null ? "unauthorized: pass --token" : detail;
+        return new DaemonRequestException(status, $"the daemon answered {status} {response.ReasonPhrase}: {reason ?? "(no details)"}");
+    }
+
+    private static string Escape(string value) => Uri.EscapeDataString(value);
+
+    private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

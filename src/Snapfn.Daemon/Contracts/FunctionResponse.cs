@@ -1,0 +1,82 @@
+using Snapfn.Platform;
+
+namespace Snapfn.Daemon.Contracts;
+
+/// <summary>A registered function as GET /functions and GET /functions/{name} describe it.</summary>
+public sealed record FunctionResponse
+{
+    public required string Name { get; init; }
+    /// <summary>"builtin" or "user".</summary>
+    public required string Kind { get; init; }
+    public required string Description { get; init; }
+    public required int MemoryMib { get; init; }
+    public required string ElfSha256 { get; init; }
+    public required bool IsTestGuest { get; init; }
+    public required DateTimeOffset RegisteredAt { get; init; }
+    public SnapshotSummary? Snapshot { get; init; }
+    public required IReadOnlyList<RecordingSummary> Recordings { get; init; }
+
+    public static string KindName(FunctionKind kind) => kind == FunctionKind.User ? "user" : "builtin";
+
+    public static FunctionResponse From(RegisteredFunction f)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return new FunctionResponse
+        {
+            Name = f.Name,
+            Kind = KindName(f.Kind),
+            Description = f.Description,
+            MemoryMib = f.MemoryMib,
+            ElfSha256 = f.ElfSha256,
+            IsTestGuest = f.IsTestGuest,
+            RegisteredAt = f.RegisteredAt,
+            Snapshot = f.Snapshot is { } s ? SnapshotSummary.From(s) : null,
+            Recordings = f.Recordings.Select(RecordingSummary.From).ToList(),
+        };
+    }
+}
+
+/// <summary>A function's snapshot in the registry.</summary>
+public sealed record SnapshotSummary
+{
+    public required Guid SnapshotId { get; init; }
+    public required string ElfSha256 { get; init; }
+    public required string StateSha256 { get; init; }
+    public required string MemoryFile { get; init; }
+    public required int MemoryMib { get; init; }
+    public required long AllocatedBytes { get; init; }
+    public required long DataPages { get; init; }
+    public required DateTimeOffset TakenAt { get; init; }
+
+    public static SnapshotSummary From(SnapshotRecord s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return new SnapshotSummary
+        {
+            SnapshotId = s.SnapshotId, ElfSha256 = s.ElfSha256, StateSha256 = s.StateSha256, MemoryFile = s.MemoryFile,
+            MemoryMib = s.MemoryMib, AllocatedBytes = s.AllocatedBytes, DataPages = s.DataPages, TakenAt = s.TakenAt,
+        };
+    }
+}
+
+/// <summary>A reap or faasnap recording in the registry.</summary>
+public sealed record RecordingSummary
+{
+    public required string Mode { get; init; }
+    public required Guid SnapshotId { get; init; }
+    public required string Sha256 { get; init; }
+    public required long Pages { get; init; }
+    public required int Regions { get; init; }
+    public required long FileBytes { get; init; }
+    public required DateTimeOffset RecordedAt { get; init; }
+
+    public static RecordingSummary From(RecordingRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new RecordingSummary
+        {
+            Mode = r.Mode, SnapshotId = r.SnapshotId, Sha256 = r.Sha256, Pages = r.Pages, Regions = r.Regions,
+            FileBytes = r.FileBytes, RecordedAt = r.RecordedAt,
+        };
+    }
+}

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Snapfn.Daemon.Contracts;
+using Snapfn.Platform;
+
+namespace Snapfn.Daemon;
+
+/// <summary>
+/// Builds and runs the daemon: Kestrel on one address, the minimal-API endpoints over a <see cref="FunctionService"/>,
+/// problem+json errors, the bearer token beyond loopback, Prometheus metrics and the OpenAPI document.
+/// </summary>
+public static class DaemonHost
+{
+    /// <summary>snake_case, as the CLI's --json output.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Builds the daemon; <paramref name="logging"/> replaces the default console logging (to stderr).</summary>
+    public static WebApplication Build(DaemonOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var listen = ListenAddress.Parse(options.Listen);
+        var home = options.HomePath is null ? SnapfnHome.Default() : new SnapfnHome(Path.GetFullPath(options.HomePath));
+        var catalog = options.GuestDirectory is null ? FunctionCatalog.Default() : new FunctionCatalog(options.GuestDirectory);
+        var token = AccessToken.LoadOrCreate(home);
+        var requireToken = options.RequireToken ?? !listen.IsLocal;
+
+        // The content root is the program's folder, so an appsettings.json in the caller's folder changes nothing.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        if (logging is not null)
+        {
+            logging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxElfBytes;
+            listen.Apply(kestrel);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(token);
+        builder.Services.AddSingleton<DaemonMetrics>();
+        builder.Services.AddSingleton(_ => new InvocationGate(options.MaxConcurrentInvocations));
+        builder.Services.AddSingleton(services =>
+        {
+            var guestLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Guest");
+            return new FunctionService(home, catalog, new FunctionServiceOptions
+            {
+                WarmPoolSize = options.WarmPoolSize,
+                GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
+            });
+        });
+
+        var app = builder.Build();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ProblemMiddleware>();
+        if (requireToken)
+            app.UseMiddleware<BearerTokenMiddleware>();
+        app.MapOpenApi("/openapi.json");
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
+        app.MapGet("/healthz", (FunctionService service, InvocationGate gate) =>
+            new HealthResponse("ok", service.List().Count, gate.InFlight)).WithName("Health").WithTags("daemon");
+        app.MapGet("/invocations", (FunctionService service, string? function, int? limit) =>
+            new InvocationLogResponse(service.Log.Recent(function, limit ?? 100))).WithName("InvocationLog").WithTags("daemon")
+            .WithSummary("The invocation log, newest first; ?function=&limit=");
+        FunctionEndpoints.Map(app);
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Daemon");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (listen.SocketPath is { } socket)
+                File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        });
+        app.Lifetime.ApplicationStopping.Register(() =>
+            DaemonLog.Draining(logger, options.DrainTimeout.TotalSeconds, app.Services.GetRequiredService<InvocationGate>().InFlight));
+        // Open the registry now: a broken home fails the start, not the first request.
+        var service = app.Services.GetRequiredService<FunctionService>();
+        // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            service.Dispose();
+            DaemonLog.Stopped(logger);
+        });
+        var functions = service.List();
+        DaemonLog.Started(logger, home.Path, functions.Count, functions.Count(f => f.Kind == FunctionKind.User), options.WarmPoolSize);
+        if (requireToken)
+            DaemonLog.TokenRequired(logger, listen.Text, token.Path);
+        // Each running invocation blocks its request thread on the vCPU: keep enough threads ready that a burst
+        // does not wait for the pool's slow thread injection.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, options.MaxConcurrentInvocations + 2 * Environment.ProcessorCount), io);
+        return app;
+    }
+
+    /// <summary>The addresses the daemon is bound to, once started (resolves port 0).</summary>
+    public static IReadOnlyList<string> Addresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    }
+
+    /// <summary>Runs until SIGTERM or Ctrl+C, then drains requests, stops every warm VM and closes the registry.</summary>
+    public static void Run(DaemonOptions options)
+    {
+        var app = Build(options);
+        app.Run();
+    }
+}

@@ -1,0 +1,37 @@
+namespace Snapfn.Daemon;
+
+/// <summary>How `snapfn serve` runs.</summary>
+public sealed record DaemonOptions
+{
+    public const string DefaultListen = "http://127.0.0.1:8080";
+
+    /// <summary>http://ADDRESS:PORT or unix:/path (see <see cref="ListenAddress"/>).</summary>
+    public string Listen { get; init; } = DefaultListen;
+
+    /// <summary>$SNAPFN_HOME when null.</summary>
+    public string? HomePath { get; init; }
+
+    /// <summary>The built-in functions' folder (guest/build); found as the CLI finds it when null.</summary>
+    public string? GuestDirectory { get; init; }
+
+    /// <summary>Idle warm VMs kept per function for mode=warm.</summary>
+    public int WarmPoolSize { get; init; } = 8;
+
+    /// <summary>Invocations running at once; more wait their turn. Each holds a vCPU thread and a request thread.</summary>
+    public int MaxConcurrentInvocations { get; init; } = 16;
+
+    /// <summary>How long a request may run when the client gives no ?timeout=.</summary>
+    public TimeSpan DefaultInvokeTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The most a client may ask for with ?timeout= (snapshots, whose init() can be long, included).</summary>
+    public TimeSpan MaxTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>How long a SIGTERM waits for requests in flight before the daemon stops anyway.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest ELF POST /functions accepts.</summary>
+    public long MaxElfBytes { get; init; } = 64L << 20;
+
+    /// <summary>Null: required exactly when the daemon listens beyond loopback.</summary>
+    public bool? RequireToken { get; init; }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Snapfn.Daemon.Contracts;
+using Snapfn.Platform;
+using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
+
+namespace Snapfn.Daemon;
+
+/// <summary>The /functions API: registry, snapshots, recordings and invocations.</summary>
+internal static class FunctionEndpoints
+{
+    private const string OctetStream = "application/octet-stream";
+    // Bodies are the function's bytes whatever their type (curl -d sends form encoding): accept every type.
+    private const string AnyContent = "*/*";
+    private static readonly TimeSpan _snapshotTimeout = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan _recordTimeout = TimeSpan.FromSeconds(120);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var functions = app.MapGroup("/functions").WithTags("functions");
+        functions.MapGet("", List).WithName("ListFunctions").WithSummary("The registered functions, built-in and user");
+        functions.MapGet("/{name}", Get).WithName("GetFunction").WithSummary("One function with its snapshot and recordings")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        functions.MapPost("", Register).WithName("RegisterFunction")
+            .WithSummary("Registers a user function: body = guest ELF built with the Snapfn SDK; ?name=&memory_mib=&description=")
+            .Accepts<byte[]>(OctetStream, AnyContent).Produces<FunctionResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        functions.MapDelete("/{name}", Delete).WithName("DeleteFunction").WithSummary("Removes a user function with its snapshot and recordings")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        functions.MapPost("/{name}/snapshot", Snapshot).WithName("TakeSnapshot")
+            .WithSummary("Boots the function, runs init() and saves its snapshot; ?memory_mib= overrides the registered size")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        functions.MapPost("/{name}/record", Record).WithName("Record")
+            .WithSummary("Records the working set (mode=reap) or loading set (mode=faasnap) of one run; body = input A")
+            .Accepts<byte[]>(OctetStream, AnyContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        functions.MapPost("/{name}/invoke", Invoke).WithName("Invoke")
+            .WithSummary("Runs one request: body = input, response = output (timings in Snapfn-* headers; JSON with Accept: application/json)")
+            .Accepts<byte[]>(OctetStream, AnyContent).Produces<byte[]>(StatusCodes.Status200OK, OctetStream).Produces<InvocationResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+    }
+
+    private static List<FunctionResponse> List(FunctionService service) => service.List().Select(FunctionResponse.From).ToList();
+
+    private static FunctionResponse Get(string name, FunctionService service) => FunctionResponse.From(service.Get(name));
+
+    private static async Task<IResult> Register(HttpContext http, FunctionService service, DaemonOptions options, ILogger<FunctionService> logger,
+        [FromQuery] string? name, [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] string? description)
+    {
+        if (string.IsNullOrEmpty(name))
+            throw new InvalidRequestException("give the function's name: POST /functions?name=NAME&memory_mib=MIB with the ELF as the body");
+        ProblemContext.Set(http, "function", name);
+        var elf = await RequestBody.ReadAsync(http.Request, options.MaxElfBytes, "the ELF", http.RequestAborted);
+        if (elf.Length == 0)
+            throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`");
+        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description);
+        DaemonLog.Registered(logger, name, elf.Length, registered.MemoryMib, registered.ElfSha256);
+        return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.NoContent Delete(string name, FunctionService service, ILogger<FunctionService> logger)
+    {
+        service.Delete(name);
+        DaemonLog.Deleted(logger, name);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<SnapshotResponse> Snapshot(string name, HttpContext http, FunctionService service, InvocationGate gate,
+        DaemonMetrics metrics, DaemonOptions options, ILogger<FunctionService> logger,
+        [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] double? timeout)
+    {
+        ProblemContext.Set(http, "function", name);
+        var limit = Timeout(timeout, _snapshotTimeout, options);
+        var function = service.Get(name);
+        try
+        {
+            var outcome = await gate.RunAsync(() => service.TakeSnapshot(function.Name, memoryMib, limit), http.RequestAborted);
+            metrics.Snapshot(name, ok: true);
+            DaemonLog.SnapshotTaken(logger, name, outcome.Taken.BootMs, outcome.Taken.InitMs, outcome.Taken.WriteMs);
+            return SnapshotResponse.From(name, outcome);
+        }
+        catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
+        {
+            metrics.Snapshot(name, ok: false);
+            throw;
+        }
+    }
+
+    private static async Task<RecordingResponse> Record(string name, HttpContext http, FunctionService service, InvocationGate gate,
+        DaemonMetrics metrics, DaemonOptions options, ILogger<FunctionService> logger,
+        [FromQuery] string? mode, [FromQuery(Name = "gap_pages")] int? gapPages, [FromQuery(Name = "scan_ms")] double? scanMs, [FromQuery] double? timeout)
+    {
+        ProblemContext.Set(http, "function", name);
+        ProblemContext.Set(http, "mode", mode);
+        if (mode is null || !FunctionService.RecordModes.Contains(mode))
+            throw new InvalidRequestException($"give ?mode= one of {string.Join(", ", FunctionService.RecordModes)}");
+        if (gapPages < 0 || scanMs <= 0)
+            throw new InvalidRequestException("gap_pages must be >= 0 and scan_ms > 0");
+        var limit = Timeout(timeout, _recordTimeout, options);
+        var function = service.Get(name);
+        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", http.RequestAborted);
+        var faasnap = new FaasnapRecordOptions();
+        faasnap = faasnap with
+        {
+            GapPages = gapPages is { } gap ? (ulong)gap : faasnap.GapPages,
+            ScanInterval = scanMs is { } scan ? TimeSpan.FromMilliseconds(scan) : faasnap.ScanInterval,
+        };
+        try
+        {
+            var outcome = await gate.RunAsync(() => service.Record(function.Name, mode, input, limit, faasnap), http.RequestAborted);
+            metrics.Recording(name, mode, ok: true);
+            DaemonLog.Recorded(logger, mode, name, outcome.Result.Pages, outcome.Result.Regions);
+            return RecordingResponse.From(name, outcome);
+        }
+        catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
+        {
+            metrics.Recording(name, mode, ok: false);
+            throw;
+        }
+    }
+
+    private static async Task<IResult> Invoke(string name, HttpContext http, FunctionService service, InvocationGate gate,
+        DaemonMetrics metrics, DaemonOptions options, [FromQuery] string? mode, [FromQuery] bool? cold, [FromQuery] double? timeout)
+    {
+        mode ??= "vanilla";
+        ProblemContext.Set(http, "function", name);
+        ProblemContext.Set(http, "mode", mode);
+        var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
+        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", http.RequestAborted);
+        var start = Stopwatch.GetTimestamp();
+        InvocationResult result;
+        using (metrics.TrackInFlight())
+        {
+            try
+            {
+                result = await gate.RunAsync(() => service.Invoke(name, mode, input, cold ?? false, limit), http.RequestAborted);
+            }
+            catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
+            {
+                metrics.Failed(name, mode, Problem.From(e)?.Error ?? "internal", Stopwatch.GetElapsedTime(start).TotalSeconds);
+                throw;
+            }
+        }
+        metrics.Succeeded(result, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        var headers = http.Response.Headers;
+        headers["Snapfn-Mode"] = result.Mode;
+        headers["Snapfn-Restore-Ms"] = Ms(result.RestoreMs);
+        headers["Snapfn-Execute-Ms"] = Ms(result.ExecuteMs);
+        headers["Snapfn-Total-Ms"] = Ms(result.TotalMs);
+        if (WantsJson(http.Request))
+            return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
+        return TypedResults.Bytes(result.Output, OctetStream);
+    }
+
+    private static bool WantsJson(HttpRequest request) =>
+        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) && a.Quality is not 0);
+
+    private static TimeSpan Timeout(double? seconds, TimeSpan fallback, DaemonOptions options)
+    {
+        if (seconds is null)
+            return fallback < options.MaxTimeout ? fallback : options.MaxTimeout;
+        if (!(seconds > 0) || seconds > options.MaxTimeout.TotalSeconds)
+            throw new InvalidRequestException($"timeout must be a number of seconds above 0 and at most {options.MaxTimeout.TotalSeconds:0} (got {seconds})");
+        return TimeSpan.FromSeconds(seconds.Value);
+    }
+
+    private static string Ms(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+}

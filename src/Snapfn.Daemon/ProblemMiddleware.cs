@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Snapfn.Daemon;
+
+/// <summary>
+/// Turns exceptions into problem+json answers (RFC 9457) so that one failed request never takes the daemon with
+/// it: expected failures (<see cref="Problem.From"/>) as their status with the message, anything else as a 500
+/// whose details stay in the log.
+/// </summary>
+internal sealed class ProblemMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly ILogger<ProblemMiddleware> _logger;
+
+    public ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
+    {
+        _next = next;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await _next(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is no one to answer.
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            var problem = Problem.From(e);
+            if (problem is null)
+            {
+                DaemonLog.Unexpected(_logger, context.Request.Method, context.Request.Path, e);
+                problem = new Problem(StatusCodes.Status500InternalServerError, "Internal error", "internal",
+                    $"the daemon failed unexpectedly ({e.GetType().Name}); its log has the details");
+            }
+            else
+            {
+                DaemonLog.RequestFailed(_logger, context.Request.Method, context.Request.Path, problem.Status, problem.Error, problem.Detail);
+            }
+            context.Response.Clear();
+            await problem.ToResult(ProblemContext.Get(context)).ExecuteAsync(context);
+        }
+    }
+}
+
+/// <summary>Facts an endpoint learned (the function, the mode) that belong in its problem answer.</summary>
+internal static class ProblemContext
+{
+    private static readonly object _key = new();
+
+    public static void Set(HttpContext context, string key, object? value)
+    {
+        if (context.Items[_key] is not Dictionary<string, object?> facts)
+            context.Items[_key] = facts = new Dictionary<string, object?>(StringComparer.Ordinal);
+        facts[key] = value;
+    }
+
+    public static IDictionary<string, object?>? Get(HttpContext context) => context.Items[_key] as Dictionary<string, object?>;
+}

@@ -17,11 +17,13 @@ public sealed class Invoker : IDisposable
     public const string WarmMode = "warm";
     private readonly SnapshotService _snapshots;
     private readonly WarmPool _pool;
+    private readonly ShellPool _shells;
 
-    public Invoker(SnapshotService snapshots, WarmPool? pool = null)
+    public Invoker(SnapshotService snapshots, WarmPool? pool = null, ShellPool? shells = null)
     {
         _snapshots = snapshots;
         _pool = pool ?? new WarmPool();
+        _shells = shells ?? new ShellPool();
     }
 
     public static IReadOnlyCollection<string> Modes => [WarmMode, .. MemoryBackends.Modes];
@@ -83,7 +85,11 @@ public sealed class Invoker : IDisposable
         };
     }
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _shells.Dispose();
+    }
 
     private static void MakeCold(IEnumerable<string> files)
     {
@@ -106,10 +112,21 @@ public sealed class Invoker : IDisposable
         var cachedBefore = files.Sum(f => PageCache.Count(f).Cached);
 
         var start = Stopwatch.GetTimestamp();
-        using var memory = backend.Restore(snapshot);
+        var shell = _shells.Take(snapshot.State.MemorySize);
+        RestoredMemory memory;
+        try
+        {
+            memory = backend.Restore(snapshot, shell.Memory);
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
+        }
         GuestRun run;
         byte[] output;
-        using (var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
+        using (memory)
+        using (var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
                    options with { Name = request.Function.Name }))
         {
             memory.AttachGuest(vm.Stop);
@@ -124,6 +141,7 @@ public sealed class Invoker : IDisposable
             }
             output = vm.Output(run).ToArray();
         }
+        _shells.Replenish(snapshot.State.MemorySize);
         return new InvocationResult
         {
             Function = request.Function.Name,

@@ -14,7 +14,7 @@ public sealed class MicroVm : IDisposable
 {
     private const ulong MaxLogLength = 64 * 1024;
 
-    private readonly SafeFd _vm;
+    private readonly VmShell _shell;
     private readonly Vcpu _vcpu;
     private readonly VcpuThread _thread;
     private readonly MicroVmOptions _options;
@@ -23,33 +23,16 @@ public sealed class MicroVm : IDisposable
     private bool _failed;
     private bool _disposed;
 
-    private MicroVm(GuestMemory memory, GuestLayout layout, MicroVmOptions options)
+    private MicroVm(VmShell shell, GuestMemory memory, GuestLayout layout, MicroVmOptions options)
     {
+        if (memory.Mapping != shell.Memory)
+            throw new ArgumentException("guest memory must be the shell's own mapping", nameof(memory));
         _options = options;
+        _shell = shell;
+        _vcpu = shell.Vcpu;
+        _thread = shell.Thread;
         Memory = memory;
         Layout = layout;
-        var kvm = KvmSystem.Shared;
-        _vm = kvm.CreateVm();
-        try
-        {
-            var region = new Kvm.kvm_userspace_memory_region
-            {
-                slot = 0, guest_phys_addr = 0, memory_size = memory.Size, userspace_addr = (ulong)memory.HostAddress,
-            };
-            unsafe
-            {
-                SyscallException.Check(Libc.ioctl(_vm.Fd, Kvm.KVM_SET_USER_MEMORY_REGION, (nint)(&region)),
-                    "ioctl(KVM_SET_USER_MEMORY_REGION)");
-            }
-            _thread = new VcpuThread($"vcpu:{options.Name}");
-            _vcpu = _thread.Invoke(() => new Vcpu(kvm, _vm));
-        }
-        catch
-        {
-            _thread?.Dispose();
-            _vm.Dispose();
-            throw;
-        }
     }
 
     public GuestMemory Memory { get; }
@@ -63,7 +46,8 @@ public sealed class MicroVm : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         elf.CheckFits(options.MemorySize, options.Name);
         var layout = GuestLayout.For(options.MemorySize, elf.ImageEnd);
-        var memory = new GuestMemory(MemoryMapping.Anonymous(options.MemorySize));
+        var shell = VmShell.Create(options.MemorySize, options.Name);
+        var memory = new GuestMemory(shell.Memory);
         MicroVm? vm = null;
         try
         {
@@ -83,7 +67,7 @@ public sealed class MicroVm : IDisposable
                 HeapStart = layout.HeapStart,
                 HeapEnd = layout.HeapEnd,
             };
-            vm = new MicroVm(memory, layout, options);
+            vm = new MicroVm(shell, memory, layout, options);
             var v = vm;
             vm._thread.Invoke(() =>
             {
@@ -98,21 +82,26 @@ public sealed class MicroVm : IDisposable
             if (vm is not null)
                 vm.Dispose();
             else
-                memory.Dispose();
+                shell.Dispose();
             throw;
         }
     }
 
-    /// <summary>Creates a VM over <paramref name="memory"/> (already holding the snapshot's contents, or mapped so
-    /// that it will) and loads the saved vCPU state. The VM owns <paramref name="memory"/> from here on.</summary>
-    public static MicroVm Restore(GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options)
+    /// <summary>Makes a VM of <paramref name="shell"/>, whose memory (<paramref name="memory"/>) a restore mode has
+    /// filled with the snapshot or mapped so that it will be, and loads the saved vCPU state. The VM owns the
+    /// shell from here on, also when this throws.</summary>
+    public static MicroVm Restore(VmShell shell, GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options)
     {
+        ArgumentNullException.ThrowIfNull(shell);
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(options);
         MicroVm? vm = null;
         try
         {
-            vm = new MicroVm(memory, layout, options);
+            if (layout.MemorySize != shell.MemorySize)
+                throw new ArgumentException($"the snapshot has {layout.MemorySize >> 20} MiB of memory, the shell {shell.MemorySize >> 20} MiB");
+            vm = new MicroVm(shell, memory, layout, options);
             var v = vm;
             vm._thread.Invoke(() => v._vcpu.RestoreState(state));
             return vm;
@@ -122,7 +111,7 @@ public sealed class MicroVm : IDisposable
             if (vm is not null)
                 vm.Dispose();
             else
-                memory.Dispose();
+                shell.Dispose();
             throw;
         }
     }
@@ -315,9 +304,6 @@ public sealed class MicroVm : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        _thread.Invoke(_vcpu.Dispose);
-        _thread.Dispose();
-        _vm.Dispose();
-        Memory.Dispose();
+        _shell.Dispose();
     }
 }

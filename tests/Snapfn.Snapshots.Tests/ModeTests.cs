@@ -42,9 +42,10 @@ public sealed class ModeTests
         var file = File.ReadAllBytes(snapshot.MemoryPath);
         foreach (var backend in _backends)
         {
-            using var memory = backend.Restore(snapshot);
+            var (shell, memory) = TempSnapshot.Restore(backend, snapshot);
+            using var owned = memory;
             // Host reads go through the same paths as guest reads: mappings, loaded regions, uffd faults.
-            using var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, TempSnapshot.Options);
+            using var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, TempSnapshot.Options);
             memory.AttachGuest(vm.Stop);
             memory.BeforeFirstRun();
             for (ulong offset = 0; offset < snapshot.State.MemorySize; offset += 16UL << 20)
@@ -70,15 +71,15 @@ public sealed class ModeTests
         var expected = $"snapfn record hello-world --mode {mode}";
 
         File.WriteAllBytes(path, good[..(good.Length - 4096)]);
-        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
 
         var corrupt = (byte[])good.Clone();
         corrupt[RecordingFile.HeaderSize + 3] ^= 0x10;
         File.WriteAllBytes(path, corrupt);
-        Assert.Contains("checksum", Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+        Assert.Contains("checksum", Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
 
         File.Delete(path);
-        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
     }
 
     [Fact]
@@ -88,7 +89,7 @@ public sealed class ModeTests
         using var snap = Recorded("hello-world", "");
         snap.Take();
         foreach (var backend in _backends.Where(b => b.Mode is "reap" or "faasnap"))
-            Assert.Contains("older snapshot", Assert.Throws<SnapshotInvalidException>(() => backend.Restore(snap.Open())).Message);
+            Assert.Contains("older snapshot", Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
     }
 
     [Fact]

@@ -40,8 +40,9 @@ public sealed class TempSnapshot : IDisposable
         ArgumentNullException.ThrowIfNull(backend);
         var snapshot = Open();
         backend.Prepare(snapshot);
-        using var memory = backend.Restore(snapshot);
-        using var vm = MicroVm.Restore(memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, Options);
+        var (shell, memory) = Restore(backend, snapshot);
+        using var owned = memory;
+        using var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, Options);
         memory.AttachGuest(vm.Stop);
         memory.BeforeFirstRun();
         try
@@ -52,6 +53,23 @@ public sealed class TempSnapshot : IDisposable
         finally
         {
             memory.AfterRun();
+        }
+    }
+
+    /// <summary>A new shell with the snapshot's memory brought back by <paramref name="backend"/>.</summary>
+    public static (VmShell Shell, RestoredMemory Memory) Restore(IMemoryBackend backend, Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var shell = VmShell.Create(snapshot.State.MemorySize);
+        try
+        {
+            return (shell, backend.Restore(snapshot, shell.Memory));
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
         }
     }
 

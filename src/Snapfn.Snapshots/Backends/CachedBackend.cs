@@ -1,3 +1,5 @@
+using Snapfn.Vmm;
+
 namespace Snapfn.Snapshots.Backends;
 
 /// <summary>The paper's "Cached": vanilla with the memory file already in the page cache (read in, untimed).</summary>
@@ -13,5 +15,5 @@ public sealed class CachedBackend : IMemoryBackend
         PageCache.Load(snapshot.MemoryPath);
     }
 
-    public RestoredMemory Restore(Snapshot snapshot) => new(SnapshotMapping.MapMemoryFile(snapshot));
+    public RestoredMemory Restore(Snapshot snapshot, MemoryMapping target) => new(SnapshotMapping.MapMemoryFile(snapshot, target));
 }

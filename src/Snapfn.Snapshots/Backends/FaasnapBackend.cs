@@ -26,33 +26,25 @@ public sealed class FaasnapBackend : IMemoryBackend
     {
     }
 
-    public RestoredMemory Restore(Snapshot snapshot)
+    public RestoredMemory Restore(Snapshot snapshot, MemoryMapping target)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
+        SnapshotMapping.CheckTarget(snapshot, target);
         var path = snapshot.Folder.File(FileName);
         var recording = RecordingFile.Open(path, Mode, snapshot, RecordCommand(snapshot));
-        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
-        try
+        // The target is anonymous already: zero pages stay that way, never read from any file.
+        using (var memoryFile = SnapshotMapping.OpenReadOnly(snapshot.MemoryPath))
         {
-            using (var memoryFile = SnapshotMapping.OpenReadOnly(snapshot.MemoryPath))
-            {
-                foreach (var range in recording.DataRanges)
-                    mapping.MapFilePrivate(range.Offset, range.Length, memoryFile.Fd, range.Offset);
-            }
-            using (var loadingSet = SnapshotMapping.OpenReadOnly(path))
-            {
-                foreach (var region in recording.Regions)
-                    mapping.MapFilePrivate(region.GuestOffset, region.Length, loadingSet.Fd, region.FileOffset);
-            }
-            // The loader starts before the VM exists: that head start is the point of concurrent paging.
-            var loader = new FaasnapLoader(recording, path, mapping.Address, FaasnapLoader.ConfiguredMethod());
-            return new FaasnapMemory(new GuestMemory(mapping), recording, loader);
+            foreach (var range in recording.DataRanges)
+                target.MapFilePrivate(range.Offset, range.Length, memoryFile.Fd, range.Offset);
         }
-        catch
+        using (var loadingSet = SnapshotMapping.OpenReadOnly(path))
         {
-            mapping.Dispose();
-            throw;
+            foreach (var region in recording.Regions)
+                target.MapFilePrivate(region.GuestOffset, region.Length, loadingSet.Fd, region.FileOffset);
         }
+        // The loader starts before the vCPU does: that head start is the point of concurrent paging.
+        var loader = new FaasnapLoader(recording, path, target.Address, FaasnapLoader.ConfiguredMethod());
+        return new FaasnapMemory(new GuestMemory(target), recording, loader);
     }
 
     private sealed class FaasnapMemory : RestoredMemory

@@ -1,3 +1,5 @@
+using Snapfn.Vmm;
+
 namespace Snapfn.Snapshots.Backends;
 
 /// <summary>One way of bringing a snapshot's memory back (a restore mode of DESIGN.md §3).</summary>
@@ -12,6 +14,7 @@ public interface IMemoryBackend
     /// <summary>Untimed preparation before an invocation (cached: read the memory file into the page cache).</summary>
     void Prepare(Snapshot snapshot);
 
-    /// <summary>Maps guest memory for one restore. Timed: it is part of restore latency.</summary>
-    RestoredMemory Restore(Snapshot snapshot);
+    /// <summary>Brings the snapshot's memory back into <paramref name="target"/> (a VM shell's fresh, untouched
+    /// anonymous range of the snapshot's size) for one restore. Timed: it is part of restore latency.</summary>
+    RestoredMemory Restore(Snapshot snapshot, MemoryMapping target);
 }

@@ -28,12 +28,12 @@ public sealed class ReapBackend : IMemoryBackend
     {
     }
 
-    public RestoredMemory Restore(Snapshot snapshot)
+    public RestoredMemory Restore(Snapshot snapshot, MemoryMapping target)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var path = snapshot.Folder.File(FileName);
         var recording = RecordingFile.Open(path, Mode, snapshot, RecordCommand(snapshot));
-        return ReapMemory.Create(snapshot, recording, path);
+        return ReapMemory.Create(snapshot, target, recording, path);
     }
 
     private sealed unsafe class ReapMemory : UffdMemory
@@ -49,9 +49,9 @@ public sealed class ReapBackend : IMemoryBackend
             _path = path;
         }
 
-        public static ReapMemory Create(Snapshot snapshot, RecordingFile recording, string path)
+        public static ReapMemory Create(Snapshot snapshot, MemoryMapping target, RecordingFile recording, string path)
         {
-            var (memory, uffd, server) = Create(snapshot, logFaults: false);
+            var (memory, uffd, server) = Create(snapshot, target, logFaults: false);
             return new ReapMemory(memory, uffd, server, recording, path);
         }
 

@@ -16,20 +16,19 @@ public static class SnapshotMapping
     }
 
     /// <summary>Guest memory = the whole memory file, copy-on-write (Firecracker's way: pages arrive on demand).</summary>
-    public static GuestMemory MapMemoryFile(Snapshot snapshot)
+    public static GuestMemory MapMemoryFile(Snapshot snapshot, MemoryMapping target)
+    {
+        CheckTarget(snapshot, target);
+        using var fd = OpenReadOnly(snapshot.MemoryPath);
+        target.MapFilePrivate(0, snapshot.State.MemorySize, fd.Fd, 0);
+        return new GuestMemory(target);
+    }
+
+    public static void CheckTarget(Snapshot snapshot, MemoryMapping target)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
-        try
-        {
-            using var fd = OpenReadOnly(snapshot.MemoryPath);
-            mapping.MapFilePrivate(0, snapshot.State.MemorySize, fd.Fd, 0);
-            return new GuestMemory(mapping);
-        }
-        catch
-        {
-            mapping.Dispose();
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(target);
+        if (target.Length != snapshot.State.MemorySize)
+            throw new ArgumentException($"a {target.Length >> 20} MiB shell cannot hold a {snapshot.State.MemorySize >> 20} MiB snapshot", nameof(target));
     }
 }

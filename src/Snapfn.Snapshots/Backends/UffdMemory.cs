@@ -20,21 +20,20 @@ public class UffdMemory : RestoredMemory
 
     protected FaultServer Server { get; }
 
-    protected static (GuestMemory Memory, UserFaultFd Uffd, FaultServer Server) Create(Snapshot snapshot, bool logFaults)
+    /// <summary>Registers <paramref name="target"/> (fresh anonymous memory: every first touch is a missing page)
+    /// with userfaultfd and starts the server.</summary>
+    protected static (GuestMemory Memory, UserFaultFd Uffd, FaultServer Server) Create(Snapshot snapshot, MemoryMapping target, bool logFaults)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        var mapping = MemoryMapping.Anonymous(snapshot.State.MemorySize);
-        UserFaultFd? uffd = null;
+        SnapshotMapping.CheckTarget(snapshot, target);
+        var uffd = new UserFaultFd(target.Address, target.Length);
         try
         {
-            uffd = new UserFaultFd(mapping.Address, mapping.Length);
-            var server = new FaultServer(uffd, mapping.Address, mapping.Length, snapshot.MemoryPath, logFaults);
-            return (new GuestMemory(mapping), uffd, server);
+            var server = new FaultServer(uffd, target.Address, target.Length, snapshot.MemoryPath, logFaults);
+            return (new GuestMemory(target), uffd, server);
         }
         catch
         {
-            uffd?.Dispose();
-            mapping.Dispose();
+            uffd.Dispose();
             throw;
         }
     }

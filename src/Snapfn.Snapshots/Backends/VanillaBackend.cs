@@ -1,3 +1,5 @@
+using Snapfn.Vmm;
+
 namespace Snapfn.Snapshots.Backends;
 
 /// <summary>Firecracker's snapshot restore: mmap the memory file MAP_PRIVATE and let the guest fault pages in.</summary>
@@ -11,5 +13,5 @@ public sealed class VanillaBackend : IMemoryBackend
     {
     }
 
-    public RestoredMemory Restore(Snapshot snapshot) => new(SnapshotMapping.MapMemoryFile(snapshot));
+    public RestoredMemory Restore(Snapshot snapshot, MemoryMapping target) => new(SnapshotMapping.MapMemoryFile(snapshot, target));
 }

@@ -30,9 +30,20 @@ public static class FaasnapRecorder
         int[] layers;
         byte[] output;
         double runMs;
-        using (var memory = new ScannedMemory(SnapshotMapping.MapMemoryFile(snapshot), scanner))
+        var shell = VmShell.Create(snapshot.State.MemorySize, snapshot.Folder.Function);
+        ScannedMemory memory;
+        try
         {
-            (output, runMs) = RecordingRun.Run(snapshot, memory, input, options);
+            memory = new ScannedMemory(SnapshotMapping.MapMemoryFile(snapshot, shell.Memory), scanner);
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
+        }
+        using (memory)
+        {
+            (output, runMs) = RecordingRun.Run(snapshot, shell, memory, input, options);
             layers = memory.Layers!;
         }
 

@@ -17,8 +17,19 @@ public static class ReapRecorder
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(options);
-        using var memory = RecordingMemory.Create(snapshot);
-        var (output, runMs) = RecordingRun.Run(snapshot, memory, input, options);
+        var shell = VmShell.Create(snapshot.State.MemorySize, snapshot.Folder.Function);
+        RecordingMemory memory;
+        try
+        {
+            memory = RecordingMemory.Create(snapshot, shell.Memory);
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
+        }
+        using var owned = memory;
+        var (output, runMs) = RecordingRun.Run(snapshot, shell, memory, input, options);
         var log = memory.FaultLog;
         var firstFault = new Dictionary<ulong, int>();
         for (var i = 0; i < log.Count; i++)
@@ -49,9 +60,9 @@ public static class ReapRecorder
 
         public IReadOnlyList<ulong> FaultLog => Server.FaultLog;
 
-        public static RecordingMemory Create(Snapshot snapshot)
+        public static RecordingMemory Create(Snapshot snapshot, MemoryMapping target)
         {
-            var (memory, uffd, server) = Create(snapshot, logFaults: true);
+            var (memory, uffd, server) = Create(snapshot, target, logFaults: true);
             return new RecordingMemory(memory, uffd, server);
         }
     }

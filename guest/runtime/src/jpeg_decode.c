@@ -1,10 +1,12 @@
 /* Baseline / extended-sequential Huffman JPEG decoder (ITU-T T.81, Annexes B, C, F.2).
  *
- * Every component is decoded into a whole plane padded to a multiple of its blocks per MCU, one scan after
- * another (so images whose components come in separate scans work too); then the planes are upsampled and
- * colour-converted into the output. Every byte read is checked against the end of the input, and the
- * entropy decoder feeds zero bits past a marker or the end and counts them, so hostile data ends in an
- * error message, not a stray read. */
+ * Components are decoded into planes of samples, which are then upsampled and colour-converted into the
+ * output. When the first scan carries every component (the usual single interleaved scan) the planes are
+ * rings of three MCU rows and output rows are produced as soon as the rows they draw on are decoded: memory
+ * beyond the output stays small, which matters in a guest where every fresh page costs a fault. Images
+ * whose components come in separate scans get whole planes and are converted at the end. Every byte read
+ * is checked against the end of the input, and the entropy decoder feeds zero bits past a marker or the end
+ * and counts them, so hostile data ends in an error message, not a stray read. */
 #include "snapfn.h"
 #include "snapfn_jpeg.h"
 #include "jpeg_internal.h"
@@ -32,8 +34,8 @@ typedef struct {
     uint8_t needed;  /* its pixels matter to the requested output (else entropy-decoded, then dropped) */
     uint32_t width, height; /* in samples: ceil(X * h / hmax) by ceil(Y * v / vmax) */
     uint32_t stride;        /* plane width: whole MCUs of blocks */
-    uint32_t plane_rows;
-    uint8_t *plane;
+    uint32_t plane_rows;    /* rows held: the whole padded height, or a ring of three MCU rows */
+    uint8_t *plane;         /* sample row r is at (r % plane_rows) * stride */
     int32_t pred; /* DC predictor */
     float quant[64]; /* row-major, latched when the component's scan starts */
 } component;
@@ -50,7 +52,6 @@ typedef struct {
     int at_marker;  /* the byte at pos starts a marker */
 
     int have_frame;
-    int sof;
     uint32_t width, height;
     int ncomp;
     component comp[4];
@@ -61,6 +62,15 @@ typedef struct {
     int saw_jfif;
     uint32_t out_channels; /* 1 or 3 */
     int planes_ready;
+    int rgb; /* the planes hold R, G, B (not Y, Cb, Cr): decided with the planes, at the first scan */
+    int streaming; /* one scan has every component: output rows are made as MCU rows complete */
+
+    /* Output, allocated with the planes. */
+    snapfn_image *out;
+    uint32_t rows_done; /* output rows written */
+    uint8_t *rows;      /* 3 rows of upsampled samples */
+    uint16_t *tmp;      /* one row of vertical filter sums */
+    int32_t r_cr[256], g_cb[256], g_cr[256], b_cb[256];
 
     uint16_t quant[4][64]; /* row-major */
     uint8_t quant_defined[4];
@@ -109,7 +119,7 @@ static const char *segment(decoder *d, const uint8_t **body, size_t *body_len)
     return NULL;
 }
 
-static const char *read_sof(decoder *d, int marker, const uint8_t *p, size_t n)
+static const char *read_sof(decoder *d, const uint8_t *p, size_t n)
 {
     if (d->have_frame)
         return "corrupt: JPEG has more than one frame header (SOF)";
@@ -169,7 +179,6 @@ static const char *read_sof(decoder *d, int marker, const uint8_t *p, size_t n)
         c->stride = d->mcux * c->h * 8;
         c->plane_rows = d->mcuy * c->v * 8;
     }
-    d->sof = marker;
     d->have_frame = 1;
     return NULL;
 }
@@ -402,26 +411,34 @@ static const char *check_overrun(const decoder *d)
 }
 
 static int is_rgb(const decoder *d);
+static const char *prepare_output(decoder *d);
+static void emit_rows(decoder *d, uint32_t end);
 
-/* At the first scan: decides which planes the output needs and allocates them. Gray output from a YCbCr
- * image needs only Y; the chroma is then entropy-decoded (it has to be, to find the next block) but not
- * transformed. */
-static const char *allocate_planes(decoder *d)
+/* At the first scan: decides which planes the output needs and allocates them and the output. Gray output
+ * from a YCbCr image needs only Y; the chroma is then entropy-decoded (it has to be, to find the next
+ * block) but not transformed. */
+static const char *allocate_planes(decoder *d, unsigned scan_components)
 {
     if (d->planes_ready)
         return NULL;
     d->planes_ready = 1;
+    /* Latched here: an Adobe marker after the first scan must not make the output want planes that were
+     * never allocated. */
+    d->rgb = is_rgb(d);
+    d->streaming = scan_components == (unsigned)d->ncomp;
     for (int i = 0; i < d->ncomp; i++)
-        d->comp[i].needed = d->out_channels == 3 || i == 0 || is_rgb(d);
+        d->comp[i].needed = d->out_channels == 3 || i == 0 || d->rgb;
     for (int i = 0; i < d->ncomp; i++) {
         component *c = &d->comp[i];
-        if (!c->needed || c->plane != NULL)
+        if (d->streaming)
+            c->plane_rows = 3 * 8u * c->v;
+        if (!c->needed)
             continue;
         c->plane = malloc((size_t)c->stride * c->plane_rows);
         if (c->plane == NULL)
             return "out of memory: JPEG component planes";
     }
-    return NULL;
+    return prepare_output(d);
 }
 
 static const char *read_scan(decoder *d, const uint8_t *p, size_t n)
@@ -446,6 +463,8 @@ static const char *read_scan(decoder *d, const uint8_t *p, size_t n)
         for (unsigned j = 0; j < i; j++)
             if (sc[j] == c)
                 return "corrupt: JPEG scan lists a component twice";
+        if (c->decoded)
+            return "corrupt: JPEG component appears in a second scan (sequential JPEG codes each once)";
         c->td = (uint8_t)(tables >> 4);
         c->ta = (uint8_t)(tables & 15);
         if (c->td > 3 || c->ta > 3 || !d->dc[c->td].defined || !d->ac[c->ta].defined)
@@ -464,7 +483,7 @@ static const char *read_scan(decoder *d, const uint8_t *p, size_t n)
         return "corrupt: JPEG sequential scan with spectral selection or successive approximation";
     if (ns > 1 && blocks_per_mcu > 10)
         return "corrupt: JPEG MCU of more than 10 blocks";
-    const char *err = allocate_planes(d);
+    const char *err = allocate_planes(d, ns);
     if (err != NULL)
         return err;
 
@@ -502,7 +521,7 @@ static const char *read_scan(decoder *d, const uint8_t *p, size_t n)
                         uint8_t *out = NULL;
                         if (c->needed) {
                             size_t x = ((size_t)mx * bw + bx) * 8, y = ((size_t)my * bh + by) * 8;
-                            out = c->plane + y * c->stride + x;
+                            out = c->plane + (y % c->plane_rows) * c->stride + x;
                         }
                         err = decode_block(d, c, out);
                         if (err != NULL)
@@ -515,7 +534,14 @@ static const char *read_scan(decoder *d, const uint8_t *p, size_t n)
                 return err;
             restart_count++;
         }
+        if (d->streaming && my + 1 < down) {
+            /* Output rows whose samples are all decoded: a row filtered vertically also needs the sample
+             * row below its own, so hold back vmax rows. */
+            emit_rows(d, (my + 1) * 8u * (uint32_t)d->vmax - (uint32_t)d->vmax);
+        }
     }
+    if (d->streaming)
+        emit_rows(d, d->height);
     /* The segment loop goes on from the marker that ends the entropy data (next_marker skips to it). */
     reset_bits(d);
     return NULL;
@@ -531,12 +557,12 @@ static const uint8_t *component_row(const decoder *d, const component *c, uint32
     int fx = d->hmax / c->h, fy = d->vmax / c->v;
     uint32_t last_col = c->width - 1, last_row = c->height - 1;
     if (fx == 1 && fy == 1)
-        return c->plane + (size_t)y * c->stride;
+        return c->plane + (size_t)(y % c->plane_rows) * c->stride;
     uint32_t cy = y / (uint32_t)fy;
-    const uint8_t *near = c->plane + (size_t)cy * c->stride;
+    const uint8_t *near = c->plane + (size_t)(cy % c->plane_rows) * c->stride;
     if (fy == 2) {
         uint32_t far_y = (y & 1) ? (cy < last_row ? cy + 1 : cy) : (cy > 0 ? cy - 1 : 0);
-        const uint8_t *far = c->plane + (size_t)far_y * c->stride;
+        const uint8_t *far = c->plane + (size_t)(far_y % c->plane_rows) * c->stride;
         for (uint32_t i = 0; i <= last_col; i++)
             tmp[i] = (uint16_t)(3 * near[i] + far[i]);
         if (fx == 2) {
@@ -592,81 +618,80 @@ static inline uint8_t clamp255(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-static const char *write_output(decoder *d, uint32_t channels, snapfn_image *out)
+static const char *prepare_output(decoder *d)
 {
+    snapfn_image *out = d->out;
+    uint32_t channels = d->out_channels;
     size_t pixels = (size_t)d->width * d->height;
     out->pixels = malloc(pixels * channels);
-    if (out->pixels == NULL)
+    d->rows = malloc(3 * (size_t)d->width);
+    d->tmp = malloc(sizeof(uint16_t) * ((size_t)d->width + 8));
+    if (out->pixels == NULL || d->rows == NULL || d->tmp == NULL)
         return "out of memory: JPEG output image";
     out->width = d->width;
     out->height = d->height;
     out->channels = channels;
-
-    uint8_t *rows = malloc(3 * (size_t)d->width);
-    uint16_t *tmp = malloc(sizeof(uint16_t) * ((size_t)d->width + 8));
-    if (rows == NULL || tmp == NULL) {
-        free(rows);
-        free(tmp);
-        free(out->pixels);
-        out->pixels = NULL;
-        return "out of memory: JPEG row buffers";
-    }
-
-    int rgb = is_rgb(d);
     /* Fixed-point YCbCr -> RGB (JFIF): R = Y + 1.402 Cr', G = Y - 0.344136 Cb' - 0.714136 Cr',
      * B = Y + 1.772 Cb', with Cb' = Cb - 128 and Cr' = Cr - 128; 16 fractional bits. */
-    int32_t r_cr[256], g_cb[256], g_cr[256], b_cb[256];
     for (int i = 0; i < 256; i++) {
         int32_t x = i - 128;
-        r_cr[i] = (91881 * x + 32768) >> 16;
-        b_cb[i] = (116130 * x + 32768) >> 16;
-        g_cb[i] = -22554 * x;
-        g_cr[i] = -46802 * x + 32768;
+        d->r_cr[i] = (91881 * x + 32768) >> 16;
+        d->b_cb[i] = (116130 * x + 32768) >> 16;
+        d->g_cb[i] = -22554 * x;
+        d->g_cr[i] = -46802 * x + 32768;
     }
+    return NULL;
+}
 
-    for (uint32_t y = 0; y < d->height; y++) {
-        uint8_t *o = out->pixels + (size_t)y * d->width * channels;
+/* Upsamples and converts output rows rows_done..end-1. */
+static void emit_rows(decoder *d, uint32_t end)
+{
+    const uint32_t channels = d->out_channels, width = d->width;
+    uint8_t *rows = d->rows;
+    uint16_t *tmp = d->tmp;
+    const int rgb = d->rgb;
+    for (uint32_t y = d->rows_done; y < end; y++) {
+        uint8_t *o = d->out->pixels + (size_t)y * width * channels;
         if (d->ncomp == 1 || channels == 1) {
             /* Gray output from a colour image uses Y alone: JFIF's Y is BT.601 luma. An RGB-plane image
              * is the exception and gets the luma computed. */
             if (channels == 1 && rgb) {
                 const uint8_t *r = component_row(d, &d->comp[0], y, rows, tmp);
-                const uint8_t *g = component_row(d, &d->comp[1], y, rows + d->width, tmp);
-                const uint8_t *b = component_row(d, &d->comp[2], y, rows + 2 * (size_t)d->width, tmp);
-                for (uint32_t x = 0; x < d->width; x++)
+                const uint8_t *g = component_row(d, &d->comp[1], y, rows + width, tmp);
+                const uint8_t *b = component_row(d, &d->comp[2], y, rows + 2 * (size_t)width, tmp);
+                for (uint32_t x = 0; x < width; x++)
                     o[x] = (uint8_t)((19595u * r[x] + 38470u * g[x] + 7471u * b[x] + 32768u) >> 16);
                 continue;
             }
             const uint8_t *g = component_row(d, &d->comp[0], y, rows, tmp);
             if (channels == 1) {
-                memcpy(o, g, d->width);
+                memcpy(o, g, width);
             } else {
-                for (uint32_t x = 0; x < d->width; x++)
+                for (uint32_t x = 0; x < width; x++)
                     o[3 * x] = o[3 * x + 1] = o[3 * x + 2] = g[x];
             }
             continue;
         }
         const uint8_t *c0 = component_row(d, &d->comp[0], y, rows, tmp);
-        const uint8_t *c1 = component_row(d, &d->comp[1], y, rows + d->width, tmp);
-        const uint8_t *c2 = component_row(d, &d->comp[2], y, rows + 2 * (size_t)d->width, tmp);
+        const uint8_t *c1 = component_row(d, &d->comp[1], y, rows + width, tmp);
+        const uint8_t *c2 = component_row(d, &d->comp[2], y, rows + 2 * (size_t)width, tmp);
         if (rgb) {
-            for (uint32_t x = 0; x < d->width; x++) {
+            for (uint32_t x = 0; x < width; x++) {
                 o[3 * x] = c0[x];
                 o[3 * x + 1] = c1[x];
                 o[3 * x + 2] = c2[x];
             }
             continue;
         }
-        for (uint32_t x = 0; x < d->width; x++) {
+        for (uint32_t x = 0; x < width; x++) {
             int yy = c0[x], cb = c1[x], cr = c2[x];
-            o[3 * x] = clamp255(yy + r_cr[cr]);
-            o[3 * x + 1] = clamp255(yy + ((g_cb[cb] + g_cr[cr]) >> 16));
-            o[3 * x + 2] = clamp255(yy + b_cb[cb]);
+            o[3 * x] = clamp255(yy + d->r_cr[cr]);
+            o[3 * x + 1] = clamp255(yy + ((d->g_cb[cb] + d->g_cr[cr]) >> 16));
+            o[3 * x + 2] = clamp255(yy + d->b_cb[cb]);
         }
     }
-    free(rows);
-    free(tmp);
-    return NULL;
+    if (end > d->rows_done)
+        d->rows_done = end;
 }
 
 /* ---- Driver. ---- */
@@ -713,7 +738,7 @@ static const char *parse(decoder *d, int info_only, size_t *end)
         switch (m) {
         case JPEG_SOF0:
         case JPEG_SOF1:
-            err = read_sof(d, m, p, n);
+            err = read_sof(d, p, n);
             if (err == NULL && info_only)
                 return NULL;
             break;
@@ -771,6 +796,8 @@ static void release(decoder *d)
 {
     for (int i = 0; i < 4; i++)
         free(d->comp[i].plane);
+    free(d->rows);
+    free(d->tmp);
     free(d);
 }
 
@@ -828,14 +855,15 @@ const char *snapfn_jpeg_decode(const uint8_t *data, size_t len, const snapfn_jpe
     decoder *d = new_decoder(data, len);
     if (d == NULL)
         return "out of memory";
-    uint32_t channels = want != 0 ? want : (info.components == 1 ? 1 : 3);
-    d->out_channels = channels;
+    d->out_channels = want != 0 ? want : (info.components == 1 ? 1 : 3);
+    d->out = out;
     size_t end = 0;
     err = parse(d, 0, &end);
     if (err == NULL)
-        err = write_output(d, channels, out);
+        emit_rows(d, d->height); /* all of it for separate scans; nothing left when streaming */
     release(d);
     if (err != NULL) {
+        free(out->pixels);
         memset(out, 0, sizeof *out);
         return err;
     }

@@ -1,8 +1,8 @@
 /* Baseline JPEG encoder (ITU-T T.81 Annexes A, B, C, F.1) writing JFIF files.
  *
  * One interleaved scan with the Annex K Huffman tables. Pixels are converted one MCU row at a time into a
- * strip of float samples (edges replicated into partial MCUs), so memory stays at a few hundred KB for
- * any image height. */
+ * strip of float samples (edges replicated into partial MCUs), so memory stays under 64 KB for any image
+ * size. */
 #include "snapfn.h"
 #include "snapfn_jpeg.h"
 #include "jpeg_internal.h"
@@ -284,9 +284,12 @@ const char *snapfn_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t h
     } state;
     const int mw = 8 * hy, mh = 8 * vy; /* MCU size in pixels */
     const uint32_t mcux = (width + (uint32_t)mw - 1) / (uint32_t)mw, mcuy = (height + (uint32_t)mh - 1) / (uint32_t)mh;
-    /* One MCU row of samples at a time, converted and level-shifted, padded to whole MCUs by repeating the
-     * last column (and, through the row index, the last row). Chroma is then averaged down in place. */
-    const size_t pw = (size_t)mcux * (size_t)mw;
+    /* Samples are converted and level-shifted a chunk of one MCU row at a time (at most 256 pixels wide),
+     * padded to whole MCUs by repeating the last column (and, through the row index, the last row); chroma
+     * is then averaged down in place. A chunk stays under 64 KB, the guest allocator's threshold for blocks
+     * whose pages go back to the VMM (and fault again) on every free. */
+    const uint32_t chunk_mcus = 256u / (uint32_t)mw;
+    const size_t pw = (size_t)chunk_mcus * (size_t)mw;
     state *st = malloc(sizeof *st);
     float *strip = malloc(sizeof(float) * pw * (size_t)mh * (size_t)ncomp);
     if (st == NULL || strip == NULL) {
@@ -316,73 +319,78 @@ const char *snapfn_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t h
     const size_t row_bytes = (size_t)width * channels;
     unsigned restart_count = 0, next_rst = 0;
     for (uint32_t my = 0; my < mcuy && !w.overflow; my++) {
-        for (int r = 0; r < mh; r++) {
-            uint32_t y = my * (uint32_t)mh + (uint32_t)r;
-            const uint8_t *src = pixels + (size_t)(y < height ? y : height - 1) * row_bytes;
-            float *yo = ys + (size_t)r * pw;
-            if (ncomp == 1) {
-                for (uint32_t x = 0; x < width; x++)
-                    yo[x] = (float)src[x] - 128.0f;
-            } else {
-                float *cbo = cbs + (size_t)r * pw, *cro = crs + (size_t)r * pw;
-                for (uint32_t x = 0; x < width; x++) {
-                    float R = src[3 * x], G = src[3 * x + 1], B = src[3 * x + 2];
-                    /* JFIF RGB -> YCbCr, level-shifted by -128 for the DCT (so Cb, Cr lose their +128). */
-                    yo[x] = 0.299f * R + 0.587f * G + 0.114f * B - 128.0f;
-                    cbo[x] = -0.168735892f * R - 0.331264108f * G + 0.5f * B;
-                    cro[x] = 0.5f * R - 0.418687589f * G - 0.081312411f * B;
+        for (uint32_t mx0 = 0; mx0 < mcux; mx0 += chunk_mcus) {
+            const uint32_t nm = mcux - mx0 < chunk_mcus ? mcux - mx0 : chunk_mcus;
+            const uint32_t x0 = mx0 * (uint32_t)mw, cols = nm * (uint32_t)mw; /* strip column c is pixel x0 + c */
+            const uint32_t real = width - x0 < cols ? width - x0 : cols;  /* columns inside the image */
+            for (int r = 0; r < mh; r++) {
+                uint32_t y = my * (uint32_t)mh + (uint32_t)r;
+                const uint8_t *src = pixels + (size_t)(y < height ? y : height - 1) * row_bytes + (size_t)x0 * channels;
+                float *yo = ys + (size_t)r * pw;
+                if (ncomp == 1) {
+                    for (uint32_t x = 0; x < real; x++)
+                        yo[x] = (float)src[x] - 128.0f;
+                } else {
+                    float *cbo = cbs + (size_t)r * pw, *cro = crs + (size_t)r * pw;
+                    for (uint32_t x = 0; x < real; x++) {
+                        float R = src[3 * x], G = src[3 * x + 1], B = src[3 * x + 2];
+                        /* JFIF RGB -> YCbCr, level-shifted by -128 for the DCT (so Cb, Cr lose their +128). */
+                        yo[x] = 0.299f * R + 0.587f * G + 0.114f * B - 128.0f;
+                        cbo[x] = -0.168735892f * R - 0.331264108f * G + 0.5f * B;
+                        cro[x] = 0.5f * R - 0.418687589f * G - 0.081312411f * B;
+                    }
+                    for (uint32_t x = real; x < cols; x++) {
+                        cbo[x] = cbo[real - 1];
+                        cro[x] = cro[real - 1];
+                    }
                 }
-                for (size_t x = width; x < pw; x++) {
-                    cbo[x] = cbo[width - 1];
-                    cro[x] = cro[width - 1];
-                }
+                for (uint32_t x = real; x < cols; x++)
+                    yo[x] = yo[real - 1];
             }
-            for (size_t x = width; x < pw; x++)
-                yo[x] = yo[width - 1];
-        }
-        if (ncomp == 3 && (hy > 1 || vy > 1)) {
-            /* Chroma: the mean of each hy x vy group (centred siting, as JFIF has it), into rows 0..7. */
-            const float scale = 1.0f / (float)(hy * vy);
-            const size_t cw = pw / (size_t)hy;
-            for (int c = 0; c < 2; c++) {
-                float *plane = c == 0 ? cbs : crs;
-                for (int r = 0; r < 8; r++) {
-                    const float *a = plane + (size_t)(r * vy) * pw, *b = plane + (size_t)(r * vy + vy - 1) * pw;
-                    float *o = plane + (size_t)r * pw;
-                    for (size_t x = 0; x < cw; x++) {
-                        float sum = hy == 2 ? a[2 * x] + a[2 * x + 1] : a[x];
-                        if (vy == 2)
-                            sum += hy == 2 ? b[2 * x] + b[2 * x + 1] : b[x];
-                        o[x] = sum * scale;
+            if (ncomp == 3 && (hy > 1 || vy > 1)) {
+                /* Chroma: the mean of each hy x vy group (centred siting, as JFIF has it), into rows 0..7. */
+                const float scale = 1.0f / (float)(hy * vy);
+                const uint32_t cw = cols / (uint32_t)hy;
+                for (int c = 0; c < 2; c++) {
+                    float *plane = c == 0 ? cbs : crs;
+                    for (int r = 0; r < 8; r++) {
+                        const float *a = plane + (size_t)(r * vy) * pw, *b = plane + (size_t)(r * vy + vy - 1) * pw;
+                        float *o = plane + (size_t)r * pw;
+                        for (uint32_t x = 0; x < cw; x++) {
+                            float sum = hy == 2 ? a[2 * x] + a[2 * x + 1] : a[x];
+                            if (vy == 2)
+                                sum += hy == 2 ? b[2 * x] + b[2 * x + 1] : b[x];
+                            o[x] = sum * scale;
+                        }
                     }
                 }
             }
-        }
 
-        for (uint32_t mx = 0; mx < mcux; mx++) {
-            if (restart_interval != 0 && restart_count == restart_interval) {
-                flush_bits(&w);
-                put_byte(&w, 0xFF);
-                put_byte(&w, (uint8_t)(JPEG_RST0 + next_rst));
-                next_rst = (next_rst + 1) & 7;
-                restart_count = 0;
-                for (int c = 0; c < ncomp; c++)
-                    st->comp[c].pred = 0;
-            }
-            restart_count++;
-            for (int by = 0; by < vy; by++) {
-                for (int bx = 0; bx < hy; bx++) {
-                    const float *p = ys + (size_t)(8 * by) * pw + (size_t)mx * (size_t)mw + (size_t)(8 * bx);
+            for (uint32_t mx = 0; mx < nm; mx++) {
+                if (restart_interval != 0 && restart_count == restart_interval) {
+                    flush_bits(&w);
+                    put_byte(&w, 0xFF);
+                    put_byte(&w, (uint8_t)(JPEG_RST0 + next_rst));
+                    next_rst = (next_rst + 1) & 7;
+                    restart_count = 0;
+                    for (int c = 0; c < ncomp; c++)
+                        st->comp[c].pred = 0;
+                }
+                restart_count++;
+                for (int by = 0; by < vy; by++) {
+                    for (int bx = 0; bx < hy; bx++) {
+                        const float *p = ys + (size_t)(8 * by) * pw + (size_t)mx * (size_t)mw + (size_t)(8 * bx);
+                        for (int r = 0; r < 8; r++)
+                            __builtin_memcpy(st->block + 8 * r, p + (size_t)r * pw, 8 * sizeof(float));
+                        encode_block(&w, &st->comp[0], st->block);
+                    }
+                }
+                for (int c = 1; c < ncomp; c++) {
+                    const float *p = (c == 1 ? cbs : crs) + (size_t)mx * 8;
                     for (int r = 0; r < 8; r++)
                         __builtin_memcpy(st->block + 8 * r, p + (size_t)r * pw, 8 * sizeof(float));
-                    encode_block(&w, &st->comp[0], st->block);
+                    encode_block(&w, &st->comp[c], st->block);
                 }
-            }
-            for (int c = 1; c < ncomp; c++) {
-                const float *p = (c == 1 ? cbs : crs) + (size_t)mx * 8;
-                for (int r = 0; r < 8; r++)
-                    __builtin_memcpy(st->block + 8 * r, p + (size_t)r * pw, 8 * sizeof(float));
-                encode_block(&w, &st->comp[c], st->block);
             }
         }
     }

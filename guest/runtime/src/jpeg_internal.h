@@ -12,7 +12,6 @@ enum {
     JPEG_SOF2 = 0xC2, /* progressive DCT, Huffman */
     JPEG_SOF3 = 0xC3, /* lossless, Huffman */
     JPEG_DHT = 0xC4,
-    JPEG_JPG = 0xC8,
     JPEG_DAC = 0xCC, /* arithmetic coding conditioning */
     JPEG_RST0 = 0xD0,
     JPEG_SOI = 0xD8,

@@ -18,6 +18,7 @@ typedef struct {
     int separate_scans;   /* one sequential scan per component */
     int cmyk;
     int gray_sampling;    /* for gray input: write this sampling factor (h = v) into the SOF */
+    int rgb_planes;       /* store R, G, B untransformed (libjpeg marks it with an Adobe APP14, transform 0) */
 } lj_options;
 
 typedef struct {
@@ -62,6 +63,8 @@ static __attribute__((unused)) uint8_t *lj_encode(const uint8_t *pixels, int w, 
     c.input_components = comps;
     c.in_color_space = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&c);
+    if (comps == 3 && o->rgb_planes)
+        jpeg_set_colorspace(&c, JCS_RGB);
     jpeg_set_quality(&c, o->quality, TRUE);
     if (comps == 3) {
         c.comp_info[0].h_samp_factor = o->h0;

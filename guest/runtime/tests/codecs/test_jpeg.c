@@ -406,6 +406,41 @@ static void test_libjpeg_files(void)
         free(gray);
     }
 
+    /* RGB planes (Adobe transform 0): decoded without colour conversion, and to gray via computed luma. */
+    {
+        uint8_t *src = make_image(80, 56, 8);
+        lj_options ro = {.quality = 90, .h0 = 1, .v0 = 1, .rgb_planes = 1};
+        size_t rlen = 0;
+        uint8_t *rj = lj_encode(src, 80, 56, 3, &ro, &rlen);
+        decode_compare(rj, rlen, src, 80, 56, 3, "libjpeg RGB-plane (Adobe transform 0) 80x56", 50, 6);
+        /* An Adobe marker that shows up only after the first scan must not flip the decision made there. */
+        ro.separate_scans = 1;
+        ro.rgb_planes = 0;
+        free(rj);
+        rj = lj_encode(src, 80, 56, 3, &ro, &rlen);
+        size_t second = 0;
+        int sos_seen = 0;
+        for (size_t i = 2; i + 1 < rlen; i++)
+            if (rj[i] == 0xFF && rj[i + 1] == 0xDA && ++sos_seen == 2) {
+                second = i;
+                break;
+            }
+        static const uint8_t adobe[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0};
+        uint8_t *late = malloc(rlen + sizeof adobe);
+        memcpy(late, rj, second);
+        memcpy(late + second, adobe, sizeof adobe);
+        memcpy(late + second + sizeof adobe, rj + second, rlen - second);
+        snapfn_jpeg_decode_options go = {.channels = 1};
+        snapfn_image gi;
+        const char *gerr = snapfn_jpeg_decode(late, rlen + sizeof adobe, &go, &gi, NULL);
+        check(second != 0 && gerr == NULL && gi.channels == 1, "Adobe marker after the first scan, gray output: %s",
+              gerr ? gerr : "ok");
+        snapfn_image_free(&gi);
+        free(late);
+        free(rj);
+        free(src);
+    }
+
     /* SOF1 (extended sequential) with 8-bit samples is the same coding: patch the marker. */
     uint8_t *rgb = make_image(64, 48, 7);
     lj_options o = {.quality = 80, .h0 = 2, .v0 = 2};

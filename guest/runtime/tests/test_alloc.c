@@ -76,12 +76,13 @@ static void test_basics(void)
     void *p0 = sf_malloc(0);
     CHECK(p0 != NULL && in_arena(p0, 16), "malloc(0) gives a block");
     for (size_t size = 1; size < 200000; size = size * 5 / 4 + 1) {
-        uint8_t *p = sf_malloc(size);
+        uint8_t *p = size % 2 ? sf_malloc(size) : sf_calloc(size, 1);
         CHECK(p && in_arena(p, size), "malloc(%zu) in the heap", size);
         CHECK(((uintptr_t)p & 15) == 0, "malloc(%zu) 16-byte aligned", size);
         if (size >= 65536)
             CHECK(((uintptr_t)p & 4095) == 0, "malloc(%zu) page-aligned", size);
-        CHECK(all_zero(p, size), "fresh malloc(%zu) is zero", size);
+        if (size % 2 == 0 || size >= 65536)
+            CHECK(all_zero(p, size), "calloc(%zu), or a fresh large malloc, is zero", size);
         fill(p, size, 1);
         sf_free(p);
     }
@@ -182,6 +183,33 @@ static void test_aborts(void)
     abort_expected = false;
 }
 
+/* Small blocks freed and allocated again every "request" reuse their slabs (no discards), up to the 4 MiB kept;
+ * past that, empty slabs go back. */
+static void test_slab_reuse(void)
+{
+    fresh_heap(64 << 20, 0);
+    enum { BLOCKS = (3 << 20) / 64 };
+    static void *blocks[(12 << 20) / 64];
+    size_t calls = 0;
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < BLOCKS; i++)
+            blocks[i] = sf_malloc(64);
+        for (int i = 0; i < BLOCKS; i++)
+            sf_free(blocks[i]);
+        if (round == 0)
+            calls = discard_calls;
+    }
+    CHECK(discard_calls == calls, "3 MiB of small blocks allocated and freed 10 times: %zu discards",
+          discard_calls - calls);
+    size_t many = sizeof blocks / sizeof *blocks;
+    for (size_t i = 0; i < many; i++)
+        blocks[i] = sf_malloc(64);
+    for (size_t i = 0; i < many; i++)
+        sf_free(blocks[i]);
+    CHECK(discard_calls >= calls + 100, "12 MiB of small blocks freed: the slabs past 4 MiB go back (%zu discards)",
+          discard_calls - calls);
+}
+
 /* Random mallocs, frees, reallocs and callocs with every live block's content checked. */
 static void test_stress(void)
 {
@@ -195,7 +223,7 @@ static void test_stress(void)
     memset(live, 0, sizeof live);
     uint32_t next_id = 1;
     long failures = 0;
-    for (int step = 0; step < 300000; step++) {
+    for (int step = 0; step < 150000; step++) {
         int i = (int)(test_random() % SLOTS);
         if (live[i].p) {
             if (!intact(live[i].p, live[i].n, live[i].id)) {
@@ -241,10 +269,15 @@ static void test_stress(void)
             sf_free(live[i].p);
         }
     }
-    /* Everything large went back: the biggest block possible is almost the whole heap again, minus the slabs. */
-    void *big = sf_malloc((size_t)200 << 20);
-    CHECK(big != NULL, "after the stress run the free pages coalesce again");
-    sf_free(big);
+    /* Everything went back, slabs too but the one per class still being carved (44 at most, which may split the
+     * free space): 64 KiB blocks fill nearly the whole heap again. */
+    static void *chunks[4096];
+    size_t got = 0;
+    while (got < 4096 && (chunks[got] = sf_malloc(65536)) != NULL)
+        got++;
+    CHECK(got >= 3900, "after the stress run the heap is free again (%zu blocks of 64 KiB)", got);
+    while (got > 0)
+        sf_free(chunks[--got]);
 }
 
 /* 512 MiB of 16-byte objects (a linked list), as a function's init might build: no per-object overhead. */
@@ -276,18 +309,36 @@ static void test_many_small(void)
     CHECK(seen == count && order, "the list reads back (%zu nodes)", seen);
     printf("  %zu mallocs of 16 bytes in %.2f s (%.1f ns each)\n", count, seconds, seconds * 1e9 / (double)count);
     /* Fill the heap to the last byte, then: freed small blocks serve new ones. */
+    struct node *spare = NULL, *n;
     size_t extra = 0;
-    while (sf_malloc(16))
-        extra++;
+    for (; (n = sf_malloc(sizeof *n)) != NULL; extra++) {
+        n->next = spare;
+        spare = n;
+    }
     for (int i = 0; i < 1000 && head; i++) {
         struct node *next = head->next;
         sf_free(head);
         head = next;
     }
     size_t reused = 0;
-    for (int i = 0; i < 1000; i++)
-        reused += sf_malloc(16) != NULL;
+    for (; reused < 1000 && (n = sf_malloc(sizeof *n)) != NULL; reused++) {
+        n->next = spare;
+        spare = n;
+    }
     CHECK(reused == 1000, "1000 freed small blocks serve 1000 new ones in a full heap (%zu more fitted)", extra);
+
+    /* Freeing them all gives their slabs back, discarded: the heap can then hold one big block. */
+    for (struct node **list = &head; list; list = list == &head ? &spare : NULL) {
+        while (*list) {
+            struct node *next = (*list)->next;
+            sf_free(*list);
+            *list = next;
+        }
+    }
+    size_t calls = discard_calls;
+    void *whole = sf_malloc((size_t)500 << 20);
+    CHECK(whole != NULL, "empty slabs go back to the pages");
+    CHECK(discard_calls == calls, "allocating discards nothing");
 
     /* Other small sizes fill a heap with little waste too. */
     const size_t sizes[] = {48, 100, 1000, 5000, 40000};
@@ -307,6 +358,7 @@ void test_alloc(void)
     test_basics();
     test_large();
     test_aborts();
+    test_slab_reuse();
     test_stress();
     test_many_small();
     munmap(arena, arena_size);

@@ -24,10 +24,34 @@ static const char *double_formats[] = {
     "%lf", "%5.1f", "%.300f", "%.350e", "%#.10g", "%#20.12G",
 };
 
+/* glibc bug: "%#.3g" of 999.5 prints "1.e+03"; with '#' the C standard keeps the trailing zeros, "1.00e+03". True
+ * when ours is glibc's text with only zeros added between the point and the exponent. */
+static bool glibc_alt_g_bug(const char *fmt, const char *mine, const char *glibc)
+{
+    if (!strchr(fmt, '#') || (!strchr(fmt, 'g') && !strchr(fmt, 'G')))
+        return false;
+    const char *point = strchr(glibc, '.');
+    if (!point || (point[1] != 'e' && point[1] != 'E'))
+        return false;
+    size_t head = (size_t)(point - glibc) + 1;
+    if (strncmp(mine, glibc, head) != 0)
+        return false;
+    const char *p = mine + head;
+    while (*p == '0')
+        p++;
+    return p > mine + head && strcmp(p, point + 1) == 0;
+}
+
 static void compare_double(double v)
 {
-    for (size_t i = 0; i < sizeof double_formats / sizeof *double_formats; i++)
-        COMPARE(double_formats[i], v);
+    for (size_t i = 0; i < sizeof double_formats / sizeof *double_formats; i++) {
+        const char *fmt = double_formats[i];
+        int n_ours = sf_snprintf(ours, sizeof ours, fmt, v);
+        int n_theirs = snprintf(theirs, sizeof theirs, fmt, v);
+        bool same = n_ours == n_theirs && strcmp(ours, theirs) == 0;
+        CHECK(same || glibc_alt_g_bug(fmt, ours, theirs), "format \"%s\" of %.17g: ours \"%.200s\" (%d), glibc \"%.200s\" (%d)",
+              fmt, v, ours, n_ours, theirs, n_theirs);
+    }
 }
 
 static void test_doubles(void)

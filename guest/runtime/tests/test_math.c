@@ -17,11 +17,12 @@ static double ulp_distance(double a, double b)
     int64_t x, y;
     memcpy(&x, &a, 8);
     memcpy(&y, &b, 8);
-    /* map the sign-magnitude bit patterns onto a monotonic integer line */
+    /* map the sign-magnitude bit patterns onto a monotonic integer line; subtract as integers (exactly) */
     x = x < 0 ? INT64_MIN - x : x;
     y = y < 0 ? INT64_MIN - y : y;
-    double d = (double)x - (double)y;
-    return fabs(d);
+    if ((x < 0) != (y < 0))
+        return INFINITY; /* opposite signs: far apart anyway */
+    return fabs((double)(x - y));
 }
 
 struct unary {
@@ -36,24 +37,24 @@ static double random_in(double lo, double hi)
     return lo + (hi - lo) * ((double)(test_random() >> 11) / 9007199254740992.0);
 }
 
-/* Random arguments: uniform in [lo, hi], and random bit patterns of every exponent inside it. */
+/* Random arguments: uniform in [lo, hi], and (every other one) log-uniform: a random sign, exponent and
+ * mantissa inside it, so that every binade of a wide range gets its share. */
 static double argument(double lo, double hi, int i)
 {
-    if (i % 2)
-        return random_in(lo, hi);
-    for (;;) {
-        double d = test_random_double_bits();
-        if (d >= lo && d <= hi)
-            return d;
-        d = fmod(d, hi - lo);
-        if (d >= lo && d <= hi)
-            return d;
-        d = ldexp(random_in(0.5, 1.0), (int)(test_random() % 2100) - 1074);
-        if (d >= lo && d <= hi)
-            return d;
-        if (-d >= lo && -d <= hi)
-            return -d;
+    if (i % 2 == 0) {
+        int elo, ehi;
+        double m = fmax(fabs(lo), fabs(hi));
+        frexp(m, &ehi);
+        elo = (lo <= 0 && hi >= 0) ? -1074 : ilogb(fmin(fabs(lo), fabs(hi)));
+        for (int tries = 0; tries < 100; tries++) {
+            double d = ldexp(random_in(1, 2), elo + (int)(test_random() % (uint64_t)(ehi - elo + 1)));
+            if (test_random() % 2)
+                d = -d;
+            if (d >= lo && d <= hi)
+                return d;
+        }
     }
+    return random_in(lo, hi);
 }
 
 static void check_unary(const struct unary *f, double lo, double hi, int count)

@@ -98,22 +98,6 @@ static void matmul(size_t n, const double *a, const double *b, double *c)
 }
 
 /* Formatted output into the output buffer; running out of room fails the request rather than truncating. */
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void appendf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->cap - o->len)
-        snapfn_abort("matmul: output buffer of %zu bytes is too small", o->cap);
-    o->len += (size_t)k;
-}
-
 void snapfn_init(void)
 {
 }
@@ -148,13 +132,13 @@ size_t snapfn_handle(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
     double trace = 0;
     for (size_t i = 0; i < n; i++)
         trace += c[i * n + i];
-    struct out o = {(char *)out, out_cap, 0};
-    appendf(&o, "{\"n\":%zu,\"seed\":%ld,\"trace\":%.15e,\"samples\":[", n, seed, trace);
+    snapfn_out o = snapfn_out_begin(out, out_cap, "matmul");
+    snapfn_appendf(&o, "{\"n\":%zu,\"seed\":%ld,\"trace\":%.15e,\"samples\":[", n, seed, trace);
     for (int s = 0; s < SAMPLES; s++) {
         size_t i = snapfn_rng_next(&rng) % n, j = snapfn_rng_next(&rng) % n;
-        appendf(&o, "%s[%zu,%zu,%.15e]", s ? "," : "", i, j, c[i * n + j]);
+        snapfn_appendf(&o, "%s[%zu,%zu,%.15e]", s ? "," : "", i, j, c[i * n + j]);
     }
-    appendf(&o, "]}");
+    snapfn_appendf(&o, "]}");
     free(c);
     free(b);
     free(a);

@@ -124,22 +124,6 @@ static bool better(const double *rank, uint32_t a, uint32_t b)
     return rank[a] > rank[b] || (rank[a] == rank[b] && a < b);
 }
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void appendf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->cap - o->len)
-        snapfn_abort("pagerank: output buffer of %zu bytes is too small", o->cap);
-    o->len += (size_t)k;
-}
-
 static long get_int(const uint8_t *in, size_t in_len, const char *key, long lo, long hi)
 {
     char text[32];
@@ -179,11 +163,11 @@ size_t snapfn_handle(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
         top[k] = v;
     }
 
-    struct out o = {(char *)out, out_cap, 0};
-    appendf(&o, "{\"n\":%zu,\"seed\":%ld,\"edges\":%zu,\"iterations\":%d,\"top\":[", n, seed, g.edges, iterations);
+    snapfn_out o = snapfn_out_begin(out, out_cap, "pagerank");
+    snapfn_appendf(&o, "{\"n\":%zu,\"seed\":%ld,\"edges\":%zu,\"iterations\":%d,\"top\":[", n, seed, g.edges, iterations);
     for (size_t k = 0; k < count; k++)
-        appendf(&o, "%s[%u,%.12e]", k ? "," : "", top[k], rank[top[k]]);
-    appendf(&o, "]}");
+        snapfn_appendf(&o, "%s[%u,%.12e]", k ? "," : "", top[k], rank[top[k]]);
+    snapfn_appendf(&o, "]}");
     free(rank);
     free(g.adj);
     free(g.offset);

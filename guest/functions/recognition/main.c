@@ -467,22 +467,6 @@ void snapfn_init(void)
     snapfn_log("recognition: ResNet-50 with %zu synthetic parameters", m->params);
 }
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void appendf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->cap - o->len)
-        snapfn_abort("recognition: output buffer of %zu bytes is too small", o->cap);
-    o->len += (size_t)k;
-}
-
 size_t snapfn_handle(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap)
 {
     int divisor = 1;
@@ -531,12 +515,12 @@ size_t snapfn_handle(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
     for (int c = 0; c < CLASSES; c++)
         total += exp((double)logits[c] - (double)logits[top[0]]);
 
-    struct out o = {(char *)out, out_cap, 0};
-    appendf(&o, "{\"weights\":\"synthetic\",\"width_divisor\":%d,\"image\":[%d,%d],\"top5\":[", divisor, img.w, img.h);
+    snapfn_out o = snapfn_out_begin(out, out_cap, "recognition");
+    snapfn_appendf(&o, "{\"weights\":\"synthetic\",\"width_divisor\":%d,\"image\":[%d,%d],\"top5\":[", divisor, img.w, img.h);
     for (int k = 0; k < TOP; k++)
-        appendf(&o, "%s[%d,%.7e,%.6e]", k ? "," : "", top[k], (double)logits[top[k]],
+        snapfn_appendf(&o, "%s[%d,%.7e,%.6e]", k ? "," : "", top[k], (double)logits[top[k]],
                 exp((double)logits[top[k]] - (double)logits[top[0]]) / total);
-    appendf(&o, "]}");
+    snapfn_appendf(&o, "]}");
     free(logits);
     return o.len;
 }

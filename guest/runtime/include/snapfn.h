@@ -81,6 +81,20 @@ static inline uint64_t snapfn_rng_next(snapfn_rng *r)
 /* Uniform in [0, 1). */
 static inline double snapfn_rng_double(snapfn_rng *r) { return (double)(snapfn_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
 
+/* An output built piece by piece in the output buffer: snapfn_appendf formats at the end, and aborts the
+ * request (naming the function) when the buffer would overflow rather than return a truncated answer. */
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    const char *function;
+} snapfn_out;
+static inline snapfn_out snapfn_out_begin(uint8_t *out, size_t out_cap, const char *function)
+{
+    snapfn_out o = {(char *)out, out_cap, 0, function};
+    return o;
+}
+void snapfn_appendf(snapfn_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Finds "key": in a flat JSON object and returns its value: a string's contents (unescaped, at most cap-1
  * bytes, NUL-terminated) or a number's text. Returns false when the key is absent. Enough for inputs like
  * {"name": "Ada"} or {"seed": 3}; functions that take real JSON parse it themselves. */

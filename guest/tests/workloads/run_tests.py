@@ -63,6 +63,8 @@ def build(name, main=None, extra=(), output=None, with_driver=True):
     if with_driver:
         sources.append(os.path.join(HERE, "driver.c"))
     sources += codec_sources(name)
+    # snapfn_appendf is plain C over vsnprintf (glibc here) and snapfn_abort (the shim's).
+    sources.append(os.path.join(GUEST, "runtime", "src", "out.c"))
     cmd = ["gcc"] + CFLAGS + function_flags(name) + list(extra) + ["-I" + os.path.join(GUEST, "runtime", "src"),
                                                                    "-I" + os.path.join(FUNCTIONS, name),
                                                                    "-o", out] + sources + ["-lm"]

@@ -6,6 +6,7 @@ using Snapfn.Cli.Commands;
 var root = new RootCommand("Snapfn: serverless functions in KVM micro-VMs restored from memory snapshots");
 root.Subcommands.Add(FunctionsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(InputsCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(InvokeCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text;
+using Snapfn.Platform.Inputs;
 
 namespace Snapfn.Platform;
 
@@ -10,9 +12,9 @@ public enum InputSet
 }
 
 /// <summary>
-/// Where a function's inputs A and B come from: the test guests' are written here; the workloads' are the
-/// files in guest/functions/&lt;name&gt;/inputs/, made deterministically by the generators that
-/// guest/functions/WORKLOADS.md describes.
+/// A function's inputs A and B, made here in C#, deterministically (the same bytes on every call): the test
+/// guests' are written inline; the workloads' come from the generators in Inputs/, which follow
+/// guest/functions/WORKLOADS.md. The files in guest/functions/&lt;name&gt;/inputs/ serve the native C tests only.
 /// </summary>
 public static class WorkloadInputs
 {
@@ -22,25 +24,45 @@ public static class WorkloadInputs
         ["touch"] = ("""{"seed":1}""", """{"seed":2}"""),
     };
 
-    public static bool Has(FunctionCatalog catalog, string function) =>
-        _inline.ContainsKey(function) || InputFile(catalog, function, InputSet.A) is not null;
+    private static readonly Dictionary<string, Func<InputSet, byte[]>> _generated = new(StringComparer.Ordinal)
+    {
+        ["read-list"] = ParameterInputs.ReadList,
+        ["mmap"] = ParameterInputs.Mmap,
+        ["json"] = JsonDocumentInputs.Json,
+        ["aes"] = TextInputs.Aes,
+        ["html"] = ParameterInputs.Html,
+        ["matmul"] = ParameterInputs.Matmul,
+        ["pagerank"] = ParameterInputs.Pagerank,
+        ["compression"] = set => set == InputSet.A ? TextInputs.CompressionA() : JsonDocumentInputs.Json(InputSet.B),
+        ["image"] = JpegInputs.Image,
+        ["video"] = MotionJpegInputs.Video,
+        ["recognition"] = JpegInputs.Recognition,
+    };
 
+    // The pictures take a moment to render and encode; the bench asks for each input more than once.
+    private static readonly ConcurrentDictionary<(string, InputSet), Lazy<byte[]>> _made = new();
+
+    /// <summary>The functions that have built-in inputs, in name order.</summary>
+    public static IReadOnlyList<string> Functions { get; } = [.. _inline.Keys.Concat(_generated.Keys).Order(StringComparer.Ordinal)];
+
+    /// <summary>Whether <paramref name="function"/> has built-in inputs (it need not be in the catalog).</summary>
+    public static bool Has(FunctionCatalog catalog, string function)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(function);
+        return _inline.ContainsKey(function) || _generated.ContainsKey(function);
+    }
+
+    /// <summary>Input <paramref name="set"/> of <paramref name="function"/>: a new array, the same bytes on every call.</summary>
     public static byte[] Get(FunctionCatalog catalog, string function, InputSet set)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(Enum.IsDefined(set), true, nameof(set));
         if (_inline.TryGetValue(function, out var inline))
             return Encoding.UTF8.GetBytes(set == InputSet.A ? inline.A : inline.B);
-        var file = InputFile(catalog, function, set)
-            ?? throw new ArgumentException($"function '{function}' has no built-in input {set}; give one with --input");
-        return File.ReadAllBytes(file);
-    }
-
-    private static string? InputFile(FunctionCatalog catalog, string function, InputSet set)
-    {
-        var folder = Path.Combine(catalog.GuestDirectory, "..", "functions", function, "inputs");
-        if (!FunctionName.IsValid(function) || !Directory.Exists(folder))
-            return null;
-        var prefix = set == InputSet.A ? "a." : "b.";
-        return Directory.EnumerateFiles(folder).Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal)).Order().FirstOrDefault();
+        if (!_generated.TryGetValue(function, out var generate))
+            throw new ArgumentException($"function '{function}' has no built-in inputs (functions with inputs A and B: {string.Join(", ", Functions)}); give one with --input FILE");
+        return [.. _made.GetOrAdd((function, set), key => new Lazy<byte[]>(() => generate(key.Item2))).Value];
     }
 }

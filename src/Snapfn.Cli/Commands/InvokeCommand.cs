@@ -11,7 +11,7 @@ public static class InvokeCommand
     public static Command Create()
     {
         var function = new Argument<string>("function") { Description = "the function to invoke" };
-        var input = new InputOptions();
+        var input = new InputOptions(function);
         var mode = new Option<string>("--mode") { Description = $"how memory comes back: {string.Join(", ", FunctionService.Modes)}", DefaultValueFactory = _ => "vanilla" };
         var cold = new Option<bool>("--cold") { Description = "drop the snapshot's files from the page cache before each invocation" };
         var repeat = new Option<int>("--repeat") { Description = "how many invocations", DefaultValueFactory = _ => 1 };

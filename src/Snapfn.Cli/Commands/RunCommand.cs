@@ -10,7 +10,7 @@ public static class RunCommand
     public static Command Create()
     {
         var function = new Argument<string>("function") { Description = "the function to run (see `snapfn functions`)" };
-        var input = new InputOptions();
+        var input = new InputOptions(function);
         var memory = new Option<int>("--memory") { Description = "guest memory in MiB", DefaultValueFactory = _ => 2048 };
         var timeout = new Option<double>("--timeout") { Description = "seconds init() or the request may run", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--json") { Description = "print one JSON object with the output and timings" };

@@ -11,6 +11,10 @@ public sealed record FaasnapRecordOptions
 
     /// <summary>How often the page cache is scanned while the recorded invocation runs.</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Whether the kernel reads ahead around the recorded run's faults (its default). Off
+    /// (MADV_RANDOM), the loading set is what the run touched and nothing more: smaller, but blind to drift.</summary>
+    public bool ReadAround { get; init; } = true;
 }
 
 /// <summary>
@@ -35,6 +39,8 @@ public static class FaasnapRecorder
         try
         {
             memory = new ScannedMemory(SnapshotMapping.MapMemoryFile(snapshot, shell.Memory), scanner);
+            if (!record.ReadAround)
+                shell.Memory.Advise(0, shell.Memory.Length, Interop.Libc.MADV_RANDOM, "MADV_RANDOM");
         }
         catch
         {

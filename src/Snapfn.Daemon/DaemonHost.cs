@@ -111,6 +111,8 @@ public static class DaemonHost
         });
         var functions = service.List();
         DaemonLog.Started(logger, home.Path, functions.Count, functions.Count(f => f.Kind == FunctionKind.User), options.WarmPoolSize);
+        if (functions.All(f => f.Kind != FunctionKind.BuiltIn))
+            DaemonLog.NoBuiltIns(logger, catalog.GuestDirectory);
         if (requireToken)
             DaemonLog.TokenRequired(logger, listen.Text, token.Path);
         // Each running invocation blocks its request thread on the vCPU: keep enough threads ready that a burst

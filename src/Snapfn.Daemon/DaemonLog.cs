@@ -38,6 +38,9 @@ internal static partial class DaemonLog
     [LoggerMessage(11, LogLevel.Information, "{Mode} recording of {Function}: {Pages} pages in {Regions} regions")]
     public static partial void Recorded(ILogger logger, string mode, string function, ulong pages, int regions);
 
+    [LoggerMessage(13, LogLevel.Warning, "No built-in functions in {GuestDirectory}: build them with `make -C guest`, or point SNAPFN_GUEST_DIR at guest/build")]
+    public static partial void NoBuiltIns(ILogger logger, string guestDirectory);
+
     [LoggerMessage(12, LogLevel.Warning, "{Method} {Path}: rejected without a valid bearer token")]
     public static partial void Unauthorized(ILogger logger, string method, string path);
 }

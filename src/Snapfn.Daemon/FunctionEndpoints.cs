@@ -51,7 +51,7 @@ internal static class FunctionEndpoints
 
     private static FunctionResponse Get(string name, FunctionService service) => FunctionResponse.From(service.Get(name));
 
-    private static async Task<IResult> Register(HttpContext http, FunctionService service, DaemonOptions options, ILogger<FunctionService> logger,
+    private static async Task<IResult> Register(HttpContext http, FunctionService service, DaemonOptions options, ILoggerFactory loggers,
         [FromQuery] string? name, [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] string? description)
     {
         if (string.IsNullOrEmpty(name))
@@ -61,19 +61,19 @@ internal static class FunctionEndpoints
         if (elf.Length == 0)
             throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`");
         var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description);
-        DaemonLog.Registered(logger, name, elf.Length, registered.MemoryMib, registered.ElfSha256);
+        DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.NoContent Delete(string name, FunctionService service, ILogger<FunctionService> logger)
+    private static Microsoft.AspNetCore.Http.HttpResults.NoContent Delete(string name, FunctionService service, ILoggerFactory loggers)
     {
         service.Delete(name);
-        DaemonLog.Deleted(logger, name);
+        DaemonLog.Deleted(Log(loggers), name);
         return TypedResults.NoContent();
     }
 
     private static async Task<SnapshotResponse> Snapshot(string name, HttpContext http, FunctionService service, InvocationGate gate,
-        DaemonMetrics metrics, DaemonOptions options, ILogger<FunctionService> logger,
+        DaemonMetrics metrics, DaemonOptions options, ILoggerFactory loggers,
         [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] double? timeout)
     {
         ProblemContext.Set(http, "function", name);
@@ -83,7 +83,7 @@ internal static class FunctionEndpoints
         {
             var outcome = await gate.RunAsync(() => service.TakeSnapshot(function.Name, memoryMib, limit), http.RequestAborted);
             metrics.Snapshot(name, ok: true);
-            DaemonLog.SnapshotTaken(logger, name, outcome.Taken.BootMs, outcome.Taken.InitMs, outcome.Taken.WriteMs);
+            DaemonLog.SnapshotTaken(Log(loggers), name, outcome.Taken.BootMs, outcome.Taken.InitMs, outcome.Taken.WriteMs);
             return SnapshotResponse.From(name, outcome);
         }
         catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
@@ -94,7 +94,7 @@ internal static class FunctionEndpoints
     }
 
     private static async Task<RecordingResponse> Record(string name, HttpContext http, FunctionService service, InvocationGate gate,
-        DaemonMetrics metrics, DaemonOptions options, ILogger<FunctionService> logger,
+        DaemonMetrics metrics, DaemonOptions options, ILoggerFactory loggers,
         [FromQuery] string? mode, [FromQuery(Name = "gap_pages")] int? gapPages, [FromQuery(Name = "scan_ms")] double? scanMs, [FromQuery] double? timeout)
     {
         ProblemContext.Set(http, "function", name);
@@ -116,7 +116,7 @@ internal static class FunctionEndpoints
         {
             var outcome = await gate.RunAsync(() => service.Record(function.Name, mode, input, limit, faasnap), http.RequestAborted);
             metrics.Recording(name, mode, ok: true);
-            DaemonLog.Recorded(logger, mode, name, outcome.Result.Pages, outcome.Result.Regions);
+            DaemonLog.Recorded(Log(loggers), mode, name, outcome.Result.Pages, outcome.Result.Regions);
             return RecordingResponse.From(name, outcome);
         }
         catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
@@ -158,6 +158,8 @@ internal static class FunctionEndpoints
             return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
         return TypedResults.Bytes(result.Output, OctetStream);
     }
+
+    private static ILogger Log(ILoggerFactory loggers) => loggers.CreateLogger("Snapfn.Daemon.Functions");
 
     private static bool WantsJson(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) && a.Quality is not 0);

@@ -92,16 +92,18 @@ public sealed class FunctionRegistry
     }
 
     /// <summary>Just what running the function needs (one row, no snapshot or recordings): the invocation path.</summary>
-    public FunctionInfo? FindInfo(string name)
+    public RunnableFunction? FindRunnable(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
             return null;
         using var connection = _database.OpenDurable();
-        using var command = Command(connection, null, "SELECT elf_path, description, is_test FROM functions WHERE name = $name");
+        using var command = Command(connection, null, "SELECT elf_path, description, is_test, memory_mib FROM functions WHERE name = $name");
         command.Parameters.AddWithValue("$name", name);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? new FunctionInfo(name, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)) : null;
+        return reader.Read()
+            ? new RunnableFunction(new FunctionInfo(name, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)), reader.GetInt32(3))
+            : null;
     }
 
     /// <summary>Adds or replaces a user function whose ELF is already stored at <paramref name="elfPath"/>. A new

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Snapfn.Snapshots;
+using Snapfn.Snapshots.Backends;
 using Snapfn.Snapshots.Recording;
 using Snapfn.Vmm;
 
@@ -30,6 +32,7 @@ public sealed record RecordingOutcome(RecordingResult Result, RecordingRecord Re
 public sealed class FunctionService : IDisposable
 {
     private readonly FunctionServiceOptions _options;
+    private readonly FunctionCatalog _catalog;
     private readonly FunctionRegistry _registry;
     private readonly UserElfStore _elves;
     private readonly SnapshotService _snapshots;
@@ -45,6 +48,7 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(home);
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
+        _catalog = catalog;
         Home = home;
         Database = RegistryDatabase.Open(home);
         _registry = new FunctionRegistry(Database);
@@ -72,7 +76,7 @@ public sealed class FunctionService : IDisposable
 
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
-    public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? throw Unknown(name);
+    public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? FindNewBuiltIn(name, _registry.Find) ?? throw Unknown(name);
 
     /// <summary>Validates and stores a user function's ELF, then registers it (replacing an earlier version).</summary>
     public RegisteredFunction Register(string name, byte[] elf, int memoryMib, string? description)
@@ -187,14 +191,17 @@ public sealed class FunctionService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckMode(mode);
-        var function = _registry.FindInfo(CheckName(name)) ?? throw Unknown(name);
+        var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
+        CheckRecording(name, mode);
         var startedAt = DateTimeOffset.UtcNow;
         var start = Stopwatch.GetTimestamp();
         var generation = _generations.GetValueOrDefault(name);
         InvocationResult result;
         try
         {
-            result = _invoker.Invoke(new InvocationRequest(function, mode, input, cold), VmOptions(name, timeout));
+            // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
+            result = _invoker.Invoke(new InvocationRequest(function.Info, mode, input, cold),
+                VmOptions(name, timeout) with { MemorySize = (ulong)function.MemoryMib << 20 });
         }
         catch (Exception e)
         {
@@ -219,7 +226,7 @@ public sealed class FunctionService : IDisposable
     public void MakeCold(string name, string mode)
     {
         CheckMode(mode);
-        _invoker.MakeCold(_registry.FindInfo(CheckName(name)) ?? throw Unknown(name), mode);
+        _invoker.MakeCold((_registry.FindRunnable(CheckName(name)) ?? throw Unknown(name)).Info, mode);
     }
 
     /// <summary>Stops every idle warm VM and closes the log; running invocations finish on their own. Idempotent.</summary>
@@ -238,12 +245,38 @@ public sealed class FunctionService : IDisposable
             throw new InvalidRequestException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
     }
 
+    /// <summary>The Invoker counts the page cache of a mode's files before it opens (and checks) the recording, so
+    /// a missing recording would surface as a bare FileNotFoundException: say what is missing and how to make it.</summary>
+    private void CheckRecording(string name, string mode)
+    {
+        var file = mode switch
+        {
+            "reap" => ReapBackend.FileName,
+            "faasnap" => FaasnapBackend.FileName,
+            _ => null,
+        };
+        var folder = Home.SnapshotFolder(name);
+        if (file is not null && Snapshot.Exists(folder) && !File.Exists(folder.File(file)))
+            throw new SnapshotInvalidException(
+                $"function '{name}' has no {mode} recording ({folder.File(file)}): make one with `snapfn record {name} --mode {mode}`");
+    }
+
     private static string CheckName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
             throw new InvalidRequestException($"'{name}' is not a valid function name: lower-case letters, digits and inner dashes, at most 64");
         return name;
+    }
+
+    /// <summary>A name the registry does not know may be a built-in built after the service started (guest/build
+    /// changes under a running daemon): sync once and look again.</summary>
+    private T? FindNewBuiltIn<T>(string name, Func<string, T?> find) where T : class
+    {
+        if (!File.Exists(Path.Combine(_catalog.GuestDirectory, name + ".elf")))
+            return null;
+        _registry.SyncBuiltIns(_catalog);
+        return find(name);
     }
 
     private UnknownFunctionException Unknown(string name) => new(name, _registry.List().Select(f => f.Name));

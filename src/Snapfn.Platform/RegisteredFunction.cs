@@ -24,6 +24,9 @@ public sealed record RegisteredFunction
     public FunctionInfo Info => new(Name, ElfPath, Description, IsTestGuest);
 }
 
+/// <summary>What running a function needs: its ELF and the guest memory it is registered with.</summary>
+public sealed record RunnableFunction(FunctionInfo Info, int MemoryMib);
+
 /// <summary>A snapshot the platform took: which one (the state file's id), from which ELF, and its checksum.</summary>
 public sealed record SnapshotRecord
 {

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Snapfn.Daemon.Tests;
+
+/// <summary>The issue's check, with the real programs: `snapfn serve` on a free loopback port with an empty
+/// $SNAPFN_HOME, driven over HTTP and by the CLI's --server path, then stopped with SIGTERM.</summary>
+public sealed class ServeProcessTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Snapfn_serve_answers_the_issue_checks_and_stops_cleanly_on_SIGTERM()
+    {
+        Kvm.Require();
+        using var home = new TempDirectory();
+        using var work = new TempDirectory();
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var log = new StringBuilder();
+        using var daemon = Snapfn(home.Path, work.Path, "serve", "--listen", url);
+        daemon.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.BeginErrorReadLine();
+        daemon.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
+            await WaitHealthyAsync(http, daemon, log);
+
+            var functions = await http.GetStringAsync("functions", Cancel);
+            Assert.Contains("\"hello-world\"", functions, StringComparison.Ordinal);
+            using (var snapshot = await http.PostAsync("functions/hello-world/snapshot", null, Cancel))
+                Assert.True(snapshot.IsSuccessStatusCode, await snapshot.Content.ReadAsStringAsync(Cancel));
+            using (var invoke = await http.PostAsync("functions/hello-world/invoke?mode=vanilla", new StringContent("""{"name":"Ada"}"""), Cancel))
+                Assert.Equal("Hello, Ada!", await invoke.Content.ReadAsStringAsync(Cancel));
+            Assert.Contains("""snapfn_invocations_total{function="hello-world",mode="vanilla",outcome="ok"} 1""",
+                await http.GetStringAsync("metrics", Cancel), StringComparison.Ordinal);
+
+            // A user function the way a user makes one: new, build, deploy (with its snapshot), then invoke, all via the CLI.
+            Run(home.Path, work.Path, "new", "my-func");
+            Assert.Contains("built my-func", Run(home.Path, work.Path, "build", "my-func"), StringComparison.Ordinal);
+            Assert.Contains("deployed my-func on " + url, Run(home.Path, work.Path, "deploy", "my-func", "--server", url, "--snapshot"), StringComparison.Ordinal);
+            Assert.Equal("Hello, Ada! (from my-func)", Run(home.Path, work.Path, "invoke", "my-func", "--mode", "warm", "--input-text", """{"name":"Ada"}""", "--server", url));
+            Assert.Contains("my-func", Run(home.Path, work.Path, "functions", "--server", url), StringComparison.Ordinal);
+            var error = RunFailing(home.Path, work.Path, "invoke", "no-such-fn", "--server", url);
+            Assert.Contains("404", error, StringComparison.Ordinal);
+
+            // What a service manager sends (Process.Kill would send SIGKILL).
+            using (var kill = Process.Start("kill", ["-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync(Cancel);
+            Assert.True(daemon.WaitForExit(TimeSpan.FromSeconds(30)), "the daemon did not stop within 30 s of SIGTERM");
+            daemon.WaitForExit();
+            Assert.True(daemon.ExitCode == 0, $"exit code {daemon.ExitCode}; log:\n{log}");
+            lock (log)
+                Assert.Contains("Stopped: warm VMs shut down", log.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!daemon.HasExited)
+                daemon.Kill();
+        }
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient http, Process daemon, StringBuilder log)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Assert.False(daemon.HasExited, $"snapfn serve exited with {(daemon.HasExited ? daemon.ExitCode : 0)}:\n{log}");
+            try
+            {
+                using var response = await http.GetAsync("healthz", Cancel);
+                if (response.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100, Cancel);
+        }
+        Assert.Fail($"snapfn serve did not answer /healthz within 60 s:\n{log}");
+    }
+
+    private static string Run(string home, string workingDirectory, params string[] args)
+    {
+        using var process = Snapfn(home, workingDirectory, args);
+        var stdout = process.StandardOutput.ReadToEndAsync(Cancel);
+        var stderr = process.StandardError.ReadToEndAsync(Cancel);
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"snapfn {string.Join(' ', args)} did not finish");
+        Assert.True(process.ExitCode == 0, $"snapfn {string.Join(' ', args)} exited with {process.ExitCode}: {stderr.Result}");
+        return stdout.Result;
+    }
+
+    private static string RunFailing(string home, string workingDirectory, params string[] args)
+    {
+        using var process = Snapfn(home, workingDirectory, args);
+        var stderr = process.StandardError.ReadToEndAsync(Cancel);
+        _ = process.StandardOutput.ReadToEndAsync(Cancel);
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)));
+        Assert.NotEqual(0, process.ExitCode);
+        return stderr.Result;
+    }
+
+    /// <summary>The CLI this test project was built with (snapfn.dll beside the tests), run as `dotnet snapfn.dll`.</summary>
+    private static Process Snapfn(string home, string workingDirectory, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "snapfn.dll"));
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        info.Environment["SNAPFN_HOME"] = home;
+        info.Environment["SNAPFN_GUEST_DIR"] = Platform.FunctionCatalog.Default().GuestDirectory;
+        info.Environment.Remove("SNAPFN_SERVER");
+        info.Environment.Remove("SNAPFN_TOKEN");
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -33,6 +33,8 @@ public static class Charts
             report.Functions.Select((_, f) => f * groupWidth + (report.Modes.Count - 1) / 2.0).ToArray(), report.Functions.ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        // Room for the rotated function names, which the automatic layout would clip.
+        plot.Axes.Bottom.MinimumSize = 90;
         var decades = Enumerable.Range(-1, 7).Select(d => (double)d).ToArray();
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(decades,
             decades.Select(d => Math.Pow(10, d).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)).ToArray());
@@ -68,6 +70,8 @@ public static class Charts
             report.Functions.Select((_, f) => f * groupWidth + (againsts.Count - 1) / 2.0).ToArray(), report.Functions.ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        // Room for the rotated function names, which the automatic layout would clip.
+        plot.Axes.Bottom.MinimumSize = 90;
         plot.Axes.Left.Label.Text = "speed-up of faasnap (other mode's time / faasnap's)";
         plot.Axes.SetLimitsY(0, Math.Max(2, bars.Count == 0 ? 2 : bars.Max(b => b.Value) * 1.1));
         for (var a = 0; a < againsts.Count; a++)

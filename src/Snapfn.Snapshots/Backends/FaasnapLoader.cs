@@ -52,7 +52,9 @@ public sealed unsafe class FaasnapLoader : IDisposable
         var configured = Environment.GetEnvironmentVariable("SNAPFN_FAASNAP_LOADER");
         return configured?.ToUpperInvariant() switch
         {
-            null or "" => LoaderMethod.Pread,
+            // Measured here (docs/results/loader.md): populate beat pread on 4 of 5 functions; readahead and
+            // willneed only hint, the guest then faults ahead of the I/O and read-list took 2.5x longer.
+            null or "" => LoaderMethod.PopulateRead,
             "PREAD" => LoaderMethod.Pread,
             "READAHEAD" => LoaderMethod.Readahead,
             "WILLNEED" => LoaderMethod.WillNeed,

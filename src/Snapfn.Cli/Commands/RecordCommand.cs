@@ -11,7 +11,7 @@ public static class RecordCommand
     public static Command Create()
     {
         var function = new Argument<string>("function") { Description = "the function to record" };
-        var input = new InputOptions();
+        var input = new InputOptions(function);
         var mode = new Option<string>("--mode") { Description = "reap (working set) or faasnap (loading set)", Required = true };
         var gap = new Option<int>("--gap-pages") { Description = "faasnap: merge loading-set pages closer than this", DefaultValueFactory = _ => 32 };
         var scan = new Option<double>("--scan-ms") { Description = "faasnap: mincore scan interval in ms", DefaultValueFactory = _ => 2 };

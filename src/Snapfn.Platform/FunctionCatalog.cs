@@ -43,6 +43,7 @@ public sealed class FunctionCatalog
         ["echo"] = ("test guest: returns its input", true),
         ["memfill"] = ("test guest: init() fills 200 MiB, handle() reads it", true),
         ["touch"] = ("test guest: reads a seed-chosen half of 256 MiB", true),
+        ["microbench"] = ("benchmark guest: compute, hypercall and page-touch loops for `snapfn microbench`", true),
     };
 
     public FunctionCatalog(string guestDirectory)

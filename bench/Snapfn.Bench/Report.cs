@@ -138,7 +138,7 @@ public sealed class Report
     }
 
     public static string Machine() =>
-        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, KVM: {(File.Exists("/sys/module/kvm_pvm/initstate") ? "PVM (kvm_pvm)" : "kvm")}";
+        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, KVM: {(Directory.Exists("/sys/module/kvm_pvm") ? "PVM (kvm_pvm)" : "kvm")}";
 
     private static string Format(double value, string format = "0.00") =>
         double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";

@@ -47,9 +47,12 @@ public static unsafe class PageCache
         }
     }
 
-    /// <summary>Asks the kernel to drop the file's cached pages: the next access reads the disk.</summary>
+    /// <summary>Asks the kernel to drop the file's cached pages: the next access reads the disk. A missing file
+    /// has nothing cached (the restore that needs it says it is missing and what to run).</summary>
     public static void Drop(string path)
     {
+        if (!File.Exists(path))
+            return;
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var errno = Libc.posix_fadvise((int)file.DangerousGetHandle(), 0, 0, Libc.POSIX_FADV_DONTNEED);
         if (errno != 0)

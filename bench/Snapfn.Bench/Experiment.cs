@@ -53,7 +53,7 @@ public sealed class Experiment
                 {
                     // Keep-alive means a VM that already served a request: the first one is not measured.
                     progress(new BenchProgress(name, "warming a VM", done, total));
-                    invoker.Invoke(new InvocationRequest(function, Invoker.WarmMode, inputTest, Cold: false), _vmOptions);
+                    invoker.Invoke(new InvocationRequest(function, Invoker.WarmMode, inputTest, Cold: false), _vmOptions, CancellationToken.None);
                 }
                 for (var rep = 0; rep < options.Repeat; rep++)
                 {
@@ -62,7 +62,8 @@ public sealed class Experiment
                         cancel.ThrowIfCancellationRequested();
                         progress(new BenchProgress(name, $"repetition {rep + 1}/{options.Repeat}: {mode}", done, total));
                         var cold = mode is not ("cached" or Invoker.WarmMode);
-                        var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions);
+                        // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
+                        var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions, CancellationToken.None);
                         Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
                             result.TotalMs, result.CachedPagesBefore, result.Counters));
                         done++;

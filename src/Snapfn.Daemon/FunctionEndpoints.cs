@@ -140,7 +140,8 @@ internal static class FunctionEndpoints
         {
             try
             {
-                result = await gate.RunAsync(() => service.Invoke(name, mode, input, cold ?? false, limit), http.RequestAborted);
+                // A client that goes away, or a daemon past its shutdown drain, stops the guest instead of leaving it running.
+                result = await gate.RunAsync(() => service.Invoke(name, mode, input, cold ?? false, limit, http.RequestAborted), http.RequestAborted);
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {

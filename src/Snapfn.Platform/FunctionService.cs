@@ -187,7 +187,7 @@ public sealed class FunctionService : IDisposable
     }
 
     /// <summary>Runs one request on the function, restored in <paramref name="mode"/>; logged either way.</summary>
-    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout)
+    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckMode(mode);
@@ -201,7 +201,7 @@ public sealed class FunctionService : IDisposable
         {
             // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
             result = _invoker.Invoke(new InvocationRequest(function.Info, mode, input, cold),
-                VmOptions(name, timeout) with { MemorySize = (ulong)function.MemoryMib << 20 });
+                VmOptions(name, timeout) with { MemorySize = (ulong)function.MemoryMib << 20 }, cancel);
         }
         catch (Exception e)
         {

@@ -43,7 +43,7 @@ public sealed class Invoker : IDisposable
             ? backend
             : throw new ArgumentException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
 
-    private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options)
+    private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options, CancellationToken cancel)
     {
         var start = Stopwatch.GetTimestamp();
         if (!_pool.TryAcquire(request.Function.Name, out var warm))
@@ -63,6 +63,7 @@ public sealed class Invoker : IDisposable
         GuestRun run;
         try
         {
+            using var stop = StopOnCancel(warm.Vm, cancel);
             run = warm.Vm.Invoke(request.Input);
         }
         catch
@@ -85,6 +86,9 @@ public sealed class Invoker : IDisposable
         };
     }
 
+    private static CancellationTokenRegistration StopOnCancel(MicroVm vm, CancellationToken cancel) =>
+        cancel.Register(() => vm.Stop("the invocation was cancelled"));
+
     public void Dispose()
     {
         _pool.Dispose();
@@ -97,12 +101,15 @@ public sealed class Invoker : IDisposable
             PageCache.Drop(file);
     }
 
-    public InvocationResult Invoke(InvocationRequest request, MicroVmOptions options)
+    /// <summary>Runs one request. <paramref name="cancel"/> stops the guest mid-run (a client that went away, a
+    /// daemon that stops): the invocation then fails with <see cref="GuestStoppedException"/>, and its VM is gone.</summary>
+    public InvocationResult Invoke(InvocationRequest request, MicroVmOptions options, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(options);
+        cancel.ThrowIfCancellationRequested();
         if (request.Mode == WarmMode)
-            return InvokeWarm(request, options);
+            return InvokeWarm(request, options, cancel);
         var backend = Backend(request.Mode);
         var snapshot = _snapshots.Open(request.Function);
         var files = backend.Files(snapshot);
@@ -130,6 +137,7 @@ public sealed class Invoker : IDisposable
                    options with { Name = request.Function.Name }))
         {
             memory.AttachGuest(vm.Stop);
+            using var stop = StopOnCancel(vm, cancel);
             memory.BeforeFirstRun();
             try
             {

@@ -71,6 +71,19 @@ public sealed class MicroVmTests
     }
 
     [Fact]
+    public void Stop_from_another_thread_ends_a_running_guest_with_the_reason()
+    {
+        Guests.RequireKvm();
+        using var vm = MicroVm.Boot(Guests.Elf("spin"), Options(timeoutSeconds: 120));
+        vm.RunToReady();
+        // The stop lands while the guest spins (or before it starts): either way the run ends with it, long
+        // before the two-minute watchdog.
+        using var stopper = new Timer(_ => vm.Stop("cancelled by the test"), null, 200, Timeout.Infinite);
+        var e = Assert.Throws<GuestStoppedException>(() => vm.Invoke([]));
+        Assert.Contains("cancelled by the test", e.Message);
+    }
+
+    [Fact]
     public void A_failed_vm_refuses_to_run_again()
     {
         Guests.RequireKvm();

@@ -17,16 +17,18 @@ public sealed class KvmUnavailableException : Exception
 public sealed unsafe class KvmSystem : IDisposable
 {
     public const string DevicePath = "/dev/kvm";
-    private static readonly Lazy<KvmSystem> _shared = new(Open);
+    private static readonly Lazy<KvmSystem> _shared = new(() => Open(DevicePath));
     private readonly SafeFd _fd;
     private readonly byte[] _supportedCpuid;
 
-    private KvmSystem(SafeFd fd)
+    private KvmSystem(SafeFd fd, string path)
     {
         _fd = fd;
         var version = Libc.ioctl(fd.Fd, Kvm.KVM_GET_API_VERSION, 0);
+        if (version < 0)
+            throw new KvmUnavailableException($"{path} is not a KVM device ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
         if (version != Kvm.KVM_API_VERSION)
-            throw new KvmUnavailableException($"{DevicePath} speaks KVM API version {version}, not {Kvm.KVM_API_VERSION}");
+            throw new KvmUnavailableException($"{path} speaks KVM API version {version}, not {Kvm.KVM_API_VERSION}");
         VcpuMmapSize = SyscallException.Check(Libc.ioctl(fd.Fd, Kvm.KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)");
         if (Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_IMMEDIATE_EXIT) <= 0)
             throw new KvmUnavailableException("this KVM lacks KVM_CAP_IMMEDIATE_EXIT, which Snapfn needs to stop and snapshot guests");
@@ -68,19 +70,29 @@ public sealed unsafe class KvmSystem : IDisposable
         return new SafeFd(fd);
     }
 
-    private static KvmSystem Open()
+    /// <summary>Opens a KVM device; <paramref name="path"/> is /dev/kvm but for tests of the failure messages.</summary>
+    internal static KvmSystem Open(string path)
     {
-        if (!File.Exists(DevicePath))
-            throw new KvmUnavailableException($"{DevicePath} does not exist: this machine has no KVM; run Snapfn on a Linux host with KVM enabled");
-        var fd = Libc.open(DevicePath, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        if (!File.Exists(path))
+            throw new KvmUnavailableException($"{path} does not exist: this machine has no KVM; run Snapfn on a Linux host with KVM enabled");
+        var fd = Libc.open(path, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             throw new KvmUnavailableException(errno == Libc.EACCES
-                ? $"permission denied on {DevicePath}: add your user to the 'kvm' group or run as root"
-                : $"cannot open {DevicePath}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                ? $"permission denied on {path}: add your user to the 'kvm' group (or run as root), then try again"
+                : $"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
-        return new KvmSystem(new SafeFd(fd));
+        var handle = new SafeFd(fd);
+        try
+        {
+            return new KvmSystem(handle, path);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     private static byte[] ReadSupportedCpuid(SafeFd fd)

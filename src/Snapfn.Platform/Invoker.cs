@@ -63,7 +63,7 @@ public sealed class Invoker : IDisposable
         GuestRun run;
         try
         {
-            using var stop = StopOnCancel(warm.Vm, cancel);
+            using var stop = warm.Vm.StopWhenCancelled(cancel);
             run = warm.Vm.Invoke(request.Input);
         }
         catch
@@ -85,9 +85,6 @@ public sealed class Invoker : IDisposable
             Counters = new Dictionary<string, double>(),
         };
     }
-
-    private static CancellationTokenRegistration StopOnCancel(MicroVm vm, CancellationToken cancel) =>
-        cancel.Register(() => vm.Stop("the invocation was cancelled"));
 
     public void Dispose()
     {
@@ -133,22 +130,7 @@ public sealed class Invoker : IDisposable
         GuestRun run;
         byte[] output;
         using (memory)
-        using (var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu,
-                   options with { Name = request.Function.Name }))
-        {
-            memory.AttachGuest(vm.Stop);
-            using var stop = StopOnCancel(vm, cancel);
-            memory.BeforeFirstRun();
-            try
-            {
-                run = vm.Invoke(request.Input);
-            }
-            finally
-            {
-                memory.AfterRun();
-            }
-            output = vm.Output(run).ToArray();
-        }
+            (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
         _shells.Replenish(snapshot.State.MemorySize);
         return new InvocationResult
         {

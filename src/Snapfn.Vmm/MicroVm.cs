@@ -190,6 +190,10 @@ public sealed class MicroVm : IDisposable
         _thread.Kick();
     }
 
+    /// <summary>Stops the guest when <paramref name="cancel"/> fires; dispose the registration when the run is over.</summary>
+    public CancellationTokenRegistration StopWhenCancelled(CancellationToken cancel) =>
+        cancel.Register(() => Stop("the invocation was cancelled"));
+
     private Exception Fail(Exception e)
     {
         _failed = true;

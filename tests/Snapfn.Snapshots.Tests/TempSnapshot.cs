@@ -42,18 +42,8 @@ public sealed class TempSnapshot : IDisposable
         backend.Prepare(snapshot);
         var (shell, memory) = Restore(backend, snapshot);
         using var owned = memory;
-        using var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, Options);
-        memory.AttachGuest(vm.Stop);
-        memory.BeforeFirstRun();
-        try
-        {
-            var run = vm.Invoke(Encoding.UTF8.GetBytes(input));
-            return Encoding.UTF8.GetString(vm.Output(run));
-        }
-        finally
-        {
-            memory.AfterRun();
-        }
+        var (_, output) = SnapshotRun.Run(snapshot, shell, memory, Encoding.UTF8.GetBytes(input), Options);
+        return Encoding.UTF8.GetString(output);
     }
 
     /// <summary>A new shell with the snapshot's memory brought back by <paramref name="backend"/>.</summary>

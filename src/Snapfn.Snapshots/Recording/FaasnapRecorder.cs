@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Snapfn.Snapshots.Backends;
 using Snapfn.Vmm;
 
@@ -49,7 +50,9 @@ public static class FaasnapRecorder
         }
         using (memory)
         {
-            (output, runMs) = RecordingRun.Run(snapshot, shell, memory, input, options);
+            var start = Stopwatch.GetTimestamp();
+            (_, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = snapshot.Folder.Function });
+            runMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             layers = memory.Layers!;
         }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Snapfn.Snapshots.Backends;
 using Snapfn.Vmm;
 
@@ -29,7 +30,9 @@ public static class ReapRecorder
             throw;
         }
         using var owned = memory;
-        var (output, runMs) = RecordingRun.Run(snapshot, shell, memory, input, options);
+        var start = Stopwatch.GetTimestamp();
+        var (_, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = snapshot.Folder.Function });
+        var runMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         var log = memory.FaultLog;
         var firstFault = new Dictionary<ulong, int>();
         for (var i = 0; i < log.Count; i++)

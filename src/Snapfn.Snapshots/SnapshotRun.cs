@@ -1,0 +1,36 @@
+using Snapfn.Snapshots.Backends;
+using Snapfn.Vmm;
+
+namespace Snapfn.Snapshots;
+
+/// <summary>
+/// One request on a VM restored from a snapshot, the same way for an invocation and for a recording: the VM
+/// is made of the shell and the restored memory, the restore mode may stop the guest (a failed page server),
+/// its pre-run work (REAP's prefetch) happens just before the first instruction, and its helpers stop when
+/// the request ends, whatever the outcome.
+/// </summary>
+public static class SnapshotRun
+{
+    /// <summary>The VM takes <paramref name="shell"/> over and is gone on return; <paramref name="memory"/> stays the
+    /// caller's. <paramref name="cancel"/> stops the guest mid-run.</summary>
+    public static (GuestRun Run, byte[] Output) Run(Snapshot snapshot, VmShell shell, RestoredMemory memory, ReadOnlySpan<byte> input,
+        MicroVmOptions options, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(options);
+        using var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, options);
+        memory.AttachGuest(vm.Stop);
+        using var stop = vm.StopWhenCancelled(cancel);
+        memory.BeforeFirstRun();
+        try
+        {
+            var run = vm.Invoke(input);
+            return (run, vm.Output(run).ToArray());
+        }
+        finally
+        {
+            memory.AfterRun();
+        }
+    }
+}

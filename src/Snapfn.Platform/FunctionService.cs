@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Snapfn.Snapshots;
-using Snapfn.Snapshots.Backends;
 using Snapfn.Snapshots.Recording;
 using Snapfn.Vmm;
 
@@ -192,7 +191,6 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         CheckMode(mode);
         var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
-        CheckRecording(name, mode);
         var startedAt = DateTimeOffset.UtcNow;
         var start = Stopwatch.GetTimestamp();
         var generation = _generations.GetValueOrDefault(name);
@@ -247,20 +245,6 @@ public sealed class FunctionService : IDisposable
 
     /// <summary>The Invoker counts the page cache of a mode's files before it opens (and checks) the recording, so
     /// a missing recording would surface as a bare FileNotFoundException: say what is missing and how to make it.</summary>
-    private void CheckRecording(string name, string mode)
-    {
-        var file = mode switch
-        {
-            "reap" => ReapBackend.FileName,
-            "faasnap" => FaasnapBackend.FileName,
-            _ => null,
-        };
-        var folder = Home.SnapshotFolder(name);
-        if (file is not null && Snapshot.Exists(folder) && !File.Exists(folder.File(file)))
-            throw new SnapshotInvalidException(
-                $"function '{name}' has no {mode} recording ({folder.File(file)}): make one with `snapfn record {name} --mode {mode}`");
-    }
-
     private static string CheckName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

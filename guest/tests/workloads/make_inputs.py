@@ -13,6 +13,8 @@ MASK = (1 << 64) - 1
 
 
 class Rng:
+    """snapfn_rng: xorshift64* (snapfn.h); run_tests.py uses it too."""
+
     def __init__(self, seed):
         self.state = seed or 0x9E3779B97F4A7C15
 
@@ -26,6 +28,9 @@ class Rng:
 
     def below(self, n):
         return self.next() % n
+
+    def double(self):
+        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
 
     def pick(self, seq):
         return seq[self.below(len(seq))]

@@ -14,6 +14,8 @@ import sys
 import tempfile
 import traceback
 
+import make_inputs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.dirname(os.path.dirname(HERE))
 FUNCTIONS = os.path.join(GUEST, "functions")
@@ -112,22 +114,7 @@ def close(a, b, rel=1e-9, abs_=1e-12):
 
 # ---------------------------------------------------------------- references
 
-class Rng:
-    """snapfn_rng: xorshift64* (snapfn.h)."""
-
-    def __init__(self, seed):
-        self.state = seed or 0x9E3779B97F4A7C15
-
-    def next(self):
-        x = self.state
-        x ^= x >> 12
-        x ^= (x << 25) & MASK
-        x ^= x >> 27
-        self.state = x
-        return (x * 0x2545F4914F6CDD1D) & MASK
-
-    def double(self):
-        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+Rng = make_inputs.Rng  # snapfn_rng, written once for the input generator and the references
 
 
 def mix64(z):

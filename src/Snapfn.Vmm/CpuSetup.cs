@@ -18,6 +18,7 @@ public static class CpuSetup
     public const ulong EferLongModeEnable = 1UL << 8;
     public const ulong EferLongModeActive = 1UL << 10;
     public const ulong EferNoExecute = 1UL << 11;
+    public const ulong EferSyscallEnable = 1UL << 0;
     public const ulong RflagsReserved = 1UL << 1;
     public const ulong RflagsIopl3 = 3UL << 12;
     /// <summary>x87, SSE and AVX state enabled in XCR0; AVX-512 is left off (it would grow every context switch).</summary>

@@ -14,10 +14,16 @@ public static class GdtBuilder
     public const ushort UserCode = 0x18 | 3;
     public const ushort UserData = 0x20 | 3;
     public const ushort Tss = 0x28;
-    public const int EntryCount = 7; // null, kernel code, kernel data, user code, user data, TSS (two slots)
+    /// <summary>User data and code again, in the order `sysretq` needs (SS = STAR[63:48] + 8, CS = + 16): Linux
+    /// programs run on these, so that the same GDT serves a host where `syscall` enters CPL 0 (see SyscallTrap).</summary>
+    public const ushort SysretUserData = 0x38 | 3;
+    public const ushort SysretUserCode = 0x40 | 3;
+    /// <summary>null, kernel code, kernel data, user code, user data, TSS (two slots), sysret user data and code.</summary>
+    public const int EntryCount = 9;
     /// <summary>Where the I/O permission bitmap starts inside the TSS (right after the 104-byte 64-bit TSS).</summary>
     public const int IoBitmapOffset = 104;
-    /// <summary>Bitmap bytes up to and including the hypercall port's, plus one: the CPU and KVM's emulator read two.</summary>
+    /// <summary>Bitmap bytes up to and including the hypercall port's, plus one: the CPU and KVM's emulator read two.
+    /// The system-call port (<see cref="SyscallTrap.Port"/>) is below it.</summary>
     public const int IoBitmapBytes = GuestAbi.HypercallPort / 8 + 2;
     public const uint TssLimit = IoBitmapOffset + IoBitmapBytes - 1;
 
@@ -31,13 +37,18 @@ public static class GdtBuilder
         @base = 0, limit = 0xffffffff, selector = UserData, type = 0x3, present = 1, dpl = 3, db = 1, s = 1, l = 0, g = 1,
     };
 
+    public static Kvm.kvm_segment SysretUserCodeSegment => UserCodeSegment with { selector = SysretUserCode };
+
+    public static Kvm.kvm_segment SysretUserDataSegment => UserDataSegment with { selector = SysretUserData };
+
     public static Kvm.kvm_segment TaskSegment => new()
     {
         @base = GuestLayout.TssAddress, limit = TssLimit, selector = Tss, type = 0xb, present = 1, dpl = 0, s = 0,
     };
 
-    /// <summary>Writes the descriptor table at <see cref="GuestLayout.GdtAddress"/> in <paramref name="lowMemory"/>.</summary>
-    public static void Build(Span<byte> lowMemory)
+    /// <summary>Writes the descriptor table at <see cref="GuestLayout.GdtAddress"/> in <paramref name="lowMemory"/>;
+    /// <paramref name="allowSyscallPort"/> opens the system-call port in the TSS as well as the hypercall port.</summary>
+    public static void Build(Span<byte> lowMemory, bool allowSyscallPort = false)
     {
         var gdt = lowMemory.Slice((int)GuestLayout.GdtAddress, EntryCount * 8);
         gdt.Clear();
@@ -47,15 +58,18 @@ public static class GdtBuilder
         Write(gdt, 4, Descriptor(UserDataSegment));
         // A 64-bit TSS descriptor takes two slots; the upper one holds base bits 32..63 (zero here).
         Write(gdt, 5, Descriptor(TaskSegment));
-        BuildTss(lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1));
+        Write(gdt, 7, Descriptor(SysretUserDataSegment));
+        Write(gdt, 8, Descriptor(SysretUserCodeSegment));
+        BuildTss(lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1), allowSyscallPort);
     }
 
     /// <summary>
-    /// A TSS whose I/O bitmap lets CPL 3 use the hypercall port and nothing else. PVM runs the guest with the
+    /// A TSS whose I/O bitmap lets CPL 3 use the hypercall port (and, for Linux programs, the system-call port)
+    /// and nothing else. PVM runs the guest with the
     /// hardware IOPL at 0 whatever RFLAGS says, so `out` raises #GP; KVM's emulator then consults this bitmap,
     /// finds the port allowed and exits to us with KVM_EXIT_IO. On hardware-virtualised KVM, IOPL 3 allows it.
     /// </summary>
-    private static void BuildTss(Span<byte> tss)
+    private static void BuildTss(Span<byte> tss, bool allowSyscallPort)
     {
         tss.Clear();
         BinaryPrimitives.WriteUInt16LittleEndian(tss[102..], IoBitmapOffset);
@@ -63,6 +77,8 @@ public static class GdtBuilder
         bitmap.Fill(0xff);
         // A 4-byte `out` checks the bits of ports 0x5f0..0x5f3; they are the low nibble of one byte.
         bitmap[GuestAbi.HypercallPort / 8] = unchecked((byte)~(0xf << (GuestAbi.HypercallPort % 8)));
+        if (allowSyscallPort)
+            bitmap[SyscallTrap.Port / 8] &= unchecked((byte)~(0xf << (SyscallTrap.Port % 8)));
     }
 
     /// <summary>Encodes a segment as an 8-byte legacy descriptor (limit in 4 KiB units when g is set).</summary>

@@ -32,6 +32,7 @@ public sealed unsafe class KvmSystem : IDisposable
         VcpuMmapSize = SyscallException.Check(Libc.ioctl(fd.Fd, Kvm.KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)");
         if (Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_IMMEDIATE_EXIT) <= 0)
             throw new KvmUnavailableException("this KVM lacks KVM_CAP_IMMEDIATE_EXIT, which Snapfn needs to stop and snapshot guests");
+        SupportsSyncRegs = (Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_SYNC_REGS) & (int)Kvm.KVM_SYNC_X86_REGS) != 0;
         var xsave2 = Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_XSAVE2);
         XsaveSize = Math.Max(4096, xsave2);
         _supportedCpuid = ReadSupportedCpuid(fd);
@@ -58,6 +59,9 @@ public sealed unsafe class KvmSystem : IDisposable
     public int VcpuMmapSize { get; }
 
     public int XsaveSize { get; }
+
+    /// <summary>KVM_CAP_SYNC_REGS with the general registers: needed to serve a Linux program's system calls.</summary>
+    public bool SupportsSyncRegs { get; }
 
     /// <summary>A kvm_cpuid2 buffer with what this KVM supports, ready for KVM_SET_CPUID2.</summary>
     public ReadOnlySpan<byte> SupportedCpuid => _supportedCpuid;

@@ -18,12 +18,13 @@ public sealed class MicroVm : IDisposable
     private readonly Vcpu _vcpu;
     private readonly VcpuThread _thread;
     private readonly MicroVmOptions _options;
+    private readonly ISyscallHandler? _syscalls;
     private volatile bool _stopRequested;
     private volatile string? _stopReason;
     private bool _failed;
     private bool _disposed;
 
-    private MicroVm(VmShell shell, GuestMemory memory, GuestLayout layout, MicroVmOptions options)
+    private MicroVm(VmShell shell, GuestMemory memory, GuestLayout layout, MicroVmOptions options, ISyscallHandler? syscalls = null)
     {
         if (memory.Mapping != shell.Memory)
             throw new ArgumentException("guest memory must be the shell's own mapping", nameof(memory));
@@ -31,6 +32,7 @@ public sealed class MicroVm : IDisposable
         _shell = shell;
         _vcpu = shell.Vcpu;
         _thread = shell.Thread;
+        _syscalls = syscalls;
         Memory = memory;
         Layout = layout;
     }
@@ -85,6 +87,74 @@ public sealed class MicroVm : IDisposable
                 shell.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates a VM for a Linux program: the low 2 MiB get the page tables, the GDT, a TSS that opens the
+    /// system-call port and the system-call stub; <paramref name="load"/> then puts the program into memory (it may
+    /// use addresses from <see cref="ProcessGuest.ProgramBase"/> and the read-only window) and says where it starts.
+    /// Every `syscall` goes to <paramref name="syscalls"/>. Nothing runs yet.
+    /// </summary>
+    public static MicroVm BootProcess(MicroVmOptions options, ISyscallHandler syscalls, Func<GuestMemory, ProcessStart> load)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(syscalls);
+        ArgumentNullException.ThrowIfNull(load);
+        if (!KvmSystem.Shared.SupportsSyncRegs)
+            throw new KvmUnavailableException("this KVM lacks KVM_CAP_SYNC_REGS, which Snapfn needs to serve a Linux program's system calls");
+        // The C runtime's layout does not apply; only its size and page-table addresses are used.
+        var layout = GuestLayout.For(options.MemorySize, GuestAbi.ElfBase);
+        var shell = VmShell.Create(options.MemorySize, options.Name);
+        MicroVm? vm = null;
+        try
+        {
+            var memory = new GuestMemory(shell.Memory);
+            ProcessGuest.WriteLowMemory(memory.Span(0, GuestLayout.LargePageSize), options.MemorySize);
+            vm = new MicroVm(shell, memory, layout, options, syscalls);
+            var start = load(memory);
+            var v = vm;
+            vm._thread.Invoke(() =>
+            {
+                v._vcpu.SetSregs(ProcessGuest.InitialSregs(v._vcpu.GetSregs()));
+                v._vcpu.SetXcr0(CpuSetup.Xcr0);
+                v._vcpu.SetMsrs(ProcessGuest.SyscallMsrs);
+                v._vcpu.SetRegs(CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0 });
+            });
+            return vm;
+        }
+        catch
+        {
+            if (vm is not null)
+                vm.Dispose();
+            else
+                shell.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sets the FS base (arch_prctl(ARCH_SET_FS)); called by the system-call layer on the vCPU thread.</summary>
+    public void SetFsBase(ulong value) => _thread.Invoke(() =>
+    {
+        var sregs = _vcpu.GetSregs();
+        sregs.fs.@base = value;
+        _vcpu.SetSregs(sregs);
+    });
+
+    /// <summary>The guest's TSC now (IA32_TSC through KVM), for a vDSO that computes time from rdtsc.</summary>
+    public ulong ReadGuestTsc() => _thread.Invoke(() =>
+        _vcpu.GetMsrs([0x10]) is [var tsc] ? tsc.Value : throw new InvalidOperationException("KVM refused to read IA32_TSC"));
+
+    /// <summary>True once the watchdog or <see cref="Stop"/> asked the guest to stop: a system call that waits
+    /// (nanosleep) checks it and gives up.</summary>
+    public bool StopRequested => _stopRequested;
+
+    /// <summary>Runs the program until it exits (a Linux program's VM).</summary>
+    public GuestRun RunToExit()
+    {
+        var run = RunGuest();
+        if (run.Stop != GuestStop.Exited)
+            throw Fail(new GuestProtocolException($"the program stopped at {run.Stop} instead of exiting"));
+        return run;
     }
 
     /// <summary>Makes a VM of <paramref name="shell"/>, whose memory (<paramref name="memory"/>) a restore mode has
@@ -166,6 +236,8 @@ public sealed class MicroVm : IDisposable
             throw new InvalidOperationException("this VM's guest has failed; restore or boot a new one");
         if (_stopReason is null)
             _stopRequested = false;
+        if (_syscalls is { } syscalls)
+            _thread.Invoke(() => syscalls.BeforeRun(this));
         using var watchdog = new Timer(_ =>
         {
             _stopRequested = true;
@@ -220,6 +292,14 @@ public sealed class MicroVm : IDisposable
             ref var run = ref _vcpu.RunPage;
             switch (run.exit_reason)
             {
+                case Kvm.KVM_EXIT_IO when _syscalls is not null && run.io.port == SyscallTrap.Port:
+                    if (run.io.direction != Kvm.KVM_EXIT_IO_OUT || run.io.size != 4 || run.io.count != 1)
+                        throw Crash($"port I/O to the system-call port that is not the stub's (size {run.io.size}, direction {run.io.direction})");
+                    var action = _syscalls.OnSyscall(this, ref run.sync_regs);
+                    run.kvm_dirty_regs = Kvm.KVM_SYNC_X86_REGS;
+                    if (action == SyscallAction.Exited)
+                        return new GuestRun(GuestStop.Exited, 0, entered, Stopwatch.GetTimestamp(), exits);
+                    break;
                 case Kvm.KVM_EXIT_IO:
                     var stop = OnPortIo(ref run);
                     if (stop is { } s)

@@ -30,6 +30,9 @@ public sealed unsafe class Vcpu : IDisposable
         }
         SetCpuid(kvm.SupportedCpuid);
         SetSignalMask();
+        // KVM then stores the registers in the run page at every exit, so a system call costs no register ioctl.
+        if (kvm.SupportsSyncRegs)
+            RunPage.kvm_valid_regs = Kvm.KVM_SYNC_X86_REGS;
     }
 
     public ref Kvm.kvm_run RunPage => ref *(Kvm.kvm_run*)_run;

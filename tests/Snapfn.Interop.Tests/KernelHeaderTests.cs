@@ -43,6 +43,27 @@ public sealed class KernelHeaderTests
         { "KVM_API_VERSION", Kvm.KVM_API_VERSION },
         { "KVM_CAP_IMMEDIATE_EXIT", Kvm.KVM_CAP_IMMEDIATE_EXIT },
         { "KVM_CAP_XSAVE2", Kvm.KVM_CAP_XSAVE2 },
+        { "KVM_CAP_SYNC_REGS", (ulong)Kvm.KVM_CAP_SYNC_REGS },
+        { "KVM_SYNC_X86_REGS", Kvm.KVM_SYNC_X86_REGS },
+        { "__NR_openat2", (ulong)Libc.SYS_openat2 },
+        { "__NR_getdents64", (ulong)Libc.SYS_getdents64 },
+        { "AT_FDCWD", unchecked((ulong)Libc.AT_FDCWD) },
+        { "AT_SYMLINK_NOFOLLOW", Libc.AT_SYMLINK_NOFOLLOW },
+        { "AT_REMOVEDIR", Libc.AT_REMOVEDIR },
+        { "AT_EMPTY_PATH", Libc.AT_EMPTY_PATH },
+        { "O_WRONLY", Libc.O_WRONLY },
+        { "O_EXCL", Libc.O_EXCL },
+        { "O_APPEND", Libc.O_APPEND },
+        { "O_DIRECTORY", Libc.O_DIRECTORY },
+        { "O_NOFOLLOW", Libc.O_NOFOLLOW },
+        { "O_PATH", Libc.O_PATH },
+        { "O_TMPFILE", Libc.O_TMPFILE },
+        { "RESOLVE_NO_MAGICLINKS", Libc.RESOLVE_NO_MAGICLINKS },
+        { "RESOLVE_IN_ROOT", Libc.RESOLVE_IN_ROOT },
+        { "RESOLVE_BENEATH", Libc.RESOLVE_BENEATH },
+        { "S_IFMT", Libc.S_IFMT },
+        { "S_IFDIR", Libc.S_IFDIR },
+        { "S_IFLNK", Libc.S_IFLNK },
         { "KVM_EXIT_IO", Kvm.KVM_EXIT_IO },
         { "KVM_EXIT_HLT", Kvm.KVM_EXIT_HLT },
         { "KVM_EXIT_MMIO", Kvm.KVM_EXIT_MMIO },
@@ -137,6 +158,13 @@ public sealed class KernelHeaderTests
         { "offsetof(struct kvm_run, internal.data)", Offset<Kvm.kvm_run>("internal") + Offset<Kvm.kvm_run_internal>("data0") },
         { "offsetof(struct kvm_run, mmio.len)", Offset<Kvm.kvm_run>("mmio") + Offset<Kvm.kvm_run_mmio>("len") },
         { "offsetof(struct kvm_run, mmio.is_write)", Offset<Kvm.kvm_run>("mmio") + Offset<Kvm.kvm_run_mmio>("is_write") },
+        { "offsetof(struct kvm_run, kvm_valid_regs)", Offset<Kvm.kvm_run>("kvm_valid_regs") },
+        { "offsetof(struct kvm_run, kvm_dirty_regs)", Offset<Kvm.kvm_run>("kvm_dirty_regs") },
+        { "offsetof(struct kvm_run, s.regs.regs)", Offset<Kvm.kvm_run>("sync_regs") },
+        { "sizeof(struct open_how)", Size<Libc.open_how>() },
+        { "sizeof(struct stat)", Size<Libc.stat_buf>() },
+        { "offsetof(struct stat, st_mode)", Offset<Libc.stat_buf>("st_mode") },
+        { "offsetof(struct stat, st_size)", Offset<Libc.stat_buf>("st_size") },
         { "sizeof(struct uffdio_api)", Size<Uffd.uffdio_api>() },
         { "sizeof(struct uffdio_register)", Size<Uffd.uffdio_register>() },
         { "offsetof(struct uffdio_register, mode)", Offset<Uffd.uffdio_register>("mode") },
@@ -174,6 +202,8 @@ public sealed class KernelHeaderTests
                 #define _GNU_SOURCE
                 #include <linux/kvm.h>
                 #include <linux/userfaultfd.h>
+                #include <linux/openat2.h>
+                #include <sys/stat.h>
                 #include <sys/syscall.h>
                 #include <sys/mman.h>
                 #include <sys/eventfd.h>

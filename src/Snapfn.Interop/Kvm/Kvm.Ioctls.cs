@@ -31,6 +31,8 @@ public static partial class Kvm
     public const int KVM_API_VERSION = 12;
     public const int KVM_CAP_IMMEDIATE_EXIT = 136;
     public const int KVM_CAP_XSAVE2 = 208;
+    public const int KVM_CAP_SYNC_REGS = 74;
+    public const ulong KVM_SYNC_X86_REGS = 1;
 
     public const uint KVM_EXIT_UNKNOWN = 0;
     public const uint KVM_EXIT_EXCEPTION = 1;

@@ -140,6 +140,11 @@ public static partial class Kvm
         [FieldOffset(32)] public kvm_run_fail_entry fail_entry;
         [FieldOffset(32)] public kvm_run_internal @internal;
         [FieldOffset(32)] public kvm_run_mmio mmio;
+        [FieldOffset(288)] public ulong kvm_valid_regs;
+        [FieldOffset(288 + 8)] public ulong kvm_dirty_regs;
+        /// <summary>s.regs.regs: with KVM_SYNC_X86_REGS in kvm_valid_regs, KVM stores the registers here at every
+        /// exit, and loads them back at the next KVM_RUN when kvm_dirty_regs says so - no GET/SET_REGS ioctl.</summary>
+        [FieldOffset(288 + 16)] public kvm_regs sync_regs;
     }
 
     [StructLayout(LayoutKind.Sequential)]

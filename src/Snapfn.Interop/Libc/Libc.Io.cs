@@ -53,9 +53,15 @@ public static partial class Libc
     [StructLayout(LayoutKind.Explicit, Size = 144)]
     public struct stat_buf
     {
+        [FieldOffset(24)] public uint st_mode;
         [FieldOffset(48)] public long st_size;
         [FieldOffset(64)] public long st_blocks;
     }
+
+    public const uint S_IFMT = 0xf000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFREG = 0x8000;
+    public const uint S_IFLNK = 0xa000;
 }
 
 public static partial class Libc

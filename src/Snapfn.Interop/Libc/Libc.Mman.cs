@@ -11,6 +11,9 @@ public static partial class Libc
     public static partial int munmap(nint addr, nuint length);
 
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int mprotect(nint addr, nuint length, int prot);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int madvise(nint addr, nuint length, int advice);
 
     [LibraryImport(LibraryName, SetLastError = true)]
@@ -21,6 +24,7 @@ public static partial class Libc
     public const int PROT_NONE = 0;
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;
+    public const int PROT_EXEC = 4;
 
     public const int MAP_SHARED = 0x01;
     public const int MAP_PRIVATE = 0x02;

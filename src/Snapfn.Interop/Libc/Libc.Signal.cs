@@ -43,6 +43,9 @@ public static partial class Libc
     [LibraryImport(LibraryName)]
     public static partial int gettid();
 
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int clock_gettime(int clock, timespec* time);
+
     [LibraryImport(LibraryName)]
     public static partial int getpid();
 

@@ -1,0 +1,114 @@
+using System.Runtime.InteropServices;
+
+namespace Snapfn.Linux.Abi;
+
+// Kernel structures as the x86-64 ABI lays them out; names as in the kernel's headers. A test compiles C against
+// the real headers and checks sizes and offsets.
+#pragma warning disable CS8981, CA1707, IDE1006, CA1815, CA1051, CA1034 // kernel names and plain fields on purpose
+
+/// <summary>The kernel ABI's structures and constants, with their kernel names.</summary>
+public static class Kernel
+{
+    [StructLayout(LayoutKind.Sequential)]
+    public struct timespec
+    {
+        public long tv_sec;
+        public long tv_nsec;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct timeval
+    {
+        public long tv_sec;
+        public long tv_usec;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct iovec
+    {
+        public ulong iov_base;
+        public ulong iov_len;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct rlimit
+    {
+        public ulong rlim_cur;
+        public ulong rlim_max;
+    }
+
+    /// <summary>struct new_utsname: six fields of 65 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 6 * 65)]
+    public struct new_utsname
+    {
+        public byte first;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct sysinfo
+    {
+        public long uptime;
+        public ulong load0, load1, load2;
+        public ulong totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+        public ushort procs, pad;
+        public uint pad2;
+        public ulong totalhigh, freehigh;
+        public uint mem_unit;
+        public uint pad3;
+    }
+
+    /// <summary>The kernel's struct sigaction for rt_sigaction (not glibc's): handler, flags, restorer, mask.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct kernel_sigaction
+    {
+        public ulong sa_handler;
+        public ulong sa_flags;
+        public ulong sa_restorer;
+        public ulong sa_mask;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct stack_t
+    {
+        public ulong ss_sp;
+        public int ss_flags;
+        public int pad;
+        public ulong ss_size;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct pollfd
+    {
+        public int fd;
+        public short events;
+        public short revents;
+    }
+
+    /// <summary>struct stat on x86-64 (the kernel's and glibc's are the same, 144 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct stat
+    {
+        public ulong st_dev;
+        public ulong st_ino;
+        public ulong st_nlink;
+        public uint st_mode;
+        public uint st_uid;
+        public uint st_gid;
+        public uint pad0;
+        public ulong st_rdev;
+        public long st_size;
+        public long st_blksize;
+        public long st_blocks;
+        public long st_atime, st_atime_nsec;
+        public long st_mtime, st_mtime_nsec;
+        public long st_ctime, st_ctime_nsec;
+        public long reserved0, reserved1, reserved2;
+    }
+
+    public const uint S_IFMT = 0xf000;
+    public const uint S_IFIFO = 0x1000;
+    public const uint S_IFCHR = 0x2000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFREG = 0x8000;
+    public const uint S_IFLNK = 0xa000;
+}

@@ -1,0 +1,77 @@
+using System.Runtime.InteropServices;
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>A file or directory of the root or of /tmp, opened on the host (with openat2 confined to its mount).</summary>
+public sealed unsafe class HostFile : OpenFile
+{
+    private readonly SafeFd _fd;
+
+    public HostFile(SafeFd fd, string guestPath, int statusFlags, bool isDirectory) : base(guestPath, statusFlags)
+    {
+        _fd = fd;
+        IsDirectory = isDirectory;
+    }
+
+    public override bool IsDirectory { get; }
+
+    public override SafeFd? HostFd => _fd;
+
+    public override long Read(Span<byte> buffer)
+    {
+        if (IsDirectory)
+            return -Errno.EISDIR;
+        fixed (byte* p = buffer)
+            return Result(Libc.read(_fd.Fd, p, (nuint)buffer.Length));
+    }
+
+    public override long Write(ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+            return Result(Libc.write(_fd.Fd, p, (nuint)buffer.Length));
+    }
+
+    public override long ReadAt(Span<byte> buffer, long offset)
+    {
+        if (IsDirectory)
+            return -Errno.EISDIR;
+        fixed (byte* p = buffer)
+            return Result(Libc.pread(_fd.Fd, p, (nuint)buffer.Length, offset));
+    }
+
+    public override long WriteAt(ReadOnlySpan<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer)
+            return Result(Libc.pwrite(_fd.Fd, p, (nuint)buffer.Length, offset));
+    }
+
+    public override long Seek(long offset, int whence) => Result(Libc.lseek(_fd.Fd, offset, whence));
+
+    public override int Stat(out Kernel.stat st)
+    {
+        fixed (Kernel.stat* p = &st)
+            return (int)Result(Libc.fstat(_fd.Fd, (Libc.stat_buf*)p));
+    }
+
+    public override long ReadDirectory(Span<byte> buffer)
+    {
+        if (!IsDirectory)
+            return -Errno.ENOTDIR;
+        fixed (byte* p = buffer)
+            return Result(Libc.getdents64(_fd.Fd, p, (nuint)buffer.Length));
+    }
+
+    public override int Truncate(long length) => (int)Result(Libc.ftruncate(_fd.Fd, length));
+
+    /// <summary>The host call's result, or the negated errno it failed with.</summary>
+    internal static long Result(long value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _fd.Dispose();
+        base.Dispose(disposing);
+    }
+}

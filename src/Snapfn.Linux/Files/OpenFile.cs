@@ -1,0 +1,71 @@
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>
+/// An open file description (what Linux shares between dup'd descriptors: the offset, the status flags). Each
+/// operation returns its result or a negated errno, as the system call will. Subclasses say what they support;
+/// the defaults are what Linux answers for a file that cannot do it.
+/// </summary>
+public abstract class OpenFile : IDisposable
+{
+    private int _references = 1;
+
+    protected OpenFile(string guestPath, int statusFlags)
+    {
+        GuestPath = guestPath;
+        StatusFlags = statusFlags;
+    }
+
+    /// <summary>The absolute path the program opened it by (for *at calls, readlink, messages).</summary>
+    public string GuestPath { get; }
+
+    /// <summary>O_ACCMODE, O_APPEND, O_NONBLOCK as set by open and F_SETFL.</summary>
+    public int StatusFlags { get; set; }
+
+    public bool CanRead => (StatusFlags & Libc.O_ACCMODE) != Libc.O_WRONLY && (StatusFlags & Libc.O_PATH) == 0;
+
+    public bool CanWrite => (StatusFlags & Libc.O_ACCMODE) is Libc.O_WRONLY or Libc.O_RDWR && (StatusFlags & Libc.O_PATH) == 0;
+
+    public virtual bool IsDirectory => false;
+
+    /// <summary>The host descriptor behind the file, for mmap; null where there is none (devices, streams).</summary>
+    public virtual SafeFd? HostFd => null;
+
+    public virtual long Read(Span<byte> buffer) => -Errno.EINVAL;
+
+    public virtual long Write(ReadOnlySpan<byte> buffer) => -Errno.EINVAL;
+
+    public virtual long ReadAt(Span<byte> buffer, long offset) => -Errno.ESPIPE;
+
+    public virtual long WriteAt(ReadOnlySpan<byte> buffer, long offset) => -Errno.ESPIPE;
+
+    public virtual long Seek(long offset, int whence) => -Errno.ESPIPE;
+
+    public abstract int Stat(out Kernel.stat st);
+
+    public virtual long ReadDirectory(Span<byte> buffer) => -Errno.ENOTDIR;
+
+    public virtual int Truncate(long length) => -Errno.EINVAL;
+
+    /// <summary>Nothing here is a terminal: TCGETS and friends are ENOTTY, which is what programs check for.</summary>
+    public virtual long Ioctl(ulong request) => -Errno.ENOTTY;
+
+    internal void AddReference() => Interlocked.Increment(ref _references);
+
+    /// <summary>Drops one descriptor's reference; the last one closes the file.</summary>
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+            Dispose();
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing) { }
+}

@@ -1,0 +1,282 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>A host directory shown to the program at <paramref name="GuestPath"/>; only writable mounts can change.</summary>
+public sealed record RootMount(string GuestPath, string HostDirectory, bool Writable);
+
+/// <summary>
+/// The program's file system: a read-only root directory, mounts over it (a private writable /tmp, read-only
+/// folders such as a function's code) and the few synthetic files programs need (/dev/null, /dev/zero,
+/// /dev/urandom, /dev/random, /proc/self/exe). Every path is resolved by the host kernel with openat2 and
+/// RESOLVE_IN_ROOT against the mount's own directory: "..", absolute symlinks and magic links cannot leave it.
+/// Operations return a result or a negated errno (failed lookups are common: no exceptions on that path).
+/// </summary>
+public sealed unsafe class RootFileSystem : IDisposable
+{
+    private const ulong Resolve = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS | Libc.RESOLVE_NO_XDEV;
+    private const int OpenFlagsPassed = Libc.O_ACCMODE | Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_APPEND |
+        Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_PATH | Libc.O_TMPFILE;
+    private const int ProcSelfExeInode = 0x200;
+
+    private readonly MountPoint[] _mounts;
+
+    public RootFileSystem(string rootDirectory, IEnumerable<RootMount> mounts)
+    {
+        ArgumentNullException.ThrowIfNull(mounts);
+        var all = new List<MountPoint>();
+        try
+        {
+            all.Add(MountPoint.Open(new RootMount("/", rootDirectory, Writable: false)));
+            foreach (var mount in mounts)
+            {
+                if (!mount.GuestPath.StartsWith('/') || GuestPath.Combine("/", mount.GuestPath) != mount.GuestPath || mount.GuestPath == "/")
+                    throw new ArgumentException($"mount point '{mount.GuestPath}' must be an absolute, normalised path other than /", nameof(mounts));
+                all.Add(MountPoint.Open(mount));
+            }
+        }
+        catch
+        {
+            foreach (var m in all)
+                m.Dispose();
+            throw;
+        }
+        // Longest first, so that the innermost mount wins.
+        _mounts = [.. all.OrderByDescending(m => m.Mount.GuestPath.Length)];
+    }
+
+    /// <summary>The program's absolute path, for /proc/self/exe; set by the loader.</summary>
+    public string? ExecutablePath { get; set; }
+
+    /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.</summary>
+    public OpenFile? Open(string path, int flags, int mode, out int errno)
+    {
+        errno = 0;
+        if (path == "/proc/self/exe" && ExecutablePath is { } exe)
+            path = exe;
+        if (DeviceFile.ForPath(path) is { } device)
+            return new DeviceFile(device, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK));
+        var (mount, relative) = Find(path);
+        var writes = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_CREAT | Libc.O_TRUNC)) != 0 ||
+            (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
+        if (writes && !mount.Mount.Writable)
+        {
+            errno = Errno.EROFS;
+            return null;
+        }
+        var fd = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff);
+        if (fd < 0)
+        {
+            errno = -fd;
+            return null;
+        }
+        var handle = new SafeFd(fd);
+        Kernel.stat st;
+        if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            return null;
+        }
+        var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
+        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory);
+    }
+
+    /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>
+    public int Stat(string path, bool followSymlinks, out Kernel.stat st)
+    {
+        st = default;
+        if (path == "/proc/self/exe" && ExecutablePath is { } exe)
+        {
+            if (followSymlinks)
+                return Stat(exe, followSymlinks: true, out st);
+            st.st_mode = Kernel.S_IFLNK | 0x1ff;
+            st.st_nlink = 1;
+            st.st_ino = ProcSelfExeInode;
+            st.st_size = Encoding.UTF8.GetByteCount(exe);
+            return 0;
+        }
+        if (DeviceFile.ForPath(path) is { } device)
+            return DeviceFile.Stat(device, out st);
+        var (mount, relative) = Find(path);
+        var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0);
+        if (fd < 0)
+            return fd;
+        try
+        {
+            fixed (Kernel.stat* p = &st)
+                return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+        }
+        finally
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
+    /// <summary>readlink of <paramref name="path"/> into <paramref name="buffer"/>: the byte count or a negated errno.</summary>
+    public long ReadLink(string path, Span<byte> buffer)
+    {
+        if (path == "/proc/self/exe" && ExecutablePath is { } exe)
+        {
+            var bytes = Encoding.UTF8.GetBytes(exe);
+            var n = Math.Min(bytes.Length, buffer.Length);
+            bytes.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        if (DeviceFile.ForPath(path) is not null)
+            return -Errno.EINVAL;
+        var (mount, relative) = Find(path);
+        var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+            return fd;
+        try
+        {
+            var empty = stackalloc byte[1];
+            empty[0] = 0;
+            fixed (byte* p = buffer)
+            {
+                var n = Libc.readlinkat(fd, empty, p, (nuint)buffer.Length);
+                // readlinkat on a non-symlink with an empty path is ENOENT; Linux's readlink says EINVAL.
+                return n >= 0 ? n : Marshal.GetLastPInvokeError() == Errno.ENOENT ? -Errno.EINVAL : -Marshal.GetLastPInvokeError();
+            }
+        }
+        finally
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
+    /// <summary>access(2) for a process that is root inside its VM: existence, EROFS for W_OK on a read-only mount,
+    /// EACCES for X_OK without an execute bit.</summary>
+    public int Access(string path, int mode)
+    {
+        var result = Stat(path, followSymlinks: true, out var st);
+        if (result < 0)
+            return result;
+        if ((mode & 2) != 0 && DeviceFile.ForPath(path) is null && !Find(path).Mount.Mount.Writable)
+            return -Errno.EROFS;
+        if ((mode & 1) != 0 && (st.st_mode & 0x49) == 0)
+            return -Errno.EACCES;
+        return 0;
+    }
+
+    public bool IsDirectory(string path) =>
+        Stat(path, followSymlinks: true, out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
+
+    public int MakeDirectory(string path, int mode) =>
+        InParent(path, (parent, name) => Libc.mkdirat(parent, name, (uint)mode & 0xfff));
+
+    public int Unlink(string path, bool directory) =>
+        InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0));
+
+    public int Symlink(string target, string linkPath)
+    {
+        var targetBytes = NulTerminated(target);
+        return InParent(linkPath, (parent, name) =>
+        {
+            fixed (byte* t = targetBytes)
+                return Libc.symlinkat(t, parent, name);
+        });
+    }
+
+    public int Rename(string from, string to)
+    {
+        if (!ReferenceEquals(Find(from).Mount, Find(to).Mount))
+            return -Errno.EXDEV;
+        return InParent(from, (fromParent, fromName) =>
+            InParent(to, (toParent, toName) => Libc.renameat(fromParent, fromName, toParent, toName)));
+    }
+
+    private delegate int ParentOperation(int parentFd, byte* name);
+
+    /// <summary>Runs <paramref name="operation"/> on the parent directory of <paramref name="path"/> and its last
+    /// name: the name itself is never followed, so a symlink there is the link, not its target.</summary>
+    private int InParent(string path, ParentOperation operation)
+    {
+        if (GuestPath.Split(path) is not var (parent, name) || name is "." or "..")
+            return -Errno.EBUSY;
+        var (mount, relative) = Find(path);
+        if (!mount.Mount.Writable)
+            return -Errno.EROFS;
+        if (relative == ".")
+            return -Errno.EBUSY; // the mount point itself
+        var (parentMount, parentRelative) = Find(parent);
+        if (!ReferenceEquals(parentMount, mount))
+            parentRelative = ".";
+        var fd = OpenAt(mount, parentRelative, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+            return fd;
+        try
+        {
+            fixed (byte* n = NulTerminated(name))
+                return (int)HostFile.Result(operation(fd, n));
+        }
+        finally
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
+    private (MountPoint Mount, string Relative) Find(string path)
+    {
+        foreach (var mount in _mounts)
+        {
+            var prefix = mount.Mount.GuestPath;
+            if (!GuestPath.IsUnder(path, prefix))
+                continue;
+            var relative = prefix == "/" ? path.TrimStart('/') : path[prefix.Length..].TrimStart('/');
+            return (mount, relative.Length == 0 ? "." : relative);
+        }
+        throw new InvalidOperationException("the root mount matches every path");
+    }
+
+    private static int OpenAt(MountPoint mount, string relative, int flags, uint mode)
+    {
+        var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = (flags & (Libc.O_CREAT | Libc.O_TMPFILE)) != 0 ? mode : 0, resolve = Resolve };
+        fixed (byte* p = NulTerminated(relative))
+        {
+            var fd = Libc.openat2(mount.Fd.Fd, p, &how);
+            return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+        }
+    }
+
+    private static byte[] NulTerminated(string text)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+        foreach (var mount in _mounts)
+            mount.Dispose();
+    }
+
+    private sealed class MountPoint : IDisposable
+    {
+        private MountPoint(RootMount mount, SafeFd fd)
+        {
+            Mount = mount;
+            Fd = fd;
+        }
+
+        public RootMount Mount { get; }
+
+        public SafeFd Fd { get; }
+
+        public static MountPoint Open(RootMount mount)
+        {
+            var fd = Libc.open(mount.HostDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+            if (fd < 0)
+                throw new DirectoryNotFoundException(
+                    $"cannot open '{mount.HostDirectory}' (for {mount.GuestPath} in the guest): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            return new MountPoint(mount, new SafeFd(fd));
+        }
+
+        public void Dispose() => Fd.Dispose();
+    }
+}

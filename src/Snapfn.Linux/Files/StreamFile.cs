@@ -1,0 +1,39 @@
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>
+/// Standard input, output or error: writes go to a host sink (the CLI's stdout and stderr, a function's log),
+/// reads of standard input see end of file. It looks like a pipe to the program (not a terminal).
+/// </summary>
+public sealed class StreamFile : OpenFile
+{
+    private readonly Action<ReadOnlySpan<byte>>? _sink;
+    private readonly ulong _inode;
+
+    public StreamFile(string name, int statusFlags, Action<ReadOnlySpan<byte>>? sink, ulong inode) : base(name, statusFlags)
+    {
+        _sink = sink;
+        _inode = inode;
+    }
+
+    public override long Read(Span<byte> buffer) => CanRead ? 0 : -Errno.EBADF;
+
+    public override long Write(ReadOnlySpan<byte> buffer)
+    {
+        if (!CanWrite)
+            return -Errno.EBADF;
+        _sink?.Invoke(buffer);
+        return buffer.Length;
+    }
+
+    public override int Stat(out Kernel.stat st)
+    {
+        st = default;
+        st.st_mode = Kernel.S_IFIFO | 0x180; // 0600
+        st.st_nlink = 1;
+        st.st_blksize = 4096;
+        st.st_ino = _inode;
+        return 0;
+    }
+}

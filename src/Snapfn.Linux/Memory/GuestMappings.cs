@@ -1,0 +1,65 @@
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+using Snapfn.Vmm;
+
+namespace Snapfn.Linux.Memory;
+
+/// <summary>
+/// Changes guest memory and the address space's books together. Anonymous ranges become fresh zero pages; file
+/// ranges map the host's page-cache pages copy-on-write into guest memory (MAP_PRIVATE|MAP_FIXED over the
+/// guest's backing), so libraries are paged in lazily rather than copied. Pages past the end of the file are
+/// zero pages, not file pages: a host access to those would be SIGBUS in the VMM.
+/// </summary>
+public sealed unsafe class GuestMappings
+{
+    private readonly GuestMemory _memory;
+
+    public GuestMappings(GuestMemory memory, AddressSpace space)
+    {
+        _memory = memory;
+        Space = space;
+    }
+
+    public AddressSpace Space { get; }
+
+    public void MapAnonymous(ulong start, ulong length, Protection protection, MappingKind kind = MappingKind.Anonymous)
+    {
+        _memory.Discard(start, length);
+        Space.Map(new Mapping(start, start + length, protection, kind));
+    }
+
+    /// <summary>Maps [start, start+length) from <paramref name="fd"/> at <paramref name="offset"/> (page-aligned);
+    /// 0 or a negated errno.</summary>
+    public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        Kernel.stat st;
+        if (Libc.fstat(fd.Fd, (Libc.stat_buf*)&st) < 0)
+            return -Errno.EBADF;
+        if ((st.st_mode & Kernel.S_IFMT) != Kernel.S_IFREG)
+            return -Errno.ENODEV;
+        var fileSize = (ulong)st.st_size;
+        var filePart = offset >= fileSize ? 0 : Math.Min(length, AddressSpace.PageAlignUp(fileSize - offset));
+        if (filePart > 0)
+            _memory.Mapping.MapFilePrivate(start, filePart, fd.Fd, offset);
+        if (filePart < length)
+            _memory.Discard(start + filePart, length - filePart);
+        Space.Map(new Mapping(start, start + length, protection, MappingKind.File, path, offset));
+        return 0;
+    }
+
+    public void Unmap(ulong start, ulong length)
+    {
+        _memory.Discard(start, length);
+        Space.Remove(start, length);
+    }
+
+    /// <summary>The VMM writes its own pages (the vDSO image) directly; never with a guest-supplied address.</summary>
+    public void Write(ulong start, ReadOnlySpan<byte> bytes) => bytes.CopyTo(_memory.Span(start, (ulong)bytes.Length));
+
+    /// <summary>Zeroes [start, start+length) in place (the tail of a segment's last file page that is bss).</summary>
+    public void Zero(ulong start, ulong length) => _memory.Span(start, length).Clear();
+
+    /// <summary>Moves the contents of a range elsewhere (mremap): copied, then the old range is discarded.</summary>
+    public void Copy(ulong from, ulong to, ulong length) => _memory.Span(from, length).CopyTo(_memory.Span(to, length));
+}

@@ -1,0 +1,50 @@
+using Snapfn.Linux.Files;
+using Snapfn.Vmm;
+
+namespace Snapfn.Linux;
+
+/// <summary>What to run in a Linux program's VM and with what around it.</summary>
+public sealed record ProcessOptions
+{
+    /// <summary>The read-only root directory (a runtime root assembled from Debian packages).</summary>
+    public required string RootDirectory { get; init; }
+
+    /// <summary>The program's absolute path in the guest, e.g. /usr/bin/python3.</summary>
+    public required string Program { get; init; }
+
+    /// <summary>argv, argv[0] included.</summary>
+    public required IReadOnlyList<string> Arguments { get; init; }
+
+    public IReadOnlyList<string> Environment { get; init; } = DefaultEnvironment;
+
+    /// <summary>Read-only (or writable) host folders shown at paths inside the root; /tmp is added by the process.</summary>
+    public IReadOnlyList<RootMount> Mounts { get; init; } = [];
+
+    public string WorkingDirectory { get; init; } = "/";
+
+    /// <summary>guest/build/vdso.so; null runs without a vDSO (every clock read is a system call).</summary>
+    public string? VdsoPath { get; init; }
+
+    /// <summary>Receive what the program writes to fds 1 and 2; null drops it.</summary>
+    public Action<ReadOnlySpan<byte>>? StandardOutput { get; init; }
+
+    public Action<ReadOnlySpan<byte>>? StandardError { get; init; }
+
+    /// <summary>Receives one line per system call (`--strace`); null for none.</summary>
+    public TextWriter? Strace { get; init; }
+
+    /// <summary>Receives a line the first time the program makes each unsupported system call.</summary>
+    public Action<string>? Warning { get; init; }
+
+    public MicroVmOptions Vm { get; init; } = new() { MemorySize = 1UL << 30, Name = "linux" };
+
+    public static IReadOnlyList<string> DefaultEnvironment { get; } =
+        ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", "TMPDIR=/tmp"];
+}
+
+/// <summary>How a program ended: its exit status, or the signal that stopped it.</summary>
+public sealed record ProgramExit(int Status, int? Signal, string? Note)
+{
+    /// <summary>The status a shell would report: the exit status, or 128 + the signal.</summary>
+    public int ShellStatus => Signal is { } s ? 128 + s : Status;
+}

@@ -1,0 +1,387 @@
+using System.Text;
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+using Snapfn.Linux.Files;
+using Snapfn.Linux.Memory;
+using static Snapfn.Linux.Syscalls.SyscallArgs;
+
+namespace Snapfn.Linux.Syscalls;
+
+/// <summary>Files, directories and descriptors (read, openat, newfstatat, getdents64, ...): sys_file in gVisor's terms.</summary>
+internal static class FileCalls
+{
+    private const int MaxIovecs = 1024;
+    private const int FIONCLEX = 0x5450;
+    private const int FIOCLEX = 0x5451;
+
+    public static long Read(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (!file.CanRead)
+            return -Errno.EBADF;
+        return file.Read(p.User.Writable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
+    }
+
+    public static long Write(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
+            return -Errno.EBADF;
+        return file.Write(p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
+    }
+
+    public static long Pread64(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file || !file.CanRead)
+            return -Errno.EBADF;
+        if ((long)a.A3 < 0)
+            return -Errno.EINVAL;
+        return file.ReadAt(p.User.Writable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)), (long)a.A3);
+    }
+
+    public static long Pwrite64(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
+            return -Errno.EBADF;
+        if ((long)a.A3 < 0)
+            return -Errno.EINVAL;
+        return file.WriteAt(p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)), (long)a.A3);
+    }
+
+    public static long Readv(LinuxProcess p, in SyscallArgs a) => Vectored(p, a, write: false);
+
+    public static long Writev(LinuxProcess p, in SyscallArgs a) => Vectored(p, a, write: true);
+
+    private static long Vectored(LinuxProcess p, in SyscallArgs a, bool write)
+    {
+        if (p.Files.Get(a.A0) is not { } file || (write ? !file.CanWrite : !file.CanRead))
+            return -Errno.EBADF;
+        if (a.A2 > MaxIovecs)
+            return -Errno.EINVAL;
+        long total = 0;
+        for (ulong i = 0; i < a.A2; i++)
+        {
+            var iov = p.User.Read<Kernel.iovec>(a.A1 + i * 16);
+            if (iov.iov_len == 0)
+                continue;
+            var length = Math.Min(iov.iov_len, UserMemory.MaxTransfer);
+            var n = write ? file.Write(p.User.Readable(iov.iov_base, length)) : file.Read(p.User.Writable(iov.iov_base, length));
+            if (n < 0)
+                return total > 0 ? total : n;
+            total += n;
+            if ((ulong)n < length)
+                break;
+        }
+        return total;
+    }
+
+    public static long Lseek(LinuxProcess p, in SyscallArgs a) =>
+        p.Files.Get(a.A0) is { } file ? file.Seek((long)a.A1, AsInt(a.A2)) : -Errno.EBADF;
+
+    public static long Close(LinuxProcess p, in SyscallArgs a) => p.Files.Close(a.A0);
+
+    public static long Open(LinuxProcess p, in SyscallArgs a) => OpenAt(p, Libc.AT_FDCWD, a.A0, AsInt(a.A1), AsInt(a.A2));
+
+    public static long Openat(LinuxProcess p, in SyscallArgs a) => OpenAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), AsInt(a.A3));
+
+    private static long OpenAt(LinuxProcess p, int dirfd, ulong pathAddress, int flags, int mode)
+    {
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        if (path is null)
+            return -errno;
+        var file = p.Root.Open(path, flags, mode & ~p.Umask, out errno);
+        if (file is null)
+            return -errno;
+        return p.Files.Add(file, closeOnExec: (flags & Libc.O_CLOEXEC) != 0);
+    }
+
+    public static long Fstat(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        var result = file.Stat(out var st);
+        if (result < 0)
+            return result;
+        p.User.Write(a.A1, st);
+        return 0;
+    }
+
+    public static long Stat(LinuxProcess p, in SyscallArgs a) => StatAt(p, Libc.AT_FDCWD, a.A0, a.A1, 0);
+
+    public static long Lstat(LinuxProcess p, in SyscallArgs a) => StatAt(p, Libc.AT_FDCWD, a.A0, a.A1, Libc.AT_SYMLINK_NOFOLLOW);
+
+    public static long Newfstatat(LinuxProcess p, in SyscallArgs a) => StatAt(p, AsInt(a.A0), a.A1, a.A2, AsInt(a.A3));
+
+    private static long StatAt(LinuxProcess p, int dirfd, ulong pathAddress, ulong statAddress, int flags)
+    {
+        // Check the output buffer first, as Linux does before it looks the path up.
+        _ = p.User.Writable(statAddress, (ulong)System.Runtime.CompilerServices.Unsafe.SizeOf<Kernel.stat>());
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
+            return Fstat(p, new SyscallArgs((ulong)dirfd, statAddress));
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        if (path is null)
+            return -errno;
+        var result = p.Root.Stat(path, (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0, out var st);
+        if (result < 0)
+            return result;
+        p.User.Write(statAddress, st);
+        return 0;
+    }
+
+    public static long Getdents64(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        return file.ReadDirectory(p.User.Writable(a.A1, Math.Min(a.A2, 1UL << 20)));
+    }
+
+    public static long Ioctl(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        switch (AsInt(a.A1))
+        {
+            case FIOCLEX:
+                p.Files.SetCloseOnExec(AsInt(a.A0), true);
+                return 0;
+            case FIONCLEX:
+                p.Files.SetCloseOnExec(AsInt(a.A0), false);
+                return 0;
+            default:
+                return file.Ioctl(a.A1);
+        }
+    }
+
+    public static long Fcntl(LinuxProcess p, in SyscallArgs a)
+    {
+        const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
+            F_DUPFD_CLOEXEC = 1030;
+        var fd = AsInt(a.A0);
+        if (p.Files.Get(fd) is not { } file)
+            return -Errno.EBADF;
+        switch (AsInt(a.A1))
+        {
+            case F_DUPFD:
+                return p.Files.Duplicate((ulong)fd, AsInt(a.A2), closeOnExec: false);
+            case F_DUPFD_CLOEXEC:
+                return p.Files.Duplicate((ulong)fd, AsInt(a.A2), closeOnExec: true);
+            case F_GETFD:
+                return p.Files.GetCloseOnExec(fd) ? 1 : 0;
+            case F_SETFD:
+                p.Files.SetCloseOnExec(fd, (a.A2 & 1) != 0);
+                return 0;
+            case F_GETFL:
+                return file.StatusFlags;
+            case F_SETFL:
+                // Only O_APPEND and O_NONBLOCK can change, as on Linux.
+                const int changeable = Libc.O_APPEND | Libc.O_NONBLOCK;
+                file.StatusFlags = (file.StatusFlags & ~changeable) | (AsInt(a.A2) & changeable);
+                return 0;
+            case F_GETLK or F_SETLK or F_SETLKW:
+                return 0; // one process: every lock is granted
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    public static long Dup(LinuxProcess p, in SyscallArgs a) => p.Files.Duplicate(a.A0, 0, closeOnExec: false);
+
+    public static long Dup2(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is null)
+            return -Errno.EBADF;
+        return a.A0 == a.A1 ? (long)a.A0 : Dup3(p, new SyscallArgs(a.A0, a.A1, 0));
+    }
+
+    public static long Dup3(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (a.A0 == a.A1 || (a.A2 & ~(ulong)Libc.O_CLOEXEC) != 0)
+            return -Errno.EINVAL;
+        if (a.A1 >= FdTable.Limit)
+            return -Errno.EBADF;
+        p.Files.Set(AsInt(a.A1), file, closeOnExec: (a.A2 & Libc.O_CLOEXEC) != 0);
+        return (long)a.A1;
+    }
+
+    public static long Access(LinuxProcess p, in SyscallArgs a) => AccessAt(p, Libc.AT_FDCWD, a.A0, AsInt(a.A1));
+
+    public static long Faccessat(LinuxProcess p, in SyscallArgs a) => AccessAt(p, AsInt(a.A0), a.A1, AsInt(a.A2));
+
+    private static long AccessAt(LinuxProcess p, int dirfd, ulong pathAddress, int mode)
+    {
+        if ((mode & ~7) != 0)
+            return -Errno.EINVAL;
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        return path is null ? -errno : p.Root.Access(path, mode);
+    }
+
+    public static long Getcwd(LinuxProcess p, in SyscallArgs a)
+    {
+        var bytes = Encoding.UTF8.GetBytes(p.Cwd + "\0");
+        if ((ulong)bytes.Length > a.A1)
+            return -Errno.ERANGE;
+        p.User.Write(a.A0, bytes);
+        return bytes.Length;
+    }
+
+    public static long Chdir(LinuxProcess p, in SyscallArgs a)
+    {
+        var path = Resolve(p, Libc.AT_FDCWD, a.A0, out var errno);
+        if (path is null)
+            return -errno;
+        var result = p.Root.Stat(path, followSymlinks: true, out var st);
+        if (result < 0)
+            return result;
+        if ((st.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR)
+            return -Errno.ENOTDIR;
+        p.Cwd = path;
+        return 0;
+    }
+
+    public static long Fchdir(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (!file.IsDirectory)
+            return -Errno.ENOTDIR;
+        p.Cwd = file.GuestPath;
+        return 0;
+    }
+
+    public static long Readlink(LinuxProcess p, in SyscallArgs a) => ReadlinkAt(p, Libc.AT_FDCWD, a.A0, a.A1, a.A2);
+
+    public static long Readlinkat(LinuxProcess p, in SyscallArgs a) => ReadlinkAt(p, AsInt(a.A0), a.A1, a.A2, a.A3);
+
+    private static long ReadlinkAt(LinuxProcess p, int dirfd, ulong pathAddress, ulong buffer, ulong size)
+    {
+        if ((long)size <= 0)
+            return -Errno.EINVAL;
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        return path is null ? -errno : p.Root.ReadLink(path, p.User.Writable(buffer, Math.Min(size, UserMemory.PathMax)));
+    }
+
+    public static long Mkdir(LinuxProcess p, in SyscallArgs a)
+    {
+        var mode = AsInt(a.A1) & ~p.Umask;
+        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.MakeDirectory(path, mode));
+    }
+
+    public static long Mkdirat(LinuxProcess p, in SyscallArgs a)
+    {
+        var mode = AsInt(a.A2) & ~p.Umask;
+        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.MakeDirectory(path, mode));
+    }
+
+    public static long Unlink(LinuxProcess p, in SyscallArgs a) => WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.Unlink(path, directory: false));
+
+    public static long Rmdir(LinuxProcess p, in SyscallArgs a) => WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.Unlink(path, directory: true));
+
+    public static long Unlinkat(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((a.A2 & ~(ulong)Libc.AT_REMOVEDIR) != 0)
+            return -Errno.EINVAL;
+        var directory = (a.A2 & Libc.AT_REMOVEDIR) != 0;
+        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.Unlink(path, directory));
+    }
+
+    public static long Symlink(LinuxProcess p, in SyscallArgs a)
+    {
+        var target = p.User.ReadString(a.A0);
+        return WithPath(p, Libc.AT_FDCWD, a.A1, path => p.Root.Symlink(target, path));
+    }
+
+    public static long Symlinkat(LinuxProcess p, in SyscallArgs a)
+    {
+        var target = p.User.ReadString(a.A0);
+        return WithPath(p, AsInt(a.A1), a.A2, path => p.Root.Symlink(target, path));
+    }
+
+    public static long Rename(LinuxProcess p, in SyscallArgs a) => RenameAt(p, Libc.AT_FDCWD, a.A0, Libc.AT_FDCWD, a.A1);
+
+    public static long Renameat(LinuxProcess p, in SyscallArgs a) => RenameAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), a.A3);
+
+    public static long Renameat2(LinuxProcess p, in SyscallArgs a) =>
+        a.A4 != 0 ? -Errno.EINVAL : RenameAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), a.A3);
+
+    private static long RenameAt(LinuxProcess p, int fromDir, ulong fromAddress, int toDir, ulong toAddress)
+    {
+        var from = Resolve(p, fromDir, fromAddress, out var errno);
+        if (from is null)
+            return -errno;
+        var to = Resolve(p, toDir, toAddress, out errno);
+        return to is null ? -errno : p.Root.Rename(from, to);
+    }
+
+    public static long Umask(LinuxProcess p, in SyscallArgs a)
+    {
+        var old = p.Umask;
+        p.Umask = AsInt(a.A0) & 0x1ff;
+        return old;
+    }
+
+    public static long Ftruncate(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
+            return -Errno.EBADF;
+        return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
+    }
+
+    /// <summary>fsync, fdatasync, flock: nothing to wait for or to share with; valid descriptors succeed.</summary>
+    public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
+
+    /// <summary>poll and ppoll: files and devices are always ready; a bad descriptor is POLLNVAL.</summary>
+    public static long Poll(LinuxProcess p, in SyscallArgs a)
+    {
+        const short POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20, POLLRDNORM = 0x40, POLLWRNORM = 0x100;
+        if (a.A1 > FdTable.Limit)
+            return -Errno.EINVAL;
+        var ready = 0;
+        for (ulong i = 0; i < a.A1; i++)
+        {
+            var address = a.A0 + i * 8;
+            var entry = p.User.Read<Kernel.pollfd>(address);
+            entry.revents = entry.fd < 0 ? (short)0
+                : p.Files.Get(entry.fd) is null ? POLLNVAL
+                : (short)(entry.events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
+            if (entry.revents != 0)
+                ready++;
+            p.User.Write(address, entry);
+        }
+        return ready;
+    }
+
+    /// <summary>The absolute guest path a (dirfd, path) pair names; null with an errno where it names none.</summary>
+    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno)
+    {
+        errno = 0;
+        var path = p.User.ReadString(pathAddress);
+        if (path.Length == 0)
+        {
+            errno = Errno.ENOENT;
+            return null;
+        }
+        if (path.StartsWith('/'))
+            return GuestPath.Combine("/", path);
+        if (dirfd == Libc.AT_FDCWD)
+            return GuestPath.Combine(p.Cwd, path);
+        if (p.Files.Get(dirfd) is not { } directory)
+        {
+            errno = Errno.EBADF;
+            return null;
+        }
+        if (!directory.IsDirectory)
+        {
+            errno = Errno.ENOTDIR;
+            return null;
+        }
+        return GuestPath.Combine(directory.GuestPath, path);
+    }
+
+    private static long WithPath(LinuxProcess p, int dirfd, ulong pathAddress, Func<string, int> operation)
+    {
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        return path is null ? -errno : operation(path);
+    }
+}

@@ -1,0 +1,221 @@
+using System.Security.Cryptography;
+using System.Text;
+using Snapfn.Linux.Abi;
+using Snapfn.Linux.Memory;
+using static Snapfn.Linux.Syscalls.SyscallArgs;
+
+namespace Snapfn.Linux.Syscalls;
+
+/// <summary>The process and its identity: exit, ids, uname, limits, arch_prctl, futex, randomness.</summary>
+internal static class ProcessCalls
+{
+    private const int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+
+    public static long ExitGroup(LinuxProcess p, in SyscallArgs a)
+    {
+        p.Terminate(new ProgramExit(AsInt(a.A0) & 0xff, null, null));
+        return 0;
+    }
+
+    public static long Getpid(LinuxProcess p, in SyscallArgs a) => LinuxProcess.Pid;
+
+    public static long Getppid(LinuxProcess p, in SyscallArgs a) => 0;
+
+    /// <summary>getuid, getgid and the effective ids: the program is root inside its VM (it owns nothing outside).</summary>
+    public static long Zero(LinuxProcess p, in SyscallArgs a) => 0;
+
+    public static long Getresid(LinuxProcess p, in SyscallArgs a)
+    {
+        p.User.Write(a.A0, 0u);
+        p.User.Write(a.A1, 0u);
+        p.User.Write(a.A2, 0u);
+        return 0;
+    }
+
+    public static long Uname(LinuxProcess p, in SyscallArgs a)
+    {
+        var buffer = p.User.Writable(a.A0, 6 * 65);
+        buffer.Clear();
+        string[] fields = ["Linux", "snapfn", "6.1.0-snapfn", "#1 SMP Snapfn micro-VM", "x86_64", "(none)"];
+        for (var i = 0; i < fields.Length; i++)
+            Encoding.ASCII.GetBytes(fields[i], buffer[(i * 65)..]);
+        return 0;
+    }
+
+    public static long Sysinfo(LinuxProcess p, in SyscallArgs a)
+    {
+        var used = p.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length);
+        p.User.Write(a.A0, new Kernel.sysinfo
+        {
+            uptime = (long)p.Uptime.TotalSeconds,
+            totalram = p.MemorySize,
+            freeram = p.MemorySize > used ? p.MemorySize - used : 0,
+            procs = 1,
+            mem_unit = 1,
+        });
+        return 0;
+    }
+
+    public static long Getrlimit(LinuxProcess p, in SyscallArgs a) => Prlimit64(p, new SyscallArgs(0, a.A0, 0, a.A1));
+
+    public static long Setrlimit(LinuxProcess p, in SyscallArgs a) => 0;
+
+    public static long Prlimit64(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong infinity = ulong.MaxValue;
+        if (a.A0 != 0 && a.A0 != LinuxProcess.Pid)
+            return -Errno.ESRCH;
+        if (a.A1 >= 16)
+            return -Errno.EINVAL;
+        if (a.A3 != 0)
+        {
+            var limit = a.A1 switch
+            {
+                3 => new Kernel.rlimit { rlim_cur = AddressSpace.StackSize, rlim_max = infinity },   // RLIMIT_STACK
+                7 => new Kernel.rlimit { rlim_cur = Files.FdTable.Limit, rlim_max = Files.FdTable.Limit }, // RLIMIT_NOFILE
+                9 => new Kernel.rlimit { rlim_cur = p.MemorySize, rlim_max = p.MemorySize },          // RLIMIT_AS
+                4 => new Kernel.rlimit { rlim_cur = 0, rlim_max = infinity },                        // RLIMIT_CORE
+                6 => new Kernel.rlimit { rlim_cur = 1, rlim_max = 1 },                               // RLIMIT_NPROC
+                _ => new Kernel.rlimit { rlim_cur = infinity, rlim_max = infinity },
+            };
+            p.User.Write(a.A3, limit);
+        }
+        return 0; // a new limit is accepted and changes nothing: the VM's size is the real limit
+    }
+
+    public static long ArchPrctl(LinuxProcess p, in SyscallArgs a)
+    {
+        switch (AsInt(a.A0))
+        {
+            case ARCH_SET_FS:
+                if (a.A1 >= 1UL << 47)
+                    return -Errno.EPERM;
+                p.Vm.SetFsBase(a.A1);
+                p.FsBase = a.A1;
+                return 0;
+            case ARCH_GET_FS:
+                p.User.Write(a.A1, p.FsBase);
+                return 0;
+            case ARCH_SET_GS or ARCH_GET_GS:
+                return -Errno.EINVAL; // glibc uses FS only; GS would need its own register plumbing
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    public static long SetTidAddress(LinuxProcess p, in SyscallArgs a) => LinuxProcess.Pid;
+
+    public static long SetRobustList(LinuxProcess p, in SyscallArgs a) => a.A1 == 24 ? 0 : -Errno.EINVAL;
+
+    public static long Prctl(LinuxProcess p, in SyscallArgs a)
+    {
+        const int PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
+            PR_SET_VMA = 0x53564d41;
+        switch (AsInt(a.A0))
+        {
+            case PR_SET_NAME or PR_SET_PDEATHSIG or PR_SET_DUMPABLE or PR_SET_VMA:
+                return 0;
+            case PR_GET_NAME:
+                var name = p.User.Writable(a.A1, 16);
+                name.Clear();
+                Encoding.ASCII.GetBytes("snapfn-guest", name);
+                return 0;
+            case PR_GET_DUMPABLE:
+                return 0;
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    /// <summary>One CPU: the mask has bit 0 only.</summary>
+    public static long SchedGetaffinity(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A1 < 8 || (a.A1 & 7) != 0)
+            return -Errno.EINVAL;
+        var mask = p.User.Writable(a.A2, a.A1);
+        mask.Clear();
+        mask[0] = 1;
+        return 8;
+    }
+
+    public static long Getcpu(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 != 0)
+            p.User.Write(a.A0, 0u);
+        if (a.A1 != 0)
+            p.User.Write(a.A1, 0u);
+        return 0;
+    }
+
+    public static long Getrandom(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+        if ((a.A2 & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0)
+            return -Errno.EINVAL;
+        var length = Math.Min(a.A1, 32UL << 20);
+        RandomNumberGenerator.Fill(p.User.Writable(a.A0, length));
+        return (long)length;
+    }
+
+    /// <summary>futex for one thread: WAKE wakes nobody; WAIT returns EAGAIN when the word changed, times out
+    /// after its timeout, and with no timeout would wait forever, which is reported as the program's failure.</summary>
+    public static long Futex(LinuxProcess p, in SyscallArgs a)
+    {
+        const int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_CMD_MASK = ~(128 | 256);
+        switch (AsInt(a.A1) & FUTEX_CMD_MASK)
+        {
+            case FUTEX_WAKE or FUTEX_WAKE_BITSET:
+                _ = p.User.Read<uint>(a.A0);
+                return 0;
+            case FUTEX_WAIT or FUTEX_WAIT_BITSET:
+                if (p.User.Read<uint>(a.A0) != (uint)a.A2)
+                    return -Errno.EAGAIN;
+                if (a.A3 == 0)
+                    throw new ProgramDeadlockException(a.A0);
+                var timeout = p.User.Read<Kernel.timespec>(a.A3);
+                var sleep = TimeCalls.SleepFor(p, timeout.tv_sec * 1_000_000_000 + timeout.tv_nsec);
+                return sleep < 0 ? sleep : -Errno.ETIMEDOUT;
+            default:
+                return -Errno.ENOSYS;
+        }
+    }
+
+    /// <summary>kill, tkill, tgkill to itself: signal 0 probes; an ignored signal is dropped; anything else ends the
+    /// program as that signal's default action would (signals are never delivered to handlers).</summary>
+    public static long Kill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1));
+
+    public static long Tkill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1));
+
+    public static long Tgkill(LinuxProcess p, in SyscallArgs a) =>
+        (long)a.A0 != LinuxProcess.Pid ? -Errno.ESRCH : SignalSelf(p, (long)a.A1, AsInt(a.A2));
+
+    private static long SignalSelf(LinuxProcess p, long target, int signal)
+    {
+        if (target is not (LinuxProcess.Pid or 0 or -1))
+            return -Errno.ESRCH;
+        if (signal is < 0 or > SignalState.Count)
+            return -Errno.EINVAL;
+        if (signal == 0)
+            return 0;
+        var handler = p.Signals.Action(signal).sa_handler;
+        if (handler == SignalState.Ignore || handler == SignalState.Default && SignalState.IgnoredByDefault(signal))
+            return 0;
+        if ((p.Signals.Mask & (1UL << (signal - 1))) != 0 && signal is not (9 or 19))
+            return 0; // blocked: it would stay pending, and is never delivered
+        p.Terminate(new ProgramExit(0, signal, handler == SignalState.Default ? null
+            : $"the program sent itself signal {signal}, for which it has a handler; Snapfn does not deliver signals, so it was stopped"));
+        return 0;
+    }
+
+    public static long Wait4(LinuxProcess p, in SyscallArgs a) => -Errno.ECHILD;
+}
+
+/// <summary>The program waits for something that can never happen in a single-threaded guest.</summary>
+public sealed class ProgramDeadlockException : Vmm.GuestFailureException
+{
+    public ProgramDeadlockException(ulong address)
+        : base($"the program waits on the futex at 0x{address:x} with no timeout, and no other thread can wake it " +
+               "(Snapfn guests are single-threaded): it would hang forever, so it was stopped")
+    {
+    }
+}

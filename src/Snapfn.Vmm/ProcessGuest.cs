@@ -1,0 +1,76 @@
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>What a Linux program's VM needs of the VMM beyond a C-runtime guest's: where the loader may put
+/// things in the low 2 MiB, and how the program starts.</summary>
+public static class ProcessGuest
+{
+    /// <summary>Read-only user pages the program's loader fills (the vDSO image and its data page); the guest can
+    /// read and execute them, never write them.</summary>
+    public const ulong ReadOnlyWindow = 0x100000;
+
+    public const ulong ReadOnlyWindowSize = 0x11000;
+
+    /// <summary>The lowest address a program may map: everything below belongs to the VMM.</summary>
+    public const ulong ProgramBase = GuestLayout.LargePageSize;
+
+    /// <summary>The low pages a Linux program may use: the system-call stub and the read-only window.</summary>
+    public static IReadOnlyList<LowPage> UserPages { get; } = BuildUserPages();
+
+    private static LowPage[] BuildUserPages()
+    {
+        var pages = new List<LowPage> { new(SyscallTrap.StubAddress, Writable: false) };
+        for (var page = ReadOnlyWindow; page < ReadOnlyWindow + ReadOnlyWindowSize; page += GuestLayout.PageSize)
+            pages.Add(new LowPage(page, Writable: false));
+        return [.. pages];
+    }
+
+    internal static void WriteLowMemory(Span<byte> low, ulong memorySize)
+    {
+        PageTableBuilder.Build(low, memorySize, absentLargePage: null, UserPages);
+        GdtBuilder.Build(low, allowSyscallPort: true);
+        SyscallTrap.Stub.CopyTo(low[(int)SyscallTrap.StubAddress..]);
+    }
+
+    internal static Kvm.kvm_sregs InitialSregs(Kvm.kvm_sregs current)
+    {
+        var sregs = CpuSetup.InitialSregs(current);
+        sregs.cs = GdtBuilder.SysretUserCodeSegment;
+        sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = GdtBuilder.SysretUserDataSegment;
+        sregs.efer |= CpuSetup.EferSyscallEnable;
+        return sregs;
+    }
+
+    internal static MsrValue[] SyscallMsrs =>
+    [
+        new(SyscallTrap.MsrStar, SyscallTrap.Star),
+        new(SyscallTrap.MsrLstar, SyscallTrap.StubAddress),
+        new(SyscallTrap.MsrCstar, 0),
+        // No flag is masked: the stub returns with the program's own flags, as sysret would restore them.
+        new(SyscallTrap.MsrSyscallMask, 0),
+    ];
+}
+
+/// <summary>Where a loaded program starts.</summary>
+public readonly record struct ProcessStart(ulong Entry, ulong StackPointer);
+
+/// <summary>What the system-call layer answers when a call has been served.</summary>
+public enum SyscallAction
+{
+    /// <summary>The result is in RAX: resume the program.</summary>
+    Continue,
+
+    /// <summary>The program exited: end this run of the guest with <see cref="GuestStop.Exited"/>.</summary>
+    Exited,
+}
+
+/// <summary>Serves a Linux program's system calls; called on the vCPU thread, with the registers of the call.</summary>
+public interface ISyscallHandler
+{
+    /// <summary>Serves the call whose number is in RAX and arguments in RDI, RSI, RDX, R10, R8, R9; writes RAX.</summary>
+    SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs);
+
+    /// <summary>Called before the guest runs again after the host had it stopped (a boot, a restore, a request).</summary>
+    void BeforeRun(MicroVm vm);
+}

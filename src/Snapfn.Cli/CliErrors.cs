@@ -1,5 +1,7 @@
 using Snapfn.Cli.Remote;
 using Snapfn.Interop;
+using Snapfn.Linux.Loader;
+using Snapfn.Linux.Roots;
 using Snapfn.Platform;
 using Snapfn.Snapshots;
 using Snapfn.Vmm;
@@ -45,7 +47,7 @@ public static class CliErrors
         FunctionConflictException or FunctionProjectException => (e.Message, Failure),
         // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.
         DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
-        GuestFailureException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException => (e.Message, Failure),
+        GuestFailureException or ProgramLoadException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException or RootBuildException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
         ArgumentException => (e.Message, Usage),
         _ => null,

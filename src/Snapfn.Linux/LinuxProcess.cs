@@ -55,6 +55,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public ulong FsBase { get; set; }
 
+    /// <summary>prctl(PR_SET_NAME): at most 15 bytes, as the kernel's comm.</summary>
+    public byte[] ThreadName { get; set; } = "snapfn-guest"u8.ToArray();
+
     public AddressSpace Space => Mappings.Space;
 
     public GuestMappings Mappings { get; private set; } = null!;

@@ -35,6 +35,8 @@ public sealed class MicroVm : IDisposable
         _syscalls = syscalls;
         Memory = memory;
         Layout = layout;
+        if (!options.SyncRegisters && syscalls is null)
+            _vcpu.RunPage.kvm_valid_regs = 0;
     }
 
     public GuestMemory Memory { get; }

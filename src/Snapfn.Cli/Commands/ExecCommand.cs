@@ -20,7 +20,11 @@ public static class ExecCommand
         command.SetAction(parse =>
         {
             var argv = parse.GetValue(program)!;
-            var rootDirectory = RuntimeRoots.Resolve(parse.GetValue(runtime), parse.GetValue(root));
+            if (!argv[0].StartsWith('/'))
+                throw new UsageException($"the program must be an absolute path inside the root, e.g. /usr/bin/python3 (got '{argv[0]}')");
+            var (rootDirectory, interrupted) = RuntimeRoots.Resolve(parse.GetValue(runtime), parse.GetValue(root));
+            if (interrupted is { } code)
+                return code;
             var vm = VmOptions.From(parse.GetValue(memory), parse.GetValue(timeout)) with { Name = "exec", Log = null };
             using var stdout = Console.OpenStandardOutput();
             using var stderr = Console.OpenStandardError();
@@ -36,8 +40,6 @@ public static class ExecCommand
                 Warning = line => Console.Error.WriteLine(line),
                 Vm = vm,
             };
-            if (!argv[0].StartsWith('/'))
-                throw new UsageException($"the program must be an absolute path inside the root, e.g. /usr/bin/python3 (got '{argv[0]}')");
             using var process = LinuxProcess.Start(options);
             var exit = process.Run();
             stdout.Flush();

@@ -32,7 +32,7 @@ internal static class MemoryCalls
             file = p.Files.Get(fd);
             if (file is null)
                 return -Errno.EBADF;
-            if (!file.CanRead)
+            if (!file.CanRead || (flags & MAP_TYPE) != MAP_PRIVATE && (protection & Protection.Write) != 0 && !file.CanWrite)
                 return -Errno.EACCES;
             if (file is DeviceFile && file.GuestPath == "/dev/zero")
                 file = null; // an old way of asking for anonymous memory

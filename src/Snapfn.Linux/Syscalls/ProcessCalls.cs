@@ -113,12 +113,17 @@ internal static class ProcessCalls
             PR_SET_VMA = 0x53564d41;
         switch (AsInt(a.A0))
         {
-            case PR_SET_NAME or PR_SET_PDEATHSIG or PR_SET_DUMPABLE or PR_SET_VMA:
+            case PR_SET_NAME:
+                var given = p.User.ReadString(a.A1, max: 4096);
+                var bytes = Encoding.UTF8.GetBytes(given);
+                p.ThreadName = bytes.AsSpan(0, Math.Min(bytes.Length, 15)).ToArray();
+                return 0;
+            case PR_SET_PDEATHSIG or PR_SET_DUMPABLE or PR_SET_VMA:
                 return 0;
             case PR_GET_NAME:
                 var name = p.User.Writable(a.A1, 16);
                 name.Clear();
-                Encoding.ASCII.GetBytes("snapfn-guest", name);
+                p.ThreadName.CopyTo(name);
                 return 0;
             case PR_GET_DUMPABLE:
                 return 0;

@@ -7,6 +7,7 @@ namespace Snapfn.Linux.Syscalls;
 internal static class SignalCalls
 {
     private const int SIGKILL = 9, SIGSTOP = 19;
+    private const ulong Unblockable = (1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1));
 
     public static long RtSigaction(LinuxProcess p, in SyscallArgs a)
     {
@@ -18,7 +19,10 @@ internal static class SignalCalls
         ref var action = ref p.Signals.Action(signal);
         var old = action;
         if (a.A1 != 0)
+        {
             action = p.User.Read<Kernel.kernel_sigaction>(a.A1);
+            action.sa_mask &= ~Unblockable; // as Linux: SIGKILL and SIGSTOP can never be blocked
+        }
         if (a.A2 != 0)
             p.User.Write(a.A2, old);
         return 0;
@@ -32,7 +36,7 @@ internal static class SignalCalls
         var old = p.Signals.Mask;
         if (a.A1 != 0)
         {
-            var set = p.User.Read<ulong>(a.A1) & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
+            var set = p.User.Read<ulong>(a.A1) & ~Unblockable;
             switch (AsInt(a.A0))
             {
                 case SIG_BLOCK: p.Signals.Mask |= set; break;

@@ -392,7 +392,7 @@ public static class SyscallTable
         [333] = Unsupported("io_pgetevents"),
         [334] = Denied("rseq", Errno.ENOSYS, "glibc runs without it"),
         [424] = Unsupported("pidfd_send_signal"),
-        [425] = Denied("io_uring_setup", Errno.ENOSYS, "not supported"),
+        [425] = Unsupported("io_uring_setup"),
         [426] = Unsupported("io_uring_enter"),
         [427] = Unsupported("io_uring_register"),
         [428] = Unsupported("open_tree"),

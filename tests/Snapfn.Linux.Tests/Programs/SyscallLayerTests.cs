@@ -1,0 +1,51 @@
+namespace Snapfn.Linux.Tests.Programs;
+
+/// <summary>The system-call layer against small C programs (guest/linux-tests, host gcc and glibc, static and
+/// dynamic) that check the results from inside the guest.</summary>
+public sealed class SyscallLayerTests
+{
+    public static TheoryData<string> Linkages => new() { "static", "dynamic" };
+
+    [Theory]
+    [InlineData("hello-static")]
+    [InlineData("hello-dynamic")]
+    [InlineData("hello-pie")]
+    public void Hello_sees_its_arguments_environment_and_auxv(string name)
+    {
+        var output = GuestProgram.Run("/tests/" + name, ["a", "b"], environment: ["SNAPFN_TEST=1", "PATH=/usr/bin"]);
+        Assert.True(output.Exit.Status == 0 && !output.Stdout.Contains("FAIL", StringComparison.Ordinal), output.ToString());
+        Assert.Contains($"hello from /tests/{name}", output.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Files_and_descriptors(string linkage) => GuestProgram.RunChecks("fs-" + linkage);
+
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Memory_mappings(string linkage) => GuestProgram.RunChecks("mem-" + linkage);
+
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
+
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Network_processes_and_unsupported_calls_are_refused(string linkage)
+    {
+        var output = GuestProgram.RunChecks("deny-" + linkage);
+        Assert.Contains("which Snapfn does not support", output.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Bad_pointers_are_EFAULT_and_never_reach_the_host(string linkage) => GuestProgram.RunChecks("efault-" + linkage);
+
+    [Fact]
+    public void The_exit_status_is_the_programs()
+    {
+        var output = GuestProgram.Run("/tests/exit42-static");
+        Assert.Equal(42, output.Exit.Status);
+        Assert.NotEmpty(output.Stdout);
+    }
+}

@@ -1,0 +1,90 @@
+using Snapfn.Linux.Files;
+using Snapfn.Vmm;
+
+namespace Snapfn.Linux.Tests.Programs;
+
+/// <summary>What a hostile or broken program gets: a crash report, the watchdog, no host file.</summary>
+public sealed class FailureTests
+{
+    [Theory]
+    [InlineData("crash-segv-static")]
+    [InlineData("crash-segv-dynamic")]
+    public void A_segfault_is_a_crash_report_with_rip_the_faulting_address_and_the_last_system_calls(string name)
+    {
+        var e = Assert.Throws<ProgramCrashedException>(() => GuestProgram.Run("/tests/" + name));
+        Assert.Contains("rip=0x", e.Message, StringComparison.Ordinal);
+        Assert.Contains("cr2=0x8", e.Message, StringComparison.Ordinal);
+        Assert.Contains("last system calls", e.Message, StringComparison.Ordinal);
+        Assert.Contains("write(0x1", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_privileged_instruction_is_a_crash_report()
+    {
+        var e = Assert.Throws<ProgramCrashedException>(() => GuestProgram.Run("/tests/crash-privileged-static"));
+        Assert.Contains("program crashed", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_program_that_never_ends_is_stopped_by_the_watchdog()
+    {
+        var e = Assert.Throws<GuestTimeoutException>(() => GuestProgram.Run("/tests/spin-static", timeout: TimeSpan.FromSeconds(1)));
+        Assert.Contains("--timeout", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("escape-static")]
+    [InlineData("escape-dynamic")]
+    public void Every_way_out_of_the_root_fails_closed(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory("snapfn-escape-");
+        try
+        {
+            var secret = Path.Combine(dir.FullName, "secret");
+            File.WriteAllText(secret, "SNAPFN-SECRET\nnot for guests\n");
+            var planted = Directory.CreateDirectory(Path.Combine(dir.FullName, "planted")).FullName;
+            File.CreateSymbolicLink(Path.Combine(planted, "abs"), secret);
+            File.CreateSymbolicLink(Path.Combine(planted, "rel"), "../../../../../../.." + secret);
+            var output = GuestProgram.Run("/tests/" + name, [secret], [new RootMount("/planted", planted, Writable: false)]);
+            Assert.True(output.Exit.Status == 0 && !output.Stdout.Contains("FAIL", StringComparison.Ordinal), output.ToString());
+            Assert.DoesNotContain("not for guests", output.Stdout + output.Stderr, StringComparison.Ordinal);
+            Assert.Equal("SNAPFN-SECRET\nnot for guests\n", File.ReadAllText(secret));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Strace_names_every_call_with_its_result()
+    {
+        var trace = new StringWriter();
+        var options = new ProcessOptions
+        {
+            RootDirectory = Roots.PythonRoot.Directory,
+            Program = "/tests/exit42-static",
+            Arguments = ["/tests/exit42-static"],
+            Mounts = [new RootMount("/tests", GuestProgram.TestsDirectory, Writable: false)],
+            Strace = trace,
+            Vm = new MicroVmOptions { MemorySize = 256UL << 20, Name = "strace" },
+        };
+        Snapfn.Tests.GuestBuild.RequireKvm();
+        using var process = LinuxProcess.Start(options);
+        Assert.Equal(42, process.Run().Status);
+        var lines = trace.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("arch_prctl(0x1002, ", StringComparison.Ordinal) && l.EndsWith("= 0x0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("rseq(", StringComparison.Ordinal) && l.EndsWith("= -1 ENOSYS", StringComparison.Ordinal));
+        Assert.StartsWith("exit_group(0x2a", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_program_that_is_not_in_the_root_or_not_an_elf_is_refused_with_a_message()
+    {
+        Snapfn.Tests.GuestBuild.RequireKvm();
+        var missing = Assert.Throws<Snapfn.Linux.Loader.ProgramLoadException>(() => GuestProgram.Run("/usr/bin/no-such-program", mountTests: false));
+        Assert.Contains("does not exist in the guest's root", missing.Message, StringComparison.Ordinal);
+        var text = Assert.Throws<Snapfn.Linux.Loader.ProgramLoadException>(() => GuestProgram.Run("/usr/lib/python3.11/os.py", mountTests: false));
+        Assert.Contains("not an ELF", text.Message, StringComparison.Ordinal);
+    }
+}

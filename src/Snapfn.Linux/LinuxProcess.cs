@@ -162,6 +162,11 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public void BeforeRun(MicroVm vm) => _vdsoClock?.Refresh();
 
+    /// <summary>CLOCK_MONOTONIC and CLOCK_REALTIME as the program sees them: from the vDSO's page when it has one
+    /// (so that the trapped and the vDSO clock agree), else the host's.</summary>
+    public (long Monotonic, long Realtime) Clocks() =>
+        _vdsoClock?.Refresh() ?? (HostClock.MonotonicNs(), HostClock.RealtimeNs());
+
     /// <summary>Ends the program (exit_group, or a signal whose default action is to terminate).</summary>
     public void Terminate(ProgramExit exit) => Exit ??= exit;
 

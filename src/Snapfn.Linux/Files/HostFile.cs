@@ -9,15 +9,21 @@ public sealed unsafe class HostFile : OpenFile
 {
     private readonly SafeFd _fd;
 
-    public HostFile(SafeFd fd, string guestPath, int statusFlags, bool isDirectory) : base(guestPath, statusFlags)
+    public HostFile(SafeFd fd, string guestPath, int statusFlags, bool isDirectory, bool onWritableMount) : base(guestPath, statusFlags)
     {
         _fd = fd;
         IsDirectory = isDirectory;
+        OnWritableMount = onWritableMount;
     }
 
     public override bool IsDirectory { get; }
 
+    /// <summary>The file lives where the program can write (/tmp), so it can shrink under a mapping.</summary>
+    public bool OnWritableMount { get; }
+
     public override SafeFd? HostFd => _fd;
+
+    public override bool MapByCopy => OnWritableMount;
 
     public override long Read(Span<byte> buffer)
     {

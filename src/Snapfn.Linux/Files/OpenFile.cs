@@ -33,6 +33,11 @@ public abstract class OpenFile : IDisposable
     /// <summary>The host descriptor behind the file, for mmap; null where there is none (devices, streams).</summary>
     public virtual SafeFd? HostFd => null;
 
+    /// <summary>True when mmap must copy the file rather than map it: a file the program can truncate would leave
+    /// mapped pages past its end, and the VMM touching those (to serve write(2) from them, to snapshot them)
+    /// would take SIGBUS. Root files are read-only and never shrink.</summary>
+    public virtual bool MapByCopy => false;
+
     public virtual long Read(Span<byte> buffer) => -Errno.EINVAL;
 
     public virtual long Write(ReadOnlySpan<byte> buffer) => -Errno.EINVAL;

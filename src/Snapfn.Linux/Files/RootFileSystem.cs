@@ -82,7 +82,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             return null;
         }
         var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
-        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory);
+        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Mount.Writable);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>

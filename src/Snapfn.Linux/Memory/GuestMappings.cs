@@ -29,8 +29,9 @@ public sealed unsafe class GuestMappings
     }
 
     /// <summary>Maps [start, start+length) from <paramref name="fd"/> at <paramref name="offset"/> (page-aligned);
+    /// with <paramref name="copy"/> the bytes are read into fresh zero pages instead (see OpenFile.MapByCopy).
     /// 0 or a negated errno.</summary>
-    public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path)
+    public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path, bool copy = false)
     {
         ArgumentNullException.ThrowIfNull(fd);
         Kernel.stat st;
@@ -40,10 +41,29 @@ public sealed unsafe class GuestMappings
             return -Errno.ENODEV;
         var fileSize = (ulong)st.st_size;
         var filePart = offset >= fileSize ? 0 : Math.Min(length, AddressSpace.PageAlignUp(fileSize - offset));
-        if (filePart > 0)
-            _memory.Mapping.MapFilePrivate(start, filePart, fd.Fd, offset);
-        if (filePart < length)
-            _memory.Discard(start + filePart, length - filePart);
+        if (copy)
+        {
+            _memory.Discard(start, length);
+            var bytes = Math.Min(filePart, fileSize - Math.Min(offset, fileSize));
+            for (ulong done = 0; done < bytes;)
+            {
+                var chunk = Math.Min(bytes - done, 1UL << 30);
+                fixed (byte* p = _memory.Span(start + done, chunk))
+                {
+                    var n = Libc.pread(fd.Fd, p, (nuint)chunk, (long)(offset + done));
+                    if (n <= 0)
+                        break;
+                    done += (ulong)n;
+                }
+            }
+        }
+        else
+        {
+            if (filePart > 0)
+                _memory.Mapping.MapFilePrivate(start, filePart, fd.Fd, offset);
+            if (filePart < length)
+                _memory.Discard(start + filePart, length - filePart);
+        }
         Space.Map(new Mapping(start, start + length, protection, MappingKind.File, path, offset));
         return 0;
     }
@@ -61,5 +81,13 @@ public sealed unsafe class GuestMappings
     public void Zero(ulong start, ulong length) => _memory.Span(start, length).Clear();
 
     /// <summary>Moves the contents of a range elsewhere (mremap): copied, then the old range is discarded.</summary>
-    public void Copy(ulong from, ulong to, ulong length) => _memory.Span(from, length).CopyTo(_memory.Span(to, length));
+    public void Copy(ulong from, ulong to, ulong length)
+    {
+        for (ulong done = 0; done < length;)
+        {
+            var chunk = Math.Min(length - done, 1UL << 30);
+            _memory.Span(from + done, chunk).CopyTo(_memory.Span(to + done, chunk));
+            done += chunk;
+        }
+    }
 }

@@ -67,7 +67,7 @@ internal static class MemoryCalls
         }
         // MAP_SHARED of a file is mapped privately too: the root is read-only, and a /tmp file's shared writes
         // would need the host mapping to be shared with the file (not done: no program here has needed it).
-        var mapped = p.Mappings.MapFile(start, length, protection, file.HostFd!, offset, file.GuestPath);
+        var mapped = p.Mappings.MapFile(start, length, protection, file.HostFd!, offset, file.GuestPath, file.MapByCopy);
         return mapped < 0 ? mapped : (long)start;
     }
 
@@ -171,7 +171,7 @@ internal static class MemoryCalls
             return -(errno == 0 ? Errno.ENODEV : errno);
         }
         using (file)
-            return p.Mappings.MapFile(start, length, like.Protection, fd, fileOffset, like.Path!);
+            return p.Mappings.MapFile(start, length, like.Protection, fd, fileOffset, like.Path!, file.MapByCopy);
     }
 
     public static long Madvise(LinuxProcess p, in SyscallArgs a)

@@ -4,8 +4,8 @@ using static Snapfn.Linux.Syscalls.SyscallArgs;
 
 namespace Snapfn.Linux.Syscalls;
 
-/// <summary>Clocks and sleeps: always the host's clocks (also after a restore); sleeps really wait, in slices,
-/// so that the watchdog can stop a sleeping guest.</summary>
+/// <summary>Clocks and sleeps: the host's clocks (also after a restore), through the vDSO's numbers when the
+/// program has it; sleeps really wait, in slices, so that the watchdog can stop a sleeping guest.</summary>
 internal static class TimeCalls
 {
     private const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
@@ -31,7 +31,7 @@ internal static class TimeCalls
 
     public static long Gettimeofday(LinuxProcess p, in SyscallArgs a)
     {
-        var ns = HostClock.RealtimeNs();
+        var ns = p.Clocks().Realtime;
         if (a.A0 != 0)
             p.User.Write(a.A0, new Kernel.timeval { tv_sec = ns / 1_000_000_000, tv_usec = ns % 1_000_000_000 / 1000 });
         if (a.A1 != 0)
@@ -41,7 +41,7 @@ internal static class TimeCalls
 
     public static long Time(LinuxProcess p, in SyscallArgs a)
     {
-        var seconds = HostClock.RealtimeNs() / 1_000_000_000;
+        var seconds = p.Clocks().Realtime / 1_000_000_000;
         if (a.A0 != 0)
             p.User.Write(a.A0, seconds);
         return seconds;
@@ -105,8 +105,8 @@ internal static class TimeCalls
 
     private static long Now(LinuxProcess p, int clock) => clock switch
     {
-        CLOCK_REALTIME or CLOCK_REALTIME_COARSE => HostClock.RealtimeNs(),
-        CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME => HostClock.MonotonicNs(),
+        CLOCK_REALTIME or CLOCK_REALTIME_COARSE => p.Clocks().Realtime,
+        CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME => p.Clocks().Monotonic,
         CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => (long)(p.Uptime.TotalMilliseconds * 1_000_000),
         _ => -Errno.EINVAL,
     };

@@ -7,40 +7,67 @@ using Snapfn.Vmm;
 namespace Snapfn.Linux.Syscalls;
 
 /// <summary>
-/// Keeps the vDSO's data page current: the guest's TSC at the moment of writing, the host's clocks at that
-/// moment, and the TSC's rate, so that the guest's clock_gettime is `base + (rdtsc - tsc_base) * mult`. Written
-/// before every run and at every system call (the guest is stopped then; one vCPU, so no seqlock).
+/// The guest's CLOCK_MONOTONIC and CLOCK_REALTIME when it has the vDSO, and the data page that serves them:
+/// the guest's TSC at the moment of writing, the clocks at that moment and the TSC's rate, so that the guest's
+/// clock_gettime is `base + (rdtsc - tsc_base) * mult`. Rewritten before every run and at every system call
+/// (the guest is stopped then; one vCPU, so no seqlock). A rewrite never moves time back: the new base is the
+/// later of the host's clock and what the old page gives at this TSC, and the trapped clock_gettime answers from
+/// the same numbers, so the two paths agree. The rate is re-measured against the host's clock over the VM's
+/// whole life, so the page drifts less the longer it runs.
 /// </summary>
 public sealed unsafe class VdsoClock
 {
     private static readonly delegate* unmanaged<ulong> _rdtsc = HostTsc.Create();
-    private static readonly Lazy<ulong> _mult = new(Calibrate);
+    private static readonly Lazy<ulong> _calibrated = new(Calibrate);
     private MicroVm? _vm;
     private long _tscOffset;
+    private ulong _firstTsc;
+    private long _firstMonotonic;
+    private ulong _mult;
 
     /// <summary>Learns the guest's TSC offset from KVM (IA32_TSC read right after the host's TSC).</summary>
     public void Attach(MicroVm vm)
     {
+        ArgumentNullException.ThrowIfNull(vm);
         _vm = vm;
         var host = _rdtsc();
         var guest = vm.ReadGuestTsc();
         _tscOffset = unchecked((long)(guest - host));
+        _firstTsc = _rdtsc();
+        _firstMonotonic = HostClock.MonotonicNs();
+        _mult = _calibrated.Value;
     }
 
-    public void Refresh()
+    /// <summary>Rewrites the page; returns what CLOCK_MONOTONIC and CLOCK_REALTIME read now.</summary>
+    public (long Monotonic, long Realtime) Refresh()
     {
         if (_vm is null)
-            return;
+            return (HostClock.MonotonicNs(), HostClock.RealtimeNs());
         ref var data = ref _vm.Memory.Ref<VdsoData>(Vdso.DataAddress);
         var tsc = _rdtsc();
-        data.MonotonicBaseNs = HostClock.MonotonicNs();
-        data.RealtimeBaseNs = HostClock.RealtimeNs();
-        data.TscBase = unchecked((ulong)((long)tsc + _tscOffset));
-        data.TscMult = _mult.Value;
+        var hostMonotonic = HostClock.MonotonicNs();
+        var monotonic = hostMonotonic;
+        var realtime = HostClock.RealtimeNs();
+        var guestTsc = unchecked((ulong)((long)tsc + _tscOffset));
+        if (data.Valid == 1 && guestTsc >= data.TscBase)
+        {
+            var elapsed = (long)(((UInt128)(guestTsc - data.TscBase) * data.TscMult) >> 32);
+            monotonic = Math.Max(monotonic, data.MonotonicBaseNs + elapsed);
+            realtime = Math.Max(realtime, data.RealtimeBaseNs + elapsed);
+        }
+        var sinceAttach = hostMonotonic - _firstMonotonic;
+        if (sinceAttach > 100_000_000 && tsc > _firstTsc)
+            _mult = (ulong)(((UInt128)(ulong)sinceAttach << 32) / (tsc - _firstTsc));
+        data.MonotonicBaseNs = monotonic;
+        data.RealtimeBaseNs = realtime;
+        data.TscBase = guestTsc;
+        data.TscMult = _mult;
         data.Valid = 1;
+        return (monotonic, realtime);
     }
 
-    /// <summary>ns per TSC tick as a 32.32 fixed-point number, measured once per host process over 20 ms.</summary>
+    /// <summary>ns per TSC tick as a 32.32 fixed-point number, measured once per host process over 20 ms; each VM
+    /// refines it over its own life.</summary>
     private static ulong Calibrate()
     {
         var t0 = Stopwatch.GetTimestamp();

@@ -122,7 +122,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     private void OpenStandardFiles()
     {
-        Files.Add(new StreamFile("/dev/stdin", Libc.O_RDONLY, null, 0x10), closeOnExec: false);
+        Files.Add(new StreamFile("/dev/stdin", Libc.O_RDONLY, null, 0x10, _options.StandardInput), closeOnExec: false);
         Files.Add(new StreamFile("/dev/stdout", Libc.O_WRONLY, _options.StandardOutput, 0x11), closeOnExec: false);
         Files.Add(new StreamFile("/dev/stderr", Libc.O_WRONLY, _options.StandardError, 0x12), closeOnExec: false);
     }

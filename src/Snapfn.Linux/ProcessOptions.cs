@@ -25,6 +25,9 @@ public sealed record ProcessOptions
     /// <summary>guest/build/vdso.so; null runs without a vDSO (every clock read is a system call).</summary>
     public string? VdsoPath { get; init; }
 
+    /// <summary>What the program reads on fd 0; null is end of file.</summary>
+    public Stream? StandardInput { get; init; }
+
     /// <summary>Receive what the program writes to fds 1 and 2; null drops it.</summary>
     public Action<ReadOnlySpan<byte>>? StandardOutput { get; init; }
 

@@ -51,10 +51,9 @@ public sealed class MicroVm : IDisposable
         elf.CheckFits(options.MemorySize, options.Name);
         var layout = GuestLayout.For(options.MemorySize, elf.ImageEnd);
         var shell = VmShell.Create(options.MemorySize, options.Name);
-        var memory = new GuestMemory(shell.Memory);
-        MicroVm? vm = null;
-        try
+        return Own(shell, () =>
         {
+            var memory = new GuestMemory(shell.Memory);
             var low = memory.Span(0, GuestLayout.LargePageSize);
             PageTableBuilder.Build(low, layout);
             GdtBuilder.Build(low);
@@ -71,24 +70,13 @@ public sealed class MicroVm : IDisposable
                 HeapStart = layout.HeapStart,
                 HeapEnd = layout.HeapEnd,
             };
-            vm = new MicroVm(shell, memory, layout, options);
-            var v = vm;
-            vm._thread.Invoke(() =>
-            {
-                v._vcpu.SetSregs(CpuSetup.InitialSregs(v._vcpu.GetSregs()));
-                v._vcpu.SetXcr0(CpuSetup.Xcr0);
-                v._vcpu.SetRegs(CpuSetup.InitialRegs(elf.Entry, layout.StackTop));
-            });
-            return vm;
-        }
-        catch
+            return new MicroVm(shell, memory, layout, options);
+        }, vm => vm._thread.Invoke(() =>
         {
-            if (vm is not null)
-                vm.Dispose();
-            else
-                shell.Dispose();
-            throw;
-        }
+            vm._vcpu.SetSregs(CpuSetup.InitialSregs(vm._vcpu.GetSregs()));
+            vm._vcpu.SetXcr0(CpuSetup.Xcr0);
+            vm._vcpu.SetRegs(CpuSetup.InitialRegs(elf.Entry, layout.StackTop));
+        }));
     }
 
     /// <summary>
@@ -107,31 +95,22 @@ public sealed class MicroVm : IDisposable
         // The C runtime's layout does not apply; only its size and page-table addresses are used.
         var layout = GuestLayout.For(options.MemorySize, GuestAbi.ElfBase);
         var shell = VmShell.Create(options.MemorySize, options.Name);
-        MicroVm? vm = null;
-        try
+        return Own(shell, () =>
         {
             var memory = new GuestMemory(shell.Memory);
             ProcessGuest.WriteLowMemory(memory.Span(0, GuestLayout.LargePageSize), options.MemorySize);
-            vm = new MicroVm(shell, memory, layout, options, syscalls);
-            var start = load(memory);
-            var v = vm;
+            return new MicroVm(shell, memory, layout, options, syscalls);
+        }, vm =>
+        {
+            var start = load(vm.Memory);
             vm._thread.Invoke(() =>
             {
-                v._vcpu.SetSregs(ProcessGuest.InitialSregs(v._vcpu.GetSregs()));
-                v._vcpu.SetXcr0(CpuSetup.Xcr0);
-                v._vcpu.SetMsrs(ProcessGuest.SyscallMsrs);
-                v._vcpu.SetRegs(CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0 });
+                vm._vcpu.SetSregs(ProcessGuest.InitialSregs(vm._vcpu.GetSregs()));
+                vm._vcpu.SetXcr0(CpuSetup.Xcr0);
+                vm._vcpu.SetMsrs(ProcessGuest.SyscallMsrs);
+                vm._vcpu.SetRegs(CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0 });
             });
-            return vm;
-        }
-        catch
-        {
-            if (vm is not null)
-                vm.Dispose();
-            else
-                shell.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>Sets the FS base (arch_prctl(ARCH_SET_FS)); called by the system-call layer on the vCPU thread.</summary>
@@ -168,14 +147,23 @@ public sealed class MicroVm : IDisposable
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(options);
-        MicroVm? vm = null;
-        try
+        return Own(shell, () =>
         {
             if (layout.MemorySize != shell.MemorySize)
                 throw new ArgumentException($"the snapshot has {layout.MemorySize >> 20} MiB of memory, the shell {shell.MemorySize >> 20} MiB");
-            vm = new MicroVm(shell, memory, layout, options);
-            var v = vm;
-            vm._thread.Invoke(() => v._vcpu.RestoreState(state));
+            return new MicroVm(shell, memory, layout, options);
+        }, vm => vm._thread.Invoke(() => vm._vcpu.RestoreState(state)));
+    }
+
+    /// <summary>Makes a VM that owns <paramref name="shell"/> and prepares it; if either step throws, the VM (or,
+    /// before there is one, the shell) is disposed, so a failed boot or restore leaves nothing behind.</summary>
+    private static MicroVm Own(VmShell shell, Func<MicroVm> create, Action<MicroVm> prepare)
+    {
+        MicroVm? vm = null;
+        try
+        {
+            vm = create();
+            prepare(vm);
             return vm;
         }
         catch

@@ -28,12 +28,14 @@ public static class ExecCommand
             var vm = VmOptions.From(parse.GetValue(memory), parse.GetValue(timeout)) with { Name = "exec", Log = null };
             using var stdout = Console.OpenStandardOutput();
             using var stderr = Console.OpenStandardError();
+            using var stdin = Console.OpenStandardInput();
             var options = new ProcessOptions
             {
                 RootDirectory = rootDirectory,
                 Program = argv[0],
                 Arguments = argv,
                 VdsoPath = Path.Combine(FunctionCatalog.Default().GuestDirectory, "vdso.so") is var vdso && File.Exists(vdso) ? vdso : null,
+                StandardInput = stdin,
                 StandardOutput = bytes => stdout.Write(bytes),
                 StandardError = bytes => stderr.Write(bytes),
                 Strace = parse.GetValue(strace) ? Console.Error : null,

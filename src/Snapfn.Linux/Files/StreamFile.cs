@@ -4,20 +4,36 @@ namespace Snapfn.Linux.Files;
 
 /// <summary>
 /// Standard input, output or error: writes go to a host sink (the CLI's stdout and stderr, a function's log),
-/// reads of standard input see end of file. It looks like a pipe to the program (not a terminal).
+/// reads come from a host source (the CLI's stdin) or see end of file. It looks like a pipe to the program (not a
+/// terminal).
 /// </summary>
 public sealed class StreamFile : OpenFile
 {
     private readonly Action<ReadOnlySpan<byte>>? _sink;
+    private readonly Stream? _source;
     private readonly ulong _inode;
 
-    public StreamFile(string name, int statusFlags, Action<ReadOnlySpan<byte>>? sink, ulong inode) : base(name, statusFlags)
+    public StreamFile(string name, int statusFlags, Action<ReadOnlySpan<byte>>? sink, ulong inode, Stream? source = null) : base(name, statusFlags)
     {
         _sink = sink;
+        _source = source;
         _inode = inode;
     }
 
-    public override long Read(Span<byte> buffer) => CanRead ? 0 : -Errno.EBADF;
+    /// <summary>A read waits for the host source (the watchdog cannot stop a guest while it waits there).</summary>
+    public override long Read(Span<byte> buffer)
+    {
+        if (!CanRead)
+            return -Errno.EBADF;
+        try
+        {
+            return _source?.Read(buffer) ?? 0;
+        }
+        catch (IOException)
+        {
+            return -Errno.EIO;
+        }
+    }
 
     public override long Write(ReadOnlySpan<byte> buffer)
     {

@@ -30,6 +30,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private readonly VdsoClock? _vdsoClock;
     private MicroVm? _vm;
     private GuestMemory? _memory;
+    private readonly OutputTail _stderrTail;
     private long _historyCount;
     private bool _disposed;
 
@@ -37,11 +38,27 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     {
         _options = options;
         _tmpDirectory = Directory.CreateTempSubdirectory("snapfn-tmp-").FullName;
-        Root = new RootFileSystem(options.RootDirectory, [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true)]);
+        try
+        {
+            Root = new RootFileSystem(options.RootDirectory, [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true)]);
+        }
+        catch
+        {
+            Directory.Delete(_tmpDirectory, recursive: true);
+            throw;
+        }
         if (options.VdsoPath is not null)
             _vdsoClock = new VdsoClock();
         Cwd = options.WorkingDirectory;
+        _stderrTail = new OutputTail(options.StandardError);
     }
+
+    /// <summary>The invocation channel (fd 3) of a function's program; null for a plain program.</summary>
+    public FunctionChannel? Channel { get; private set; }
+
+    internal ProcessOptions Options => _options;
+
+    internal string TmpDirectory => _tmpDirectory;
 
     public RootFileSystem Root { get; }
 
@@ -87,10 +104,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             var vdso = options.VdsoPath is { } vdsoPath ? Vdso.Load(vdsoPath) : null;
             process._vm = MicroVm.BootProcess(options.Vm, process, memory =>
             {
-                process._memory = memory;
-                var space = new AddressSpace(options.Vm.MemorySize);
-                process.Mappings = new GuestMappings(memory, space);
-                process.User = new UserMemory(memory, space);
+                process.Attach(memory, new AddressSpace(options.Vm.MemorySize));
                 process.OpenStandardFiles();
                 var program = GuestPath.Combine("/", options.Program);
                 process.Root.ExecutablePath = program;
@@ -106,25 +120,89 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         }
     }
 
+    /// <summary>
+    /// Rebuilds the process of a snapshot around memory a restore mode has mapped into <paramref name="shell"/>:
+    /// its address space, files (reopened by path), /tmp, signal state and the read it is waiting in; the VM
+    /// then resumes at that read. <paramref name="options"/> gives what is the host's now: where output goes, the
+    /// VM's limits, and the root, which must be the one the snapshot was taken with.
+    /// </summary>
+    public static LinuxProcess Restore(ProcessState state, ProcessOptions options, VmShell shell, GuestMemory memory, GuestLayout layout, VcpuState vcpu)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(shell);
+        if (state.RootFingerprint != options.RootFingerprint)
+        {
+            shell.Dispose();
+            throw new ProcessRestoreException(
+                $"the runtime root changed since the snapshot was taken (packages {Short(state.RootFingerprint)} then, {Short(options.RootFingerprint)} now)");
+        }
+        LinuxProcess process;
+        try
+        {
+            process = new LinuxProcess(options);
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
+        }
+        try
+        {
+            process.Attach(memory, new AddressSpace(options.Vm.MemorySize));
+            state.ApplyTo(process);
+            process._vm = MicroVm.Restore(shell, memory, layout, vcpu, options.Vm, process);
+            process._vdsoClock?.Attach(process._vm);
+            return process;
+        }
+        catch
+        {
+            if (process._vm is null)
+                shell.Dispose();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private static string Short(string? fingerprint) => fingerprint is null ? "none" : fingerprint[..Math.Min(12, fingerprint.Length)];
+
+    /// <summary>The process's state at READY, for a snapshot (the VM's memory and vCPU are captured separately).</summary>
+    public ProcessState Capture() => ProcessState.Capture(this);
+
     /// <summary>Runs the program to its end; a crash or timeout is thrown with the last system calls in the message.</summary>
     public ProgramExit Run()
     {
-        try
-        {
-            Vm.RunToExit();
-            return Exit!;
-        }
-        catch (GuestCrashedException e)
-        {
-            throw new ProgramCrashedException(e, RecentSyscalls());
-        }
+        Vm.RunToExit();
+        return Exit!;
+    }
+
+    private void Attach(GuestMemory memory, AddressSpace space)
+    {
+        _memory = memory;
+        Mappings = new GuestMappings(memory, space);
+        User = new UserMemory(memory, space);
     }
 
     private void OpenStandardFiles()
     {
         Files.Add(new StreamFile("/dev/stdin", Libc.O_RDONLY, null, 0x10, _options.StandardInput), closeOnExec: false);
-        Files.Add(new StreamFile("/dev/stdout", Libc.O_WRONLY, _options.StandardOutput, 0x11), closeOnExec: false);
-        Files.Add(new StreamFile("/dev/stderr", Libc.O_WRONLY, _options.StandardError, 0x12), closeOnExec: false);
+        Files.Add(StandardOutput(), closeOnExec: false);
+        Files.Add(StandardError(), closeOnExec: false);
+        if (_options.Function)
+            OpenChannel();
+    }
+
+    internal StreamFile StandardOutput() => new("/dev/stdout", Libc.O_WRONLY, _options.StandardOutput, 0x11);
+
+    internal StreamFile StandardError() => new("/dev/stderr", Libc.O_WRONLY, _stderrTail.Write, 0x12);
+
+    internal ChannelFile OpenChannel()
+    {
+        var file = new ChannelFile();
+        Files.Set(ChannelFile.Descriptor, file, closeOnExec: false);
+        file.Release(); // Set took its own reference
+        Channel = new FunctionChannel(file);
+        return file;
     }
 
     public SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs)
@@ -154,13 +232,62 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             if (entry is null || entry.Support == SupportLevel.Unsupported)
                 ReportUnsupported(number, entry);
         }
-        regs.rax = unchecked((ulong)result);
         Record(number, args, result);
         _vdsoClock?.Refresh();
-        return Exit is null ? SyscallAction.Continue : SyscallAction.Exited;
+        if (result == FunctionChannel.Waiting)
+            return SyscallAction.Ready; // the read stays unfinished: RAX is set when the request comes
+        regs.rax = unchecked((ulong)result);
+        if (Exit is { } exit)
+        {
+            if (_options.Function)
+                throw new ProgramExitedException(exit, Channel?.HasServed == true ? "during a request" : "before it read its first request",
+                    _stderrTail.Text);
+            return SyscallAction.Exited;
+        }
+        return Channel?.TakeResult() is { } done ? Finish(done) : SyscallAction.Continue;
+    }
+
+    private SyscallAction Finish(ChannelResult result)
+    {
+        if (result.Status == ChannelResult.InitFailed)
+            throw new FunctionFailedException("the function failed to start: " + Encoding.UTF8.GetString(result.Body), _stderrTail.Text);
+        return SyscallAction.Result;
     }
 
     public void BeforeRun(MicroVm vm) => _vdsoClock?.Refresh();
+
+    public void WriteInput(MicroVm vm, ReadOnlySpan<byte> input)
+    {
+        var channel = Channel ?? throw new InvalidOperationException("this program has no invocation channel");
+        channel.Deliver(input);
+        if (channel.TakePendingRead() is var (buffer, count))
+        {
+            long n;
+            try
+            {
+                n = channel.File.Read(User.Writable(buffer, Math.Min(count, UserMemory.MaxTransfer)));
+            }
+            catch (BadAddressException)
+            {
+                n = -Errno.EFAULT;
+            }
+            vm.CompleteSyscall(n);
+        }
+    }
+
+    public ReadOnlySpan<byte> Output => Channel is { } channel ? channel.Output : [];
+
+    public void CheckResult()
+    {
+        if (Channel?.LastResult is { Status: not ChannelResult.Ok } failed)
+            throw new FunctionFailedException(Encoding.UTF8.GetString(failed.Body), null);
+    }
+
+    public GuestFailureException Explain(GuestFailureException failure) => failure switch
+    {
+        GuestCrashedException crash => new ProgramCrashedException(crash, RecentSyscalls()),
+        _ => failure,
+    };
 
     /// <summary>CLOCK_MONOTONIC and CLOCK_REALTIME as the program sees them: from the vDSO's page when it has one
     /// (so that the trapped and the vDSO clock agree), else the host's.</summary>

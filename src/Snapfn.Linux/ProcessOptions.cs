@@ -39,6 +39,13 @@ public sealed record ProcessOptions
     /// <summary>Receives a line the first time the program makes each unsupported system call.</summary>
     public Action<string>? Warning { get; init; }
 
+    /// <summary>The program is a function: fd 3 is its invocation channel, its first read there is READY.</summary>
+    public bool Function { get; init; }
+
+    /// <summary>Identifies the root's contents (its manifest's package hash): a snapshot is only restored into the
+    /// root it was taken with.</summary>
+    public string? RootFingerprint { get; init; }
+
     public MicroVmOptions Vm { get; init; } = new() { MemorySize = 1UL << 30, Name = "linux" };
 
     public static IReadOnlyList<string> DefaultEnvironment { get; } =

@@ -141,7 +141,8 @@ public sealed class MicroVm : IDisposable
     /// <summary>Makes a VM of <paramref name="shell"/>, whose memory (<paramref name="memory"/>) a restore mode has
     /// filled with the snapshot or mapped so that it will be, and loads the saved vCPU state. The VM owns the
     /// shell from here on, also when this throws.</summary>
-    public static MicroVm Restore(VmShell shell, GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options)
+    public static MicroVm Restore(VmShell shell, GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options,
+        ISyscallHandler? syscalls = null)
     {
         ArgumentNullException.ThrowIfNull(shell);
         ArgumentNullException.ThrowIfNull(memory);
@@ -151,7 +152,7 @@ public sealed class MicroVm : IDisposable
         {
             if (layout.MemorySize != shell.MemorySize)
                 throw new ArgumentException($"the snapshot has {layout.MemorySize >> 20} MiB of memory, the shell {shell.MemorySize >> 20} MiB");
-            return new MicroVm(shell, memory, layout, options);
+            return new MicroVm(shell, memory, layout, options, syscalls);
         }, vm => vm._thread.Invoke(() => vm._vcpu.RestoreState(state)));
     }
 
@@ -191,13 +192,22 @@ public sealed class MicroVm : IDisposable
         WriteInput(input);
         var run = RunGuest();
         if (run.Stop != GuestStop.Result)
-            throw Fail(new GuestProtocolException("the guest said READY again instead of returning a result"));
+            throw Fail(new GuestProtocolException(run.Stop == GuestStop.Exited
+                ? "the program exited instead of returning a result"
+                : "the guest said READY again instead of returning a result"));
+        _syscalls?.CheckResult();
         return run;
     }
 
     /// <summary>Writes the next request's input where the guest expects it (the guest is stopped at READY or RESULT).</summary>
     public void WriteInput(ReadOnlySpan<byte> input)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_syscalls is not null)
+        {
+            _syscalls.WriteInput(this, input);
+            return;
+        }
         if ((ulong)input.Length > GuestLayout.IoBufferSize)
             throw new ArgumentException(
                 $"input is {input.Length} bytes; a guest takes at most {GuestLayout.IoBufferSize >> 20} MiB", nameof(input));
@@ -206,7 +216,24 @@ public sealed class MicroVm : IDisposable
     }
 
     /// <summary>The output of the last request.</summary>
-    public ReadOnlySpan<byte> Output(GuestRun run) => Memory.Span(Layout.OutputAddress, run.OutputLength);
+    public ReadOnlySpan<byte> Output(GuestRun run) =>
+        _syscalls is not null ? _syscalls.Output : Memory.Span(Layout.OutputAddress, run.OutputLength);
+
+    /// <summary>Finishes the system call a Linux program is still in (its read of the channel at READY) with
+    /// <paramref name="result"/>. After an exit the registers are in the run page, to be loaded at the next
+    /// KVM_RUN; after a restore they are the vCPU's own.</summary>
+    public void CompleteSyscall(long result) => _thread.Invoke(() =>
+    {
+        ref var run = ref _vcpu.RunPage;
+        if ((run.kvm_dirty_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+        {
+            run.sync_regs.rax = unchecked((ulong)result);
+            return;
+        }
+        var regs = _vcpu.GetRegs();
+        regs.rax = unchecked((ulong)result);
+        _vcpu.SetRegs(regs);
+    });
 
     /// <summary>The vCPU state at READY, with the `out` that exited completed, ready for a snapshot.</summary>
     public VcpuState CaptureState()
@@ -256,10 +283,10 @@ public sealed class MicroVm : IDisposable
     public CancellationTokenRegistration StopWhenCancelled(CancellationToken cancel) =>
         cancel.Register(() => Stop("the invocation was cancelled"));
 
-    private Exception Fail(Exception e)
+    private GuestFailureException Fail(GuestFailureException e)
     {
         _failed = true;
-        return e;
+        return _syscalls?.Explain(e) ?? e;
     }
 
     /// <summary>Runs the vCPU and serves hypercalls until READY or RESULT. Runs on the vCPU thread.</summary>
@@ -287,8 +314,17 @@ public sealed class MicroVm : IDisposable
                         throw Crash($"port I/O to the system-call port that is not the stub's (size {run.io.size}, direction {run.io.direction})");
                     var action = _syscalls.OnSyscall(this, ref run.sync_regs);
                     run.kvm_dirty_regs = Kvm.KVM_SYNC_X86_REGS;
-                    if (action == SyscallAction.Exited)
-                        return new GuestRun(GuestStop.Exited, 0, entered, Stopwatch.GetTimestamp(), exits);
+                    if (action != SyscallAction.Continue)
+                    {
+                        var stopped = action switch
+                        {
+                            SyscallAction.Ready => GuestStop.Ready,
+                            SyscallAction.Result => GuestStop.Result,
+                            _ => GuestStop.Exited,
+                        };
+                        return new GuestRun(stopped, stopped == GuestStop.Result ? (ulong)_syscalls.Output.Length : 0,
+                            entered, Stopwatch.GetTimestamp(), exits);
+                    }
                     break;
                 case Kvm.KVM_EXIT_IO:
                     var stop = OnPortIo(ref run);
@@ -373,11 +409,13 @@ public sealed class MicroVm : IDisposable
         return new GuestCrashedException(reason, regs, sregs.cr2);
     }
 
+    /// <summary>Disposes the shell and, for a Linux program, the process state that goes with this VM.</summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
         _shell.Dispose();
+        (_syscalls as IDisposable)?.Dispose();
     }
 }

@@ -68,6 +68,16 @@ public sealed class FdTable : IDisposable
         return Add(file, closeOnExec, minimum);
     }
 
+    /// <summary>The open descriptors in order, for a snapshot.</summary>
+    public IEnumerable<(int Fd, OpenFile File, bool CloseOnExec)> Entries()
+    {
+        for (var fd = 0; fd < Limit; fd++)
+        {
+            if (_files[fd] is { } file)
+                yield return (fd, file, _closeOnExec[fd]);
+        }
+    }
+
     public void Dispose()
     {
         for (var fd = 0; fd < Limit; fd++)

@@ -53,6 +53,16 @@ public sealed class AddressSpace
         BrkStart = BrkEnd = PageAlignUp(programEnd);
     }
 
+    /// <summary>Takes a snapshot's books over (its memory is already in place).</summary>
+    internal void Load(ulong brkStart, ulong brkEnd, IEnumerable<Mapping> mappings)
+    {
+        BrkStart = brkStart;
+        BrkEnd = brkEnd;
+        _mappings.Clear();
+        foreach (var mapping in mappings)
+            Map(mapping);
+    }
+
     /// <summary>Moves the heap's end; returns false where the new end would overlap a mapping or leave memory.</summary>
     public bool TryMoveBrk(ulong newEnd, out ulong oldMappedEnd, out ulong newMappedEnd)
     {

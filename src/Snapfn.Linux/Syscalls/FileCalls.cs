@@ -20,7 +20,11 @@ internal static class FileCalls
             return -Errno.EBADF;
         if (!file.CanRead)
             return -Errno.EBADF;
-        return file.Read(p.User.Writable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
+        var buffer = p.User.Writable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer));
+        // An empty invocation channel: the program waits for its next request (READY).
+        if (file is ChannelFile { HasInput: false } && p.Channel is { } channel && a.A2 > 0)
+            return channel.Wait(a.A1, a.A2);
+        return file.Read(buffer);
     }
 
     public static long Write(LinuxProcess p, in SyscallArgs a)

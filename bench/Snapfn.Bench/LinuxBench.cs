@@ -65,7 +65,7 @@ public sealed class LinuxBench
     {
         const int n = 50_000;
         var options = new MicroVmOptions { Timeout = TimeSpan.FromMinutes(2), SyncRegisters = syncRegisters };
-        using var vm = MicroVm.Boot(ElfImage.Load(_catalog.Get("microbench").ElfPath), options);
+        using var vm = MicroVm.Boot(ElfImage.Load(_catalog.Get("microbench").CodePath), options);
         vm.RunToReady();
         double Request(int count)
         {

@@ -50,7 +50,7 @@ public sealed class MicroBench
 
     private MicroVm Boot(string function)
     {
-        var vm = MicroVm.Boot(ElfImage.Load(_catalog.Get(function).ElfPath), _options);
+        var vm = MicroVm.Boot(ElfImage.Load(_catalog.Get(function).CodePath), _options);
         vm.RunToReady();
         return vm;
     }
@@ -106,7 +106,7 @@ public sealed class MicroBench
     private void Boot()
     {
         _progress("boot to ready: hello-world");
-        var elf = ElfImage.Load(_catalog.Get("hello-world").ElfPath);
+        var elf = ElfImage.Load(_catalog.Get("hello-world").CodePath);
         var times = new List<double>();
         for (var i = 0; i < 25; i++)
         {

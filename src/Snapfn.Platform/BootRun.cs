@@ -6,7 +6,7 @@ namespace Snapfn.Platform;
 /// <summary>The result of booting a function and running one request on it.</summary>
 public sealed record BootRunResult(string Function, byte[] Output, double BootMs, double InitMs, double ExecuteMs, double TotalMs);
 
-/// <summary>Runs a function the slow way: boot its ELF, run init(), then one request (no snapshot).</summary>
+/// <summary>Runs a function the slow way: boot it, run init(), then one request (no snapshot).</summary>
 public static class BootRun
 {
     public static BootRunResult Run(FunctionInfo function, ReadOnlySpan<byte> input, MicroVmOptions options)
@@ -14,8 +14,7 @@ public static class BootRun
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(options);
         var start = Stopwatch.GetTimestamp();
-        var elf = ElfImage.Load(function.ElfPath);
-        using var vm = MicroVm.Boot(elf, options with { Name = function.Name });
+        using var vm = GuestPrograms.For(function).Boot(options with { Name = function.Name });
         var ready = vm.RunToReady();
         var result = vm.Invoke(input);
         var output = vm.Output(result).ToArray();

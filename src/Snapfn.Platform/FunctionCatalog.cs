@@ -1,7 +1,21 @@
 namespace Snapfn.Platform;
 
 /// <summary>A function Snapfn can run: its name, its guest ELF and what it is for.</summary>
-public sealed record FunctionInfo(string Name, string ElfPath, string Description, bool IsTestGuest);
+public sealed record FunctionInfo(string Name, string CodePath, string Description, bool IsTestGuest)
+{
+    /// <summary>A Python function is a folder (main.py, snapfn.json); a native one is an ELF file.</summary>
+    public FunctionRuntime Runtime => Directory.Exists(CodePath) ? FunctionRuntime.Python : FunctionRuntime.Native;
+}
+
+/// <summary>What a function is written in, and so what its VM runs.</summary>
+public enum FunctionRuntime
+{
+    /// <summary>C against Snapfn's runtime: a static ELF.</summary>
+    Native,
+
+    /// <summary>Python: main.py run by Snapfn's shim on Debian's python3.</summary>
+    Python,
+}
 
 /// <summary>The function is not known; the message lists the known ones.</summary>
 public sealed class UnknownFunctionException : Exception
@@ -44,6 +58,7 @@ public sealed class FunctionCatalog
         ["memfill"] = ("test guest: init() fills 200 MiB, handle() reads it", true),
         ["touch"] = ("test guest: reads a seed-chosen half of 256 MiB", true),
         ["microbench"] = ("benchmark guest: compute, hypercall and page-touch loops for `snapfn microbench`", true),
+        ["py-hello-world"] = ("Python: greets {\"name\": ...}", false),
     };
 
     public FunctionCatalog(string guestDirectory)
@@ -55,12 +70,18 @@ public sealed class FunctionCatalog
 
     public static FunctionCatalog Default() => new(FindGuestDirectory());
 
+    /// <summary>guest/functions: the built-in Python functions are its folders with a snapfn.json of runtime python.</summary>
+    public string FunctionsDirectory => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(GuestDirectory))!, "functions");
+
     public IReadOnlyList<FunctionInfo> List()
     {
-        if (!Directory.Exists(GuestDirectory))
-            return [];
-        return Directory.EnumerateFiles(GuestDirectory, "*.elf")
-            .Select(path => Describe(Path.GetFileNameWithoutExtension(path), path))
+        var native = Directory.Exists(GuestDirectory)
+            ? Directory.EnumerateFiles(GuestDirectory, "*.elf").Select(path => Describe(Path.GetFileNameWithoutExtension(path), path))
+            : [];
+        var python = Directory.Exists(FunctionsDirectory)
+            ? Directory.EnumerateDirectories(FunctionsDirectory).Where(PythonFunction.IsPythonFolder).Select(path => Describe(Path.GetFileName(path), path))
+            : [];
+        return native.Concat(python).Where(f => FunctionName.IsValid(f.Name))
             .OrderBy(f => f.IsTestGuest).ThenBy(f => f.Name, StringComparer.Ordinal)
             .ToList();
     }
@@ -68,10 +89,16 @@ public sealed class FunctionCatalog
     public FunctionInfo Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var path = Path.Combine(GuestDirectory, name + ".elf");
-        if (!FunctionName.IsValid(name) || !File.Exists(path))
-            throw new UnknownFunctionException(name, List().Select(f => f.Name));
-        return Describe(name, path);
+        if (FunctionName.IsValid(name))
+        {
+            var elf = Path.Combine(GuestDirectory, name + ".elf");
+            if (File.Exists(elf))
+                return Describe(name, elf);
+            var folder = Path.Combine(FunctionsDirectory, name);
+            if (PythonFunction.IsPythonFolder(folder))
+                return Describe(name, folder);
+        }
+        throw new UnknownFunctionException(name, List().Select(f => f.Name));
     }
 
     private static FunctionInfo Describe(string name, string path) =>

@@ -24,7 +24,7 @@ public sealed class FunctionRegistry
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var wanted = catalog.List().ToDictionary(
-            f => f.Name, f => (f.ElfPath, Sha256: Sha256Of(f.ElfPath), f.Description, f.IsTestGuest), StringComparer.Ordinal);
+            f => f.Name, f => (ElfPath: f.CodePath, Sha256: GuestPrograms.CodeSha256(f), f.Description, f.IsTestGuest), StringComparer.Ordinal);
         using var connection = _database.OpenDurable();
         var existing = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest)>(StringComparer.Ordinal);
         var taken = new HashSet<string>(StringComparer.Ordinal);

@@ -48,7 +48,7 @@ public sealed class Invoker : IDisposable
         var start = Stopwatch.GetTimestamp();
         if (!_pool.TryAcquire(request.Function.Name, out var warm))
         {
-            var vm = MicroVm.Boot(ElfImage.Load(request.Function.ElfPath), options with { Name = request.Function.Name });
+            var vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = request.Function.Name });
             try
             {
                 vm.RunToReady();

@@ -22,18 +22,19 @@ public sealed class SnapshotService
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(options);
         var start = Stopwatch.GetTimestamp();
-        var elf = ElfImage.Load(function.ElfPath);
-        using var vm = MicroVm.Boot(elf, options with { Name = function.Name });
+        var program = GuestPrograms.For(function, _home);
+        using var vm = program.Boot(options with { Name = function.Name });
         var ready = vm.RunToReady();
-        var info = SnapshotWriter.Write(vm, elf, _home.SnapshotFolder(function.Name));
+        var info = SnapshotWriter.Write(vm, program, _home.SnapshotFolder(function.Name));
         return new SnapshotTaken(info, BootRun.Ms(start, ready.EnteredAt), BootRun.Ms(ready.EnteredAt, ready.StoppedAt),
             BootRun.Ms(ready.StoppedAt, Stopwatch.GetTimestamp()));
     }
 
+    public SnapfnHome Home => _home;
+
     public Snapshot Open(FunctionInfo function)
     {
         ArgumentNullException.ThrowIfNull(function);
-        var elf = ElfImage.Load(function.ElfPath);
-        return Snapshot.Open(_home.SnapshotFolder(function.Name), elf.Sha256);
+        return Snapshot.Open(_home.SnapshotFolder(function.Name), GuestPrograms.For(function, _home));
     }
 }

@@ -5,11 +5,15 @@ namespace Snapfn.Snapshots;
 /// <summary>A snapshot whose state file verified and whose memory file is present and long enough.</summary>
 public sealed class Snapshot
 {
-    private Snapshot(SnapshotFolder folder, SnapshotState state)
+    private Snapshot(SnapshotFolder folder, SnapshotState state, IGuestProgram program)
     {
         Folder = folder;
         State = state;
+        Program = program;
     }
+
+    /// <summary>The program the snapshot is of, which makes its VMs.</summary>
+    public IGuestProgram Program { get; }
 
     public SnapshotFolder Folder { get; }
 
@@ -19,10 +23,12 @@ public sealed class Snapshot
 
     public static bool Exists(SnapshotFolder folder) => System.IO.File.Exists(folder?.StatePath);
 
-    /// <summary>Opens and checks a snapshot; <paramref name="elfSha256"/> is the function's ELF as it is now.</summary>
-    public static Snapshot Open(SnapshotFolder folder, string elfSha256)
+    /// <summary>Opens and checks a snapshot of <paramref name="program"/> as it is now.</summary>
+    public static Snapshot Open(SnapshotFolder folder, IGuestProgram program)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(program);
+        var elfSha256 = program.Sha256;
         if (!System.IO.File.Exists(folder.StatePath))
             throw new SnapshotInvalidException(
                 $"function '{folder.Function}' has no snapshot (no {folder.StatePath}): take one with `{folder.RetakeCommand}`");
@@ -41,8 +47,8 @@ public sealed class Snapshot
                 $"snapshot in {folder.Path} is of function '{state.Function}', not '{folder.Function}': take it again with `{folder.RetakeCommand}`");
         if (!string.Equals(state.ElfSha256, elfSha256, StringComparison.Ordinal))
             throw new SnapshotInvalidException(
-                $"snapshot of '{folder.Function}' was taken from a different build of its ELF: take it again with `{folder.RetakeCommand}`");
-        var snapshot = new Snapshot(folder, state);
+                $"snapshot of '{folder.Function}' was taken from a different build of its code: take it again with `{folder.RetakeCommand}`");
+        var snapshot = new Snapshot(folder, state, program);
         var memory = new FileInfo(snapshot.MemoryPath);
         if (!memory.Exists)
             throw new SnapshotInvalidException(

@@ -19,7 +19,7 @@ public static class SnapshotRun
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(options);
-        using var vm = MicroVm.Restore(shell, memory.Memory, snapshot.State.Layout, snapshot.State.Vcpu, options);
+        using var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options);
         memory.AttachGuest(vm.Stop);
         using var stop = vm.StopWhenCancelled(cancel);
         memory.BeforeFirstRun();

@@ -2,7 +2,8 @@ using Snapfn.Vmm;
 
 namespace Snapfn.Snapshots;
 
-/// <summary>What a state file holds: which snapshot, of which ELF, with which memory file, and the vCPU.</summary>
+/// <summary>What a state file holds: which snapshot, of which code, with which memory file, the vCPU and, for a
+/// Linux program, its process state.</summary>
 public sealed record SnapshotState
 {
     public required Guid Id { get; init; }
@@ -13,6 +14,9 @@ public sealed record SnapshotState
     public required string MemoryFileName { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required VcpuState Vcpu { get; init; }
+
+    /// <summary>The guest kernel's state, for a snapshot of a Linux program; null for a C function.</summary>
+    public Linux.ProcessState? Process { get; init; }
 
     public GuestLayout Layout => GuestLayout.For(MemorySize, ImageEnd);
 }

@@ -17,23 +17,28 @@ public static class SnapshotWriter
 {
     private const ulong Page = GuestLayout.PageSize;
 
-    public static SnapshotInfo Write(MicroVm vm, ElfImage elf, SnapshotFolder folder)
+    public static SnapshotInfo Write(MicroVm vm, IGuestProgram program, SnapshotFolder folder)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        ArgumentNullException.ThrowIfNull(elf);
+        ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(folder);
         Directory.CreateDirectory(folder.Path);
         var vcpu = vm.CaptureState();
+        var process = program.CaptureProcess(vm);
         var id = Guid.NewGuid();
         var memoryName = $"memory-{id:N}.bin";
         var memoryPath = folder.File(memoryName);
-        var dataPages = WriteMemory(vm.Memory, memoryPath + ".tmp");
+        // A Linux program's file mappings must be whole in the snapshot: a page nothing touched yet is the file's
+        // until the guest reads it, and after a restore only the memory file is there to read.
+        var fileBacked = process?.Mappings.Where(m => m.Kind == Linux.Memory.MappingKind.File).Select(m => (m.Start, m.End)).ToArray() ?? [];
+        var dataPages = WriteMemory(vm.Memory, memoryPath + ".tmp", fileBacked);
         File.Move(memoryPath + ".tmp", memoryPath);
 
         var state = new SnapshotState
         {
-            Id = id, Function = folder.Function, ElfSha256 = elf.Sha256, MemorySize = vm.Layout.MemorySize,
+            Id = id, Function = folder.Function, ElfSha256 = program.Sha256, MemorySize = vm.Layout.MemorySize,
             ImageEnd = vm.Layout.ImageEnd, MemoryFileName = memoryName, CreatedAt = DateTimeOffset.UtcNow, Vcpu = vcpu,
+            Process = process,
         };
         DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
         RemoveStaleMemoryFiles(folder, memoryName);
@@ -41,9 +46,10 @@ public static class SnapshotWriter
         return new SnapshotInfo(folder.Path, folder.StatePath, memoryPath, (ulong)apparent, allocated, dataPages);
     }
 
-    /// <summary>Writes the non-zero pages of guest memory at their offsets; zero pages stay holes. Pages the
-    /// guest never touched are not resident (mincore), so they are skipped without being read.</summary>
-    private static ulong WriteMemory(GuestMemory memory, string path)
+    /// <summary>Writes the non-zero pages of guest memory at their offsets; zero pages stay holes. Pages nothing
+    /// touched are not mapped (pagemap), so they are skipped without being read, but for those of
+    /// <paramref name="alwaysRead"/> (a program's file mappings, whose untouched pages hold the file).</summary>
+    private static ulong WriteMemory(GuestMemory memory, string path, (ulong Start, ulong End)[] alwaysRead)
     {
         ulong dataPages = 0;
         using (var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite))
@@ -54,7 +60,12 @@ public static class SnapshotWriter
             for (ulong start = 0; start < memory.Size; start += chunk)
             {
                 var length = Math.Min(chunk, memory.Size - start);
-                memory.ResidentPages(start, length, resident);
+                memory.MappedPages(start, length, resident);
+                foreach (var (from, to) in alwaysRead)
+                {
+                    for (var at = Math.Max(from, start); at < Math.Min(to, start + length); at += Page)
+                        resident[(at - start) / Page] = 1;
+                }
                 ulong runStart = 0, runPages = 0;
                 for (ulong page = 0; page < length / Page; page++)
                 {

@@ -13,7 +13,8 @@ namespace Snapfn.Snapshots;
 /// </summary>
 public static class StateFile
 {
-    public const uint FormatVersion = 1;
+    /// <summary>2: the process state of a Linux program follows the vCPU.</summary>
+    public const uint FormatVersion = 2;
     private static readonly byte[] _magic = "SNAPFNST"u8.ToArray();
     private const int HashSize = 32;
 
@@ -43,6 +44,9 @@ public static class StateFile
                 w.Write(msr.Index);
                 w.Write(msr.Value);
             }
+            var process = state.Process?.Serialize() ?? [];
+            w.Write(process.Length);
+            w.Write(process);
         }
         var body = stream.ToArray();
         return [.. body, .. SHA256.HashData(body)];
@@ -80,6 +84,10 @@ public static class StateFile
             var msrs = new MsrValue[r.ReadInt32()];
             for (var i = 0; i < msrs.Length; i++)
                 msrs[i] = new MsrValue(r.ReadUInt32(), r.ReadUInt64());
+            var processBytes = r.ReadInt32();
+            if (processBytes < 0 || processBytes > r.BaseStream.Length - r.BaseStream.Position)
+                throw new SnapshotInvalidException(Bad("has a process state longer than the file"));
+            var process = processBytes == 0 ? null : Linux.ProcessState.Deserialize(r.ReadBytes(processBytes));
             if (r.BaseStream.Position != r.BaseStream.Length)
                 throw new SnapshotInvalidException(Bad("has trailing bytes"));
             if (memoryFile.Contains('/', StringComparison.Ordinal) || memoryFile.Contains("..", StringComparison.Ordinal))
@@ -87,10 +95,10 @@ public static class StateFile
             return new SnapshotState
             {
                 Id = id, Function = function, ElfSha256 = elf, MemorySize = memorySize, ImageEnd = imageEnd,
-                MemoryFileName = memoryFile, CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs),
+                MemoryFileName = memoryFile, CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs), Process = process,
             };
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException)
         {
             throw new SnapshotInvalidException(Bad("is malformed"), e);
         }

@@ -73,6 +73,30 @@ public sealed unsafe class GuestMemory : IDisposable
             SyscallException.Check(Libc.mincore(Mapping.Address + (nint)address, (nuint)length, v), "mincore(guest memory)");
     }
 
+    /// <summary>Fills <paramref name="vector"/> with one byte a page of [address, address+length): 1 where the page is
+    /// mapped in this process (/proc/self/pagemap's present bit). Unlike mincore, a page of a file mapping counts
+    /// only once something touched it, not because the file's page happens to be cached.</summary>
+    public void MappedPages(ulong address, ulong length, Span<byte> vector)
+    {
+        CheckRange(address, length);
+        var pages = (length + GuestLayout.PageSize - 1) / GuestLayout.PageSize;
+        if ((ulong)vector.Length < pages)
+            throw new ArgumentException("vector too short", nameof(vector));
+        using var pagemap = File.OpenHandle("/proc/self/pagemap", FileMode.Open, FileAccess.Read);
+        var entries = new byte[Math.Min(pages, 1UL << 16) * 8];
+        var first = ((ulong)Mapping.Address + address) / GuestLayout.PageSize;
+        for (ulong done = 0; done < pages;)
+        {
+            var count = Math.Min(pages - done, (ulong)entries.Length / 8);
+            var read = RandomAccess.Read(pagemap, entries.AsSpan(0, (int)(count * 8)), (long)((first + done) * 8));
+            if (read != (int)(count * 8))
+                throw new IOException($"short read of /proc/self/pagemap ({read} of {count * 8} bytes)");
+            for (ulong i = 0; i < count; i++)
+                vector[(int)(done + i)] = (byte)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(entries.AsSpan((int)(i * 8))) >> 63);
+            done += count;
+        }
+    }
+
     /// <summary>Counts the pages of [address, address+length) that are resident in this process (mincore).</summary>
     public ulong CountResidentPages(ulong address, ulong length)
     {

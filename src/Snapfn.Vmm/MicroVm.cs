@@ -43,6 +43,9 @@ public sealed class MicroVm : IDisposable
 
     public GuestLayout Layout { get; }
 
+    /// <summary>The system-call layer of a Linux program's VM; null for a C-runtime guest.</summary>
+    public ISyscallHandler? SyscallHandler => _syscalls;
+
     /// <summary>Creates a VM with fresh anonymous memory, loads <paramref name="elf"/> and sets up the CPU; nothing runs yet.</summary>
     public static MicroVm Boot(ElfImage elf, MicroVmOptions options)
     {

@@ -85,7 +85,7 @@ public sealed class SnapshotTests
     {
         Guests.RequireKvm();
         using var snap = new TempSnapshot("hello-world");
-        var e = Assert.Throws<SnapshotInvalidException>(() => Snapshot.Open(snap.Folder, new string('0', 64)));
+        var e = Assert.Throws<SnapshotInvalidException>(() => Snapshot.Open(snap.Folder, new ElfGuest(Guests.Elf("echo"))));
         Assert.Contains("different build", e.Message);
     }
 

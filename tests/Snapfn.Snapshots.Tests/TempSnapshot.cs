@@ -29,10 +29,10 @@ public sealed class TempSnapshot : IDisposable
     {
         using var vm = MicroVm.Boot(Elf, Options with { MemorySize = memorySize });
         vm.RunToReady();
-        return SnapshotWriter.Write(vm, Elf, Folder);
+        return SnapshotWriter.Write(vm, new ElfGuest(Elf), Folder);
     }
 
-    public Snapshot Open() => Snapshot.Open(Folder, Elf.Sha256);
+    public Snapshot Open() => Snapshot.Open(Folder, new ElfGuest(Elf));
 
     /// <summary>Restores with <paramref name="backend"/> and runs one request.</summary>
     public string Invoke(IMemoryBackend backend, string input)

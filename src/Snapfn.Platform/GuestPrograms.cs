@@ -1,0 +1,71 @@
+using Snapfn.Linux;
+using Snapfn.Linux.Files;
+using Snapfn.Linux.Roots;
+using Snapfn.Snapshots;
+using Snapfn.Vmm;
+
+namespace Snapfn.Platform;
+
+/// <summary>
+/// The program a function's VM runs: its ELF for a native function; for a Python function, Debian's python3
+/// from the python runtime's root running Snapfn's shim (guest/python) on the function's folder, which the VM
+/// sees read-only at /function.
+/// </summary>
+public static class GuestPrograms
+{
+    public const string FunctionMount = "/function";
+    public const string ShimMount = "/snapfn/python";
+    public const string ShimFile = "snapfn_shim.py";
+
+    public static IGuestProgram For(FunctionInfo function, SnapfnHome? home = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return function.Runtime switch
+        {
+            FunctionRuntime.Python => Python(function, home ?? SnapfnHome.Default()),
+            _ => new ElfGuest(ElfImage.Load(function.CodePath)),
+        };
+    }
+
+    /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the Python folder's files and the shim.</summary>
+    public static string CodeSha256(FunctionInfo function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        if (function.Runtime == FunctionRuntime.Native)
+            return FunctionRegistry.Sha256Of(function.CodePath);
+        return LinuxGuest.HashFiles([.. FolderFiles(function.CodePath), ("shim", ShimPath)]);
+    }
+
+    /// <summary>The shim's folder in the guest SDK (guest/python).</summary>
+    public static string ShimDirectory => Path.Combine(GuestSdk.Default().Root, "python");
+
+    private static string ShimPath => Path.Combine(ShimDirectory, ShimFile);
+
+    private static LinuxGuest Python(FunctionInfo function, SnapfnHome home)
+    {
+        if (!File.Exists(ShimPath))
+            throw new FileNotFoundException($"the Python shim is not at {ShimPath}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
+        var root = new RootBuilder(home.Path).Ensure(Runtimes.Python);
+        var vdso = Path.Combine(GuestSdk.Default().Root, "build", "vdso.so");
+        var options = new ProcessOptions
+        {
+            RootDirectory = root.RootDirectory,
+            Program = "/usr/bin/python3",
+            // -B: the function's folder is read-only, so no __pycache__ is written there.
+            Arguments = ["/usr/bin/python3", "-B", $"{ShimMount}/{ShimFile}", FunctionMount],
+            Mounts = [new RootMount(FunctionMount, function.CodePath, Writable: false), new RootMount(ShimMount, ShimDirectory, Writable: false)],
+            WorkingDirectory = FunctionMount,
+            VdsoPath = File.Exists(vdso) ? vdso : null,
+            Function = true,
+            RootFingerprint = root.Manifest.PackagesSha256,
+        };
+        return new LinuxGuest(options, CodeSha256(function), $"snapfn snapshot {function.Name}");
+    }
+
+    /// <summary>The folder's files, by their path below it, in a fixed order (its __pycache__ left out).</summary>
+    private static IEnumerable<(string Name, string Path)> FolderFiles(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Select(path => (Name: System.IO.Path.GetRelativePath(folder, path), Path: path))
+            .Where(f => !f.Name.Split('/').Contains("__pycache__"))
+            .OrderBy(f => f.Name, StringComparer.Ordinal);
+}

@@ -60,7 +60,7 @@ public sealed class StateFileTests
     public void Another_format_version_is_refused_by_name()
     {
         var bytes = StateFile.Serialize(Sample());
-        bytes[8] = 2;
-        Assert.Contains("format version 2", Assert.Throws<SnapshotInvalidException>(() => Parse(bytes)).Message);
+        bytes[8] = 1;
+        Assert.Contains("format version 1", Assert.Throws<SnapshotInvalidException>(() => Parse(bytes)).Message);
     }
 }

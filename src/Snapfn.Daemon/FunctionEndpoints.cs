@@ -28,7 +28,7 @@ internal static class FunctionEndpoints
         functions.MapGet("/{name}", Get).WithName("GetFunction").WithSummary("One function with its snapshot and recordings")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         functions.MapPost("", Register).WithName("RegisterFunction")
-            .WithSummary("Registers a user function: body = guest ELF built with the Snapfn SDK; ?name=&memory_mib=&description=")
+            .WithSummary("Registers a user function: body = guest ELF built with the Snapfn SDK, or a zip of a Python function's folder (main.py); ?name=&memory_mib=&description=")
             .Accepts<byte[]>(OctetStream, AnyContent).Produces<FunctionResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         functions.MapDelete("/{name}", Delete).WithName("DeleteFunction").WithSummary("Removes a user function with its snapshot and recordings")
@@ -59,7 +59,7 @@ internal static class FunctionEndpoints
         ProblemContext.Set(http, "function", name);
         var elf = await RequestBody.ReadAsync(http.Request, options.MaxElfBytes, "the ELF", http.RequestAborted);
         if (elf.Length == 0)
-            throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`");
+            throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`, or a zip of a Python function's folder");
         var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));

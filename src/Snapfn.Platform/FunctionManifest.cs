@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace Snapfn.Platform;
 
-/// <summary>A user function's snapfn.json: the name it registers under, its guest memory and a description.</summary>
+/// <summary>A user function's snapfn.json: the name it registers under, what it is written in (c, the default, or
+/// python), its guest memory and a description.</summary>
 public sealed record FunctionManifest
 {
     public const string FileName = "snapfn.json";
@@ -18,9 +19,17 @@ public sealed record FunctionManifest
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    public const string NativeRuntime = "c";
+    public const string PythonRuntime = "python";
+
     public required string Name { get; init; }
 
+    public string Runtime { get; init; } = NativeRuntime;
+
     public int MemoryMib { get; init; } = DefaultMemoryMiB;
+
+    [JsonIgnore]
+    public bool IsPython => Runtime == PythonRuntime;
 
     public string Description { get; init; } = "";
 
@@ -45,6 +54,8 @@ public sealed record FunctionManifest
             throw new FunctionProjectException($"{path} is empty");
         if (!FunctionName.IsValid(manifest.Name))
             throw new FunctionProjectException($"{path}: '{manifest.Name}' is not a valid function name (lower-case letters, digits and inner dashes, at most 64)");
+        if (manifest.Runtime is not (NativeRuntime or PythonRuntime))
+            throw new FunctionProjectException($"{path}: runtime '{manifest.Runtime}' is not one of {NativeRuntime}, {PythonRuntime}");
         MemorySize.Check(manifest.MemoryMib, path + ": memory_mib");
         return manifest;
     }

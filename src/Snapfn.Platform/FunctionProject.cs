@@ -28,8 +28,9 @@ public sealed class FunctionProject
         return new FunctionProject(full, FunctionManifest.Load(full));
     }
 
-    /// <summary>Creates <paramref name="directory"/> (which must not exist or be empty) from the template.</summary>
-    public static FunctionProject Create(string directory, string name, GuestSdk sdk)
+    /// <summary>Creates <paramref name="directory"/> (which must not exist or be empty) from the template of
+    /// <paramref name="runtime"/> (c or python).</summary>
+    public static FunctionProject Create(string directory, string name, GuestSdk sdk, string runtime = FunctionManifest.NativeRuntime)
     {
         ArgumentNullException.ThrowIfNull(sdk);
         if (!FunctionName.IsValid(name))
@@ -37,6 +38,10 @@ public sealed class FunctionProject
         var full = Path.GetFullPath(directory);
         if (System.IO.Directory.Exists(full) && System.IO.Directory.EnumerateFileSystemEntries(full).Any())
             throw new FunctionProjectException($"{full} already exists and is not empty: choose another folder");
+        if (runtime == FunctionManifest.PythonRuntime)
+            return CreatePython(full, name, sdk);
+        if (runtime != FunctionManifest.NativeRuntime)
+            throw new InvalidRequestException($"runtime '{runtime}' is not one of {FunctionManifest.NativeRuntime}, {FunctionManifest.PythonRuntime}");
         var headers = sdk.Headers();
         System.IO.Directory.CreateDirectory(Path.Combine(full, SdkCopyFolder));
         var manifest = new FunctionManifest { Name = name, Description = $"{name}: greets {{\"name\": ...}}" };
@@ -46,6 +51,20 @@ public sealed class FunctionProject
         File.WriteAllText(Path.Combine(full, ".gitignore"), "build/\n");
         foreach (var header in headers)
             File.Copy(header, Path.Combine(full, SdkCopyFolder, Path.GetFileName(header)));
+        return new FunctionProject(full, manifest);
+    }
+
+    /// <summary>A Python function: main.py from guest/python/template and a snapfn.json saying runtime python.</summary>
+    private static FunctionProject CreatePython(string full, string name, GuestSdk sdk)
+    {
+        var template = Path.Combine(sdk.Root, "python", "template", PythonFunction.MainFile);
+        if (!File.Exists(template))
+            throw new DirectoryNotFoundException($"the Python template is not at {template}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
+        System.IO.Directory.CreateDirectory(full);
+        var manifest = new FunctionManifest { Name = name, Runtime = FunctionManifest.PythonRuntime, Description = $"{name}: greets {{\"name\": ...}}" };
+        File.WriteAllText(Path.Combine(full, FunctionManifest.FileName), manifest.ToJson());
+        File.Copy(template, Path.Combine(full, PythonFunction.MainFile));
+        File.WriteAllText(Path.Combine(full, ".gitignore"), "__pycache__/\n");
         return new FunctionProject(full, manifest);
     }
 }

@@ -77,15 +77,19 @@ public sealed class FunctionService : IDisposable
 
     public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? FindNewBuiltIn(name, _registry.Find) ?? throw Unknown(name);
 
-    /// <summary>Validates and stores a user function's ELF, then registers it (replacing an earlier version).</summary>
-    public RegisteredFunction Register(string name, byte[] elf, int memoryMib, string? description)
+    /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
+    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version.</summary>
+    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description)
     {
-        ArgumentNullException.ThrowIfNull(elf);
+        ArgumentNullException.ThrowIfNull(code);
         CheckName(name);
         var memorySize = MemorySize.Check(memoryMib, "memory_mib");
         description ??= "";
         if (description.Length > 500 || description.Any(char.IsControl))
             throw new InvalidRequestException("description must be one line of at most 500 characters");
+        if (PythonPackage.IsPackage(code))
+            return RegisterPython(name, code, memoryMib, description);
+        var elf = code;
         ElfImage image;
         try
         {
@@ -113,7 +117,35 @@ public sealed class FunctionService : IDisposable
         }
     }
 
-    /// <summary>Removes a user function with its stored ELF, snapshot and recordings.</summary>
+    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
+    {
+        if (_registry.Find(name) is { Kind: FunctionKind.BuiltIn })
+            throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
+        // Unpack once to check it (and learn its code hash) before anything is stored.
+        var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
+        string sha;
+        try
+        {
+            var folder = Path.Combine(check, "function");
+            PythonPackage.Unpack(package, folder);
+            PythonPackage.CheckSyntax(folder, Home);
+            sha = GuestPrograms.CodeSha256(new FunctionInfo(name, folder, description, false));
+        }
+        finally
+        {
+            Directory.Delete(check, recursive: true);
+        }
+        lock (ChangeLock(name))
+        {
+            var path = _elves.StorePython(name, sha, package);
+            var registered = _registry.PutUser(name, path, sha, memoryMib, description);
+            _elves.Prune(name, keep: path);
+            Changed(name);
+            return registered;
+        }
+    }
+
+    /// <summary>Removes a user function with its stored code, snapshot and recordings.</summary>
     public void Delete(string name)
     {
         CheckName(name);

@@ -3,9 +3,9 @@ using Snapfn.Snapshots;
 namespace Snapfn.Platform;
 
 /// <summary>
-/// User functions' ELFs under $SNAPFN_HOME/user-functions/NAME/SHA256.elf. Named by content, so a redeploy
-/// writes a new file beside the one a running invocation may still be reading; the old one is removed after the
-/// registry points at the new one.
+/// User functions' code under $SNAPFN_HOME/user-functions/NAME/: an ELF as SHA256.elf, a Python function's
+/// folder as SHA256/. Named by content, so a redeploy writes beside the version a running invocation may still
+/// be reading; the old one is removed after the registry points at the new one.
 /// </summary>
 public sealed class UserElfStore
 {
@@ -28,7 +28,34 @@ public sealed class UserElfStore
         return path;
     }
 
-    /// <summary>Deletes every stored ELF of <paramref name="function"/> except <paramref name="keep"/> (all when null).</summary>
+    /// <summary>Unpacks a Python function's package into SHA256/ (files flushed, then the folder renamed into place)
+    /// and returns the folder.</summary>
+    public string StorePython(string function, string sha256, byte[] package)
+    {
+        var path = Path.Combine(Folder(function), sha256);
+        if (Directory.Exists(path))
+            return path;
+        var temporary = Path.Combine(Folder(function), $".tmp-{Guid.NewGuid():N}");
+        try
+        {
+            PythonPackage.Unpack(package, temporary);
+            foreach (var file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories))
+            {
+                using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);
+                DurableFile.Flush(handle, file);
+            }
+            Directory.Move(temporary, path);
+            DurableFile.FlushDirectory(Folder(function));
+        }
+        finally
+        {
+            if (Directory.Exists(temporary))
+                Directory.Delete(temporary, recursive: true);
+        }
+        return path;
+    }
+
+    /// <summary>Deletes every stored version of <paramref name="function"/> except <paramref name="keep"/> (all when null).</summary>
     public void Prune(string function, string? keep)
     {
         var folder = Folder(function);
@@ -38,6 +65,11 @@ public sealed class UserElfStore
         {
             if (keep is null || !string.Equals(file, keep, StringComparison.Ordinal))
                 File.Delete(file);
+        }
+        foreach (var directory in Directory.EnumerateDirectories(folder))
+        {
+            if (keep is null || !string.Equals(directory, keep, StringComparison.Ordinal))
+                Directory.Delete(directory, recursive: true);
         }
         if (keep is null)
             Directory.Delete(folder, recursive: true);

@@ -14,6 +14,13 @@ public static class BuildCommand
         command.SetAction(parse =>
         {
             var project = FunctionProject.Open(parse.GetValue(directory)!);
+            if (project.Manifest.IsPython)
+            {
+                // Nothing to compile ahead: check that every module compiles, with the runtime's own python.
+                PythonPackage.CheckSyntax(project.Directory, SnapfnHome.Default());
+                Console.WriteLine($"{project.Manifest.Name} is a Python function: nothing to build, its modules compile; deploy it with `snapfn deploy {project.Directory}`");
+                return 0;
+            }
             var build = FunctionBuilder.Build(project, GuestSdk.Default());
             if (parse.GetValue(json))
                 OutputWriter.WriteJson(new { function = project.Manifest.Name, elf = build.ElfPath, bytes = build.Bytes, sha256 = build.Sha256, build_ms = build.BuildMs });

@@ -5,7 +5,8 @@ using Snapfn.Platform;
 
 namespace Snapfn.Cli.Commands;
 
-/// <summary>`snapfn deploy`: build a function folder and register it, on a daemon or in the local registry.</summary>
+/// <summary>`snapfn deploy`: build a function folder (or pack a Python one) and register it, on a daemon or in the
+/// local registry.</summary>
 public static class DeployCommand
 {
     public static Command Create()
@@ -19,11 +20,20 @@ public static class DeployCommand
         command.SetAction(parse =>
         {
             var project = FunctionProject.Open(parse.GetValue(directory)!);
-            if (!parse.GetValue(noBuild))
-                FunctionBuilder.Build(project, GuestSdk.Default());
-            else if (!File.Exists(project.ElfPath))
-                throw new UsageException($"{project.ElfPath} does not exist: build it with `snapfn build {project.Directory}` or drop --no-build");
-            var elf = File.ReadAllBytes(project.ElfPath);
+            byte[] elf;
+            if (project.Manifest.IsPython)
+            {
+                // A Python function is sent as a zip of its folder; the platform checks that it compiles.
+                elf = PythonPackage.Pack(project.Directory);
+            }
+            else
+            {
+                if (!parse.GetValue(noBuild))
+                    FunctionBuilder.Build(project, GuestSdk.Default());
+                else if (!File.Exists(project.ElfPath))
+                    throw new UsageException($"{project.ElfPath} does not exist: build it with `snapfn build {project.Directory}` or drop --no-build");
+                elf = File.ReadAllBytes(project.ElfPath);
+            }
             var manifest = project.Manifest;
             using var client = server.Connect(parse);
             FunctionResponse registered;

@@ -1,0 +1,77 @@
+using System.IO.Compression;
+using System.Text;
+
+namespace Snapfn.Platform.Tests;
+
+/// <summary>A Python function's package: what unpacking refuses, and a deploy through the function service.</summary>
+public sealed class PythonPackageTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-package-");
+
+    private static byte[] Zip(params (string Name, string Content)[] files)
+    {
+        using var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in files)
+            {
+                using var writer = new StreamWriter(zip.CreateEntry(name).Open());
+                writer.Write(content);
+            }
+        }
+        return stream.ToArray();
+    }
+
+    [Fact]
+    public void A_folder_round_trips_through_pack_and_unpack_without_caches()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_dir.FullName, "src")).FullName;
+        File.WriteAllText(Path.Combine(source, "main.py"), "def handle(r):\n    return r\n");
+        Directory.CreateDirectory(Path.Combine(source, "lib", "__pycache__"));
+        File.WriteAllText(Path.Combine(source, "lib", "util.py"), "X = 1\n");
+        File.WriteAllText(Path.Combine(source, "lib", "__pycache__", "util.cpython-311.pyc"), "junk");
+        var package = PythonPackage.Pack(source);
+        Assert.True(PythonPackage.IsPackage(package));
+        var target = Path.Combine(_dir.FullName, "out");
+        PythonPackage.Unpack(package, target);
+        Assert.Equal("X = 1\n", File.ReadAllText(Path.Combine(target, "lib", "util.py")));
+        Assert.False(Directory.Exists(Path.Combine(target, "lib", "__pycache__")));
+        Assert.True(PythonFunction.IsPythonFolder(target));
+    }
+
+    [Theory]
+    [InlineData("../escape.py")]
+    [InlineData("/etc/cron.d/x")]
+    [InlineData("a/../../b.py")]
+    public void Paths_that_leave_the_folder_are_refused(string name)
+    {
+        var package = Zip(("main.py", "def handle(r):\n    return r\n"), (name, "x"));
+        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
+        Assert.Contains("not a plain path", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "escape.py")));
+    }
+
+    [Fact]
+    public void A_package_without_main_py_or_that_is_no_zip_is_refused()
+    {
+        Assert.Contains("no main.py", Assert.Throws<InvalidRequestException>(() =>
+            PythonPackage.Unpack(Zip(("other.py", "")), Path.Combine(_dir.FullName, "a"))).Message, StringComparison.Ordinal);
+        Assert.Contains("not a valid zip", Assert.Throws<InvalidRequestException>(() =>
+            PythonPackage.Unpack("PK\x03\x04garbage"u8.ToArray(), Path.Combine(_dir.FullName, "b"))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_deployed_python_function_snapshots_and_runs_and_a_broken_redeploy_keeps_it()
+    {
+        using var home = new PythonFunctionHome();
+        using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
+        service.Register("greeter", Zip(("main.py", "def handle(r):\n    return b'hi ' + r\n")), 512, "test");
+        service.TakeSnapshot("greeter", null, TimeSpan.FromSeconds(60));
+        Assert.Equal("hi ada", Encoding.UTF8.GetString(service.Invoke("greeter", "vanilla", "ada"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).Output));
+        var e = Assert.Throws<InvalidRequestException>(() => service.Register("greeter", Zip(("main.py", "def handle(r)\n")), 512, "test"));
+        Assert.Contains("main.py line 1: SyntaxError", e.Message, StringComparison.Ordinal);
+        Assert.Equal("hi bo", Encoding.UTF8.GetString(service.Invoke("greeter", "warm", "bo"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).Output));
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+}

@@ -21,6 +21,7 @@ public static class WorkloadInputs
     private static readonly Dictionary<string, (string A, string B)> _inline = new(StringComparer.Ordinal)
     {
         ["hello-world"] = ("""{"name":"Alice"}""", """{"name":"Bob"}"""),
+        ["py-hello-world"] = ("""{"name":"Alice"}""", """{"name":"Bob"}"""),
         ["touch"] = ("""{"seed":1}""", """{"seed":2}"""),
     };
 

@@ -82,7 +82,7 @@ public sealed class Invoker : IDisposable
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
             TotalMs = BootRun.Ms(start, run.StoppedAt),
             CachedPagesBefore = 0,
-            Counters = new Dictionary<string, double>(),
+            Counters = WithExits(new Dictionary<string, double>(), run),
         };
     }
 
@@ -97,6 +97,10 @@ public sealed class Invoker : IDisposable
         foreach (var file in files)
             PageCache.Drop(file);
     }
+
+    /// <summary>The mode's counters and the run's VM exits: a Linux program's system calls, a C guest's hypercalls.</summary>
+    private static Dictionary<string, double> WithExits(IReadOnlyDictionary<string, double> counters, GuestRun run) =>
+        new(counters) { ["vm_exits"] = run.Exits };
 
     /// <summary>Runs one request. <paramref name="cancel"/> stops the guest mid-run (a client that went away, a
     /// daemon that stops): the invocation then fails with <see cref="GuestStoppedException"/>, and its VM is gone.</summary>
@@ -141,7 +145,7 @@ public sealed class Invoker : IDisposable
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
             TotalMs = BootRun.Ms(start, run.StoppedAt),
             CachedPagesBefore = cachedBefore,
-            Counters = memory.Counters,
+            Counters = WithExits(memory.Counters, run),
         };
     }
 }

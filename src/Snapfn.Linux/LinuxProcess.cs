@@ -285,7 +285,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public GuestFailureException Explain(GuestFailureException failure) => failure switch
     {
-        GuestCrashedException crash => new ProgramCrashedException(crash, RecentSyscalls()),
+        GuestCrashedException crash => new ProgramCrashedException(crash, RecentSyscalls(), _stderrTail.Text),
         _ => failure,
     };
 
@@ -353,9 +353,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 /// <summary>A Linux program crashed: the VM's report (registers, faulting address) and its last system calls.</summary>
 public sealed class ProgramCrashedException : GuestFailureException
 {
-    public ProgramCrashedException(GuestCrashedException crash, string recentSyscalls)
+    public ProgramCrashedException(GuestCrashedException crash, string recentSyscalls, string stderrTail = "")
         : base($"program crashed: {crash?.Reason} at rip=0x{crash?.Regs.rip:x} (faulting address cr2=0x{crash?.Cr2:x}, rsp=0x{crash?.Regs.rsp:x}); " +
-               $"last system calls:\n{recentSyscalls}", crash!)
+               $"last system calls:\n{recentSyscalls}" + (string.IsNullOrWhiteSpace(stderrTail) ? "" : $"its last output:\n{stderrTail.TrimEnd()}"), crash!)
     {
         Crash = crash!;
     }

@@ -17,6 +17,7 @@ public sealed record FunctionManifest
         // A file people edit: keep quotes and non-ASCII readable.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     public const string NativeRuntime = "c";
@@ -32,6 +33,9 @@ public sealed record FunctionManifest
     public bool IsPython => Runtime == PythonRuntime;
 
     public string Description { get; init; } = "";
+
+    /// <summary>For a Python function: the Debian packages its runtime adds (python3-numpy, ...).</summary>
+    public IReadOnlyList<string>? Packages { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, _json) + "\n";
 

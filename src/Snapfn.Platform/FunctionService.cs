@@ -129,6 +129,8 @@ public sealed class FunctionService : IDisposable
             var folder = Path.Combine(check, "function");
             PythonPackage.Unpack(package, folder);
             PythonPackage.CheckSyntax(folder, Home);
+            // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
+            new Linux.Roots.RootBuilder(Home.Path).Ensure(PythonFunction.Runtime(folder));
             sha = GuestPrograms.CodeSha256(new FunctionInfo(name, folder, description, false));
         }
         finally

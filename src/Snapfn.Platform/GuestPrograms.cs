@@ -45,7 +45,7 @@ public static class GuestPrograms
     {
         if (!File.Exists(ShimPath))
             throw new FileNotFoundException($"the Python shim is not at {ShimPath}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
-        var root = new RootBuilder(home.Path).Ensure(Runtimes.Python);
+        var root = new RootBuilder(home.Path).Ensure(PythonFunction.Runtime(function.CodePath));
         var vdso = Path.Combine(GuestSdk.Default().Root, "build", "vdso.so");
         var options = new ProcessOptions
         {
@@ -53,6 +53,7 @@ public static class GuestPrograms
             Program = "/usr/bin/python3",
             // -B: the function's folder is read-only, so no __pycache__ is written there.
             Arguments = ["/usr/bin/python3", "-B", $"{ShimMount}/{ShimFile}", FunctionMount],
+            Environment = PythonFunction.Environment,
             Mounts = [new RootMount(FunctionMount, function.CodePath, Writable: false), new RootMount(ShimMount, ShimDirectory, Writable: false)],
             WorkingDirectory = FunctionMount,
             VdsoPath = File.Exists(vdso) ? vdso : null,

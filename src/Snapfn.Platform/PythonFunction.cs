@@ -3,9 +3,47 @@ using System.Text.Json;
 namespace Snapfn.Platform;
 
 /// <summary>A Python function's folder: main.py with handle(request) (and an optional init()), and snapfn.json
-/// saying {"runtime": "python"}.</summary>
+/// saying {"runtime": "python"} and, optionally, the Debian packages it needs ({"packages": ["python3-numpy"]}).</summary>
 public static class PythonFunction
 {
+    /// <summary>Libraries that start a thread per core by default are told to use one: guests are single-threaded
+    /// (a thread they try to create is refused), and OpenBLAS, OpenMP and PyTorch then run on the calling thread.</summary>
+    public static IReadOnlyList<string> Environment { get; } =
+        [.. Linux.ProcessOptions.DefaultEnvironment, "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1",
+         "NUMEXPR_NUM_THREADS=1", "PYTHONHASHSEED=0"];
+
+    /// <summary>The Debian packages snapfn.json lists (none when it lists none).</summary>
+    public static IReadOnlyList<string> Packages(string folder)
+    {
+        var manifest = Path.Combine(folder, ManifestFile);
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            if (!document.RootElement.TryGetProperty("packages", out var packages))
+                return [];
+            if (packages.ValueKind != JsonValueKind.Array || packages.EnumerateArray().Any(p => p.ValueKind != JsonValueKind.String))
+                throw new InvalidRequestException($"{manifest}: \"packages\" must be a list of Debian package names");
+            return [.. packages.EnumerateArray().Select(p => p.GetString()!)];
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidRequestException($"{manifest} is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
+    public static Linux.Roots.Runtime Runtime(string folder)
+    {
+        var packages = Packages(folder);
+        try
+        {
+            return packages.Count == 0 ? Linux.Roots.Runtimes.Python : Linux.Roots.Runtimes.Python.With(packages);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidRequestException($"{Path.Combine(folder, ManifestFile)}: {e.Message}", e);
+        }
+    }
     public const string ManifestFile = "snapfn.json";
     public const string MainFile = "main.py";
 

@@ -110,6 +110,7 @@ public sealed class RootBuilder
             var packages = DebExtractor.ExtractAll(debs, tree, progress, cancellationToken);
             CheckRequested(key, packages);
             UsrMerge.Apply(tree);
+            Alternatives.Apply(debs, tree, cancellationToken);
             foreach (var mountPoint in _mountPoints)
                 Directory.CreateDirectory(Path.Combine(tree, mountPoint));
             var bytecode = BytecodeCompiler.Compile(tree, progress, cancellationToken);

@@ -37,8 +37,9 @@ public sealed partial class RootKey : IEquatable<RootKey>
         return new RootKey(sorted, Convert.ToHexStringLower(hash)[..16]);
     }
 
-    /// <summary>Part of every id, so that a change to how roots are laid out (2: merged /usr) builds them anew.</summary>
-    public const string LayoutVersion = "layout 2";
+    /// <summary>Part of every id, so that a change to how roots are laid out (2: merged /usr; 3: alternatives)
+    /// builds them anew.</summary>
+    public const string LayoutVersion = "layout 3";
 
     public bool Equals(RootKey? other) => other is not null && other.Id == Id && other.Packages.SequenceEqual(Packages, StringComparer.Ordinal);
 

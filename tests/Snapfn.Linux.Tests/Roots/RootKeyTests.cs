@@ -23,8 +23,8 @@ public sealed class RootKeyTests
     [Fact]
     public void The_id_is_the_first_16_hex_digits_of_sha256_over_the_layout_and_the_sorted_names()
     {
-        // printf 'layout 2\npython3\npython3-numpy' | sha256sum
-        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("layout 2\npython3\npython3-numpy"u8))[..16];
+        // printf 'layout 3\npython3\npython3-numpy' | sha256sum
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("layout 3\npython3\npython3-numpy"u8))[..16];
         var key = RootKey.For(["python3-numpy", "python3"]);
         Assert.Equal(expected, key.Id);
         Assert.Matches("^[0-9a-f]{16}$", key.Id);

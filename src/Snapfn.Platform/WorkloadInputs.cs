@@ -21,7 +21,6 @@ public static class WorkloadInputs
     private static readonly Dictionary<string, (string A, string B)> _inline = new(StringComparer.Ordinal)
     {
         ["hello-world"] = ("""{"name":"Alice"}""", """{"name":"Bob"}"""),
-        ["py-hello-world"] = ("""{"name":"Alice"}""", """{"name":"Bob"}"""),
         ["touch"] = ("""{"seed":1}""", """{"seed":2}"""),
     };
 
@@ -43,14 +42,23 @@ public static class WorkloadInputs
     // The pictures take a moment to render and encode; the bench asks for each input more than once.
     private static readonly ConcurrentDictionary<(string, InputSet), Lazy<byte[]>> _made = new();
 
+    /// <summary>The Python suite's functions (py-NAME) take the inputs of the C function NAME: the formats agree.</summary>
+    public const string PythonPrefix = "py-";
+
     /// <summary>The functions that have built-in inputs, in name order.</summary>
-    public static IReadOnlyList<string> Functions { get; } = [.. _inline.Keys.Concat(_generated.Keys).Order(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> Functions { get; } =
+        [.. _inline.Keys.Concat(_generated.Keys).SelectMany(name => new[] { name, PythonPrefix + name }).Order(StringComparer.Ordinal)];
+
+    /// <summary>The C function whose inputs <paramref name="function"/> takes.</summary>
+    private static string Source(string function) =>
+        function.StartsWith(PythonPrefix, StringComparison.Ordinal) ? function[PythonPrefix.Length..] : function;
 
     /// <summary>Whether <paramref name="function"/> has built-in inputs (it need not be in the catalog).</summary>
     public static bool Has(FunctionCatalog catalog, string function)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(function);
+        function = Source(function);
         return _inline.ContainsKey(function) || _generated.ContainsKey(function);
     }
 
@@ -60,10 +68,11 @@ public static class WorkloadInputs
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(function);
         ArgumentOutOfRangeException.ThrowIfNotEqual(Enum.IsDefined(set), true, nameof(set));
-        if (_inline.TryGetValue(function, out var inline))
+        var source = Source(function);
+        if (_inline.TryGetValue(source, out var inline))
             return Encoding.UTF8.GetBytes(set == InputSet.A ? inline.A : inline.B);
-        if (!_generated.TryGetValue(function, out var generate))
+        if (!_generated.TryGetValue(source, out var generate))
             throw new ArgumentException($"function '{function}' has no built-in inputs (functions with inputs A and B: {string.Join(", ", Functions)}); give one with --input FILE");
-        return [.. _made.GetOrAdd((function, set), key => new Lazy<byte[]>(() => generate(key.Item2))).Value];
+        return [.. _made.GetOrAdd((source, set), key => new Lazy<byte[]>(() => generate(key.Item2))).Value];
     }
 }

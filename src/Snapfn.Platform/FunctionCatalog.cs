@@ -59,6 +59,17 @@ public sealed class FunctionCatalog
         ["touch"] = ("test guest: reads a seed-chosen half of 256 MiB", true),
         ["microbench"] = ("benchmark guest: compute, hypercall and page-touch loops for `snapfn microbench`", true),
         ["py-hello-world"] = ("Python: greets {\"name\": ...}", false),
+        ["py-read-list"] = ("Python: reads a ~512 MB list built in init()", false),
+        ["py-mmap"] = ("Python: maps 512 MiB anonymous memory, writes a byte a page", false),
+        ["py-image"] = ("Python, Pillow: rotates a JPEG by 90 degrees", false),
+        ["py-json"] = ("Python: json.loads then json.dumps", false),
+        ["py-aes"] = ("Python, pyaes: AES-256-CTR over a text, and back", false),
+        ["py-html"] = ("Python, Chameleon: renders an HTML table from a template", false),
+        ["py-matmul"] = ("Python, NumPy: multiplies two float64 matrices", false),
+        ["py-video"] = ("Python, PyAV (FFmpeg): grayscales a video clip", false),
+        ["py-compression"] = ("Python: gzips a file", false),
+        ["py-recognition"] = ("Python, PyTorch: ResNet-50 on a JPEG (synthetic weights)", false),
+        ["py-pagerank"] = ("Python, igraph: PageRank on a Barabasi-Albert graph", false),
     };
 
     public FunctionCatalog(string guestDirectory)

@@ -27,4 +27,25 @@ public static class Guests
         Assert.NotEmpty(output);
         return output;
     }
+
+    /// <summary>Boots a Python function of guest/functions (py-NAME) on the python runtime with the packages its
+    /// snapfn.json lists (the root is built on first use), runs init() and one request.</summary>
+    public static byte[] RunPython(string function, byte[] input, ulong memory = 2UL << 30)
+    {
+        var log = new List<string>();
+        var options = new MicroVmOptions
+        {
+            MemorySize = memory, Timeout = TimeSpan.FromSeconds(300), Name = function, Log = line => { lock (log) log.Add(line); },
+        };
+        try
+        {
+            var output = BootRun.Run(Catalog.Get(function), input, options).Output;
+            Assert.NotEmpty(output);
+            return output;
+        }
+        catch (GuestFailureException e)
+        {
+            throw new InvalidOperationException($"{function} failed: {e.Message}\nits log:\n{string.Join('\n', log.TakeLast(30))}", e);
+        }
+    }
 }

@@ -29,6 +29,9 @@ public sealed class Experiment
 
     public List<BenchRun> Runs { get; } = [];
 
+    /// <summary>Each function's working set with inputs A and B, measured (untimed) before its runs.</summary>
+    public Dictionary<string, WorkingSet> WorkingSets { get; } = [];
+
     public bool Partial { get; private set; }
 
     public void Run(BenchOptions options, Action<BenchProgress> progress, CancellationToken cancel)
@@ -49,6 +52,11 @@ public sealed class Experiment
                 var inputA = WorkloadInputs.Get(_catalog, name, InputSet.A);
                 var inputTest = WorkloadInputs.Get(_catalog, name, testSet);
                 Prepare(function, options.Modes, inputA, s => progress(new BenchProgress(name, s, done, total)));
+                progress(new BenchProgress(name, "measuring working sets A and B", done, total));
+                var snapshot = _snapshots.Open(function);
+                WorkingSets[name] = new WorkingSet(
+                    Snapshots.Recording.ReapRecorder.CountWorkingSet(snapshot, inputA, _vmOptions),
+                    Snapshots.Recording.ReapRecorder.CountWorkingSet(snapshot, WorkloadInputs.Get(_catalog, name, InputSet.B), _vmOptions));
                 if (options.Modes.Contains(Invoker.WarmMode))
                 {
                     // Keep-alive means a VM that already served a request: the first one is not measured.

@@ -11,7 +11,7 @@ public static class BenchCommand
 {
     public static readonly string[] AllModes = ["warm", "cached", "vanilla", "reap", "faasnap"];
 
-    /// <summary>The paper's twelve functions.</summary>
+    /// <summary>The paper's twelve functions, in C (the native lower bound).</summary>
     public static readonly string[] PaperFunctions =
         ["hello-world", "read-list", "mmap", "image", "json", "aes", "html", "matmul", "video", "compression", "recognition", "pagerank"];
 
@@ -19,22 +19,31 @@ public static class BenchCommand
     /// and recordings included) finishes in a few minutes here.</summary>
     public static readonly string[] QuickFunctions = ["hello-world", "json", "compression", "image", "pagerank"];
 
+    /// <summary>The suites: the paper's functions in Python on the paper's libraries (py-NAME), or in C.</summary>
+    public static string[] Suite(string suite, bool quick) => suite switch
+    {
+        "python" => [.. (quick ? QuickFunctions : PaperFunctions).Select(f => WorkloadInputs.PythonPrefix + f)],
+        "c" => quick ? QuickFunctions : PaperFunctions,
+        _ => throw new UsageException($"--suite must be python or c, not '{suite}'"),
+    };
+
     public static Command Create()
     {
-        var functions = new Option<string?>("--functions") { Description = "comma-separated functions (default: the paper's twelve)" };
+        var functions = new Option<string?>("--functions") { Description = "comma-separated functions (default: the suite's twelve)" };
+        var suite = new Option<string>("--suite") { Description = "python: the paper's functions in Python on its libraries; c: in C, the native lower bound", DefaultValueFactory = _ => "python" };
         var modes = new Option<string?>("--modes") { Description = $"comma-separated modes (default: {string.Join(",", AllModes)})" };
         var repeat = new Option<int?>("--repeat") { Description = "repetitions per function and mode (default 5; 3 with --quick)" };
         var inputSet = new Option<string>("--input-set") { Description = "the input invocations are tested with (B, as in the paper, or A)", DefaultValueFactory = _ => "B" };
-        var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)}, 3 repetitions" };
+        var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)} of the suite, 3 repetitions" };
         var output = new Option<string?>("--out") { Description = "folder for results.json, report.md and the charts (default ./bench-results/<timestamp>)" };
         var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
-        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { functions, modes, repeat, inputSet, quick, output, json };
+        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { functions, suite, modes, repeat, inputSet, quick, output, json };
         command.SetAction(parse =>
         {
             var isQuick = parse.GetValue(quick);
             var options = new BenchOptions
             {
-                Functions = List(parse.GetValue(functions)) ?? (isQuick ? QuickFunctions : PaperFunctions),
+                Functions = List(parse.GetValue(functions)) ?? Suite(parse.GetValue(suite)!, isQuick),
                 Modes = List(parse.GetValue(modes)) ?? AllModes,
                 Repeat = parse.GetValue(repeat) ?? (isQuick ? 3 : 5),
                 TestInputSet = parse.GetValue(inputSet)!.ToUpperInvariant(),
@@ -78,7 +87,7 @@ public static class BenchCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        var report = new Report(experiment.Runs, options.Functions, options.Modes);
+        var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets);
         var commandLine = "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
         var resultsPath = Path.Combine(folder, "results.json");
         report.WriteJson(resultsPath, options, commandLine, experiment.Partial);

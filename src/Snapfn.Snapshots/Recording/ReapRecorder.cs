@@ -16,24 +16,7 @@ public static class ReapRecorder
 {
     public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ArgumentNullException.ThrowIfNull(options);
-        var shell = VmShell.Create(snapshot.State.MemorySize, snapshot.Folder.Function);
-        RecordingMemory memory;
-        try
-        {
-            memory = RecordingMemory.Create(snapshot, shell.Memory);
-        }
-        catch
-        {
-            shell.Dispose();
-            throw;
-        }
-        using var owned = memory;
-        var start = Stopwatch.GetTimestamp();
-        var (_, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = snapshot.Folder.Function });
-        var runMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var log = memory.FaultLog;
+        var (output, log, runMs) = Trace(snapshot, input, options);
         var firstFault = new Dictionary<ulong, int>();
         for (var i = 0; i < log.Count; i++)
             firstFault.TryAdd(log[i], i);
@@ -53,6 +36,33 @@ public static class ReapRecorder
         // REAP installs pages by copying them into anonymous memory: its file is read, never mapped, so it is packed.
         var file = RecordingWriter.Write(path, "reap", snapshot, runs, [], alignLargePages: false);
         return new RecordingResult(path, "reap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
+    }
+
+    /// <summary>The pages one request with <paramref name="input"/> touches (its working set), counted by
+    /// userfaultfd as the recording does, without writing a recording.</summary>
+    public static ulong CountWorkingSet(Snapshot snapshot, byte[] input, MicroVmOptions options) =>
+        (ulong)Trace(snapshot, input, options).Log.Distinct().Count();
+
+    /// <summary>Runs one request on empty memory whose every first touch faults to userfaultfd, logging the faults.</summary>
+    private static (byte[] Output, IReadOnlyList<ulong> Log, double RunMs) Trace(Snapshot snapshot, byte[] input, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(options);
+        var shell = VmShell.Create(snapshot.State.MemorySize, snapshot.Folder.Function);
+        RecordingMemory memory;
+        try
+        {
+            memory = RecordingMemory.Create(snapshot, shell.Memory);
+        }
+        catch
+        {
+            shell.Dispose();
+            throw;
+        }
+        using var owned = memory;
+        var start = Stopwatch.GetTimestamp();
+        var (_, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = snapshot.Folder.Function });
+        return (output, memory.FaultLog, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 
     private sealed class RecordingMemory : UffdMemory

@@ -29,7 +29,6 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private readonly VdsoClock? _vdsoClock;
     private MicroVm? _vm;
-    private GuestMemory? _memory;
     private readonly OutputTail _stderrTail;
     private long _historyCount;
     private bool _disposed;
@@ -178,7 +177,6 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     private void Attach(GuestMemory memory, AddressSpace space)
     {
-        _memory = memory;
         Mappings = new GuestMappings(memory, space);
         User = new UserMemory(memory, space);
     }

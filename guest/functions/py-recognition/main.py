@@ -38,8 +38,9 @@ def init():
     from PIL import Image, JpegImagePlugin  # noqa: F401  (registers the JPEG format)
     from torchvision import transforms
 
-    # One thread, from OMP_NUM_THREADS=1 (the VM refuses new threads). torch.set_num_threads(1) would abort the
-    # process: it starts torch's pthreadpool, which insists on cpuinfo, and cpuinfo needs /proc/cpuinfo.
+    # One thread: the VM refuses new ones (OMP_NUM_THREADS=1 is set too). Snapfn synthesises /proc/cpuinfo and the
+    # /sys CPU lists that torch's cpuinfo reads for this.
+    torch.set_num_threads(1)
     if torch.get_num_threads() != 1:
         raise RuntimeError(f"torch would use {torch.get_num_threads()} threads: is OMP_NUM_THREADS=1 unset?")
     _RESIZE = transforms.Resize(256)  # the shorter side to 256: Pillow's bilinear filter, antialiased

@@ -11,7 +11,7 @@ public sealed record RootMount(string GuestPath, string HostDirectory, bool Writ
 /// <summary>
 /// The program's file system: a read-only root directory, mounts over it (a private writable /tmp, read-only
 /// folders such as a function's code) and the few synthetic files programs need (/dev/null, /dev/zero,
-/// /dev/urandom, /dev/random, /proc/self/exe). Every path is resolved by the host kernel with openat2 and
+/// /dev/urandom, /dev/random, /proc/self/exe, /proc/cpuinfo and the CPU lists under /sys). Every path is resolved by the host kernel with openat2 and
 /// RESOLVE_IN_ROOT against the mount's own directory: "..", absolute symlinks and magic links cannot leave it.
 /// Operations return a result or a negated errno (failed lookups are common: no exceptions on that path).
 /// </summary>
@@ -59,6 +59,15 @@ public sealed unsafe class RootFileSystem : IDisposable
             path = exe;
         if (DeviceFile.ForPath(path) is { } device)
             return new DeviceFile(device, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK));
+        if (ContentFile.Known.TryGetValue(path, out var content))
+        {
+            if ((flags & Libc.O_ACCMODE) != Libc.O_RDONLY)
+            {
+                errno = Errno.EACCES;
+                return null;
+            }
+            return new ContentFile(path, content(), flags & Libc.O_ACCMODE);
+        }
         var (mount, relative) = Find(path);
         var writes = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_CREAT | Libc.O_TRUNC)) != 0 ||
             (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
@@ -101,6 +110,8 @@ public sealed unsafe class RootFileSystem : IDisposable
         }
         if (DeviceFile.ForPath(path) is { } device)
             return DeviceFile.Stat(device, out st);
+        if (ContentFile.Known.TryGetValue(path, out var content))
+            return ContentFile.Stat(path, content().Length, out st);
         var (mount, relative) = Find(path);
         var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0);
         if (fd < 0)

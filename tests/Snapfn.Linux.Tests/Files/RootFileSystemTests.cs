@@ -127,6 +127,22 @@ public sealed class RootFileSystemTests : IDisposable
         Assert.Equal(3, devnull.Write("abc"u8));
     }
 
+    [Fact]
+    public void The_cpu_files_describe_one_cpu_and_are_read_only()
+    {
+        using var cpuinfo = _fs.Open("/proc/cpuinfo", Libc.O_RDONLY, 0, out _);
+        var buffer = new byte[1 << 16];
+        var text = Encoding.ASCII.GetString(buffer, 0, (int)cpuinfo!.Read(buffer));
+        Assert.Single(text.Split('\n'), l => l.StartsWith("processor", StringComparison.Ordinal));
+        Assert.Contains("processor\t: 0", text, StringComparison.Ordinal);
+        using var possible = _fs.Open("/sys/devices/system/cpu/possible", Libc.O_RDONLY, 0, out _);
+        Assert.Equal("0\n", Encoding.ASCII.GetString(buffer, 0, (int)possible!.Read(buffer)));
+        Assert.Null(_fs.Open("/proc/cpuinfo", Libc.O_WRONLY, 0, out var errno));
+        Assert.Equal(Errno.EACCES, errno);
+        Assert.Equal(0, _fs.Stat("/sys/devices/system/cpu/online", followSymlinks: true, out var st));
+        Assert.Equal(2, st.st_size);
+    }
+
     public void Dispose()
     {
         _fs.Dispose();

@@ -1,0 +1,102 @@
+using System.Text;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>
+/// A read-only file whose bytes the VMM makes up: /proc/cpuinfo and /sys/devices/system/cpu/{possible,present,
+/// online}, which libraries read to size their thread pools (PyTorch's cpuinfo aborts without them). They
+/// describe the guest: one CPU, with the host CPU's model and flags.
+/// </summary>
+public sealed class ContentFile : OpenFile
+{
+    private readonly byte[] _content;
+    private long _offset;
+
+    public ContentFile(string guestPath, byte[] content, int statusFlags) : base(guestPath, statusFlags)
+    {
+        _content = content;
+    }
+
+    private static readonly Lazy<byte[]> _cpuInfo = new(MakeCpuInfo);
+
+    /// <summary>The made-up files, by path; read once per process.</summary>
+    public static IReadOnlyDictionary<string, Func<byte[]>> Known { get; } = new Dictionary<string, Func<byte[]>>(StringComparer.Ordinal)
+    {
+        ["/proc/cpuinfo"] = () => _cpuInfo.Value,
+        ["/sys/devices/system/cpu/possible"] = () => "0\n"u8.ToArray(),
+        ["/sys/devices/system/cpu/present"] = () => "0\n"u8.ToArray(),
+        ["/sys/devices/system/cpu/online"] = () => "0\n"u8.ToArray(),
+    };
+
+    public override long Read(Span<byte> buffer)
+    {
+        var n = ReadAt(buffer, _offset);
+        if (n > 0)
+            _offset += n;
+        return n;
+    }
+
+    public override long ReadAt(Span<byte> buffer, long offset)
+    {
+        if (offset >= _content.Length)
+            return 0;
+        var n = (int)Math.Min(buffer.Length, _content.Length - offset);
+        _content.AsSpan((int)offset, n).CopyTo(buffer);
+        return n;
+    }
+
+    public override long Seek(long offset, int whence)
+    {
+        var target = whence switch
+        {
+            0 => offset,
+            1 => _offset + offset,
+            2 => _content.Length + offset,
+            _ => -1,
+        };
+        if (target < 0)
+            return -Errno.EINVAL;
+        _offset = target;
+        return target;
+    }
+
+    public override int Stat(out Kernel.stat st) => Stat(GuestPath, _content.Length, out st);
+
+    public static int Stat(string path, long size, out Kernel.stat st)
+    {
+        st = default;
+        st.st_mode = Kernel.S_IFREG | 0x124; // 0444
+        st.st_nlink = 1;
+        st.st_size = size;
+        st.st_blksize = 4096;
+        st.st_ino = 0x300 + (ulong)(uint)StringComparer.Ordinal.GetHashCode(path) % 0x1000;
+        return 0;
+    }
+
+    /// <summary>The host's first processor block, renumbered as the guest's only CPU.</summary>
+    private static byte[] MakeCpuInfo()
+    {
+        string host;
+        try
+        {
+            host = File.ReadAllText("/proc/cpuinfo");
+        }
+        catch (IOException)
+        {
+            host = "";
+        }
+        var first = host.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "processor\t: 0\nvendor_id\t: unknown";
+        var lines = first.Split('\n').Select(line =>
+        {
+            var key = line.Split(':')[0].Trim();
+            return key switch
+            {
+                "processor" or "physical id" or "core id" or "apicid" or "initial apicid" => $"{key}\t: 0",
+                "siblings" or "cpu cores" => $"{key}\t: 1",
+                _ => line,
+            };
+        });
+        return Encoding.ASCII.GetBytes(string.Join('\n', lines) + "\n\n");
+    }
+}

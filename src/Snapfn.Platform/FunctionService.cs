@@ -130,7 +130,14 @@ public sealed class FunctionService : IDisposable
             PythonPackage.Unpack(package, folder);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
-            new Linux.Roots.RootBuilder(Home.Path).Ensure(PythonFunction.Runtime(folder));
+            try
+            {
+                new Linux.Roots.RootBuilder(Home.Path).Ensure(PythonFunction.Runtime(folder));
+            }
+            catch (Linux.Roots.RootBuildException e)
+            {
+                throw new InvalidRequestException($"the function's packages cannot be installed: {e.Message}", e);
+            }
             sha = GuestPrograms.CodeSha256(new FunctionInfo(name, folder, description, false));
         }
         finally

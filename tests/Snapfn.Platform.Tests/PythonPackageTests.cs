@@ -73,5 +73,18 @@ public sealed class PythonPackageTests : IDisposable
         Assert.Equal("hi bo", Encoding.UTF8.GetString(service.Invoke("greeter", "warm", "bo"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).Output));
     }
 
+    [Fact]
+    public void A_package_debian_does_not_have_is_refused_at_deploy_naming_it()
+    {
+        using var home = new PythonFunctionHome();
+        using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
+        var package = Zip(("main.py", "def handle(r):\n    return r\n"), ("snapfn.json", """{"runtime": "python", "packages": ["snapfn-no-such-package"]}"""));
+        var e = Assert.Throws<InvalidRequestException>(() => service.Register("nopkg", package, 512, "test"));
+        if (e.Message.Contains("network", StringComparison.OrdinalIgnoreCase) && !e.Message.Contains("snapfn-no-such-package", StringComparison.Ordinal))
+            Assert.Skip($"deb.debian.org is not reachable: {e.Message}");
+        Assert.Contains("snapfn-no-such-package", e.Message, StringComparison.Ordinal);
+        Assert.Throws<UnknownFunctionException>(() => service.Get("nopkg"));
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 }

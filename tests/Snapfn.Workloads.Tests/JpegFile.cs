@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Snapfn.Workloads.Tests;
 
 /// <summary>One component of a frame header: its id and sampling factors.</summary>
@@ -9,7 +6,7 @@ public readonly record struct JpegComponent(int Id, int H, int V);
 /// <summary>What a JPEG's frame header says: the SOF marker (0xC0 baseline), size and components.</summary>
 public sealed record JpegHeader(int Sof, int Width, int Height, IReadOnlyList<JpegComponent> Components, bool Jfif);
 
-/// <summary>Reads JPEG structure by walking its markers (T.81 Annex B), and measures pixel agreement.</summary>
+/// <summary>Reads JPEG structure by walking its markers (T.81 Annex B); the pixels are <see cref="Verifiers.ImageCompare"/>'s.</summary>
 public static class JpegFile
 {
     /// <summary>Splits a Motion JPEG stream into its frames; each must begin right where the previous one ended.</summary>
@@ -32,26 +29,26 @@ public static class JpegFile
         return header ?? throw new InvalidDataException("no frame header (SOFn)");
     }
 
-    /// <summary>Decodes with ImageSharp into interleaved 8-bit samples: RGB for colour, one byte for gray.</summary>
-    public static byte[] Rgb(Image<Rgb24> image)
+    /// <summary>The 8-bit quantisation tables of a JPEG's DQT segments before its first scan, by table id, as stored
+    /// (zigzag order).</summary>
+    public static Dictionary<int, int[]> QuantisationTables(byte[] jpeg)
     {
-        var pixels = new byte[image.Width * image.Height * 3];
-        image.CopyPixelDataTo(pixels);
-        return pixels;
-    }
-
-    /// <summary>Peak signal-to-noise ratio of 8-bit samples, in dB.</summary>
-    public static double Psnr(ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double sum = 0;
-        for (var i = 0; i < expected.Length; i++)
+        var tables = new Dictionary<int, int[]>();
+        for (var pos = 2; pos + 4 <= jpeg.Length && jpeg[pos] == 0xFF && jpeg[pos + 1] != 0xDA;)
         {
-            double d = expected[i] - actual[i];
-            sum += d * d;
+            var marker = jpeg[pos + 1];
+            var length = (jpeg[pos + 2] << 8) | jpeg[pos + 3];
+            if (marker == 0xDB)
+            {
+                for (var t = pos + 4; t < pos + 2 + length; t += 65)
+                {
+                    Assert.Equal(0, jpeg[t] >> 4); // 8-bit precision, as baseline requires
+                    tables[jpeg[t] & 15] = [.. jpeg.AsSpan(t + 1, 64).ToArray().Select(q => (int)q)];
+                }
+            }
+            pos += 2 + length;
         }
-        var mse = sum / expected.Length;
-        return mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(255.0 * 255.0 / mse);
+        return tables;
     }
 
     /// <summary>From the SOI at <paramref name="start"/> to just past its EOI.</summary>

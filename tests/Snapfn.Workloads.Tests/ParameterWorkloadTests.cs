@@ -1,9 +1,7 @@
-using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Snapfn.Platform;
+using Snapfn.Workloads.Tests.Verifiers;
 
 namespace Snapfn.Workloads.Tests;
 
@@ -12,7 +10,7 @@ namespace Snapfn.Workloads.Tests;
 /// inputs and checked by replaying WORKLOADS.md's algorithms here. read-list's and mmap's inputs A and B are the
 /// same (InputTests checks that), so they run once.
 /// </summary>
-public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
+public sealed class ParameterWorkloadTests(ITestOutputHelper log)
 {
     [Fact]
     public void Read_list_checksum_is_the_fnv_fold_of_the_replayed_values()
@@ -21,14 +19,14 @@ public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
         using var output = JsonDocument.Parse(Guests.Run("read-list", Guests.Input("read-list", InputSet.A)));
         const int Nodes = 536870912 / 32;
         var rng = new SpecRng(1);
-        var h = 0xcbf29ce484222325UL;
+        var h = WordChecksum.Start;
         for (var i = 0; i < Nodes; i++)
-            h = unchecked((h ^ rng.Next()) * 0x100000001b3);
+            h = WordChecksum.Fold(h, rng.Next());
         var root = output.RootElement;
         Assert.Equal(Nodes, root.GetProperty("nodes").GetInt32());
         Assert.Equal(536870912, root.GetProperty("bytes").GetInt32());
-        Assert.Equal(Hex(h), root.GetProperty("checksum").GetString());
-        Assert.Equal("0ee7353de516d842", Hex(h)); // the value WORKLOADS.md documents
+        Assert.Equal(WordChecksum.Hex(h), root.GetProperty("checksum").GetString());
+        Assert.Equal("0ee7353de516d842", WordChecksum.Hex(h)); // the value WORKLOADS.md documents
     }
 
     [Fact]
@@ -42,11 +40,11 @@ public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
         var pages = (ulong)mib * 256;
         var sum = 0UL;
         for (var p = 0UL; p < pages; p++)
-            sum = unchecked(sum + (((p + 1) * 0x9e3779b97f4a7c15) ^ p));
+            sum = unchecked(sum + (((p + 1) * SpecRng.Golden) ^ p));
         var root = output.RootElement;
         Assert.Equal(mib, root.GetProperty("size_mib").GetInt32());
         Assert.Equal(pages, root.GetProperty("pages").GetUInt64());
-        Assert.Equal(Hex(sum), root.GetProperty("checksum").GetString());
+        Assert.Equal(WordChecksum.Hex(sum), root.GetProperty("checksum").GetString());
     }
 
     [Theory]
@@ -60,21 +58,7 @@ public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
         var rows = parameters.RootElement.GetProperty("rows").GetInt32();
         var cols = parameters.RootElement.GetProperty("cols").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        var html = Encoding.UTF8.GetString(Guests.Run("html", input));
-
-        // Parsed back: the title and every row's cells, unescaped.
-        var title = Regex.Match(html, "<title>(.*)</title>").Groups[1].Value;
-        Assert.Equal(HtmlTable.Title(rows, cols, seed), WebUtility.HtmlDecode(title));
-        var parsed = RowPattern().Matches(html).Select(row => CellPattern().Matches(row.Groups[1].Value).Select(c => WebUtility.HtmlDecode(c.Groups[1].Value)).ToList()).ToList();
-        Assert.Equal(rows, parsed.Count);
-        for (var r = 0; r < rows; r++)
-        {
-            Assert.Equal(cols, parsed[r].Count);
-            for (var c = 0; c < cols; c++)
-                Assert.True(HtmlTable.Cell(seed, r, c) == parsed[r][c], $"cell ({r}, {c}): '{parsed[r][c]}'");
-        }
-        // And byte for byte, the layout WORKLOADS.md gives.
-        Assert.Equal(HtmlTable.Render(rows, cols, seed), html);
+        HtmlTable.AssertPage(Encoding.UTF8.GetString(Guests.Run("html", input)), rows, cols, seed);
     }
 
     [Fact]
@@ -103,25 +87,8 @@ public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
             a[i] = rng.NextDouble() * 2 - 1;
         for (var i = 0; i < b.Length; i++)
             b[i] = rng.NextDouble() * 2 - 1;
-        // Only the trace and the sampled entries: O(n^2), not the n^3 product.
-        double trace = 0;
-        for (var i = 0; i < n; i++)
-            trace += Dot(a, b, n, i, i);
-
-        var root = output.RootElement;
-        Assert.Equal(n, root.GetProperty("n").GetInt32());
-        Assert.Equal(seed, root.GetProperty("seed").GetUInt64());
-        AssertClose(trace, root.GetProperty("trace").GetDouble(), "trace");
-        var samples = root.GetProperty("samples").EnumerateArray().ToList();
-        Assert.Equal(16, samples.Count);
-        foreach (var sample in samples)
-        {
-            var i = (int)(rng.Next() % (ulong)n);
-            var j = (int)(rng.Next() % (ulong)n);
-            Assert.Equal(i, sample[0].GetInt32());
-            Assert.Equal(j, sample[1].GetInt32());
-            AssertClose(Dot(a, b, n, i, j), sample[2].GetDouble(), $"C[{i}][{j}]");
-        }
+        // The samples' positions are the draws after B's, i then j.
+        var trace = MatmulAnswer.AssertMatches(output.RootElement, n, seed, a, b, _ => ((int)(rng.Next() % (ulong)n), (int)(rng.Next() % (ulong)n)));
         log.WriteLine($"matmul {set}: n={n}, trace {trace:E15}");
     }
 
@@ -153,27 +120,4 @@ public sealed partial class ParameterWorkloadTests(ITestOutputHelper log)
         }
         log.WriteLine($"pagerank {set}: {edges} edges, {iterations} iterations, top node {top[0]}");
     }
-
-    private static double Dot(double[] a, double[] b, int n, int i, int j)
-    {
-        double sum = 0;
-        for (var k = 0; k < n; k++)
-            sum += a[i * n + k] * b[k * n + j];
-        return sum;
-    }
-
-    /// <summary>WORKLOADS.md's matmul tolerance: within 1e-9, absolute or relative.</summary>
-    private static void AssertClose(double expected, double actual, string what)
-    {
-        var error = Math.Abs(expected - actual);
-        Assert.True(error <= 1e-9 || error <= 1e-9 * Math.Abs(expected), $"{what}: {actual:E15}, expected {expected:E15}");
-    }
-
-    private static string Hex(ulong value) => value.ToString("x16", CultureInfo.InvariantCulture);
-
-    [GeneratedRegex("<tr>(.*?)\n</tr>", RegexOptions.Singleline)]
-    private static partial Regex RowPattern();
-
-    [GeneratedRegex("<td>(.*?)</td>")]
-    private static partial Regex CellPattern();
 }

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Snapfn.Platform;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
+using Snapfn.Workloads.Tests.Verifiers;
 
 namespace Snapfn.Workloads.Tests.Python;
 
@@ -13,9 +11,6 @@ namespace Snapfn.Workloads.Tests.Python;
 /// </summary>
 public sealed class LibraryWorkloadTests(ITestOutputHelper log)
 {
-    /// <summary>A JPEG round trip at the qualities these functions use stays well above this (WORKLOADS.md's bar).</summary>
-    private const double MinPsnr = 30;
-
     /// <summary>py-pagerank's edges per new node.</summary>
     private const int BarabasiM = 10;
 
@@ -32,23 +27,14 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         var input = Guests.Input("py-image", set);
         var output = Guests.RunPython("py-image", input);
 
-        var inputHeader = JpegFile.Header(input);
-        var header = JpegFile.Header(output);
-        Assert.Equal(0xC0, header.Sof);
-        Assert.True(header.Jfif, "a JFIF APP0 segment");
-        Assert.Equal((inputHeader.Height, inputHeader.Width), (header.Width, header.Height));
-        Assert.Equal([(2, 2), (1, 1), (1, 1)], header.Components.Select(c => (c.H, c.V)));
+        var psnr = JpegWorkloads.QuarterTurnPsnr(input, output);
         // README.md: quality 85, which libjpeg turns into the Annex K tables scaled by 200 - 2 * 85 percent.
-        var tables = QuantisationTables(output);
+        var tables = JpegFile.QuantisationTables(output);
         Assert.Equal(LibjpegTable(AnnexKLuminance, 85), tables[0]);
         Assert.Equal(LibjpegTable(AnnexKChrominance, 85), tables[1]);
-
-        using var expected = Image.Load<Rgb24>(input);
-        expected.Mutate(x => x.Rotate(RotateMode.Rotate90));
-        using var actual = Image.Load<Rgb24>(output);
-        var psnr = JpegFile.Psnr(JpegFile.Rgb(expected), JpegFile.Rgb(actual));
         log.WriteLine($"py-image {set}: {input.Length} B in, {output.Length} B out, PSNR {psnr:F2} dB");
-        Assert.True(psnr > MinPsnr, $"PSNR {psnr:F2} dB against the rotated input, expected above {MinPsnr} dB");
+        // A JPEG round trip at quality 85 stays well above WORKLOADS.md's bar.
+        Assert.True(psnr > ImageCompare.MinJpegPsnr, $"PSNR {psnr:F2} dB against the rotated input, expected above {ImageCompare.MinJpegPsnr} dB");
     }
 
     [Theory]
@@ -65,7 +51,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
 
         // README.md: counter k of a stream is mix64(seed * 0x9e3779b97f4a7c15 + k); A takes counters 0 .. n²-1,
         // B the next n², the 16 samples' (i, j) the next 32.
-        var offset = unchecked(seed * 0x9e3779b97f4a7c15);
+        var offset = unchecked(seed * SpecRng.Golden);
         ulong Counter(long k) => SpecRng.Mix64(unchecked(offset + (ulong)k));
         var cells = (long)n * n;
         var a = new double[cells];
@@ -75,24 +61,8 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
             a[k] = (Counter(k) >> 11) * (2.0 / 9007199254740992.0) - 1;
             b[k] = (Counter(cells + k) >> 11) * (2.0 / 9007199254740992.0) - 1;
         }
-        double trace = 0;
-        for (var i = 0; i < n; i++)
-            trace += Dot(a, b, n, i, i);
-
-        var root = output.RootElement;
-        Assert.Equal(n, root.GetProperty("n").GetInt32());
-        Assert.Equal(seed, root.GetProperty("seed").GetUInt64());
-        AssertClose(trace, root.GetProperty("trace").GetDouble(), "trace");
-        var samples = root.GetProperty("samples").EnumerateArray().ToList();
-        Assert.Equal(16, samples.Count);
-        for (var s = 0; s < samples.Count; s++)
-        {
-            var i = (int)(Counter(2 * cells + 2 * s) % (ulong)n);
-            var j = (int)(Counter(2 * cells + 2 * s + 1) % (ulong)n);
-            Assert.Equal(i, samples[s][0].GetInt32());
-            Assert.Equal(j, samples[s][1].GetInt32());
-            AssertClose(Dot(a, b, n, i, j), samples[s][2].GetDouble(), $"C[{i}][{j}]");
-        }
+        var trace = MatmulAnswer.AssertMatches(output.RootElement, n, seed, a, b,
+            s => ((int)(Counter(2 * cells + 2 * s) % (ulong)n), (int)(Counter(2 * cells + 2 * s + 1) % (ulong)n)));
         log.WriteLine($"py-matmul {set}: n={n}, trace {trace:E15}");
     }
 
@@ -108,14 +78,18 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
         using var output = JsonDocument.Parse(Guests.RunPython("py-pagerank", input));
 
-        var (from, to) = BarabasiAlbert(n, seed);
-        var rank = PowerIteration(n, from, to);
+        // README.md: WORKLOADS.md's pagerank graph with m = 10 in place of 3.
+        var graph = PageRank.BarabasiAlbert(n, BarabasiM, seed);
+        // Run far past igraph's tolerance: the remaining error is below delta * d / (1 - d), ~6e-13 in L1 here,
+        // far inside RankTolerance.
+        var (_, rank, converged) = PageRank.PowerIteration(graph, 1000, 1e-13);
+        Assert.True(converged, "the power iteration did not converge in 1000 iterations");
         var root = output.RootElement;
         Assert.Equal(n, root.GetProperty("n").GetInt32());
         Assert.Equal(BarabasiM, root.GetProperty("m").GetInt32());
         Assert.Equal(seed, root.GetProperty("seed").GetUInt64());
-        Assert.Equal(from.Count, root.GetProperty("edges").GetInt32());
-        Assert.Equal(BarabasiM * (BarabasiM + 1) / 2 + BarabasiM * (n - BarabasiM - 1), from.Count);
+        Assert.Equal(graph.Edges, root.GetProperty("edges").GetInt32());
+        Assert.Equal(BarabasiM * (BarabasiM + 1) / 2 + BarabasiM * (n - BarabasiM - 1), graph.Edges);
 
         // igraph (PRPACK) solves to its own tolerance: agree within RankTolerance, and be a top ten up to it.
         var top = root.GetProperty("top").EnumerateArray().Select(t => (Node: t[0].GetInt32(), Rank: t[1].GetDouble())).ToList();
@@ -134,7 +108,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         var reported = top.Select(t => t.Node).ToHashSet();
         var missing = Enumerable.Range(0, n).Where(v => !reported.Contains(v) && rank[v] > floor).ToList();
         Assert.True(missing.Count == 0, $"nodes ranked above the reported tenth are missing: {string.Join(", ", missing.Take(5))}");
-        log.WriteLine($"py-pagerank {set}: {from.Count} edges, top node {top[0].Node}, worst relative difference {worst:E2}");
+        log.WriteLine($"py-pagerank {set}: {graph.Edges} edges, top node {top[0].Node}, worst relative difference {worst:E2}");
     }
 
     [Theory]
@@ -146,139 +120,16 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         var input = Guests.Input("py-video", set);
         var output = Guests.RunPython("py-video", input);
 
-        var inFrames = JpegFile.Frames(input);
-        var outFrames = JpegFile.Frames(output);
-        Assert.Equal(30, inFrames.Count);
-        Assert.Equal(inFrames.Count, outFrames.Count);
-        var worst = double.PositiveInfinity;
-        for (var f = 0; f < inFrames.Count; f++)
+        var worst = JpegWorkloads.AssertEveryFrameGray(input, output, (f, _, pixels) =>
         {
-            var inHeader = JpegFile.Header(inFrames[f]);
-            var header = JpegFile.Header(outFrames[f]);
-            Assert.Equal((inHeader.Width, inHeader.Height), (header.Width, header.Height));
-
-            using var expected = Image.Load<Rgb24>(inFrames[f]);
-            expected.Mutate(x => x.Grayscale(GrayscaleMode.Bt601));
-            using var actual = Image.Load<Rgb24>(outFrames[f]);
-            var pixels = JpegFile.Rgb(actual);
             // FFmpeg's MJPEG encoder has no gray format: the frames are YCbCr with Cb = Cr = 128, so R = G = B.
             for (var p = 0; p < pixels.Length; p += 3)
             {
                 if (Math.Abs(pixels[p] - pixels[p + 1]) > 1 || Math.Abs(pixels[p + 1] - pixels[p + 2]) > 1)
                     Assert.Fail($"frame {f}: pixel {p / 3} is not gray: RGB ({pixels[p]}, {pixels[p + 1]}, {pixels[p + 2]})");
             }
-            var psnr = JpegFile.Psnr(JpegFile.Rgb(expected), pixels);
-            Assert.True(psnr > MinPsnr, $"frame {f}: PSNR {psnr:F2} dB against the input's BT.601 luma, expected above {MinPsnr} dB");
-            worst = Math.Min(worst, psnr);
-        }
+        });
         log.WriteLine($"py-video {set}: {input.Length} B in, {output.Length} B out, worst frame PSNR {worst:F2} dB");
-    }
-
-    /// <summary>py-pagerank's README.md: WORKLOADS.md's pagerank graph with m = 10 in place of 3.</summary>
-    private static (List<int> From, List<int> To) BarabasiAlbert(int n, ulong seed)
-    {
-        var from = new List<int>();
-        var to = new List<int>();
-        var ends = new List<int>();
-        for (var u = 0; u <= BarabasiM; u++)
-        {
-            for (var v = u + 1; v <= BarabasiM; v++)
-            {
-                from.Add(u);
-                to.Add(v);
-                ends.Add(u);
-                ends.Add(v);
-            }
-        }
-        var rng = new SpecRng(seed);
-        Span<int> chosen = stackalloc int[BarabasiM];
-        for (var v = BarabasiM + 1; v < n; v++)
-        {
-            var count = 0;
-            var pool = (ulong)ends.Count;
-            while (count < BarabasiM)
-            {
-                var t = ends[(int)(rng.Next() % pool)];
-                if (!chosen[..count].Contains(t))
-                    chosen[count++] = t;
-            }
-            foreach (var t in chosen)
-            {
-                from.Add(v);
-                to.Add(t);
-                ends.Add(t);
-                ends.Add(v);
-            }
-        }
-        return (from, to);
-    }
-
-    /// <summary>PageRank of the undirected graph (each edge both ways), d = 0.85, run far past igraph's tolerance.</summary>
-    private static double[] PowerIteration(int n, List<int> from, List<int> to)
-    {
-        var degree = new int[n];
-        for (var e = 0; e < from.Count; e++)
-        {
-            degree[from[e]]++;
-            degree[to[e]]++;
-        }
-        var start = new int[n + 1];
-        for (var v = 0; v < n; v++)
-            start[v + 1] = start[v] + degree[v];
-        var next = start[..n];
-        var neighbours = new int[start[n]];
-        for (var e = 0; e < from.Count; e++)
-        {
-            neighbours[next[from[e]]++] = to[e];
-            neighbours[next[to[e]]++] = from[e];
-        }
-
-        const double D = 0.85;
-        var rank = new double[n];
-        Array.Fill(rank, 1.0 / n);
-        var share = new double[n];
-        var updated = new double[n];
-        for (var iteration = 0; iteration < 1000; iteration++)
-        {
-            double dangling = 0;
-            for (var u = 0; u < n; u++)
-            {
-                if (degree[u] == 0)
-                    dangling += rank[u];
-                else
-                    share[u] = rank[u] / degree[u];
-            }
-            var baseRank = (1 - D) / n + D * dangling / n;
-            double delta = 0;
-            for (var v = 0; v < n; v++)
-            {
-                double sum = 0;
-                for (var k = start[v]; k < start[v + 1]; k++)
-                    sum += share[neighbours[k]];
-                updated[v] = baseRank + D * sum;
-                delta += Math.Abs(updated[v] - rank[v]);
-            }
-            (rank, updated) = (updated, rank);
-            // The remaining error is below delta * d / (1 - d): ~6e-13 in L1 here, far inside RankTolerance.
-            if (delta < 1e-13)
-                return rank;
-        }
-        throw new InvalidOperationException("the power iteration did not converge in 1000 iterations");
-    }
-
-    private static double Dot(double[] a, double[] b, int n, int i, int j)
-    {
-        double sum = 0;
-        for (var k = 0; k < n; k++)
-            sum += a[(long)i * n + k] * b[(long)k * n + j];
-        return sum;
-    }
-
-    /// <summary>WORKLOADS.md's matmul tolerance: within 1e-9, absolute or relative.</summary>
-    private static void AssertClose(double expected, double actual, string what)
-    {
-        var error = Math.Abs(expected - actual);
-        Assert.True(error <= 1e-9 || error <= 1e-9 * Math.Abs(expected), $"{what}: {actual:E15}, expected {expected:E15}");
     }
 
     /// <summary>T.81 Annex K, table K.1 (luminance), in natural (row-major) order.</summary>
@@ -318,26 +169,5 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
                 yield return row * 8 + s - row;
             }
         }
-    }
-
-    /// <summary>The 8-bit quantisation tables of a JPEG's DQT segments, by table id, as stored (zigzag order).</summary>
-    private static Dictionary<int, int[]> QuantisationTables(byte[] jpeg)
-    {
-        var tables = new Dictionary<int, int[]>();
-        for (var pos = 2; pos + 4 <= jpeg.Length && jpeg[pos] == 0xFF && jpeg[pos + 1] != 0xDA;)
-        {
-            var marker = jpeg[pos + 1];
-            var length = (jpeg[pos + 2] << 8) | jpeg[pos + 3];
-            if (marker == 0xDB)
-            {
-                for (var t = pos + 4; t < pos + 2 + length; t += 65)
-                {
-                    Assert.Equal(0, jpeg[t] >> 4); // 8-bit precision, as baseline requires
-                    tables[jpeg[t] & 15] = [.. jpeg.AsSpan(t + 1, 64).ToArray().Select(q => (int)q)];
-                }
-            }
-            pos += 2 + length;
-        }
-        return tables;
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Snapfn.Platform;
+using Snapfn.Workloads.Tests.Verifiers;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -46,32 +47,12 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
         Assert.Equal(Weights, root.GetProperty("weights").GetString());
         Assert.Equal([header.Width, header.Height], root.GetProperty("image").EnumerateArray().Select(v => v.GetInt32()));
         Assert.Equal(5, top5.Count);
-        Assert.Equal(5, top5.Select(t => t.Class).Where(c => c is >= 0 and < 1000).Distinct().Count());
-        for (var i = 1; i < 5; i++)
-            Assert.True(top5[i - 1].Logit >= top5[i].Logit && top5[i - 1].Probability >= top5[i].Probability, "top5 is sorted, best first");
-        Assert.InRange(top5.Sum(t => t.Probability), 0, 1 + 1e-5);
+        TopFive.AssertWellFormed(top5);
         Assert.NotNull(input);
 
         var logits = new ResNet50(1).Logits(input, Side, Side);
-        var tolerance = RelativeTolerance * logits.Max(l => Math.Abs(l));
-        var max = logits.Max();
-        var logSum = Math.Log(logits.Sum(l => Math.Exp(l - max)));
-        var worst = 0.0;
-        foreach (var (cls, logit, probability) in top5)
-        {
-            var error = Math.Abs(logit - logits[cls]);
-            worst = Math.Max(worst, error);
-            Assert.True(error <= tolerance, $"class {cls}: logit {logit:E7}, expected {logits[cls]:E7} within {tolerance:E2}");
-            // Each logit is off by at most the tolerance, so log p by at most twice that (and float32's rounding).
-            var expectedLogP = logits[cls] - max - logSum;
-            Assert.True(Math.Abs(Math.Log(probability) - expectedLogP) <= 2 * tolerance + 1e-5,
-                $"class {cls}: probability {probability:E6}, expected {Math.Exp(expectedLogP):E6}");
-        }
-        // No class left out may beat the fifth by more than the two logits' tolerance (that would be a near-tie).
-        var reported = top5.Select(t => t.Class).ToHashSet();
-        var fifth = logits[top5[4].Class];
-        for (var c = 0; c < logits.Length; c++)
-            Assert.True(reported.Contains(c) || logits[c] <= fifth + 2 * tolerance, $"class {c} (logit {logits[c]:E7}) belongs in the top five");
+        // torch's softmax is float32: its rounding on top of the logits' tolerance.
+        var (tolerance, worst) = TopFive.AssertMatches(top5, logits, RelativeTolerance, probabilityRounding: 1e-5);
         log.WriteLine($"{Function} {set}: top class {top5[0].Class} (p {top5[0].Probability:F4}), largest |logit| {tolerance / RelativeTolerance:F3}, " +
             $"worst logit error {worst:E2} (tolerance {tolerance:E2})");
     }
@@ -91,7 +72,7 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
         var (left, top) = CropOrigin(width, height);
         log.WriteLine($"{Function} {set}: {picture.Width}x{picture.Height} resized to {width}x{height}, cropped at ({left}, {top})");
         picture.Mutate(x => x.Resize(width, height, KnownResamplers.Triangle));
-        var pixels = JpegFile.Rgb(picture);
+        var pixels = ImageCompare.Rgb(picture);
         var (mean, psnr) = Difference(Crop(pixels, width, left, top), input);
         // The same picture a pixel to the side is much further off: the comparison pins the crop's position.
         var (shiftedMean, shiftedPsnr) = Difference(Crop(pixels, width, left + 1, top), input);
@@ -137,7 +118,7 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
     {
         using var document = JsonDocument.Parse(output);
         var root = document.RootElement.Clone();
-        var top5 = root.GetProperty("top5").EnumerateArray().Select(t => (t[0].GetInt32(), t[1].GetDouble(), t[2].GetDouble())).ToList();
+        var top5 = TopFive.Parse(root);
         byte[]? input = null;
         if (root.TryGetProperty("input_rgb", out var rgb))
         {
@@ -169,6 +150,6 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
         long sum = 0;
         for (var i = 0; i < expected.Length; i++)
             sum += Math.Abs(expected[i] - actual[i]);
-        return ((double)sum / expected.Length, JpegFile.Psnr(expected, actual));
+        return ((double)sum / expected.Length, ImageCompare.Psnr(expected, actual));
     }
 }

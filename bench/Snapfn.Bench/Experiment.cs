@@ -69,7 +69,7 @@ public sealed class Experiment
                     {
                         cancel.ThrowIfCancellationRequested();
                         progress(new BenchProgress(name, $"repetition {rep + 1}/{options.Repeat}: {mode}", done, total));
-                        var cold = mode is not ("cached" or Invoker.WarmMode);
+                        var cold = Snapshots.Backends.RestoreModes.Get(mode).RunsCold;
                         // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions, CancellationToken.None);
                         Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,

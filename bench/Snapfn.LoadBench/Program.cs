@@ -35,10 +35,8 @@ try
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(url + "/") };
     await WaitHealthyAsync(http, daemon);
     await PostAsync(http, $"functions/{function}/snapshot", []);
-    if (modes.Contains("faasnap"))
-        await PostAsync(http, $"functions/{function}/record?mode=faasnap", input);
-    if (modes.Contains("reap"))
-        await PostAsync(http, $"functions/{function}/record?mode=reap", input);
+    foreach (var recorded in modes.Where(m => Snapfn.Snapshots.Backends.RestoreModes.RecordedNames.Contains(m)))
+        await PostAsync(http, $"functions/{function}/record?mode={recorded}", input);
 
     Environment.SetEnvironmentVariable("SNAPFN_HOME", home);
     using var local = FunctionService.OpenDefault();

@@ -1,5 +1,6 @@
 using Prometheus;
 using Snapfn.Platform;
+using Snapfn.Snapshots.Backends;
 
 namespace Snapfn.Daemon;
 
@@ -10,15 +11,6 @@ namespace Snapfn.Daemon;
 /// </summary>
 public sealed class DaemonMetrics
 {
-    /// <summary>Counters of a restore that count pages, and the source label each one gets.</summary>
-    private static readonly (string Counter, string Source, double PerPage)[] _pageCounters =
-    [
-        ("uffd_faults", "uffd", 1),
-        ("uffd_zero_faults", "uffd_zero", 1),
-        ("working_set_pages", "reap_prefetch", 1),
-        ("bytes_loaded", "faasnap_loader", 4096),
-    ];
-
     private readonly Counter _invocations;
     private readonly Counter _errors;
     private readonly Histogram _latency;
@@ -69,10 +61,13 @@ public sealed class DaemonMetrics
         _latency.WithLabels(result.Function, result.Mode).Observe(seconds);
         _restore.WithLabels(result.Function, result.Mode).Observe(result.RestoreMs / 1000);
         _execute.WithLabels(result.Function, result.Mode).Observe(result.ExecuteMs / 1000);
-        foreach (var (counter, source, perPage) in _pageCounters)
+        // The counters that count pages are the ones the mode says do, with the source label it gives them.
+        if (!RestoreModes.TryGet(result.Mode, out var mode))
+            return;
+        foreach (var counter in mode.Counters.Where(c => c.Source is not null && c.PagesPerUnit > 0))
         {
-            if (result.Counters.TryGetValue(counter, out var value) && value > 0)
-                _pages.WithLabels(result.Function, result.Mode, source).Inc(Math.Floor(value / perPage));
+            if (result.Counters.TryGetValue(counter.Name, out var value) && value > 0)
+                _pages.WithLabels(result.Function, result.Mode, counter.Source!).Inc(Math.Floor(value * counter.PagesPerUnit));
         }
     }
 

@@ -14,7 +14,7 @@ public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[
 /// </summary>
 public sealed class Invoker : IDisposable
 {
-    public const string WarmMode = "warm";
+    public const string WarmMode = Snapfn.Snapshots.Backends.WarmMode.Name;
     private readonly SnapshotService _snapshots;
     private readonly WarmPool _pool;
     private readonly ShellPool _shells;
@@ -26,7 +26,7 @@ public sealed class Invoker : IDisposable
         _shells = shells ?? new ShellPool();
     }
 
-    public static IReadOnlyCollection<string> Modes => [WarmMode, .. MemoryBackends.Modes];
+    public static IReadOnlyCollection<string> Modes => RestoreModes.Names;
 
     public WarmPool Pool => _pool;
 
@@ -34,14 +34,10 @@ public sealed class Invoker : IDisposable
     public void MakeCold(FunctionInfo function, string mode)
     {
         ArgumentNullException.ThrowIfNull(function);
-        if (mode != WarmMode)
-            MakeCold(Backend(mode).Files(_snapshots.Open(function)));
+        if (RestoreModes.Get(mode) is IMemoryBackend backend)
+            MakeCold(backend.Files(_snapshots.Open(function)));
     }
 
-    private static IMemoryBackend Backend(string mode) =>
-        MemoryBackends.TryGet(mode, out var backend)
-            ? backend
-            : throw new ArgumentException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
 
     private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options, CancellationToken cancel)
     {
@@ -109,9 +105,8 @@ public sealed class Invoker : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(options);
         cancel.ThrowIfCancellationRequested();
-        if (request.Mode == WarmMode)
+        if (RestoreModes.Get(request.Mode) is not IMemoryBackend backend)
             return InvokeWarm(request, options, cancel);
-        var backend = Backend(request.Mode);
         var snapshot = _snapshots.Open(request.Function);
         var files = backend.Files(snapshot);
         if (request.Cold)

@@ -7,7 +7,9 @@ namespace Snapfn.Platform;
 /// <summary>Records a function's working set (reap) or loading set (faasnap) with one input, next to its snapshot.</summary>
 public sealed class RecordService
 {
-    public static readonly IReadOnlyList<string> Modes = ["reap", "faasnap"];
+    /// <summary>The modes that record something (reap, faasnap), from the mode registry.</summary>
+    public static IReadOnlyList<string> Modes => RestoreModes.RecordedNames;
+
     private readonly SnapshotService _snapshots;
 
     public RecordService(SnapshotService snapshots)
@@ -20,27 +22,19 @@ public sealed class RecordService
     public void Check(FunctionInfo function, string mode)
     {
         ArgumentNullException.ThrowIfNull(function);
-        var snapshot = _snapshots.Open(function);
-        var (file, command) = mode switch
-        {
-            "reap" => (ReapBackend.FileName, ReapBackend.RecordCommand(snapshot)),
-            "faasnap" => (FaasnapBackend.FileName, FaasnapBackend.RecordCommand(snapshot)),
-            _ => throw new ArgumentException($"mode '{mode}' has no recording"),
-        };
-        _ = RecordingFile.Open(snapshot.Folder.File(file), mode, snapshot, command);
+        Recorder(mode).Check(_snapshots.Open(function));
     }
 
     public RecordingResult Record(FunctionInfo function, string mode, byte[] input, MicroVmOptions options, FaasnapRecordOptions? faasnap = null)
     {
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(options);
-        var snapshot = _snapshots.Open(function);
-        options = options with { Name = function.Name };
-        return mode switch
-        {
-            "reap" => ReapRecorder.Record(snapshot, input, options),
-            "faasnap" => FaasnapRecorder.Record(snapshot, input, options, faasnap ?? new FaasnapRecordOptions()),
-            _ => throw new ArgumentException($"cannot record mode '{mode}'; recordable modes: {string.Join(", ", Modes)}"),
-        };
+        var recorder = Recorder(mode);
+        return recorder.Record(_snapshots.Open(function), input, options with { Name = function.Name }, faasnap ?? new FaasnapRecordOptions());
     }
+
+    private static IModeRecorder Recorder(string mode) =>
+        RestoreModes.TryGet(mode, out var found) && found.Recorder is { } recorder
+            ? recorder
+            : throw new ArgumentException($"cannot record mode '{mode}'; recordable modes: {string.Join(", ", Modes)}");
 }

@@ -7,7 +7,7 @@ namespace Snapfn.Snapshots.Tests;
 /// <summary>Every restore mode gives the same answers and the same memory; bad recordings are refused.</summary>
 public sealed class ModeTests
 {
-    private static readonly IMemoryBackend[] _backends = [new VanillaBackend(), new CachedBackend(), new ReapBackend(), new FaasnapBackend()];
+    private static readonly IMemoryBackend[] _backends = [.. RestoreModes.All.OfType<IMemoryBackend>()];
 
     private static TempSnapshot Recorded(string guest, string inputA)
     {

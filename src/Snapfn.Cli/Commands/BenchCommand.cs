@@ -9,7 +9,7 @@ namespace Snapfn.Cli.Commands;
 /// <summary>`snapfn bench`: the paper's comparison of restore modes on this machine, as a table, charts and JSON.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] AllModes = ["warm", "cached", "vanilla", "reap", "faasnap"];
+    public static IReadOnlyList<string> AllModes => Snapfn.Snapshots.Backends.RestoreModes.Names;
 
     /// <summary>The paper's twelve functions, in C (the native lower bound).</summary>
     public static readonly string[] PaperFunctions =

@@ -7,6 +7,13 @@ public sealed class CachedBackend : IMemoryBackend
 {
     public string Mode => "cached";
 
+    /// <summary>Its point is that the memory file is in the page cache already.</summary>
+    public bool RunsCold => false;
+
+    public IModeRecorder? Recorder => null;
+
+    public IReadOnlyList<ModeCounter> Counters => [];
+
     public IReadOnlyList<string> Files(Snapshot snapshot) => [snapshot?.MemoryPath ?? throw new ArgumentNullException(nameof(snapshot))];
 
     public void Prepare(Snapshot snapshot)

@@ -14,7 +14,35 @@ public sealed class FaasnapBackend : IMemoryBackend
 
     public string Mode => "faasnap";
 
+    public bool RunsCold => true;
+
+    public IModeRecorder? Recorder { get; } = new FaasnapRecording();
+
+    public IReadOnlyList<ModeCounter> Counters { get; } =
+    [
+        new("loading_set_pages", "pages of the recorded loading set"),
+        new("loading_set_regions", "regions the loading set is mapped in"),
+        new("data_ranges_mapped", "ranges of the memory file mapped (non-zero data outside the loading set)"),
+        new("bytes_loaded", "bytes the loader thread brought into the page cache", 1.0 / 4096, "faasnap_loader"),
+        new("loader_ms", "time the loader thread ran"),
+    ];
+
     public static string RecordCommand(Snapshot snapshot) => $"snapfn record {snapshot?.Folder.Function} --mode faasnap";
+
+    /// <summary>FaaSnap's record phase: one invocation on a cold vanilla mapping, mincore scans written down.</summary>
+    private sealed class FaasnapRecording : IModeRecorder
+    {
+        public string FileName => FaasnapBackend.FileName;
+
+        public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions) =>
+            FaasnapRecorder.Record(snapshot, input, options, recordOptions);
+
+        public void Check(Snapshot snapshot)
+        {
+            ArgumentNullException.ThrowIfNull(snapshot);
+            _ = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot, RecordCommand(snapshot));
+        }
+    }
 
     public IReadOnlyList<string> Files(Snapshot snapshot)
     {

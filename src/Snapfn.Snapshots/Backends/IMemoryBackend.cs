@@ -2,12 +2,9 @@ using Snapfn.Vmm;
 
 namespace Snapfn.Snapshots.Backends;
 
-/// <summary>One way of bringing a snapshot's memory back (a restore mode of DESIGN.md §3).</summary>
-public interface IMemoryBackend
+/// <summary>A restore mode that brings a snapshot's memory back (vanilla, cached, reap, faasnap).</summary>
+public interface IMemoryBackend : IRestoreMode
 {
-    /// <summary>The mode's name on the command line and in results: vanilla, cached, reap, faasnap.</summary>
-    string Mode { get; }
-
     /// <summary>The files this mode reads for <paramref name="snapshot"/>: they are what `--cold` drops from the page cache.</summary>
     IReadOnlyList<string> Files(Snapshot snapshot);
 

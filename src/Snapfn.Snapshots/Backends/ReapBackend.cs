@@ -16,7 +16,36 @@ public sealed class ReapBackend : IMemoryBackend
 
     public string Mode => "reap";
 
+    public bool RunsCold => true;
+
+    public IModeRecorder? Recorder { get; } = new ReapRecording();
+
+    public IReadOnlyList<ModeCounter> Counters { get; } =
+    [
+        new("uffd_faults", "pages outside the working set, served on fault from the memory file", 1, "uffd"),
+        new("uffd_zero_faults", "of those, zero pages (UFFDIO_ZEROPAGE)", 1, "uffd_zero"),
+        new("uffd_serve_ms", "time the fault-serving thread spent serving them"),
+        new("working_set_pages", "pages of the recorded working set, installed before the vCPU starts", 1, "reap_prefetch"),
+        new("bytes_prefetched", "bytes of the working-set file read (one O_DIRECT read)"),
+        new("prefetch_ms", "time to read and install the working set"),
+    ];
+
     public static string RecordCommand(Snapshot snapshot) => $"snapfn record {snapshot?.Folder.Function} --mode reap";
+
+    /// <summary>REAP's record phase: one invocation on userfaultfd-served memory, its faults written down.</summary>
+    private sealed class ReapRecording : IModeRecorder
+    {
+        public string FileName => ReapBackend.FileName;
+
+        public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions) =>
+            ReapRecorder.Record(snapshot, input, options);
+
+        public void Check(Snapshot snapshot)
+        {
+            ArgumentNullException.ThrowIfNull(snapshot);
+            _ = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot, RecordCommand(snapshot));
+        }
+    }
 
     public IReadOnlyList<string> Files(Snapshot snapshot)
     {

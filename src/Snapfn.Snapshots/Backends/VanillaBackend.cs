@@ -7,6 +7,12 @@ public sealed class VanillaBackend : IMemoryBackend
 {
     public string Mode => "vanilla";
 
+    public bool RunsCold => true;
+
+    public IModeRecorder? Recorder => null;
+
+    public IReadOnlyList<ModeCounter> Counters => [];
+
     public IReadOnlyList<string> Files(Snapshot snapshot) => [snapshot?.MemoryPath ?? throw new ArgumentNullException(nameof(snapshot))];
 
     public void Prepare(Snapshot snapshot)

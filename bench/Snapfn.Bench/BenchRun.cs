@@ -10,7 +10,8 @@ public sealed record BenchRun(
     double ExecuteMs,
     double TotalMs,
     long CachedPagesBefore,
-    IReadOnlyDictionary<string, double> Counters);
+    IReadOnlyDictionary<string, double> Counters,
+    string? Degraded = null);
 
 /// <summary>What was asked of the experiment.</summary>
 public sealed record BenchOptions

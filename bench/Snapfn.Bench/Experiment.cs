@@ -73,7 +73,7 @@ public sealed class Experiment
                         // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions, CancellationToken.None);
                         Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
-                            result.TotalMs, result.CachedPagesBefore, result.Counters));
+                            result.TotalMs, result.CachedPagesBefore, result.Counters, result.Degraded));
                         done++;
                     }
                 }

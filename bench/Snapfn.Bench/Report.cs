@@ -99,6 +99,12 @@ public sealed class Report
         md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine()}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {options.Repeat} repetitions, modes in shuffled order, tested with input {options.TestInputSet}, recorded with input A; snapshot files dropped from the page cache before every mode but cached and warm");
         md.AppendLine();
+        var degraded = Runs.Where(r => r.Degraded is not null).ToList();
+        if (degraded.Count > 0)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"**{degraded.Count} of {Runs.Count} runs were degraded** (they are in the medians; see \"Degraded runs\").");
+            md.AppendLine();
+        }
         md.AppendLine("## Median total time per invocation (ms)");
         md.AppendLine();
         md.AppendLine("| function | " + string.Join(" | ", Modes) + " |");
@@ -151,6 +157,16 @@ public sealed class Report
             }
         }
         md.AppendLine();
+        if (degraded.Count > 0)
+        {
+            md.AppendLine("## Degraded runs: not what their mode claims");
+            md.AppendLine();
+            md.AppendLine("| function | mode | repetition | why |");
+            md.AppendLine("|---|---|---:|---|");
+            foreach (var r in degraded)
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Function} | {r.Mode} | {r.Repetition} | {r.Degraded} |");
+            md.AppendLine();
+        }
         md.AppendLine("Charts: `chart.png` (median total time per function and mode, log scale) and `chart-ratio.png` (faasnap's speed-up per function).");
         return md.ToString();
     }

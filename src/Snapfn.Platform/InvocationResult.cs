@@ -14,4 +14,6 @@ public sealed record InvocationResult
     /// <summary>How many pages of the mode's files were in the page cache just before the invocation.</summary>
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
+    /// <summary>Why the run is not what its mode claims (a helper failed; a cold run's files were cached); null when it is.</summary>
+    public string? Degraded { get; init; }
 }

@@ -141,6 +141,9 @@ public sealed class Invoker : IDisposable
             TotalMs = BootRun.Ms(start, run.StoppedAt),
             CachedPagesBefore = cachedBefore,
             Counters = WithExits(memory.Counters, run),
+            Degraded = memory.Degraded ?? (request.Cold && cachedBefore > 0
+                ? $"the run was asked cold, but {cachedBefore} pages of the mode's files were in the page cache before it (something else maps them?)"
+                : null),
         };
     }
 }

@@ -93,17 +93,24 @@ public static class InvokeCommand
             Console.WriteLine();
     }
 
-    private static void PrintJson(InvocationResponse result, int repetition) => OutputWriter.WriteJson(new
+    private static void PrintJson(InvocationResponse result, int repetition)
     {
-        function = result.Function,
-        mode = result.Mode,
-        repetition,
-        output = result.Output,
-        output_encoding = result.OutputEncoding,
-        restore_ms = result.RestoreMs,
-        execute_ms = result.ExecuteMs,
-        total_ms = result.TotalMs,
-        cached_pages_before = result.CachedPagesBefore,
-        counters = result.Counters,
-    });
+        var fields = new Dictionary<string, object?>
+        {
+            ["function"] = result.Function,
+            ["mode"] = result.Mode,
+            ["repetition"] = repetition,
+            ["output"] = result.Output,
+            ["output_encoding"] = result.OutputEncoding,
+            ["restore_ms"] = result.RestoreMs,
+            ["execute_ms"] = result.ExecuteMs,
+            ["total_ms"] = result.TotalMs,
+            ["cached_pages_before"] = result.CachedPagesBefore,
+            ["counters"] = result.Counters,
+        };
+        // Only a run that is not what its mode claims carries the field, so its absence means a clean run.
+        if (result.Degraded is { } degraded)
+            fields["degraded"] = degraded;
+        OutputWriter.WriteJson(fields);
+    }
 }

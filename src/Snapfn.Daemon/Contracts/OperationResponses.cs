@@ -69,6 +69,9 @@ public sealed record InvocationResponse
     public required double TotalMs { get; init; }
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
+    /// <summary>Present only when the run is not what its mode claims, with the reason.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Degraded { get; init; }
 
     public static InvocationResponse From(InvocationResult result)
     {
@@ -78,6 +81,7 @@ public sealed record InvocationResponse
         {
             Function = result.Function, Mode = result.Mode, Output = text, OutputEncoding = encoding, RestoreMs = result.RestoreMs,
             ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore, Counters = result.Counters,
+            Degraded = result.Degraded,
         };
     }
 }

@@ -88,6 +88,9 @@ public sealed class FaasnapBackend : IMemoryBackend
 
         public override void AfterRun() => _loader.Stop();
 
+        public override string? Degraded =>
+            _loader.Failure is { } failure ? $"the loader failed ({failure.Message}): the guest paged the loading set in itself" : null;
+
         public override IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>
         {
             ["loading_set_pages"] = _recording.Pages,

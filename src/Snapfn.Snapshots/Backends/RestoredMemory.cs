@@ -46,6 +46,10 @@ public class RestoredMemory : IDisposable
     /// <summary>The mode's counters for this restore (pages served, bytes prefetched, ...).</summary>
     public virtual IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>();
 
+    /// <summary>Why this restore did not work as its mode says (a helper that failed but did not stop the guest,
+    /// such as FaaSnap's loader); null when it did. A degraded run is reported as such, never as the mode's.</summary>
+    public virtual string? Degraded => null;
+
     public void Dispose()
     {
         Dispose(true);

@@ -106,18 +106,19 @@ public sealed class Experiment
         }
         foreach (var mode in modes.Where(m => RecordService.Modes.Contains(m)))
         {
-            if (!fresh && RecordingIsValid(function, mode))
+            if (!fresh && RecordingIsValid(function, mode, inputA))
                 continue;
             progress($"recording {mode} with input A");
             _recorder.Record(function, mode, inputA, _vmOptions);
         }
     }
 
-    private bool RecordingIsValid(FunctionInfo function, string mode)
+    /// <summary>A recording counts only if it was made with this run's input A and default options.</summary>
+    private bool RecordingIsValid(FunctionInfo function, string mode, byte[] inputA)
     {
         try
         {
-            _recorder.Check(function, mode);
+            _recorder.Check(function, mode, inputA);
             return true;
         }
         catch (SnapshotInvalidException)

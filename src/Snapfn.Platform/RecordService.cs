@@ -19,10 +19,11 @@ public sealed class RecordService
 
     /// <summary>Throws <see cref="Snapfn.Snapshots.SnapshotInvalidException"/> unless the function has a valid
     /// recording for <paramref name="mode"/> made from its current snapshot.</summary>
-    public void Check(FunctionInfo function, string mode)
+    /// <remarks>With <paramref name="input"/>, a recording made with another input or other options is invalid too.</remarks>
+    public void Check(FunctionInfo function, string mode, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
     {
         ArgumentNullException.ThrowIfNull(function);
-        Recorder(mode).Check(_snapshots.Open(function));
+        Recorder(mode).Check(_snapshots.Open(function), input, recordOptions);
     }
 
     public RecordingResult Record(FunctionInfo function, string mode, byte[] input, MicroVmOptions options, FaasnapRecordOptions? faasnap = null)

@@ -28,5 +28,22 @@ public sealed class HonestRunTests : IDisposable
         Assert.Contains("asked cold", degraded.Degraded, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("reap")]
+    [InlineData("faasnap")]
+    public void A_recording_knows_its_input_and_options_and_another_input_does_not_pass_for_it(string mode)
+    {
+        var function = _home.Function("provenance", "def handle(r):\n    return r\n");
+        _home.Snapshots.Take(function, _home.Options);
+        var inputA = "A"u8.ToArray();
+        _home.Records.Record(function, mode, inputA, _home.Options);
+        _home.Records.Check(function, mode, inputA);
+        var e = Assert.Throws<Snapfn.Snapshots.SnapshotInvalidException>(() => _home.Records.Check(function, mode, "B"u8.ToArray()));
+        Assert.Contains("another input or other options", e.Message, StringComparison.Ordinal);
+        if (mode == "faasnap")
+            Assert.Throws<Snapfn.Snapshots.SnapshotInvalidException>(() =>
+                _home.Records.Check(function, mode, inputA, new Snapfn.Snapshots.Recording.FaasnapRecordOptions { GapPages = 0 }));
+    }
+
     public void Dispose() => _home.Dispose();
 }

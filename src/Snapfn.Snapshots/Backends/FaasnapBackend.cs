@@ -37,10 +37,13 @@ public sealed class FaasnapBackend : IMemoryBackend
         public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions) =>
             FaasnapRecorder.Record(snapshot, input, options, recordOptions);
 
-        public void Check(Snapshot snapshot)
+        public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            _ = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot, RecordCommand(snapshot));
+            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot, RecordCommand(snapshot));
+            if (input is not null && recording.Provenance != RecordingProvenance.Of(input, (recordOptions ?? new FaasnapRecordOptions()).Describe()))
+                throw new SnapshotInvalidException(
+                    $"the faasnap recording of '{snapshot.Folder.Function}' was made with another input or other options: record it again with `{RecordCommand(snapshot)}`");
         }
     }
 

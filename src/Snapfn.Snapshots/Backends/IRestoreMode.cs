@@ -38,6 +38,7 @@ public interface IModeRecorder
     /// <summary>Runs one invocation with <paramref name="input"/> and writes the recording.</summary>
     RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions);
 
-    /// <summary>Throws <see cref="SnapshotInvalidException"/> unless a valid recording of the snapshot is there.</summary>
-    void Check(Snapshot snapshot);
+    /// <summary>Throws <see cref="SnapshotInvalidException"/> unless a valid recording of the snapshot is there;
+    /// with <paramref name="input"/>, also unless it was made with that input and <paramref name="recordOptions"/>.</summary>
+    void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null);
 }

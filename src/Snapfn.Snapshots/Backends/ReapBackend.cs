@@ -40,10 +40,13 @@ public sealed class ReapBackend : IMemoryBackend
         public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions) =>
             ReapRecorder.Record(snapshot, input, options);
 
-        public void Check(Snapshot snapshot)
+        public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            _ = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot, RecordCommand(snapshot));
+            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot, RecordCommand(snapshot));
+            if (input is not null && recording.Provenance != RecordingProvenance.Of(input, ReapRecorder.Options))
+                throw new SnapshotInvalidException(
+                    $"the reap recording of '{snapshot.Folder.Function}' was made with another input or other options: record it again with `{RecordCommand(snapshot)}`");
         }
     }
 

@@ -16,6 +16,10 @@ public sealed record FaasnapRecordOptions
     /// <summary>Whether the kernel reads ahead around the recorded run's faults (its default). Off
     /// (MADV_RANDOM), the loading set is what the run touched and nothing more: smaller, but blind to drift.</summary>
     public bool ReadAround { get; init; } = true;
+
+    /// <summary>These options as the recording's header keeps them.</summary>
+    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"faasnap gap_pages={GapPages} scan_ms={ScanInterval.TotalMilliseconds} read_around={(ReadAround ? 1 : 0)}");
 }
 
 /// <summary>
@@ -58,7 +62,8 @@ public static class FaasnapRecorder
 
         var regions = Regions(layers, record.GapPages);
         var path = snapshot.Folder.File(FaasnapBackend.FileName);
-        var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages), alignLargePages: true);
+        var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages), alignLargePages: true,
+            RecordingProvenance.Of(input, record.Describe()));
         return new RecordingResult(path, "faasnap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
     }
 

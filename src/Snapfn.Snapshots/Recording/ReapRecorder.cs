@@ -34,9 +34,12 @@ public static class ReapRecorder
         }
         var path = snapshot.Folder.File(ReapBackend.FileName);
         // REAP installs pages by copying them into anonymous memory: its file is read, never mapped, so it is packed.
-        var file = RecordingWriter.Write(path, "reap", snapshot, runs, [], alignLargePages: false);
+        var file = RecordingWriter.Write(path, "reap", snapshot, runs, [], alignLargePages: false, RecordingProvenance.Of(input, Options));
         return new RecordingResult(path, "reap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);
     }
+
+    /// <summary>REAP's recorder has no options; the text names the format so that it can change.</summary>
+    public const string Options = "reap";
 
     /// <summary>The pages one request with <paramref name="input"/> touches (its working set), counted by
     /// userfaultfd as the recording does, without writing a recording.</summary>

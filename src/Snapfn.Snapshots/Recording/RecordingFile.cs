@@ -12,19 +12,30 @@ namespace Snapfn.Snapshots.Recording;
 /// </summary>
 public sealed class RecordingFile
 {
-    public const uint FormatVersion = 1;
+    /// <summary>2: the header says which input and options the recording was made with.</summary>
+    public const uint FormatVersion = 2;
+    private const int ProvenanceOffset = 128;
+    private const int MaxOptionsLength = 255;
     public const int HeaderSize = 4096;
     private const int RegionEntrySize = 32;
     private const int RangeEntrySize = 16;
     private static readonly byte[] _magic = "SNAPFNRC"u8.ToArray();
 
-    public RecordingFile(string kind, Guid snapshotId, IReadOnlyList<RecordedRegion> regions, IReadOnlyList<GuestRange> dataRanges)
+    public RecordingFile(string kind, Guid snapshotId, IReadOnlyList<RecordedRegion> regions, IReadOnlyList<GuestRange> dataRanges,
+        RecordingProvenance provenance)
     {
+        ArgumentNullException.ThrowIfNull(provenance);
+        if (provenance.InputSha256.Length != 64 || provenance.Options.Length > MaxOptionsLength)
+            throw new ArgumentException("a recording's provenance is a SHA-256 in hex and at most 255 characters of options", nameof(provenance));
         Kind = kind;
         SnapshotId = snapshotId;
         Regions = regions;
         DataRanges = dataRanges;
+        Provenance = provenance;
     }
+
+    /// <summary>The input and the recorder options the recording was made with.</summary>
+    public RecordingProvenance Provenance { get; }
 
     /// <summary>"reap" or "faasnap".</summary>
     public string Kind { get; }
@@ -95,6 +106,10 @@ public sealed class RecordingFile
         BinaryPrimitives.WriteInt32LittleEndian(span[52..], DataRanges.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(span[56..], DataOffset);
         BinaryPrimitives.WriteUInt64LittleEndian(span[64..], FileLength);
+        Convert.FromHexString(Provenance.InputSha256).CopyTo(span[ProvenanceOffset..]);
+        var options = System.Text.Encoding.ASCII.GetBytes(Provenance.Options);
+        span[ProvenanceOffset + 32] = (byte)options.Length;
+        options.CopyTo(span[(ProvenanceOffset + 33)..]);
         var index = span[HeaderSize..];
         foreach (var r in Regions)
         {
@@ -174,7 +189,10 @@ public sealed class RecordingFile
             if (!PageAligned(ranges[i].Offset) || !PageAligned(ranges[i].Length) || ranges[i].Offset > memorySize || ranges[i].Length > memorySize - ranges[i].Offset)
                 throw new SnapshotInvalidException(Bad($"has an impossible data range {i}"));
         }
-        return new RecordingFile(kind, snapshotId, regions, ranges);
+        var optionsLength = metadata[ProvenanceOffset + 32];
+        var provenance = new RecordingProvenance(Convert.ToHexStringLower(metadata.AsSpan(ProvenanceOffset, 32)),
+            System.Text.Encoding.ASCII.GetString(metadata, ProvenanceOffset + 33, optionsLength));
+        return new RecordingFile(kind, snapshotId, regions, ranges, provenance);
     }
 
     /// <summary>Everything but the checksum field itself.</summary>
@@ -188,4 +206,12 @@ public sealed class RecordingFile
     private static bool PageAligned(ulong value) => value % GuestLayout.PageSize == 0;
 
     public static ulong AlignUp(ulong value) => GuestLayout.AlignUp(value, GuestLayout.PageSize);
+}
+
+/// <summary>What a recording was made with: the SHA-256 of its input and its recorder's options as text, so that
+/// a recording made with another input or other settings is never taken for this one.</summary>
+public sealed record RecordingProvenance(string InputSha256, string Options)
+{
+    public static RecordingProvenance Of(ReadOnlySpan<byte> input, string options) =>
+        new(Convert.ToHexStringLower(SHA256.HashData(input)), options);
 }

@@ -8,13 +8,14 @@ namespace Snapfn.Snapshots.Recording;
 public static class RecordingWriter
 {
     public static RecordingFile Write(string path, string kind, Snapshot snapshot,
-        IReadOnlyList<(ulong GuestOffset, ulong Length, uint Order)> regions, IReadOnlyList<GuestRange> dataRanges, bool alignLargePages)
+        IReadOnlyList<(ulong GuestOffset, ulong Length, uint Order)> regions, IReadOnlyList<GuestRange> dataRanges, bool alignLargePages,
+        RecordingProvenance provenance)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(regions);
         ArgumentNullException.ThrowIfNull(dataRanges);
         var laidOut = RecordingFile.LayOut(regions, regions.Count, dataRanges.Count, alignLargePages);
-        var file = new RecordingFile(kind, snapshot.State.Id, laidOut, dataRanges);
+        var file = new RecordingFile(kind, snapshot.State.Id, laidOut, dataRanges, provenance);
         var temporary = $"{path}.{Environment.ProcessId}.tmp";
         try
         {

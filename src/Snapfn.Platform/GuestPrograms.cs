@@ -17,14 +17,36 @@ public static class GuestPrograms
     public const string ShimMount = "/snapfn/python";
     public const string ShimFile = "snapfn_shim.py";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, string Home), (string Stamp, IGuestProgram Program)> _programs = new();
+
+    /// <summary>The function's program, made once per version of its files: an invocation does not re-read and
+    /// re-hash an unchanged ELF or folder (the cache is keyed by each file's path, size and modification time).</summary>
     public static IGuestProgram For(FunctionInfo function, SnapfnHome? home = null)
     {
         ArgumentNullException.ThrowIfNull(function);
-        return function.Runtime switch
+        home ??= SnapfnHome.Default();
+        var key = (function.CodePath, home.Path);
+        var stamp = Stamp(function, home);
+        if (_programs.TryGetValue(key, out var cached) && cached.Stamp == stamp)
+            return cached.Program;
+        IGuestProgram program = function.Runtime switch
         {
-            FunctionRuntime.Python => Python(function, home ?? SnapfnHome.Default()),
+            FunctionRuntime.Python => Python(function, home),
             _ => new ElfGuest(ElfImage.Load(function.CodePath)),
         };
+        _programs[key] = (stamp, program);
+        return program;
+    }
+
+    /// <summary>Size and modification time of every file the program is made from (for Python: the folder, the
+    /// shim and the root's manifest).</summary>
+    private static string Stamp(FunctionInfo function, SnapfnHome home)
+    {
+        static string Of(string path) => File.Exists(path) ? $"{path}:{new FileInfo(path).Length}:{File.GetLastWriteTimeUtc(path).Ticks}" : $"{path}:-";
+        if (function.Runtime == FunctionRuntime.Native)
+            return Of(function.CodePath);
+        var manifest = Path.Combine(new RootBuilder(home.Path).FolderOf(PythonFunction.Runtime(function.CodePath).Key), RootManifest.FileName);
+        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Path)).Append(Of(ShimPath)).Append(Of(manifest)));
     }
 
     /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the Python folder's files and the shim.</summary>

@@ -1,5 +1,6 @@
 using Snapfn.Cli.Remote;
 using Snapfn.Interop;
+using Snapfn.Linux;
 using Snapfn.Linux.Loader;
 using Snapfn.Linux.Roots;
 using Snapfn.Platform;
@@ -23,6 +24,8 @@ public static class CliErrors
 {
     public const int Failure = 1;
     public const int Usage = 2;
+    /// <summary>A bug of Snapfn's, not the user's (sysexits' EX_SOFTWARE).</summary>
+    public const int Internal = 70;
 
     public static int Guard(Func<int> action)
     {
@@ -31,12 +34,21 @@ public static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (Describe(e) is { } described)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"snapfn: {described.Message}");
-            if (e is GuestCrashedException crash && Environment.GetEnvironmentVariable("SNAPFN_VERBOSE") == "1")
-                Console.Error.WriteLine(crash.RegisterDump);
-            return described.Code;
+            var verbose = Environment.GetEnvironmentVariable("SNAPFN_VERBOSE") == "1";
+            if (Describe(e) is { } described)
+            {
+                Console.Error.WriteLine($"snapfn: {described.Message}");
+                if (e is GuestCrashedException crash && verbose)
+                    Console.Error.WriteLine(crash.RegisterDump);
+                return described.Code;
+            }
+            // Not a failure a user can cause: one line saying so, the stack only when asked for.
+            Console.Error.WriteLine($"snapfn: internal error ({e.GetType().Name}): {e.Message}; please report it, with SNAPFN_VERBOSE=1 for the stack");
+            if (verbose)
+                Console.Error.WriteLine(e);
+            return Internal;
         }
     }
 
@@ -49,6 +61,9 @@ public static class CliErrors
         DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
         GuestFailureException or ProgramLoadException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException or RootBuildException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
+        ProcessRestoreException or IOException => (e.Message, Failure),
+        // A null or out-of-range argument is a bug; a plain ArgumentException is a bad name or value from the user.
+        ArgumentNullException or ArgumentOutOfRangeException => null,
         ArgumentException => (e.Message, Usage),
         _ => null,
     };

@@ -1,0 +1,48 @@
+using Snapfn.Cli;
+using Snapfn.Platform;
+using Snapfn.Snapshots;
+
+namespace Snapfn.Daemon.Tests;
+
+/// <summary>The CLI's exit codes: 0 done, 1 a failure (guest, snapshot, I/O), 2 a usage error, 70 a bug of ours;
+/// a failure is one line on stderr, never a stack trace. Alone in its collection: it swaps Console.Error.</summary>
+[Collection("console")]
+public sealed class CliExitCodeTests
+{
+    public static TheoryData<Func<Exception>, int> Cases => new()
+    {
+        { () => new UsageException("bad flag"), CliErrors.Usage },
+        { () => new ArgumentException("unknown mode 'x'"), CliErrors.Usage },
+        { () => new InvalidRequestException("bad name"), CliErrors.Usage },
+        { () => new SnapshotInvalidException("take it again"), CliErrors.Failure },
+        { () => new IOException("record it again"), CliErrors.Failure },
+        { () => new Vmm.GuestTimeoutException(TimeSpan.FromSeconds(1)), CliErrors.Failure },
+        { () => new InvalidOperationException("a bug"), CliErrors.Internal },
+        { () => new ArgumentNullException("x"), CliErrors.Internal },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Each_failure_has_its_exit_code_and_one_line(Func<Exception> make, int code)
+    {
+        var stderr = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(stderr);
+        try
+        {
+            Assert.Equal(code, CliErrors.Guard(() => throw make()));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("snapfn: ", lines[0], StringComparison.Ordinal);
+        Assert.Equal(0, CliErrors.Guard(() => 0));
+    }
+}
+
+/// <summary>Tests that replace Console.Error run with nothing else in parallel.</summary>
+[CollectionDefinition("console", DisableParallelization = true)]
+public sealed class ConsoleCollection;

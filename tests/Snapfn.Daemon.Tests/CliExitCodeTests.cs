@@ -45,4 +45,4 @@ public sealed class CliExitCodeTests
 
 /// <summary>Tests that replace Console.Error run with nothing else in parallel.</summary>
 [CollectionDefinition("console", DisableParallelization = true)]
-public sealed class ConsoleCollection;
+public sealed class ConsoleSwappingTests;

@@ -36,6 +36,8 @@ public sealed unsafe class VdsoClock
         _firstTsc = _rdtsc();
         _firstMonotonic = HostClock.MonotonicNs();
         _mult = _calibrated.Value;
+        // A restored VM's page was written by another VM, against another TSC offset: start from the host's clocks.
+        vm.Memory.Ref<VdsoData>(Vdso.DataAddress).Valid = 0;
     }
 
     /// <summary>Rewrites the page; returns what CLOCK_MONOTONIC and CLOCK_REALTIME read now.</summary>

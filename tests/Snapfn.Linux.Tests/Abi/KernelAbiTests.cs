@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Tests.Abi;
+
+/// <summary>
+/// The system-call layer's view of the kernel ABI, checked against the real headers: every struct it copies in
+/// or out of guest memory (size and the offsets it uses), the file-type bits and every errno it returns. A wrong
+/// layout here would hand a program garbage, silently.
+/// </summary>
+public sealed class KernelAbiTests
+{
+    private static readonly Lazy<Dictionary<string, ulong>> _native = new(CompileAndRun);
+
+    public static TheoryData<string, ulong> Values()
+    {
+        var data = new TheoryData<string, ulong>
+        {
+            { "sizeof(struct stat)", Size<Kernel.stat>() },
+            { "offsetof(struct stat, st_mode)", Offset<Kernel.stat>("st_mode") },
+            { "offsetof(struct stat, st_size)", Offset<Kernel.stat>("st_size") },
+            { "offsetof(struct stat, st_mtim)", Offset<Kernel.stat>("st_mtime") },
+            { "sizeof(struct timespec)", Size<Kernel.timespec>() },
+            { "sizeof(struct timeval)", Size<Kernel.timeval>() },
+            { "sizeof(struct iovec)", Size<Kernel.iovec>() },
+            { "sizeof(struct rlimit)", Size<Kernel.rlimit>() },
+            { "sizeof(struct new_utsname)", Size<Kernel.new_utsname>() },
+            { "sizeof(struct sysinfo)", Size<Kernel.sysinfo>() },
+            { "offsetof(struct sysinfo, totalram)", Offset<Kernel.sysinfo>("totalram") },
+            { "offsetof(struct sysinfo, procs)", Offset<Kernel.sysinfo>("procs") },
+            { "offsetof(struct sysinfo, mem_unit)", Offset<Kernel.sysinfo>("mem_unit") },
+            { "sizeof(struct kernel_sigaction_abi)", Size<Kernel.kernel_sigaction>() },
+            { "sizeof(stack_t)", Size<Kernel.stack_t>() },
+            { "offsetof(stack_t, ss_size)", Offset<Kernel.stack_t>("ss_size") },
+            { "sizeof(struct pollfd)", Size<Kernel.pollfd>() },
+            { "S_IFMT", Kernel.S_IFMT },
+            { "S_IFIFO", Kernel.S_IFIFO },
+            { "S_IFCHR", Kernel.S_IFCHR },
+            { "S_IFDIR", Kernel.S_IFDIR },
+            { "S_IFREG", Kernel.S_IFREG },
+            { "S_IFLNK", Kernel.S_IFLNK },
+        };
+        foreach (var field in typeof(Errno).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(int)))
+            data.Add(field.Name, (ulong)(int)field.GetRawConstantValue()!);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Values))]
+    public void Matches_the_kernel_headers(string expression, ulong value) => Assert.Equal(_native.Value[expression], value);
+
+    private static unsafe ulong Size<T>() where T : unmanaged => (ulong)sizeof(T);
+
+    private static ulong Offset<T>(string field) => (ulong)Marshal.OffsetOf<T>(field);
+
+    private static Dictionary<string, ulong> CompileAndRun()
+    {
+        var dir = Directory.CreateTempSubdirectory("snapfn-abi-");
+        try
+        {
+            // The kernel's rt_sigaction struct is not in a public header; this is its x86-64 layout.
+            var source = new StringBuilder("""
+                #define _GNU_SOURCE
+                #include <errno.h>
+                #include <poll.h>
+                #include <signal.h>
+                #include <stddef.h>
+                #include <stdio.h>
+                #include <sys/resource.h>
+                #include <sys/stat.h>
+                #include <sys/sysinfo.h>
+                #include <sys/time.h>
+                #include <sys/uio.h>
+                #include <linux/utsname.h>
+                struct kernel_sigaction_abi { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
+                int main(void) {
+
+                """);
+            foreach (var row in Values())
+            {
+                var expression = (string)row.Data.Item1;
+                source.Append(CultureInfo.InvariantCulture, $"    printf(\"%s\\t%llu\\n\", \"{expression}\", (unsigned long long)({expression}));\n");
+            }
+            source.Append("    return 0;\n}\n");
+            var c = Path.Combine(dir.FullName, "abi.c");
+            var exe = Path.Combine(dir.FullName, "abi");
+            File.WriteAllText(c, source.ToString());
+            Run("gcc", $"-o {exe} {c}");
+            return Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split('\t'))
+                .ToDictionary(p => p[0], p => ulong.Parse(p[1], CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static string Run(string program, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{program} failed: {error}");
+        return output;
+    }
+}

@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Snapfn.Interop;
 
 namespace Snapfn.Interop.Tests;
@@ -193,12 +190,7 @@ public sealed class KernelHeaderTests
 
     private static ulong Offset<T>(string field) => (ulong)Marshal.OffsetOf<T>(field);
 
-    private static Dictionary<string, ulong> CompileAndRun()
-    {
-        var dir = Directory.CreateTempSubdirectory("snapfn-headers-");
-        try
-        {
-            var source = new StringBuilder("""
+    private static Dictionary<string, ulong> CompileAndRun() => Snapfn.Tests.HeaderProbe.Evaluate("""
                 #define _GNU_SOURCE
                 #include <linux/kvm.h>
                 #include <linux/userfaultfd.h>
@@ -214,40 +206,5 @@ public sealed class KernelHeaderTests
                 #include <time.h>
                 #include <stddef.h>
                 #include <stdio.h>
-                int main(void) {
-
-                """);
-            foreach (var row in Constants.Concat(Layouts))
-            {
-                var expression = (string)row.Data.Item1;
-                source.Append(CultureInfo.InvariantCulture, $"    printf(\"%s\\t%llu\\n\", \"{expression}\", (unsigned long long)({expression}));\n");
-            }
-            source.Append("    return 0;\n}\n");
-            var c = Path.Combine(dir.FullName, "headers.c");
-            var exe = Path.Combine(dir.FullName, "headers");
-            File.WriteAllText(c, source.ToString());
-            Run("gcc", $"-o {exe} {c}");
-            return Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => line.Split('\t'))
-                .ToDictionary(p => p[0], p => ulong.Parse(p[1], CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
-    }
-
-    private static string Run(string program, string arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} failed: {error}");
-        return output;
-    }
+        """, Constants.Concat(Layouts).Select(row => (string)row.Data.Item1));
 }

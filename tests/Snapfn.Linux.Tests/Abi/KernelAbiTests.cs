@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Snapfn.Linux.Abi;
 
 namespace Snapfn.Linux.Tests.Abi;
@@ -56,13 +53,8 @@ public sealed class KernelAbiTests
 
     private static ulong Offset<T>(string field) => (ulong)Marshal.OffsetOf<T>(field);
 
-    private static Dictionary<string, ulong> CompileAndRun()
-    {
-        var dir = Directory.CreateTempSubdirectory("snapfn-abi-");
-        try
-        {
-            // The kernel's rt_sigaction struct is not in a public header; this is its x86-64 layout.
-            var source = new StringBuilder("""
+    // The kernel's rt_sigaction struct is not in a public header; kernel_sigaction_abi is its x86-64 layout.
+    private static Dictionary<string, ulong> CompileAndRun() => Snapfn.Tests.HeaderProbe.Evaluate("""
                 #define _GNU_SOURCE
                 #include <errno.h>
                 #include <poll.h>
@@ -76,36 +68,5 @@ public sealed class KernelAbiTests
                 #include <sys/uio.h>
                 #include <linux/utsname.h>
                 struct kernel_sigaction_abi { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
-                int main(void) {
-
-                """);
-            foreach (var row in Values())
-            {
-                var expression = (string)row.Data.Item1;
-                source.Append(CultureInfo.InvariantCulture, $"    printf(\"%s\\t%llu\\n\", \"{expression}\", (unsigned long long)({expression}));\n");
-            }
-            source.Append("    return 0;\n}\n");
-            var c = Path.Combine(dir.FullName, "abi.c");
-            var exe = Path.Combine(dir.FullName, "abi");
-            File.WriteAllText(c, source.ToString());
-            Run("gcc", $"-o {exe} {c}");
-            return Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => line.Split('\t'))
-                .ToDictionary(p => p[0], p => ulong.Parse(p[1], CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
-    }
-
-    private static string Run(string program, string arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} failed: {error}");
-        return output;
-    }
+        """, Values().Select(row => (string)row.Data.Item1));
 }

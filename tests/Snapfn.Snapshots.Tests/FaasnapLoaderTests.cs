@@ -25,6 +25,8 @@ public sealed class FaasnapLoaderTests
         try
         {
             using var loader = new FaasnapLoader(recording, directory, target.Address, LoaderMethod.Pread);
+            // Stop() would tell the thread to give up before its first read: wait for it to fail on its own.
+            SpinWait.SpinUntil(() => loader.Failure is not null, TimeSpan.FromSeconds(10));
             loader.Stop();
             Assert.NotNull(loader.Failure);
             Assert.Contains("pread(loading set)", loader.Failure.Message, StringComparison.Ordinal);

@@ -11,6 +11,7 @@ public static class RestoreModes
         new VanillaBackend(),
         new ReapBackend(),
         new FaasnapBackend(),
+        new FaasnapHotBackend(),
     ];
 
     private static readonly Lock _lock = new();

@@ -126,7 +126,7 @@ public sealed class ProcessState
         StreamFile => new Description(DescriptionKind.StandardError, file.GuestPath, file.StatusFlags, 0),
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
-            host.Seek(0, 1 /* SEEK_CUR */) is var offset and >= 0 ? offset : 0),
+            host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
     };
 
@@ -204,7 +204,7 @@ public sealed class ProcessState
             default:
                 var file = p.Root.Open(d.Path, d.Flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_DIRECTORY | Libc.O_NONBLOCK | Libc.O_PATH), 0, out var errno)
                     ?? throw new ProcessRestoreException($"the program had {d.Path} open at the snapshot point, and it cannot be opened now ({Errno.Name(errno)})");
-                if (d.Offset > 0 && file.Seek(d.Offset, 0 /* SEEK_SET */) < 0)
+                if (d.Offset > 0 && file.Seek(d.Offset, Kernel.SEEK_SET) < 0)
                 {
                     file.Dispose();
                     throw new ProcessRestoreException($"cannot seek {d.Path} back to offset {d.Offset}");

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Snapfn.Interop;
+using Snapfn.Vmm;
 
 namespace Snapfn.Snapshots;
 
@@ -22,11 +23,8 @@ public static unsafe class PageCache
         var length = RandomAccess.GetLength(file);
         if (length == 0)
             return (0, 0);
-        var fd = (int)file.DangerousGetHandle();
-        var address = Libc.mmap(0, (nuint)length, Libc.PROT_READ, Libc.MAP_SHARED, fd, 0);
-        if (address == Libc.MAP_FAILED)
-            SyscallException.Throw($"mmap({path})", Marshal.GetLastPInvokeError());
-        try
+        using var mapping = MemoryMapping.OfFile((int)file.DangerousGetHandle(), (ulong)length, Libc.PROT_READ, Libc.MAP_SHARED, path);
+        var address = mapping.Address;
         {
             long cached = 0, total = 0;
             foreach (var range in Recording.SparseMap.DataRanges(path))
@@ -40,10 +38,6 @@ public static unsafe class PageCache
                 total += pages;
             }
             return (cached, total);
-        }
-        finally
-        {
-            _ = Libc.munmap(address, (nuint)length);
         }
     }
 

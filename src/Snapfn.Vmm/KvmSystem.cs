@@ -110,7 +110,7 @@ public sealed unsafe class KvmSystem : IDisposable
                 if (Libc.ioctl(fd.Fd, Kvm.KVM_GET_SUPPORTED_CPUID, (nint)p) >= 0)
                     return buffer;
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno != 7 /* E2BIG */ || entries > 4096)
+                if (errno != Libc.E2BIG || entries > 4096)
                     SyscallException.Throw("ioctl(KVM_GET_SUPPORTED_CPUID)", errno);
             }
         }

@@ -21,14 +21,27 @@ public sealed class MemoryMapping : IDisposable
     public ulong Length { get; }
 
     /// <summary>Private anonymous memory, zero on first touch; MAP_NORESERVE because guests are sparse.</summary>
-    public static MemoryMapping Anonymous(ulong length)
+    public static MemoryMapping Anonymous(ulong length) =>
+        Map(length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1,
+            $"mmap(anonymous, {length >> 20} MiB)");
+
+    /// <summary>Maps the first <paramref name="length"/> bytes of the file <paramref name="fd"/> (a shared read-only
+    /// view of a snapshot's file, a vCPU's run page). The one place Snapfn calls mmap for a new range: the result
+    /// is checked, and this object unmaps it.</summary>
+    public static MemoryMapping OfFile(int fd, ulong length, int protection, int flags, string what) =>
+        Map(length, protection, flags, fd, $"mmap({what})");
+
+    private static MemoryMapping Map(ulong length, int protection, int flags, int fd, string operation)
     {
-        var address = Libc.mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
-            Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        var address = Libc.mmap(0, (nuint)length, protection, flags, fd, 0);
         if (address == Libc.MAP_FAILED)
-            SyscallException.Throw($"mmap(anonymous, {length >> 20} MiB)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            SyscallException.Throw(operation, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
         return new MemoryMapping(address, length);
     }
+
+    /// <summary>Changes the protection of the whole range (mprotect), e.g. to make a page of code executable.</summary>
+    public void Protect(int protection, string what) =>
+        SyscallException.Check(Libc.mprotect(Address, (nuint)Length, protection), $"mprotect({what})");
 
     /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="fileOffset"/>
     /// copy-on-write over [offset, offset+length) of this range: the file is never written.</summary>

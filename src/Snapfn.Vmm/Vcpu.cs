@@ -11,7 +11,8 @@ public sealed unsafe class Vcpu : IDisposable
 {
     private readonly SafeFd _fd;
     private readonly KvmSystem _kvm;
-    private nint _run;
+    private readonly MemoryMapping _runPage;
+    private readonly nint _run;
 
     internal Vcpu(KvmSystem kvm, SafeFd vm)
     {
@@ -20,16 +21,19 @@ public sealed unsafe class Vcpu : IDisposable
         if (fd < 0)
             SyscallException.Throw("ioctl(KVM_CREATE_VCPU)", Marshal.GetLastPInvokeError());
         _fd = new SafeFd(fd);
-        _run = Libc.mmap(0, (nuint)kvm.VcpuMmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
-        if (_run == Libc.MAP_FAILED)
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
-            _run = 0;
-            _fd.Dispose();
-            SyscallException.Throw("mmap(kvm_run)", errno);
+            _runPage = MemoryMapping.OfFile(fd, (ulong)kvm.VcpuMmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, "kvm_run");
+            _run = _runPage.Address;
+            SetCpuid(kvm.SupportedCpuid);
+            SetSignalMask();
         }
-        SetCpuid(kvm.SupportedCpuid);
-        SetSignalMask();
+        catch
+        {
+            _runPage?.Dispose();
+            _fd.Dispose();
+            throw;
+        }
         // KVM then stores the registers in the run page at every exit, so a system call costs no register ioctl.
         if (kvm.SupportsSyncRegs)
             RunPage.kvm_valid_regs = Kvm.KVM_SYNC_X86_REGS;
@@ -175,9 +179,7 @@ public sealed unsafe class Vcpu : IDisposable
 
     public void Dispose()
     {
-        var run = Interlocked.Exchange(ref _run, 0);
-        if (run != 0)
-            _ = Libc.munmap(run, (nuint)_kvm.VcpuMmapSize);
+        _runPage.Dispose();
         _fd.Dispose();
     }
 }

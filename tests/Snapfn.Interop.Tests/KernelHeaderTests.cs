@@ -114,6 +114,13 @@ public sealed class KernelHeaderTests
         { "EAGAIN", Libc.EAGAIN },
         { "EEXIST", Libc.EEXIST },
         { "EACCES", Libc.EACCES },
+        { "E2BIG", Libc.E2BIG },
+        { "ENOENT", Libc.ENOENT },
+        { "EFAULT", Libc.EFAULT },
+        { "EBADF", Libc.EBADF },
+        { "ENXIO", Libc.ENXIO },
+        { "SEEK_DATA", Libc.SEEK_DATA },
+        { "SEEK_HOLE", Libc.SEEK_HOLE },
     };
 
     public static TheoryData<string, ulong> Layouts => new()
@@ -202,6 +209,7 @@ public sealed class KernelHeaderTests
                 #include <poll.h>
                 #include <signal.h>
                 #include <fcntl.h>
+                #include <unistd.h>
                 #include <errno.h>
                 #include <time.h>
                 #include <stddef.h>

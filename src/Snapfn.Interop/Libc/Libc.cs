@@ -35,4 +35,5 @@ public static partial class Libc
     public const int EACCES = 13;
     public const int EFAULT = 14;
     public const int EBADF = 9;
+    public const int E2BIG = 7;
 }

@@ -105,6 +105,10 @@ public static class Kernel
         public long reserved0, reserved1, reserved2;
     }
 
+    public const int SEEK_SET = 0;
+    public const int SEEK_CUR = 1;
+    public const int SEEK_END = 2;
+
     public const uint S_IFMT = 0xf000;
     public const uint S_IFIFO = 0x1000;
     public const uint S_IFCHR = 0x2000;

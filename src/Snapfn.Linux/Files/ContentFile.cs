@@ -50,9 +50,9 @@ public sealed class ContentFile : OpenFile
     {
         var target = whence switch
         {
-            0 => offset,
-            1 => _offset + offset,
-            2 => _content.Length + offset,
+            Kernel.SEEK_SET => offset,
+            Kernel.SEEK_CUR => _offset + offset,
+            Kernel.SEEK_END => _content.Length + offset,
             _ => -1,
         };
         if (target < 0)

@@ -99,14 +99,16 @@ public static class HostClock
 /// <summary>rdtsc for the host: .NET has no intrinsic for it, so a 10-byte function is put in an executable page.</summary>
 internal static unsafe class HostTsc
 {
+    /// <summary>Lives as long as the process: the function pointer into it is static.</summary>
+    private static MemoryMapping? _page;
+
     public static delegate* unmanaged<ulong> Create()
     {
         ReadOnlySpan<byte> code = [0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3]; // rdtsc; shl rdx,32; or rax,rdx; ret
-        var page = Libc.mmap(0, 4096, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
-        if (page == Libc.MAP_FAILED)
-            SyscallException.Throw("mmap(rdtsc page)", Marshal.GetLastPInvokeError());
-        code.CopyTo(new Span<byte>((void*)page, code.Length));
-        SyscallException.Check(Libc.mprotect(page, 4096, Libc.PROT_READ | Libc.PROT_EXEC), "mprotect(rdtsc page)");
-        return (delegate* unmanaged<ulong>)page;
+        var page = MemoryMapping.Anonymous(4096);
+        code.CopyTo(new Span<byte>((void*)page.Address, code.Length));
+        page.Protect(Libc.PROT_READ | Libc.PROT_EXEC, "rdtsc page");
+        _page = page;
+        return (delegate* unmanaged<ulong>)page.Address;
     }
 }

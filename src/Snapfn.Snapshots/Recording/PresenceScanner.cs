@@ -16,6 +16,7 @@ namespace Snapfn.Snapshots.Recording;
 public sealed unsafe class PresenceScanner : IDisposable
 {
     private readonly IReadOnlyList<GuestRange> _ranges;
+    private readonly MemoryMapping _view;
     private readonly nint _mapping;
     private readonly ulong _length;
     private readonly int[] _layer;
@@ -31,9 +32,8 @@ public sealed unsafe class PresenceScanner : IDisposable
         _length = length;
         _interval = interval;
         using var fd = SnapshotMapping.OpenReadOnly(memoryFile);
-        _mapping = Libc.mmap(0, (nuint)length, Libc.PROT_READ, Libc.MAP_SHARED, fd.Fd, 0);
-        if (_mapping == Libc.MAP_FAILED)
-            SyscallException.Throw($"mmap({memoryFile})", Marshal.GetLastPInvokeError());
+        _view = MemoryMapping.OfFile(fd.Fd, length, Libc.PROT_READ, Libc.MAP_SHARED, memoryFile);
+        _mapping = _view.Address;
         _layer = new int[length / GuestLayout.PageSize];
         Array.Fill(_layer, -1);
         _vector = new byte[dataRanges.Count == 0 ? 1 : dataRanges.Max(r => r.Length) / GuestLayout.PageSize];
@@ -89,6 +89,6 @@ public sealed unsafe class PresenceScanner : IDisposable
         _stop = true;
         if (_thread.IsAlive)
             _thread.Join();
-        _ = Libc.munmap(_mapping, (nuint)_length);
+        _view.Dispose();
     }
 }

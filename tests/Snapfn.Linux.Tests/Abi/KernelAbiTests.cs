@@ -33,6 +33,9 @@ public sealed class KernelAbiTests
             { "sizeof(stack_t)", Size<Kernel.stack_t>() },
             { "offsetof(stack_t, ss_size)", Offset<Kernel.stack_t>("ss_size") },
             { "sizeof(struct pollfd)", Size<Kernel.pollfd>() },
+            { "SEEK_SET", (ulong)Kernel.SEEK_SET },
+            { "SEEK_CUR", (ulong)Kernel.SEEK_CUR },
+            { "SEEK_END", (ulong)Kernel.SEEK_END },
             { "S_IFMT", Kernel.S_IFMT },
             { "S_IFIFO", Kernel.S_IFIFO },
             { "S_IFCHR", Kernel.S_IFCHR },
@@ -66,6 +69,7 @@ public sealed class KernelAbiTests
                 #include <sys/sysinfo.h>
                 #include <sys/time.h>
                 #include <sys/uio.h>
+                #include <unistd.h>
                 #include <linux/utsname.h>
                 struct kernel_sigaction_abi { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
         """, Values().Select(row => (string)row.Data.Item1));

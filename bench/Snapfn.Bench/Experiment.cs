@@ -15,6 +15,7 @@ public sealed record BenchProgress(string Function, string Step, int Done, int T
 public sealed class Experiment
 {
     private readonly FunctionCatalog _catalog;
+    private readonly SnapfnHome _home;
     private readonly SnapshotService _snapshots;
     private readonly RecordService _recorder;
     private readonly MicroVmOptions _vmOptions;
@@ -22,6 +23,7 @@ public sealed class Experiment
     public Experiment(FunctionCatalog catalog, SnapfnHome home, MicroVmOptions vmOptions)
     {
         _catalog = catalog;
+        _home = home;
         _snapshots = new SnapshotService(home);
         _recorder = new RecordService(_snapshots);
         _vmOptions = vmOptions;
@@ -43,6 +45,9 @@ public sealed class Experiment
         var total = options.Functions.Count * options.Repeat * options.Modes.Count;
         var done = 0;
         using var invoker = new Invoker(_snapshots);
+        // Snapshots and recordings go through the function service, as `snapfn snapshot` and `snapfn record` do, so
+        // that the registry knows of what the bench made (`snapfn functions` shows it).
+        using var service = new FunctionService(_home, _catalog);
         try
         {
             foreach (var name in options.Functions)
@@ -51,7 +56,7 @@ public sealed class Experiment
                 var function = _catalog.Get(name);
                 var inputA = WorkloadInputs.Get(_catalog, name, InputSet.A);
                 var inputTest = WorkloadInputs.Get(_catalog, name, testSet);
-                Prepare(function, options.Modes, inputA, s => progress(new BenchProgress(name, s, done, total)));
+                Prepare(service, function, options.Modes, inputA, s => progress(new BenchProgress(name, s, done, total)));
                 progress(new BenchProgress(name, "measuring working sets A and B", done, total));
                 var snapshot = _snapshots.Open(function);
                 WorkingSets[name] = new WorkingSet(
@@ -87,7 +92,7 @@ public sealed class Experiment
     }
 
     /// <summary>Takes what is missing or no longer valid: the snapshot, then the recordings the modes need.</summary>
-    private void Prepare(FunctionInfo function, IReadOnlyList<string> modes, byte[] inputA, Action<string> progress)
+    private void Prepare(FunctionService service, FunctionInfo function, IReadOnlyList<string> modes, byte[] inputA, Action<string> progress)
     {
         Snapshot? snapshot = null;
         try
@@ -101,15 +106,19 @@ public sealed class Experiment
         if (snapshot is null)
         {
             progress("taking the snapshot");
-            _snapshots.Take(function, _vmOptions with { Timeout = TimeSpan.FromMinutes(10) });
+            service.TakeSnapshot(function.Name, (int)(_vmOptions.MemorySize >> 20), TimeSpan.FromMinutes(10));
             fresh = true;
         }
+        // Modes that share a recording (faasnap-hot uses faasnap's) record it once.
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var mode in modes.Where(m => RecordService.Modes.Contains(m)))
         {
-            if (!fresh && RecordingIsValid(function, mode, inputA))
+            var file = Snapshots.Backends.RestoreModes.Get(mode).Recorder!.FileName;
+            if (recorded.Contains(file) || !fresh && RecordingIsValid(function, mode, inputA))
                 continue;
             progress($"recording {mode} with input A");
-            _recorder.Record(function, mode, inputA, _vmOptions);
+            service.Record(function.Name, mode, inputA, _vmOptions.Timeout);
+            recorded.Add(file);
         }
     }
 

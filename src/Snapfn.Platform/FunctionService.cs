@@ -298,8 +298,14 @@ public sealed class FunctionService : IDisposable
     /// changes under a running daemon): sync once and look again.</summary>
     private T? FindNewBuiltIn<T>(string name, Func<string, T?> find) where T : class
     {
-        if (!File.Exists(Path.Combine(_catalog.GuestDirectory, name + ".elf")))
+        try
+        {
+            _ = _catalog.Get(name); // an ELF in guest/build or a Python folder in guest/functions
+        }
+        catch (UnknownFunctionException)
+        {
             return null;
+        }
         _registry.SyncBuiltIns(_catalog);
         return find(name);
     }

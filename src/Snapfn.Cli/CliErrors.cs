@@ -59,6 +59,8 @@ public static class CliErrors
         FunctionConflictException or FunctionProjectException => (e.Message, Failure),
         // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.
         DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
+        // The remedy names the CLI's own option; the daemon names its query parameter (Problem.cs).
+        GuestTimeoutException => ($"{e.Message}; raise --timeout if it needs longer", Failure),
         GuestFailureException or ProgramLoadException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException or RootBuildException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
         ProcessRestoreException or IOException => (e.Message, Failure),

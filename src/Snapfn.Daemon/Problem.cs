@@ -23,7 +23,8 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", "bad-request", e.Message),
-        GuestTimeoutException e => new(StatusCodes.Status504GatewayTimeout, "Guest timed out", "guest-timeout", e.Message),
+        GuestTimeoutException e => new(StatusCodes.Status504GatewayTimeout, "Guest timed out", "guest-timeout",
+            $"{e.Message}; raise ?timeout= (seconds) if it needs longer"),
         GuestCrashedException e => new(StatusCodes.Status502BadGateway, "Guest crashed", "guest-crashed", e.Message),
         GuestAbortedException e => new(StatusCodes.Status502BadGateway, "Guest aborted the request", "guest-aborted", e.Message),
         GuestProtocolException e => new(StatusCodes.Status502BadGateway, "Guest broke the hypercall protocol", "guest-protocol", e.Message),

@@ -40,7 +40,7 @@ public sealed class GuestCrashedException : GuestFailureException
 public sealed class GuestTimeoutException : GuestFailureException
 {
     public GuestTimeoutException(TimeSpan timeout)
-        : base($"guest did not finish within {timeout.TotalSeconds:0.###} s and was stopped; raise --timeout if it needs longer")
+        : base($"guest did not finish within {timeout.TotalSeconds:0.###} s and was stopped")
     {
         Timeout = timeout;
     }

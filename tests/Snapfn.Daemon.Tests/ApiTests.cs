@@ -251,7 +251,7 @@ public sealed class ApiTests
         using (var aborted = await Daemon.PostAsync($"functions/{aborter}/invoke?mode=vanilla", _ada))
             Assert.Contains("refusing 14 bytes", (await RunningDaemon.ProblemAsync(aborted, 502, "guest-aborted")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         using (var timedOut = await Daemon.PostAsync($"functions/{spinner}/invoke?mode=vanilla&timeout=0.5", _ada))
-            await RunningDaemon.ProblemAsync(timedOut, 504, "guest-timeout");
+            Assert.Contains("raise ?timeout=", (await RunningDaemon.ProblemAsync(timedOut, 504, "guest-timeout")).GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var metrics = await Daemon.Http.GetStringAsync("metrics", Cancel);
         Assert.Matches($$"""snapfn_invocation_errors_total\{function="{{crasher}}",mode="vanilla",error="guest-crashed"\} 1""", metrics);

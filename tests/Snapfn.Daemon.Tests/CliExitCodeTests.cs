@@ -41,6 +41,23 @@ public sealed class CliExitCodeTests
         Assert.StartsWith("snapfn: ", lines[0], StringComparison.Ordinal);
         Assert.Equal(0, CliErrors.Guard(() => 0));
     }
+
+    [Fact]
+    public void A_timeout_names_the_cli_option_that_raises_it()
+    {
+        var stderr = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(stderr);
+        try
+        {
+            CliErrors.Guard(() => throw new Vmm.GuestTimeoutException(TimeSpan.FromSeconds(3)));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Equal("snapfn: guest did not finish within 3 s and was stopped; raise --timeout if it needs longer", stderr.ToString().Trim());
+    }
 }
 
 /// <summary>Tests that replace Console.Error run with nothing else in parallel.</summary>

@@ -114,7 +114,7 @@ public sealed class PythonFunctionTests : IDisposable
     {
         var function = _home.Function("never-ready", "while True:\n    pass\n");
         var e = Assert.Throws<GuestTimeoutException>(() => _home.Snapshots.Take(function, _home.Options with { Timeout = TimeSpan.FromSeconds(2) }));
-        Assert.Contains("--timeout", e.Message, StringComparison.Ordinal);
+        Assert.Contains("did not finish within 2 s", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

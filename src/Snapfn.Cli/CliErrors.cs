@@ -61,6 +61,7 @@ public static class CliErrors
         DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
         // The remedy names the CLI's own option; the daemon names its query parameter (Problem.cs).
         GuestTimeoutException => ($"{e.Message}; raise --timeout if it needs longer", Failure),
+        SnapshotInvalidException { Remedy: { } remedy } => ($"{e.Message}: {Words(remedy)}", Failure),
         GuestFailureException or ProgramLoadException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException or RootBuildException => (e.Message, Failure),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
         ProcessRestoreException or IOException => (e.Message, Failure),
@@ -69,4 +70,9 @@ public static class CliErrors
         ArgumentException => (e.Message, Usage),
         _ => null,
     };
+
+    /// <summary>The fix for a bad snapshot or recording, as the CLI command that makes it.</summary>
+    private static string Words(SnapshotRemedy remedy) => remedy.Mode is { } mode
+        ? $"record it with `snapfn record {remedy.Function} --mode {mode}`"
+        : $"take the snapshot with `snapfn snapshot {remedy.Function}`";
 }

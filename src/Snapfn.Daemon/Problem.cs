@@ -18,7 +18,8 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         InvalidRequestException e => new(StatusCodes.Status400BadRequest, "Invalid request", "invalid-request", e.Message),
         UnknownFunctionException e => new(StatusCodes.Status404NotFound, "Unknown function", "unknown-function", e.Message),
         FunctionConflictException e => new(StatusCodes.Status409Conflict, "Conflict", "conflict", e.Message),
-        SnapshotInvalidException e => new(StatusCodes.Status409Conflict, "Snapshot or recording missing or unusable", "snapshot-unusable", e.Message),
+        SnapshotInvalidException e => new(StatusCodes.Status409Conflict, "Snapshot or recording missing or unusable", "snapshot-unusable",
+            e.Remedy is { } remedy ? $"{e.Message}: {Words(remedy)}" : e.Message),
         RequestTooLargeException e => new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
         BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
@@ -34,6 +35,11 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         SyscallException e => new(StatusCodes.Status500InternalServerError, "Host system call failed", "host-error", e.Message),
         _ => null,
     };
+
+    /// <summary>The fix for a bad snapshot or recording, as the request that makes it.</summary>
+    private static string Words(SnapshotRemedy remedy) => remedy.Mode is { } mode
+        ? $"record it with POST /functions/{remedy.Function}/record?mode={mode}"
+        : $"take the snapshot with POST /functions/{remedy.Function}/snapshot";
 
     /// <summary>True when the request never named a function and mode that exist (no metrics series for those).</summary>
     public bool IsAboutTheRequest => Error is "invalid-request" or "unknown-function" or "body-too-large" or "bad-request";

@@ -82,7 +82,7 @@ public static class GuestPrograms
             Function = true,
             RootFingerprint = root.Manifest.PackagesSha256,
         };
-        return new LinuxGuest(options, CodeSha256(function), $"snapfn snapshot {function.Name}");
+        return new LinuxGuest(options, CodeSha256(function));
     }
 
     /// <summary>The folder's files, by their path below it, in a fixed order (its __pycache__ left out).</summary>

@@ -23,7 +23,8 @@ public sealed class ElfGuest : IGuestProgram
         if (state.Process is not null)
         {
             shell?.Dispose();
-            throw new SnapshotInvalidException($"the snapshot of '{state.Function}' is of a Linux program, not of a C function");
+            throw new SnapshotInvalidException($"the snapshot of '{state.Function}' is of a Linux program, not of a C function",
+                SnapshotRemedy.TakeSnapshot(state.Function));
         }
         return MicroVm.Restore(shell!, memory, state.Layout, state.Vcpu, options);
     }

@@ -10,7 +10,7 @@ namespace Snapfn.Snapshots;
 /// <see cref="LinuxProcess.Start"/>, restored with its <see cref="ProcessState"/>. <paramref name="process"/> says
 /// how the host runs it (root, mounts, program, output); <paramref name="codeSha256"/> identifies its code.
 /// </summary>
-public sealed class LinuxGuest(ProcessOptions process, string codeSha256, string retakeCommand) : IGuestProgram
+public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGuestProgram
 {
     public ProcessOptions Process { get; } = process ?? throw new ArgumentNullException(nameof(process));
 
@@ -24,7 +24,8 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256, string
         if (state.Process is not { } saved)
         {
             shell?.Dispose();
-            throw new SnapshotInvalidException($"the snapshot of '{state.Function}' is of a C function, not of a Linux program: take it again with `{retakeCommand}`");
+            throw new SnapshotInvalidException($"the snapshot of '{state.Function}' is of a C function, not of a Linux program",
+                SnapshotRemedy.TakeSnapshot(state.Function));
         }
         try
         {
@@ -32,7 +33,7 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256, string
         }
         catch (ProcessRestoreException e)
         {
-            throw new SnapshotInvalidException($"{e.Message}: take the snapshot again with `{retakeCommand}`", e);
+            throw new SnapshotInvalidException(e.Message, SnapshotRemedy.TakeSnapshot(state.Function), e);
         }
     }
 

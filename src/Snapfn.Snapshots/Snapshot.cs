@@ -31,7 +31,7 @@ public sealed class Snapshot
         var elfSha256 = program.Sha256;
         if (!System.IO.File.Exists(folder.StatePath))
             throw new SnapshotInvalidException(
-                $"function '{folder.Function}' has no snapshot (no {folder.StatePath}): take one with `{folder.RetakeCommand}`");
+                $"function '{folder.Function}' has no snapshot (no {folder.StatePath})", folder.Remedy);
         byte[] bytes;
         try
         {
@@ -39,30 +39,30 @@ public sealed class Snapshot
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SnapshotInvalidException($"cannot read {folder.StatePath}: {e.Message}; take the snapshot again with `{folder.RetakeCommand}`", e);
+            throw new SnapshotInvalidException($"cannot read {folder.StatePath}: {e.Message}", folder.Remedy, e);
         }
-        var state = StateFile.Deserialize(bytes, folder.StatePath, folder.RetakeCommand);
+        var state = StateFile.Deserialize(bytes, folder.StatePath, folder.Remedy);
         if (state.Function != folder.Function)
             throw new SnapshotInvalidException(
-                $"snapshot in {folder.Path} is of function '{state.Function}', not '{folder.Function}': take it again with `{folder.RetakeCommand}`");
+                $"snapshot in {folder.Path} is of function '{state.Function}', not '{folder.Function}'", folder.Remedy);
         if (!string.Equals(state.ElfSha256, elfSha256, StringComparison.Ordinal))
             throw new SnapshotInvalidException(
-                $"snapshot of '{folder.Function}' was taken from a different build of its code: take it again with `{folder.RetakeCommand}`");
+                $"snapshot of '{folder.Function}' was taken from a different build of its code", folder.Remedy);
         var snapshot = new Snapshot(folder, state, program);
         var memory = new FileInfo(snapshot.MemoryPath);
         if (!memory.Exists)
             throw new SnapshotInvalidException(
-                $"snapshot memory file {snapshot.MemoryPath} is missing: take the snapshot again with `{folder.RetakeCommand}`");
+                $"snapshot memory file {snapshot.MemoryPath} is missing", folder.Remedy);
         if ((ulong)memory.Length != state.MemorySize)
             throw new SnapshotInvalidException(
-                $"snapshot memory file {snapshot.MemoryPath} is {memory.Length} bytes, but the state says {state.MemorySize}: take the snapshot again with `{folder.RetakeCommand}`");
+                $"snapshot memory file {snapshot.MemoryPath} is {memory.Length} bytes, but the state says {state.MemorySize}", folder.Remedy);
         try
         {
             _ = state.Layout;
         }
         catch (ArgumentException e)
         {
-            throw new SnapshotInvalidException($"snapshot state in {folder.StatePath} has an impossible layout ({e.Message}): take it again with `{folder.RetakeCommand}`", e);
+            throw new SnapshotInvalidException($"snapshot state in {folder.StatePath} has an impossible layout ({e.Message})", folder.Remedy, e);
         }
         return snapshot;
     }

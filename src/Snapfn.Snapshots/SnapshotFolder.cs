@@ -17,8 +17,8 @@ public sealed class SnapshotFolder
 
     public string StatePath => System.IO.Path.Combine(Path, StateFileName);
 
-    /// <summary>The command that (re)takes this snapshot, for error messages.</summary>
-    public string RetakeCommand => $"snapfn snapshot {Function}";
+    /// <summary>What fixes a bad snapshot in this folder: taking it again.</summary>
+    public SnapshotRemedy Remedy => SnapshotRemedy.TakeSnapshot(Function);
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 }

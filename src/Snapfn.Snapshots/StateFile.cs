@@ -52,20 +52,20 @@ public static class StateFile
         return [.. body, .. SHA256.HashData(body)];
     }
 
-    /// <summary>Parses and verifies a state file; <paramref name="retake"/> is the command that fixes a bad one.</summary>
-    public static SnapshotState Deserialize(ReadOnlySpan<byte> bytes, string path, string retake)
+    /// <summary>Parses and verifies a state file; <paramref name="remedy"/> is what fixes a bad one.</summary>
+    public static SnapshotState Deserialize(ReadOnlySpan<byte> bytes, string path, SnapshotRemedy remedy)
     {
-        string Bad(string what) => $"snapshot state file '{path}' {what}: take the snapshot again with `{retake}`";
+        string Bad(string what) => $"snapshot state file '{path}' {what}";
         if (bytes.Length < _magic.Length + 4 + HashSize)
-            throw new SnapshotInvalidException(Bad($"is truncated ({bytes.Length} bytes)"));
+            throw new SnapshotInvalidException(Bad($"is truncated ({bytes.Length} bytes)"), remedy);
         if (!bytes[.._magic.Length].SequenceEqual(_magic))
-            throw new SnapshotInvalidException(Bad("is not a Snapfn state file (bad magic)"));
+            throw new SnapshotInvalidException(Bad("is not a Snapfn state file (bad magic)"), remedy);
         var version = BitConverter.ToUInt32(bytes[_magic.Length..]);
         if (version != FormatVersion)
-            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"));
+            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"), remedy);
         var body = bytes[..^HashSize];
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes[^HashSize..]))
-            throw new SnapshotInvalidException(Bad("is corrupt or truncated (checksum mismatch)"));
+            throw new SnapshotInvalidException(Bad("is corrupt or truncated (checksum mismatch)"), remedy);
         try
         {
             using var r = new BinaryReader(new MemoryStream(body.ToArray()), Encoding.UTF8);
@@ -86,12 +86,12 @@ public static class StateFile
                 msrs[i] = new MsrValue(r.ReadUInt32(), r.ReadUInt64());
             var processBytes = r.ReadInt32();
             if (processBytes < 0 || processBytes > r.BaseStream.Length - r.BaseStream.Position)
-                throw new SnapshotInvalidException(Bad("has a process state longer than the file"));
+                throw new SnapshotInvalidException(Bad("has a process state longer than the file"), remedy);
             var process = processBytes == 0 ? null : Linux.ProcessState.Deserialize(r.ReadBytes(processBytes));
             if (r.BaseStream.Position != r.BaseStream.Length)
-                throw new SnapshotInvalidException(Bad("has trailing bytes"));
+                throw new SnapshotInvalidException(Bad("has trailing bytes"), remedy);
             if (memoryFile.Contains('/', StringComparison.Ordinal) || memoryFile.Contains("..", StringComparison.Ordinal))
-                throw new SnapshotInvalidException(Bad("names a memory file outside its folder"));
+                throw new SnapshotInvalidException(Bad("names a memory file outside its folder"), remedy);
             return new SnapshotState
             {
                 Id = id, Function = function, ElfSha256 = elf, MemorySize = memorySize, ImageEnd = imageEnd,
@@ -100,7 +100,7 @@ public static class StateFile
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException)
         {
-            throw new SnapshotInvalidException(Bad("is malformed"), e);
+            throw new SnapshotInvalidException(Bad("is malformed"), remedy, e);
         }
     }
 

@@ -220,7 +220,7 @@ public sealed class ApiTests
         using (var badRecordMode = await Daemon.PostAsync("functions/hello-world/record?mode=vanilla", _ada))
             await RunningDaemon.ProblemAsync(badRecordMode, 400, "invalid-request");
         using (var noReap = await Daemon.PostAsync("functions/hello-world/invoke?mode=reap", _ada))
-            Assert.Contains("snapfn record hello-world --mode reap", (await RunningDaemon.ProblemAsync(noReap, 409, "snapshot-unusable")).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("POST /functions/hello-world/record?mode=reap", (await RunningDaemon.ProblemAsync(noReap, 409, "snapshot-unusable")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         using (var badTimeout = await Daemon.PostAsync("functions/hello-world/invoke?mode=vanilla&timeout=-1", _ada))
             await RunningDaemon.ProblemAsync(badTimeout, 400, "invalid-request");
         using (var badNumber = await Daemon.PostAsync("functions/hello-world/invoke?mode=vanilla&timeout=soon", _ada))

@@ -43,20 +43,33 @@ public sealed class CliExitCodeTests
     }
 
     [Fact]
-    public void A_timeout_names_the_cli_option_that_raises_it()
+    public void A_timeout_names_the_cli_option_that_raises_it() =>
+        Assert.Equal("snapfn: guest did not finish within 3 s and was stopped; raise --timeout if it needs longer",
+            StderrOf(new Vmm.GuestTimeoutException(TimeSpan.FromSeconds(3))));
+
+    [Fact]
+    public void A_bad_snapshot_or_recording_names_the_cli_command_that_fixes_it()
+    {
+        Assert.Equal("snapfn: snapshot memory file m is missing: take the snapshot with `snapfn snapshot f`",
+            StderrOf(new SnapshotInvalidException("snapshot memory file m is missing", SnapshotRemedy.TakeSnapshot("f"))));
+        Assert.Equal("snapfn: reap recording 'r' is truncated: record it with `snapfn record f --mode reap`",
+            StderrOf(new SnapshotInvalidException("reap recording 'r' is truncated", SnapshotRemedy.Record("f", "reap"))));
+    }
+
+    private static string StderrOf(Exception failure)
     {
         var stderr = new StringWriter();
         var saved = Console.Error;
         Console.SetError(stderr);
         try
         {
-            CliErrors.Guard(() => throw new Vmm.GuestTimeoutException(TimeSpan.FromSeconds(3)));
+            Assert.Equal(CliErrors.Failure, CliErrors.Guard(() => throw failure));
         }
         finally
         {
             Console.SetError(saved);
         }
-        Assert.Equal("snapfn: guest did not finish within 3 s and was stopped; raise --timeout if it needs longer", stderr.ToString().Trim());
+        return stderr.ToString().Trim();
     }
 }
 

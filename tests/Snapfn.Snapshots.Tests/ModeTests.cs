@@ -61,17 +61,17 @@ public sealed class ModeTests
     [Theory]
     [InlineData("reap", ReapBackend.FileName)]
     [InlineData("faasnap", FaasnapBackend.FileName)]
-    public void A_missing_truncated_or_corrupt_recording_is_refused_with_the_record_command(string mode, string fileName)
+    public void A_missing_truncated_or_corrupt_recording_is_refused_with_recording_again_as_the_remedy(string mode, string fileName)
     {
         Guests.RequireKvm();
         using var snap = Recorded("hello-world", "");
         var backend = _backends.Single(b => b.Mode == mode);
         var path = snap.Folder.File(fileName);
         var good = File.ReadAllBytes(path);
-        var expected = $"snapfn record hello-world --mode {mode}";
+        var expected = SnapshotRemedy.Record("hello-world", mode);
 
         File.WriteAllBytes(path, good[..(good.Length - 4096)]);
-        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
+        Assert.Equal(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Remedy);
 
         var corrupt = (byte[])good.Clone();
         corrupt[RecordingFile.HeaderSize + 3] ^= 0x10;
@@ -79,7 +79,7 @@ public sealed class ModeTests
         Assert.Contains("checksum", Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
 
         File.Delete(path);
-        Assert.Contains(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Message);
+        Assert.Equal(expected, Assert.Throws<SnapshotInvalidException>(() => TempSnapshot.Restore(backend, snap.Open())).Remedy);
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class SnapshotTests
         var bytes = File.ReadAllBytes(snap.Folder.StatePath);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(snap.Folder.StatePath, bytes);
-        Assert.Contains("snapfn snapshot hello-world", Assert.Throws<SnapshotInvalidException>(snap.Open).Message);
+        Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), Assert.Throws<SnapshotInvalidException>(snap.Open).Remedy);
         snap.Take();
         Assert.Equal("Hello, Ada!", snap.Invoke(_vanilla, """{"name":"Ada"}"""));
     }
@@ -77,7 +77,7 @@ public sealed class SnapshotTests
         using var snap = new TempSnapshot("hello-world");
         var bytes = File.ReadAllBytes(snap.Folder.StatePath);
         File.WriteAllBytes(snap.Folder.StatePath, bytes[..(bytes.Length - 100)]);
-        Assert.Contains("snapfn snapshot", Assert.Throws<SnapshotInvalidException>(snap.Open).Message);
+        Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), Assert.Throws<SnapshotInvalidException>(snap.Open).Remedy);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class StateFileTests
             new Kvm.kvm_xcrs { nr_xcrs = 1 }, [new MsrValue(0x277, 0x0007040600070406)]),
     };
 
-    private static SnapshotState Parse(byte[] bytes) => StateFile.Deserialize(bytes, "state.bin", "snapfn snapshot hello-world");
+    private static SnapshotState Parse(byte[] bytes) => StateFile.Deserialize(bytes, "state.bin", SnapshotRemedy.TakeSnapshot("hello-world"));
 
     [Fact]
     public void Round_trips_every_field()
@@ -44,7 +44,7 @@ public sealed class StateFileTests
             var copy = (byte[])bytes.Clone();
             copy[position] ^= 0x01;
             var e = Assert.Throws<SnapshotInvalidException>(() => Parse(copy));
-            Assert.Contains("snapfn snapshot hello-world", e.Message);
+            Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), e.Remedy);
         }
     }
 

@@ -27,8 +27,6 @@ public sealed class FaasnapBackend : IMemoryBackend
         new("loader_ms", "time the loader thread ran"),
     ];
 
-    public static string RecordCommand(Snapshot snapshot) => $"snapfn record {snapshot?.Folder.Function} --mode faasnap";
-
     /// <summary>FaaSnap's record phase: one invocation on a cold vanilla mapping, mincore scans written down.</summary>
     private sealed class FaasnapRecording : IModeRecorder
     {
@@ -40,10 +38,11 @@ public sealed class FaasnapBackend : IMemoryBackend
         public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot, RecordCommand(snapshot));
+            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot);
             if (input is not null && recording.Provenance != RecordingProvenance.Of(input, (recordOptions ?? new FaasnapRecordOptions()).Describe()))
                 throw new SnapshotInvalidException(
-                    $"the faasnap recording of '{snapshot.Folder.Function}' was made with another input or other options: record it again with `{RecordCommand(snapshot)}`");
+                    $"the faasnap recording of '{snapshot.Folder.Function}' was made with another input or other options",
+                    SnapshotRemedy.Record(snapshot.Folder.Function, "faasnap"));
         }
     }
 
@@ -61,7 +60,7 @@ public sealed class FaasnapBackend : IMemoryBackend
     {
         SnapshotMapping.CheckTarget(snapshot, target);
         var path = snapshot.Folder.File(FileName);
-        var recording = RecordingFile.Open(path, Mode, snapshot, RecordCommand(snapshot));
+        var recording = RecordingFile.Open(path, Mode, snapshot);
         // The target is anonymous already: zero pages stay that way, never read from any file.
         using (var memoryFile = SnapshotMapping.OpenReadOnly(snapshot.MemoryPath))
         {

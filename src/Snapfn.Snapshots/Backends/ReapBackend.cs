@@ -30,8 +30,6 @@ public sealed class ReapBackend : IMemoryBackend
         new("prefetch_ms", "time to read and install the working set"),
     ];
 
-    public static string RecordCommand(Snapshot snapshot) => $"snapfn record {snapshot?.Folder.Function} --mode reap";
-
     /// <summary>REAP's record phase: one invocation on userfaultfd-served memory, its faults written down.</summary>
     private sealed class ReapRecording : IModeRecorder
     {
@@ -43,10 +41,11 @@ public sealed class ReapBackend : IMemoryBackend
         public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot, RecordCommand(snapshot));
+            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot);
             if (input is not null && recording.Provenance != RecordingProvenance.Of(input, ReapRecorder.Options))
                 throw new SnapshotInvalidException(
-                    $"the reap recording of '{snapshot.Folder.Function}' was made with another input or other options: record it again with `{RecordCommand(snapshot)}`");
+                    $"the reap recording of '{snapshot.Folder.Function}' was made with another input or other options",
+                    SnapshotRemedy.Record(snapshot.Folder.Function, "reap"));
         }
     }
 
@@ -64,7 +63,7 @@ public sealed class ReapBackend : IMemoryBackend
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var path = snapshot.Folder.File(FileName);
-        var recording = RecordingFile.Open(path, Mode, snapshot, RecordCommand(snapshot));
+        var recording = RecordingFile.Open(path, Mode, snapshot);
         return ReapMemory.Create(snapshot, target, recording, path);
     }
 

@@ -130,44 +130,45 @@ public sealed class RecordingFile
     }
 
     /// <summary>Reads and checks a recording's metadata: its kind, its snapshot, its checksum, and that the file
-    /// has exactly the length the header says. <paramref name="rerecord"/> is the command that fixes a bad file.</summary>
-    public static RecordingFile Open(string path, string kind, Snapshot snapshot, string rerecord)
+    /// has exactly the length the header says. Recording the <paramref name="kind"/> again fixes a bad file.</summary>
+    public static RecordingFile Open(string path, string kind, Snapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        string Bad(string what) => $"{kind} recording '{path}' {what}: record it again with `{rerecord}`";
+        var remedy = SnapshotRemedy.Record(snapshot.Folder.Function, kind);
+        string Bad(string what) => $"{kind} recording '{path}' {what}";
         if (!File.Exists(path))
-            throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path}): make one with `{rerecord}`");
+            throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path})", remedy);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
         var header = new byte[HeaderSize];
         if (length < HeaderSize || RandomAccess.Read(file, header, 0) != HeaderSize)
-            throw new SnapshotInvalidException(Bad($"is truncated ({length} bytes)"));
+            throw new SnapshotInvalidException(Bad($"is truncated ({length} bytes)"), remedy);
         if (!header.AsSpan(0, 8).SequenceEqual(_magic))
-            throw new SnapshotInvalidException(Bad("is not a Snapfn recording (bad magic)"));
+            throw new SnapshotInvalidException(Bad("is not a Snapfn recording (bad magic)"), remedy);
         var version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
         if (version != FormatVersion)
-            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"));
+            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"), remedy);
         var kindLength = Math.Min((int)header[12], 16);
         var fileKind = System.Text.Encoding.ASCII.GetString(header, 13, kindLength);
         if (fileKind != kind)
-            throw new SnapshotInvalidException(Bad($"is a {fileKind} recording"));
+            throw new SnapshotInvalidException(Bad($"is a {fileKind} recording"), remedy);
         var regionCount = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(48));
         var rangeCount = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(52));
         var dataOffset = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56));
         var fileLength = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(64));
         if (regionCount < 0 || rangeCount < 0 || (long)regionCount * RegionEntrySize + (long)rangeCount * RangeEntrySize > 1L << 30
             || dataOffset != AlignUp((ulong)(HeaderSize + (long)regionCount * RegionEntrySize + (long)rangeCount * RangeEntrySize)))
-            throw new SnapshotInvalidException(Bad("has a corrupt header"));
+            throw new SnapshotInvalidException(Bad("has a corrupt header"), remedy);
         if ((ulong)length != fileLength)
-            throw new SnapshotInvalidException(Bad($"is {length} bytes, but its header says {fileLength} (truncated or corrupt)"));
+            throw new SnapshotInvalidException(Bad($"is {length} bytes, but its header says {fileLength} (truncated or corrupt)"), remedy);
         var metadata = new byte[dataOffset];
         if (RandomAccess.Read(file, metadata, 0) != metadata.Length)
-            throw new SnapshotInvalidException(Bad("is truncated"));
+            throw new SnapshotInvalidException(Bad("is truncated"), remedy);
         if (!SHA256.HashData(Checksummed(metadata)).AsSpan().SequenceEqual(metadata.AsSpan(96, 32)))
-            throw new SnapshotInvalidException(Bad("is corrupt (checksum mismatch)"));
+            throw new SnapshotInvalidException(Bad("is corrupt (checksum mismatch)"), remedy);
         var snapshotId = new Guid(metadata.AsSpan(32, 16));
         if (snapshotId != snapshot.State.Id)
-            throw new SnapshotInvalidException(Bad("was made from an older snapshot"));
+            throw new SnapshotInvalidException(Bad("was made from an older snapshot"), remedy);
 
         var regions = new RecordedRegion[regionCount];
         var index = metadata.AsSpan(HeaderSize);
@@ -180,14 +181,14 @@ public sealed class RecordingFile
             if (!PageAligned(r.GuestOffset) || !PageAligned(r.Length) || !PageAligned(r.FileOffset) || r.Length == 0
                 || r.GuestOffset > memorySize || r.Length > memorySize - r.GuestOffset
                 || r.FileOffset < dataOffset || r.FileOffset > fileLength || r.Length > fileLength - r.FileOffset)
-                throw new SnapshotInvalidException(Bad($"has an impossible region {i}"));
+                throw new SnapshotInvalidException(Bad($"has an impossible region {i}"), remedy);
         }
         var ranges = new GuestRange[rangeCount];
         for (var i = 0; i < rangeCount; i++, index = index[RangeEntrySize..])
         {
             ranges[i] = new GuestRange(BinaryPrimitives.ReadUInt64LittleEndian(index), BinaryPrimitives.ReadUInt64LittleEndian(index[8..]));
             if (!PageAligned(ranges[i].Offset) || !PageAligned(ranges[i].Length) || ranges[i].Offset > memorySize || ranges[i].Length > memorySize - ranges[i].Offset)
-                throw new SnapshotInvalidException(Bad($"has an impossible data range {i}"));
+                throw new SnapshotInvalidException(Bad($"has an impossible data range {i}"), remedy);
         }
         var optionsLength = metadata[ProvenanceOffset + 32];
         var provenance = new RecordingProvenance(Convert.ToHexStringLower(metadata.AsSpan(ProvenanceOffset, 32)),

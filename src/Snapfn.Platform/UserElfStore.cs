@@ -1,4 +1,4 @@
-using Snapfn.Snapshots;
+using Snapfn.Interop;
 
 namespace Snapfn.Platform;
 

@@ -1,3 +1,5 @@
+using Snapfn.Interop;
+
 namespace Snapfn.Linux.Roots;
 
 /// <summary>
@@ -129,12 +131,12 @@ public sealed class RootBuilder
                 Notes = bytecode.Note is null ? [] : [bytecode.Note],
             };
             // The tree's files reach the disk before the manifest that says they are there.
-            Durability.FlushFileSystem(build, cancellationToken);
+            FlushFileSystem(build, cancellationToken);
             manifest.Write(Path.Combine(build, RootManifest.FileName));
             cancellationToken.ThrowIfCancellationRequested();
             var folder = FolderOf(key);
             Directory.Move(build, folder);
-            Durability.FlushDirectory(RootsDirectory);
+            DurableFile.FlushDirectory(RootsDirectory);
             return new RuntimeRoot(key.Id, Path.Combine(folder, TreeName), manifest);
         }
         finally
@@ -183,5 +185,15 @@ public sealed class RootBuilder
     {
         progress?.Report(new RootProgress(RootPhase.Done, $"root {root.Id}: {root.Manifest.Packages.Count} packages in {root.RootDirectory}"));
         return root;
+    }
+
+    /// <summary>
+    /// Flushes the file system holding <paramref name="path"/> (syncfs): one call instead of an fsync for each of
+    /// a root's thousands of files. Best effort: a file system that cannot sync keeps whatever it keeps.
+    /// </summary>
+    private static void FlushFileSystem(string path, CancellationToken cancellationToken)
+    {
+        if (ToolProcess.Find("sync") is { } sync)
+            _ = ToolProcess.Run(sync, ["--file-system", path], TimeSpan.FromMinutes(5), cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Snapfn.Interop;
 
 namespace Snapfn.Linux.Roots;
 
@@ -91,16 +92,5 @@ public sealed record RootManifest
     public static RootManifest Load(string path) => Parse(File.ReadAllText(path), path);
 
     /// <summary>Writes to a temporary name, flushes it to disk and renames it, so a crash leaves no torn manifest.</summary>
-    public void Write(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var temporary = $"{path}.{Environment.ProcessId}.tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(Encoding.UTF8.GetBytes(ToJson()));
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-        Durability.FlushDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-    }
+    public void Write(string path) => DurableFile.Replace(path, Encoding.UTF8.GetBytes(ToJson()));
 }

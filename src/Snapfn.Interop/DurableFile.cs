@@ -1,7 +1,6 @@
 using Microsoft.Win32.SafeHandles;
-using Snapfn.Interop;
 
-namespace Snapfn.Snapshots;
+namespace Snapfn.Interop;
 
 /// <summary>Files that must survive a crash: written to a temporary name, flushed to disk, then renamed.</summary>
 public static class DurableFile

@@ -1,5 +1,6 @@
 using Snapfn.Platform;
 using Snapfn.Snapshots;
+using Snapfn.Snapshots.Backends;
 using Snapfn.Vmm;
 
 namespace Snapfn.Bench;
@@ -62,11 +63,11 @@ public sealed class Experiment
                 WorkingSets[name] = new WorkingSet(
                     Snapshots.Recording.ReapRecorder.CountWorkingSet(snapshot, inputA, _vmOptions),
                     Snapshots.Recording.ReapRecorder.CountWorkingSet(snapshot, WorkloadInputs.Get(_catalog, name, InputSet.B), _vmOptions));
-                if (options.Modes.Contains(Invoker.WarmMode))
+                if (options.Modes.Contains(WarmMode.Name))
                 {
                     // Keep-alive means a VM that already served a request: the first one is not measured.
                     progress(new BenchProgress(name, "warming a VM", done, total));
-                    invoker.Invoke(new InvocationRequest(function, Invoker.WarmMode, inputTest, Cold: false), _vmOptions, CancellationToken.None);
+                    invoker.Invoke(new InvocationRequest(function, WarmMode.Name, inputTest, Cold: false), _vmOptions, CancellationToken.None);
                 }
                 for (var rep = 0; rep < options.Repeat; rep++)
                 {

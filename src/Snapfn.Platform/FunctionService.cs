@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Snapfn.Snapshots;
+using Snapfn.Snapshots.Backends;
 using Snapfn.Snapshots.Recording;
 using Snapfn.Vmm;
 
@@ -63,7 +64,7 @@ public sealed class FunctionService : IDisposable
     public static FunctionService OpenDefault(FunctionServiceOptions? options = null) =>
         new(SnapfnHome.Default(), FunctionCatalog.Default(), options);
 
-    public static IReadOnlyCollection<string> Modes => Invoker.Modes;
+    public static IReadOnlyCollection<string> Modes => RestoreModes.Names;
 
     public static IReadOnlyList<string> RecordModes => RecordService.Modes;
 
@@ -251,7 +252,7 @@ public sealed class FunctionService : IDisposable
             });
             throw;
         }
-        if (mode == Invoker.WarmMode && _generations.GetValueOrDefault(name) != generation)
+        if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
             _invoker.Pool.Evict(name);
         Log.Append(new InvocationLogEntry
         {

@@ -14,7 +14,6 @@ public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[
 /// </summary>
 public sealed class Invoker : IDisposable
 {
-    public const string WarmMode = Snapfn.Snapshots.Backends.WarmMode.Name;
     private readonly SnapshotService _snapshots;
     private readonly WarmPool _pool;
     private readonly ShellPool _shells;
@@ -26,8 +25,6 @@ public sealed class Invoker : IDisposable
         _shells = shells ?? new ShellPool();
     }
 
-    public static IReadOnlyCollection<string> Modes => RestoreModes.Names;
-
     public WarmPool Pool => _pool;
 
     /// <summary>Drops the snapshot's files for <paramref name="mode"/> from the page cache.</summary>
@@ -37,7 +34,6 @@ public sealed class Invoker : IDisposable
         if (RestoreModes.Get(mode) is IMemoryBackend backend)
             MakeCold(backend.Files(_snapshots.Open(function)));
     }
-
 
     private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options, CancellationToken cancel)
     {
@@ -72,7 +68,7 @@ public sealed class Invoker : IDisposable
         return new InvocationResult
         {
             Function = request.Function.Name,
-            Mode = WarmMode,
+            Mode = WarmMode.Name,
             Output = output,
             RestoreMs = BootRun.Ms(start, run.EnteredAt),
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),

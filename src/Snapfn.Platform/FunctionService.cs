@@ -106,22 +106,13 @@ public sealed class FunctionService : IDisposable
         {
             throw new InvalidRequestException($"'{name}' does not fit in {memoryMib} MiB: {e.Message}", e);
         }
-        if (_registry.Find(name) is { Kind: FunctionKind.BuiltIn })
-            throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
-        lock (ChangeLock(name))
-        {
-            var path = _elves.Store(name, image.Sha256, elf);
-            var registered = _registry.PutUser(name, path, image.Sha256, memoryMib, description);
-            _elves.Prune(name, keep: path);
-            Changed(name);
-            return registered;
-        }
+        RefuseBuiltInName(name);
+        return PutUser(name, image.Sha256, memoryMib, description, () => _elves.Store(name, image.Sha256, elf));
     }
 
     private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
     {
-        if (_registry.Find(name) is { Kind: FunctionKind.BuiltIn })
-            throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
+        RefuseBuiltInName(name);
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;
@@ -145,10 +136,23 @@ public sealed class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
+        return PutUser(name, sha, memoryMib, description, () => _elves.StorePython(name, sha, package));
+    }
+
+    private void RefuseBuiltInName(string name)
+    {
+        if (_registry.Find(name) is { Kind: FunctionKind.BuiltIn })
+            throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
+    }
+
+    /// <summary>Stores a user function's code with <paramref name="store"/>, registers it in place of an earlier
+    /// version, and drops that version's files: one change under the function's lock.</summary>
+    private RegisteredFunction PutUser(string name, string sha256, int memoryMib, string description, Func<string> store)
+    {
         lock (ChangeLock(name))
         {
-            var path = _elves.StorePython(name, sha, package);
-            var registered = _registry.PutUser(name, path, sha, memoryMib, description);
+            var path = store();
+            var registered = _registry.PutUser(name, path, sha256, memoryMib, description);
             _elves.Prune(name, keep: path);
             Changed(name);
             return registered;

@@ -38,11 +38,8 @@ public sealed class FaasnapBackend : IMemoryBackend
         public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "faasnap", snapshot);
-            if (input is not null && recording.Provenance != RecordingProvenance.Of(input, (recordOptions ?? new FaasnapRecordOptions()).Describe()))
-                throw new SnapshotInvalidException(
-                    $"the faasnap recording of '{snapshot.Folder.Function}' was made with another input or other options",
-                    SnapshotRemedy.Record(snapshot.Folder.Function, "faasnap"));
+            RecordingFile.Check(snapshot.Folder.File(FileName), "faasnap", snapshot,
+                input is null ? null : RecordingProvenance.Of(input, (recordOptions ?? new FaasnapRecordOptions()).Describe()));
         }
     }
 

@@ -41,11 +41,8 @@ public sealed class ReapBackend : IMemoryBackend
         public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
             ArgumentNullException.ThrowIfNull(snapshot);
-            var recording = RecordingFile.Open(snapshot.Folder.File(FileName), "reap", snapshot);
-            if (input is not null && recording.Provenance != RecordingProvenance.Of(input, ReapRecorder.Options))
-                throw new SnapshotInvalidException(
-                    $"the reap recording of '{snapshot.Folder.Function}' was made with another input or other options",
-                    SnapshotRemedy.Record(snapshot.Folder.Function, "reap"));
+            RecordingFile.Check(snapshot.Folder.File(FileName), "reap", snapshot,
+                input is null ? null : RecordingProvenance.Of(input, ReapRecorder.Options));
         }
     }
 

@@ -196,6 +196,17 @@ public sealed class RecordingFile
         return new RecordingFile(kind, snapshotId, regions, ranges, provenance);
     }
 
+    /// <summary>Checks the recording as <see cref="Open"/> does, and that it was made <paramref name="madeWith"/>
+    /// (an input and recorder options): a recording of another input or other options must be made again.</summary>
+    public static void Check(string path, string kind, Snapshot snapshot, RecordingProvenance? madeWith)
+    {
+        var recording = Open(path, kind, snapshot);
+        if (madeWith is not null && recording.Provenance != madeWith)
+            throw new SnapshotInvalidException(
+                $"the {kind} recording of '{snapshot.Folder.Function}' was made with another input or other options",
+                SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+    }
+
     /// <summary>Everything but the checksum field itself.</summary>
     private static byte[] Checksummed(byte[] metadata)
     {

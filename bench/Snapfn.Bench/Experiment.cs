@@ -75,7 +75,7 @@ public sealed class Experiment
                     {
                         cancel.ThrowIfCancellationRequested();
                         progress(new BenchProgress(name, $"repetition {rep + 1}/{options.Repeat}: {mode}", done, total));
-                        var cold = Snapshots.Backends.RestoreModes.Get(mode).RunsCold;
+                        var cold = RestoreModes.Get(mode).RunsCold;
                         // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), _vmOptions, CancellationToken.None);
                         Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
@@ -114,7 +114,7 @@ public sealed class Experiment
         var recorded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var mode in modes.Where(m => RecordService.Modes.Contains(m)))
         {
-            var file = Snapshots.Backends.RestoreModes.Get(mode).Recorder!.FileName;
+            var file = RestoreModes.Get(mode).Recorder!.FileName;
             if (recorded.Contains(file) || !fresh && RecordingIsValid(function, mode, inputA))
                 continue;
             progress($"recording {mode} with input A");

@@ -30,8 +30,8 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         var psnr = JpegWorkloads.QuarterTurnPsnr(input, output);
         // README.md: quality 85, which libjpeg turns into the Annex K tables scaled by 200 - 2 * 85 percent.
         var tables = JpegFile.QuantisationTables(output);
-        Assert.Equal(LibjpegTable(AnnexKLuminance, 85), tables[0]);
-        Assert.Equal(LibjpegTable(AnnexKChrominance, 85), tables[1]);
+        Assert.Equal(LibjpegTable(_annexKLuminance, 85), tables[0]);
+        Assert.Equal(LibjpegTable(_annexKChrominance, 85), tables[1]);
         log.WriteLine($"py-image {set}: {input.Length} B in, {output.Length} B out, PSNR {psnr:F2} dB");
         // A JPEG round trip at quality 85 stays well above WORKLOADS.md's bar.
         Assert.True(psnr > ImageCompare.MinJpegPsnr, $"PSNR {psnr:F2} dB against the rotated input, expected above {ImageCompare.MinJpegPsnr} dB");
@@ -133,7 +133,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     }
 
     /// <summary>T.81 Annex K, table K.1 (luminance), in natural (row-major) order.</summary>
-    private static readonly int[] AnnexKLuminance =
+    private static readonly int[] _annexKLuminance =
     [
         16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
         14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
@@ -141,7 +141,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     ];
 
     /// <summary>T.81 Annex K, table K.2 (chrominance), in natural order.</summary>
-    private static readonly int[] AnnexKChrominance =
+    private static readonly int[] _annexKChrominance =
     [
         17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
         47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,

@@ -1,3 +1,4 @@
+using Snapfn.Bench.Inputs;
 using Snapfn.Platform;
 using Snapfn.Snapshots;
 using Snapfn.Snapshots.Backends;

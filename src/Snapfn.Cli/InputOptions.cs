@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using Snapfn.Bench.Inputs;
 using Snapfn.Platform;
 
 namespace Snapfn.Cli;

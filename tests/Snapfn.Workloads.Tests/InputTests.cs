@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Snapfn.Platform;
-using Snapfn.Platform.Inputs;
 
 namespace Snapfn.Workloads.Tests;
 

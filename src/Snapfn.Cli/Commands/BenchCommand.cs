@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Snapfn.Bench;
+using Snapfn.Bench.Inputs;
 using Snapfn.Platform;
 using Spectre.Console;
 

@@ -2,7 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// The still JPEGs: image's inputs (1024x768, ~105 KB) and recognition's (A 640x480, ~62 KB; B 800x600, ~83 KB),

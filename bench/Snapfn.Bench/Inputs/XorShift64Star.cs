@@ -1,4 +1,4 @@
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// snapfn_rng (guest/runtime/include/snapfn.h), xorshift64*: the generator of every input, as WORKLOADS.md

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// JSON documents shaped like an API's response (pretty-printed records with names in many scripts, escapes of

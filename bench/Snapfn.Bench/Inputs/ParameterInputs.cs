@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// The functions whose input is a small JSON object of parameters (WORKLOADS.md gives their ranges): the work is

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// Pseudo-English text (sentences of words from a serverless vocabulary, with punctuation and line breaks), the

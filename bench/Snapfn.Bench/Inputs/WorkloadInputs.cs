@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Snapfn.Platform.Inputs;
+using Snapfn.Platform;
 
-namespace Snapfn.Platform;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>The paper's two inputs per function: A records (reap, faasnap), B tests, so working-set drift counts.</summary>
 public enum InputSet

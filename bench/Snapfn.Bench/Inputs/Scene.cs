@@ -1,4 +1,4 @@
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// A procedural street scene for the JPEG inputs, so that they compress like photographs and not like noise or

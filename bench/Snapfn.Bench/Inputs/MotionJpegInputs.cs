@@ -1,4 +1,4 @@
-namespace Snapfn.Platform.Inputs;
+namespace Snapfn.Bench.Inputs;
 
 /// <summary>
 /// video's inputs: Motion JPEG, 30 colour frames of 640x480 concatenated (each SOI to EOI, nothing between): a

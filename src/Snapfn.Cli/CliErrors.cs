@@ -55,6 +55,9 @@ public static class CliErrors
     private static (string Message, int Code)? Describe(Exception e) => e switch
     {
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Describe(aggregate.InnerExceptions[0]),
+        InvalidRequestException { InnerException: ElfFormatException } => ($"{e.Message}; build it with `snapfn build DIR`", Usage),
+        InvalidRequestException { InnerException: RootBuildException { Retryable: true } } => ($"{e.Message}, then run the command again", Usage),
+        RootBuildException { Retryable: true } => ($"{e.Message}, then run the command again", Failure),
         UsageException or UnknownFunctionException or InvalidRequestException => (e.Message, Usage),
         FunctionConflictException or FunctionProjectException => (e.Message, Failure),
         // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Snapfn.Interop;
+using Snapfn.Linux.Roots;
 using Snapfn.Platform;
 using Snapfn.Snapshots;
 using Snapfn.Vmm;
@@ -15,7 +16,12 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
     public static Problem? From(Exception exception) => exception switch
     {
         AggregateException { InnerExceptions.Count: > 0 } aggregate => From(aggregate.InnerExceptions[0]),
-        InvalidRequestException e => new(StatusCodes.Status400BadRequest, "Invalid request", "invalid-request", e.Message),
+        InvalidRequestException e => new(StatusCodes.Status400BadRequest, "Invalid request", "invalid-request", e.InnerException switch
+        {
+            ElfFormatException => $"{e.Message}; build it with `snapfn build` and send the ELF it writes",
+            RootBuildException { Retryable: true } => $"{e.Message}, then send the request again",
+            _ => e.Message,
+        }),
         UnknownFunctionException e => new(StatusCodes.Status404NotFound, "Unknown function", "unknown-function", e.Message),
         FunctionConflictException e => new(StatusCodes.Status409Conflict, "Conflict", "conflict", e.Message),
         SnapshotInvalidException e => new(StatusCodes.Status409Conflict, "Snapshot or recording missing or unusable", "snapshot-unusable",

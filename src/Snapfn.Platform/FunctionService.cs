@@ -100,7 +100,8 @@ public sealed class FunctionService : IDisposable
         }
         catch (ElfFormatException e)
         {
-            throw new InvalidRequestException(e.Message + "; build it with `snapfn build`", e);
+            // The edge (CLI, API) adds how to build it, from the inner exception's type.
+            throw new InvalidRequestException(e.Message, e);
         }
         catch (ArgumentException e)
         {

@@ -1,7 +1,8 @@
 namespace Snapfn.Platform;
 
 /// <summary>A request the platform refuses as given (a malformed ELF, an unknown mode, a bad memory size);
-/// the message says what was wrong. The daemon answers 400.</summary>
+/// the message says what was wrong. The daemon answers 400. An inner <c>ElfFormatException</c> (rebuild the
+/// function) or retryable <c>RootBuildException</c> (try again) tells the edge which remedy to word.</summary>
 public sealed class InvalidRequestException : Exception
 {
     public InvalidRequestException(string message) : base(message) { }

@@ -187,7 +187,11 @@ public sealed class ApiTests
         using (var notElf = await Daemon.PostAsync("functions?name=not-elf", "#!/bin/sh\n# a script is not a guest, however long it is ...................................\n"u8.ToArray()))
             Assert.Contains("not an ELF", (await RunningDaemon.ProblemAsync(notElf, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         using (var truncated = await Daemon.PostAsync("functions?name=truncated", elf[..200]))
-            Assert.Contains("truncated", (await RunningDaemon.ProblemAsync(truncated, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        {
+            var detail = (await RunningDaemon.ProblemAsync(truncated, 400, "invalid-request")).GetProperty("detail").GetString();
+            Assert.Contains("truncated", detail, StringComparison.Ordinal);
+            Assert.EndsWith("; build it with `snapfn build` and send the ELF it writes", detail, StringComparison.Ordinal);
+        }
         using (var empty = await Daemon.PostAsync("functions?name=empty"))
             await RunningDaemon.ProblemAsync(empty, 400, "invalid-request");
         using (var tooSmall = await Daemon.PostAsync("functions?name=tiny&memory_mib=3", elf))

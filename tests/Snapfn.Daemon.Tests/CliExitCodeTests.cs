@@ -56,14 +56,25 @@ public sealed class CliExitCodeTests
             StderrOf(new SnapshotInvalidException("reap recording 'r' is truncated", SnapshotRemedy.Record("f", "reap"))));
     }
 
-    private static string StderrOf(Exception failure)
+    [Fact]
+    public void A_bad_elf_and_a_retryable_root_build_get_the_cli_remedy()
+    {
+        Assert.Equal("snapfn: the ELF of 'f' is truncated; build it with `snapfn build DIR`",
+            StderrOf(new InvalidRequestException("the ELF of 'f' is truncated", new Vmm.ElfFormatException("truncated")), CliErrors.Usage));
+        Assert.Equal("snapfn: no lists: check network access to deb.debian.org, then run the command again",
+            StderrOf(new Linux.Roots.RootBuildException("no lists: check network access to deb.debian.org") { Retryable = true }));
+        // Not retryable (a tool missing): nothing to repeat, the message alone.
+        Assert.Equal("snapfn: dpkg-deb not found", StderrOf(new Linux.Roots.RootBuildException("dpkg-deb not found")));
+    }
+
+    private static string StderrOf(Exception failure, int code = CliErrors.Failure)
     {
         var stderr = new StringWriter();
         var saved = Console.Error;
         Console.SetError(stderr);
         try
         {
-            Assert.Equal(CliErrors.Failure, CliErrors.Guard(() => throw failure));
+            Assert.Equal(code, CliErrors.Guard(() => throw failure));
         }
         finally
         {

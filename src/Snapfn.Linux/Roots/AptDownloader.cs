@@ -33,7 +33,7 @@ internal sealed partial class AptDownloader
     private string ConfigPath => Path.Combine(_directory, "apt.conf");
 
     /// <summary>Downloads the closure of <paramref name="key"/>'s packages into <paramref name="archives"/>; returns the .debs.</summary>
-    public IReadOnlyList<string> Download(RootKey key, string archives, string retryHint, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
+    public IReadOnlyList<string> Download(RootKey key, string archives, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
     {
         var aptGet = ToolProcess.Find("apt-get")
             ?? throw new RootBuildException("apt-get not found: building runtime roots needs Debian's apt (install apt, or run snapfn on Debian or Ubuntu)");
@@ -48,7 +48,7 @@ internal sealed partial class AptDownloader
         var updated = false;
         if (!ListsAreFresh())
         {
-            Update(aptGet, retryHint, progress, cancellationToken);
+            Update(aptGet, progress, cancellationToken);
             updated = true;
         }
 
@@ -57,11 +57,11 @@ internal sealed partial class AptDownloader
         // A 404 usually means the lists name a version the archive has since replaced (security updates do).
         if (result.ExitCode != 0 && !updated && result.Errors.Any(e => e.StartsWith("Failed to fetch", StringComparison.Ordinal)))
         {
-            Update(aptGet, retryHint, progress, cancellationToken);
+            Update(aptGet, progress, cancellationToken);
             result = Install(aptGet, key, archives, progress, cancellationToken);
         }
         if (result.ExitCode != 0)
-            throw InstallFailure(result, key, retryHint);
+            throw InstallFailure(result, key);
         var debs = Directory.GetFiles(archives, "*.deb").Order(StringComparer.Ordinal).ToList();
         if (debs.Count == 0)
             throw new RootBuildException($"apt-get downloaded nothing for {string.Join(", ", key.Packages)}:\n{result.Tail(10)}");
@@ -125,7 +125,7 @@ internal sealed partial class AptDownloader
 
     private bool HasLists() => Directory.EnumerateFiles(ListsDirectory, "*_Packages*").Any();
 
-    private void Update(string aptGet, string retryHint, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
+    private void Update(string aptGet, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
     {
         progress?.Report(new RootProgress(RootPhase.UpdatingLists, $"updating the Debian {_sources.Suite} package lists"));
         var result = Run(aptGet, ["update"], line =>
@@ -147,7 +147,7 @@ internal sealed partial class AptDownloader
                 $"could not update the package lists ({reason}); using the lists from {File.GetLastWriteTimeUtc(StampPath):yyyy-MM-dd HH:mm} UTC", IsWarning: true));
             return;
         }
-        throw new RootBuildException($"could not download the Debian package lists from {_sources.Host} ({reason}): check network access to {_sources.Host}, then {retryHint}");
+        throw new RootBuildException($"could not download the Debian package lists from {_sources.Host} ({reason}): check network access to {_sources.Host}") { Retryable = true };
     }
 
     private ToolResult Install(string aptGet, RootKey key, string archives, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
@@ -180,7 +180,7 @@ internal sealed partial class AptDownloader
             info.Environment["DEBIAN_FRONTEND"] = "noninteractive";
         }, onLine);
 
-    private RootBuildException InstallFailure(ToolResult result, RootKey key, string retryHint)
+    private RootBuildException InstallFailure(ToolResult result, RootKey key)
     {
         var missing = new List<string>();
         foreach (var error in result.Errors)
@@ -193,10 +193,10 @@ internal sealed partial class AptDownloader
             var names = string.Join(", ", missing.Distinct(StringComparer.Ordinal));
             return new RootBuildException(
                 $"Debian {_sources.Suite} has no installable package {names} (apt: {string.Join("; ", result.Errors)}): " +
-                $"check the name at https://packages.debian.org/{_sources.Suite}/ and network access to {_sources.Host}, then {retryHint}");
+                $"check the name at https://packages.debian.org/{_sources.Suite}/ and network access to {_sources.Host}") { Retryable = true };
         }
         if (FetchReason(result) is { } reason)
-            return new RootBuildException($"could not download the packages of {string.Join(", ", key.Packages)} from {_sources.Host} ({reason}): check network access to {_sources.Host}, then {retryHint}");
+            return new RootBuildException($"could not download the packages of {string.Join(", ", key.Packages)} from {_sources.Host} ({reason}): check network access to {_sources.Host}") { Retryable = true };
         var said = result.Errors.Count > 0 ? string.Join("\n", result.Errors) : result.Tail(10);
         return new RootBuildException($"apt-get could not resolve {string.Join(", ", key.Packages)} (exit code {result.ExitCode}):\n{said}");
     }

@@ -42,16 +42,16 @@ public sealed class RootBuilder
         return Path.Combine(RootsDirectory, key.Id);
     }
 
-    /// <summary>The <paramref name="runtime"/>'s root, built first if it is not; failures say to retry with `snapfn runtimes --build`.</summary>
+    /// <summary>The <paramref name="runtime"/>'s root, built first if it is not.</summary>
     public RuntimeRoot Ensure(Runtime runtime, IProgress<RootProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        return Ensure(runtime.Key, $"run `snapfn runtimes --build {runtime.Name}` again", progress, cancellationToken);
+        return Ensure(runtime.Key, progress, cancellationToken);
     }
 
     /// <summary>The root of exactly <paramref name="packages"/> and their dependencies, built first if it is not.</summary>
     public RuntimeRoot Ensure(IEnumerable<string> packages, IProgress<RootProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Ensure(RootKey.For(packages), "try again", progress, cancellationToken);
+        Ensure(RootKey.For(packages), progress, cancellationToken);
 
     public bool IsBuilt(IEnumerable<string> packages) => TryOpen(RootKey.For(packages)) is not null;
 
@@ -88,7 +88,7 @@ public sealed class RootBuilder
     /// <summary>Every runtime Snapfn knows by name, and the state of its root.</summary>
     public IReadOnlyList<RuntimeStatus> List() => Runtimes.All.Select(Status).ToList();
 
-    private RuntimeRoot Ensure(RootKey key, string retryHint, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
+    private RuntimeRoot Ensure(RootKey key, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
     {
         if (TryOpen(key) is { } built)
             return Done(built, progress);
@@ -98,17 +98,17 @@ public sealed class RootBuilder
         if (TryOpen(key) is { } builtMeanwhile)
             return Done(builtMeanwhile, progress);
         RemoveLeftovers(key);
-        return Done(Build(key, retryHint, progress, cancellationToken), progress);
+        return Done(Build(key, progress, cancellationToken), progress);
     }
 
-    private RuntimeRoot Build(RootKey key, string retryHint, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
+    private RuntimeRoot Build(RootKey key, IProgress<RootProgress>? progress, CancellationToken cancellationToken)
     {
         var build = Path.Combine(RootsDirectory, $".build-{key.Id}-{Guid.NewGuid().ToString("N")[..8]}");
         var tree = Path.Combine(build, TreeName);
         var archives = Path.Combine(build, "debs");
         try
         {
-            var debs = _apt.Download(key, archives, retryHint, progress, cancellationToken);
+            var debs = _apt.Download(key, archives, progress, cancellationToken);
             var packages = DebExtractor.ExtractAll(debs, tree, progress, cancellationToken);
             CheckRequested(key, packages);
             UsrMerge.Apply(tree);

@@ -22,7 +22,7 @@ public static class DurableFile
     public static void Flush(SafeFileHandle file, string path)
     {
         ArgumentNullException.ThrowIfNull(file);
-        SyscallException.Check(Libc.fsync((int)file.DangerousGetHandle()), $"fsync({path})");
+        SyscallException.Check(Libc.fsync(file), $"fsync({path})");
     }
 
     /// <summary>Makes a rename in <paramref name="directory"/> durable.</summary>
@@ -32,6 +32,6 @@ public static class DurableFile
         if (fd < 0)
             return;
         using var handle = new SafeFd(fd);
-        _ = Libc.fsync(fd);
+        _ = Libc.fsync(handle);
     }
 }

@@ -38,40 +38,102 @@ public static partial class Libc
     }
 
     /// <summary>openat2(2) through syscall(2): glibc 2.36 has no wrapper. Returns the fd or -1 with errno.</summary>
+    public static unsafe int openat2(SafeHandle dirfd, byte* path, open_how* how) =>
+        (int)syscall(SYS_openat2, dirfd, (long)path, (long)how, sizeof(open_how));
+
+    /// <inheritdoc cref="openat2(SafeHandle, byte*, open_how*)"/>
     public static unsafe int openat2(int dirfd, byte* path, open_how* how) =>
         (int)syscall(SYS_openat2, dirfd, (long)path, (long)how, sizeof(open_how));
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long syscall(long number, long arg0, long arg1, long arg2, long arg3);
 
+    // syscall(2) with a descriptor first, so that the marshaller holds the handle as for any other call; the
+    // variadic long slot takes the pointer-sized handle value the same way on x86-64.
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static partial long syscall(long number, SafeHandle arg0, long arg1, long arg2, long arg3);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int fstat(SafeHandle fd, stat_buf* buf);
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int fstat(int fd, stat_buf* buf);
 
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long readlinkat(SafeHandle dirfd, byte* path, byte* buffer, nuint size);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long readlinkat(int dirfd, byte* path, byte* buffer, nuint size);
+
+    /// <summary>readlinkat(2) into <paramref name="buffer"/>; <paramref name="path"/> is NUL-terminated UTF-8
+    /// (an empty one, "\0", reads the link that an O_PATH <paramref name="dirfd"/> itself names).</summary>
+    public static unsafe long readlinkat(SafeHandle dirfd, ReadOnlySpan<byte> path, Span<byte> buffer)
+    {
+        if (path.IndexOf((byte)0) < 0)
+            throw new ArgumentException("the path must be NUL-terminated", nameof(path));
+        fixed (byte* p = path)
+        fixed (byte* b = buffer)
+            return readlinkat(dirfd, p, b, (nuint)buffer.Length);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int mkdirat(SafeHandle dirfd, byte* path, uint mode);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int mkdirat(int dirfd, byte* path, uint mode);
 
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int unlinkat(SafeHandle dirfd, byte* path, int flags);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int unlinkat(int dirfd, byte* path, int flags);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int renameat(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int renameat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
 
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int symlinkat(byte* target, SafeHandle newdirfd, byte* linkpath);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int symlinkat(byte* target, int newdirfd, byte* linkpath);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int ftruncate(SafeHandle fd, long length);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int ftruncate(int fd, long length);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long pwrite(int fd, byte* buffer, nuint count, long offset);
+    public static unsafe partial long pwrite(SafeHandle fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial int dup(int fd);
+    public static unsafe partial long pwrite(int fd, byte* buffer, nuint count, long offset);
+
+    /// <summary>pwrite(2) of <paramref name="buffer"/> at <paramref name="offset"/>.</summary>
+    public static unsafe long pwrite(SafeHandle fd, ReadOnlySpan<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer)
+            return pwrite(fd, p, (nuint)buffer.Length, offset);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int dup(SafeHandle fd);
 
     /// <summary>getdents64(2): fills <paramref name="buffer"/> with linux_dirent64 records.</summary>
+    public static unsafe long getdents64(SafeHandle fd, byte* buffer, nuint count) =>
+        syscall(SYS_getdents64, fd, (long)buffer, (long)count, 0);
+
+    /// <inheritdoc cref="getdents64(SafeHandle, byte*, nuint)"/>
     public static unsafe long getdents64(int fd, byte* buffer, nuint count) =>
         syscall(SYS_getdents64, fd, (long)buffer, (long)count, 0);
+
+    /// <inheritdoc cref="getdents64(SafeHandle, byte*, nuint)"/>
+    public static unsafe long getdents64(SafeHandle fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+            return getdents64(fd, p, (nuint)buffer.Length);
+    }
 }

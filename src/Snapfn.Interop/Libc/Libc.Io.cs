@@ -5,10 +5,26 @@ namespace Snapfn.Interop;
 public static partial class Libc
 {
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long pread(SafeHandle fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long pread(int fd, byte* buffer, nuint count, long offset);
+
+    /// <summary>pread(2) into <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
+    public static unsafe long pread(SafeHandle fd, Span<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer)
+            return pread(fd, p, (nuint)buffer.Length, offset);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int posix_fadvise(SafeHandle fd, long offset, long length, int advice);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int posix_fadvise(int fd, long offset, long length, int advice);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial long readahead(SafeHandle fd, long offset, nuint count);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long readahead(int fd, long offset, nuint count);
@@ -35,6 +51,8 @@ public static partial class Libc
     [StructLayout(LayoutKind.Sequential)]
     public struct pollfd
     {
+        // A raw number, not a handle: whoever fills it holds a reference (DangerousAddRef) on the SafeHandle
+        // for as long as poll may use it.
         public int fd;
         public short events;
         public short revents;
@@ -44,7 +62,7 @@ public static partial class Libc
 public static partial class Libc
 {
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial int fsync(int fd);
+    public static partial int fsync(SafeHandle fd);
 
     [LibraryImport(LibraryName, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static unsafe partial int stat(string path, stat_buf* buf);
@@ -67,10 +85,33 @@ public static partial class Libc
 public static partial class Libc
 {
     [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long read(SafeHandle fd, void* buffer, nuint count);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long read(int fd, void* buffer, nuint count);
+
+    /// <summary>read(2) into <paramref name="buffer"/>.</summary>
+    public static unsafe long read(SafeHandle fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+            return read(fd, p, (nuint)buffer.Length);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial long write(SafeHandle fd, void* buffer, nuint count);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long write(int fd, void* buffer, nuint count);
+
+    /// <summary>write(2) of <paramref name="buffer"/>.</summary>
+    public static unsafe long write(SafeHandle fd, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+            return write(fd, p, (nuint)buffer.Length);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial long lseek(SafeHandle fd, long offset, int whence);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);

@@ -2,7 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Snapfn.Interop;
 
-/// <summary>The glibc calls Snapfn needs, with their native names and signatures (one area a file).</summary>
+/// <summary>
+/// The glibc calls Snapfn needs, with their native names and signatures (one area a file). A descriptor is
+/// passed as its SafeHandle, as dotnet/runtime does: the marshaller holds a reference across the call, so a
+/// Dispose on another thread cannot close the number (and let the kernel hand it out again) mid-call.
+/// </summary>
 public static partial class Libc
 {
     private const string LibraryName = "libc";
@@ -10,10 +14,14 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, int mode);
 
+    // The one call that takes the raw number: SafeFd.ReleaseHandle closes what it owns, and nothing else may.
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int close(int fd);
 
     // ioctl is variadic in C; on x86-64 a pointer-sized third argument is passed the same way either way.
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int ioctl(SafeHandle fd, nuint request, nint arg);
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int ioctl(int fd, nuint request, nint arg);
 

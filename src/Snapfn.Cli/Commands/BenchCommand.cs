@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Snapfn.Bench;
+using Snapfn.Bench.Experiments;
 using Snapfn.Bench.Inputs;
 using Snapfn.Platform;
 using Spectre.Console;
@@ -38,7 +39,12 @@ public static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)} of the suite, 3 repetitions" };
         var output = new Option<string?>("--out") { Description = "folder for results.json, report.md and the charts (default ./bench-results/<timestamp>)" };
         var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
-        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { functions, suite, modes, repeat, inputSet, quick, output, json };
+        var experiment = new Option<string>("--experiment")
+        {
+            Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4)",
+            DefaultValueFactory = _ => "paper",
+        };
+        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { experiment, functions, suite, modes, repeat, inputSet, quick, output, json };
         command.SetAction(parse =>
         {
             var isQuick = parse.GetValue(quick);
@@ -51,7 +57,11 @@ public static class BenchCommand
             };
             Validate(options);
             var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            return Run(options, folder, parse.GetValue(json));
+            return parse.GetValue(experiment) switch
+            {
+                "paper" => Run(options, folder, parse.GetValue(json)),
+                var other => throw new UsageException($"--experiment must be paper, drift, concurrency or remote, not '{other}'"),
+            };
         });
         return command;
     }
@@ -59,34 +69,9 @@ public static class BenchCommand
     private static int Run(BenchOptions options, string folder, bool json)
     {
         Directory.CreateDirectory(folder);
-        var catalog = FunctionCatalog.Default();
-        var experiment = new Experiment(catalog, SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null });
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // Finish the invocation in progress (its VM is stopped and disposed), then write what we have.
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("benchmark", maxValue: Math.Max(1, options.Functions.Count * options.Repeat * options.Modes.Count));
-                    experiment.Run(options, p =>
-                    {
-                        task.Description = Markup.Escape($"{p.Function}: {p.Step}");
-                        task.Value = p.Done;
-                    }, cancel.Token);
-                    task.Value = task.MaxValue;
-                });
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        using var setup = NewSetup();
+        var experiment = new PaperExperiment(setup);
+        WithProgress(options.Functions.Count * options.Repeat * options.Modes.Count, (progress, cancel) => experiment.Run(options, progress, cancel));
 
         var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets);
         var commandLine = "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
@@ -108,6 +93,40 @@ public static class BenchCommand
         if (json)
             Console.Out.WriteLine(File.ReadAllText(resultsPath));
         return experiment.Partial ? CliErrors.Failure : 0;
+    }
+
+    private static BenchSetup NewSetup() => new(FunctionCatalog.Default(), SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null });
+
+    /// <summary>Runs <paramref name="run"/> under a progress bar; Ctrl-C cancels it between invocations, so that
+    /// every run written is a whole one and what was measured is still written.</summary>
+    private static void WithProgress(int steps, Action<Action<BenchProgress>, CancellationToken> run)
+    {
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("benchmark", maxValue: Math.Max(1, steps));
+                    run(p =>
+                    {
+                        task.Description = Markup.Escape($"{p.Function}: {p.Step}");
+                        task.MaxValue = Math.Max(1, p.Total);
+                        task.Value = p.Done;
+                    }, cancel.Token);
+                    task.Value = task.MaxValue;
+                });
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 
     /// <summary>Two narrow tables rather than one wide one: times per mode, then faasnap's ratios (80 columns fit).</summary>

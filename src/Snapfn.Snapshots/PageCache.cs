@@ -23,7 +23,7 @@ public static unsafe class PageCache
         var length = RandomAccess.GetLength(file);
         if (length == 0)
             return (0, 0);
-        using var mapping = MemoryMapping.OfFile((int)file.DangerousGetHandle(), (ulong)length, Libc.PROT_READ, Libc.MAP_SHARED, path);
+        using var mapping = MemoryMapping.OfFile(file, (ulong)length, Libc.PROT_READ, Libc.MAP_SHARED, path);
         var address = mapping.Address;
         {
             long cached = 0, total = 0;

@@ -24,16 +24,16 @@ public sealed unsafe class KvmSystem : IDisposable
     private KvmSystem(SafeFd fd, string path)
     {
         _fd = fd;
-        var version = Libc.ioctl(fd.Fd, Kvm.KVM_GET_API_VERSION, 0);
+        var version = Libc.ioctl(fd, Kvm.KVM_GET_API_VERSION, 0);
         if (version < 0)
             throw new KvmUnavailableException($"{path} is not a KVM device ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
         if (version != Kvm.KVM_API_VERSION)
             throw new KvmUnavailableException($"{path} speaks KVM API version {version}, not {Kvm.KVM_API_VERSION}");
-        VcpuMmapSize = SyscallException.Check(Libc.ioctl(fd.Fd, Kvm.KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)");
-        if (Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_IMMEDIATE_EXIT) <= 0)
+        VcpuMmapSize = SyscallException.Check(Libc.ioctl(fd, Kvm.KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)");
+        if (Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_IMMEDIATE_EXIT) <= 0)
             throw new KvmUnavailableException("this KVM lacks KVM_CAP_IMMEDIATE_EXIT, which Snapfn needs to stop and snapshot guests");
-        SupportsSyncRegs = (Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_SYNC_REGS) & (int)Kvm.KVM_SYNC_X86_REGS) != 0;
-        var xsave2 = Libc.ioctl(fd.Fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_XSAVE2);
+        SupportsSyncRegs = (Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_SYNC_REGS) & (int)Kvm.KVM_SYNC_X86_REGS) != 0;
+        var xsave2 = Libc.ioctl(fd, Kvm.KVM_CHECK_EXTENSION, Kvm.KVM_CAP_XSAVE2);
         XsaveSize = Math.Max(4096, xsave2);
         _supportedCpuid = ReadSupportedCpuid(fd);
     }
@@ -68,7 +68,7 @@ public sealed unsafe class KvmSystem : IDisposable
 
     public SafeFd CreateVm()
     {
-        var fd = Libc.ioctl(_fd.Fd, Kvm.KVM_CREATE_VM, 0);
+        var fd = Libc.ioctl(_fd, Kvm.KVM_CREATE_VM, 0);
         if (fd < 0)
             SyscallException.Throw("ioctl(KVM_CREATE_VM)", Marshal.GetLastPInvokeError());
         return new SafeFd(fd);
@@ -107,7 +107,7 @@ public sealed unsafe class KvmSystem : IDisposable
             fixed (byte* p = buffer)
             {
                 ((Kvm.kvm_cpuid2*)p)->nent = (uint)entries;
-                if (Libc.ioctl(fd.Fd, Kvm.KVM_GET_SUPPORTED_CPUID, (nint)p) >= 0)
+                if (Libc.ioctl(fd, Kvm.KVM_GET_SUPPORTED_CPUID, (nint)p) >= 0)
                     return buffer;
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno != Libc.E2BIG || entries > 4096)

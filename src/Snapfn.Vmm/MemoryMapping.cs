@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Snapfn.Interop;
 
 namespace Snapfn.Vmm;
@@ -22,20 +23,19 @@ public sealed class MemoryMapping : IDisposable
 
     /// <summary>Private anonymous memory, zero on first touch; MAP_NORESERVE because guests are sparse.</summary>
     public static MemoryMapping Anonymous(ulong length) =>
-        Map(length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1,
-            $"mmap(anonymous, {length >> 20} MiB)");
+        Checked(Libc.mmap_anonymous(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE),
+            length, $"mmap(anonymous, {length >> 20} MiB)");
 
     /// <summary>Maps the first <paramref name="length"/> bytes of the file <paramref name="fd"/> (a shared read-only
     /// view of a snapshot's file, a vCPU's run page). The one place Snapfn calls mmap for a new range: the result
     /// is checked, and this object unmaps it.</summary>
-    public static MemoryMapping OfFile(int fd, ulong length, int protection, int flags, string what) =>
-        Map(length, protection, flags, fd, $"mmap({what})");
+    public static MemoryMapping OfFile(SafeHandle fd, ulong length, int protection, int flags, string what) =>
+        Checked(Libc.mmap(0, (nuint)length, protection, flags, fd, 0), length, $"mmap({what})");
 
-    private static MemoryMapping Map(ulong length, int protection, int flags, int fd, string operation)
+    private static MemoryMapping Checked(nint address, ulong length, string operation)
     {
-        var address = Libc.mmap(0, (nuint)length, protection, flags, fd, 0);
         if (address == Libc.MAP_FAILED)
-            SyscallException.Throw(operation, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            SyscallException.Throw(operation, Marshal.GetLastPInvokeError());
         return new MemoryMapping(address, length);
     }
 
@@ -45,14 +45,14 @@ public sealed class MemoryMapping : IDisposable
 
     /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="fileOffset"/>
     /// copy-on-write over [offset, offset+length) of this range: the file is never written.</summary>
-    public void MapFilePrivate(ulong offset, ulong length, int fd, ulong fileOffset)
+    public void MapFilePrivate(ulong offset, ulong length, SafeHandle fd, ulong fileOffset)
     {
         CheckRange(offset, length);
         var address = Libc.mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
             Libc.MAP_PRIVATE | Libc.MAP_FIXED | Libc.MAP_NORESERVE, fd, (long)fileOffset);
         if (address == Libc.MAP_FAILED)
             SyscallException.Throw($"mmap(MAP_FIXED|MAP_PRIVATE, file offset 0x{fileOffset:x}, {length} bytes)",
-                System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                Marshal.GetLastPInvokeError());
     }
 
     /// <summary>Replaces [offset, offset+length) with fresh anonymous zero pages. Unlike MADV_DONTNEED this also
@@ -61,10 +61,10 @@ public sealed class MemoryMapping : IDisposable
     public void MapAnonymous(ulong offset, ulong length)
     {
         CheckRange(offset, length);
-        var address = Libc.mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
-            Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_FIXED | Libc.MAP_NORESERVE, -1, 0);
+        var address = Libc.mmap_anonymous(Address + (nint)offset, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE,
+            Libc.MAP_PRIVATE | Libc.MAP_FIXED | Libc.MAP_NORESERVE);
         if (address == Libc.MAP_FAILED)
-            SyscallException.Throw($"mmap(MAP_FIXED|MAP_ANONYMOUS, {length} bytes)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            SyscallException.Throw($"mmap(MAP_FIXED|MAP_ANONYMOUS, {length} bytes)", Marshal.GetLastPInvokeError());
     }
 
     public void Advise(ulong offset, ulong length, int advice, string name)

@@ -44,7 +44,7 @@ public sealed class VmShell : IDisposable
             };
             unsafe
             {
-                SyscallException.Check(Libc.ioctl(vm.Fd, Kvm.KVM_SET_USER_MEMORY_REGION, (nint)(&region)),
+                SyscallException.Check(Libc.ioctl(vm, Kvm.KVM_SET_USER_MEMORY_REGION, (nint)(&region)),
                     "ioctl(KVM_SET_USER_MEMORY_REGION)");
             }
             thread = new VcpuThread($"vcpu:{name}");

@@ -60,7 +60,7 @@ public sealed unsafe class GuestMappings
         else
         {
             if (filePart > 0)
-                _memory.Mapping.MapFilePrivate(start, filePart, fd.Fd, offset);
+                _memory.Mapping.MapFilePrivate(start, filePart, fd, offset);
             if (filePart < length)
                 _memory.Discard(start + filePart, length - filePart);
         }

@@ -62,12 +62,12 @@ public sealed class FaasnapBackend : IMemoryBackend
         using (var memoryFile = SnapshotMapping.OpenReadOnly(snapshot.MemoryPath))
         {
             foreach (var range in recording.DataRanges)
-                target.MapFilePrivate(range.Offset, range.Length, memoryFile.Fd, range.Offset);
+                target.MapFilePrivate(range.Offset, range.Length, memoryFile, range.Offset);
         }
         using (var loadingSet = SnapshotMapping.OpenReadOnly(path))
         {
             foreach (var region in recording.Regions)
-                target.MapFilePrivate(region.GuestOffset, region.Length, loadingSet.Fd, region.FileOffset);
+                target.MapFilePrivate(region.GuestOffset, region.Length, loadingSet, region.FileOffset);
         }
         // The loader starts before the vCPU does: that head start is the point of concurrent paging.
         var loader = new FaasnapLoader(recording, path, target.Address, FaasnapLoader.ConfiguredMethod());

@@ -20,7 +20,7 @@ public static class SnapshotMapping
     {
         CheckTarget(snapshot, target);
         using var fd = OpenReadOnly(snapshot.MemoryPath);
-        target.MapFilePrivate(0, snapshot.State.MemorySize, fd.Fd, 0);
+        target.MapFilePrivate(0, snapshot.State.MemorySize, fd, 0);
         return new GuestMemory(target);
     }
 

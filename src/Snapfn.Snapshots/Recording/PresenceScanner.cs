@@ -32,7 +32,7 @@ public sealed unsafe class PresenceScanner : IDisposable
         _length = length;
         _interval = interval;
         using var fd = SnapshotMapping.OpenReadOnly(memoryFile);
-        _view = MemoryMapping.OfFile(fd.Fd, length, Libc.PROT_READ, Libc.MAP_SHARED, memoryFile);
+        _view = MemoryMapping.OfFile(fd, length, Libc.PROT_READ, Libc.MAP_SHARED, memoryFile);
         _mapping = _view.Address;
         _layer = new int[length / GuestLayout.PageSize];
         Array.Fill(_layer, -1);

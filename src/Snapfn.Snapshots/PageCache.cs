@@ -48,7 +48,7 @@ public static unsafe class PageCache
         if (!File.Exists(path))
             return;
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var errno = Libc.posix_fadvise((int)file.DangerousGetHandle(), 0, 0, Libc.POSIX_FADV_DONTNEED);
+        var errno = Libc.posix_fadvise(file, 0, 0, Libc.POSIX_FADV_DONTNEED);
         if (errno != 0)
             SyscallException.Throw($"posix_fadvise({path}, DONTNEED)", errno);
     }

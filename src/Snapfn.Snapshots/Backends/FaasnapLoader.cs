@@ -107,10 +107,10 @@ public sealed unsafe class FaasnapLoader : IDisposable
         switch (_method)
         {
             case LoaderMethod.Pread:
-                SyscallException.Check(Libc.pread(_file.Fd, buffer, (nuint)length, fileOffset), "pread(loading set)");
+                SyscallException.Check(Libc.pread(_file, buffer, (nuint)length, fileOffset), "pread(loading set)");
                 break;
             case LoaderMethod.Readahead:
-                SyscallException.Check(Libc.readahead(_file.Fd, fileOffset, (nuint)length), "readahead(loading set)");
+                SyscallException.Check(Libc.readahead(_file, fileOffset, (nuint)length), "readahead(loading set)");
                 break;
             case LoaderMethod.WillNeed:
                 SyscallException.Check(Libc.madvise(guest, (nuint)length, Libc.MADV_WILLNEED), "madvise(WILLNEED)");

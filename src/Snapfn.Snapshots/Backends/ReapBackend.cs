@@ -101,14 +101,22 @@ public sealed class ReapBackend : IMemoryBackend
                     for (ulong done = 0; done < length;)
                     {
                         var chunk = Math.Min(length - done, 64UL << 20);
-                        var read = Libc.pread(fd, buffer + done, (nuint)chunk, (long)(_recording.DataOffset + done));
+                        var read = Libc.pread(file, buffer + done, (nuint)chunk, (long)(_recording.DataOffset + done));
                         if (read <= 0)
                             throw new IOException($"reading the working set {_path} at {done} returned {read}: record it again");
                         done += (ulong)read;
                     }
                 }
                 foreach (var region in _recording.Regions)
-                    Uffd.Copy((ulong)Memory.HostAddress + region.GuestOffset, buffer + (region.FileOffset - _recording.DataOffset), region.Length);
+                {
+                    var source = buffer + (region.FileOffset - _recording.DataOffset);
+                    // In spans of at most 1 GiB: a span's length is an int, and a region of a large guest can be longer.
+                    for (ulong done = 0; done < region.Length; done += 1UL << 30)
+                    {
+                        var part = (int)Math.Min(region.Length - done, 1UL << 30);
+                        Uffd.Copy((ulong)Memory.HostAddress + region.GuestOffset + done, new ReadOnlySpan<byte>(source + done, part));
+                    }
+                }
             }
             finally
             {

@@ -59,10 +59,14 @@ public sealed unsafe class FaultServer : IDisposable
     private void Serve()
     {
         var fds = stackalloc Libc.pollfd[2];
-        fds[0] = new Libc.pollfd { fd = _uffd.Fd, events = Libc.POLLIN };
-        fds[1] = new Libc.pollfd { fd = _stop.Fd, events = Libc.POLLIN };
+        bool uffdHeld = false, stopHeld = false;
         try
         {
+            _uffd.Handle.DangerousAddRef(ref uffdHeld);
+            _stop.DangerousAddRef(ref stopHeld);
+            // pollfd takes raw numbers: the references above keep both open (the numbers ours) while this thread polls.
+            fds[0] = new Libc.pollfd { fd = (int)_uffd.Handle.DangerousGetHandle(), events = Libc.POLLIN };
+            fds[1] = new Libc.pollfd { fd = (int)_stop.DangerousGetHandle(), events = Libc.POLLIN };
             while (true)
             {
                 if (Libc.poll(fds, 2, -1) < 0)
@@ -82,6 +86,13 @@ public sealed unsafe class FaultServer : IDisposable
             Failure = e;
             OnFailure?.Invoke(e);
         }
+        finally
+        {
+            if (stopHeld)
+                _stop.DangerousRelease();
+            if (uffdHeld)
+                _uffd.Handle.DangerousRelease();
+        }
     }
 
     private void ServeOne(ulong address)
@@ -90,17 +101,18 @@ public sealed unsafe class FaultServer : IDisposable
         var offset = address - (ulong)_guestBase;
         if (offset >= _guestSize)
             throw new InvalidOperationException($"userfaultfd reported a fault at 0x{address:x}, outside guest memory");
-        var read = Libc.pread(_memoryFile.Fd, _page, (nuint)Page, (long)offset);
+        var page = new Span<byte>(_page, (int)Page);
+        var read = Libc.pread(_memoryFile, page, (long)offset);
         if (read != (long)Page)
             throw new IOException($"reading page 0x{offset:x} of the snapshot memory file returned {read}: the file is truncated or unreadable");
-        if (new ReadOnlySpan<byte>(_page, (int)Page).IndexOfAnyExcept((byte)0) < 0)
+        if (page.IndexOfAnyExcept((byte)0) < 0)
         {
             _uffd.Zero(address, Page);
             Interlocked.Increment(ref _zeroServed);
         }
         else
         {
-            _uffd.Copy(address, _page, Page);
+            _uffd.Copy(address, page);
         }
         _faultLog?.Add(offset);
         Interlocked.Increment(ref _served);
@@ -113,7 +125,7 @@ public sealed unsafe class FaultServer : IDisposable
         if (!_thread.IsAlive)
             return;
         ulong one = 1;
-        _ = Libc.write(_stop.Fd, &one, sizeof(ulong));
+        _ = Libc.write(_stop, &one, sizeof(ulong));
         _thread.Join();
     }
 

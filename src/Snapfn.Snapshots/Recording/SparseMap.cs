@@ -11,19 +11,19 @@ public static class SparseMap
     public static IReadOnlyList<GuestRange> DataRanges(string path)
     {
         using var fd = SnapshotMapping.OpenReadOnly(path);
-        var length = Libc.lseek(fd.Fd, 0, 2 /* SEEK_END */);
+        var length = Libc.lseek(fd, 0, 2 /* SEEK_END */);
         var ranges = new List<GuestRange>();
         long offset = 0;
         while (offset < length)
         {
-            var data = Libc.lseek(fd.Fd, offset, Libc.SEEK_DATA);
+            var data = Libc.lseek(fd, offset, Libc.SEEK_DATA);
             if (data < 0)
             {
                 if (Marshal.GetLastPInvokeError() == Libc.ENXIO)
                     break;
                 SyscallException.Throw($"lseek({path}, SEEK_DATA)", Marshal.GetLastPInvokeError());
             }
-            var hole = SyscallException.Check(Libc.lseek(fd.Fd, data, Libc.SEEK_HOLE), $"lseek({path}, SEEK_HOLE)");
+            var hole = SyscallException.Check(Libc.lseek(fd, data, Libc.SEEK_HOLE), $"lseek({path}, SEEK_HOLE)");
             var start = data & ~(long)(GuestLayout.PageSize - 1);
             var end = (long)GuestLayout.AlignUp((ulong)hole, GuestLayout.PageSize);
             ranges.Add(new GuestRange((ulong)start, (ulong)(end - start)));

@@ -24,22 +24,23 @@ public sealed unsafe class UserFaultFd : IDisposable
         }
         _fd = new SafeFd(fd);
         var api = new Uffd.uffdio_api { api = Uffd.UFFD_API };
-        SyscallException.Check(Libc.ioctl(fd, Uffd.UFFDIO_API, (nint)(&api)), "ioctl(UFFDIO_API)");
+        SyscallException.Check(Libc.ioctl(_fd, Uffd.UFFDIO_API, (nint)(&api)), "ioctl(UFFDIO_API)");
         var register = new Uffd.uffdio_register
         {
             range = new Uffd.uffdio_range { start = (ulong)address, len = length },
             mode = Uffd.UFFDIO_REGISTER_MODE_MISSING,
         };
-        SyscallException.Check(Libc.ioctl(fd, Uffd.UFFDIO_REGISTER, (nint)(&register)), "ioctl(UFFDIO_REGISTER)");
+        SyscallException.Check(Libc.ioctl(_fd, Uffd.UFFDIO_REGISTER, (nint)(&register)), "ioctl(UFFDIO_REGISTER)");
     }
 
-    public int Fd => _fd.Fd;
+    /// <summary>The descriptor, for the fault server to poll.</summary>
+    internal SafeFd Handle => _fd;
 
     /// <summary>Reads one pending fault's address, or returns false when none is pending.</summary>
     public bool TryReadFault(out ulong address)
     {
         Uffd.uffd_msg message;
-        var read = Libc.read(_fd.Fd, &message, (nuint)sizeof(Uffd.uffd_msg));
+        var read = Libc.read(_fd, &message, (nuint)sizeof(Uffd.uffd_msg));
         if (read < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -56,25 +57,30 @@ public sealed unsafe class UserFaultFd : IDisposable
         return true;
     }
 
-    /// <summary>Installs <paramref name="length"/> bytes from <paramref name="source"/> at <paramref name="destination"/>
-    /// and wakes the faulting threads. Pages already there (EEXIST: faulted in meanwhile) are skipped, not overwritten.</summary>
-    public void Copy(ulong destination, byte* source, ulong length)
+    /// <summary>Installs <paramref name="source"/> (whole pages) at <paramref name="destination"/> and wakes the
+    /// faulting threads. Pages already there (EEXIST: faulted in meanwhile) are skipped, not overwritten.</summary>
+    public void Copy(ulong destination, ReadOnlySpan<byte> source)
     {
-        var (start, total) = (destination, length);
-        while (length > 0)
+        var (start, total) = (destination, (ulong)source.Length);
+        var length = total;
+        fixed (byte* pinned = source)
         {
-            var copy = new Uffd.uffdio_copy { dst = destination, src = (ulong)source, len = length };
-            if (Libc.ioctl(_fd.Fd, Uffd.UFFDIO_COPY, (nint)(&copy)) >= 0)
-                return;
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is not (Libc.EEXIST or Libc.EAGAIN))
-                SyscallException.Throw($"ioctl(UFFDIO_COPY, 0x{destination:x}+{length})", errno);
-            // copy.copy holds the bytes installed before the stop; on EEXIST the next page is the one that exists.
-            var advance = (ulong)Math.Max(copy.copy, 0) + (errno == Libc.EEXIST ? 4096UL : 0);
-            advance = Math.Min(advance, length);
-            destination += advance;
-            source += advance;
-            length -= advance;
+            var from = pinned;
+            while (length > 0)
+            {
+                var copy = new Uffd.uffdio_copy { dst = destination, src = (ulong)from, len = length };
+                if (Libc.ioctl(_fd, Uffd.UFFDIO_COPY, (nint)(&copy)) >= 0)
+                    return;
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno is not (Libc.EEXIST or Libc.EAGAIN))
+                    SyscallException.Throw($"ioctl(UFFDIO_COPY, 0x{destination:x}+{length})", errno);
+                // copy.copy holds the bytes installed before the stop; on EEXIST the next page is the one that exists.
+                var advance = (ulong)Math.Max(copy.copy, 0) + (errno == Libc.EEXIST ? 4096UL : 0);
+                advance = Math.Min(advance, length);
+                destination += advance;
+                from += advance;
+                length -= advance;
+            }
         }
         Wake(start, total);
     }
@@ -83,7 +89,7 @@ public sealed unsafe class UserFaultFd : IDisposable
     public void Zero(ulong destination, ulong length)
     {
         var zero = new Uffd.uffdio_zeropage { range = new Uffd.uffdio_range { start = destination, len = length } };
-        if (Libc.ioctl(_fd.Fd, Uffd.UFFDIO_ZEROPAGE, (nint)(&zero)) < 0)
+        if (Libc.ioctl(_fd, Uffd.UFFDIO_ZEROPAGE, (nint)(&zero)) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             if (errno != Libc.EEXIST)
@@ -95,7 +101,7 @@ public sealed unsafe class UserFaultFd : IDisposable
     private void Wake(ulong start, ulong length)
     {
         var range = new Uffd.uffdio_range { start = start, len = length };
-        _ = Libc.ioctl(_fd.Fd, Uffd.UFFDIO_WAKE, (nint)(&range));
+        _ = Libc.ioctl(_fd, Uffd.UFFDIO_WAKE, (nint)(&range));
     }
 
     public void Dispose() => _fd.Dispose();

@@ -57,7 +57,8 @@ public sealed class ProcessState
     /// <summary>An open file description: what it is, and for a host file its path, flags and offset.</summary>
     public sealed record Description(DescriptionKind Kind, string Path, int Flags, long Offset);
 
-    public sealed record Descriptor(int Fd, int Description, bool CloseOnExec);
+    /// <summary>A descriptor of the guest program: its number there (the FdTable slot, never a host descriptor) and its description.</summary>
+    public sealed record Descriptor(int Number, int Description, bool CloseOnExec);
 
     /// <summary>A file, directory or symbolic link of /tmp, by its path below /tmp.</summary>
     public sealed record TmpEntry(string Path, TmpEntryKind Kind, int Mode, byte[] Content);
@@ -179,7 +180,7 @@ public sealed class ProcessState
         foreach (var descriptor in Descriptors)
         {
             if (files[descriptor.Description] is { } file)
-                p.Files.Set(descriptor.Fd, file, descriptor.CloseOnExec);
+                p.Files.Set(descriptor.Number, file, descriptor.CloseOnExec);
         }
         foreach (var file in files)
             file?.Release(); // Set took a reference for each descriptor
@@ -273,7 +274,7 @@ public sealed class ProcessState
             w.Write(Descriptors.Count);
             foreach (var d in Descriptors)
             {
-                w.Write(d.Fd);
+                w.Write(d.Number);
                 w.Write(d.Description);
                 w.Write(d.CloseOnExec);
             }
@@ -337,7 +338,7 @@ public sealed class ProcessState
             for (var i = 0; i < descriptors.Length; i++)
             {
                 descriptors[i] = new Descriptor(r.ReadInt32(), r.ReadInt32(), r.ReadBoolean());
-                if (descriptors[i].Fd is < 0 or >= FdTable.Limit || descriptors[i].Description < 0 || descriptors[i].Description >= descriptions.Length)
+                if (descriptors[i].Number is < 0 or >= FdTable.Limit || descriptors[i].Description < 0 || descriptors[i].Description >= descriptions.Length)
                     throw new InvalidDataException("a descriptor is out of range");
             }
             var actions = new Kernel.kernel_sigaction[SignalState.Count + 1];

@@ -29,47 +29,36 @@ public sealed unsafe class HostFile : OpenFile
     {
         if (IsDirectory)
             return -Errno.EISDIR;
-        fixed (byte* p = buffer)
-            return Result(Libc.read(_fd.Fd, p, (nuint)buffer.Length));
+        return Result(Libc.read(_fd, buffer));
     }
 
-    public override long Write(ReadOnlySpan<byte> buffer)
-    {
-        fixed (byte* p = buffer)
-            return Result(Libc.write(_fd.Fd, p, (nuint)buffer.Length));
-    }
+    public override long Write(ReadOnlySpan<byte> buffer) => Result(Libc.write(_fd, buffer));
 
     public override long ReadAt(Span<byte> buffer, long offset)
     {
         if (IsDirectory)
             return -Errno.EISDIR;
-        fixed (byte* p = buffer)
-            return Result(Libc.pread(_fd.Fd, p, (nuint)buffer.Length, offset));
+        return Result(Libc.pread(_fd, buffer, offset));
     }
 
-    public override long WriteAt(ReadOnlySpan<byte> buffer, long offset)
-    {
-        fixed (byte* p = buffer)
-            return Result(Libc.pwrite(_fd.Fd, p, (nuint)buffer.Length, offset));
-    }
+    public override long WriteAt(ReadOnlySpan<byte> buffer, long offset) => Result(Libc.pwrite(_fd, buffer, offset));
 
-    public override long Seek(long offset, int whence) => Result(Libc.lseek(_fd.Fd, offset, whence));
+    public override long Seek(long offset, int whence) => Result(Libc.lseek(_fd, offset, whence));
 
     public override int Stat(out Kernel.stat st)
     {
         fixed (Kernel.stat* p = &st)
-            return (int)Result(Libc.fstat(_fd.Fd, (Libc.stat_buf*)p));
+            return (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
     }
 
     public override long ReadDirectory(Span<byte> buffer)
     {
         if (!IsDirectory)
             return -Errno.ENOTDIR;
-        fixed (byte* p = buffer)
-            return Result(Libc.getdents64(_fd.Fd, p, (nuint)buffer.Length));
+        return Result(Libc.getdents64(_fd, buffer));
     }
 
-    public override int Truncate(long length) => (int)Result(Libc.ftruncate(_fd.Fd, length));
+    public override int Truncate(long length) => (int)Result(Libc.ftruncate(_fd, length));
 
     /// <summary>The host call's result, or the negated errno it failed with.</summary>
     internal static long Result(long value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();

@@ -76,15 +76,11 @@ public sealed unsafe class RootFileSystem : IDisposable
             errno = Errno.EROFS;
             return null;
         }
-        var fd = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff);
-        if (fd < 0)
-        {
-            errno = -fd;
+        var handle = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff, out errno);
+        if (handle is null)
             return null;
-        }
-        var handle = new SafeFd(fd);
         Kernel.stat st;
-        if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
+        if (Libc.fstat(handle, (Libc.stat_buf*)&st) < 0)
         {
             errno = Marshal.GetLastPInvokeError();
             handle.Dispose();
@@ -113,18 +109,11 @@ public sealed unsafe class RootFileSystem : IDisposable
         if (ContentFile.Known.TryGetValue(path, out var content))
             return ContentFile.Stat(path, content().Length, out st);
         var (mount, relative) = Find(path);
-        var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0);
-        if (fd < 0)
-            return fd;
-        try
-        {
-            fixed (Kernel.stat* p = &st)
-                return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
-        }
-        finally
-        {
-            _ = Libc.close(fd);
-        }
+        using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
+        if (fd is null)
+            return -errno;
+        fixed (Kernel.stat* p = &st)
+            return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
     }
 
     /// <summary>readlink of <paramref name="path"/> into <paramref name="buffer"/>: the byte count or a negated errno.</summary>
@@ -140,24 +129,12 @@ public sealed unsafe class RootFileSystem : IDisposable
         if (DeviceFile.ForPath(path) is not null)
             return -Errno.EINVAL;
         var (mount, relative) = Find(path);
-        var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
-        if (fd < 0)
-            return fd;
-        try
-        {
-            var empty = stackalloc byte[1];
-            empty[0] = 0;
-            fixed (byte* p = buffer)
-            {
-                var n = Libc.readlinkat(fd, empty, p, (nuint)buffer.Length);
-                // readlinkat on a non-symlink with an empty path is ENOENT; Linux's readlink says EINVAL.
-                return n >= 0 ? n : Marshal.GetLastPInvokeError() == Errno.ENOENT ? -Errno.EINVAL : -Marshal.GetLastPInvokeError();
-            }
-        }
-        finally
-        {
-            _ = Libc.close(fd);
-        }
+        using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0, out var errno);
+        if (fd is null)
+            return -errno;
+        var length = Libc.readlinkat(fd, "\0"u8, buffer);
+        // readlinkat on a non-symlink with an empty path is ENOENT; Linux's readlink says EINVAL.
+        return length >= 0 ? length : Marshal.GetLastPInvokeError() == Errno.ENOENT ? -Errno.EINVAL : -Marshal.GetLastPInvokeError();
     }
 
     /// <summary>access(2) for a process that is root inside its VM: existence, EROFS for W_OK on a read-only mount,
@@ -201,7 +178,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             InParent(to, (toParent, toName) => Libc.renameat(fromParent, fromName, toParent, toName)));
     }
 
-    private delegate int ParentOperation(int parentFd, byte* name);
+    private delegate int ParentOperation(SafeFd parent, byte* name);
 
     /// <summary>Runs <paramref name="operation"/> on the parent directory of <paramref name="path"/> and its last
     /// name: the name itself is never followed, so a symlink there is the link, not its target.</summary>
@@ -217,18 +194,11 @@ public sealed unsafe class RootFileSystem : IDisposable
         var (parentMount, parentRelative) = Find(parent);
         if (!ReferenceEquals(parentMount, mount))
             parentRelative = ".";
-        var fd = OpenAt(mount, parentRelative, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
-        if (fd < 0)
-            return fd;
-        try
-        {
-            fixed (byte* n = NulTerminated(name))
-                return (int)HostFile.Result(operation(fd, n));
-        }
-        finally
-        {
-            _ = Libc.close(fd);
-        }
+        using var fd = OpenAt(mount, parentRelative, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0, out var errno);
+        if (fd is null)
+            return -errno;
+        fixed (byte* n = NulTerminated(name))
+            return (int)HostFile.Result(operation(fd, n));
     }
 
     private (MountPoint Mount, string Relative) Find(string path)
@@ -244,13 +214,15 @@ public sealed unsafe class RootFileSystem : IDisposable
         throw new InvalidOperationException("the root mount matches every path");
     }
 
-    private static int OpenAt(MountPoint mount, string relative, int flags, uint mode)
+    /// <summary>openat2 below the mount's directory: the new descriptor, or null and the errno.</summary>
+    private static SafeFd? OpenAt(MountPoint mount, string relative, int flags, uint mode, out int errno)
     {
         var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = (flags & (Libc.O_CREAT | Libc.O_TMPFILE)) != 0 ? mode : 0, resolve = Resolve };
         fixed (byte* p = NulTerminated(relative))
         {
-            var fd = Libc.openat2(mount.Fd.Fd, p, &how);
-            return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+            var fd = Libc.openat2(mount.Handle, p, &how);
+            errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
+            return fd >= 0 ? new SafeFd(fd) : null;
         }
     }
 
@@ -269,15 +241,16 @@ public sealed unsafe class RootFileSystem : IDisposable
 
     private sealed class MountPoint : IDisposable
     {
-        private MountPoint(RootMount mount, SafeFd fd)
+        private MountPoint(RootMount mount, SafeFd handle)
         {
             Mount = mount;
-            Fd = fd;
+            Handle = handle;
         }
 
         public RootMount Mount { get; }
 
-        public SafeFd Fd { get; }
+        /// <summary>The mount's host directory, opened O_PATH: every lookup below it starts here.</summary>
+        public SafeFd Handle { get; }
 
         public static MountPoint Open(RootMount mount)
         {
@@ -288,6 +261,6 @@ public sealed unsafe class RootFileSystem : IDisposable
             return new MountPoint(mount, new SafeFd(fd));
         }
 
-        public void Dispose() => Fd.Dispose();
+        public void Dispose() => Handle.Dispose();
     }
 }

@@ -35,7 +35,7 @@ public sealed unsafe class GuestMappings
     {
         ArgumentNullException.ThrowIfNull(fd);
         Kernel.stat st;
-        if (Libc.fstat(fd.Fd, (Libc.stat_buf*)&st) < 0)
+        if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
             return -Errno.EBADF;
         if ((st.st_mode & Kernel.S_IFMT) != Kernel.S_IFREG)
             return -Errno.ENODEV;
@@ -48,13 +48,10 @@ public sealed unsafe class GuestMappings
             for (ulong done = 0; done < bytes;)
             {
                 var chunk = Math.Min(bytes - done, 1UL << 30);
-                fixed (byte* p = _memory.Span(start + done, chunk))
-                {
-                    var n = Libc.pread(fd.Fd, p, (nuint)chunk, (long)(offset + done));
-                    if (n <= 0)
-                        break;
-                    done += (ulong)n;
-                }
+                var n = Libc.pread(fd, _memory.Span(start + done, chunk), (long)(offset + done));
+                if (n <= 0)
+                    break;
+                done += (ulong)n;
             }
         }
         else

@@ -41,10 +41,6 @@ public static partial class Libc
     public static unsafe int openat2(SafeHandle dirfd, byte* path, open_how* how) =>
         (int)syscall(SYS_openat2, dirfd, (long)path, (long)how, sizeof(open_how));
 
-    /// <inheritdoc cref="openat2(SafeHandle, byte*, open_how*)"/>
-    public static unsafe int openat2(int dirfd, byte* path, open_how* how) =>
-        (int)syscall(SYS_openat2, dirfd, (long)path, (long)how, sizeof(open_how));
-
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long syscall(long number, long arg0, long arg1, long arg2, long arg3);
 
@@ -57,13 +53,7 @@ public static partial class Libc
     public static unsafe partial int fstat(SafeHandle fd, stat_buf* buf);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial int fstat(int fd, stat_buf* buf);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long readlinkat(SafeHandle dirfd, byte* path, byte* buffer, nuint size);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long readlinkat(int dirfd, byte* path, byte* buffer, nuint size);
 
     /// <summary>readlinkat(2) into <paramref name="buffer"/>; <paramref name="path"/> is NUL-terminated UTF-8
     /// (an empty one, "\0", reads the link that an O_PATH <paramref name="dirfd"/> itself names).</summary>
@@ -80,37 +70,19 @@ public static partial class Libc
     public static unsafe partial int mkdirat(SafeHandle dirfd, byte* path, uint mode);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial int mkdirat(int dirfd, byte* path, uint mode);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int unlinkat(SafeHandle dirfd, byte* path, int flags);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial int unlinkat(int dirfd, byte* path, int flags);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int renameat(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial int renameat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int symlinkat(byte* target, SafeHandle newdirfd, byte* linkpath);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial int symlinkat(byte* target, int newdirfd, byte* linkpath);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int ftruncate(SafeHandle fd, long length);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial int ftruncate(int fd, long length);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long pwrite(SafeHandle fd, byte* buffer, nuint count, long offset);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long pwrite(int fd, byte* buffer, nuint count, long offset);
 
     /// <summary>pwrite(2) of <paramref name="buffer"/> at <paramref name="offset"/>.</summary>
     public static unsafe long pwrite(SafeHandle fd, ReadOnlySpan<byte> buffer, long offset)
@@ -124,10 +96,6 @@ public static partial class Libc
 
     /// <summary>getdents64(2): fills <paramref name="buffer"/> with linux_dirent64 records.</summary>
     public static unsafe long getdents64(SafeHandle fd, byte* buffer, nuint count) =>
-        syscall(SYS_getdents64, fd, (long)buffer, (long)count, 0);
-
-    /// <inheritdoc cref="getdents64(SafeHandle, byte*, nuint)"/>
-    public static unsafe long getdents64(int fd, byte* buffer, nuint count) =>
         syscall(SYS_getdents64, fd, (long)buffer, (long)count, 0);
 
     /// <inheritdoc cref="getdents64(SafeHandle, byte*, nuint)"/>

@@ -7,9 +7,6 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long pread(SafeHandle fd, byte* buffer, nuint count, long offset);
 
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long pread(int fd, byte* buffer, nuint count, long offset);
-
     /// <summary>pread(2) into <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
     public static unsafe long pread(SafeHandle fd, Span<byte> buffer, long offset)
     {
@@ -21,13 +18,7 @@ public static partial class Libc
     public static partial int posix_fadvise(SafeHandle fd, long offset, long length, int advice);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial int posix_fadvise(int fd, long offset, long length, int advice);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long readahead(SafeHandle fd, long offset, nuint count);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial long readahead(int fd, long offset, nuint count);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
@@ -87,9 +78,6 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long read(SafeHandle fd, void* buffer, nuint count);
 
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long read(int fd, void* buffer, nuint count);
-
     /// <summary>read(2) into <paramref name="buffer"/>.</summary>
     public static unsafe long read(SafeHandle fd, Span<byte> buffer)
     {
@@ -100,9 +88,6 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long write(SafeHandle fd, void* buffer, nuint count);
 
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static unsafe partial long write(int fd, void* buffer, nuint count);
-
     /// <summary>write(2) of <paramref name="buffer"/>.</summary>
     public static unsafe long write(SafeHandle fd, ReadOnlySpan<byte> buffer)
     {
@@ -112,9 +97,6 @@ public static partial class Libc
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long lseek(SafeHandle fd, long offset, int whence);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial long lseek(int fd, long offset, int whence);
 
     public const int SEEK_DATA = 3;
     public const int SEEK_HOLE = 4;

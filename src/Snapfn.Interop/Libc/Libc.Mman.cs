@@ -7,9 +7,6 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial nint mmap(nint addr, nuint length, int prot, int flags, SafeHandle fd, long offset);
 
-    [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
-
     /// <summary>mmap(2) with MAP_ANONYMOUS: there is no file to hold, and mmap wants fd -1 and offset 0.</summary>
     public static nint mmap_anonymous(nint addr, nuint length, int prot, int flags) =>
         mmap_nofile(addr, length, prot, flags | MAP_ANONYMOUS, -1, 0);

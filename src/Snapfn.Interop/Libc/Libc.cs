@@ -23,9 +23,6 @@ public static partial class Libc
     public static partial int ioctl(SafeHandle fd, nuint request, nint arg);
 
     [LibraryImport(LibraryName, SetLastError = true)]
-    public static partial int ioctl(int fd, nuint request, nint arg);
-
-    [LibraryImport(LibraryName, SetLastError = true)]
     public static partial long syscall(long number, long arg0);
 
     public const int O_RDONLY = 0;

@@ -43,9 +43,18 @@ public sealed class ExtraModeTests
         }
     }
 
+    /// <summary>A FaaSnap loader that fails on its first chunk, as one would where MADV_POPULATE_READ is missing.</summary>
+    private sealed class FailingLoader : IChunkLoader
+    {
+        public bool PageCacheOnly => false;
+
+        public void Load(in LoaderChunk chunk) => throw new IOException("no loading here (a test's loader)");
+    }
+
     private static readonly Lazy<bool> _registered = new(() =>
     {
         RestoreModes.Register(new VanillaCopy());
+        RestoreModes.Register(new FaasnapBackend("faasnap-failing", new FailingLoader()));
         return true;
     });
 
@@ -64,5 +73,27 @@ public sealed class ExtraModeTests
         Assert.Equal("Hello, Copy!", output);
         var metrics = await _fixture.Daemon.Http.GetStringAsync("metrics", TestContext.Current.CancellationToken);
         Assert.Contains("""snapfn_pages_total{function="hello-world",mode="vanilla-copy",source="copy"} 7""", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_faasnap_restore_whose_loader_fails_is_answered_but_marked_degraded()
+    {
+        Kvm.Require();
+        _ = _registered.Value;
+        await _fixture.EnsureSnapshotAsync("hello-world");
+        using (var recorded = await _fixture.Daemon.PostAsync("functions/hello-world/record?mode=faasnap", """{"name":"Alice"}"""u8.ToArray()))
+            Assert.True(recorded.IsSuccessStatusCode, await recorded.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        using var failing = await _fixture.Daemon.PostAsync("functions/hello-world/invoke?mode=faasnap-failing&cold=true", """{"name":"Bob"}"""u8.ToArray(), "application/json");
+        Assert.True(failing.IsSuccessStatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await failing.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("Hello, Bob!", json.RootElement.GetProperty("output").GetString());
+        var degraded = json.RootElement.GetProperty("degraded").GetString();
+        Assert.StartsWith("the loader failed (no loading here (a test's loader))", degraded, StringComparison.Ordinal);
+
+        // The paper's faasnap on the same recording is not degraded: the field is absent.
+        using var clean = await _fixture.Daemon.PostAsync("functions/hello-world/invoke?mode=faasnap&cold=true", """{"name":"Bob"}"""u8.ToArray(), "application/json");
+        using var cleanJson = System.Text.Json.JsonDocument.Parse(await clean.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.False(cleanJson.RootElement.TryGetProperty("degraded", out _));
     }
 }

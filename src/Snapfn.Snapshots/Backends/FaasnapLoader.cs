@@ -1,78 +1,97 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Snapfn.Interop;
 using Snapfn.Snapshots.Recording;
+using Snapfn.Vmm;
 
 namespace Snapfn.Snapshots.Backends;
 
-/// <summary>How the loader thread brings the loading-set file into the page cache.</summary>
-public enum LoaderMethod
+/// <summary>One chunk of the loading set as the loader thread sees it: where it is in the loader's own read-only
+/// view of the loading-set file, and where the guest maps it.</summary>
+public readonly record struct LoaderChunk(nint FileView, nint Guest, ulong Length);
+
+/// <summary>How FaaSnap's loader thread brings one chunk of the loading set in.</summary>
+public interface IChunkLoader
 {
-    /// <summary>pread into a scratch buffer, in file order.</summary>
-    Pread,
-    /// <summary>readahead(2) per chunk, in file order.</summary>
-    Readahead,
-    /// <summary>madvise(MADV_WILLNEED) on the guest's mapping of each region.</summary>
-    WillNeed,
-    /// <summary>madvise(MADV_POPULATE_READ) on the guest's mapping: also fills the host page tables.</summary>
-    PopulateRead,
+    /// <summary>True when it fills only the page cache (not the guest's own mapping), so that concurrent restores
+    /// of one snapshot can share one loader, as FaaSnap's daemon does.</summary>
+    bool PageCacheOnly { get; }
+
+    /// <summary>Runs on the loader thread; throws if the chunk cannot be loaded.</summary>
+    void Load(in LoaderChunk chunk);
+}
+
+/// <summary>FaaSnap's own loader: read one byte of every page of the loading-set file, in file order, through a
+/// mapping of its own. The page cache fills (with the kernel's read-ahead around each touch); the guest's
+/// mapping is left alone, so its first touch of a page still faults, but finds the page cached.</summary>
+public sealed unsafe class TouchChunkLoader : IChunkLoader
+{
+    public bool PageCacheOnly => true;
+
+    public void Load(in LoaderChunk chunk)
+    {
+        var page = (byte*)chunk.FileView;
+        var sum = 0;
+        for (ulong offset = 0; offset < chunk.Length; offset += GuestLayout.PageSize)
+            sum += Volatile.Read(ref page[offset]);
+        // The sum only keeps the reads from being optimised away.
+        GC.KeepAlive(sum);
+    }
+}
+
+/// <summary>Ours, beyond the paper: MADV_POPULATE_READ on the guest's own mapping of the chunk. It waits for the
+/// I/O as a touch does, and also fills the guest's host page tables (2 MiB entries where the loading-set file
+/// keeps the congruence), so that the guest's first touch does not fault at all.</summary>
+public sealed class PopulateChunkLoader : IChunkLoader
+{
+    public bool PageCacheOnly => false;
+
+    public void Load(in LoaderChunk chunk) =>
+        SyscallException.Check(Libc.madvise(chunk.Guest, (nuint)chunk.Length, Libc.MADV_POPULATE_READ), "madvise(MADV_POPULATE_READ)");
 }
 
 /// <summary>
 /// FaaSnap's concurrent paging: a thread that walks the loading-set file in recorded order while the guest
 /// already runs, so that the pages the guest will want are (mostly) in memory by the time it wants them.
 /// </summary>
-public sealed unsafe class FaasnapLoader : IDisposable
+public sealed class FaasnapLoader : IDisposable
 {
     /// <summary>2 MiB: one page-cache folio here, and a read size the disk serves near its peak (measured: 1 MiB
     /// reads 1.3 GB/s, 4 MiB 1.6 GB/s, 16 MiB slower again).</summary>
     private const ulong Chunk = 2UL << 20;
     private readonly RecordingFile _recording;
-    private readonly SafeFd _file;
+    private readonly MemoryMapping _fileView;
     private readonly nint _guestBase;
-    private readonly LoaderMethod _method;
+    private readonly IChunkLoader _method;
     private readonly Thread _thread;
     private volatile bool _stop;
     private long _bytesLoaded;
     private double _loadMs;
 
-    public FaasnapLoader(RecordingFile recording, string path, nint guestBase, LoaderMethod method)
+    /// <summary>Starts loading <paramref name="path"/> (the loading-set file of <paramref name="recording"/>) with
+    /// <paramref name="method"/>; <paramref name="guestBase"/> is where the guest's memory is mapped.</summary>
+    public FaasnapLoader(RecordingFile recording, string path, nint guestBase, IChunkLoader method)
     {
+        ArgumentNullException.ThrowIfNull(recording);
+        ArgumentNullException.ThrowIfNull(method);
         _recording = recording;
-        _file = SnapshotMapping.OpenReadOnly(path);
+        using (var file = SnapshotMapping.OpenReadOnly(path))
+            _fileView = MemoryMapping.OfFile(file, Math.Max(recording.FileLength, GuestLayout.PageSize), Libc.PROT_READ, Libc.MAP_SHARED, $"loading set {path}");
         _guestBase = guestBase;
         _method = method;
         _thread = new Thread(Load) { IsBackground = true, Name = "faasnap-loader" };
         _thread.Start();
     }
 
-    /// <summary>The method from $SNAPFN_FAASNAP_LOADER (pread, readahead, willneed, populate), else the default.</summary>
-    public static LoaderMethod ConfiguredMethod()
-    {
-        var configured = Environment.GetEnvironmentVariable("SNAPFN_FAASNAP_LOADER");
-        return configured?.ToUpperInvariant() switch
-        {
-            // Measured here (docs/results/loader.md): populate beat pread on 4 of 5 functions; readahead and
-            // willneed only hint, the guest then faults ahead of the I/O and read-list took 2.5x longer.
-            null or "" => LoaderMethod.PopulateRead,
-            "PREAD" => LoaderMethod.Pread,
-            "READAHEAD" => LoaderMethod.Readahead,
-            "WILLNEED" => LoaderMethod.WillNeed,
-            "POPULATE" => LoaderMethod.PopulateRead,
-            _ => throw new ArgumentException($"SNAPFN_FAASNAP_LOADER='{configured}' is not one of pread, readahead, willneed, populate"),
-        };
-    }
-
     public long BytesLoaded => Interlocked.Read(ref _bytesLoaded);
 
     public double LoadMilliseconds => Volatile.Read(ref _loadMs);
 
+    /// <summary>Why the loader gave up, if it did; the guest's own faults then read what it did not load.</summary>
     public Exception? Failure { get; private set; }
 
     private void Load()
     {
         var start = Stopwatch.GetTimestamp();
-        var buffer = _method == LoaderMethod.Pread ? (byte*)NativeMemory.AlignedAlloc((nuint)Chunk, 4096) : null;
         try
         {
             foreach (var region in _recording.Regions)
@@ -80,7 +99,7 @@ public sealed unsafe class FaasnapLoader : IDisposable
                 for (ulong done = 0; done < region.Length && !_stop; done += Chunk)
                 {
                     var length = Math.Min(Chunk, region.Length - done);
-                    LoadChunk(region, done, length, buffer);
+                    _method.Load(new LoaderChunk(_fileView.Address + (nint)(region.FileOffset + done), _guestBase + (nint)(region.GuestOffset + done), length));
                     Interlocked.Add(ref _bytesLoaded, (long)length);
                 }
                 if (_stop)
@@ -94,30 +113,7 @@ public sealed unsafe class FaasnapLoader : IDisposable
         }
         finally
         {
-            if (buffer != null)
-                NativeMemory.AlignedFree(buffer);
             Volatile.Write(ref _loadMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-    }
-
-    private void LoadChunk(RecordedRegion region, ulong done, ulong length, byte* buffer)
-    {
-        var fileOffset = (long)(region.FileOffset + done);
-        var guest = _guestBase + (nint)(region.GuestOffset + done);
-        switch (_method)
-        {
-            case LoaderMethod.Pread:
-                SyscallException.Check(Libc.pread(_file, buffer, (nuint)length, fileOffset), "pread(loading set)");
-                break;
-            case LoaderMethod.Readahead:
-                SyscallException.Check(Libc.readahead(_file, fileOffset, (nuint)length), "readahead(loading set)");
-                break;
-            case LoaderMethod.WillNeed:
-                SyscallException.Check(Libc.madvise(guest, (nuint)length, Libc.MADV_WILLNEED), "madvise(WILLNEED)");
-                break;
-            case LoaderMethod.PopulateRead:
-                SyscallException.Check(Libc.madvise(guest, (nuint)length, Libc.MADV_POPULATE_READ), "madvise(POPULATE_READ)");
-                break;
         }
     }
 
@@ -131,6 +127,6 @@ public sealed unsafe class FaasnapLoader : IDisposable
     public void Dispose()
     {
         Stop();
-        _file.Dispose();
+        _fileView.Dispose();
     }
 }

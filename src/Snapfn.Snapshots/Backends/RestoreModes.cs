@@ -12,6 +12,7 @@ public static class RestoreModes
         new ReapBackend(),
         new FaasnapBackend(),
         new FaasnapHotBackend(),
+        new FaasnapPopulateBackend(),
     ];
 
     private static readonly Lock _lock = new();

@@ -7,8 +7,9 @@ using Snapfn.Vmm;
 namespace Snapfn.Snapshots.Backends;
 
 /// <summary>
-/// REAP (ASPLOS'21): before the vCPU starts, read the whole recorded working-set file with O_DIRECT and install
-/// it with UFFDIO_COPY; every other page is served on fault from the memory file.
+/// REAP (ASPLOS'21), as vHive runs it: before the vCPU starts, read the whole recorded working-set file with one
+/// O_DIRECT read (shared by concurrent restores of the snapshot) and install it with UFFDIO_COPY; every other
+/// page is served on fault by UFFDIO_COPY from a read-only mapping of the memory file.
 /// </summary>
 public sealed class ReapBackend : IMemoryBackend
 {
@@ -22,12 +23,13 @@ public sealed class ReapBackend : IMemoryBackend
 
     public IReadOnlyList<ModeCounter> Counters { get; } =
     [
-        new("uffd_faults", "pages outside the working set, served on fault from the memory file", 1, "uffd"),
-        new("uffd_zero_faults", "of those, zero pages (UFFDIO_ZEROPAGE)", 1, "uffd_zero"),
+        new("uffd_faults", "pages outside the working set, served on fault by UFFDIO_COPY from a mapping of the memory file", 1, "uffd"),
         new("uffd_serve_ms", "time the fault-serving thread spent serving them"),
         new("working_set_pages", "pages of the recorded working set, installed before the vCPU starts", 1, "reap_prefetch"),
         new("bytes_prefetched", "bytes of the working-set file read (one O_DIRECT read)"),
-        new("prefetch_ms", "time to read and install the working set"),
+        new("prefetch_ms", "time to read (or wait for a concurrent restore's read of) and install the working set"),
+        new("read_ms", "time of the one O_DIRECT read of the working set, when this restore made it"),
+        new("working_set_shared", "1 when a concurrent restore of the snapshot had read the working set (vHive's wsSingleRead)"),
     ];
 
     /// <summary>REAP's record phase: one invocation on userfaultfd-served memory, its faults written down.</summary>
@@ -61,67 +63,174 @@ public sealed class ReapBackend : IMemoryBackend
         ArgumentNullException.ThrowIfNull(snapshot);
         var path = snapshot.Folder.File(FileName);
         var recording = RecordingFile.Open(path, Mode, snapshot);
-        return ReapMemory.Create(snapshot, target, recording, path);
+        return ReapMemory.Create(snapshot, target, recording, _workingSets.Join(path, recording));
+    }
+
+    private readonly SharedWorkingSets _workingSets = new();
+
+    /// <summary>
+    /// vHive's wsSingleRead: concurrent restores of one snapshot read its working-set file once, into one buffer,
+    /// and each installs its copy from there. The first restore to need it reads it; others wait for that read;
+    /// the last to let go frees the buffer (a later restore reads again).
+    /// </summary>
+    private sealed class SharedWorkingSets
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<(string Path, Guid Snapshot), (Lazy<WorkingSetBuffer> Buffer, int Holders)> _held = [];
+
+        public WorkingSetLease Join(string path, RecordingFile recording)
+        {
+            var key = (path, recording.SnapshotId);
+            lock (_lock)
+            {
+                var joined = _held.TryGetValue(key, out var entry);
+                var buffer = joined ? entry.Buffer : new Lazy<WorkingSetBuffer>(() => WorkingSetBuffer.Read(path, recording));
+                _held[key] = (buffer, joined ? entry.Holders + 1 : 1);
+                return new WorkingSetLease(buffer, joined, () => Leave(key));
+            }
+        }
+
+        private void Leave((string Path, Guid Snapshot) key)
+        {
+            Lazy<WorkingSetBuffer>? last = null;
+            lock (_lock)
+            {
+                var (buffer, holders) = _held[key];
+                if (holders == 1)
+                {
+                    _held.Remove(key);
+                    last = buffer;
+                }
+                else
+                {
+                    _held[key] = (buffer, holders - 1);
+                }
+            }
+            if (last is { IsValueCreated: true })
+                last.Value.Dispose();
+        }
+    }
+
+    /// <summary>A restore's hold on the shared working set; <see cref="Buffer"/> reads it if no one has yet.</summary>
+    private sealed class WorkingSetLease(Lazy<WorkingSetBuffer> buffer, bool joined, Action release)
+    {
+        private Action? _release = release;
+
+        public WorkingSetBuffer Buffer => buffer.Value;
+
+        /// <summary>True when another restore held it first (its read, not this restore's).</summary>
+        public bool Joined { get; } = joined;
+
+        public void Release() => Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
+
+    /// <summary>The working-set file's page data, read with O_DIRECT (one read: the page cache plays no part).</summary>
+    private sealed unsafe class WorkingSetBuffer : IDisposable
+    {
+        private byte* _data;
+
+        private WorkingSetBuffer(byte* data, ulong length, double readMs)
+        {
+            _data = data;
+            Length = length;
+            ReadMs = readMs;
+        }
+
+        public ulong Length { get; }
+
+        public double ReadMs { get; }
+
+        /// <summary>The bytes at <paramref name="fileOffset"/> of the file (which must be in the page data).</summary>
+        public byte* At(ulong fileOffset, RecordingFile recording) => _data + (fileOffset - recording.DataOffset);
+
+        public static WorkingSetBuffer Read(string path, RecordingFile recording)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var length = recording.DataBytes;
+            var data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 4096), 4096);
+            try
+            {
+                var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_DIRECT | Libc.O_CLOEXEC, 0);
+                if (fd < 0)
+                    SyscallException.Throw($"open({path}, O_DIRECT)", Marshal.GetLastPInvokeError());
+                using var file = new SafeFd(fd);
+                // One read of the whole page data; the loop only continues a short read (Linux returns at most
+                // 2 GiB - 4 KiB per call).
+                for (ulong done = 0; done < length;)
+                {
+                    var read = Libc.pread(file, new Span<byte>(data + done, (int)Math.Min(length - done, int.MaxValue & ~4095UL)),
+                        (long)(recording.DataOffset + done));
+                    if (read <= 0)
+                        throw new IOException($"reading the working set {path} at {done} returned {read}: the file is truncated or unreadable");
+                    done += (ulong)read;
+                }
+            }
+            catch
+            {
+                NativeMemory.AlignedFree(data);
+                throw;
+            }
+            return new WorkingSetBuffer(data, length, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        public void Dispose()
+        {
+            var data = _data;
+            _data = null;
+            if (data != null)
+                NativeMemory.AlignedFree(data);
+        }
     }
 
     private sealed unsafe class ReapMemory : UffdMemory
     {
         private readonly RecordingFile _recording;
-        private readonly string _path;
+        private readonly WorkingSetLease _workingSet;
         private double _prefetchMs;
+        private double _readMs;
 
-        private ReapMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server, RecordingFile recording, string path)
+        private ReapMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server, RecordingFile recording, WorkingSetLease workingSet)
             : base(memory, uffd, server)
         {
             _recording = recording;
-            _path = path;
+            _workingSet = workingSet;
         }
 
-        public static ReapMemory Create(Snapshot snapshot, MemoryMapping target, RecordingFile recording, string path)
+        public static ReapMemory Create(Snapshot snapshot, MemoryMapping target, RecordingFile recording, WorkingSetLease workingSet)
         {
-            var (memory, uffd, server) = Create(snapshot, target, logFaults: false);
-            return new ReapMemory(memory, uffd, server, recording, path);
+            try
+            {
+                var (memory, uffd, server) = Create(snapshot, target, logFaults: false);
+                return new ReapMemory(memory, uffd, server, recording, workingSet);
+            }
+            catch
+            {
+                workingSet.Release();
+                throw;
+            }
         }
 
-        /// <summary>The blocking prefetch: the whole working set, one sequential O_DIRECT read, then installed.</summary>
+        /// <summary>The blocking prefetch: the whole working set (read once, one O_DIRECT read), installed before
+        /// the guest runs.</summary>
         public override void BeforeFirstRun()
         {
             var start = Stopwatch.GetTimestamp();
-            var length = _recording.DataBytes;
-            if (length == 0)
+            if (_recording.DataBytes == 0)
                 return;
-            var buffer = (byte*)NativeMemory.AlignedAlloc((nuint)length, 4096);
-            try
+            var buffer = _workingSet.Buffer;
+            _readMs = _workingSet.Joined ? 0 : buffer.ReadMs;
+            foreach (var region in _recording.Regions)
             {
-                var fd = Libc.open(_path, Libc.O_RDONLY | Libc.O_DIRECT | Libc.O_CLOEXEC, 0);
-                if (fd < 0)
-                    SyscallException.Throw($"open({_path}, O_DIRECT)", Marshal.GetLastPInvokeError());
-                using (var file = new SafeFd(fd))
+                var source = buffer.At(region.FileOffset, _recording);
+                // In spans of at most 1 GiB: a span's length is an int, and a region of a large guest can be longer.
+                for (ulong done = 0; done < region.Length; done += 1UL << 30)
                 {
-                    for (ulong done = 0; done < length;)
-                    {
-                        var chunk = Math.Min(length - done, 64UL << 20);
-                        var read = Libc.pread(file, buffer + done, (nuint)chunk, (long)(_recording.DataOffset + done));
-                        if (read <= 0)
-                            throw new IOException($"reading the working set {_path} at {done} returned {read}: record it again");
-                        done += (ulong)read;
-                    }
-                }
-                foreach (var region in _recording.Regions)
-                {
-                    var source = buffer + (region.FileOffset - _recording.DataOffset);
-                    // In spans of at most 1 GiB: a span's length is an int, and a region of a large guest can be longer.
-                    for (ulong done = 0; done < region.Length; done += 1UL << 30)
-                    {
-                        var part = (int)Math.Min(region.Length - done, 1UL << 30);
-                        Uffd.Copy((ulong)Memory.HostAddress + region.GuestOffset + done, new ReadOnlySpan<byte>(source + done, part));
-                    }
+                    var part = (int)Math.Min(region.Length - done, 1UL << 30);
+                    Uffd.Copy((ulong)Memory.HostAddress + region.GuestOffset + done, new ReadOnlySpan<byte>(source + done, part));
                 }
             }
-            finally
-            {
-                NativeMemory.AlignedFree(buffer);
-            }
+            // Installed: this restore needs the buffer no longer.
+            _workingSet.Release();
             _prefetchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
@@ -130,6 +239,15 @@ public sealed class ReapBackend : IMemoryBackend
             ["working_set_pages"] = _recording.Pages,
             ["bytes_prefetched"] = _recording.DataBytes,
             ["prefetch_ms"] = _prefetchMs,
+            ["read_ms"] = _readMs,
+            ["working_set_shared"] = _workingSet.Joined ? 1 : 0,
         };
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                _workingSet.Release();
+            base.Dispose(disposing);
+        }
     }
 }

@@ -43,7 +43,6 @@ public class UffdMemory : RestoredMemory
     public override IReadOnlyDictionary<string, double> Counters => new Dictionary<string, double>
     {
         ["uffd_faults"] = Server.PagesServed,
-        ["uffd_zero_faults"] = Server.ZeroPagesServed,
         ["uffd_serve_ms"] = Server.ServeMilliseconds,
     };
 

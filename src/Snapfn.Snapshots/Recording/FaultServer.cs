@@ -6,8 +6,8 @@ using Snapfn.Vmm;
 namespace Snapfn.Snapshots.Recording;
 
 /// <summary>
-/// The thread that serves a guest's missing-page faults from the snapshot memory file (pread + UFFDIO_COPY, or
-/// UFFDIO_ZEROPAGE for a zero page), optionally logging the order of faulted pages. If serving fails, it
+/// The thread that serves a guest's missing-page faults from the snapshot memory file (UFFDIO_COPY from a
+/// read-only mapping of it, as vHive does), optionally logging the order of faulted pages. If serving fails, it
 /// calls <see cref="OnFailure"/> (which stops the guest) instead of leaving the faulting vCPU waiting forever.
 /// </summary>
 public sealed unsafe class FaultServer : IDisposable
@@ -16,13 +16,12 @@ public sealed unsafe class FaultServer : IDisposable
     private readonly UserFaultFd _uffd;
     private readonly nint _guestBase;
     private readonly ulong _guestSize;
-    private readonly SafeFd _memoryFile;
     private readonly SafeFd _stop;
     private readonly Thread _thread;
     private readonly List<ulong>? _faultLog;
-    private readonly byte* _page;
+    private readonly MemoryMapping _memoryView;
+    private readonly ulong _fileLength;
     private long _served;
-    private long _zeroServed;
     private long _nanoseconds;
 
     public FaultServer(UserFaultFd uffd, nint guestBase, ulong guestSize, string memoryFile, bool logFaults)
@@ -30,13 +29,18 @@ public sealed unsafe class FaultServer : IDisposable
         _uffd = uffd;
         _guestBase = guestBase;
         _guestSize = guestSize;
-        _memoryFile = Backends.SnapshotMapping.OpenReadOnly(memoryFile);
+        // vHive's REAP serves faults from a PROT_READ, MAP_PRIVATE mapping of the memory file rather than by pread:
+        // the copy faults the mapping's page in, and the kernel's read-around on the file comes with it.
+        using (var file = Backends.SnapshotMapping.OpenReadOnly(memoryFile))
+        {
+            _fileLength = Math.Min((ulong)new FileInfo(memoryFile).Length, guestSize) & ~(Page - 1);
+            _memoryView = MemoryMapping.OfFile(file, Math.Max(_fileLength, Page), Libc.PROT_READ, Libc.MAP_PRIVATE, $"memory file {memoryFile}");
+        }
         var stop = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (stop < 0)
             SyscallException.Throw("eventfd", Marshal.GetLastPInvokeError());
         _stop = new SafeFd(stop);
         _faultLog = logFaults ? new List<ulong>() : null;
-        _page = (byte*)NativeMemory.AlignedAlloc((nuint)Page, (nuint)Page);
         _thread = new Thread(Serve) { IsBackground = true, Name = "uffd-server" };
         _thread.Start();
     }
@@ -48,8 +52,6 @@ public sealed unsafe class FaultServer : IDisposable
     public Exception? Failure { get; private set; }
 
     public long PagesServed => Interlocked.Read(ref _served);
-
-    public long ZeroPagesServed => Interlocked.Read(ref _zeroServed);
 
     public double ServeMilliseconds => Interlocked.Read(ref _nanoseconds) / 1e6;
 
@@ -101,19 +103,12 @@ public sealed unsafe class FaultServer : IDisposable
         var offset = address - (ulong)_guestBase;
         if (offset >= _guestSize)
             throw new InvalidOperationException($"userfaultfd reported a fault at 0x{address:x}, outside guest memory");
-        var page = new Span<byte>(_page, (int)Page);
-        var read = Libc.pread(_memoryFile, page, (long)offset);
-        if (read != (long)Page)
-            throw new IOException($"reading page 0x{offset:x} of the snapshot memory file returned {read}: the file is truncated or unreadable");
-        if (page.IndexOfAnyExcept((byte)0) < 0)
-        {
+        // Past the file's end (a memory file shorter than the guest) there is nothing to map: a zero page. A file
+        // truncated since it was mapped makes the copy fail with EFAULT, which stops the guest.
+        if (offset + Page > _fileLength)
             _uffd.Zero(address, Page);
-            Interlocked.Increment(ref _zeroServed);
-        }
         else
-        {
-            _uffd.Copy(address, page);
-        }
+            _uffd.Copy(address, new ReadOnlySpan<byte>((byte*)_memoryView.Address + offset, (int)Page));
         _faultLog?.Add(offset);
         Interlocked.Increment(ref _served);
         Interlocked.Add(ref _nanoseconds, (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds);
@@ -133,7 +128,6 @@ public sealed unsafe class FaultServer : IDisposable
     {
         Stop();
         _stop.Dispose();
-        _memoryFile.Dispose();
-        NativeMemory.AlignedFree(_page);
+        _memoryView.Dispose();
     }
 }

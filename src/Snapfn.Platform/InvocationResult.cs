@@ -14,6 +14,8 @@ public sealed record InvocationResult
     /// <summary>How many pages of the mode's files were in the page cache just before the invocation.</summary>
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
+    /// <summary>KiB of file pages mapped with 2 MiB huge pages at the end of the run; null when not sampled.</summary>
+    public long? FilePmdMappedKb { get; init; }
     /// <summary>Why the run is not what its mode claims (a helper failed; a cold run's files were cached); null when it is.</summary>
     public string? Degraded { get; init; }
 }

@@ -27,6 +27,10 @@ public sealed class Invoker : IDisposable
 
     public WarmPool Pool => _pool;
 
+    /// <summary>When set (the bench), each restored run states how much of its file memory was mapped huge
+    /// (<see cref="InvocationResult.FilePmdMappedKb"/>); off by default, since reading smaps costs time.</summary>
+    public bool SampleHugePages { get; init; }
+
     /// <summary>Drops the snapshot's files for <paramref name="mode"/> from the page cache.</summary>
     public void MakeCold(FunctionInfo function, string mode)
     {
@@ -126,8 +130,14 @@ public sealed class Invoker : IDisposable
         }
         GuestRun run;
         byte[] output;
+        long? filePmdMappedKb = null;
         using (memory)
+        {
             (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
+            // After the timed run, while the guest's mappings still exist.
+            if (SampleHugePages)
+                filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+        }
         _shells.Replenish(snapshot.State.MemorySize);
         return new InvocationResult
         {
@@ -138,6 +148,7 @@ public sealed class Invoker : IDisposable
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
             TotalMs = BootRun.Ms(start, run.StoppedAt),
             CachedPagesBefore = cachedBefore,
+            FilePmdMappedKb = filePmdMappedKb,
             Counters = WithExits(memory.Counters, run),
             Degraded = memory.Degraded ?? (request.Cold && cachedBefore > 0
                 ? $"the run was asked cold, but {cachedBefore} pages of the mode's files were in the page cache before it (something else maps them?)"

@@ -21,10 +21,13 @@ public sealed class SnapfnHome
         return new SnapfnHome(System.IO.Path.Combine(home, ".local", "share", "snapfn"));
     }
 
+    /// <summary>Where the functions' folders (and so their snapshots) are.</summary>
+    public string FunctionsPath => System.IO.Path.Combine(Path, "functions");
+
     public SnapshotFolder SnapshotFolder(string function)
     {
         if (!FunctionName.IsValid(function))
             throw new ArgumentException($"'{function}' is not a valid function name (lower-case letters, digits and dashes)", nameof(function));
-        return new SnapshotFolder(System.IO.Path.Combine(Path, "functions", function), function);
+        return new SnapshotFolder(System.IO.Path.Combine(FunctionsPath, function), function);
     }
 }

@@ -21,6 +21,14 @@ public sealed class MemoryMapping : IDisposable
 
     public ulong Length { get; }
 
+    /// <summary>
+    /// Process-wide: when set, every range mapped from here on is marked MADV_NOHUGEPAGE before anything touches
+    /// it, so that neither anonymous guest memory nor file pages (the page cache here holds 2 MiB folios, which a
+    /// private file mapping would otherwise map with one PMD) are mapped huge. A machine setting for experiments
+    /// (`snapfn bench --small-pages`), like the kernel's own transparent_hugepage switch.
+    /// </summary>
+    public static bool SmallPagesOnly { get; set; }
+
     /// <summary>Private anonymous memory, zero on first touch; MAP_NORESERVE because guests are sparse.</summary>
     public static MemoryMapping Anonymous(ulong length) =>
         Checked(Libc.mmap_anonymous(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE),
@@ -36,7 +44,16 @@ public sealed class MemoryMapping : IDisposable
     {
         if (address == Libc.MAP_FAILED)
             SyscallException.Throw(operation, Marshal.GetLastPInvokeError());
-        return new MemoryMapping(address, length);
+        var mapping = new MemoryMapping(address, length);
+        mapping.ApplyPagePolicy(0, length);
+        return mapping;
+    }
+
+    /// <summary>A MAP_FIXED mapping is a new VMA that inherits no advice: the policy is applied to each one.</summary>
+    private void ApplyPagePolicy(ulong offset, ulong length)
+    {
+        if (SmallPagesOnly)
+            SyscallException.Check(Libc.madvise(Address + (nint)offset, (nuint)length, Libc.MADV_NOHUGEPAGE), "madvise(MADV_NOHUGEPAGE)");
     }
 
     /// <summary>Changes the protection of the whole range (mprotect), e.g. to make a page of code executable.</summary>
@@ -53,6 +70,7 @@ public sealed class MemoryMapping : IDisposable
         if (address == Libc.MAP_FAILED)
             SyscallException.Throw($"mmap(MAP_FIXED|MAP_PRIVATE, file offset 0x{fileOffset:x}, {length} bytes)",
                 Marshal.GetLastPInvokeError());
+        ApplyPagePolicy(offset, length);
     }
 
     /// <summary>Replaces [offset, offset+length) with fresh anonymous zero pages. Unlike MADV_DONTNEED this also
@@ -65,6 +83,7 @@ public sealed class MemoryMapping : IDisposable
             Libc.MAP_PRIVATE | Libc.MAP_FIXED | Libc.MAP_NORESERVE);
         if (address == Libc.MAP_FAILED)
             SyscallException.Throw($"mmap(MAP_FIXED|MAP_ANONYMOUS, {length} bytes)", Marshal.GetLastPInvokeError());
+        ApplyPagePolicy(offset, length);
     }
 
     public void Advise(ulong offset, ulong length, int advice, string name)

@@ -38,11 +38,11 @@ public static class GuestPrograms
         return program;
     }
 
-    /// <summary>Size and modification time of every file the program is made from (for Python: the folder, the
+    /// <summary>The version (<see cref="FileVersion"/>) of every file the program is made from (for Python: the folder, the
     /// shim and the root's manifest).</summary>
     private static string Stamp(FunctionInfo function, SnapfnHome home)
     {
-        static string Of(string path) => File.Exists(path) ? $"{path}:{new FileInfo(path).Length}:{File.GetLastWriteTimeUtc(path).Ticks}" : $"{path}:-";
+        static string Of(string path) => $"{path}:{FileVersion.Of(path)?.ToString() ?? "-"}";
         if (function.Runtime == FunctionRuntime.Native)
             return Of(function.CodePath);
         var manifest = Path.Combine(new RootBuilder(home.Path).FolderOf(PythonFunction.Runtime(function.CodePath).Key), RootManifest.FileName);

@@ -83,6 +83,28 @@ public sealed class ModeTests
     }
 
     [Fact]
+    public void A_recording_is_read_once_until_its_file_is_replaced_or_cut()
+    {
+        Guests.RequireKvm();
+        using var snap = Recorded("hello-world", "");
+        var snapshot = snap.Open();
+        var path = snap.Folder.File(FaasnapBackend.FileName);
+        var first = RecordingFile.Open(path, FaasnapBackend.RecordingKind, snapshot);
+        Assert.Same(first, RecordingFile.Open(path, FaasnapBackend.RecordingKind, snapshot));
+
+        // Recorded again: a new file renamed over the old one is read again.
+        FaasnapRecorder.Record(snapshot, [], TempSnapshot.Options, new FaasnapRecordOptions());
+        var second = RecordingFile.Open(path, FaasnapBackend.RecordingKind, snapshot);
+        Assert.NotSame(first, second);
+        Assert.Same(second, RecordingFile.Open(path, FaasnapBackend.RecordingKind, snapshot));
+
+        // Cut short in place: refused, though it was read before.
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Write))
+            RandomAccess.SetLength(file, RandomAccess.GetLength(file) - 4096);
+        Assert.Throws<SnapshotInvalidException>(() => RecordingFile.Open(path, FaasnapBackend.RecordingKind, snapshot));
+    }
+
+    [Fact]
     public void A_recording_from_an_older_snapshot_is_refused()
     {
         Guests.RequireKvm();

@@ -62,9 +62,13 @@ public static partial class Libc
     [StructLayout(LayoutKind.Explicit, Size = 144)]
     public struct stat_buf
     {
+        [FieldOffset(0)] public ulong st_dev;
+        [FieldOffset(8)] public ulong st_ino;
         [FieldOffset(24)] public uint st_mode;
         [FieldOffset(48)] public long st_size;
         [FieldOffset(64)] public long st_blocks;
+        [FieldOffset(88)] public long st_mtime_sec;
+        [FieldOffset(96)] public long st_mtime_nsec;
     }
 
     public const uint S_IFMT = 0xf000;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Snapfn.Vmm;
 
@@ -129,15 +130,30 @@ public sealed class RecordingFile
         return bytes;
     }
 
+    /// <summary>Recordings read in this process, by path, with the version of the file they were read from: a restore
+    /// reads the header and index once, not inside every timed invocation. A file replaced, rewritten or
+    /// truncated since is read and checked again.</summary>
+    private static readonly ConcurrentDictionary<string, (FileVersion Version, string Kind, RecordingFile File)> _read = new(StringComparer.Ordinal);
+
     /// <summary>Reads and checks a recording's metadata: its kind, its snapshot, its checksum, and that the file
     /// has exactly the length the header says. Recording the <paramref name="kind"/> again fixes a bad file.</summary>
     public static RecordingFile Open(string path, string kind, Snapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        if (FileVersion.Of(path) is not { } version)
+            throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path})",
+                SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+        if (_read.TryGetValue(path, out var known) && known.Version == version && known.Kind == kind && known.File.SnapshotId == snapshot.State.Id)
+            return known.File;
+        var recording = Read(path, kind, snapshot);
+        _read[path] = (version, kind, recording);
+        return recording;
+    }
+
+    private static RecordingFile Read(string path, string kind, Snapshot snapshot)
+    {
         var remedy = SnapshotRemedy.Record(snapshot.Folder.Function, kind);
         string Bad(string what) => $"{kind} recording '{path}' {what}";
-        if (!File.Exists(path))
-            throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path})", remedy);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
         var header = new byte[HeaderSize];

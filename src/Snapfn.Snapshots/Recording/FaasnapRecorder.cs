@@ -10,8 +10,13 @@ public sealed record FaasnapRecordOptions
     /// <summary>Loading-set pages closer than this are merged into one region (the gap pages are loaded too).</summary>
     public ulong GapPages { get; init; } = 32;
 
-    /// <summary>How often the page cache is scanned while the recorded invocation runs.</summary>
+    /// <summary>How often the page cache is scanned while the recorded invocation runs (or, with
+    /// <see cref="ScanGrowthBytes"/>, how often the resident size is checked).</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>0: scan every <see cref="ScanInterval"/>. Above 0: scan each time the process's resident size grew by
+    /// this much, checked every <see cref="ScanInterval"/> (FaaSnap's daemon: 4 MiB every 4 ms).</summary>
+    public ulong ScanGrowthBytes { get; init; }
 
     /// <summary>Whether the kernel reads ahead around the recorded run's faults (its default). Off
     /// (MADV_RANDOM), the loading set is what the run touched and nothing more: smaller, but blind to drift.</summary>
@@ -19,7 +24,7 @@ public sealed record FaasnapRecordOptions
 
     /// <summary>These options as the recording's header keeps them.</summary>
     public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"faasnap gap_pages={GapPages} scan_ms={ScanInterval.TotalMilliseconds} read_around={(ReadAround ? 1 : 0)}");
+        $"faasnap gap_pages={GapPages} scan_ms={ScanInterval.TotalMilliseconds} read_around={(ReadAround ? 1 : 0)}{(ScanGrowthBytes > 0 ? $" scan_growth_kb={ScanGrowthBytes >> 10}" : "")}");
 }
 
 /// <summary>
@@ -35,7 +40,7 @@ public static class FaasnapRecorder
         ArgumentNullException.ThrowIfNull(record);
         var dataRanges = SparseMap.DataRanges(snapshot.MemoryPath);
         PageCache.Drop(snapshot.MemoryPath);
-        using var scanner = new PresenceScanner(snapshot.MemoryPath, snapshot.State.MemorySize, dataRanges, record.ScanInterval);
+        using var scanner = new PresenceScanner(snapshot.MemoryPath, snapshot.State.MemorySize, dataRanges, record.ScanInterval, record.ScanGrowthBytes);
         int[] layers;
         byte[] output;
         double runMs;

@@ -22,15 +22,20 @@ public sealed unsafe class PresenceScanner : IDisposable
     private readonly int[] _layer;
     private readonly byte[] _vector;
     private readonly TimeSpan _interval;
+    private readonly ulong _growthBytes;
     private readonly Thread _thread;
     private volatile bool _stop;
     private int _scans;
 
-    public PresenceScanner(string memoryFile, ulong length, IReadOnlyList<GuestRange> dataRanges, TimeSpan interval)
+    /// <summary>Scans every <paramref name="interval"/>; or, with <paramref name="growthBytes"/> above 0, checks
+    /// every <paramref name="interval"/> and scans each time this process's resident size has grown by that much
+    /// since the last scan (FaaSnap's daemon: 4 MiB, checked every 4 ms).</summary>
+    public PresenceScanner(string memoryFile, ulong length, IReadOnlyList<GuestRange> dataRanges, TimeSpan interval, ulong growthBytes = 0)
     {
         _ranges = dataRanges;
         _length = length;
         _interval = interval;
+        _growthBytes = growthBytes;
         using var fd = SnapshotMapping.OpenReadOnly(memoryFile);
         _view = MemoryMapping.OfFile(fd, length, Libc.PROT_READ, Libc.MAP_SHARED, memoryFile);
         _mapping = _view.Address;
@@ -56,14 +61,35 @@ public sealed unsafe class PresenceScanner : IDisposable
 
     private void Loop()
     {
+        var scannedAt = ResidentBytes();
         while (!_stop)
         {
             var start = Stopwatch.GetTimestamp();
-            Scan();
+            if (_growthBytes == 0)
+            {
+                Scan();
+            }
+            else
+            {
+                // The guest's pages are this process's pages: its resident size grows as the run faults them in.
+                var resident = ResidentBytes();
+                if (resident >= scannedAt + _growthBytes)
+                {
+                    Scan();
+                    scannedAt = resident;
+                }
+            }
             var left = _interval - Stopwatch.GetElapsedTime(start);
             if (left > TimeSpan.Zero)
                 Thread.Sleep(left);
         }
+    }
+
+    /// <summary>This process's resident size (/proc/self/statm's second field, in pages).</summary>
+    private static ulong ResidentBytes()
+    {
+        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return ulong.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * GuestLayout.PageSize;
     }
 
     private void Scan()

@@ -11,6 +11,10 @@ public sealed record InvocationResult
     /// <summary>From the first instruction to RESULT.</summary>
     public required double ExecuteMs { get; init; }
     public required double TotalMs { get; init; }
+    /// <summary>Stopwatch timestamps of the start of the restore and of RESULT (0 for warm runs): where concurrent
+    /// invocations are measured together, their span.</summary>
+    public long StartedAt { get; init; }
+    public long StoppedAt { get; init; }
     /// <summary>How many pages of the mode's files were in the page cache just before the invocation.</summary>
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }

@@ -27,6 +27,12 @@ public sealed class Invoker : IDisposable
 
     public WarmPool Pool => _pool;
 
+    /// <summary>The VM shells restores take (made ahead, outside any timing).</summary>
+    public ShellPool Shells => _shells;
+
+    /// <summary>Where this invoker finds its snapshots.</summary>
+    public SnapshotService Snapshots => _snapshots;
+
     /// <summary>When set (the bench), each restored run states how much of its file memory was mapped huge
     /// (<see cref="InvocationResult.FilePmdMappedKb"/>); off by default, since reading smaps costs time.</summary>
     public bool SampleHugePages { get; init; }
@@ -77,6 +83,8 @@ public sealed class Invoker : IDisposable
             RestoreMs = BootRun.Ms(start, run.EnteredAt),
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
             TotalMs = BootRun.Ms(start, run.StoppedAt),
+            StartedAt = start,
+            StoppedAt = run.StoppedAt,
             CachedPagesBefore = 0,
             Counters = WithExits(new Dictionary<string, double>(), run),
         };
@@ -147,6 +155,8 @@ public sealed class Invoker : IDisposable
             RestoreMs = BootRun.Ms(start, run.EnteredAt),
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
             TotalMs = BootRun.Ms(start, run.StoppedAt),
+            StartedAt = start,
+            StoppedAt = run.StoppedAt,
             CachedPagesBefore = cachedBefore,
             FilePmdMappedKb = filePmdMappedKb,
             Counters = WithExits(memory.Counters, run),

@@ -23,10 +23,14 @@ public sealed class ShellPool : IDisposable
         _ready.TryGetValue(memorySize, out var bag) && bag.TryTake(out var shell) ? shell : VmShell.Create(memorySize);
 
     /// <summary>Brings the pool for <paramref name="memorySize"/> back to its target.</summary>
-    public void Replenish(ulong memorySize)
+    public void Replenish(ulong memorySize) => Fill(memorySize, _target);
+
+    /// <summary>Makes shells until <paramref name="count"/> of <paramref name="memorySize"/> bytes are ready (a burst
+    /// of concurrent restores takes that many at once).</summary>
+    public void Fill(ulong memorySize, int count)
     {
         var bag = _ready.GetOrAdd(memorySize, _ => []);
-        while (bag.Count < _target)
+        while (bag.Count < count)
             bag.Add(VmShell.Create(memorySize));
     }
 

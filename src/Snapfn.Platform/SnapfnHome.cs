@@ -8,6 +8,22 @@ public sealed class SnapfnHome
     public SnapfnHome(string path)
     {
         Path = path;
+        FunctionsPath = System.IO.Path.Combine(path, "functions");
+    }
+
+    private SnapfnHome(string path, string functionsPath)
+    {
+        Path = path;
+        FunctionsPath = functionsPath;
+    }
+
+    /// <summary>This home (its runtime roots, registry, user functions) with the functions' folders, and so their
+    /// snapshots, kept under <paramref name="functionsPath"/> instead: a bench's copies of a snapshot, or a
+    /// snapshot on remote storage.</summary>
+    public SnapfnHome WithFunctionsAt(string functionsPath)
+    {
+        ArgumentNullException.ThrowIfNull(functionsPath);
+        return new SnapfnHome(Path, System.IO.Path.GetFullPath(functionsPath));
     }
 
     public string Path { get; }
@@ -22,7 +38,7 @@ public sealed class SnapfnHome
     }
 
     /// <summary>Where the functions' folders (and so their snapshots) are.</summary>
-    public string FunctionsPath => System.IO.Path.Combine(Path, "functions");
+    public string FunctionsPath { get; }
 
     public SnapshotFolder SnapshotFolder(string function)
     {

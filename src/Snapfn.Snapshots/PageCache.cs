@@ -53,15 +53,22 @@ public static unsafe class PageCache
             SyscallException.Throw($"posix_fadvise({path}, DONTNEED)", errno);
     }
 
-    /// <summary>Reads the whole file once so that it sits in the page cache (sparse holes cost nothing).</summary>
+    /// <summary>Reads the file's data once so that it sits in the page cache. Only its data ranges: a hole has
+    /// no page to cache, and reading one only copies zeros (a sparse 2 GiB memory file took ~1 s).</summary>
     public static void Load(string path)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var buffer = GC.AllocateUninitializedArray<byte>(1 << 20);
-        long offset = 0;
-        int read;
-        while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
-            offset += read;
+        foreach (var range in Recording.SparseMap.DataRanges(path))
+        {
+            for (var offset = (long)range.Offset; offset < (long)(range.Offset + range.Length);)
+            {
+                var read = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, (long)(range.Offset + range.Length) - offset)), offset);
+                if (read <= 0)
+                    break;
+                offset += read;
+            }
+        }
     }
 
     /// <summary>Apparent and allocated size of a (sparse) file.</summary>

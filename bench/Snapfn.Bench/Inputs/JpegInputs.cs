@@ -23,7 +23,9 @@ public static class JpegInputs
     public static byte[] Recognition(InputSet set) =>
         set == InputSet.A ? Still(640, 480, seed: 3, RecognitionQuality) : Still(800, 600, seed: 4, RecognitionQuality);
 
-    private static byte[] Still(int width, int height, ulong seed, int quality) =>
+    /// <summary>A town <see cref="Scene"/> of <paramref name="seed"/>, <paramref name="width"/> by
+    /// <paramref name="height"/>, encoded at <paramref name="quality"/>.</summary>
+    public static byte[] Still(int width, int height, ulong seed, int quality) =>
         Encode(Scene.Render(width, height, seed, detail: 1, town: true), width, height, quality);
 
     /// <summary>RGB8 pixels as a baseline JFIF JPEG, YCbCr 4:2:0, no metadata.</summary>

@@ -27,8 +27,11 @@ public static class JsonDocumentInputs
 
     private const string Nested = """[[], {}, [[1, [2, [3, {"deep": [true, false, null]}]]]]]""";
 
-    public static byte[] Json(InputSet set) =>
-        Encoding.UTF8.GetBytes(set == InputSet.A ? Document(new XorShift64Star(11), 13000) : Document(new XorShift64Star(12), 148000));
+    public static byte[] Json(InputSet set) => set == InputSet.A ? Json(13000, 11) : Json(148000, 12);
+
+    /// <summary>A document of <paramref name="targetBytes"/> bytes or a little more (up to one record, under 1 KB),
+    /// drawn from <paramref name="seed"/>.</summary>
+    public static byte[] Json(int targetBytes, ulong seed) => Encoding.UTF8.GetBytes(Document(new XorShift64Star(seed), targetBytes));
 
     /// <summary>Records until the document reaches <paramref name="target"/> bytes (it ends a little past it).</summary>
     internal static string Document(XorShift64Star rng, int target)

@@ -14,19 +14,25 @@ public static class MotionJpegInputs
     public const int Height = 480;
 
     private const double Detail = 0.2;
+    private const int StepA = 6;
     private const int QualityA = 32;
+    private const int StepB = 9;
     private const int QualityB = 43;
 
     public static byte[] Video(InputSet set) =>
-        set == InputSet.A ? Clip(seed: 5, step: 6, QualityA) : Clip(seed: 6, step: 9, QualityB);
+        set == InputSet.A ? Clip(Frames, seed: 5, StepA, QualityA) : Clip(Frames, seed: 6, StepB, QualityB);
+
+    /// <summary>A clip of <paramref name="frames"/> frames like input A's (its pan and quality, 10 to 12 KB a frame)
+    /// of the landscape of <paramref name="seed"/>.</summary>
+    public static byte[] Clip(int frames, ulong seed) => Clip(frames, seed, StepA, QualityA);
 
     /// <summary>Frame f shows columns f·step .. f·step + 639 of a panorama.</summary>
-    private static byte[] Clip(ulong seed, int step, int quality)
+    private static byte[] Clip(int count, ulong seed, int step, int quality)
     {
-        var panoramaWidth = Width + (Frames - 1) * step;
+        var panoramaWidth = Width + (count - 1) * step;
         var panorama = Scene.Render(panoramaWidth, Height, seed, Detail, town: false);
-        var frames = new byte[Frames][];
-        Parallel.For(0, Frames, f =>
+        var frames = new byte[count][];
+        Parallel.For(0, count, f =>
         {
             var rgb = new byte[Width * Height * 3];
             for (var y = 0; y < Height; y++)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Snapfn.Bench.Inputs;
@@ -13,14 +14,22 @@ public static class ParameterInputs
     /// <summary>Both 512 MiB: the paper's mmap test is the same request twice.</summary>
     public static byte[] Mmap(InputSet set) => Utf8("""{"size_mib":512}""");
 
-    public static byte[] Html(InputSet set) =>
-        Utf8(set == InputSet.A ? """{"rows":300,"cols":100,"seed":1}""" : """{"rows":400,"cols":100,"seed":2}""");
+    public static byte[] Html(InputSet set) => set == InputSet.A ? Html(300, 100, 1) : Html(400, 100, 2);
 
-    public static byte[] Matmul(InputSet set) =>
-        Utf8(set == InputSet.A ? """{"n":2000,"seed":1}""" : """{"n":2200,"seed":2}""");
+    /// <summary><c>{"rows":R,"cols":C,"seed":S}</c>: a table of R·C cells.</summary>
+    public static byte[] Html(int rows, int cols, ulong seed) => Utf8(Invariant($$"""{"rows":{{rows}},"cols":{{cols}},"seed":{{seed}}}"""));
 
-    public static byte[] Pagerank(InputSet set) =>
-        Utf8(set == InputSet.A ? """{"n":90000,"seed":1}""" : """{"n":100000,"seed":1}""");
+    public static byte[] Matmul(InputSet set) => set == InputSet.A ? Matmul(2000, 1) : Matmul(2200, 2);
+
+    /// <summary><c>{"n":N,"seed":S}</c>: two N×N matrices.</summary>
+    public static byte[] Matmul(int n, ulong seed) => Utf8(Invariant($$"""{"n":{{n}},"seed":{{seed}}}"""));
+
+    public static byte[] Pagerank(InputSet set) => set == InputSet.A ? Pagerank(90000, 1) : Pagerank(100000, 1);
+
+    /// <summary><c>{"n":N,"seed":S}</c>: a graph of N nodes.</summary>
+    public static byte[] Pagerank(int n, ulong seed) => Utf8(Invariant($$"""{"n":{{n}},"seed":{{seed}}}"""));
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

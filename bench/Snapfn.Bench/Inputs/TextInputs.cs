@@ -17,11 +17,13 @@ public static class TextInputs
 
     private static readonly string[] _endings = [". ", ". ", ", ", "! ", "? ", ".\n"];
 
-    public static byte[] Aes(InputSet set) =>
-        Encoding.ASCII.GetBytes(set == InputSet.A ? Text(new XorShift64Star(21), 20000) : Text(new XorShift64Star(22), 22000));
+    public static byte[] Aes(InputSet set) => set == InputSet.A ? Ascii(20000, 21) : Ascii(22000, 22);
 
     /// <summary>Compression's input A; its input B is json's input B (JsonDocumentInputs).</summary>
-    public static byte[] CompressionA() => Encoding.ASCII.GetBytes(Text(new XorShift64Star(31), 13000));
+    public static byte[] CompressionA() => Ascii(13000, 31);
+
+    /// <summary>Exactly <paramref name="length"/> bytes of text drawn from <paramref name="seed"/>.</summary>
+    public static byte[] Ascii(int length, ulong seed) => Encoding.ASCII.GetBytes(Text(new XorShift64Star(seed), length));
 
     /// <summary>Exactly <paramref name="length"/> ASCII characters: whole sentences, the last one cut.</summary>
     internal static string Text(XorShift64Star rng, int length)

@@ -50,7 +50,7 @@ public static class WorkloadInputs
         [.. _inline.Keys.Concat(_generated.Keys).SelectMany(name => new[] { name, PythonPrefix + name }).Order(StringComparer.Ordinal)];
 
     /// <summary>The C function whose inputs <paramref name="function"/> takes.</summary>
-    private static string Source(string function) =>
+    internal static string Source(string function) =>
         function.StartsWith(PythonPrefix, StringComparison.Ordinal) ? function[PythonPrefix.Length..] : function;
 
     /// <summary>Whether <paramref name="function"/> has built-in inputs (it need not be in the catalog).</summary>

@@ -11,7 +11,8 @@ public sealed record BenchRun(
     double TotalMs,
     long CachedPagesBefore,
     IReadOnlyDictionary<string, double> Counters,
-    string? Degraded = null);
+    string? Degraded = null,
+    long? FilePmdMappedKb = null);
 
 /// <summary>What was asked of the experiment.</summary>
 public sealed record BenchOptions
@@ -21,4 +22,6 @@ public sealed record BenchOptions
     public int Repeat { get; init; } = 5;
     public string TestInputSet { get; init; } = "B";
     public int Seed { get; init; } = 1;
+    /// <summary>How faasnap's recordings are made (a recording made otherwise is made again).</summary>
+    public Snapshots.Recording.FaasnapRecordOptions FaasnapRecording { get; init; } = new();
 }

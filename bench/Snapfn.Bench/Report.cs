@@ -21,13 +21,26 @@ public sealed class Report
     private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public Report(IReadOnlyList<BenchRun> runs, IReadOnlyList<string> functions, IReadOnlyList<string> modes,
-        IReadOnlyDictionary<string, WorkingSet>? workingSets = null)
+        IReadOnlyDictionary<string, WorkingSet>? workingSets = null, MachineFacts? machine = null)
     {
+        Machine = machine ?? new MachineFacts(MachineFacts.Describe(), null, null, SmallPages: false);
         Runs = runs;
         Functions = functions.Where(f => runs.Any(r => r.Function == f)).ToList();
         Modes = modes;
         WorkingSets = workingSets ?? new Dictionary<string, WorkingSet>();
     }
+
+    /// <summary>The report's heading (E1's by default; E4 reuses this report for its runs).</summary>
+    public string Title { get; init; } = "Snapfn benchmark: the FaaSnap comparison on this machine";
+
+    /// <summary>The experiment's name in results.json.</summary>
+    public string Experiment { get; init; } = "paper";
+
+    /// <summary>Lines stated beside the results (E4: the storage's measured latency and bandwidth).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>The machine and the settings the runs were made under.</summary>
+    public MachineFacts Machine { get; }
 
     /// <summary>The pages one request with input A and with input B touched, per function (userfaultfd's count).</summary>
     public IReadOnlyDictionary<string, WorkingSet> WorkingSets { get; }
@@ -73,13 +86,19 @@ public sealed class Report
     {
         var document = new
         {
+            experiment = Experiment,
             command_line = commandLine,
             partial,
             options.Functions,
             options.Modes,
             options.Repeat,
             input_set = options.TestInputSet,
-            machine = Machine(),
+            machine = Machine.Description,
+            snapshot_device = Machine.SnapshotDevice,
+            read_ahead_kb = Machine.ReadAheadKb,
+            small_pages = Machine.SmallPages,
+            faasnap_recording = options.FaasnapRecording.Describe(),
+            notes = Notes,
             summary = PaperClaims.Where(c => CanSummarise(c.Against)).ToDictionary(c => c.Name, c => new { measured = Summary(c.Against), paper = c.Paper }),
             working_sets = WorkingSets.ToDictionary(w => w.Key, w => new { pages_a = w.Value.PagesA, pages_b = w.Value.PagesB, mb_a = w.Value.MegabytesA, mb_b = w.Value.MegabytesB }),
             runs = Runs,
@@ -91,14 +110,23 @@ public sealed class Report
     {
         ArgumentNullException.ThrowIfNull(options);
         var md = new StringBuilder();
-        md.AppendLine("# Snapfn benchmark: the FaaSnap comparison on this machine");
+        md.AppendLine(CultureInfo.InvariantCulture, $"# {Title}");
         md.AppendLine();
         if (partial)
             md.AppendLine("**Partial results: the run was interrupted.**\n");
         md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine()}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {options.Repeat} repetitions, modes in shuffled order, tested with input {options.TestInputSet}, recorded with input A; snapshot files dropped from the page cache before every mode but cached and warm");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- faasnap's recordings: {options.FaasnapRecording.Describe()}");
         md.AppendLine();
+        if (Notes.Count > 0)
+        {
+            md.AppendLine("```");
+            foreach (var note in Notes)
+                md.AppendLine(note);
+            md.AppendLine("```");
+            md.AppendLine();
+        }
         var degraded = Runs.Where(r => r.Degraded is not null).ToList();
         if (degraded.Count > 0)
         {
@@ -152,7 +180,10 @@ public sealed class Report
                 if (runs.Count == 0)
                     continue;
                 var counters = runs.SelectMany(r => r.Counters.Keys).Distinct()
-                    .Select(k => $"{k}={Format(Stats.Median(runs.Select(r => r.Counters.GetValueOrDefault(k))), "0.#")}");
+                    .Select(k => $"{k}={Format(Stats.Median(runs.Select(r => r.Counters.GetValueOrDefault(k))), "0.#")}")
+                    .Concat(runs.Any(r => r.FilePmdMappedKb is not null)
+                        ? [$"file_pmd_mapped_kb={Format(Stats.Median(runs.Select(r => (double)(r.FilePmdMappedKb ?? 0))), "0")}"]
+                        : []);
                 md.AppendLine($"| {f} | {m} | {Format(Median(f, m, r => r.RestoreMs))} | {Format(Median(f, m, r => r.ExecuteMs))} | {string.Join(", ", counters)} |");
             }
         }
@@ -170,9 +201,6 @@ public sealed class Report
         md.AppendLine("Charts: `chart.png` (median total time per function and mode, log scale) and `chart-ratio.png` (faasnap's speed-up per function).");
         return md.ToString();
     }
-
-    public static string Machine() =>
-        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, KVM: {(Directory.Exists("/sys/module/kvm_pvm") ? "PVM (kvm_pvm)" : "kvm")}";
 
     private static string Format(double value, string format = "0.00") =>
         double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";

@@ -21,7 +21,7 @@ public sealed class BenchSetup : IDisposable
         VmOptions = vmOptions;
         Snapshots = new SnapshotService(home);
         Recorder = new RecordService(Snapshots);
-        Invoker = new Invoker(Snapshots);
+        Invoker = new Invoker(Snapshots) { SampleHugePages = true };
         Service = new FunctionService(home, catalog);
     }
 

@@ -50,7 +50,7 @@ public sealed class PaperExperiment
                 var function = catalog.Get(name);
                 var inputA = WorkloadInputs.Get(catalog, name, InputSet.A);
                 var inputTest = WorkloadInputs.Get(catalog, name, testSet);
-                var snapshot = _setup.Prepare(function, options.Modes, inputA, s => progress(new BenchProgress(name, s + " with input A", done, total)));
+                var snapshot = _setup.Prepare(function, options.Modes, inputA, s => progress(new BenchProgress(name, s + " with input A", done, total)), options.FaasnapRecording);
                 progress(new BenchProgress(name, "measuring working sets A and B", done, total));
                 WorkingSets[name] = new WorkingSet(
                     Snapshots.Recording.ReapRecorder.CountWorkingSet(snapshot, inputA, vmOptions),
@@ -71,7 +71,7 @@ public sealed class PaperExperiment
                         // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), vmOptions, CancellationToken.None);
                         Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
-                            result.TotalMs, result.CachedPagesBefore, result.Counters, result.Degraded));
+                            result.TotalMs, result.CachedPagesBefore, result.Counters, result.Degraded, result.FilePmdMappedKb));
                         done++;
                     }
                 }

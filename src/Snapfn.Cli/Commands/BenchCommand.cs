@@ -4,6 +4,7 @@ using Snapfn.Bench;
 using Snapfn.Bench.Experiments;
 using Snapfn.Bench.Inputs;
 using Snapfn.Platform;
+using Snapfn.Snapshots.Backends;
 using Spectre.Console;
 
 namespace Snapfn.Cli.Commands;
@@ -29,6 +30,15 @@ public static class BenchCommand
         _ => throw new UsageException($"--suite must be python or c, not '{suite}'"),
     };
 
+    /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote).</summary>
+    public static readonly string[] Experiments = ["paper", "drift", "concurrency", "remote"];
+
+    /// <summary>E3's functions: one small, one with a working set of tens of MB; --quick keeps the small one.</summary>
+    private static readonly string[] _concurrencyFunctions = ["py-json", "py-image"];
+
+    /// <summary>Repetitions with --quick: E1 keeps 3; the others run many more (input, mode) pairs per function.</summary>
+    private static int QuickRepeat(string experiment) => experiment == "paper" ? 3 : 1;
+
     public static Command Create()
     {
         var functions = new Option<string?>("--functions") { Description = "comma-separated functions (default: the suite's twelve)" };
@@ -44,23 +54,58 @@ public static class BenchCommand
             Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4)",
             DefaultValueFactory = _ => "paper",
         };
-        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine") { experiment, functions, suite, modes, repeat, inputSet, quick, output, json };
+        var readAhead = new Option<int?>("--read-ahead-kb")
+        {
+            Description = "run with the snapshots' disk read-ahead at N KiB (Linux's default is 128), then put the old value back (needs root)",
+        };
+        var smallPages = new Option<bool>("--small-pages") { Description = "map guest memory and snapshot files with 4 KiB pages only (MADV_NOHUGEPAGE)" };
+        var gap = new Option<int?>("--gap-pages") { Description = "faasnap recordings: merge loading-set pages closer than N pages (default 32; 0 for remote storage, as the paper)" };
+        var scanMs = new Option<double?>("--scan-ms") { Description = "faasnap recordings: scan the page cache every N ms (default 2), or check the resident size that often with --scan-growth-kb" };
+        var scanGrowth = new Option<int?>("--scan-growth-kb") { Description = "faasnap recordings: scan each time the resident size grew by N KiB (FaaSnap's daemon: 4096, checked every 4 ms); 0: a fixed interval" };
+        var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine")
+        {
+            experiment, functions, suite, modes, repeat, inputSet, quick, output, json, readAhead, smallPages, gap, scanMs, scanGrowth,
+        };
         command.SetAction(parse =>
         {
             var isQuick = parse.GetValue(quick);
+            var name = parse.GetValue(experiment)!;
+            if (!Experiments.Contains(name))
+                throw new UsageException($"--experiment must be {string.Join(", ", Experiments)}, not '{name}'");
+            var suiteFunctions = Suite(parse.GetValue(suite)!, isQuick);
             var options = new BenchOptions
             {
-                Functions = List(parse.GetValue(functions)) ?? Suite(parse.GetValue(suite)!, isQuick),
-                Modes = List(parse.GetValue(modes)) ?? AllModes,
-                Repeat = parse.GetValue(repeat) ?? (isQuick ? 3 : 5),
+                Functions = List(parse.GetValue(functions)) ?? name switch
+                {
+                    // --quick keeps the two ladders the artifact's figure shows first (json, image); pagerank's
+                    // pure-Python graph build makes its top rung take seconds.
+                    "drift" => isQuick ? [.. DriftExperiment.Eligible(suiteFunctions).Where(f => f.EndsWith("json", StringComparison.Ordinal) || f.EndsWith("image", StringComparison.Ordinal))]
+                        : DriftExperiment.Eligible(suiteFunctions),
+                    "concurrency" => isQuick ? _concurrencyFunctions[..1] : _concurrencyFunctions,
+                    _ => suiteFunctions,
+                },
+                Modes = List(parse.GetValue(modes)) ?? name switch
+                {
+                    // Drift and concurrency compare restores; warm restores nothing.
+                    "drift" or "concurrency" => [.. AllModes.Where(m => m != WarmMode.Name)],
+                    // Remote storage matters only to the modes that read it.
+                    "remote" => [.. AllModes.Where(RemoteExperiment.ReadsStorage)],
+                    _ => AllModes,
+                },
+                Repeat = parse.GetValue(repeat) ?? (isQuick ? QuickRepeat(name) : 5),
                 TestInputSet = parse.GetValue(inputSet)!.ToUpperInvariant(),
+                // The artifact records for remote storage with gap thresholds 0.
+                FaasnapRecording = RecordOptions(parse.GetValue(gap) ?? (name == "remote" ? 0 : null), parse.GetValue(scanMs), parse.GetValue(scanGrowth)),
             };
             Validate(options);
             var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            return parse.GetValue(experiment) switch
+            using var machine = MachineSettings.Apply(SnapfnHome.Default(), parse.GetValue(readAhead), parse.GetValue(smallPages));
+            return name switch
             {
-                "paper" => Run(options, folder, parse.GetValue(json)),
-                var other => throw new UsageException($"--experiment must be paper, drift, concurrency or remote, not '{other}'"),
+                "drift" => RunDrift(options, folder, parse.GetValue(json)),
+                "concurrency" => RunConcurrency(options, folder, parse.GetValue(json)),
+                "remote" => RunRemote(options, folder, parse.GetValue(json)),
+                _ => Run(options, folder, parse.GetValue(json)),
             };
         });
         return command;
@@ -72,12 +117,38 @@ public static class BenchCommand
         using var setup = NewSetup();
         var experiment = new PaperExperiment(setup);
         WithProgress(options.Functions.Count * options.Repeat * options.Modes.Count, (progress, cancel) => experiment.Run(options, progress, cancel));
+        var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets, MachineSettings.Facts(setup.Home));
+        return WriteAndPrint(report, options, folder, json, experiment.Partial);
+    }
 
-        var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets);
-        var commandLine = "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+    private static int RunRemote(BenchOptions options, string folder, bool json)
+    {
+        if (options.Modes.FirstOrDefault(m => !RemoteExperiment.ReadsStorage(m)) is { } local)
+            throw new UsageException($"mode {local} reads no storage (its memory is already there); the remote experiment runs {string.Join(", ", AllModes.Where(RemoteExperiment.ReadsStorage))}");
+        Directory.CreateDirectory(folder);
+        using var setup = NewSetup();
+        var experiment = new RemoteExperiment(setup);
+        WithProgress(options.Functions.Count * options.Repeat * options.Modes.Count, (progress, cancel) => experiment.Run(options, progress, cancel));
+        var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets, MachineSettings.Facts(setup.Home))
+        {
+            Title = "Snapfn benchmark: snapshots on remote storage (the paper's E4)",
+            Experiment = "remote",
+            Notes = experiment.Skipped is { } skipped
+                ? [$"skipped: the remote storage could not be set up: {skipped}"]
+                : experiment.Storage?.Lines() ?? [],
+        };
+        foreach (var note in report.Notes)
+            AnsiConsole.WriteLine(note);
+        // A machine that cannot serve the storage is not a failure of the bench: the report says why it ran nothing.
+        return WriteAndPrint(report, options, folder, json, experiment.Partial);
+    }
+
+    private static int WriteAndPrint(Report report, BenchOptions options, string folder, bool json, bool partial)
+    {
+        var commandLine = CommandLine();
         var resultsPath = Path.Combine(folder, "results.json");
-        report.WriteJson(resultsPath, options, commandLine, experiment.Partial);
-        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(options, commandLine, experiment.Partial));
+        report.WriteJson(resultsPath, options, commandLine, partial);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(options, commandLine, partial));
         if (report.Functions.Count > 0)
         {
             Charts.Times(report, Path.Combine(folder, "chart.png"));
@@ -87,12 +158,111 @@ public static class BenchCommand
         PrintTable(report);
         foreach (var line in report.SummaryLines())
             AnsiConsole.WriteLine(line);
-        if (experiment.Partial)
+        return Finish(folder, resultsPath, json, partial);
+    }
+
+    private static int RunDrift(BenchOptions options, string folder, bool json)
+    {
+        if (options.Modes.Contains(WarmMode.Name))
+            throw new UsageException("the drift experiment compares restore modes; warm restores nothing: leave it out of --modes");
+        var unfit = options.Functions.Where(f => !DriftLadder.Has(f)).ToList();
+        if (unfit.Count > 0)
+            throw new UsageException($"{string.Join(", ", unfit)}: no input ladder (their input size cannot vary); drift runs {string.Join(", ", DriftExperiment.Eligible(WorkloadInputs.Functions))}");
+        Directory.CreateDirectory(folder);
+        using var setup = NewSetup();
+        var experiment = new DriftExperiment(setup);
+        WithProgress(1, (progress, cancel) => experiment.Run(options, progress, cancel));
+        var report = new DriftReport(experiment.Runs, options.Modes, MachineSettings.Facts(setup.Home));
+        var commandLine = CommandLine();
+        var resultsPath = Path.Combine(folder, "results.json");
+        report.WriteJson(resultsPath, commandLine, experiment.Partial, options.Repeat);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(commandLine, experiment.Partial, options.Repeat));
+        report.WriteCharts(folder);
+        foreach (var f in report.Functions)
+        {
+            var table = new Table().Title($"{f}: median total time (ms); * recorded").Border(TableBorder.Simple).AddColumn(new TableColumn("input").NoWrap());
+            foreach (var mode in report.Modes)
+                table.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
+            foreach (var r in report.Rungs(f))
+                table.AddRow([Markup.Escape(DriftReport.WithoutFunction(f, r.Input).Replace(" (other content)", " other", StringComparison.Ordinal) + (r.Recorded ? " *" : "")), .. report.Modes.Select(m => Format(report.MedianTotal(f, m, r.Rung), "0.00"))]);
+            AnsiConsole.Write(table);
+        }
+        return Finish(folder, resultsPath, json, experiment.Partial);
+    }
+
+    private static Snapshots.Recording.FaasnapRecordOptions RecordOptions(int? gapPages, double? scanMs, int? scanGrowthKb)
+    {
+        var defaults = new Snapshots.Recording.FaasnapRecordOptions();
+        if (gapPages < 0 || scanMs <= 0 || scanGrowthKb < 0)
+            throw new UsageException("--gap-pages and --scan-growth-kb must be 0 or more, --scan-ms above 0");
+        return defaults with
+        {
+            GapPages = gapPages is { } g ? (ulong)g : defaults.GapPages,
+            ScanInterval = scanMs is { } ms ? TimeSpan.FromMilliseconds(ms) : defaults.ScanInterval,
+            ScanGrowthBytes = scanGrowthKb is { } kb ? (ulong)kb << 10 : defaults.ScanGrowthBytes,
+        };
+    }
+
+    private static int RunConcurrency(BenchOptions options, string folder, bool json)
+    {
+        if (options.Modes.Contains(WarmMode.Name))
+            throw new UsageException("the concurrency experiment compares restore modes; warm restores nothing: leave it out of --modes");
+        Directory.CreateDirectory(folder);
+        using var setup = NewSetup();
+        var experiment = new ConcurrencyExperiment(setup);
+        WithProgress(1, (progress, cancel) => experiment.Run(options, ConcurrencyExperiment.Levels, progress, cancel));
+        var report = new ConcurrencyReport(experiment.Runs, options.Modes, MachineSettings.Facts(setup.Home));
+        var commandLine = CommandLine();
+        var resultsPath = Path.Combine(folder, "results.json");
+        report.WriteJson(resultsPath, commandLine, experiment.Partial, options.Repeat);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(commandLine, experiment.Partial, options.Repeat));
+        report.WriteCharts(folder);
+        foreach (var f in report.Functions)
+        {
+            foreach (var target in Enum.GetValues<ConcurrencyTarget>())
+            {
+                var table = new Table().Title($"{f}, {ConcurrencyExperiment.Describe(target)}: invocations/s").Border(TableBorder.Simple).AddColumn("N");
+                foreach (var mode in report.Modes)
+                    table.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
+                foreach (var n in report.Levels)
+                    table.AddRow([n.ToString(CultureInfo.InvariantCulture), .. report.Modes.Select(m => Format(report.Throughput(f, m, target, n), "0.0"))]);
+                AnsiConsole.Write(table);
+            }
+        }
+        return Finish(folder, resultsPath, json, experiment.Partial);
+    }
+
+    private static string CommandLine() => "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+
+    private static int Finish(string folder, string resultsPath, bool json, bool partial)
+    {
+        if (partial)
             AnsiConsole.MarkupLine("[yellow]interrupted: partial results written[/]");
         AnsiConsole.WriteLine($"results in {Path.GetFullPath(folder)}");
         if (json)
             Console.Out.WriteLine(File.ReadAllText(resultsPath));
-        return experiment.Partial ? CliErrors.Failure : 0;
+        return partial ? CliErrors.Failure : 0;
+    }
+
+    /// <summary>The machine settings a bench changes for its run (and puts back), and the facts it states.</summary>
+    private static class MachineSettings
+    {
+        public static IDisposable? Apply(SnapfnHome home, int? readAheadKb, bool smallPages)
+        {
+            // Process-wide and for this run only: the process ends with it.
+            Vmm.MemoryMapping.SmallPagesOnly = smallPages;
+            if (readAheadKb is not { } kb)
+                return null;
+            if (kb < 0)
+                throw new UsageException("--read-ahead-kb must be 0 or more");
+            var device = MachineEffects.DeviceOf(SnapshotsPath(home))
+                ?? throw new UsageException($"the snapshots under {SnapshotsPath(home)} are not on a block device with a read-ahead setting; --read-ahead-kb cannot apply");
+            return MachineEffects.SetReadAhead(device, kb);
+        }
+
+        public static MachineFacts Facts(SnapfnHome home) => MachineFacts.Now(SnapshotsPath(home), Vmm.MemoryMapping.SmallPagesOnly);
+
+        private static string SnapshotsPath(SnapfnHome home) => home.FunctionsPath;
     }
 
     private static BenchSetup NewSetup() => new(FunctionCatalog.Default(), SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null });

@@ -17,7 +17,9 @@ public sealed class FaasnapBackend : IMemoryBackend
     public const string RecordingKind = "faasnap";
 
     private readonly IChunkLoader _method;
-    private readonly SharedLoaders _shared = new();
+    /// <summary>FaaSnap's daemon runs one loader per snapshot however many restores of it run at once: a loader
+    /// that only fills the page cache serves them all.</summary>
+    private readonly RestoreShare<FaasnapLoader> _shared = new();
 
     /// <summary>The paper's `faasnap`.</summary>
     public FaasnapBackend() : this(RecordingKind, new TouchChunkLoader())
@@ -93,93 +95,34 @@ public sealed class FaasnapBackend : IMemoryBackend
         }
         // The loader starts before the vCPU does: that head start is the point of concurrent paging.
         var lease = _method.PageCacheOnly
-            ? _shared.Join(path, recording, () => new FaasnapLoader(recording, path, target.Address, _method))
-            : LoaderLease.Own(new FaasnapLoader(recording, path, target.Address, _method));
-        return new FaasnapMemory(new GuestMemory(target), recording, lease);
-    }
-
-    /// <summary>A restore's hold on a loader: its own, or one shared by the concurrent restores of a snapshot.</summary>
-    private sealed class LoaderLease(FaasnapLoader loader, bool shared, bool joined, Action release)
-    {
-        private Action? _release = release;
-
-        public FaasnapLoader Loader { get; } = loader;
-
-        /// <summary>True when concurrent restores may hold the same loader: no one holder may stop it.</summary>
-        public bool Shared { get; } = shared;
-
-        /// <summary>True when another restore had started the loader.</summary>
-        public bool Joined { get; } = joined;
-
-        public static LoaderLease Own(FaasnapLoader loader) => new(loader, shared: false, joined: false, loader.Dispose);
-
-        /// <summary>Lets go of the loader; the last holder stops it. Idempotent.</summary>
-        public void Release() => Interlocked.Exchange(ref _release, null)?.Invoke();
-    }
-
-    /// <summary>
-    /// FaaSnap's daemon runs one loader per snapshot however many restores of it run at once: a loader that only
-    /// fills the page cache serves them all. The first restore starts it, later ones join while it is held, and
-    /// the last to finish stops it (the next restore after that starts a new one).
-    /// </summary>
-    private sealed class SharedLoaders
-    {
-        private readonly Lock _lock = new();
-        private readonly Dictionary<(string Path, Guid Snapshot), (FaasnapLoader Loader, int Holders)> _running = [];
-
-        public LoaderLease Join(string path, RecordingFile recording, Func<FaasnapLoader> start)
-        {
-            var key = (path, recording.SnapshotId);
-            lock (_lock)
-            {
-                var joined = _running.TryGetValue(key, out var entry);
-                var loader = joined ? entry.Loader : start();
-                _running[key] = (loader, joined ? entry.Holders + 1 : 1);
-                return new LoaderLease(loader, shared: true, joined, () => Leave(key));
-            }
-        }
-
-        private void Leave((string Path, Guid Snapshot) key)
-        {
-            FaasnapLoader? last = null;
-            lock (_lock)
-            {
-                var (loader, holders) = _running[key];
-                if (holders == 1)
-                {
-                    _running.Remove(key);
-                    last = loader;
-                }
-                else
-                {
-                    _running[key] = (loader, holders - 1);
-                }
-            }
-            // Outside the lock: stopping waits for the thread's current chunk.
-            last?.Dispose();
-        }
+            ? _shared.Join(path, recording.SnapshotId, () => new FaasnapLoader(recording, path, target.Address, _method))
+            : RestoreLease.Own(new FaasnapLoader(recording, path, target.Address, _method));
+        return new FaasnapMemory(new GuestMemory(target), recording, lease, _method.PageCacheOnly);
     }
 
     private sealed class FaasnapMemory : RestoredMemory
     {
         private readonly RecordingFile _recording;
-        private readonly LoaderLease _lease;
+        private readonly RestoreLease<FaasnapLoader> _lease;
+        private readonly bool _shared;
         private long _bytesLoaded;
         private double _loaderMs;
         private Exception? _failure;
 
-        public FaasnapMemory(GuestMemory memory, RecordingFile recording, LoaderLease lease) : base(memory)
+        public FaasnapMemory(GuestMemory memory, RecordingFile recording, RestoreLease<FaasnapLoader> lease, bool shared) : base(memory)
         {
             _recording = recording;
             _lease = lease;
+            _shared = shared;
         }
 
         /// <summary>The guest is done: an own loader is stopped, its figures kept and the lease let go (the last
         /// holder of a shared loader stops it).</summary>
         public override void AfterRun()
         {
-            var loader = _lease.Loader;
-            if (!_lease.Shared)
+            var loader = _lease.Value;
+            // A shared loader is stopped by the last restore to let go, not by the first to finish.
+            if (!_shared)
                 loader.Stop();
             _bytesLoaded = loader.BytesLoaded;
             _loaderMs = loader.LoadMilliseconds;

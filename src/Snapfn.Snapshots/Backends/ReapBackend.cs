@@ -63,65 +63,25 @@ public sealed class ReapBackend : IMemoryBackend
         ArgumentNullException.ThrowIfNull(snapshot);
         var path = snapshot.Folder.File(FileName);
         var recording = RecordingFile.Open(path, Mode, snapshot);
-        return ReapMemory.Create(snapshot, target, recording, _workingSets.Join(path, recording));
+        return ReapMemory.Create(snapshot, target, recording, _workingSets.Join(path, recording.SnapshotId, () => new WorkingSetRead(path, recording)));
     }
 
-    private readonly SharedWorkingSets _workingSets = new();
+    /// <summary>vHive's wsSingleRead: concurrent restores of one snapshot read its working-set file once, into one
+    /// buffer, and each installs its copy from there; the first to need it reads it, the others wait for that read.</summary>
+    private readonly RestoreShare<WorkingSetRead> _workingSets = new();
 
-    /// <summary>
-    /// vHive's wsSingleRead: concurrent restores of one snapshot read its working-set file once, into one buffer,
-    /// and each installs its copy from there. The first restore to need it reads it; others wait for that read;
-    /// the last to let go frees the buffer (a later restore reads again).
-    /// </summary>
-    private sealed class SharedWorkingSets
+    /// <summary>The one read of a working set, made by whichever restore needs the bytes first.</summary>
+    private sealed class WorkingSetRead(string path, RecordingFile recording) : IDisposable
     {
-        private readonly Lock _lock = new();
-        private readonly Dictionary<(string Path, Guid Snapshot), (Lazy<WorkingSetBuffer> Buffer, int Holders)> _held = [];
+        private readonly Lazy<WorkingSetBuffer> _buffer = new(() => WorkingSetBuffer.Read(path, recording));
 
-        public WorkingSetLease Join(string path, RecordingFile recording)
+        public WorkingSetBuffer Buffer => _buffer.Value;
+
+        public void Dispose()
         {
-            var key = (path, recording.SnapshotId);
-            lock (_lock)
-            {
-                var joined = _held.TryGetValue(key, out var entry);
-                var buffer = joined ? entry.Buffer : new Lazy<WorkingSetBuffer>(() => WorkingSetBuffer.Read(path, recording));
-                _held[key] = (buffer, joined ? entry.Holders + 1 : 1);
-                return new WorkingSetLease(buffer, joined, () => Leave(key));
-            }
+            if (_buffer.IsValueCreated)
+                _buffer.Value.Dispose();
         }
-
-        private void Leave((string Path, Guid Snapshot) key)
-        {
-            Lazy<WorkingSetBuffer>? last = null;
-            lock (_lock)
-            {
-                var (buffer, holders) = _held[key];
-                if (holders == 1)
-                {
-                    _held.Remove(key);
-                    last = buffer;
-                }
-                else
-                {
-                    _held[key] = (buffer, holders - 1);
-                }
-            }
-            if (last is { IsValueCreated: true })
-                last.Value.Dispose();
-        }
-    }
-
-    /// <summary>A restore's hold on the shared working set; <see cref="Buffer"/> reads it if no one has yet.</summary>
-    private sealed class WorkingSetLease(Lazy<WorkingSetBuffer> buffer, bool joined, Action release)
-    {
-        private Action? _release = release;
-
-        public WorkingSetBuffer Buffer => buffer.Value;
-
-        /// <summary>True when another restore held it first (its read, not this restore's).</summary>
-        public bool Joined { get; } = joined;
-
-        public void Release() => Interlocked.Exchange(ref _release, null)?.Invoke();
     }
 
     /// <summary>The working-set file's page data, read with O_DIRECT (one read: the page cache plays no part).</summary>
@@ -185,18 +145,18 @@ public sealed class ReapBackend : IMemoryBackend
     private sealed unsafe class ReapMemory : UffdMemory
     {
         private readonly RecordingFile _recording;
-        private readonly WorkingSetLease _workingSet;
+        private readonly RestoreLease<WorkingSetRead> _workingSet;
         private double _prefetchMs;
         private double _readMs;
 
-        private ReapMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server, RecordingFile recording, WorkingSetLease workingSet)
+        private ReapMemory(GuestMemory memory, UserFaultFd uffd, FaultServer server, RecordingFile recording, RestoreLease<WorkingSetRead> workingSet)
             : base(memory, uffd, server)
         {
             _recording = recording;
             _workingSet = workingSet;
         }
 
-        public static ReapMemory Create(Snapshot snapshot, MemoryMapping target, RecordingFile recording, WorkingSetLease workingSet)
+        public static ReapMemory Create(Snapshot snapshot, MemoryMapping target, RecordingFile recording, RestoreLease<WorkingSetRead> workingSet)
         {
             try
             {
@@ -217,7 +177,7 @@ public sealed class ReapBackend : IMemoryBackend
             var start = Stopwatch.GetTimestamp();
             if (_recording.DataBytes == 0)
                 return;
-            var buffer = _workingSet.Buffer;
+            var buffer = _workingSet.Value.Buffer;
             _readMs = _workingSet.Joined ? 0 : buffer.ReadMs;
             foreach (var region in _recording.Regions)
             {

@@ -11,24 +11,26 @@ public sealed record StorageDevice(string Name, string QueueDirectory)
 }
 
 /// <summary>The settings a bench ran under, stated beside its results: where the snapshots were, that disk's
-/// read-ahead during the runs, and whether huge pages were turned off.</summary>
-public sealed record MachineFacts(string Description, string? SnapshotDevice, int? ReadAheadKb, bool SmallPages)
+/// read-ahead during the runs, whether huge pages were turned off and whether memory files had their zeros
+/// written out.</summary>
+public sealed record MachineFacts(string Description, string? SnapshotDevice, int? ReadAheadKb, bool SmallPages, bool FullMemoryFiles = false)
 {
     /// <summary>The facts now, for snapshots kept under <paramref name="snapshotsPath"/>.</summary>
-    public static MachineFacts Now(string snapshotsPath, bool smallPages)
+    public static MachineFacts Now(string snapshotsPath, bool smallPages, bool fullMemoryFiles)
     {
         var device = MachineEffects.DeviceOf(snapshotsPath);
-        return new MachineFacts(Describe(), device?.Name, device?.ReadAheadKb, smallPages);
+        return new MachineFacts(Describe(), device?.Name, device?.ReadAheadKb, smallPages, fullMemoryFiles);
     }
 
     public static string Describe() =>
         $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 30} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, KVM: {(Directory.Exists("/sys/module/kvm_pvm") ? "PVM (kvm_pvm)" : "kvm")}";
 
     /// <summary>One line for a report.</summary>
-    public string Line() => SnapshotDevice is null
+    public string Line() => (SnapshotDevice is null
         ? $"{Description}; snapshots not on a block device sysfs knows (no read-ahead stated); huge pages {(SmallPages ? "off" : "as the kernel decides")}"
         : string.Create(CultureInfo.InvariantCulture,
-            $"{Description}; snapshots on {SnapshotDevice}, read_ahead_kb {ReadAheadKb}; huge pages {(SmallPages ? "off (--small-pages)" : "as the kernel decides")}");
+            $"{Description}; snapshots on {SnapshotDevice}, read_ahead_kb {ReadAheadKb}; huge pages {(SmallPages ? "off (--small-pages)" : "as the kernel decides")}"))
+        + (FullMemoryFiles ? "; memory files full (zero pages written out, --full-memory-file)" : "; memory files sparse (zero pages are holes)");
 }
 
 /// <summary>

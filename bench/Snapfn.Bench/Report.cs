@@ -97,6 +97,7 @@ public sealed class Report
             snapshot_device = Machine.SnapshotDevice,
             read_ahead_kb = Machine.ReadAheadKb,
             small_pages = Machine.SmallPages,
+            full_memory_files = Machine.FullMemoryFiles,
             faasnap_recording = options.FaasnapRecording.Describe(),
             notes = Notes,
             summary = PaperClaims.Where(c => CanSummarise(c.Against)).ToDictionary(c => c.Name, c => new { measured = Summary(c.Against), paper = c.Paper }),

@@ -121,6 +121,8 @@ public sealed class KernelHeaderTests
         { "ENXIO", Libc.ENXIO },
         { "SEEK_DATA", Libc.SEEK_DATA },
         { "SEEK_HOLE", Libc.SEEK_HOLE },
+        { "FALLOC_FL_KEEP_SIZE", Libc.FALLOC_FL_KEEP_SIZE },
+        { "FALLOC_FL_PUNCH_HOLE", Libc.FALLOC_FL_PUNCH_HOLE },
     };
 
     public static TheoryData<string, ulong> Layouts => new()

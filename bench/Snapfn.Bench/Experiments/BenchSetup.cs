@@ -39,6 +39,10 @@ public sealed class BenchSetup : IDisposable
 
     public FunctionService Service { get; }
 
+    /// <summary>Memory files with their zero pages written out, as Firecracker writes full snapshots, rather than
+    /// left as holes (`--full-memory-file`); every prepared snapshot is given that layout.</summary>
+    public bool FullMemoryFiles { get; init; }
+
     /// <summary>Takes what is missing or no longer valid: the snapshot, then the recordings <paramref name="modes"/>
     /// need, made with <paramref name="recordInput"/> and <paramref name="recordOptions"/> (a recording made with
     /// another input or other options is made again).</summary>
@@ -74,7 +78,10 @@ public sealed class BenchSetup : IDisposable
             Service.Record(function.Name, mode, recordInput, VmOptions.Timeout, recordOptions);
             recorded.Add(file);
         }
-        return Snapshots.Open(function);
+        var prepared = Snapshots.Open(function);
+        // The content is the same either way (recordings stay valid); a cold restore reads what the layout stores.
+        MemoryFileLayout.Ensure(prepared.MemoryPath, FullMemoryFiles);
+        return prepared;
     }
 
     private bool RecordingIsValid(FunctionInfo function, string mode, byte[] input, FaasnapRecordOptions? recordOptions)

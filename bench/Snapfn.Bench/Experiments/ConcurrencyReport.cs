@@ -7,7 +7,7 @@ namespace Snapfn.Bench.Experiments;
 
 /// <summary>E3's results: per function, target and N, each mode's throughput (invocations a second over a burst)
 /// and its latency percentiles; and where the two cores, rather than the disk, are the limit.</summary>
-public sealed class ConcurrencyReport
+public sealed class ConcurrencyReport : IExperimentReport
 {
     private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -52,13 +52,13 @@ public sealed class ConcurrencyReport
         return (mode, Execute(Levels[^1]) / Execute(Levels[0]));
     }
 
-    public void WriteJson(string path, string commandLine, bool partial, int repeat)
+    public void WriteJson(string path, string commandLine, bool interrupted, int repeat)
     {
         var document = new
         {
             experiment = "concurrency",
             command_line = commandLine,
-            partial,
+            partial = interrupted,
             modes = Modes,
             levels = Levels,
             repeat,
@@ -66,6 +66,7 @@ public sealed class ConcurrencyReport
             snapshot_device = Machine.SnapshotDevice,
             read_ahead_kb = Machine.ReadAheadKb,
             small_pages = Machine.SmallPages,
+            full_memory_files = Machine.FullMemoryFiles,
             summary = Functions.ToDictionary(f => f, f => Enum.GetValues<ConcurrencyTarget>().ToDictionary(t => t.ToString(), t => Levels.Select(n => new
             {
                 concurrency = n,
@@ -81,12 +82,12 @@ public sealed class ConcurrencyReport
         File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
     }
 
-    public string Markdown(string commandLine, bool partial, int repeat)
+    public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
         md.AppendLine("# Snapfn benchmark: concurrent restores (the paper's E3)");
         md.AppendLine();
-        if (partial)
+        if (interrupted)
             md.AppendLine("**Partial results: the run was interrupted.**\n");
         md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
         md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");

@@ -7,7 +7,7 @@ namespace Snapfn.Bench.Experiments;
 
 /// <summary>E2's results: per function, each mode's median time at each rung of the ladder, and how much each
 /// mode slows down away from the recorded input.</summary>
-public sealed class DriftReport
+public sealed class DriftReport : IExperimentReport
 {
     private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -45,19 +45,20 @@ public sealed class DriftReport
         return rungs.Count == 0 ? double.NaN : MedianTotal(function, mode, largest.Rung) / MedianTotal(function, mode, recorded.Rung);
     }
 
-    public void WriteJson(string path, string commandLine, bool partial, int repeat)
+    public void WriteJson(string path, string commandLine, bool interrupted, int repeat)
     {
         var document = new
         {
             experiment = "drift",
             command_line = commandLine,
-            partial,
+            partial = interrupted,
             modes = Modes,
             repeat,
             machine = Machine.Description,
             snapshot_device = Machine.SnapshotDevice,
             read_ahead_kb = Machine.ReadAheadKb,
             small_pages = Machine.SmallPages,
+            full_memory_files = Machine.FullMemoryFiles,
             medians = Functions.ToDictionary(f => f, f => Rungs(f).Select(r => new
             {
                 rung = r.Rung,
@@ -72,12 +73,12 @@ public sealed class DriftReport
         File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
     }
 
-    public string Markdown(string commandLine, bool partial, int repeat)
+    public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
         md.AppendLine("# Snapfn benchmark: working-set change (the paper's E2)");
         md.AppendLine();
-        if (partial)
+        if (interrupted)
             md.AppendLine("**Partial results: the run was interrupted.**\n");
         md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
         md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");
@@ -108,9 +109,8 @@ public sealed class DriftReport
     }
 
     /// <summary>One chart per function: a line per mode, time against input size, the recorded size marked.</summary>
-    public IReadOnlyList<string> WriteCharts(string folder)
+    public void WriteCharts(string folder)
     {
-        var written = new List<string>();
         foreach (var f in Functions)
         {
             var plot = new Plot();
@@ -131,9 +131,7 @@ public sealed class DriftReport
             plot.Title($"{f}: working-set change");
             var path = Path.Combine(folder, $"chart-{f}.png");
             plot.SavePng(path, 800, 480);
-            written.Add(path);
         }
-        return written;
     }
 
     /// <summary>A rung's label without the function's name, which the table's title says already.</summary>

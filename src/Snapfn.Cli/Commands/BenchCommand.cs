@@ -58,13 +58,14 @@ public static class BenchCommand
         {
             Description = "run with the snapshots' disk read-ahead at N KiB (Linux's default is 128), then put the old value back (needs root)",
         };
+        var fullMemory = new Option<bool>("--full-memory-file") { Description = "write the memory files' zero pages out (as Firecracker's full snapshots) instead of leaving holes; without it they are made sparse again" };
         var smallPages = new Option<bool>("--small-pages") { Description = "map guest memory and snapshot files with 4 KiB pages only (MADV_NOHUGEPAGE)" };
         var gap = new Option<int?>("--gap-pages") { Description = "faasnap recordings: merge loading-set pages closer than N pages (default 32; 0 for remote storage, as the paper)" };
         var scanMs = new Option<double?>("--scan-ms") { Description = "faasnap recordings: scan the page cache every N ms (default 2), or check the resident size that often with --scan-growth-kb" };
         var scanGrowth = new Option<int?>("--scan-growth-kb") { Description = "faasnap recordings: scan each time the resident size grew by N KiB (FaaSnap's daemon: 4096, checked every 4 ms); 0: a fixed interval" };
         var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine")
         {
-            experiment, functions, suite, modes, repeat, inputSet, quick, output, json, readAhead, smallPages, gap, scanMs, scanGrowth,
+            experiment, functions, suite, modes, repeat, inputSet, quick, output, json, readAhead, smallPages, fullMemory, gap, scanMs, scanGrowth,
         };
         command.SetAction(parse =>
         {
@@ -99,7 +100,11 @@ public static class BenchCommand
             };
             Validate(options);
             var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            using var machine = MachineSettings.Apply(SnapfnHome.Default(), parse.GetValue(readAhead), parse.GetValue(smallPages));
+            // Written to a file or a pipe, the tables need not fit 80 columns (Spectre's guess without a terminal):
+            // seven modes do not.
+            if (Console.IsOutputRedirected)
+                AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+            using var machine = MachineSettings.Apply(SnapfnHome.Default(), parse.GetValue(readAhead), parse.GetValue(smallPages), parse.GetValue(fullMemory));
             return name switch
             {
                 "drift" => RunDrift(options, folder, parse.GetValue(json)),
@@ -163,8 +168,7 @@ public static class BenchCommand
 
     private static int RunDrift(BenchOptions options, string folder, bool json)
     {
-        if (options.Modes.Contains(WarmMode.Name))
-            throw new UsageException("the drift experiment compares restore modes; warm restores nothing: leave it out of --modes");
+        RefuseWarm(options, "drift");
         var unfit = options.Functions.Where(f => !DriftLadder.Has(f)).ToList();
         if (unfit.Count > 0)
             throw new UsageException($"{string.Join(", ", unfit)}: no input ladder (their input size cannot vary); drift runs {string.Join(", ", DriftExperiment.Eligible(WorkloadInputs.Functions))}");
@@ -173,11 +177,7 @@ public static class BenchCommand
         var experiment = new DriftExperiment(setup);
         WithProgress(1, (progress, cancel) => experiment.Run(options, progress, cancel));
         var report = new DriftReport(experiment.Runs, options.Modes, MachineSettings.Facts(setup.Home));
-        var commandLine = CommandLine();
-        var resultsPath = Path.Combine(folder, "results.json");
-        report.WriteJson(resultsPath, commandLine, experiment.Partial, options.Repeat);
-        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(commandLine, experiment.Partial, options.Repeat));
-        report.WriteCharts(folder);
+        var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, options.Repeat);
         foreach (var f in report.Functions)
         {
             var table = new Table().Title($"{f}: median total time (ms); * recorded").Border(TableBorder.Simple).AddColumn(new TableColumn("input").NoWrap());
@@ -205,18 +205,13 @@ public static class BenchCommand
 
     private static int RunConcurrency(BenchOptions options, string folder, bool json)
     {
-        if (options.Modes.Contains(WarmMode.Name))
-            throw new UsageException("the concurrency experiment compares restore modes; warm restores nothing: leave it out of --modes");
+        RefuseWarm(options, "concurrency");
         Directory.CreateDirectory(folder);
         using var setup = NewSetup();
         var experiment = new ConcurrencyExperiment(setup);
         WithProgress(1, (progress, cancel) => experiment.Run(options, ConcurrencyExperiment.Levels, progress, cancel));
         var report = new ConcurrencyReport(experiment.Runs, options.Modes, MachineSettings.Facts(setup.Home));
-        var commandLine = CommandLine();
-        var resultsPath = Path.Combine(folder, "results.json");
-        report.WriteJson(resultsPath, commandLine, experiment.Partial, options.Repeat);
-        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown(commandLine, experiment.Partial, options.Repeat));
-        report.WriteCharts(folder);
+        var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, options.Repeat);
         foreach (var f in report.Functions)
         {
             foreach (var target in Enum.GetValues<ConcurrencyTarget>())
@@ -230,6 +225,12 @@ public static class BenchCommand
             }
         }
         return Finish(folder, resultsPath, json, experiment.Partial);
+    }
+
+    private static void RefuseWarm(BenchOptions options, string experiment)
+    {
+        if (options.Modes.Contains(WarmMode.Name))
+            throw new UsageException($"the {experiment} experiment compares restore modes; warm restores nothing: leave it out of --modes");
     }
 
     private static string CommandLine() => "snapfn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
@@ -247,10 +248,14 @@ public static class BenchCommand
     /// <summary>The machine settings a bench changes for its run (and puts back), and the facts it states.</summary>
     private static class MachineSettings
     {
-        public static IDisposable? Apply(SnapfnHome home, int? readAheadKb, bool smallPages)
+        /// <summary>Memory files full (zeros written out) for this run's snapshots.</summary>
+        public static bool FullMemoryFiles { get; private set; }
+
+        public static IDisposable? Apply(SnapfnHome home, int? readAheadKb, bool smallPages, bool fullMemoryFiles)
         {
             // Process-wide and for this run only: the process ends with it.
             Vmm.MemoryMapping.SmallPagesOnly = smallPages;
+            FullMemoryFiles = fullMemoryFiles;
             if (readAheadKb is not { } kb)
                 return null;
             if (kb < 0)
@@ -260,12 +265,15 @@ public static class BenchCommand
             return MachineEffects.SetReadAhead(device, kb);
         }
 
-        public static MachineFacts Facts(SnapfnHome home) => MachineFacts.Now(SnapshotsPath(home), Vmm.MemoryMapping.SmallPagesOnly);
+        public static MachineFacts Facts(SnapfnHome home) => MachineFacts.Now(SnapshotsPath(home), Vmm.MemoryMapping.SmallPagesOnly, FullMemoryFiles);
 
         private static string SnapshotsPath(SnapfnHome home) => home.FunctionsPath;
     }
 
-    private static BenchSetup NewSetup() => new(FunctionCatalog.Default(), SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null });
+    private static BenchSetup NewSetup() => new(FunctionCatalog.Default(), SnapfnHome.Default(), VmOptions.From(2048, 300) with { Log = null })
+    {
+        FullMemoryFiles = MachineSettings.FullMemoryFiles,
+    };
 
     /// <summary>Runs <paramref name="run"/> under a progress bar; Ctrl-C cancels it between invocations, so that
     /// every run written is a whole one and what was measured is still written.</summary>
@@ -302,7 +310,7 @@ public static class BenchCommand
     /// <summary>Two narrow tables rather than one wide one: times per mode, then faasnap's ratios (80 columns fit).</summary>
     private static void PrintTable(Report report)
     {
-        var times = new Table().Title("median total time per invocation (ms)").Border(TableBorder.Simple).AddColumn("function");
+        var times = new Table().Title("median total time per invocation (ms)").Border(TableBorder.Simple).AddColumn(new TableColumn("function").NoWrap());
         foreach (var mode in report.Modes)
             times.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
         foreach (var f in report.Functions)
@@ -312,7 +320,7 @@ public static class BenchCommand
         var againsts = Report.Baselines.Where(report.CanSummarise).ToList();
         if (againsts.Count == 0)
             return;
-        var ratios = new Table().Title("faasnap's time over each mode's (below 1: faasnap is faster)").Border(TableBorder.Simple).AddColumn("function");
+        var ratios = new Table().Title("faasnap's time over each mode's (below 1: faasnap is faster)").Border(TableBorder.Simple).AddColumn(new TableColumn("function").NoWrap());
         foreach (var against in againsts)
             ratios.AddColumn(new TableColumn($"faasnap/{against}").RightAligned().NoWrap());
         foreach (var f in report.Functions)

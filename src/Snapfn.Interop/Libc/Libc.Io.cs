@@ -26,6 +26,14 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int poll(pollfd* fds, nuint nfds, int timeout);
 
+    /// <summary>fallocate(2): with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, frees a range of a file (it reads
+    /// as zeros) without changing its length.</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int fallocate(SafeHandle fd, int mode, long offset, long length);
+
+    public const int FALLOC_FL_KEEP_SIZE = 0x01;
+    public const int FALLOC_FL_PUNCH_HOLE = 0x02;
+
     public const int POSIX_FADV_NORMAL = 0;
     public const int POSIX_FADV_RANDOM = 1;
     public const int POSIX_FADV_SEQUENTIAL = 2;

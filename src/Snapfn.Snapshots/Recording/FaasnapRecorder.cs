@@ -38,7 +38,8 @@ public static class FaasnapRecorder
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(record);
-        var dataRanges = SparseMap.DataRanges(snapshot.MemoryPath);
+        // Zero pages are never worth loading: found by reading, so that a full memory file gives what a sparse one does.
+        var dataRanges = SparseMap.NonZeroRanges(snapshot.MemoryPath);
         PageCache.Drop(snapshot.MemoryPath);
         using var scanner = new PresenceScanner(snapshot.MemoryPath, snapshot.State.MemorySize, dataRanges, record.ScanInterval, record.ScanGrowthBytes);
         int[] layers;

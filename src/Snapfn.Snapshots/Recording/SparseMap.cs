@@ -32,6 +32,50 @@ public static class SparseMap
         return ranges;
     }
 
+    /// <summary>
+    /// The pages of the file that hold something other than zeros, as ranges: its data ranges, read through in
+    /// 4 KiB blocks as FaaSnap's daemon does. For a sparse memory file (holes where the guest had zero pages)
+    /// this is its data ranges; for a full one (zeros written out, as Firecracker writes them) it finds the same
+    /// pages by reading.
+    /// </summary>
+    public static IReadOnlyList<GuestRange> NonZeroRanges(string path)
+    {
+        const int chunk = 1 << 20;
+        var ranges = new List<GuestRange>();
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var buffer = new byte[chunk];
+        ulong runStart = 0, runLength = 0;
+        foreach (var data in DataRanges(path))
+        {
+            for (var offset = data.Offset; offset < data.End;)
+            {
+                var read = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min((ulong)chunk, data.End - offset)), (long)offset);
+                if (read <= 0)
+                    break;
+                for (var page = 0; page + (int)GuestLayout.PageSize <= read; page += (int)GuestLayout.PageSize)
+                {
+                    var at = offset + (ulong)page;
+                    if (buffer.AsSpan(page, (int)GuestLayout.PageSize).IndexOfAnyExcept((byte)0) < 0)
+                        continue;
+                    if (runLength > 0 && runStart + runLength == at)
+                    {
+                        runLength += GuestLayout.PageSize;
+                    }
+                    else
+                    {
+                        if (runLength > 0)
+                            ranges.Add(new GuestRange(runStart, runLength));
+                        (runStart, runLength) = (at, GuestLayout.PageSize);
+                    }
+                }
+                offset += (ulong)read;
+            }
+        }
+        if (runLength > 0)
+            ranges.Add(new GuestRange(runStart, runLength));
+        return ranges;
+    }
+
     /// <summary>Merges ranges whose gap is under <paramref name="gapPages"/> pages, to map fewer, larger regions.</summary>
     public static IReadOnlyList<GuestRange> Merge(IReadOnlyList<GuestRange> ranges, ulong gapPages)
     {

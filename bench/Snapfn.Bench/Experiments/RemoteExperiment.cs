@@ -26,8 +26,6 @@ public sealed class RemoteExperiment
 
     public List<BenchRun> Runs { get; } = [];
 
-    public Dictionary<string, WorkingSet> WorkingSets { get; } = [];
-
     public bool Partial { get; private set; }
 
     /// <summary>Why the storage could not be set up (the experiment then ran nothing); null when it ran.</summary>

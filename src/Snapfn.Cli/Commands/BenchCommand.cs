@@ -46,7 +46,7 @@ public static class BenchCommand
         var modes = new Option<string?>("--modes") { Description = $"comma-separated modes (default: {string.Join(",", AllModes)})" };
         var repeat = new Option<int?>("--repeat") { Description = "repetitions per function and mode (default 5; 3 with --quick)" };
         var inputSet = new Option<string>("--input-set") { Description = "the input invocations are tested with (B, as in the paper, or A)", DefaultValueFactory = _ => "B" };
-        var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)} of the suite, 3 repetitions" };
+        var quick = new Option<bool>("--quick") { Description = $"a subset that runs in a few minutes: {string.Join(", ", QuickFunctions)} of the suite, 3 repetitions (drift: json and image; concurrency: json; 1 repetition)" };
         var output = new Option<string?>("--out") { Description = "folder for results.json, report.md and the charts (default ./bench-results/<timestamp>)" };
         var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
         var experiment = new Option<string>("--experiment")
@@ -134,7 +134,7 @@ public static class BenchCommand
         using var setup = NewSetup();
         var experiment = new RemoteExperiment(setup);
         WithProgress(options.Functions.Count * options.Repeat * options.Modes.Count, (progress, cancel) => experiment.Run(options, progress, cancel));
-        var report = new Report(experiment.Runs, options.Functions, options.Modes, experiment.WorkingSets, MachineSettings.Facts(setup.Home))
+        var report = new Report(experiment.Runs, options.Functions, options.Modes, machine: MachineSettings.Facts(setup.Home))
         {
             Title = "Snapfn benchmark: snapshots on remote storage (the paper's E4)",
             Experiment = "remote",

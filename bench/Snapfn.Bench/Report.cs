@@ -18,8 +18,6 @@ public sealed class Report
     /// <summary>The modes faasnap is compared against, in the order the paper discusses them.</summary>
     public static readonly string[] Baselines = ["vanilla", "reap", "cached"];
 
-    private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public Report(IReadOnlyList<BenchRun> runs, IReadOnlyList<string> functions, IReadOnlyList<string> modes,
         IReadOnlyDictionary<string, WorkingSet>? workingSets = null, MachineFacts? machine = null)
     {
@@ -104,7 +102,7 @@ public sealed class Report
             working_sets = WorkingSets.ToDictionary(w => w.Key, w => new { pages_a = w.Value.PagesA, pages_b = w.Value.PagesB, mb_a = w.Value.MegabytesA, mb_b = w.Value.MegabytesB }),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
+        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
     }
 
     public string Markdown(BenchOptions options, string commandLine, bool partial)
@@ -139,7 +137,7 @@ public sealed class Report
         md.AppendLine("| function | " + string.Join(" | ", Modes) + " |");
         md.AppendLine("|---|" + string.Concat(Modes.Select(_ => "---:|")));
         foreach (var f in Functions)
-            md.AppendLine($"| {f} | " + string.Join(" | ", Modes.Select(m => Format(MedianTotal(f, m)))) + " |");
+            md.AppendLine($"| {f} | " + string.Join(" | ", Modes.Select(m => ReportFormat.Figure(MedianTotal(f, m)))) + " |");
         md.AppendLine();
         var againsts = Baselines.Where(CanSummarise).ToList();
         if (againsts.Count > 0)
@@ -149,7 +147,7 @@ public sealed class Report
             md.AppendLine("| function | " + string.Join(" | ", againsts.Select(a => $"faasnap/{a}")) + " |");
             md.AppendLine("|---|" + string.Concat(againsts.Select(_ => "---:|")));
             foreach (var f in Functions)
-                md.AppendLine($"| {f} | " + string.Join(" | ", againsts.Select(a => Format(Ratio(f, a), "0.000"))) + " |");
+                md.AppendLine($"| {f} | " + string.Join(" | ", againsts.Select(a => ReportFormat.Figure(Ratio(f, a), "0.000"))) + " |");
             md.AppendLine();
             md.AppendLine("## Summary");
             md.AppendLine();
@@ -166,7 +164,7 @@ public sealed class Report
             md.AppendLine("| function | input A | input B |");
             md.AppendLine("|---|---:|---:|");
             foreach (var f in Functions.Where(WorkingSets.ContainsKey))
-                md.AppendLine($"| {f} | {Format(WorkingSets[f].MegabytesA, "0.0")} | {Format(WorkingSets[f].MegabytesB, "0.0")} |");
+                md.AppendLine($"| {f} | {ReportFormat.Figure(WorkingSets[f].MegabytesA, "0.0")} | {ReportFormat.Figure(WorkingSets[f].MegabytesB, "0.0")} |");
             md.AppendLine();
         }
         md.AppendLine("## Median restore and execute time (ms), and mode counters");
@@ -181,11 +179,11 @@ public sealed class Report
                 if (runs.Count == 0)
                     continue;
                 var counters = runs.SelectMany(r => r.Counters.Keys).Distinct()
-                    .Select(k => $"{k}={Format(Stats.Median(runs.Select(r => r.Counters.GetValueOrDefault(k))), "0.#")}")
+                    .Select(k => $"{k}={ReportFormat.Figure(Stats.Median(runs.Select(r => r.Counters.GetValueOrDefault(k))), "0.#")}")
                     .Concat(runs.Any(r => r.FilePmdMappedKb is not null)
-                        ? [$"file_pmd_mapped_kb={Format(Stats.Median(runs.Select(r => (double)(r.FilePmdMappedKb ?? 0))), "0")}"]
+                        ? [$"file_pmd_mapped_kb={ReportFormat.Figure(Stats.Median(runs.Select(r => (double)(r.FilePmdMappedKb ?? 0))), "0")}"]
                         : []);
-                md.AppendLine($"| {f} | {m} | {Format(Median(f, m, r => r.RestoreMs))} | {Format(Median(f, m, r => r.ExecuteMs))} | {string.Join(", ", counters)} |");
+                md.AppendLine($"| {f} | {m} | {ReportFormat.Figure(Median(f, m, r => r.RestoreMs))} | {ReportFormat.Figure(Median(f, m, r => r.ExecuteMs))} | {string.Join(", ", counters)} |");
             }
         }
         md.AppendLine();
@@ -203,8 +201,6 @@ public sealed class Report
         return md.ToString();
     }
 
-    private static string Format(double value, string format = "0.00") =>
-        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";
 }
 
 /// <summary>A function's working set with inputs A and B, in 4 KiB pages.</summary>

@@ -9,8 +9,6 @@ namespace Snapfn.Bench.Experiments;
 /// and its latency percentiles; and where the two cores, rather than the disk, are the limit.</summary>
 public sealed class ConcurrencyReport : IExperimentReport
 {
-    private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public ConcurrencyReport(IReadOnlyList<ConcurrencyRun> runs, IReadOnlyList<string> modes, MachineFacts machine)
     {
         ArgumentNullException.ThrowIfNull(runs);
@@ -72,14 +70,14 @@ public sealed class ConcurrencyReport : IExperimentReport
                 concurrency = n,
                 modes = Modes.ToDictionary(m => m, m => new
                 {
-                    throughput_per_s = Finite(Throughput(f, m, t, n)),
-                    p50_ms = Finite(Percentile(f, m, t, n, 50)),
-                    p99_ms = Finite(Percentile(f, m, t, n, 99)),
+                    throughput_per_s = ReportFormat.Finite(Throughput(f, m, t, n)),
+                    p50_ms = ReportFormat.Finite(Percentile(f, m, t, n, 50)),
+                    p99_ms = ReportFormat.Finite(Percentile(f, m, t, n, 99)),
                 }),
             }))),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
+        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
     }
 
     public string Markdown(string commandLine, bool interrupted, int repeat)
@@ -104,7 +102,7 @@ public sealed class ConcurrencyReport : IExperimentReport
                 foreach (var n in Levels)
                 {
                     var cells = Modes.Select(m =>
-                        $"{Format(Throughput(f, m, target, n), "0.0")}/s, {Format(Percentile(f, m, target, n, 50))} / {Format(Percentile(f, m, target, n, 99))}");
+                        $"{ReportFormat.Figure(Throughput(f, m, target, n), "0.0")}/s, {ReportFormat.Figure(Percentile(f, m, target, n, 50), "0.0")} / {ReportFormat.Figure(Percentile(f, m, target, n, 99), "0.0")}");
                     md.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {string.Join(" | ", cells)} |");
                 }
                 md.AppendLine();
@@ -155,8 +153,5 @@ public sealed class ConcurrencyReport : IExperimentReport
         }
     }
 
-    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
-    private static string Format(double value, string format = "0.0") =>
-        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";
 }

@@ -9,8 +9,6 @@ namespace Snapfn.Bench.Experiments;
 /// mode slows down away from the recorded input.</summary>
 public sealed class DriftReport : IExperimentReport
 {
-    private static readonly JsonSerializerOptions _json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public DriftReport(IReadOnlyList<DriftRun> runs, IReadOnlyList<string> modes, MachineFacts machine)
     {
         ArgumentNullException.ThrowIfNull(runs);
@@ -66,11 +64,11 @@ public sealed class DriftReport : IExperimentReport
                 size = r.Size,
                 recorded = r.Recorded,
                 other_content = r.OtherContent,
-                total_ms = Modes.ToDictionary(m => m, m => Finite(MedianTotal(f, m, r.Rung))),
+                total_ms = Modes.ToDictionary(m => m, m => ReportFormat.Finite(MedianTotal(f, m, r.Rung))),
             })),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, _json));
+        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
     }
 
     public string Markdown(string commandLine, bool interrupted, int repeat)
@@ -91,8 +89,8 @@ public sealed class DriftReport : IExperimentReport
             md.AppendLine("| input | " + string.Join(" | ", Modes) + " |");
             md.AppendLine("|---|" + string.Concat(Modes.Select(_ => "---:|")));
             foreach (var r in Rungs(f))
-                md.AppendLine($"| {WithoutFunction(f, r.Input)}{(r.Recorded ? " *" : "")} | " + string.Join(" | ", Modes.Select(m => Format(MedianTotal(f, m, r.Rung)))) + " |");
-            md.AppendLine("| largest / recorded | " + string.Join(" | ", Modes.Select(m => Format(Growth(f, m), "0.00") + "x")) + " |");
+                md.AppendLine($"| {WithoutFunction(f, r.Input)}{(r.Recorded ? " *" : "")} | " + string.Join(" | ", Modes.Select(m => ReportFormat.Figure(MedianTotal(f, m, r.Rung)))) + " |");
+            md.AppendLine("| largest / recorded | " + string.Join(" | ", Modes.Select(m => ReportFormat.Figure(Growth(f, m), "0.00") + "x")) + " |");
             md.AppendLine();
         }
         var degraded = Runs.Where(r => r.Degraded is not null).ToList();
@@ -138,8 +136,5 @@ public sealed class DriftReport : IExperimentReport
     public static string WithoutFunction(string function, string label) =>
         label.StartsWith(function + " ", StringComparison.Ordinal) ? label[(function.Length + 1)..] : label;
 
-    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
-    private static string Format(double value, string format = "0.00") =>
-        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "–";
 }

@@ -184,7 +184,7 @@ public static class BenchCommand
             foreach (var mode in report.Modes)
                 table.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
             foreach (var r in report.Rungs(f))
-                table.AddRow([Markup.Escape(DriftReport.WithoutFunction(f, r.Input).Replace(" (other content)", " other", StringComparison.Ordinal) + (r.Recorded ? " *" : "")), .. report.Modes.Select(m => Format(report.MedianTotal(f, m, r.Rung), "0.00"))]);
+                table.AddRow([Markup.Escape(DriftReport.WithoutFunction(f, r.Input).Replace(" (other content)", " other", StringComparison.Ordinal) + (r.Recorded ? " *" : "")), .. report.Modes.Select(m => ReportFormat.Figure(report.MedianTotal(f, m, r.Rung), "0.00"))]);
             AnsiConsole.Write(table);
         }
         return Finish(folder, resultsPath, json, experiment.Partial);
@@ -220,7 +220,7 @@ public static class BenchCommand
                 foreach (var mode in report.Modes)
                     table.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
                 foreach (var n in report.Levels)
-                    table.AddRow([n.ToString(CultureInfo.InvariantCulture), .. report.Modes.Select(m => Format(report.Throughput(f, m, target, n), "0.0"))]);
+                    table.AddRow([n.ToString(CultureInfo.InvariantCulture), .. report.Modes.Select(m => ReportFormat.Figure(report.Throughput(f, m, target, n), "0.0"))]);
                 AnsiConsole.Write(table);
             }
         }
@@ -314,7 +314,7 @@ public static class BenchCommand
         foreach (var mode in report.Modes)
             times.AddColumn(new TableColumn(mode).RightAligned().NoWrap());
         foreach (var f in report.Functions)
-            times.AddRow([Markup.Escape(f), .. report.Modes.Select(m => Format(report.MedianTotal(f, m), "0.00"))]);
+            times.AddRow([Markup.Escape(f), .. report.Modes.Select(m => ReportFormat.Figure(report.MedianTotal(f, m), "0.00"))]);
         AnsiConsole.Write(times);
 
         var againsts = Report.Baselines.Where(report.CanSummarise).ToList();
@@ -324,12 +324,9 @@ public static class BenchCommand
         foreach (var against in againsts)
             ratios.AddColumn(new TableColumn($"faasnap/{against}").RightAligned().NoWrap());
         foreach (var f in report.Functions)
-            ratios.AddRow([Markup.Escape(f), .. againsts.Select(a => Format(report.Ratio(f, a), "0.000"))]);
+            ratios.AddRow([Markup.Escape(f), .. againsts.Select(a => ReportFormat.Figure(report.Ratio(f, a), "0.000"))]);
         AnsiConsole.Write(ratios);
     }
-
-    private static string Format(double value, string format) =>
-        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
 
     private static string[]? List(string? value) =>
         string.IsNullOrWhiteSpace(value) ? null : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

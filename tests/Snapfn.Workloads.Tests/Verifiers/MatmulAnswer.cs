@@ -8,6 +8,20 @@ namespace Snapfn.Workloads.Tests.Verifiers;
 /// </summary>
 public static class MatmulAnswer
 {
+    /// <summary>Checks the C matmul's answer: WORKLOADS.md draws A, then B, from one SpecRng stream of the seed
+    /// (each entry uniform in [-1, 1)), and the samples' positions are the draws after B's, i then j.</summary>
+    public static double AssertMatchesC(JsonElement root, int n, ulong seed)
+    {
+        var rng = new SpecRng(seed);
+        var a = new double[n * n];
+        var b = new double[n * n];
+        for (var i = 0; i < a.Length; i++)
+            a[i] = rng.NextDouble() * 2 - 1;
+        for (var i = 0; i < b.Length; i++)
+            b[i] = rng.NextDouble() * 2 - 1;
+        return AssertMatches(root, n, seed, a, b, _ => ((int)(rng.Next() % (ulong)n), (int)(rng.Next() % (ulong)n)));
+    }
+
     /// <summary>Checks the answer against a and b (row-major n x n); <paramref name="sample"/> gives the
     /// position of sample s, called for s = 0, 1, ... in turn. Returns the trace.</summary>
     public static double AssertMatches(JsonElement root, int n, ulong seed, double[] a, double[] b, Func<int, (int I, int J)> sample)

@@ -12,7 +12,17 @@ public sealed record BenchRun(
     long CachedPagesBefore,
     IReadOnlyDictionary<string, double> Counters,
     string? Degraded = null,
-    long? FilePmdMappedKb = null);
+    long? FilePmdMappedKb = null)
+{
+    /// <summary>The run <paramref name="result"/> measured, as repetition <paramref name="repetition"/> with
+    /// input set <paramref name="inputSet"/>.</summary>
+    public static BenchRun Of(Platform.InvocationResult result, string inputSet, int repetition)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new(result.Function, result.Mode, inputSet, repetition, result.RestoreMs, result.ExecuteMs, result.TotalMs,
+            result.CachedPagesBefore, result.Counters, result.Degraded, result.FilePmdMappedKb);
+    }
+}
 
 /// <summary>What was asked of the experiment.</summary>
 public sealed record BenchOptions

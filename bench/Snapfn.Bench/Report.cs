@@ -84,37 +84,24 @@ public sealed class Report
     {
         var document = new
         {
-            experiment = Experiment,
-            command_line = commandLine,
-            partial,
             options.Functions,
             options.Modes,
             options.Repeat,
             input_set = options.TestInputSet,
-            machine = Machine.Description,
-            snapshot_device = Machine.SnapshotDevice,
-            read_ahead_kb = Machine.ReadAheadKb,
-            small_pages = Machine.SmallPages,
-            full_memory_files = Machine.FullMemoryFiles,
             faasnap_recording = options.FaasnapRecording.Describe(),
             notes = Notes,
             summary = PaperClaims.Where(c => CanSummarise(c.Against)).ToDictionary(c => c.Name, c => new { measured = Summary(c.Against), paper = c.Paper }),
             working_sets = WorkingSets.ToDictionary(w => w.Key, w => new { pages_a = w.Value.PagesA, pages_b = w.Value.PagesB, mb_a = w.Value.MegabytesA, mb_b = w.Value.MegabytesB }),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
+        ReportFormat.WriteJson(path, Experiment, commandLine, partial, Machine, document);
     }
 
     public string Markdown(BenchOptions options, string commandLine, bool partial)
     {
         ArgumentNullException.ThrowIfNull(options);
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"# {Title}");
-        md.AppendLine();
-        if (partial)
-            md.AppendLine("**Partial results: the run was interrupted.**\n");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");
+        ReportFormat.Preamble(md, Title, commandLine, partial, Machine);
         md.AppendLine(CultureInfo.InvariantCulture, $"- {options.Repeat} repetitions, modes in shuffled order, tested with input {options.TestInputSet}, recorded with input A; snapshot files dropped from the page cache before every mode but cached and warm");
         md.AppendLine(CultureInfo.InvariantCulture, $"- faasnap's recordings: {options.FaasnapRecording.Describe()}");
         md.AppendLine();

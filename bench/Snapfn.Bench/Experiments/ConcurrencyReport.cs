@@ -54,17 +54,9 @@ public sealed class ConcurrencyReport : IExperimentReport
     {
         var document = new
         {
-            experiment = "concurrency",
-            command_line = commandLine,
-            partial = interrupted,
             modes = Modes,
             levels = Levels,
             repeat,
-            machine = Machine.Description,
-            snapshot_device = Machine.SnapshotDevice,
-            read_ahead_kb = Machine.ReadAheadKb,
-            small_pages = Machine.SmallPages,
-            full_memory_files = Machine.FullMemoryFiles,
             summary = Functions.ToDictionary(f => f, f => Enum.GetValues<ConcurrencyTarget>().ToDictionary(t => t.ToString(), t => Levels.Select(n => new
             {
                 concurrency = n,
@@ -77,18 +69,13 @@ public sealed class ConcurrencyReport : IExperimentReport
             }))),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
+        ReportFormat.WriteJson(path, "concurrency", commandLine, interrupted, Machine, document);
     }
 
     public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
-        md.AppendLine("# Snapfn benchmark: concurrent restores (the paper's E3)");
-        md.AppendLine();
-        if (interrupted)
-            md.AppendLine("**Partial results: the run was interrupted.**\n");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");
+        ReportFormat.Preamble(md, "Snapfn benchmark: concurrent restores (the paper's E3)", commandLine, interrupted, Machine);
         md.AppendLine(CultureInfo.InvariantCulture, $"- {repeat} bursts per (N, mode, target), in shuffled order; recorded with input A, tested with B; the burst's files dropped from the page cache once before it (cached and faasnap-hot: loaded instead); one snapshot: its restores share the page cache, FaaSnap's loader and REAP's working-set read; N copies: nothing shared");
         md.AppendLine();
         foreach (var f in Functions)

@@ -47,16 +47,8 @@ public sealed class DriftReport : IExperimentReport
     {
         var document = new
         {
-            experiment = "drift",
-            command_line = commandLine,
-            partial = interrupted,
             modes = Modes,
             repeat,
-            machine = Machine.Description,
-            snapshot_device = Machine.SnapshotDevice,
-            read_ahead_kb = Machine.ReadAheadKb,
-            small_pages = Machine.SmallPages,
-            full_memory_files = Machine.FullMemoryFiles,
             medians = Functions.ToDictionary(f => f, f => Rungs(f).Select(r => new
             {
                 rung = r.Rung,
@@ -68,18 +60,13 @@ public sealed class DriftReport : IExperimentReport
             })),
             runs = Runs,
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, ReportFormat.Json));
+        ReportFormat.WriteJson(path, "drift", commandLine, interrupted, Machine, document);
     }
 
     public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
-        md.AppendLine("# Snapfn benchmark: working-set change (the paper's E2)");
-        md.AppendLine();
-        if (interrupted)
-            md.AppendLine("**Partial results: the run was interrupted.**\n");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{commandLine}`");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Machine.Line()}");
+        ReportFormat.Preamble(md, "Snapfn benchmark: working-set change (the paper's E2)", commandLine, interrupted, Machine);
         md.AppendLine(CultureInfo.InvariantCulture, $"- {repeat} repetitions; recorded with the rung marked *, tested with every rung; (rung, mode) pairs in shuffled order; each mode's files dropped from the page cache first except for the modes whose point is that they are cached");
         md.AppendLine();
         foreach (var f in Functions)

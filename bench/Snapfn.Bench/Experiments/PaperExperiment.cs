@@ -70,8 +70,7 @@ public sealed class PaperExperiment
                         var cold = RestoreModes.Get(mode).RunsCold;
                         // Ctrl-C lets the invocation in progress finish, so that every run written is a whole one.
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, cold), vmOptions, CancellationToken.None);
-                        Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
-                            result.TotalMs, result.CachedPagesBefore, result.Counters, result.Degraded, result.FilePmdMappedKb));
+                        Runs.Add(BenchRun.Of(result, options.TestInputSet, rep));
                         done++;
                     }
                 }

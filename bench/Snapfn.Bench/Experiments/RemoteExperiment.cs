@@ -79,8 +79,7 @@ public sealed class RemoteExperiment
                         foreach (var file in ((IMemoryBackend)RestoreModes.Get(mode)).Files(remote))
                             storage.DropCache(file);
                         var result = invoker.Invoke(new InvocationRequest(function, mode, inputTest, Cold: true), _setup.VmOptions, CancellationToken.None);
-                        Runs.Add(new BenchRun(name, mode, options.TestInputSet, rep, result.RestoreMs, result.ExecuteMs,
-                            result.TotalMs, result.CachedPagesBefore, result.Counters, result.Degraded, result.FilePmdMappedKb));
+                        Runs.Add(BenchRun.Of(result, options.TestInputSet, rep));
                         done++;
                     }
                 }

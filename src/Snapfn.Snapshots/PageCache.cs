@@ -15,30 +15,30 @@ public static unsafe class PageCache
     /// <summary>How many of the file's data pages (holes left out: a sparse 2 GiB memory file is mostly holes,
     /// and scanning them cost ~30 ms) are in the page cache, and how many data pages it has. A missing file
     /// counts as empty: saying it is missing is the restore's job.</summary>
-    public static (long Cached, long Total) Count(string path)
+    public static (long Cached, long Total) Count(string path) =>
+        File.Exists(path) ? Resident(path, _ => Recording.SparseMap.DataRanges(path)) : (0, 0);
+
+    /// <summary>How many pages of the file's <paramref name="ranges"/> (given its length) are in the page cache,
+    /// of how many: mincore on a shared read-only view, which faults nothing in.</summary>
+    private static (long Cached, long Total) Resident(string path, Func<long, IEnumerable<Recording.GuestRange>> ranges)
     {
-        if (!File.Exists(path))
-            return (0, 0);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
         if (length == 0)
             return (0, 0);
         using var mapping = MemoryMapping.OfFile(file, (ulong)length, Libc.PROT_READ, Libc.MAP_SHARED, path);
-        var address = mapping.Address;
+        long cached = 0, total = 0;
+        foreach (var range in ranges(length))
         {
-            long cached = 0, total = 0;
-            foreach (var range in Recording.SparseMap.DataRanges(path))
-            {
-                var pages = (long)((range.Length + PageSize - 1) / PageSize);
-                var vector = new byte[pages];
-                fixed (byte* v = vector)
-                    SyscallException.Check(Libc.mincore(address + (nint)range.Offset, (nuint)range.Length, v), $"mincore({path})");
-                foreach (var b in vector)
-                    cached += b & 1;
-                total += pages;
-            }
-            return (cached, total);
+            var pages = (long)((range.Length + PageSize - 1) / PageSize);
+            var vector = new byte[pages];
+            fixed (byte* v = vector)
+                SyscallException.Check(Libc.mincore(mapping.Address + (nint)range.Offset, (nuint)range.Length, v), $"mincore({path})");
+            foreach (var b in vector)
+                cached += b & 1;
+            total += pages;
         }
+        return (cached, total);
     }
 
     /// <summary>Asks the kernel to drop the file's cached pages: the next access reads the disk. A missing file
@@ -74,15 +74,8 @@ public static unsafe class PageCache
     /// <summary>Whether every page of the file, holes included, is in the page cache (mincore over all of it).</summary>
     public static bool IsWhollyCached(string path)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var length = RandomAccess.GetLength(file);
-        if (length == 0)
-            return true;
-        using var mapping = MemoryMapping.OfFile(file, (ulong)length, Libc.PROT_READ, Libc.MAP_SHARED, path);
-        var vector = new byte[(length + PageSize - 1) / PageSize];
-        fixed (byte* v = vector)
-            SyscallException.Check(Libc.mincore(mapping.Address, (nuint)length, v), $"mincore({path})");
-        return Array.TrueForAll(vector, b => (b & 1) != 0);
+        var (cached, total) = Resident(path, length => [new Recording.GuestRange(0, (ulong)length)]);
+        return cached == total;
     }
 
     /// <summary>Apparent and allocated size of a (sparse) file.</summary>

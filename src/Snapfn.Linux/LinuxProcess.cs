@@ -39,7 +39,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _tmpDirectory = Directory.CreateTempSubdirectory("snapfn-tmp-").FullName;
         try
         {
-            Root = new RootFileSystem(options.RootDirectory, [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true)]);
+            Root = new RootFileSystem(options.RootDirectory,
+                [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true) { Quota = options.TmpQuota }]);
         }
         catch
         {
@@ -58,6 +59,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     internal ProcessOptions Options => _options;
 
     internal string TmpDirectory => _tmpDirectory;
+
+    /// <summary>The private /tmp's host directory and what it holds against <see cref="ProcessOptions.TmpQuota"/>.</summary>
+    internal WritableSpace Tmp => Root.Space("/tmp")!;
 
     public RootFileSystem Root { get; }
 

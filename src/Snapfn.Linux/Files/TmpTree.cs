@@ -285,7 +285,8 @@ internal static class TmpTree
     {
         var how = new Libc.open_how
         {
-            flags = (ulong)(uint)(flags | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY),
+            // openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
+            flags = (ulong)(uint)(flags | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | ((flags & Libc.O_PATH) == 0 ? Libc.O_NOCTTY : 0)),
             mode = (flags & Libc.O_CREAT) != 0 ? mode : 0,
             resolve = Beneath,
         };

@@ -330,14 +330,22 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _disposed = true;
         _vm?.Dispose();
         Files.Dispose();
-        Root.Dispose();
         try
         {
-            Directory.Delete(_tmpDirectory, recursive: true);
+            // By descriptor and unlinkat: a link the program left in /tmp is removed, not what it points to.
+            TmpTree.Clear(Tmp.Directory);
         }
         catch (IOException)
         {
-            // A /tmp the program left unremovable (permissions it set) is left for the OS's temp cleaning.
+            // What cannot be removed is left for the OS's temp cleaning (the directory is private: 0700).
+        }
+        Root.Dispose();
+        try
+        {
+            Directory.Delete(_tmpDirectory);
+        }
+        catch (IOException)
+        {
         }
     }
 

@@ -103,6 +103,14 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int unlinkat(SafeHandle dirfd, byte* path, int flags);
 
+    /// <inheritdoc cref="unlinkat(SafeHandle, byte*, int)"/>
+    public static unsafe int unlinkat(SafeHandle dirfd, ReadOnlySpan<byte> path, int flags)
+    {
+        RequireNul(path);
+        fixed (byte* p = path)
+            return unlinkat(dirfd, p, flags);
+    }
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int renameat(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath);
 

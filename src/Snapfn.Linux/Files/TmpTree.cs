@@ -161,6 +161,23 @@ internal static class TmpTree
         return done == content.Length ? content : content[..done];
     }
 
+    /// <summary>Removes everything below <paramref name="root"/>, children first, each by its name in its parent
+    /// (unlinkat): a link is removed, never what it points to.</summary>
+    public static void Clear(SafeFd root)
+    {
+        var found = new List<(string Path, bool Directory)>();
+        Walk(root, node => found.Add((node.Path, node.Type == Libc.S_IFDIR)));
+        for (var i = found.Count - 1; i >= 0; i--)
+        {
+            var (path, directory) = found[i];
+            var slash = path.LastIndexOf('/');
+            using var parent = slash < 0 ? null : OpenBeneath(root, path[..slash], Libc.O_PATH | Libc.O_DIRECTORY, 0, out var errno)
+                ?? throw new SyscallException($"openat2(/tmp/{path[..slash]})", errno);
+            if (Libc.unlinkat(parent ?? root, NulTerminated(path[(slash + 1)..]), directory ? Libc.AT_REMOVEDIR : 0) < 0)
+                SyscallException.Throw($"unlinkat(/tmp/{path})", Marshal.GetLastPInvokeError());
+        }
+    }
+
     /// <summary>
     /// Writes <paramref name="entries"/> (checked with <see cref="Check"/> first) into <paramref name="root"/>, a
     /// fresh empty directory. Every entry is created by one name in its parent, opened without following a link,

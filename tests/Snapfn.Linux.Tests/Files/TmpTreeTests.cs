@@ -66,6 +66,17 @@ public sealed class TmpTreeTests : IDisposable
         Assert.Equal("in sub", File.ReadAllText(Path.Combine(restored, "sub", "f")));
     }
 
+    [Fact]
+    public void Clearing_tmp_removes_links_and_not_what_they_point_to()
+    {
+        PlantLinks();
+        var before = Snapshot(_outside);
+        using (var root = OpenDirectory(_tmp))
+            TmpTree.Clear(root);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_tmp));
+        Assert.Equal(before, Snapshot(_outside));
+    }
+
     public static TheoryData<string> CraftedSnapshots => new()
     {
         "dotdot", "dotdot-inside", "absolute", "empty", "empty-name", "nul", "through-a-link", "over-a-link",

@@ -82,8 +82,17 @@ internal sealed class WritableSpace
 
     private void Refresh()
     {
-        if (!_exact)
+        if (_exact)
+            return;
+        try
+        {
             Recount();
+        }
+        catch (IOException)
+        {
+            // A directory the walk cannot read: the counts stay an upper bound, so refusing on them is still safe,
+            // and a system call must end in an errno, never in an exception out of the VMM.
+        }
     }
 
     /// <summary>Counts what the mount holds now: every regular file's allocated blocks and every entry below the

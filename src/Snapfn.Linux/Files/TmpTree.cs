@@ -120,7 +120,7 @@ internal static class TmpTree
         Libc.S_IFSOCK => "a socket",
         Libc.S_IFCHR => "a character device",
         Libc.S_IFBLK => "a block device",
-        _ => $"a file of type 0{type >> 12:o}",
+        _ => $"a file of type 0x{type:x}",
     };
 
     private static byte[] ReadLink(Node node)

@@ -39,7 +39,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _tmpDirectory = Directory.CreateTempSubdirectory("snapfn-tmp-").FullName;
         try
         {
-            Root = new RootFileSystem(options.RootDirectory, [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true)]);
+            Root = new RootFileSystem(options.RootDirectory,
+                [.. options.Mounts, new RootMount("/tmp", _tmpDirectory, Writable: true) { Quota = options.TmpQuota }]);
         }
         catch
         {
@@ -58,6 +59,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     internal ProcessOptions Options => _options;
 
     internal string TmpDirectory => _tmpDirectory;
+
+    /// <summary>The private /tmp's host directory and what it holds against <see cref="ProcessOptions.TmpQuota"/>.</summary>
+    internal WritableSpace Tmp => Root.Space("/tmp")!;
 
     public RootFileSystem Root { get; }
 
@@ -326,14 +330,22 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _disposed = true;
         _vm?.Dispose();
         Files.Dispose();
-        Root.Dispose();
         try
         {
-            Directory.Delete(_tmpDirectory, recursive: true);
+            // By descriptor and unlinkat: a link the program left in /tmp is removed, not what it points to.
+            TmpTree.Clear(Tmp.Directory);
         }
         catch (IOException)
         {
-            // A /tmp the program left unremovable (permissions it set) is left for the OS's temp cleaning.
+            // What cannot be removed is left for the OS's temp cleaning (the directory is private: 0700).
+        }
+        Root.Dispose();
+        try
+        {
+            Directory.Delete(_tmpDirectory);
+        }
+        catch (IOException)
+        {
         }
     }
 

@@ -22,6 +22,10 @@ public sealed record ProcessOptions
 
     public string WorkingDirectory { get; init; } = "/";
 
+    /// <summary>How much the VM's private /tmp may hold on the host (file data in allocated blocks, entries); past
+    /// it the program gets ENOSPC. Default 256 MiB and 10 000 entries.</summary>
+    public TmpQuota TmpQuota { get; init; } = TmpQuota.Default;
+
     /// <summary>guest/build/vdso.so; null runs without a vDSO (every clock read is a system call).</summary>
     public string? VdsoPath { get; init; }
 

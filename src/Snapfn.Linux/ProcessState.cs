@@ -20,6 +20,9 @@ public sealed class ProcessState
     /// <summary>A snapshot's /tmp must stay small: it is copied into every restored VM.</summary>
     public const long MaxTmpBytes = 64L << 20;
 
+    /// <summary>Entries (files, directories, links) a snapshot's /tmp may hold.</summary>
+    public const int MaxTmpEntries = 10_000;
+
     private ProcessState() { }
 
     public required string Program { get; init; }
@@ -60,7 +63,8 @@ public sealed class ProcessState
     /// <summary>A descriptor of the guest program: its number there (the FdTable slot, never a host descriptor) and its description.</summary>
     public sealed record Descriptor(int Number, int Description, bool CloseOnExec);
 
-    /// <summary>A file, directory or symbolic link of /tmp, by its path below /tmp.</summary>
+    /// <summary>A file, directory or symbolic link of /tmp, by its path below /tmp; a file's content is its bytes, a
+    /// link's its target (never what it points to).</summary>
     public sealed record TmpEntry(string Path, TmpEntryKind Kind, int Mode, byte[] Content);
 
     public enum DescriptionKind
@@ -115,7 +119,7 @@ public sealed class ProcessState
             SignalMask = p.Signals.Mask,
             AlternateStack = p.Signals.AlternateStack,
             PendingRead = p.Channel?.PendingRead,
-            Tmp = ReadTmp(p.TmpDirectory),
+            Tmp = TmpTree.Capture(p.Tmp.Directory, MaxTmpBytes, MaxTmpEntries),
         };
     }
 
@@ -131,41 +135,11 @@ public sealed class ProcessState
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
     };
 
-    private static List<TmpEntry> ReadTmp(string directory)
-    {
-        var entries = new List<TmpEntry>();
-        long total = 0;
-        foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", new EnumerationOptions
-                 { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
-        {
-            var relative = Path.GetRelativePath(directory, info.FullName);
-            var mode = (int)info.UnixFileMode;
-            if (info.LinkTarget is { } target)
-            {
-                entries.Add(new TmpEntry(relative, TmpEntryKind.Symlink, mode, Encoding.UTF8.GetBytes(target)));
-            }
-            else if (info is DirectoryInfo)
-            {
-                entries.Add(new TmpEntry(relative, TmpEntryKind.Directory, mode, []));
-            }
-            else
-            {
-                total += ((FileInfo)info).Length;
-                if (total > MaxTmpBytes)
-                    throw new ProcessRestoreException(
-                        $"the program's /tmp holds more than {MaxTmpBytes >> 20} MiB at the snapshot point; a snapshot copies /tmp into every VM, so keep it small");
-                entries.Add(new TmpEntry(relative, TmpEntryKind.File, mode, File.ReadAllBytes(info.FullName)));
-            }
-        }
-        // Parents before children, so that a restore can create them in order.
-        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        return entries;
-    }
-
     /// <summary>Puts this state into a fresh process (its memory is the snapshot's, already mapped).</summary>
     internal void ApplyTo(LinuxProcess p)
     {
-        WriteTmp(p.TmpDirectory);
+        TmpTree.Restore(p.Tmp.Directory, Tmp);
+        p.Tmp.Recount();
         p.Root.ExecutablePath = Program;
         p.Cwd = Cwd;
         p.Umask = Umask;
@@ -211,30 +185,6 @@ public sealed class ProcessState
                     throw new ProcessRestoreException($"cannot seek {d.Path} back to offset {d.Offset}");
                 }
                 return file;
-        }
-    }
-
-    private void WriteTmp(string directory)
-    {
-        foreach (var entry in Tmp)
-        {
-            var path = Path.Combine(directory, entry.Path);
-            if (!Path.GetFullPath(path).StartsWith(directory + "/", StringComparison.Ordinal))
-                throw new ProcessRestoreException($"the snapshot's /tmp names a path outside /tmp: {entry.Path}");
-            switch (entry.Kind)
-            {
-                case TmpEntryKind.Directory:
-                    Directory.CreateDirectory(path);
-                    File.SetUnixFileMode(path, (UnixFileMode)entry.Mode);
-                    break;
-                case TmpEntryKind.Symlink:
-                    File.CreateSymbolicLink(path, Encoding.UTF8.GetString(entry.Content));
-                    break;
-                default:
-                    File.WriteAllBytes(path, entry.Content);
-                    File.SetUnixFileMode(path, (UnixFileMode)entry.Mode);
-                    break;
-            }
         }
     }
 
@@ -348,9 +298,10 @@ public sealed class ProcessState
             var stack = new Kernel.stack_t { ss_sp = r.ReadUInt64(), ss_flags = r.ReadInt32(), ss_size = r.ReadUInt64() };
             var hasPending = r.ReadBoolean();
             var pending = (r.ReadUInt64(), r.ReadUInt64());
-            var tmp = new TmpEntry[Count(r, 1 << 20)];
+            var tmp = new TmpEntry[Count(r, MaxTmpEntries)];
             for (var i = 0; i < tmp.Length; i++)
                 tmp[i] = new TmpEntry(r.ReadString(), (TmpEntryKind)r.ReadInt32(), r.ReadInt32(), r.ReadBytes(Count(r, (int)MaxTmpBytes)));
+            TmpTree.Check(tmp, MaxTmpBytes, MaxTmpEntries);
             if (r.BaseStream.Position != r.BaseStream.Length)
                 throw new InvalidDataException("the process state has trailing bytes");
             return new ProcessState

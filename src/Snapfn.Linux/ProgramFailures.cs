@@ -27,6 +27,15 @@ public sealed class FunctionFailedException : GuestFailureException
     }
 }
 
+/// <summary>The function's /tmp cannot go into a snapshot (it holds a FIFO, a socket, a device or a hard link, or
+/// too much): the function's to fix, in its init().</summary>
+public sealed class TmpSnapshotException : GuestFailureException
+{
+    public TmpSnapshotException(string message) : base(message) { }
+
+    public TmpSnapshotException(string message, Exception innerException) : base(message, innerException) { }
+}
+
 /// <summary>A snapshot's process cannot be rebuilt here (its root changed, its /tmp is gone); take it again.</summary>
 public sealed class ProcessRestoreException : Exception
 {

@@ -52,6 +52,30 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int fstat(SafeHandle fd, stat_buf* buf);
 
+    /// <summary>openat2(2) of a NUL-terminated UTF-8 <paramref name="path"/> below <paramref name="dirfd"/>.</summary>
+    public static unsafe int openat2(SafeHandle dirfd, ReadOnlySpan<byte> path, in open_how how)
+    {
+        RequireNul(path);
+        fixed (byte* p = path)
+        fixed (open_how* h = &how)
+            return openat2(dirfd, p, h);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int fstatat(SafeHandle dirfd, byte* path, stat_buf* buf, int flags);
+
+    /// <summary>fstatat(2) of a NUL-terminated UTF-8 <paramref name="path"/> into <paramref name="buf"/>.</summary>
+    public static unsafe int fstatat(SafeHandle dirfd, ReadOnlySpan<byte> path, out stat_buf buf, int flags)
+    {
+        RequireNul(path);
+        fixed (byte* p = path)
+        fixed (stat_buf* b = &buf)
+            return fstatat(dirfd, p, b, flags);
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int fchmod(SafeHandle fd, uint mode);
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long readlinkat(SafeHandle dirfd, byte* path, byte* buffer, nuint size);
 
@@ -59,8 +83,7 @@ public static partial class Libc
     /// (an empty one, "\0", reads the link that an O_PATH <paramref name="dirfd"/> itself names).</summary>
     public static unsafe long readlinkat(SafeHandle dirfd, ReadOnlySpan<byte> path, Span<byte> buffer)
     {
-        if (path.IndexOf((byte)0) < 0)
-            throw new ArgumentException("the path must be NUL-terminated", nameof(path));
+        RequireNul(path);
         fixed (byte* p = path)
         fixed (byte* b = buffer)
             return readlinkat(dirfd, p, b, (nuint)buffer.Length);
@@ -69,14 +92,40 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int mkdirat(SafeHandle dirfd, byte* path, uint mode);
 
+    /// <inheritdoc cref="mkdirat(SafeHandle, byte*, uint)"/>
+    public static unsafe int mkdirat(SafeHandle dirfd, ReadOnlySpan<byte> path, uint mode)
+    {
+        RequireNul(path);
+        fixed (byte* p = path)
+            return mkdirat(dirfd, p, mode);
+    }
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int unlinkat(SafeHandle dirfd, byte* path, int flags);
+
+    /// <inheritdoc cref="unlinkat(SafeHandle, byte*, int)"/>
+    public static unsafe int unlinkat(SafeHandle dirfd, ReadOnlySpan<byte> path, int flags)
+    {
+        RequireNul(path);
+        fixed (byte* p = path)
+            return unlinkat(dirfd, p, flags);
+    }
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int renameat(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int symlinkat(byte* target, SafeHandle newdirfd, byte* linkpath);
+
+    /// <inheritdoc cref="symlinkat(byte*, SafeHandle, byte*)"/>
+    public static unsafe int symlinkat(ReadOnlySpan<byte> target, SafeHandle newdirfd, ReadOnlySpan<byte> linkpath)
+    {
+        RequireNul(target);
+        RequireNul(linkpath);
+        fixed (byte* t = target)
+        fixed (byte* l = linkpath)
+            return symlinkat(t, newdirfd, l);
+    }
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int ftruncate(SafeHandle fd, long length);
@@ -103,5 +152,11 @@ public static partial class Libc
     {
         fixed (byte* p = buffer)
             return getdents64(fd, p, (nuint)buffer.Length);
+    }
+
+    private static void RequireNul(ReadOnlySpan<byte> path)
+    {
+        if (path.IndexOf((byte)0) < 0)
+            throw new ArgumentException("the path must be NUL-terminated", nameof(path));
     }
 }

@@ -72,6 +72,7 @@ public static partial class Libc
     {
         [FieldOffset(0)] public ulong st_dev;
         [FieldOffset(8)] public ulong st_ino;
+        [FieldOffset(16)] public ulong st_nlink;
         [FieldOffset(24)] public uint st_mode;
         [FieldOffset(48)] public long st_size;
         [FieldOffset(64)] public long st_blocks;
@@ -83,6 +84,10 @@ public static partial class Libc
     public const uint S_IFDIR = 0x4000;
     public const uint S_IFREG = 0x8000;
     public const uint S_IFLNK = 0xa000;
+    public const uint S_IFIFO = 0x1000;
+    public const uint S_IFCHR = 0x2000;
+    public const uint S_IFBLK = 0x6000;
+    public const uint S_IFSOCK = 0xc000;
 }
 
 public static partial class Libc

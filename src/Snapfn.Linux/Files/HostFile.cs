@@ -4,22 +4,26 @@ using Snapfn.Linux.Abi;
 
 namespace Snapfn.Linux.Files;
 
-/// <summary>A file or directory of the root or of /tmp, opened on the host (with openat2 confined to its mount).</summary>
+/// <summary>A file or directory of the root or of /tmp, opened on the host (with openat2 confined to its mount).
+/// A file of a writable mount charges what its writes allocate to the mount's <see cref="WritableSpace"/>.</summary>
 public sealed unsafe class HostFile : OpenFile
 {
     private readonly SafeFd _fd;
+    private readonly WritableSpace? _space;
 
-    public HostFile(SafeFd fd, string guestPath, int statusFlags, bool isDirectory, bool onWritableMount) : base(guestPath, statusFlags)
+    internal HostFile(SafeFd fd, string guestPath, int statusFlags, bool isDirectory, WritableSpace? space) : base(guestPath, statusFlags)
     {
         _fd = fd;
         IsDirectory = isDirectory;
-        OnWritableMount = onWritableMount;
+        _space = space;
+        if (space is not null && !isDirectory)
+            space.Opened(this);
     }
 
     public override bool IsDirectory { get; }
 
     /// <summary>The file lives where the program can write (/tmp), so it can shrink under a mapping.</summary>
-    public bool OnWritableMount { get; }
+    public bool OnWritableMount => _space is not null;
 
     public override SafeFd? HostFd => _fd;
 
@@ -32,7 +36,8 @@ public sealed unsafe class HostFile : OpenFile
         return Result(Libc.read(_fd, buffer));
     }
 
-    public override long Write(ReadOnlySpan<byte> buffer) => Result(Libc.write(_fd, buffer));
+    public override long Write(ReadOnlySpan<byte> buffer) =>
+        _space is null ? Result(Libc.write(_fd, buffer)) : Charged(buffer, offset: -1);
 
     public override long ReadAt(Span<byte> buffer, long offset)
     {
@@ -41,7 +46,37 @@ public sealed unsafe class HostFile : OpenFile
         return Result(Libc.pread(_fd, buffer, offset));
     }
 
-    public override long WriteAt(ReadOnlySpan<byte> buffer, long offset) => Result(Libc.pwrite(_fd, buffer, offset));
+    public override long WriteAt(ReadOnlySpan<byte> buffer, long offset) =>
+        _space is null ? Result(Libc.pwrite(_fd, buffer, offset)) : Charged(buffer, offset);
+
+    /// <summary>A write within the mount's quota: as much as fits, ENOSPC when nothing does; the blocks it took
+    /// (not its length: a write far past the end makes a sparse file) are charged.</summary>
+    private long Charged(ReadOnlySpan<byte> buffer, long offset)
+    {
+        if (buffer.IsEmpty || IsDirectory)
+            return offset < 0 ? Result(Libc.write(_fd, buffer)) : Result(Libc.pwrite(_fd, buffer, offset));
+        var before = AllocatedBytes();
+        if (before < 0)
+            return before;
+        var allowed = (int)_space!.Allow(buffer.Length);
+        if (allowed == 0)
+            return -Errno.ENOSPC;
+        var part = buffer[..allowed];
+        var n = offset < 0 ? Result(Libc.write(_fd, part)) : Result(Libc.pwrite(_fd, part, offset));
+        var after = AllocatedBytes();
+        if (after >= 0)
+            _space.Charge(after - before);
+        else
+            _space.Changed();
+        return n;
+    }
+
+    /// <summary>st_blocks in bytes, or a negated errno.</summary>
+    private long AllocatedBytes()
+    {
+        Kernel.stat st;
+        return Libc.fstat(_fd, (Libc.stat_buf*)&st) < 0 ? -Marshal.GetLastPInvokeError() : st.st_blocks * 512;
+    }
 
     public override long Seek(long offset, int whence) => Result(Libc.lseek(_fd, offset, whence));
 
@@ -58,7 +93,22 @@ public sealed unsafe class HostFile : OpenFile
         return Result(Libc.getdents64(_fd, buffer));
     }
 
-    public override int Truncate(long length) => (int)Result(Libc.ftruncate(_fd, length));
+    public override int Truncate(long length)
+    {
+        if (_space is null)
+            return (int)Result(Libc.ftruncate(_fd, length));
+        // Growing leaves a hole (no blocks on ext4 or tmpfs); whatever it does allocate is charged.
+        var before = AllocatedBytes();
+        if (before < 0)
+            return (int)before;
+        var result = (int)Result(Libc.ftruncate(_fd, length));
+        var after = AllocatedBytes();
+        if (after >= 0)
+            _space.Charge(after - before);
+        else
+            _space.Changed();
+        return result;
+    }
 
     /// <summary>The host call's result, or the negated errno it failed with.</summary>
     internal static long Result(long value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();
@@ -66,7 +116,10 @@ public sealed unsafe class HostFile : OpenFile
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             _fd.Dispose();
+            _space?.Closed(this);
+        }
         base.Dispose(disposing);
     }
 }

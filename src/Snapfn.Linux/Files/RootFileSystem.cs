@@ -5,8 +5,13 @@ using Snapfn.Linux.Abi;
 
 namespace Snapfn.Linux.Files;
 
-/// <summary>A host directory shown to the program at <paramref name="GuestPath"/>; only writable mounts can change.</summary>
-public sealed record RootMount(string GuestPath, string HostDirectory, bool Writable);
+/// <summary>A host directory shown to the program at <paramref name="GuestPath"/>; only writable mounts can change,
+/// and what they hold on the host is bounded by <see cref="Quota"/>.</summary>
+public sealed record RootMount(string GuestPath, string HostDirectory, bool Writable)
+{
+    /// <summary>For a writable mount: how much it may hold (null: <see cref="TmpQuota.Default"/>).</summary>
+    public TmpQuota? Quota { get; init; }
+}
 
 /// <summary>
 /// The program's file system: a read-only root directory, mounts over it (a private writable /tmp, read-only
@@ -69,16 +74,42 @@ public sealed unsafe class RootFileSystem : IDisposable
             return new ContentFile(path, content(), flags & Libc.O_ACCMODE);
         }
         var (mount, relative) = Find(path);
-        var writes = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_CREAT | Libc.O_TRUNC)) != 0 ||
-            (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
+        var tmpFile = (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
+        var writes = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_CREAT | Libc.O_TRUNC)) != 0 || tmpFile;
         if (writes && !mount.Mount.Writable)
         {
             errno = Errno.EROFS;
             return null;
         }
+        var creates = tmpFile || (flags & Libc.O_CREAT) != 0;
+        var exclusive = tmpFile || (flags & Libc.O_EXCL) != 0;
+        var noRoom = false;
+        if (creates && mount.Space is { } full && full.ReserveEntry() < 0)
+        {
+            // No entry is left: a file that exists can still be opened, as on a disk out of inodes.
+            if (exclusive)
+            {
+                errno = Errno.ENOSPC;
+                return null;
+            }
+            flags &= ~Libc.O_CREAT;
+            creates = false;
+            noRoom = true;
+        }
         var handle = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff, out errno);
         if (handle is null)
+        {
+            if (noRoom && errno == Errno.ENOENT)
+                errno = Errno.ENOSPC;
             return null;
+        }
+        if (mount.Space is { } space)
+        {
+            if (creates)
+                space.EntryCreated(surely: exclusive);
+            if ((flags & Libc.O_TRUNC) != 0)
+                space.Changed();
+        }
         Kernel.stat st;
         if (Libc.fstat(handle, (Libc.stat_buf*)&st) < 0)
         {
@@ -87,7 +118,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             return null;
         }
         var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
-        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Mount.Writable);
+        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Space);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>
@@ -155,27 +186,51 @@ public sealed unsafe class RootFileSystem : IDisposable
         Stat(path, followSymlinks: true, out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
 
     public int MakeDirectory(string path, int mode) =>
-        InParent(path, (parent, name) => Libc.mkdirat(parent, name, (uint)mode & 0xfff));
+        Creating(path, () => InParent(path, (parent, name) => Libc.mkdirat(parent, name, (uint)mode & 0xfff)));
 
     public int Unlink(string path, bool directory) =>
-        InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0));
+        Freeing(path, InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0)));
 
     public int Symlink(string target, string linkPath)
     {
         var targetBytes = NulTerminated(target);
-        return InParent(linkPath, (parent, name) =>
+        return Creating(linkPath, () => InParent(linkPath, (parent, name) =>
         {
             fixed (byte* t = targetBytes)
                 return Libc.symlinkat(t, parent, name);
-        });
+        }));
     }
 
     public int Rename(string from, string to)
     {
         if (!ReferenceEquals(Find(from).Mount, Find(to).Mount))
             return -Errno.EXDEV;
-        return InParent(from, (fromParent, fromName) =>
-            InParent(to, (toParent, toName) => Libc.renameat(fromParent, fromName, toParent, toName)));
+        // Renaming over a file frees it.
+        return Freeing(to, InParent(from, (fromParent, fromName) =>
+            InParent(to, (toParent, toName) => Libc.renameat(fromParent, fromName, toParent, toName))));
+    }
+
+    /// <summary>The quota of the writable mount at <paramref name="guestPath"/> (its host directory, what it holds).</summary>
+    internal WritableSpace? Space(string guestPath) =>
+        _mounts.FirstOrDefault(m => m.Mount.GuestPath == guestPath)?.Space;
+
+    /// <summary>Makes one entry if the mount's quota has room for it: ENOSPC if not, as a disk out of inodes.</summary>
+    private int Creating(string path, Func<int> create)
+    {
+        var space = Find(path).Mount.Space;
+        if (space?.ReserveEntry() is < 0 and var full)
+            return full;
+        var result = create();
+        if (result == 0)
+            space?.EntryCreated(surely: true);
+        return result;
+    }
+
+    private int Freeing(string path, int result)
+    {
+        if (result == 0)
+            Find(path).Mount.Space?.Changed();
+        return result;
     }
 
     private delegate int ParentOperation(SafeFd parent, byte* name);
@@ -245,12 +300,16 @@ public sealed unsafe class RootFileSystem : IDisposable
         {
             Mount = mount;
             Handle = handle;
+            Space = mount.Writable ? new WritableSpace(handle, mount.Quota ?? TmpQuota.Default) : null;
         }
 
         public RootMount Mount { get; }
 
         /// <summary>The mount's host directory, opened O_PATH: every lookup below it starts here.</summary>
         public SafeFd Handle { get; }
+
+        /// <summary>What a writable mount holds, against its quota; null for a read-only one.</summary>
+        public WritableSpace? Space { get; }
 
         public static MountPoint Open(RootMount mount)
         {

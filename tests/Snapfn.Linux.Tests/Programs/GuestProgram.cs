@@ -21,7 +21,8 @@ public static class GuestProgram
     public static string VdsoPath => Path.Combine(GuestBuild.Directory, "vdso.so");
 
     public static ProgramOutput Run(string program, IReadOnlyList<string>? arguments = null, IReadOnlyList<RootMount>? mounts = null,
-        TimeSpan? timeout = null, IReadOnlyList<string>? environment = null, ulong memory = 512UL << 20, bool mountTests = true)
+        TimeSpan? timeout = null, IReadOnlyList<string>? environment = null, ulong memory = 512UL << 20, bool mountTests = true,
+        TmpQuota? tmpQuota = null)
     {
         GuestBuild.RequireKvm();
         var stdout = new StringBuilder();
@@ -34,6 +35,7 @@ public static class GuestProgram
             Environment = environment ?? ProcessOptions.DefaultEnvironment,
             Mounts = [.. mountTests ? [new RootMount("/tests", TestsDirectory, Writable: false)] : Array.Empty<RootMount>(), .. mounts ?? []],
             VdsoPath = File.Exists(VdsoPath) ? VdsoPath : null,
+            TmpQuota = tmpQuota ?? TmpQuota.Default,
             StandardOutput = bytes => { lock (stdout) stdout.Append(Encoding.UTF8.GetString(bytes)); },
             StandardError = bytes => { lock (stderr) stderr.Append(Encoding.UTF8.GetString(bytes)); },
             Warning = line => { lock (stderr) stderr.AppendLine(line); },

@@ -211,18 +211,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         long result;
         if (entry?.Function is { } function)
         {
-            try
-            {
-                result = function(this, args);
-            }
-            catch (BadAddressException)
-            {
-                result = -Errno.EFAULT;
-            }
-            catch (SyscallErrorException e)
-            {
-                result = -e.Errno;
-            }
+            result = Serve(this, function, number, args);
         }
         else
         {
@@ -294,6 +283,36 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     /// <summary>Ends the program (exit_group, or a signal whose default action is to terminate).</summary>
     public void Terminate(ProgramExit exit) => Exit ??= exit;
+
+    /// <summary>
+    /// Runs one handler: the one place that guarantees that nothing a program passes becomes a VMM error. Argument
+    /// problems are errnos (a bad pointer is EFAULT, a helper's <see cref="SyscallErrorException"/> its errno;
+    /// handlers check ranges through <see cref="GuestRange"/> and <see cref="UserMemory"/>); any other exception stops
+    /// the program as its own failure, naming the call, with the host's exception inside. A
+    /// <see cref="GuestFailureException"/> (a broken result frame, a deadlock) already is one and passes through.
+    /// </summary>
+    internal static long Serve(LinuxProcess process, SyscallFunction function, ulong number, in SyscallArgs args)
+    {
+        try
+        {
+            return function(process, args);
+        }
+        catch (BadAddressException)
+        {
+            return -Errno.EFAULT;
+        }
+        catch (SyscallErrorException e)
+        {
+            return -e.Errno;
+        }
+        catch (Exception e) when (e is not GuestFailureException)
+        {
+            throw new SyscallFailedException(Describe(number, args), e);
+        }
+    }
+
+    private static string Describe(ulong number, in SyscallArgs a) =>
+        $"{SyscallTable.Lookup(number)?.Name ?? $"syscall_{number}"}(0x{a.A0:x}, 0x{a.A1:x}, 0x{a.A2:x}, 0x{a.A3:x}, 0x{a.A4:x}, 0x{a.A5:x})";
 
     private void ReportUnsupported(ulong number, SyscallEntry? entry)
     {

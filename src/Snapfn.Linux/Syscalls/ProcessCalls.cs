@@ -140,7 +140,8 @@ internal static class ProcessCalls
     {
         if (a.A1 < 8 || (a.A1 & 7) != 0)
             return -Errno.EINVAL;
-        var mask = p.User.Writable(a.A2, a.A1);
+        // Linux copies only its own mask's size (8 bytes for one CPU), however large the buffer the program names.
+        var mask = p.User.Writable(a.A2, 8);
         mask.Clear();
         mask[0] = 1;
         return 8;

@@ -196,7 +196,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     internal ChannelFile OpenChannel()
     {
-        var file = new ChannelFile();
+        var file = new ChannelFile(_options.MaxChannelFrame);
         Files.Set(ChannelFile.Descriptor, file, closeOnExec: false);
         file.Release(); // Set took its own reference
         Channel = new FunctionChannel(file);

@@ -26,6 +26,35 @@ public sealed class FailureTests
         Assert.Contains("program crashed", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 18: a Linux program's `out` of READY to the C runtime's hypercall port was served, faking the
+    /// snapshot point. Its one way out is its system calls: the `out` must crash it.</summary>
+    [Theory]
+    [InlineData("hypercall-static")]
+    [InlineData("hypercall-dynamic")]
+    public void A_ready_hypercall_from_a_linux_program_is_a_crash_not_a_snapshot_point(string name)
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction(name, ["ready"], output);
+        var e = Assert.Throws<ProgramCrashedException>(() => process.Vm.RunToReady());
+        Assert.Contains("out of READY", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("privileged I/O instruction", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 18: a Linux program's `out` of RESULT ended the request with an empty result (an empty 200).</summary>
+    [Theory]
+    [InlineData("hypercall-static")]
+    [InlineData("hypercall-dynamic")]
+    public void A_result_hypercall_from_a_linux_program_is_a_crash_not_an_empty_result(string name)
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction(name, ["result"], output);
+        Assert.Equal(GuestStop.Ready, process.Vm.RunToReady().Stop);
+        var e = Assert.Throws<ProgramCrashedException>(() => process.Vm.Invoke("request"u8));
+        Assert.Contains("out of RESULT", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("privileged I/O instruction", e.Message, StringComparison.Ordinal);
+        Assert.True(process.Output.IsEmpty);
+    }
+
     /// <summary>Issue 18: a write(3, ...) of a 1 GiB frame from untouched pages was buffered whole by the host before
     /// its length was checked. It is refused at the header, as the function's failure naming the limit.</summary>
     [Fact]

@@ -59,13 +59,16 @@ static void run_brk(struct brk_results *r)
     r->after = syscall(SYS_brk, 0);
 }
 
-int main(void)
+#define HEAP_DATA (64 * 1024)
+
+int main(int argc, char **argv)
 {
-    /* Data on the heap (below the break) that a wrapped brk would discard. */
-    unsigned char *heap = malloc(256 * 1024);
+    (void)argc;
+    /* Data on the heap (below the break: under malloc's mmap threshold) that a wrapped brk would discard. */
+    unsigned char *heap = malloc(HEAP_DATA);
     if (heap == NULL)
         return 1;
-    memset(heap, 0x3c, 256 * 1024);
+    memset(heap, 0x3c, HEAP_DATA);
     struct brk_results b;
     run_brk(&b);
 
@@ -74,10 +77,10 @@ int main(void)
     lt_check("brk-max-refused", b.max == b.start, "brk(2^64-1) = 0x%lx, break was 0x%lx", b.max, b.start);
     lt_check("brk-last-page-refused", b.last_page == b.start, "brk(2^64-4096) = 0x%lx", b.last_page);
     lt_check("brk-unchanged", b.after == b.start, "brk(0) = 0x%lx after, 0x%lx before", b.after, b.start);
-    lt_check("heap-intact-after-brk", all_bytes(heap, 256 * 1024, 0x3c), "heap data below the break changed");
+    lt_check("heap-intact-after-brk", all_bytes(heap, HEAP_DATA, 0x3c), "heap data below the break changed");
 
     unsigned char *m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    int fd_self = open("/proc/self/exe", O_RDONLY);
+    int fd_self = open(argv[0], O_RDONLY);
     int fd_zero = open("/dev/zero", O_RDONLY);
     int fd_null = open("/dev/null", O_WRONLY);
     /* /dev/null never reads the buffer; a file in /tmp does. */
@@ -167,7 +170,7 @@ int main(void)
     lt_sys_errno("poll-array-at-2^64-8", syscall(SYS_poll, UINT64_MAX - 7, 2, 0), EFAULT);
 
     /* The program's memory and the VMM's pages are intact: the data is there and more calls work. */
-    lt_check("heap-intact", all_bytes(heap, 256 * 1024, 0x3c), "heap data changed");
+    lt_check("heap-intact", all_bytes(heap, HEAP_DATA, 0x3c), "heap data changed");
     lt_check("mapping-intact-at-end", all_bytes(m, 4 * PAGE, 0x5a), "the mapping changed");
     unsigned char *more = malloc(4 << 20);
     lt_check("malloc-after", more != NULL, "malloc of 4 MiB failed");

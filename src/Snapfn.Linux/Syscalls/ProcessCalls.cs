@@ -181,8 +181,9 @@ internal static class ProcessCalls
                     return -Errno.EAGAIN;
                 if (a.A3 == 0)
                     throw new ProgramDeadlockException(a.A0);
-                var timeout = p.User.Read<Kernel.timespec>(a.A3);
-                var sleep = TimeCalls.SleepFor(p, timeout.tv_sec * 1_000_000_000 + timeout.tv_nsec);
+                if (!TimeCalls.TryNanoseconds(p.User.Read<Kernel.timespec>(a.A3), out var timeout))
+                    return -Errno.EINVAL;
+                var sleep = TimeCalls.SleepFor(p, timeout);
                 return sleep < 0 ? sleep : -Errno.ETIMEDOUT;
             default:
                 return -Errno.ENOSYS;

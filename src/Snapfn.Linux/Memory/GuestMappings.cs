@@ -81,6 +81,14 @@ public sealed unsafe class GuestMappings
         Space.Remove(range);
     }
 
+    /// <summary>Gives [start, start+length) back (zero pages again) without changing the books: a heap that shrank, an
+    /// anonymous range that was MADV_DONTNEED'd.</summary>
+    public void Discard(ulong start, ulong length)
+    {
+        if (!GuestRange.Of(start, length).IsEmpty)
+            _memory.Discard(start, length);
+    }
+
     /// <summary>The VMM writes its own pages (the vDSO image) directly; never with a guest-supplied address.</summary>
     public void Write(ulong start, ReadOnlySpan<byte> bytes) => bytes.CopyTo(_memory.Span(start, (ulong)bytes.Length));
 

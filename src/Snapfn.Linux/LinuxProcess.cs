@@ -200,41 +200,34 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     internal ChannelFile OpenChannel()
     {
-        var file = new ChannelFile();
+        var file = new ChannelFile(_options.MaxChannelFrame);
         Files.Set(ChannelFile.Descriptor, file, closeOnExec: false);
         file.Release(); // Set took its own reference
         Channel = new FunctionChannel(file);
         return file;
     }
 
+    /// <summary>
+    /// A process whose system calls are served without a VM, over <paramref name="memory"/> (which must outlive it):
+    /// for tests and fuzzing of the system-call table on machines without KVM. The address space is empty but for
+    /// the stack; calls that need the vCPU (arch_prctl(ARCH_SET_FS), sleeps) fail as <see cref="SyscallFailedException"/>.
+    /// </summary>
+    internal static LinuxProcess WithoutVm(ProcessOptions options, GuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var process = new LinuxProcess(options);
+        process.Attach(memory, new AddressSpace(memory.Size));
+        process.Mappings.MapAnonymous(process.Space.StackBottom, AddressSpace.StackSize, Protection.Read | Protection.Write, MappingKind.Stack);
+        process.Space.SetBrkStart(ProcessGuest.ProgramBase + (16UL << 20));
+        process.OpenStandardFiles();
+        return process;
+    }
+
     public SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs)
     {
         var number = regs.rax;
         var args = new SyscallArgs(regs);
-        var entry = SyscallTable.Lookup(number);
-        long result;
-        if (entry?.Function is { } function)
-        {
-            try
-            {
-                result = function(this, args);
-            }
-            catch (BadAddressException)
-            {
-                result = -Errno.EFAULT;
-            }
-            catch (SyscallErrorException e)
-            {
-                result = -e.Errno;
-            }
-        }
-        else
-        {
-            result = -(entry?.Errno ?? Errno.ENOSYS);
-            if (entry is null || entry.Support == SupportLevel.Unsupported)
-                ReportUnsupported(number, entry);
-        }
-        Record(number, args, result);
+        var result = Dispatch(number, args);
         _vdsoClock?.Refresh();
         if (result == FunctionChannel.Waiting)
             return SyscallAction.Ready; // the read stays unfinished: RAX is set when the request comes
@@ -298,6 +291,48 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     /// <summary>Ends the program (exit_group, or a signal whose default action is to terminate).</summary>
     public void Terminate(ProgramExit exit) => Exit ??= exit;
+
+    /// <summary>Serves system call <paramref name="number"/>: its result or a negated errno (an unsupported call is
+    /// ENOSYS, reported once); a failure of the program is thrown (<see cref="Serve"/>).</summary>
+    internal long Dispatch(ulong number, in SyscallArgs args)
+    {
+        var entry = SyscallTable.Lookup(number);
+        if (entry?.Function is { } function)
+            return Serve(this, function, number, args);
+        if (entry is null || entry.Support == SupportLevel.Unsupported)
+            ReportUnsupported(number, entry);
+        return -(entry?.Errno ?? Errno.ENOSYS);
+    }
+
+    /// <summary>
+    /// Runs one handler: the one place that guarantees that nothing a program passes becomes a VMM error. Argument
+    /// problems are errnos (a bad pointer is EFAULT, a helper's <see cref="SyscallErrorException"/> its errno;
+    /// handlers check ranges through <see cref="GuestRange"/> and <see cref="UserMemory"/>); any other exception stops
+    /// the program as its own failure, naming the call, with the host's exception inside. A
+    /// <see cref="GuestFailureException"/> (a broken result frame, a deadlock) already is one and passes through.
+    /// </summary>
+    internal static long Serve(LinuxProcess process, SyscallFunction function, ulong number, in SyscallArgs args)
+    {
+        try
+        {
+            return function(process, args);
+        }
+        catch (BadAddressException)
+        {
+            return -Errno.EFAULT;
+        }
+        catch (SyscallErrorException e)
+        {
+            return -e.Errno;
+        }
+        catch (Exception e) when (e is not GuestFailureException)
+        {
+            throw new SyscallFailedException(Describe(number, args), e);
+        }
+    }
+
+    private static string Describe(ulong number, in SyscallArgs a) =>
+        $"{SyscallTable.Lookup(number)?.Name ?? $"syscall_{number}"}(0x{a.A0:x}, 0x{a.A1:x}, 0x{a.A2:x}, 0x{a.A3:x}, 0x{a.A4:x}, 0x{a.A5:x})";
 
     private void ReportUnsupported(ulong number, SyscallEntry? entry)
     {

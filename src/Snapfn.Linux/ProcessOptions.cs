@@ -46,6 +46,11 @@ public sealed record ProcessOptions
     /// <summary>The program is a function: fd 3 is its invocation channel, its first read there is READY.</summary>
     public bool Function { get; init; }
 
+    /// <summary>The largest body of a request or result frame on the invocation channel, in bytes. A result frame
+    /// that announces more fails the request as the function's failure as soon as its header is written; the host
+    /// never buffers more than this of a frame. Default 32 MiB, as the C runtime's buffers.</summary>
+    public int MaxChannelFrame { get; init; } = ChannelFile.DefaultMaxFrame;
+
     /// <summary>Identifies the root's contents (its manifest's package hash): a snapshot is only restored into the
     /// root it was taken with.</summary>
     public string? RootFingerprint { get; init; }

@@ -23,7 +23,8 @@ public static class GdtBuilder
     /// <summary>Where the I/O permission bitmap starts inside the TSS (right after the 104-byte 64-bit TSS).</summary>
     public const int IoBitmapOffset = 104;
     /// <summary>Bitmap bytes up to and including the hypercall port's, plus one: the CPU and KVM's emulator read two.
-    /// The system-call port (<see cref="SyscallTrap.Port"/>) is below it.</summary>
+    /// The system-call port (<see cref="SyscallTrap.Port"/>) is below it. Every guest gets a bitmap this long, with
+    /// exactly one port open: ports past the bitmap are refused anyway.</summary>
     public const int IoBitmapBytes = GuestAbi.HypercallPort / 8 + 2;
     public const uint TssLimit = IoBitmapOffset + IoBitmapBytes - 1;
 
@@ -46,10 +47,13 @@ public static class GdtBuilder
         @base = GuestLayout.TssAddress, limit = TssLimit, selector = Tss, type = 0xb, present = 1, dpl = 0, s = 0,
     };
 
-    /// <summary>Writes the descriptor table at <see cref="GuestLayout.GdtAddress"/> in <paramref name="lowMemory"/>;
-    /// <paramref name="allowSyscallPort"/> opens the system-call port in the TSS as well as the hypercall port.</summary>
-    public static void Build(Span<byte> lowMemory, bool allowSyscallPort = false)
+    /// <summary>Writes the descriptor table at <see cref="GuestLayout.GdtAddress"/> in <paramref name="lowMemory"/>, and
+    /// a TSS whose I/O bitmap opens <paramref name="port"/> (4 bytes wide) and nothing else: the hypercall port for a
+    /// C-runtime guest, the system-call port (<see cref="SyscallTrap.Port"/>) for a Linux program.</summary>
+    public static void Build(Span<byte> lowMemory, ushort port = GuestAbi.HypercallPort)
     {
+        if (port > GuestAbi.HypercallPort || port % 4 != 0)
+            throw new ArgumentOutOfRangeException(nameof(port), $"port 0x{port:x} is not a 4-aligned port the TSS's bitmap covers");
         var gdt = lowMemory.Slice((int)GuestLayout.GdtAddress, EntryCount * 8);
         gdt.Clear();
         Write(gdt, 1, Descriptor(new Kvm.kvm_segment { limit = 0xffffffff, type = 0xb, present = 1, s = 1, l = 1, g = 1 }));
@@ -60,25 +64,25 @@ public static class GdtBuilder
         Write(gdt, 5, Descriptor(TaskSegment));
         Write(gdt, 7, Descriptor(SysretUserDataSegment));
         Write(gdt, 8, Descriptor(SysretUserCodeSegment));
-        BuildTss(lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1), allowSyscallPort);
+        BuildTss(lowMemory.Slice((int)GuestLayout.TssAddress, (int)TssLimit + 1), port);
     }
 
     /// <summary>
-    /// A TSS whose I/O bitmap lets CPL 3 use the hypercall port (and, for Linux programs, the system-call port)
-    /// and nothing else. PVM runs the guest with the
-    /// hardware IOPL at 0 whatever RFLAGS says, so `out` raises #GP; KVM's emulator then consults this bitmap,
-    /// finds the port allowed and exits to us with KVM_EXIT_IO. On hardware-virtualised KVM, IOPL 3 allows it.
+    /// A TSS whose I/O bitmap lets CPL 3 use one port and nothing else. PVM runs the guest with the hardware IOPL
+    /// at 0 whatever RFLAGS says, so `out` raises #GP; KVM's emulator then consults this bitmap, finds the port
+    /// allowed and exits to us with KVM_EXIT_IO. On hardware-virtualised KVM, IOPL 3 allows any port, which is
+    /// why a Linux program runs with IOPL 0 (<see cref="ProcessGuest"/>).
+    /// A Linux program gets the system-call port only, never the hypercall port: its one way out is its system
+    /// calls, and an `out` to the C runtime's port (RESULT, READY, ...) is #GP, a crash of the program.
     /// </summary>
-    private static void BuildTss(Span<byte> tss, bool allowSyscallPort)
+    private static void BuildTss(Span<byte> tss, ushort port)
     {
         tss.Clear();
         BinaryPrimitives.WriteUInt16LittleEndian(tss[102..], IoBitmapOffset);
         var bitmap = tss.Slice(IoBitmapOffset, IoBitmapBytes);
         bitmap.Fill(0xff);
-        // A 4-byte `out` checks the bits of ports 0x5f0..0x5f3; they are the low nibble of one byte.
-        bitmap[GuestAbi.HypercallPort / 8] = unchecked((byte)~(0xf << (GuestAbi.HypercallPort % 8)));
-        if (allowSyscallPort)
-            bitmap[SyscallTrap.Port / 8] &= unchecked((byte)~(0xf << (SyscallTrap.Port % 8)));
+        // A 4-byte `out` checks the bits of 4 ports (0x5f0..0x5f3, 0xf0..0xf3); they are one nibble of one byte.
+        bitmap[port / 8] = unchecked((byte)~(0xf << (port % 8)));
     }
 
     /// <summary>Encodes a segment as an 8-byte legacy descriptor (limit in 4 KiB units when g is set).</summary>

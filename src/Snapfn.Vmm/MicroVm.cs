@@ -111,7 +111,7 @@ public sealed class MicroVm : IDisposable
                 vm._vcpu.SetSregs(ProcessGuest.InitialSregs(vm._vcpu.GetSregs()));
                 vm._vcpu.SetXcr0(CpuSetup.Xcr0);
                 vm._vcpu.SetMsrs(ProcessGuest.SyscallMsrs);
-                vm._vcpu.SetRegs(CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0 });
+                vm._vcpu.SetRegs(ProcessGuest.InitialRegs(start));
             });
         });
     }
@@ -329,6 +329,12 @@ public sealed class MicroVm : IDisposable
                             entered, Stopwatch.GetTimestamp(), exits);
                     }
                     break;
+                case Kvm.KVM_EXIT_IO when _syscalls is not null:
+                    // A Linux program has one way out, its system calls: the C runtime's hypercalls (RESULT, READY,
+                    // DISCARD, ...) are not served to it. Its TSS does not open their port, so this only happens on a
+                    // VM whose TSS came from elsewhere (an older snapshot); it is a crash of the program either way.
+                    throw Crash($"the program executed a privileged I/O instruction ({(run.io.direction == Kvm.KVM_EXIT_IO_OUT ? "out" : "in")} " +
+                                $"to port 0x{run.io.port:x}); a Linux program may only make system calls");
                 case Kvm.KVM_EXIT_IO:
                     var stop = OnPortIo(ref run);
                     if (stop is { } s)
@@ -338,7 +344,7 @@ public sealed class MicroVm : IDisposable
                 case Kvm.KVM_EXIT_INTR:
                     break;
                 case Kvm.KVM_EXIT_SHUTDOWN:
-                    throw Crash("unhandled exception (triple fault)");
+                    throw Crash("unhandled exception (triple fault)", explainRip: true);
                 case Kvm.KVM_EXIT_HLT:
                     throw Crash("hlt");
                 case Kvm.KVM_EXIT_MMIO:
@@ -405,10 +411,13 @@ public sealed class MicroVm : IDisposable
             Memory.Discard(address, length);
     }
 
-    private GuestCrashedException Crash(string reason)
+    private GuestCrashedException Crash(string reason, bool explainRip = false)
     {
         var regs = _vcpu.GetRegs();
         var sregs = _vcpu.GetSregs();
+        // Guest-virtual = guest-physical, so RIP reads straight from guest memory when it lies inside it.
+        if (explainRip && Memory.Contains(regs.rip, 16) && PrivilegedInstruction.Describe(Memory.Span(regs.rip, 16)) is { } instruction)
+            reason = $"{reason}: the {(_syscalls is null ? "guest" : "program")} executed {instruction}";
         return new GuestCrashedException(reason, regs, sregs.cr2);
     }
 

@@ -36,4 +36,28 @@ public sealed class GdtBuilderTests
         for (var port = 0; port < (bitmap.Length - 1) * 8; port++)
             Assert.Equal(port is >= GuestAbi.HypercallPort and < GuestAbi.HypercallPort + 4, Allowed(port));
     }
+
+    /// <summary>Issue 18: a Linux program's TSS opened the hypercall port too, so its `out` of RESULT or READY was
+    /// served. A Linux program's TSS opens the system-call port only.</summary>
+    [Fact]
+    public void A_linux_programs_tss_allows_only_the_system_call_port()
+    {
+        var low = new byte[GuestLayout.LargePageSize];
+        ProcessGuest.WriteLowMemory(low, 256UL << 20);
+        var tss = low.AsSpan((int)GuestLayout.TssAddress, (int)GdtBuilder.TssLimit + 1);
+        var bitmap = tss[BinaryPrimitives.ReadUInt16LittleEndian(tss[102..])..].ToArray();
+        bool Allowed(int port) => (bitmap[port / 8] >> (port % 8) & 1) == 0;
+        for (var port = 0; port < (bitmap.Length - 1) * 8; port++)
+            Assert.Equal(port is >= SyscallTrap.Port and < SyscallTrap.Port + 4, Allowed(port));
+        Assert.False(Allowed(GuestAbi.HypercallPort));
+    }
+
+    /// <summary>With IOPL 3, hardware-virtualised KVM would let CPL 3 use any port whatever the bitmap says.</summary>
+    [Fact]
+    public void A_linux_program_starts_with_iopl_0_so_the_bitmap_applies()
+    {
+        var regs = ProcessGuest.InitialRegs(new ProcessStart(0x401000, 0x7fff000));
+        Assert.Equal(0UL, regs.rflags & (3UL << 12));
+        Assert.Equal(0x401000UL, regs.rip);
+    }
 }

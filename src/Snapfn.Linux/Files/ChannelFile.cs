@@ -15,31 +15,44 @@ public sealed class ChannelFile : OpenFile
     public const uint FirstInVm = 1;
     public const int HeaderSize = 8;
 
-    /// <summary>As the C runtime's buffers: a request or a result may be at most 32 MiB.</summary>
-    public const int MaxBody = 32 << 20;
+    /// <summary>The default of <see cref="MaxFrame"/>: 32 MiB, as the C runtime's input and output buffers.</summary>
+    public const int DefaultMaxFrame = 32 << 20;
 
     private byte[] _input = [];
     private int _inputOffset;
-    private readonly MemoryStream _output = new();
 
-    public ChannelFile() : base("/dev/snapfn-channel", Interop.Libc.O_RDWR)
+    // The result frame being written: its header, then a body buffer of exactly the length the header announced,
+    // allocated only once that length is known to be within MaxFrame. A program's write of 1 GiB to fd 3 is refused
+    // at its header, before the host copies or holds any of it.
+    private readonly byte[] _header = new byte[HeaderSize];
+    private int _headerFill;
+    private byte[]? _body;
+    private int _bodyFill;
+
+    public ChannelFile(int maxFrame = DefaultMaxFrame) : base("/dev/snapfn-channel", Interop.Libc.O_RDWR)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFrame);
+        MaxFrame = maxFrame;
     }
+
+    /// <summary>The largest body of a request or a result frame, in bytes (<see cref="ProcessOptions.MaxChannelFrame"/>).</summary>
+    public int MaxFrame { get; }
 
     public bool HasInput => _inputOffset < _input.Length;
 
     /// <summary>Queues one request frame for the program.</summary>
     public void Deliver(ReadOnlySpan<byte> body, bool firstInVm)
     {
-        if (body.Length > MaxBody)
-            throw new ArgumentException($"input is {body.Length} bytes; a function takes at most {MaxBody >> 20} MiB", nameof(body));
+        if (body.Length > MaxFrame)
+            throw new ArgumentException($"input is {body.Length} bytes; this function's channel takes at most {MaxFrame} bytes " +
+                "(ProcessOptions.MaxChannelFrame)", nameof(body));
         var frame = new byte[HeaderSize + body.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)body.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(4), firstInVm ? FirstInVm : 0);
         body.CopyTo(frame.AsSpan(HeaderSize));
         _input = frame;
         _inputOffset = 0;
-        _output.SetLength(0);
+        ClearResult();
     }
 
     public override long Read(Span<byte> buffer)
@@ -50,23 +63,35 @@ public sealed class ChannelFile : OpenFile
         return n;
     }
 
-    /// <summary>Collects the program's result frame; <see cref="Result"/> is set once it is complete.</summary>
+    /// <summary>Collects the program's result frame; <see cref="Result"/> is set once it is complete. The announced
+    /// length is checked against <see cref="MaxFrame"/> as soon as the header is in, and bytes past the frame are
+    /// refused before they are copied: the host never holds more than one frame of at most MaxFrame bytes.</summary>
     public override long Write(ReadOnlySpan<byte> buffer)
     {
         if (Result is not null)
             return -Errno.EBADF; // one result per request
-        _output.Write(buffer);
-        if (_output.Length >= HeaderSize)
+        var rest = buffer;
+        if (_headerFill < HeaderSize)
         {
-            var bytes = _output.GetBuffer().AsSpan(0, (int)_output.Length);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-            if (length > MaxBody)
-                throw new ChannelException($"the function's result is {length} bytes; results are at most {MaxBody >> 20} MiB");
-            if (bytes.Length > HeaderSize + length)
-                throw new ChannelException("the function wrote more than one result frame to its channel");
-            if (bytes.Length == HeaderSize + length)
-                Result = new ChannelResult(BinaryPrimitives.ReadUInt32LittleEndian(bytes), bytes[HeaderSize..].ToArray());
+            var n = Math.Min(rest.Length, HeaderSize - _headerFill);
+            rest[..n].CopyTo(_header.AsSpan(_headerFill));
+            _headerFill += n;
+            rest = rest[n..];
+            if (_headerFill < HeaderSize)
+                return buffer.Length;
+            var announced = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(4));
+            if (announced > (uint)MaxFrame)
+                throw new ChannelFrameTooLargeException(announced, MaxFrame);
+            _body = announced == 0 ? [] : new byte[announced];
+            _bodyFill = 0;
         }
+        var body = _body!;
+        if (rest.Length > body.Length - _bodyFill)
+            throw new ChannelException("the function wrote more than one result frame to its channel");
+        rest.CopyTo(body.AsSpan(_bodyFill));
+        _bodyFill += rest.Length;
+        if (_bodyFill == body.Length)
+            Result = new ChannelResult(BinaryPrimitives.ReadUInt32LittleEndian(_header), body);
         return buffer.Length;
     }
 
@@ -77,7 +102,9 @@ public sealed class ChannelFile : OpenFile
     public void ClearResult()
     {
         Result = null;
-        _output.SetLength(0);
+        _headerFill = 0;
+        _body = null;
+        _bodyFill = 0;
     }
 
     public override int Stat(out Kernel.stat st)
@@ -103,4 +130,22 @@ public sealed record ChannelResult(uint Status, byte[] Body)
 public sealed class ChannelException : Vmm.GuestFailureException
 {
     public ChannelException(string message) : base(message) { }
+}
+
+/// <summary>The program announced a result frame larger than its channel's limit; the request fails as the
+/// function's failure and the VM is stopped, before the host buffered any of the frame's body.</summary>
+public sealed class ChannelFrameTooLargeException : Vmm.GuestFailureException
+{
+    public ChannelFrameTooLargeException(ulong announced, int limit)
+        : base($"the function's result frame announces {announced} bytes, more than the channel's limit of {limit} bytes " +
+               $"({limit / (1 << 20)} MiB); return a smaller result, or raise the limit with ProcessOptions.MaxChannelFrame " +
+               "where the function's process is configured")
+    {
+        Announced = announced;
+        Limit = limit;
+    }
+
+    public ulong Announced { get; }
+
+    public int Limit { get; }
 }

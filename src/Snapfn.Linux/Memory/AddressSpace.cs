@@ -43,9 +43,13 @@ public sealed class AddressSpace
 
     public IReadOnlyList<Mapping> Mappings => _mappings;
 
-    public static ulong PageAlignUp(ulong value) => (value + PageSize - 1) & ~(PageSize - 1);
+    /// <summary>Rounds up to a page; throws where that would wrap past 2^64 (a value the caller should have checked:
+    /// guest-chosen lengths go through <see cref="GuestRange.TryCreatePages"/>, which refuses them instead).</summary>
+    public static ulong PageAlignUp(ulong value) =>
+        GuestRange.TryPageAlignUp(value, out var aligned) ? aligned
+            : throw new ArgumentOutOfRangeException(nameof(value), $"0x{value:x} cannot be rounded up to a page below 2^64");
 
-    public static bool IsPageAligned(ulong value) => (value & (PageSize - 1)) == 0;
+    public static bool IsPageAligned(ulong value) => GuestRange.IsPageAligned(value);
 
     /// <summary>Places the heap right after <paramref name="programEnd"/>.</summary>
     public void SetBrkStart(ulong programEnd)
@@ -63,13 +67,16 @@ public sealed class AddressSpace
             Map(mapping);
     }
 
-    /// <summary>Moves the heap's end; returns false where the new end would overlap a mapping or leave memory.</summary>
+    /// <summary>Moves the heap's end; returns false where the new end would overlap a mapping or leave memory (an end
+    /// near 2^64 whose page rounding would wrap included: that is a request for too much, never for less).</summary>
     public bool TryMoveBrk(ulong newEnd, out ulong oldMappedEnd, out ulong newMappedEnd)
     {
         oldMappedEnd = PageAlignUp(BrkEnd);
-        newMappedEnd = PageAlignUp(newEnd);
-        if (newEnd < BrkStart || newMappedEnd > MmapTop)
+        if (newEnd < BrkStart || !GuestRange.TryPageAlignUp(newEnd, out newMappedEnd) || newMappedEnd > MmapTop)
+        {
+            newMappedEnd = oldMappedEnd;
             return false;
+        }
         if (newMappedEnd > oldMappedEnd && !IsFree(oldMappedEnd, newMappedEnd - oldMappedEnd))
             return false;
         Remove(BrkStart, Math.Max(oldMappedEnd, BrkStart) - BrkStart);
@@ -79,19 +86,22 @@ public sealed class AddressSpace
         return true;
     }
 
-    /// <summary>Is [start, start+length) inside the program's part of memory?</summary>
+    /// <summary>Is [start, start+length) inside the program's part of memory? False for a pair that wraps.</summary>
     public bool InProgramRange(ulong start, ulong length) =>
-        start >= ProcessGuest.ProgramBase && length <= MemorySize && start <= MemorySize - length;
+        GuestRange.TryCreate(start, length, out var range) && InProgramRange(range);
 
-    /// <summary>True when no mapping overlaps [start, start+length).</summary>
-    public bool IsFree(ulong start, ulong length)
+    public bool InProgramRange(GuestRange range) => range.IsWithin(ProcessGuest.ProgramBase, MemorySize);
+
+    /// <summary>True when no mapping overlaps [start, start+length); false for a pair that wraps.</summary>
+    public bool IsFree(ulong start, ulong length) => GuestRange.TryCreate(start, length, out var range) && IsFree(range);
+
+    public bool IsFree(GuestRange range)
     {
-        var end = start + length;
         foreach (var m in _mappings)
         {
-            if (m.Start >= end)
+            if (m.Start >= range.End)
                 break;
-            if (m.End > start)
+            if (m.End > range.Start)
                 return false;
         }
         return true;
@@ -103,7 +113,8 @@ public sealed class AddressSpace
     {
         if (length == 0 || length > MemorySize)
             return null;
-        if (hint != 0 && IsPageAligned(hint) && InProgramRange(hint, length) && hint + length <= MmapTop && IsFree(hint, length))
+        if (hint != 0 && IsPageAligned(hint) && GuestRange.TryCreate(hint, length, out var hinted) &&
+            hinted.IsWithin(ProcessGuest.ProgramBase, MmapTop) && IsFree(hinted))
             return hint;
         var floor = Math.Max(PageAlignUp(BrkEnd), ProcessGuest.ProgramBase);
         var ceiling = MmapTop;
@@ -126,16 +137,21 @@ public sealed class AddressSpace
     public void Map(Mapping mapping)
     {
         ArgumentNullException.ThrowIfNull(mapping);
+        if (mapping.End < mapping.Start)
+            throw new ArgumentException($"mapping 0x{mapping.Start:x}-0x{mapping.End:x} ends before it starts", nameof(mapping));
         Remove(mapping.Start, mapping.Length);
         Insert(mapping);
     }
 
-    /// <summary>Forgets [start, start+length), splitting mappings that straddle its ends.</summary>
-    public void Remove(ulong start, ulong length)
+    /// <summary>Forgets [start, start+length), splitting mappings that straddle its ends; the caller has checked the
+    /// pair (a wrapping one throws).</summary>
+    public void Remove(ulong start, ulong length) => Remove(GuestRange.Of(start, length));
+
+    public void Remove(GuestRange range)
     {
-        if (length == 0)
+        if (range.IsEmpty)
             return;
-        var end = start + length;
+        var (start, end) = (range.Start, range.End);
         _lastHit = null;
         for (var i = 0; i < _mappings.Count; i++)
         {
@@ -155,11 +171,14 @@ public sealed class AddressSpace
     }
 
     /// <summary>Sets the protection of the mapped parts of [start, start+length); false if part of it is unmapped.</summary>
-    public bool Protect(ulong start, ulong length, Protection protection)
+    public bool Protect(ulong start, ulong length, Protection protection) =>
+        GuestRange.TryCreate(start, length, out var range) && Protect(range, protection);
+
+    public bool Protect(GuestRange range, Protection protection)
     {
-        if (!IsMapped(start, length, Protection.None))
+        if (!IsMapped(range, Protection.None))
             return false;
-        var end = start + length;
+        var (start, end) = (range.Start, range.End);
         var affected = _mappings.Where(m => m.End > start && m.Start < end).ToList();
         foreach (var m in affected)
         {
@@ -192,14 +211,17 @@ public sealed class AddressSpace
     }
 
     /// <summary>True when every byte of [start, start+length) is mapped with at least <paramref name="needed"/>.</summary>
-    public bool IsMapped(ulong start, ulong length, Protection needed)
+    public bool IsMapped(ulong start, ulong length, Protection needed) =>
+        length == 0 || GuestRange.TryCreate(start, length, out var range) && IsMapped(range, needed);
+
+    public bool IsMapped(GuestRange range, Protection needed)
     {
-        if (length == 0)
+        if (range.IsEmpty)
             return true;
-        if (start > MemorySize || length > MemorySize - start)
+        if (!range.IsWithin(0, MemorySize))
             return false;
-        var end = start + length;
-        var at = start;
+        var end = range.End;
+        var at = range.Start;
         while (at < end)
         {
             var m = Find(at);

@@ -24,8 +24,11 @@ public sealed unsafe class GuestMappings
 
     public void MapAnonymous(ulong start, ulong length, Protection protection, MappingKind kind = MappingKind.Anonymous)
     {
+        var range = GuestRange.Of(start, length);
+        if (range.IsEmpty)
+            return;
         _memory.Discard(start, length);
-        Space.Map(new Mapping(start, start + length, protection, kind));
+        Space.Map(new Mapping(start, range.End, protection, kind));
     }
 
     /// <summary>Maps [start, start+length) from <paramref name="fd"/> at <paramref name="offset"/> (page-aligned);
@@ -34,6 +37,10 @@ public sealed unsafe class GuestMappings
     public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path, bool copy = false)
     {
         ArgumentNullException.ThrowIfNull(fd);
+        var range = GuestRange.Of(start, length);
+        // As Linux's file_mmap_ok: the file's last mapped byte must be a valid (signed) file offset.
+        if (offset > long.MaxValue - length)
+            return -Errno.EOVERFLOW;
         Kernel.stat st;
         if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
             return -Errno.EBADF;
@@ -61,14 +68,25 @@ public sealed unsafe class GuestMappings
             if (filePart < length)
                 _memory.Discard(start + filePart, length - filePart);
         }
-        Space.Map(new Mapping(start, start + length, protection, MappingKind.File, path, offset));
+        Space.Map(new Mapping(start, range.End, protection, MappingKind.File, path, offset));
         return 0;
     }
 
     public void Unmap(ulong start, ulong length)
     {
+        var range = GuestRange.Of(start, length);
+        if (range.IsEmpty)
+            return;
         _memory.Discard(start, length);
-        Space.Remove(start, length);
+        Space.Remove(range);
+    }
+
+    /// <summary>Gives [start, start+length) back (zero pages again) without changing the books: a heap that shrank, an
+    /// anonymous range that was MADV_DONTNEED'd.</summary>
+    public void Discard(ulong start, ulong length)
+    {
+        if (!GuestRange.Of(start, length).IsEmpty)
+            _memory.Discard(start, length);
     }
 
     /// <summary>The VMM writes its own pages (the vDSO image) directly; never with a guest-supplied address.</summary>

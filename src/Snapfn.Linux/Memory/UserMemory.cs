@@ -51,6 +51,10 @@ public sealed unsafe class UserMemory
     /// <summary>The program's bytes at [address, address+length), which it may write.</summary>
     public Span<byte> Writable(ulong address, ulong length) => Checked(address, length, Protection.Write);
 
+    public Span<byte> Readable(GuestRange range) => Checked(range.Start, range.Length, Protection.Read);
+
+    public Span<byte> Writable(GuestRange range) => Checked(range.Start, range.Length, Protection.Write);
+
     public T Read<T>(ulong address) where T : unmanaged =>
         Unsafe.ReadUnaligned<T>(ref Readable(address, (ulong)sizeof(T))[0]);
 
@@ -89,6 +93,7 @@ public sealed unsafe class UserMemory
     {
         if (length == 0)
             return [];
+        // A pair that wraps past 2^64 is never mapped (IsMapped builds a GuestRange); Linux's access_ok is EFAULT too.
         if (length > int.MaxValue || !_space.IsMapped(address, length, needed))
             throw new BadAddressException(address, length);
         return _memory.Span(address, length);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Snapfn.Interop;
 using Snapfn.Linux.Abi;
@@ -10,6 +12,7 @@ namespace Snapfn.Linux.Syscalls;
 /// <summary>Files, directories and descriptors (read, openat, newfstatat, getdents64, ...): sys_file in gVisor's terms.</summary>
 internal static class FileCalls
 {
+    /// <summary>UIO_MAXIOV: more iovecs than this is EINVAL.</summary>
     private const int MaxIovecs = 1024;
     private const int FIONCLEX = 0x5450;
     private const int FIOCLEX = 0x5451;
@@ -56,23 +59,45 @@ internal static class FileCalls
 
     public static long Writev(LinuxProcess p, in SyscallArgs a) => Vectored(p, a, write: true);
 
+    /// <summary>readv and writev as Linux's import_iovec: the whole iovec array is copied in first (EFAULT if any of
+    /// it is unreadable), an iov_len above SSIZE_MAX is EINVAL, and the lengths are cut so that they add up to at most
+    /// MAX_RW_COUNT; then the buffers are transferred in order, and a bad one after some bytes moved ends the call with
+    /// the count so far.</summary>
     private static long Vectored(LinuxProcess p, in SyscallArgs a, bool write)
     {
         if (p.Files.Get(a.A0) is not { } file || (write ? !file.CanWrite : !file.CanRead))
             return -Errno.EBADF;
         if (a.A2 > MaxIovecs)
             return -Errno.EINVAL;
-        long total = 0;
-        for (ulong i = 0; i < a.A2; i++)
+        if (!GuestRange.TryCreateArray(a.A1, a.A2, (ulong)Unsafe.SizeOf<Kernel.iovec>(), out var array))
+            return -Errno.EFAULT;
+        // The guest is stopped while its call is served, so the array cannot change under us.
+        var iovecs = MemoryMarshal.Cast<byte, Kernel.iovec>(p.User.Readable(array));
+        foreach (var iov in iovecs)
         {
-            var iov = p.User.Read<Kernel.iovec>(a.A1 + i * 16);
-            if (iov.iov_len == 0)
+            if (iov.iov_len > long.MaxValue)
+                return -Errno.EINVAL;
+        }
+        long total = 0;
+        var budget = UserMemory.MaxTransfer;
+        foreach (var iov in iovecs)
+        {
+            var length = Math.Min(iov.iov_len, budget);
+            if (length == 0)
                 continue;
-            var length = Math.Min(iov.iov_len, UserMemory.MaxTransfer);
-            var n = write ? file.Write(p.User.Readable(iov.iov_base, length)) : file.Read(p.User.Writable(iov.iov_base, length));
+            long n;
+            try
+            {
+                n = write ? file.Write(p.User.Readable(iov.iov_base, length)) : file.Read(p.User.Writable(iov.iov_base, length));
+            }
+            catch (BadAddressException) when (total > 0)
+            {
+                return total;
+            }
             if (n < 0)
                 return total > 0 ? total : n;
             total += n;
+            budget -= (ulong)n;
             if ((ulong)n < length)
                 break;
         }
@@ -136,7 +161,12 @@ internal static class FileCalls
     {
         if (p.Files.Get(a.A0) is not { } file)
             return -Errno.EBADF;
-        return file.ReadDirectory(p.User.Writable(a.A1, Math.Min(a.A2, 1UL << 20)));
+        // The count is an unsigned int that Linux keeps in an int: from 2^31 on no entry fits, EINVAL. The entries are
+        // written straight into the program's buffer, at most 1 MiB a call (a short read, as a smaller buffer gives).
+        var count = (uint)a.A2;
+        if (count > int.MaxValue)
+            return -Errno.EINVAL;
+        return file.ReadDirectory(p.User.Writable(a.A1, Math.Min(count, 1U << 20)));
     }
 
     public static long Ioctl(LinuxProcess p, in SyscallArgs a)
@@ -341,17 +371,17 @@ internal static class FileCalls
         const short POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20, POLLRDNORM = 0x40, POLLWRNORM = 0x100;
         if (a.A1 > FdTable.Limit)
             return -Errno.EINVAL;
+        if (!GuestRange.TryCreateArray(a.A0, a.A1, (ulong)Unsafe.SizeOf<Kernel.pollfd>(), out var array))
+            return -Errno.EFAULT;
+        var entries = MemoryMarshal.Cast<byte, Kernel.pollfd>(p.User.Writable(array));
         var ready = 0;
-        for (ulong i = 0; i < a.A1; i++)
+        foreach (ref var entry in entries)
         {
-            var address = a.A0 + i * 8;
-            var entry = p.User.Read<Kernel.pollfd>(address);
             entry.revents = entry.fd < 0 ? (short)0
                 : p.Files.Get(entry.fd) is null ? POLLNVAL
                 : (short)(entry.events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
             if (entry.revents != 0)
                 ready++;
-            p.User.Write(address, entry);
         }
         return ready;
     }

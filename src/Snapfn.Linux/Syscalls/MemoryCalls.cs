@@ -9,6 +9,8 @@ namespace Snapfn.Linux.Syscalls;
 /// <summary>
 /// The address space: mmap, munmap, mremap, mprotect, brk, madvise. Unmapped and MADV_DONTNEED'd anonymous pages
 /// are given back (zero pages again), so what a program frees is a hole in its snapshot: FaaSnap's released set.
+/// Every (address, length) pair becomes a <see cref="GuestRange"/> before anything adds them up; a pair that wraps
+/// past 2^64 gets the errno Linux gives it (mm/mmap.c, mm/mprotect.c, mm/madvise.c, mm/mremap.c).
 /// </summary>
 internal static class MemoryCalls
 {
@@ -23,6 +25,7 @@ internal static class MemoryCalls
         var fd = AsInt(a.A4);
         if (length == 0 || !AddressSpace.IsPageAligned(offset) || (flags & MAP_TYPE) is not (MAP_SHARED or MAP_PRIVATE or 3))
             return -Errno.EINVAL;
+        // Linux: a length whose page rounding wraps is ENOMEM; ours stops at the guest's size, far below that.
         if (length > p.Space.MemorySize)
             return -Errno.ENOMEM;
         length = AddressSpace.PageAlignUp(length);
@@ -38,6 +41,8 @@ internal static class MemoryCalls
                 file = null; // an old way of asking for anonymous memory
             else if (file.HostFd is null || file.IsDirectory)
                 return -Errno.ENODEV;
+            else if (offset > long.MaxValue - length)
+                return -Errno.EOVERFLOW; // the last byte's file offset would not fit in an off_t
         }
 
         ulong start;
@@ -45,9 +50,9 @@ internal static class MemoryCalls
         {
             if (!AddressSpace.IsPageAligned(address))
                 return -Errno.EINVAL;
-            if (!p.Space.InProgramRange(address, length))
+            if (!GuestRange.TryCreate(address, length, out var fixedRange) || !p.Space.InProgramRange(fixedRange))
                 return address < ProcessGuest.ProgramBase ? -Errno.EPERM : -Errno.ENOMEM;
-            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !p.Space.IsFree(address, length))
+            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !p.Space.IsFree(fixedRange))
                 return -Errno.EEXIST;
             start = address;
         }
@@ -73,12 +78,12 @@ internal static class MemoryCalls
 
     public static long Munmap(LinuxProcess p, in SyscallArgs a)
     {
-        if (!AddressSpace.IsPageAligned(a.A0) || a.A1 == 0)
+        // Linux: an unaligned address, a zero length or a range that wraps or leaves user space is EINVAL.
+        if (!AddressSpace.IsPageAligned(a.A0) || a.A1 == 0 || !GuestRange.TryCreatePages(a.A0, a.A1, out var range))
             return -Errno.EINVAL;
-        var length = AddressSpace.PageAlignUp(a.A1);
-        if (!p.Space.InProgramRange(a.A0, length))
+        if (!p.Space.InProgramRange(range))
             return -Errno.EINVAL;
-        p.Mappings.Unmap(a.A0, length);
+        p.Mappings.Unmap(range.Start, range.Length);
         return 0;
     }
 
@@ -86,14 +91,17 @@ internal static class MemoryCalls
     {
         if (!AddressSpace.IsPageAligned(a.A0))
             return -Errno.EINVAL;
-        var length = AddressSpace.PageAlignUp(a.A1);
-        if (length == 0)
+        if (a.A1 == 0)
             return 0;
-        if (!p.Space.InProgramRange(a.A0, length))
+        // Linux: an end that wraps (end <= start after rounding) is ENOMEM, like a range with unmapped pages.
+        if (!GuestRange.TryCreatePages(a.A0, a.A1, out var range))
+            return -Errno.ENOMEM;
+        if (!p.Space.InProgramRange(range))
             return a.A0 < ProcessGuest.ProgramBase ? -Errno.EACCES : -Errno.ENOMEM;
-        return p.Space.Protect(a.A0, length, (Protection)(a.A2 & 7)) ? 0 : -Errno.ENOMEM;
+        return p.Space.Protect(range, (Protection)(a.A2 & 7)) ? 0 : -Errno.ENOMEM;
     }
 
+    /// <summary>brk never fails with an errno: Linux answers a request it refuses with the current break.</summary>
     public static long Brk(LinuxProcess p, in SyscallArgs a)
     {
         var space = p.Space;
@@ -104,18 +112,21 @@ internal static class MemoryCalls
         // New heap pages came from a free range, which is zero pages (never touched, or discarded when freed);
         // pages the heap gives up are discarded.
         if (newEnd < oldEnd)
-            p.Vm.Memory.Discard(newEnd, oldEnd - newEnd);
+            p.Mappings.Discard(newEnd, oldEnd - newEnd);
         return (long)space.BrkEnd;
     }
 
     public static long Mremap(LinuxProcess p, in SyscallArgs a)
     {
-        var (old, oldLength, newLength, flags, target) = (a.A0, AddressSpace.PageAlignUp(a.A1), AddressSpace.PageAlignUp(a.A2), a.A3, a.A4);
-        if (!AddressSpace.IsPageAligned(old) || newLength == 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) != 0 ||
-            (flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0)
+        var (old, flags, target) = (a.A0, a.A3, a.A4);
+        // Linux rounds both lengths up to pages; one that wraps (to 0, for it) is EINVAL.
+        if (!AddressSpace.IsPageAligned(old) || !GuestRange.TryPageAlignUp(a.A1, out var oldLength) ||
+            !GuestRange.TryPageAlignUp(a.A2, out var newLength) || newLength == 0 ||
+            (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) != 0 || (flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0)
             return -Errno.EINVAL;
         if (oldLength == 0 || !p.Space.InProgramRange(old, oldLength) || !p.Space.IsMapped(old, oldLength, Protection.None))
             return -Errno.EFAULT;
+        // From here old + oldLength and old + newLength (when in range) are below the guest's size: no wrap.
         var mapping = p.Space.Find(old)!;
         if (newLength <= oldLength && (flags & MREMAP_FIXED) == 0)
         {
@@ -123,7 +134,8 @@ internal static class MemoryCalls
                 p.Mappings.Unmap(old + newLength, oldLength - newLength);
             return (long)old;
         }
-        if ((flags & MREMAP_FIXED) == 0 && p.Space.InProgramRange(old, newLength) && old + newLength <= p.Space.MmapTop &&
+        if ((flags & MREMAP_FIXED) == 0 && GuestRange.TryCreate(old, newLength, out var grownRange) &&
+            grownRange.IsWithin(ProcessGuest.ProgramBase, p.Space.MmapTop) &&
             p.Space.IsFree(old + oldLength, newLength - oldLength))
         {
             var grown = Extend(p, mapping, old + oldLength, newLength - oldLength, mapping.FileOffset + (old - mapping.Start) + oldLength);
@@ -134,8 +146,8 @@ internal static class MemoryCalls
         ulong destination;
         if ((flags & MREMAP_FIXED) != 0)
         {
-            if (!AddressSpace.IsPageAligned(target) || !p.Space.InProgramRange(target, newLength) ||
-                target < old + oldLength && old < target + newLength)
+            if (!AddressSpace.IsPageAligned(target) || !GuestRange.TryCreate(target, newLength, out var targetRange) ||
+                !p.Space.InProgramRange(targetRange) || targetRange.Overlaps(GuestRange.Of(old, oldLength)))
                 return -Errno.EINVAL;
             destination = target;
         }
@@ -176,19 +188,21 @@ internal static class MemoryCalls
 
     public static long Madvise(LinuxProcess p, in SyscallArgs a)
     {
-        if (!AddressSpace.IsPageAligned(a.A0))
+        // Linux: an unaligned start, or a length whose rounding or end wraps, is EINVAL; an empty range is 0.
+        if (!AddressSpace.IsPageAligned(a.A0) || !GuestRange.TryCreatePages(a.A0, a.A1, out var range))
             return -Errno.EINVAL;
-        var length = AddressSpace.PageAlignUp(a.A1);
+        if (range.IsEmpty)
+            return 0;
         var advice = AsInt(a.A2);
         if (advice is not (MADV_DONTNEED or MADV_FREE or MADV_REMOVE))
             return 0; // hints (WILLNEED, HUGEPAGE, ...) change nothing a program can observe
-        if (!p.Space.InProgramRange(a.A0, length) || !p.Space.IsMapped(a.A0, length, Protection.None))
+        if (!p.Space.InProgramRange(range) || !p.Space.IsMapped(range, Protection.None))
             return -Errno.ENOMEM;
         if (advice == MADV_REMOVE)
             return -Errno.EINVAL;
         // Anonymous pages become zero pages again; private file pages go back to the file's contents.
-        var end = a.A0 + length;
-        var at = a.A0;
+        var end = range.End;
+        var at = range.Start;
         while (at < end)
         {
             var m = p.Space.Find(at)!;
@@ -201,7 +215,7 @@ internal static class MemoryCalls
             }
             else
             {
-                p.Vm.Memory.Discard(at, upTo - at);
+                p.Mappings.Discard(at, upTo - at);
             }
             at = upTo;
         }

@@ -140,7 +140,8 @@ internal static class ProcessCalls
     {
         if (a.A1 < 8 || (a.A1 & 7) != 0)
             return -Errno.EINVAL;
-        var mask = p.User.Writable(a.A2, a.A1);
+        // Linux copies only its own mask's size (8 bytes for one CPU), however large the buffer the program names.
+        var mask = p.User.Writable(a.A2, 8);
         mask.Clear();
         mask[0] = 1;
         return 8;
@@ -180,8 +181,9 @@ internal static class ProcessCalls
                     return -Errno.EAGAIN;
                 if (a.A3 == 0)
                     throw new ProgramDeadlockException(a.A0);
-                var timeout = p.User.Read<Kernel.timespec>(a.A3);
-                var sleep = TimeCalls.SleepFor(p, timeout.tv_sec * 1_000_000_000 + timeout.tv_nsec);
+                if (!TimeCalls.TryNanoseconds(p.User.Read<Kernel.timespec>(a.A3), out var timeout))
+                    return -Errno.EINVAL;
+                var sleep = TimeCalls.SleepFor(p, timeout);
                 return sleep < 0 ? sleep : -Errno.ETIMEDOUT;
             default:
                 return -Errno.ENOSYS;

@@ -49,19 +49,16 @@ internal static class TimeCalls
 
     public static long Nanosleep(LinuxProcess p, in SyscallArgs a)
     {
-        var request = p.User.Read<Kernel.timespec>(a.A0);
-        if (request.tv_sec < 0 || request.tv_nsec is < 0 or >= 1_000_000_000)
+        if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A0), out var ns))
             return -Errno.EINVAL;
-        return SleepFor(p, request.tv_sec * 1_000_000_000 + request.tv_nsec);
+        return SleepFor(p, ns);
     }
 
     public static long ClockNanosleep(LinuxProcess p, in SyscallArgs a)
     {
         const ulong TIMER_ABSTIME = 1;
-        var request = p.User.Read<Kernel.timespec>(a.A2);
-        if (request.tv_sec < 0 || request.tv_nsec is < 0 or >= 1_000_000_000)
+        if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
             return Errno.EINVAL; // clock_nanosleep returns the error number, not -1
-        var ns = request.tv_sec * 1_000_000_000 + request.tv_nsec;
         if ((a.A1 & TIMER_ABSTIME) != 0)
         {
             var now = Now(p, AsInt(a.A0));
@@ -84,10 +81,23 @@ internal static class TimeCalls
         return 0;
     }
 
+    /// <summary>A valid timespec (tv_sec ≥ 0, 0 ≤ tv_nsec &lt; 10^9, else EINVAL as Linux) in nanoseconds, saturated at
+    /// long.MaxValue: a program asking for centuries sleeps until the watchdog stops it, not for a wrapped few ms.</summary>
+    public static bool TryNanoseconds(in Kernel.timespec request, out long ns)
+    {
+        ns = 0;
+        if (request.tv_sec < 0 || request.tv_nsec is < 0 or >= 1_000_000_000)
+            return false;
+        ns = request.tv_sec > (long.MaxValue - request.tv_nsec) / 1_000_000_000 ? long.MaxValue : request.tv_sec * 1_000_000_000 + request.tv_nsec;
+        return true;
+    }
+
     /// <summary>Waits <paramref name="ns"/> on the vCPU thread; -EINTR if the guest is being stopped.</summary>
     public static long SleepFor(LinuxProcess p, long ns)
     {
-        var until = Stopwatch.GetTimestamp() + ns * Stopwatch.Frequency / 1_000_000_000;
+        var now = Stopwatch.GetTimestamp();
+        var ticks = (Int128)Math.Max(ns, 0) * Stopwatch.Frequency / 1_000_000_000;
+        var until = ticks > long.MaxValue - now ? long.MaxValue : now + (long)ticks;
         while (true)
         {
             if (p.Vm.StopRequested)
@@ -95,7 +105,8 @@ internal static class TimeCalls
             var left = until - Stopwatch.GetTimestamp();
             if (left <= 0)
                 return 0;
-            var ms = Math.Min(50, left * 1000 / Stopwatch.Frequency);
+            // Slices of at most 50 ms, so that a stop request is seen; `left` may be huge, so compare before multiplying.
+            var ms = left >= Stopwatch.Frequency / 20 ? 50 : left * 1000 / Stopwatch.Frequency;
             if (ms > 0)
                 Thread.Sleep((int)ms);
             else

@@ -76,4 +76,33 @@ public sealed class AddressSpaceTests
         Assert.False(_space.IsMapped(_space.BrkStart + MiB, 1, Protection.None));
         Assert.False(_space.TryMoveBrk(_space.BrkStart - 1, out _, out _));
     }
+
+    /// <summary>Issue 18: brk(0xfffffffffffff001) rounded its end to 0 and the caller discarded [0, old end).</summary>
+    [Theory]
+    [InlineData(0xfffffffffffff001UL)]
+    [InlineData(ulong.MaxValue)]
+    [InlineData(0xfffffffffffff000UL)]
+    public void A_break_near_2_64_is_refused_and_changes_nothing(ulong newEnd)
+    {
+        _space.SetBrkStart(32 * MiB);
+        Assert.True(_space.TryMoveBrk(_space.BrkStart + MiB, out _, out _));
+        var before = _space.Mappings.ToList();
+        Assert.False(_space.TryMoveBrk(newEnd, out var oldMapped, out var newMapped));
+        Assert.Equal(oldMapped, newMapped);
+        Assert.Equal(_space.BrkStart + MiB, _space.BrkEnd);
+        Assert.Equal(before, _space.Mappings);
+    }
+
+    [Fact]
+    public void Wrapping_ranges_are_never_free_mapped_or_protectable()
+    {
+        _space.Map(new Mapping(16 * MiB, 17 * MiB, Protection.Read | Protection.Write, MappingKind.Anonymous));
+        Assert.False(_space.IsFree(16 * MiB, ulong.MaxValue));
+        Assert.False(_space.IsFree(ulong.MaxValue - 4095, 8192));
+        Assert.False(_space.InProgramRange(16 * MiB, ulong.MaxValue - 16 * MiB + 2));
+        Assert.False(_space.IsMapped(16 * MiB, ulong.MaxValue, Protection.None));
+        Assert.False(_space.Protect(16 * MiB, ulong.MaxValue - 16 * MiB + 1, Protection.Read));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _space.Remove(16 * MiB, ulong.MaxValue));
+        Assert.Single(_space.Mappings);
+    }
 }

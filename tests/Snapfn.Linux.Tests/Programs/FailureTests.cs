@@ -1,3 +1,4 @@
+using System.Text;
 using Snapfn.Linux.Files;
 using Snapfn.Vmm;
 
@@ -23,6 +24,60 @@ public sealed class FailureTests
     {
         var e = Assert.Throws<ProgramCrashedException>(() => GuestProgram.Run("/tests/crash-privileged-static"));
         Assert.Contains("program crashed", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 18: a Linux program's `out` of READY to the C runtime's hypercall port was served, faking the
+    /// snapshot point. Its one way out is its system calls: the `out` must crash it.</summary>
+    [Theory]
+    [InlineData("hypercall-static")]
+    [InlineData("hypercall-dynamic")]
+    public void A_ready_hypercall_from_a_linux_program_is_a_crash_not_a_snapshot_point(string name)
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction(name, ["ready"], output);
+        var e = Assert.Throws<ProgramCrashedException>(() => process.Vm.RunToReady());
+        Assert.Contains("out of READY", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("privileged I/O instruction", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 18: a Linux program's `out` of RESULT ended the request with an empty result (an empty 200).</summary>
+    [Theory]
+    [InlineData("hypercall-static")]
+    [InlineData("hypercall-dynamic")]
+    public void A_result_hypercall_from_a_linux_program_is_a_crash_not_an_empty_result(string name)
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction(name, ["result"], output);
+        Assert.Equal(GuestStop.Ready, process.Vm.RunToReady().Stop);
+        var e = Assert.Throws<ProgramCrashedException>(() => process.Vm.Invoke("request"u8));
+        Assert.Contains("out of RESULT", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("privileged I/O instruction", e.Message, StringComparison.Ordinal);
+        Assert.True(process.Output.IsEmpty);
+    }
+
+    /// <summary>Issue 18: a write(3, ...) of a 1 GiB frame from untouched pages was buffered whole by the host before
+    /// its length was checked. It is refused at the header, as the function's failure naming the limit.</summary>
+    [Fact]
+    public void A_result_frame_over_the_limit_fails_the_request_at_its_header()
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction("big-result-static", ["1024"], output, memory: 2UL << 30);
+        process.Vm.RunToReady();
+        var e = Assert.Throws<ChannelFrameTooLargeException>(() => process.Vm.Invoke("go"u8));
+        Assert.Equal(1UL << 30, e.Announced);
+        Assert.Equal(ChannelFile.DefaultMaxFrame, e.Limit);
+        Assert.Contains("MaxChannelFrame", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("write returned", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_raised_frame_limit_lets_a_larger_result_through()
+    {
+        var output = new StringBuilder();
+        using var process = GuestProgram.StartFunction("big-result-static", ["40"], output, maxChannelFrame: 48 << 20);
+        process.Vm.RunToReady();
+        var run = process.Vm.Invoke("go"u8);
+        Assert.Equal(40 << 20, process.Vm.Output(run).Length);
     }
 
     [Fact]

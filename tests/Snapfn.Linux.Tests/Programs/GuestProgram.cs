@@ -46,6 +46,28 @@ public static class GuestProgram
         return new ProgramOutput(exit, stdout.ToString(), stderr.ToString(), process.SyscallCount);
     }
 
+    /// <summary>Starts one of guest/linux-tests as a function (fd 3 is its invocation channel); nothing runs yet.
+    /// What it prints on stdout and stderr goes to <paramref name="output"/>.</summary>
+    public static LinuxProcess StartFunction(string name, IReadOnlyList<string> arguments, StringBuilder output, ulong memory = 512UL << 20,
+        int maxChannelFrame = ChannelFile.DefaultMaxFrame)
+    {
+        GuestBuild.RequireKvm();
+        var program = "/tests/" + name;
+        return LinuxProcess.Start(new ProcessOptions
+        {
+            RootDirectory = PythonRoot.Directory,
+            Program = program,
+            Arguments = [program, .. arguments],
+            Mounts = [new RootMount("/tests", TestsDirectory, Writable: false)],
+            VdsoPath = File.Exists(VdsoPath) ? VdsoPath : null,
+            StandardOutput = bytes => { lock (output) output.Append(Encoding.UTF8.GetString(bytes)); },
+            StandardError = bytes => { lock (output) output.Append(Encoding.UTF8.GetString(bytes)); },
+            Function = true,
+            MaxChannelFrame = maxChannelFrame,
+            Vm = new MicroVmOptions { MemorySize = memory, Timeout = TimeSpan.FromSeconds(60), Name = "test-fn" },
+        });
+    }
+
     /// <summary>Runs one of guest/linux-tests and checks it passed all its checks (`ok`/`FAIL` lines, exit 0).</summary>
     public static ProgramOutput RunChecks(string name, params string[] arguments)
     {

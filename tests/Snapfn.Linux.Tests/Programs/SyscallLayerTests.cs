@@ -41,6 +41,14 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Bad_pointers_are_EFAULT_and_never_reach_the_host(string linkage) => GuestProgram.RunChecks("efault-" + linkage);
 
+    /// <summary>Issue 18: brk(0xfffffffffffff001) once wrapped to 0 and discarded the VMM's pages; munmap(addr,
+    /// 2^64-4095) rounded to a zero-length host mmap that ended the run with a VMM error. The program attacks every
+    /// address-space and transfer call with wrapping values and pointers near the end of memory, checks Linux's
+    /// errno for each, then that its data, the break, the vDSO's clock and file reads still work.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Wrapping_arguments_get_linuxs_errno_and_leave_every_page_intact(string linkage) => GuestProgram.RunChecks("wrap-" + linkage);
+
     [Fact]
     public void The_exit_status_is_the_programs()
     {

@@ -43,7 +43,10 @@ public static class CliErrors
             {
                 // Not a failure a user can cause: one line saying so, the stack only when asked for.
                 var bug = e is AggregateException { InnerExceptions.Count: > 0 } aggregate ? aggregate.InnerExceptions[0] : e;
-                Console.Error.WriteLine($"snapfn: internal error ({bug.GetType().Name}): {bug.Message}; please report it, with SNAPFN_VERBOSE=1 for the stack");
+                // A daemon's bug has its stack in the daemon's log, not here.
+                Console.Error.WriteLine(bug is IClassifiedError
+                    ? $"snapfn: {bug.Message}; a bug of Snapfn's: please report it, with the daemon's log"
+                    : $"snapfn: internal error ({bug.GetType().Name}): {bug.Message}; please report it, with SNAPFN_VERBOSE=1 for the stack");
                 if (verbose)
                     Console.Error.WriteLine(e);
                 return Internal;

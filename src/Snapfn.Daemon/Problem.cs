@@ -67,6 +67,26 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         };
     }
 
+    /// <summary>The error model in a few lines and every code with its status, for the OpenAPI document: made from
+    /// the same maps as the answers, so the two cannot disagree.</summary>
+    public static string Describe()
+    {
+        var text = new System.Text.StringBuilder("""
+            Errors are problem+json (RFC 9457). `type` is `urn:snapfn:problem:CODE`, `error` the same CODE (stable,
+            also the metrics' error label), `detail` says what went wrong and what to do. Whose fault it is sets the
+            status: the request's a 4xx, the function's (it raised, crashed, exited, broke the protocol) a 502 and its
+            timeout a 504, an unusable snapshot or recording 409, the host's a 5xx naming what failed, a bug of the
+            daemon's a 500 whose details are in its log only.
+
+            | code | fault | status |
+            |---|---|---|
+
+            """);
+        foreach (var code in ErrorCode.All)
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"| `{code.Name}` | {code.Kind.ToString().ToLowerInvariant()} | {StatusOf(code)} |\n");
+        return text.ToString();
+    }
+
     /// <summary>The remedy as the API's request that makes it.</summary>
     private static string Words(ErrorRemedy? remedy) => remedy?.Action switch
     {

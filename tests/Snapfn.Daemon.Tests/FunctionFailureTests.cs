@@ -153,6 +153,11 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
                 Assert.DoesNotContain("secret", detail, StringComparison.Ordinal);
             }
 
+            // The OpenAPI document states the model, from the same maps.
+            var openApi = await http.GetStringAsync("openapi.json", Cancel);
+            Assert.Contains("urn:snapfn:problem:CODE", openApi, StringComparison.Ordinal);
+            Assert.Contains("| `function-failed` | function | 502 |", openApi, StringComparison.Ordinal);
+
             var (code, stderr) = Cli(home.Path, "invoke", "raiser", "--server", address);
             Assert.True(code == 1, $"exit {code}: {stderr}");
             Assert.Contains("ValueError: no greeting", stderr, StringComparison.Ordinal);

@@ -153,7 +153,17 @@ public static class PythonPackage
             StandardError = bytes => output.Append(Encoding.UTF8.GetString(bytes)),
             Vm = new Vmm.MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(60), Name = "check" },
         });
-        var exit = process.Run();
+        ProgramExit exit;
+        try
+        {
+            exit = process.Run();
+        }
+        catch (Vmm.GuestFailureException e) when (e is not Vmm.GuestStoppedException)
+        {
+            // The compiler ran on the sender's files: one that makes it fail (a file so large it runs out of time or
+            // memory) is the request's fault, not a function's failure at run time.
+            throw new InvalidRequestException($"the function's files could not be compiled: {e.Message}", e);
+        }
         if (exit.ShellStatus != 0)
             throw new InvalidRequestException($"the function does not compile: {output.ToString().Trim().Split('\n')[^1]}");
     }

@@ -1,28 +1,29 @@
-using Snapfn.Cli.Remote;
-using Snapfn.Interop;
 using Snapfn.Linux;
-using Snapfn.Linux.Loader;
-using Snapfn.Linux.Roots;
-using Snapfn.Platform;
-using Snapfn.Snapshots;
+using Snapfn.Platform.Errors;
 using Snapfn.Vmm;
 
 namespace Snapfn.Cli;
 
 /// <summary>A mistake on the command line or in its inputs; the message says what to do.</summary>
-public sealed class UsageException : Exception
+public sealed class UsageException : Exception, IClassifiedError
 {
     public UsageException(string message) : base(message) { }
 
     public UsageException() { }
 
     public UsageException(string message, Exception innerException) : base(message, innerException) { }
+
+    public ErrorCode Code => ErrorCode.InvalidRequest;
 }
 
-/// <summary>Turns the failures a user can cause into one line on stderr and a non-zero exit code.</summary>
+/// <summary>Turns every failure into one line on stderr and an exit code, from its classification
+/// (<see cref="ErrorClassifier"/>): the exit code from its kind (<see cref="ExitCodeOf"/>), the remedy worded as the
+/// command that applies it.</summary>
 public static class CliErrors
 {
+    /// <summary>The function's, the snapshot's or the host's fault.</summary>
     public const int Failure = 1;
+    /// <summary>The request's fault: a bad flag, name, mode or input, a conflict, a limit exceeded.</summary>
     public const int Usage = 2;
     /// <summary>A bug of Snapfn's, not the user's (sysexits' EX_SOFTWARE).</summary>
     public const int Internal = 70;
@@ -37,45 +38,43 @@ public static class CliErrors
         catch (Exception e)
         {
             var verbose = Environment.GetEnvironmentVariable("SNAPFN_VERBOSE") == "1";
-            if (Describe(e) is { } described)
+            var error = ErrorClassifier.Classify(e);
+            if (error.Kind == ErrorKind.Bug)
             {
-                Console.Error.WriteLine($"snapfn: {described.Message}");
-                if (e is GuestCrashedException crash && verbose)
-                    Console.Error.WriteLine(crash.RegisterDump);
-                return described.Code;
+                // Not a failure a user can cause: one line saying so, the stack only when asked for.
+                var bug = e is AggregateException { InnerExceptions.Count: > 0 } aggregate ? aggregate.InnerExceptions[0] : e;
+                // A daemon's bug has its stack in the daemon's log, not here.
+                Console.Error.WriteLine(bug is IClassifiedError
+                    ? $"snapfn: {bug.Message}; a bug of Snapfn's: please report it, with the daemon's log"
+                    : $"snapfn: internal error ({bug.GetType().Name}): {bug.Message}; please report it, with SNAPFN_VERBOSE=1 for the stack");
+                if (verbose)
+                    Console.Error.WriteLine(e);
+                return Internal;
             }
-            // Not a failure a user can cause: one line saying so, the stack only when asked for.
-            Console.Error.WriteLine($"snapfn: internal error ({e.GetType().Name}): {e.Message}; please report it, with SNAPFN_VERBOSE=1 for the stack");
-            if (verbose)
-                Console.Error.WriteLine(e);
-            return Internal;
+            Console.Error.WriteLine($"snapfn: {error.Message}{Words(error.Remedy)}");
+            if (verbose && (e as GuestCrashedException ?? (e as ProgramCrashedException)?.Crash) is { } crash)
+                Console.Error.WriteLine(crash.RegisterDump);
+            return ExitCodeOf(error.Kind);
         }
     }
 
-    private static (string Message, int Code)? Describe(Exception e) => e switch
+    /// <summary>The one map from whose fault it is to the exit code (README, "Exit codes").</summary>
+    public static int ExitCodeOf(ErrorKind kind) => kind switch
     {
-        AggregateException { InnerExceptions.Count: > 0 } aggregate => Describe(aggregate.InnerExceptions[0]),
-        InvalidRequestException { InnerException: ElfFormatException } => ($"{e.Message}; build it with `snapfn build DIR`", Usage),
-        InvalidRequestException { InnerException: RootBuildException { Retryable: true } } => ($"{e.Message}, then run the command again", Usage),
-        RootBuildException { Retryable: true } => ($"{e.Message}, then run the command again", Failure),
-        UsageException or UnknownFunctionException or InvalidRequestException => (e.Message, Usage),
-        FunctionConflictException or FunctionProjectException => (e.Message, Failure),
-        // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.
-        DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
-        // The remedy names the CLI's own option; the daemon names its query parameter (Problem.cs).
-        GuestTimeoutException => ($"{e.Message}; raise --timeout if it needs longer", Failure),
-        SnapshotInvalidException { Remedy: { } remedy } => ($"{e.Message}: {Words(remedy)}", Failure),
-        GuestFailureException or ProgramLoadException or SnapshotInvalidException or ElfFormatException or KvmUnavailableException or SyscallException or RootBuildException => (e.Message, Failure),
-        FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => (e.Message, Failure),
-        ProcessRestoreException or IOException => (e.Message, Failure),
-        // A null or out-of-range argument is a bug; a plain ArgumentException is a bad name or value from the user.
-        ArgumentNullException or ArgumentOutOfRangeException => null,
-        ArgumentException => (e.Message, Usage),
-        _ => null,
+        ErrorKind.Request => Usage,
+        ErrorKind.Function or ErrorKind.Snapshot or ErrorKind.Host => Failure,
+        _ => Internal,
     };
 
-    /// <summary>The fix for a bad snapshot or recording, as the CLI command that makes it.</summary>
-    private static string Words(SnapshotRemedy remedy) => remedy.Mode is { } mode
-        ? $"record it with `snapfn record {remedy.Function} --mode {mode}`"
-        : $"take the snapshot with `snapfn snapshot {remedy.Function}`";
+    /// <summary>The remedy as the CLI command or option that applies it.</summary>
+    private static string Words(ErrorRemedy? remedy) => remedy?.Action switch
+    {
+        null => "",
+        RemedyAction.TakeSnapshot => $": take the snapshot with `snapfn snapshot {remedy.Function}`",
+        RemedyAction.Record => $": record it with `snapfn record {remedy.Function} --mode {remedy.Mode}`",
+        RemedyAction.RaiseTimeout => "; raise --timeout if it needs longer",
+        RemedyAction.BuildFunction => "; build it with `snapfn build DIR`",
+        RemedyAction.Retry => ", then run the command again",
+        _ => "",
+    };
 }

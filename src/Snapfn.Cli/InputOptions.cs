@@ -40,6 +40,15 @@ public sealed class InputOptions
 
     public byte[] Read(ParseResult parse)
     {
+        var input = ReadAny(parse);
+        // The VMM refuses a larger input as a bad argument; here it is the user's, said in the CLI's terms.
+        if ((ulong)input.Length > Vmm.GuestLayout.IoBufferSize)
+            throw new UsageException($"the input is {input.Length} bytes; a function takes at most {Vmm.GuestLayout.IoBufferSize >> 20} MiB");
+        return input;
+    }
+
+    private byte[] ReadAny(ParseResult parse)
+    {
         ArgumentNullException.ThrowIfNull(parse);
         var file = parse.GetValue(File);
         var text = parse.GetValue(Text);

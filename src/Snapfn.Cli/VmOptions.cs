@@ -7,8 +7,8 @@ public static class VmOptions
 {
     public static MicroVmOptions From(int memoryMiB, double timeoutSeconds)
     {
-        if (memoryMiB < 128 || memoryMiB % 2 != 0)
-            throw new UsageException($"--memory must be an even number of MiB, at least 128 (got {memoryMiB})");
+        if (memoryMiB is < 128 or > Platform.MemorySize.MaxMiB || memoryMiB % 2 != 0)
+            throw new UsageException($"--memory must be an even number of MiB between 128 and {Platform.MemorySize.MaxMiB} (got {memoryMiB})");
         if (!(timeoutSeconds > 0) || timeoutSeconds > 24 * 3600)
             throw new UsageException($"--timeout must be a positive number of seconds (got {timeoutSeconds})");
         return new MicroVmOptions

@@ -101,8 +101,8 @@ internal static class FunctionEndpoints
         ProblemContext.Set(http, "mode", mode);
         if (mode is null || !FunctionService.RecordModes.Contains(mode))
             throw new InvalidRequestException($"give ?mode= one of {string.Join(", ", FunctionService.RecordModes)}");
-        if (gapPages < 0 || scanMs <= 0)
-            throw new InvalidRequestException("gap_pages must be >= 0 and scan_ms > 0");
+        if (gapPages < 0 || (scanMs is not null && !(scanMs > 0 && scanMs <= 60_000)))
+            throw new InvalidRequestException("gap_pages must be >= 0 and scan_ms above 0 and at most 60000");
         var limit = Timeout(timeout, _recordTimeout, options);
         var function = service.Get(name);
         var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", http.RequestAborted);
@@ -145,7 +145,7 @@ internal static class FunctionEndpoints
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {
-                metrics.Failed(name, mode, Problem.From(e)?.Error ?? "internal", Stopwatch.GetElapsedTime(start).TotalSeconds);
+                metrics.Failed(name, mode, Problem.From(e).Error, Stopwatch.GetElapsedTime(start).TotalSeconds);
                 throw;
             }
         }

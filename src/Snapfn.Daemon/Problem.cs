@@ -1,54 +1,103 @@
 using Microsoft.AspNetCore.Http;
-using Snapfn.Interop;
-using Snapfn.Linux.Roots;
-using Snapfn.Platform;
-using Snapfn.Snapshots;
-using Snapfn.Vmm;
+using Snapfn.Platform.Errors;
 
 namespace Snapfn.Daemon;
 
-/// <summary>What an exception means to a client: the HTTP status, a title, a stable error code (also the metrics'
-/// error label) and whether it is the client's or the guest's doing rather than the daemon's.</summary>
+/// <summary>
+/// An error as the HTTP API answers it (problem+json, RFC 9457): the status, the problem <c>type</c>
+/// (<c>urn:snapfn:problem:CODE</c>), a title, the stable code as <c>error</c> (also the metrics' error label) and a
+/// detail that ends with the remedy in the API's own terms. The status comes from the error's code alone, in
+/// <see cref="StatusOf"/>: the request's fault is a 4xx, the function's a 502 (504 when it timed out), a bad snapshot
+/// 409, the host's a 5xx that says what failed, a bug of ours a bare 500 whose details stay in the log.
+/// </summary>
 public sealed record Problem(int Status, string Title, string Error, string Detail)
 {
-    /// <summary>Expected failures: a request the client can fix or a guest that failed. Null for anything else,
-    /// which the daemon answers with a bare 500 and logs in full.</summary>
-    public static Problem? From(Exception exception) => exception switch
+    /// <summary>Problem types are URNs: stable names, not pages to fetch (RFC 9457 §3.1.1 allows that).</summary>
+    public const string TypePrefix = "urn:snapfn:problem:";
+
+    public string Type => TypePrefix + Error;
+
+    /// <summary>Whose fault it is, from the code (a code this daemon does not know counts as ours).</summary>
+    public ErrorKind Kind => ErrorCode.Find(Error)?.Kind ?? ErrorKind.Bug;
+
+    /// <summary>True when the request is at fault, often without naming a function and mode that exist (no metrics
+    /// series for those).</summary>
+    public bool IsAboutTheRequest => Kind == ErrorKind.Request;
+
+    public static Problem From(Exception exception) => exception switch
     {
-        AggregateException { InnerExceptions.Count: > 0 } aggregate => From(aggregate.InnerExceptions[0]),
-        InvalidRequestException e => new(StatusCodes.Status400BadRequest, "Invalid request", "invalid-request", e.InnerException switch
-        {
-            ElfFormatException => $"{e.Message}; build it with `snapfn build` and send the ELF it writes",
-            RootBuildException { Retryable: true } => $"{e.Message}, then send the request again",
-            _ => e.Message,
-        }),
-        UnknownFunctionException e => new(StatusCodes.Status404NotFound, "Unknown function", "unknown-function", e.Message),
-        FunctionConflictException e => new(StatusCodes.Status409Conflict, "Conflict", "conflict", e.Message),
-        SnapshotInvalidException e => new(StatusCodes.Status409Conflict, "Snapshot or recording missing or unusable", "snapshot-unusable",
-            e.Remedy is { } remedy ? $"{e.Message}: {Words(remedy)}" : e.Message),
-        RequestTooLargeException e => new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
-        BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge =>
-            new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
-        BadHttpRequestException e => new(e.StatusCode, "Bad request", "bad-request", e.Message),
-        GuestTimeoutException e => new(StatusCodes.Status504GatewayTimeout, "Guest timed out", "guest-timeout",
-            $"{e.Message}; raise ?timeout= (seconds) if it needs longer"),
-        GuestCrashedException e => new(StatusCodes.Status502BadGateway, "Guest crashed", "guest-crashed", e.Message),
-        GuestAbortedException e => new(StatusCodes.Status502BadGateway, "Guest aborted the request", "guest-aborted", e.Message),
-        GuestProtocolException e => new(StatusCodes.Status502BadGateway, "Guest broke the hypercall protocol", "guest-protocol", e.Message),
-        GuestStoppedException e => new(StatusCodes.Status502BadGateway, "Guest stopped", "guest-stopped", e.Message),
-        ElfFormatException e => new(StatusCodes.Status500InternalServerError, "Function ELF unusable", "elf-unusable", e.Message),
-        KvmUnavailableException e => new(StatusCodes.Status503ServiceUnavailable, "KVM unavailable", "kvm-unavailable", e.Message),
-        SyscallException e => new(StatusCodes.Status500InternalServerError, "Host system call failed", "host-error", e.Message),
-        _ => null,
+        // Kestrel's own refusals (a body over its limit, a query value that is not a number) carry their status.
+        BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge => For(new ClassifiedError(ErrorCode.BodyTooLarge, e.Message)),
+        BadHttpRequestException e => new(e.StatusCode, ErrorCode.BadRequest.Title, ErrorCode.BadRequest.Name, e.Message),
+        _ => For(ErrorClassifier.Classify(exception), exception.GetType().Name),
     };
 
-    /// <summary>The fix for a bad snapshot or recording, as the request that makes it.</summary>
-    private static string Words(SnapshotRemedy remedy) => remedy.Mode is { } mode
-        ? $"record it with POST /functions/{remedy.Function}/record?mode={mode}"
-        : $"take the snapshot with POST /functions/{remedy.Function}/snapshot";
+    /// <summary>The answer for <paramref name="error"/>; a bug's message stays in the log, the client learns only
+    /// <paramref name="exceptionType"/>.</summary>
+    public static Problem For(ClassifiedError error, string exceptionType = "")
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var detail = error.Kind == ErrorKind.Bug
+            ? $"the daemon failed unexpectedly{(exceptionType.Length > 0 ? $" ({exceptionType})" : "")}; its log has the details"
+            : error.Message + Words(error.Remedy);
+        return new(StatusOf(error.Code), error.Code.Title, error.Code.Name, detail);
+    }
 
-    /// <summary>True when the request never named a function and mode that exist (no metrics series for those).</summary>
-    public bool IsAboutTheRequest => Error is "invalid-request" or "unknown-function" or "body-too-large" or "bad-request";
+    /// <summary>The one map from an error code to an HTTP status.</summary>
+    public static int StatusOf(ErrorCode code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        return code.Name switch
+        {
+            "unknown-function" => StatusCodes.Status404NotFound,
+            "conflict" => StatusCodes.Status409Conflict,
+            "unauthorized" => StatusCodes.Status401Unauthorized,
+            "body-too-large" or "limit-exceeded" => StatusCodes.Status413PayloadTooLarge,
+            "guest-timeout" => StatusCodes.Status504GatewayTimeout,
+            "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" => StatusCodes.Status503ServiceUnavailable,
+            "disk-full" => StatusCodes.Status507InsufficientStorage,
+            _ => code.Kind switch
+            {
+                ErrorKind.Request => StatusCodes.Status400BadRequest,
+                // A gateway's answer for an upstream that failed: the function did, the daemon did not.
+                ErrorKind.Function => StatusCodes.Status502BadGateway,
+                ErrorKind.Snapshot => StatusCodes.Status409Conflict,
+                _ => StatusCodes.Status500InternalServerError,
+            },
+        };
+    }
+
+    /// <summary>The error model in a few lines and every code with its status, for the OpenAPI document: made from
+    /// the same maps as the answers, so the two cannot disagree.</summary>
+    public static string Describe()
+    {
+        var text = new System.Text.StringBuilder("""
+            Errors are problem+json (RFC 9457). `type` is `urn:snapfn:problem:CODE`, `error` the same CODE (stable,
+            also the metrics' error label), `detail` says what went wrong and what to do. Whose fault it is sets the
+            status: the request's a 4xx, the function's (it raised, crashed, exited, broke the protocol) a 502 and its
+            timeout a 504, an unusable snapshot or recording 409, the host's a 5xx naming what failed, a bug of the
+            daemon's a 500 whose details are in its log only.
+
+            | code | fault | status |
+            |---|---|---|
+
+            """);
+        foreach (var code in ErrorCode.All)
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"| `{code.Name}` | {code.Kind.ToString().ToLowerInvariant()} | {StatusOf(code)} |\n");
+        return text.ToString();
+    }
+
+    /// <summary>The remedy as the API's request that makes it.</summary>
+    private static string Words(ErrorRemedy? remedy) => remedy?.Action switch
+    {
+        null => "",
+        RemedyAction.TakeSnapshot => $": take the snapshot with POST /functions/{remedy.Function}/snapshot",
+        RemedyAction.Record => $": record it with POST /functions/{remedy.Function}/record?mode={remedy.Mode}",
+        RemedyAction.RaiseTimeout => "; raise ?timeout= (seconds) if it needs longer",
+        RemedyAction.BuildFunction => "; build it with `snapfn build` and send the ELF it writes",
+        RemedyAction.Retry => ", then send the request again",
+        _ => "",
+    };
 
     public IResult ToResult(IDictionary<string, object?>? extensions = null)
     {
@@ -58,16 +107,18 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
             foreach (var (key, value) in extensions)
                 all[key] = value;
         }
-        return Results.Problem(detail: Detail, statusCode: Status, title: Title, extensions: all);
+        return Results.Problem(detail: Detail, statusCode: Status, title: Title, type: Type, extensions: all);
     }
 }
 
 /// <summary>A request body over the endpoint's limit (checked before and while reading it).</summary>
-public sealed class RequestTooLargeException : Exception
+public sealed class RequestTooLargeException : Exception, IClassifiedError
 {
     public RequestTooLargeException(string message) : base(message) { }
 
     public RequestTooLargeException() { }
 
     public RequestTooLargeException(string message, Exception innerException) : base(message, innerException) { }
+
+    public ErrorCode Code => ErrorCode.BodyTooLarge;
 }

@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Snapfn.Platform.Errors;
 
 namespace Snapfn.Daemon;
 
 /// <summary>
 /// Turns exceptions into problem+json answers (RFC 9457) so that one failed request never takes the daemon with
-/// it: expected failures (<see cref="Problem.From"/>) as their status with the message, anything else as a 500
-/// whose details stay in the log.
+/// it: every failure as the status its error code maps to (<see cref="Problem"/>), a bug of ours as a 500 whose
+/// details stay in the log.
 /// </summary>
 internal sealed class ProblemMiddleware
 {
@@ -32,16 +33,12 @@ internal sealed class ProblemMiddleware
         catch (Exception e) when (!context.Response.HasStarted)
         {
             var problem = Problem.From(e);
-            if (problem is null)
-            {
+            // A bug of ours is logged with its stack; an expected failure (the request's, the function's, the
+            // snapshot's, the host's) in one line, as the client reads it.
+            if (problem.Kind == ErrorKind.Bug)
                 DaemonLog.Unexpected(_logger, context.Request.Method, context.Request.Path, e);
-                problem = new Problem(StatusCodes.Status500InternalServerError, "Internal error", "internal",
-                    $"the daemon failed unexpectedly ({e.GetType().Name}); its log has the details");
-            }
             else
-            {
                 DaemonLog.RequestFailed(_logger, context.Request.Method, context.Request.Path, problem.Status, problem.Error, problem.Detail);
-            }
             context.Response.Clear();
             await problem.ToResult(ProblemContext.Get(context)).ExecuteAsync(context);
         }

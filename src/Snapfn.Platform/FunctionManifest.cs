@@ -18,6 +18,8 @@ public sealed record FunctionManifest
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // "name": null is as wrong as a missing name: refused with the file's path, not a NullReferenceException later.
+        RespectNullableAnnotations = true,
     };
 
     public const string NativeRuntime = "c";

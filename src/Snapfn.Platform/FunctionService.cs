@@ -121,11 +121,13 @@ public sealed class FunctionService : IDisposable
         {
             var folder = Path.Combine(check, "function");
             PythonPackage.Unpack(package, folder);
+            // Its snapfn.json is checked before anything boots a VM for it.
+            var runtime = PythonFunction.Runtime(folder);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
             {
-                new Linux.Roots.RootBuilder(Home.Path).Ensure(PythonFunction.Runtime(folder));
+                new Linux.Roots.RootBuilder(Home.Path).Ensure(runtime);
             }
             catch (Linux.Roots.RootBuildException e)
             {

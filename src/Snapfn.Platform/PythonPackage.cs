@@ -15,6 +15,8 @@ public static class PythonPackage
 {
     public const int MaxEntries = 10_000;
     public const long MaxBytes = 64L << 20;
+    // Linux's NAME_MAX: a longer name fails on the host's disk, and that is the package's fault, not the disk's.
+    private const int MaxNameBytes = 255;
     private static readonly string[] _skipped = ["__pycache__", ".git", "build"];
 
     /// <summary>True when <paramref name="bytes"/> starts like a zip archive (an ELF starts with 0x7f 'E' 'L' 'F').</summary>
@@ -63,26 +65,62 @@ public static class PythonPackage
                 throw new InvalidRequestException($"the function's package unpacks to more than {MaxBytes >> 20} MiB");
             if (!zip.Entries.Any(e => e.FullName == PythonFunction.MainFile))
                 throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
+            var files = CheckNames(zip);
             Directory.CreateDirectory(target);
-            foreach (var entry in zip.Entries)
+            foreach (var entry in files)
             {
-                var name = entry.FullName;
-                if (name.EndsWith('/'))
-                    continue;
-                if (name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Split('/').Any(part => part is "" or "." or ".."))
-                    throw new InvalidRequestException($"the function's package names '{name}', which is not a plain path inside the folder");
-                // Unix mode bits in the external attributes: only regular files (no symbolic links) are taken.
-                var mode = (entry.ExternalAttributes >> 16) & 0xf000;
-                if (mode != 0 && mode != 0x8000)
-                    throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
-                var path = Path.Combine(target, name);
+                var path = Path.Combine(target, entry.FullName);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                entry.ExtractToFile(path);
+                try
+                {
+                    entry.ExtractToFile(path);
+                }
+                catch (InvalidDataException e)
+                {
+                    // A corrupt entry (bad CRC, unknown compression method) is the sender's archive, not our disk.
+                    throw new InvalidRequestException($"the function's package cannot be unpacked at '{entry.FullName}': {e.Message}", e);
+                }
             }
         }
         var manifest = Path.Combine(target, FunctionManifest.FileName);
         if (!File.Exists(manifest))
             File.WriteAllText(manifest, "{\"runtime\": \"python\"}\n");
+    }
+
+    /// <summary>The archive's files, once every name is checked: a plain relative path inside the folder, each file
+    /// once, no file where another entry needs a folder, regular files only. What the unpacking would otherwise trip
+    /// over half-way (an existing file, a file in the way of a folder) is refused as the request's fault.</summary>
+    private static List<ZipArchiveEntry> CheckNames(ZipArchive zip)
+    {
+        var files = new List<ZipArchiveEntry>();
+        var fileNames = new HashSet<string>(StringComparer.Ordinal);
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in zip.Entries)
+        {
+            var name = entry.FullName;
+            var parts = name.TrimEnd('/').Split('/');
+            if (name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Any(char.IsControl) ||
+                parts.Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes))
+                throw new InvalidRequestException($"the function's package names '{name}', which is not a plain path inside the folder " +
+                    $"(relative, '/'-separated, no '.', '..' or control characters, at most {MaxNameBytes} bytes a name)");
+            for (var i = 1; i < parts.Length; i++)
+                folders.Add(string.Join('/', parts[..i]));
+            if (name.EndsWith('/'))
+            {
+                folders.Add(name.TrimEnd('/'));
+                continue;
+            }
+            // Unix mode bits in the external attributes: only regular files (no symbolic links) are taken.
+            var mode = (entry.ExternalAttributes >> 16) & 0xf000;
+            if (mode != 0 && mode != 0x8000)
+                throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
+            if (!fileNames.Add(name))
+                throw new InvalidRequestException($"the function's package holds '{name}' more than once: zip the folder again with one entry per file");
+            files.Add(entry);
+        }
+        if (fileNames.FirstOrDefault(folders.Contains) is { } clash)
+            throw new InvalidRequestException($"the function's package holds '{clash}' both as a file and as a folder: zip the folder again");
+        return files;
     }
 
     /// <summary>
@@ -115,7 +153,17 @@ public static class PythonPackage
             StandardError = bytes => output.Append(Encoding.UTF8.GetString(bytes)),
             Vm = new Vmm.MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(60), Name = "check" },
         });
-        var exit = process.Run();
+        ProgramExit exit;
+        try
+        {
+            exit = process.Run();
+        }
+        catch (Vmm.GuestFailureException e) when (e is not Vmm.GuestStoppedException)
+        {
+            // The compiler ran on the sender's files: one that makes it fail (a file so large it runs out of time or
+            // memory) is the request's fault, not a function's failure at run time.
+            throw new InvalidRequestException($"the function's files could not be compiled: {e.Message}", e);
+        }
         if (exit.ShellStatus != 0)
             throw new InvalidRequestException($"the function does not compile: {output.ToString().Trim().Split('\n')[^1]}");
     }

@@ -4,7 +4,8 @@ using Snapfn.Snapshots;
 
 namespace Snapfn.Daemon.Tests;
 
-/// <summary>The CLI's exit codes: 0 done, 1 a failure (guest, snapshot, I/O), 2 a usage error, 70 a bug of ours;
+/// <summary>The CLI's exit codes, from the error's kind: 0 done, 1 a failure (the function's, the snapshot's, the
+/// host's), 2 the request's fault (a usage error), 70 a bug of ours;
 /// a failure is one line on stderr, never a stack trace. Alone in its collection: it swaps Console.Error.</summary>
 [Collection("console")]
 public sealed class CliExitCodeTests
@@ -12,12 +13,19 @@ public sealed class CliExitCodeTests
     public static TheoryData<Func<Exception>, int> Cases => new()
     {
         { () => new UsageException("bad flag"), CliErrors.Usage },
-        { () => new ArgumentException("unknown mode 'x'"), CliErrors.Usage },
         { () => new InvalidRequestException("bad name"), CliErrors.Usage },
+        // A function's failure, locally or reported by a daemon, is a failure, not a usage error or a bug.
+        { () => new Linux.FunctionFailedException("ValueError: no", null), CliErrors.Failure },
+        { () => new Linux.ProgramExitedException(new Linux.ProgramExit(3, null, null), "while serving a request", ""), CliErrors.Failure },
+        { () => new Cli.Remote.DaemonRequestException(502, "the daemon answered 502 Bad Gateway: ValueError: no", "function-failed"), CliErrors.Failure },
+        { () => new Cli.Remote.DaemonRequestException(400, "the daemon answered 400 Bad Request: bad name", "invalid-request"), CliErrors.Usage },
+        { () => new LimitExceededException("guest-memory-per-vm", "too much", "raise it"), CliErrors.Usage },
         { () => new SnapshotInvalidException("take it again"), CliErrors.Failure },
         { () => new IOException("record it again"), CliErrors.Failure },
         { () => new Vmm.GuestTimeoutException(TimeSpan.FromSeconds(1)), CliErrors.Failure },
         { () => new InvalidOperationException("a bug"), CliErrors.Internal },
+        // A plain ArgumentException reaching the edge is an edge that did not check a value first: ours.
+        { () => new ArgumentException("unknown mode 'x'"), CliErrors.Internal },
         { () => new ArgumentNullException("x"), CliErrors.Internal },
     };
 

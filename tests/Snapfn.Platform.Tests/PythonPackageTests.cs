@@ -52,6 +52,46 @@ public sealed class PythonPackageTests : IDisposable
     }
 
     [Fact]
+    public void A_file_twice_or_in_the_way_of_a_folder_is_refused_before_anything_is_written()
+    {
+        const string main = "def handle(r):\n    return r\n";
+        var cases = new (byte[] Package, string Says)[]
+        {
+            (Zip(("main.py", main), ("lib.py", "A = 1\n"), ("lib.py", "A = 2\n")), "'lib.py' more than once"),
+            (Zip(("main.py", main), ("main.py", "import os\n")), "'main.py' more than once"),
+            (Zip(("main.py", main), ("data", "x"), ("data/t.txt", "y")), "'data' both as a file and as a folder"),
+            (Zip(("main.py", main), ("data/t.txt", "y"), ("data", "x")), "'data' both as a file and as a folder"),
+            (Zip(("main.py", main), ("bad\u0001name.py", "")), "not a plain path"),
+            (Zip(("main.py", main), (new string('a', 256) + ".py", "")), "not a plain path"),
+        };
+        foreach (var (package, says) in cases)
+        {
+            var target = Path.Combine(_dir.FullName, "out-" + Guid.NewGuid().ToString("n"));
+            var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, target));
+            Assert.Contains(says, e.Message, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(target));
+        }
+    }
+
+    [Fact]
+    public void An_entry_that_cannot_be_read_is_the_packages_fault()
+    {
+        using var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var writer = new StreamWriter(zip.CreateEntry("main.py", CompressionLevel.NoCompression).Open());
+            writer.Write("def handle(r):\n    return r\n");
+        }
+        var package = stream.ToArray();
+        // Say the entry is LZMA-compressed (method 14), in its local header and its central directory entry: a method
+        // .NET cannot read, as a zip made by another tool may use.
+        package[8] = 14;
+        package[package.AsSpan().IndexOf("PK\x01\x02"u8) + 10] = 14;
+        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "corrupt")));
+        Assert.Contains("cannot be unpacked at 'main.py'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_package_without_main_py_or_that_is_no_zip_is_refused()
     {
         Assert.Contains("no main.py", Assert.Throws<InvalidRequestException>(() =>

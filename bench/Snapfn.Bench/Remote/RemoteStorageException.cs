@@ -24,7 +24,7 @@ public enum RemoteStorageStep
 /// why (with the tool's last lines of output where a tool failed) and what to do. <see cref="Step"/> tells what
 /// the machine lacks (<see cref="RemoteStorageStep.Machine"/>, <see cref="RemoteStorageStep.Tools"/>) from what
 /// went wrong once it had everything.</summary>
-public sealed class RemoteStorageException : Exception
+public sealed class RemoteStorageException : Exception, Platform.Errors.IClassifiedError
 {
     public RemoteStorageException(RemoteStorageStep step, string message) : base(message)
     {
@@ -46,4 +46,7 @@ public sealed class RemoteStorageException : Exception
 
     /// <summary>True if the machine lacks something the storage needs, rather than something failing.</summary>
     public bool IsMachineUnsupported => Step is RemoteStorageStep.Machine or RemoteStorageStep.Tools;
+
+    /// <summary>The machine's doing either way: what it lacks, or a tool that failed on it.</summary>
+    public Platform.Errors.ErrorCode Code => Platform.Errors.ErrorCode.HostError;
 }

@@ -5,15 +5,18 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Snapfn.Daemon;
 using Snapfn.Daemon.Contracts;
+using Snapfn.Platform.Errors;
 
 namespace Snapfn.Cli.Remote;
 
-/// <summary>The daemon said no: its problem+json, as one line for the user.</summary>
-public sealed class DaemonRequestException : Exception
+/// <summary>The daemon said no: its problem+json, as one line for the user, classified by the problem's error code
+/// (so that `snapfn invoke --server` exits as the local command would), else by its status.</summary>
+public sealed class DaemonRequestException : Exception, IClassifiedError
 {
-    public DaemonRequestException(int status, string message) : base(message)
+    public DaemonRequestException(int status, string message, string? error = null) : base(message)
     {
         Status = status;
+        Error = error;
     }
 
     public DaemonRequestException() { }
@@ -23,6 +26,22 @@ public sealed class DaemonRequestException : Exception
     public DaemonRequestException(string message, Exception innerException) : base(message, innerException) { }
 
     public int Status { get; }
+
+    /// <summary>The problem's <c>error</c> code; null when the answer had none (or there was no answer).</summary>
+    public string? Error { get; }
+
+    public ErrorCode Code => ErrorCode.Find(Error) ?? Status switch
+    {
+        0 => ErrorCode.DaemonUnreachable,
+        401 => ErrorCode.Unauthorized,
+        404 => ErrorCode.UnknownFunction,
+        409 => ErrorCode.Conflict,
+        413 => ErrorCode.BodyTooLarge,
+        504 => ErrorCode.GuestTimeout,
+        >= 400 and < 500 => ErrorCode.InvalidRequest,
+        502 => ErrorCode.FunctionFailed,
+        _ => ErrorCode.HostError,
+    };
 }
 
 /// <summary>
@@ -138,20 +157,25 @@ public sealed class DaemonClient : IDisposable
     {
         var status = (int)response.StatusCode;
         string? detail = null;
+        string? error = null;
         try
         {
             using var stream = response.Content.ReadAsStream();
             using var problem = JsonDocument.Parse(stream);
             var root = problem.RootElement;
-            var title = root.TryGetProperty("title", out var t) ? t.GetString() : null;
-            detail = root.TryGetProperty("detail", out var d) ? d.GetString() : title;
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                var title = root.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                detail = root.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : title;
+                error = root.TryGetProperty("error", out var code) && code.ValueKind == JsonValueKind.String ? code.GetString() : null;
+            }
         }
         catch (JsonException)
         {
             // Not problem+json (a proxy's page): the status line is all there is.
         }
         var reason = response.StatusCode == HttpStatusCode.Unauthorized && detail is null ? "unauthorized: pass --token" : detail;
-        return new DaemonRequestException(status, $"the daemon answered {status} {response.ReasonPhrase}: {reason ?? "(no details)"}");
+        return new DaemonRequestException(status, $"the daemon answered {status} {response.ReasonPhrase}: {reason ?? "(no details)"}", error);
     }
 
     private static string Escape(string value) => Uri.EscapeDataString(value);

@@ -1,0 +1,69 @@
+namespace Snapfn.Platform.Errors;
+
+/// <summary>
+/// A stable, kebab-case name for one kind of failure, with its <see cref="ErrorKind"/> and a short title. The name is
+/// the daemon's problem <c>error</c> (and the end of its <c>type</c>, <c>urn:snapfn:problem:NAME</c>), the metrics'
+/// error label, and what the CLI reads back from a daemon: clients may switch on it, so a name never changes
+/// meaning. Every code is one of the static members here.
+/// </summary>
+public sealed class ErrorCode
+{
+    private static readonly List<ErrorCode> _all = [];
+
+    private ErrorCode(string name, ErrorKind kind, string title)
+    {
+        Name = name;
+        Kind = kind;
+        Title = title;
+        _all.Add(this);
+    }
+
+    public string Name { get; }
+
+    public ErrorKind Kind { get; }
+
+    public string Title { get; }
+
+    // The request's fault.
+    public static readonly ErrorCode InvalidRequest = new("invalid-request", ErrorKind.Request, "Invalid request");
+    public static readonly ErrorCode BadRequest = new("bad-request", ErrorKind.Request, "Bad request");
+    public static readonly ErrorCode InvalidFunction = new("invalid-function", ErrorKind.Request, "Function folder or build unusable");
+    public static readonly ErrorCode UnknownFunction = new("unknown-function", ErrorKind.Request, "Unknown function");
+    public static readonly ErrorCode Conflict = new("conflict", ErrorKind.Request, "Conflict");
+    public static readonly ErrorCode LimitExceeded = new("limit-exceeded", ErrorKind.Request, "Limit exceeded");
+    public static readonly ErrorCode BodyTooLarge = new("body-too-large", ErrorKind.Request, "Request body too large");
+    public static readonly ErrorCode Unauthorized = new("unauthorized", ErrorKind.Request, "Unauthorized");
+
+    // The function's fault.
+    public static readonly ErrorCode FunctionFailed = new("function-failed", ErrorKind.Function, "Function failed");
+    public static readonly ErrorCode GuestAborted = new("guest-aborted", ErrorKind.Function, "Function aborted the request");
+    public static readonly ErrorCode GuestCrashed = new("guest-crashed", ErrorKind.Function, "Function crashed");
+    public static readonly ErrorCode GuestExited = new("guest-exited", ErrorKind.Function, "Function's program exited");
+    public static readonly ErrorCode GuestProtocol = new("guest-protocol", ErrorKind.Function, "Function broke the guest protocol");
+    public static readonly ErrorCode GuestDeadlock = new("guest-deadlock", ErrorKind.Function, "Function would wait forever");
+    public static readonly ErrorCode GuestTimeout = new("guest-timeout", ErrorKind.Function, "Function timed out");
+    public static readonly ErrorCode ElfUnusable = new("elf-unusable", ErrorKind.Function, "Function ELF unusable");
+    public static readonly ErrorCode ProgramUnusable = new("program-unusable", ErrorKind.Function, "Function's program cannot be loaded");
+
+    // The snapshot's fault.
+    public static readonly ErrorCode SnapshotUnusable = new("snapshot-unusable", ErrorKind.Snapshot, "Snapshot or recording missing or unusable");
+
+    // The host's fault.
+    public static readonly ErrorCode KvmUnavailable = new("kvm-unavailable", ErrorKind.Host, "KVM unavailable");
+    public static readonly ErrorCode RuntimeUnavailable = new("runtime-unavailable", ErrorKind.Host, "Runtime root cannot be built");
+    public static readonly ErrorCode GuestStopped = new("guest-stopped", ErrorKind.Host, "Guest stopped by the host");
+    public static readonly ErrorCode DiskFull = new("disk-full", ErrorKind.Host, "Host disk full");
+    public static readonly ErrorCode HostError = new("host-error", ErrorKind.Host, "Host error");
+    public static readonly ErrorCode DaemonUnreachable = new("daemon-unreachable", ErrorKind.Host, "Daemon unreachable");
+
+    // Ours.
+    public static readonly ErrorCode Internal = new("internal", ErrorKind.Bug, "Internal error");
+
+    /// <summary>Every code, in declaration order.</summary>
+    public static IReadOnlyList<ErrorCode> All => _all;
+
+    /// <summary>The code named <paramref name="name"/> (as a daemon's problem carries it), or null.</summary>
+    public static ErrorCode? Find(string? name) => _all.Find(c => c.Name == name);
+
+    public override string ToString() => Name;
+}

@@ -49,6 +49,8 @@ public static class ErrorClassifier
             GuestTimeoutException => new(ErrorCode.GuestTimeout, exception.Message, ErrorRemedy.RaiseTimeout),
             // The host stopped it (a page it could not serve, a cancelled request): not the function's doing.
             GuestStoppedException => new(ErrorCode.GuestStopped, exception.Message),
+            // A system call whose handler failed on the host: the guest only stopped itself, but the cause is ours.
+            SyscallFailedException => Bug(exception),
             GuestFailureException => new(ErrorCode.FunctionFailed, exception.Message),
             ElfFormatException => new(ErrorCode.ElfUnusable, exception.Message, ErrorRemedy.BuildFunction),
             ProgramLoadException => new(ErrorCode.ProgramUnusable, exception.Message),

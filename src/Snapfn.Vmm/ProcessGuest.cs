@@ -26,13 +26,6 @@ public static class ProcessGuest
         return [.. pages];
     }
 
-    internal static void WriteLowMemory(Span<byte> low, ulong memorySize)
-    {
-        PageTableBuilder.Build(low, memorySize, absentLargePage: null, UserPages);
-        GdtBuilder.Build(low, allowSyscallPort: true);
-        SyscallTrap.Stub.CopyTo(low[(int)SyscallTrap.StubAddress..]);
-    }
-
     internal static Kvm.kvm_sregs InitialSregs(Kvm.kvm_sregs current)
     {
         var sregs = CpuSetup.InitialSregs(current);

@@ -127,6 +127,14 @@ public sealed class VmmPages
             memory.ReplacePages(address, _bytes.AsSpan(offset, length));
     }
 
+    /// <summary>Copies the pages into <paramref name="image"/>, an image of guest memory from address 0 (what a
+    /// restored guest's memory holds there).</summary>
+    public void CopyTo(Span<byte> image)
+    {
+        foreach (var (address, offset, length) in _ranges)
+            _bytes.AsSpan(offset, length).CopyTo(image[(int)address..]);
+    }
+
     /// <summary>PML4, PDPT, the low page table, GDT, TSS (one run), then the page directories.</summary>
     private static (ulong Start, ulong End)[] Tables(ulong memorySize) =>
     [

@@ -1,4 +1,5 @@
 using Snapfn.Interop;
+using Snapfn.Snapshots.Backends;
 using Snapfn.Snapshots.Recording;
 using Snapfn.Vmm;
 
@@ -85,6 +86,24 @@ public sealed class VerifyTests : IDisposable
         var e = Assert.Throws<SnapshotInvalidException>(() => SnapshotVerifier.Check(snapshot));
         Assert.Contains($"0x{range.Start:x}-0x{range.End:x}", e.Message);
         Assert.Equal(SnapshotRemedy.TakeSnapshot("fn"), e.Remedy);
+    }
+
+    [Fact]
+    public void A_recording_whose_pages_differ_from_the_memory_file_is_reported_with_recording_again_as_the_remedy()
+    {
+        var (snapshot, pages) = Write();
+        var path = snapshot.Folder.File(ReapBackend.FileName);
+        var recording = RecordingWriter.Write(path, "reap", snapshot, [(pages[2], 8 * GuestLayout.PageSize, 0), (pages[4], GuestLayout.PageSize, 1)], [],
+            alignLargePages: false, RecordingProvenance.Of([], "test"));
+        var result = SnapshotVerifier.Check(snapshot);
+        Assert.Equal(9 * GuestLayout.PageSize, Assert.Single(result.Recordings).BytesCompared);
+
+        var region = recording.Regions.Single(r => r.GuestOffset == pages[4]);
+        Flip(path, region.FileOffset + 100);
+        var mismatch = Assert.Single(Assert.Single(SnapshotVerifier.Verify(snapshot).Recordings).Mismatches);
+        Assert.Equal(pages[4], mismatch.Start);
+        var e = Assert.Throws<SnapshotInvalidException>(() => SnapshotVerifier.Check(snapshot));
+        Assert.Equal(SnapshotRemedy.Record("fn", "reap"), e.Remedy);
     }
 
     [Fact]

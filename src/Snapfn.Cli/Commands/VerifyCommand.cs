@@ -16,9 +16,17 @@ public static class VerifyCommand
             // A mismatch throws: one line naming the ranges and the remedy, exit code 1.
             var result = service.VerifySnapshot(parse.GetValue(function)!);
             if (parse.GetValue(json))
-                OutputWriter.WriteJson(new { function = result.Function, memory_file = result.MemoryPath, ok = true, digest = result.Digest, bytes_read = result.BytesRead, ms = result.Milliseconds });
-            else
-                Console.WriteLine($"OK {result.Function}: {result.MemoryPath} matches {result.Digest} ({result.BytesRead} bytes of data checked in {result.Milliseconds:0} ms)");
+            {
+                OutputWriter.WriteJson(new
+                {
+                    function = result.Function, memory_file = result.MemoryPath, ok = true, digest = result.Digest, bytes_read = result.BytesRead,
+                    ms = result.Milliseconds, recordings = result.Recordings.Select(r => new { kind = r.Kind, file = r.Path, bytes_compared = r.BytesCompared }),
+                });
+                return 0;
+            }
+            Console.WriteLine($"OK {result.Function}: {result.MemoryPath} matches {result.Digest} ({result.BytesRead} bytes of data checked in {result.Milliseconds:0} ms)");
+            foreach (var recording in result.Recordings)
+                Console.WriteLine($"OK {result.Function}: {recording.Kind} recording {recording.Path} matches the memory file ({recording.BytesCompared} bytes compared)");
             return 0;
         });
         return command;

@@ -18,4 +18,5 @@ root.Subcommands.Add(DeployCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MicrobenchCommand.Create());
 root.Subcommands.Add(RuntimesCommand.Create());
+root.Subcommands.Add(VerifyCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -36,6 +36,9 @@ internal static class FunctionEndpoints
         functions.MapPost("/{name}/snapshot", Snapshot).WithName("TakeSnapshot")
             .WithSummary("Boots the function, runs init() and saves its snapshot; ?memory_mib= overrides the registered size")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        functions.MapPost("/{name}/verify", Verify).WithName("VerifySnapshot")
+            .WithSummary("Checks the snapshot's whole memory file (and recordings) against the digest written with it")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         functions.MapPost("/{name}/record", Record).WithName("Record")
             .WithSummary("Records the working set (mode=reap) or loading set (mode=faasnap) of one run; body = input A")
             .Accepts<byte[]>(OctetStream, AnyContent)
@@ -91,6 +94,14 @@ internal static class FunctionEndpoints
             metrics.Snapshot(name, ok: false);
             throw;
         }
+    }
+
+    private static async Task<VerifyResponse> Verify(string name, HttpContext http, FunctionService service, InvocationGate gate)
+    {
+        ProblemContext.Set(http, "function", name);
+        var function = service.Get(name);
+        // It reads the whole memory file: bounded like the other heavy operations.
+        return VerifyResponse.From(await gate.RunAsync(() => service.VerifySnapshot(function.Name), http.RequestAborted));
     }
 
     private static async Task<RecordingResponse> Record(string name, HttpContext http, FunctionService service, InvocationGate gate,

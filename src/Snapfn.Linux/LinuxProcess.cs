@@ -112,7 +112,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 var program = GuestPath.Combine("/", options.Program);
                 process.Root.ExecutablePath = program;
                 return new ProgramLoader(process.Root, process.Mappings, memory).Load(program, options.Arguments, options.Environment, vdso);
-            });
+            }, vdso?.Image);
             process._vdsoClock?.Attach(process._vm);
             return process;
         }
@@ -154,7 +154,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         {
             process.Attach(memory, new AddressSpace(options.Vm.MemorySize));
             state.ApplyTo(process);
-            process._vm = MicroVm.Restore(shell, memory, layout, vcpu, options.Vm, process);
+            process._vm = MicroVm.Restore(shell, memory, layout, vcpu, options.Vm, process,
+                VmmPages.ForProcess(options.Vm.MemorySize, VdsoImage(state, options)));
             process._vdsoClock?.Attach(process._vm);
             return process;
         }
@@ -165,6 +166,18 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The vDSO the VMM rebuilds into a restored program's window: the one it has now, which the snapshot's
+    /// digest of the VMM's pages then checks is the one the program was started with.</summary>
+    private static byte[] VdsoImage(ProcessState state, ProcessOptions options)
+    {
+        if (!state.Mappings.Any(m => m.Kind == MappingKind.Vdso))
+            return [];
+        if (options.VdsoPath is not { } path)
+            throw new ProcessRestoreException("the snapshot's program was given a vDSO, and there is none now (guest/build/vdso.so): " +
+                "build it with `make -C guest`, or take the snapshot again");
+        return Vdso.Load(path).Image;
     }
 
     private static string Short(string? fingerprint) => fingerprint is null ? "none" : fingerprint[..Math.Min(12, fingerprint.Length)];

@@ -207,6 +207,10 @@ public sealed class FunctionService : IDisposable
         }
     }
 
+    /// <summary>Checks the function's snapshot memory file against the digest written with it; throws
+    /// <see cref="SnapshotInvalidException"/> naming the ranges that differ.</summary>
+    public MemoryVerification VerifySnapshot(string name) => SnapshotVerifier.Check(_snapshots.Open(Get(name).Info));
+
     /// <summary>Records the working set (reap) or loading set (faasnap) of one run with <paramref name="input"/>.</summary>
     public RecordingOutcome Record(string name, string mode, byte[] input, TimeSpan timeout, FaasnapRecordOptions? faasnap = null)
     {

@@ -20,6 +20,12 @@ public static class SnapshotRun
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(options);
         using var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options);
+        // The VMM rebuilt its own pages; they must be the ones the guest was snapshotted with (the same vDSO, stub, layout).
+        if (!vm.OwnedPages.Digest.AsSpan().SequenceEqual(snapshot.State.VmmPagesSha256))
+            throw new SnapshotInvalidException(
+                $"the snapshot of '{snapshot.Folder.Function}' was taken with other VMM pages than this Snapfn builds " +
+                "(the vDSO in guest/build was rebuilt, Snapfn changed, or the snapshot was taken on another kind of KVM host)",
+                snapshot.Folder.Remedy);
         memory.AttachGuest(vm.Stop);
         using var stop = vm.StopWhenCancelled(cancel);
         memory.BeforeFirstRun();

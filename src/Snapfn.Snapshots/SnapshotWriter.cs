@@ -31,13 +31,15 @@ public static class SnapshotWriter
         // A Linux program's file mappings must be whole in the snapshot: a page nothing touched yet is the file's
         // until the guest reads it, and after a restore only the memory file is there to read.
         var fileBacked = process?.Mappings.Where(m => m.Kind == Linux.Memory.MappingKind.File).Select(m => (m.Start, m.End)).ToArray() ?? [];
-        var dataPages = WriteMemory(vm.Memory, memoryPath + ".tmp", fileBacked);
+        var digest = new MemoryDigest.Builder(vm.Layout.MemorySize);
+        var dataPages = WriteMemory(vm.Memory, memoryPath + ".tmp", fileBacked, digest);
         File.Move(memoryPath + ".tmp", memoryPath);
 
         var state = new SnapshotState
         {
             Id = id, Function = folder.Function, ElfSha256 = program.Sha256, MemorySize = vm.Layout.MemorySize,
-            ImageEnd = vm.Layout.ImageEnd, MemoryFileName = memoryName, CreatedAt = DateTimeOffset.UtcNow, Vcpu = vcpu,
+            ImageEnd = vm.Layout.ImageEnd, MemoryFileName = memoryName, VmmPagesSha256 = vm.OwnedPages.Digest,
+            MemoryDigest = digest.Build(), CreatedAt = DateTimeOffset.UtcNow, Vcpu = vcpu,
             Process = process,
         };
         DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
@@ -48,8 +50,9 @@ public static class SnapshotWriter
 
     /// <summary>Writes the non-zero pages of guest memory at their offsets; zero pages stay holes. Pages nothing
     /// touched are not mapped (pagemap), so they are skipped without being read, but for those of
-    /// <paramref name="alwaysRead"/> (a program's file mappings, whose untouched pages hold the file).</summary>
-    private static ulong WriteMemory(GuestMemory memory, string path, (ulong Start, ulong End)[] alwaysRead)
+    /// <paramref name="alwaysRead"/> (a program's file mappings, whose untouched pages hold the file). Every page
+    /// written goes into <paramref name="digest"/>.</summary>
+    private static ulong WriteMemory(GuestMemory memory, string path, (ulong Start, ulong End)[] alwaysRead, MemoryDigest.Builder digest)
     {
         ulong dataPages = 0;
         using (var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite))
@@ -77,6 +80,7 @@ public static class SnapshotWriter
                             runStart = offset;
                         runPages++;
                         dataPages++;
+                        digest.Add(offset, memory.Span(offset, Page));
                     }
                     if (runPages > 0 && (!nonZero || page == length / Page - 1))
                     {

@@ -9,12 +9,15 @@ namespace Snapfn.Snapshots;
 
 /// <summary>
 /// The state file: magic, format version, the snapshot's identity and vCPU state, then a SHA-256 of everything
-/// before it. Any flipped byte, truncation or foreign version is refused before a guest is built from it.
+/// before it. Any flipped byte, truncation or foreign version is refused before a guest is built from it. The hash
+/// finds corruption, not a forger (anyone who can write the file can hash it again): what the VMM owns is never
+/// taken from it (docs/trust-model.md).
 /// </summary>
 public static class StateFile
 {
-    /// <summary>2: the process state of a Linux program follows the vCPU.</summary>
-    public const uint FormatVersion = 2;
+    /// <summary>2: the process state of a Linux program follows the vCPU. 3: the digests of the VMM's pages and of
+    /// the memory file follow the memory file's name.</summary>
+    public const uint FormatVersion = 3;
     private static readonly byte[] _magic = "SNAPFNST"u8.ToArray();
     private const int HashSize = 32;
 
@@ -32,6 +35,15 @@ public static class StateFile
             w.Write(state.MemorySize);
             w.Write(state.ImageEnd);
             w.Write(state.MemoryFileName);
+            w.Write(state.VmmPagesSha256.Length);
+            w.Write(state.VmmPagesSha256);
+            w.Write(state.MemoryDigest.ChunkSize);
+            w.Write(state.MemoryDigest.Chunks.Count);
+            foreach (var chunk in state.MemoryDigest.Chunks)
+            {
+                w.Write((ulong)chunk);
+                w.Write((ulong)(chunk >> 64));
+            }
             w.Write(state.CreatedAt.ToUnixTimeMilliseconds());
             WriteStruct(w, state.Vcpu.Regs);
             WriteStruct(w, state.Vcpu.Sregs);
@@ -62,7 +74,9 @@ public static class StateFile
             throw new SnapshotInvalidException(Bad("is not a Snapfn state file (bad magic)"), remedy);
         var version = BitConverter.ToUInt32(bytes[_magic.Length..]);
         if (version != FormatVersion)
-            throw new SnapshotInvalidException(Bad($"has format version {version}; this Snapfn reads version {FormatVersion}"), remedy);
+            throw new SnapshotInvalidException(Bad(version < FormatVersion
+                ? $"was written by an older Snapfn (format version {version}; this one reads version {FormatVersion}, which also keeps the digests `snapfn verify` checks)"
+                : $"has format version {version}; this Snapfn reads version {FormatVersion}"), remedy);
         var body = bytes[..^HashSize];
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes[^HashSize..]))
             throw new SnapshotInvalidException(Bad("is corrupt or truncated (checksum mismatch)"), remedy);
@@ -76,6 +90,15 @@ public static class StateFile
             var memorySize = r.ReadUInt64();
             var imageEnd = r.ReadUInt64();
             var memoryFile = r.ReadString();
+            var vmmPages = r.ReadBytes(r.ReadInt32());
+            var chunkSize = r.ReadUInt64();
+            var chunkCount = r.ReadInt32();
+            if (chunkCount is < 0 or > MemoryDigest.MaxChunks || chunkSize != MemoryDigest.ChunkSizeFor(memorySize) ||
+                (ulong)chunkCount != (memorySize + chunkSize - 1) / chunkSize)
+                throw new SnapshotInvalidException(Bad("has a memory digest that does not fit its memory size"), remedy);
+            var chunks = new UInt128[chunkCount];
+            for (var i = 0; i < chunks.Length; i++)
+                chunks[i] = r.ReadUInt64() | (UInt128)r.ReadUInt64() << 64;
             var created = DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64());
             var regs = ReadStruct<Kvm.kvm_regs>(r);
             var sregs = ReadStruct<Kvm.kvm_sregs>(r);
@@ -95,7 +118,7 @@ public static class StateFile
             return new SnapshotState
             {
                 Id = id, Function = function, ElfSha256 = elf, MemorySize = memorySize, ImageEnd = imageEnd,
-                MemoryFileName = memoryFile, CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs), Process = process,
+                MemoryFileName = memoryFile, VmmPagesSha256 = vmmPages, MemoryDigest = new MemoryDigest(chunkSize, chunks), CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs), Process = process,
             };
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException)

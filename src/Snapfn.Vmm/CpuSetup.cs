@@ -41,6 +41,49 @@ public static class CpuSetup
         return sregs;
     }
 
+    /// <summary>RFLAGS bits a CPL-3 program sets itself (CF, PF, AF, ZF, SF, TF, DF, OF, AC, ID); the rest are the VMM's.</summary>
+    public const ulong RflagsGuestBits = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x200000;
+
+    /// <summary>IA32_PAT's power-on value: the VMM never changes it and a CPL-3 guest cannot.</summary>
+    public const ulong DefaultPat = 0x0007040600070406;
+
+    /// <summary>
+    /// The vCPU state a restore loads: from the snapshot, only what the guest itself can change — its general
+    /// registers and the flags it may set, FPU/SSE/AVX state, FS and GS bases, and of the MSRs the TSC,
+    /// KERNEL_GS_BASE and TSC_AUX; every control register, descriptor table, segment, EFER, XCR0 and system MSR
+    /// is the VMM's, as at boot (<paramref name="process"/>: a Linux program's, with `syscall` enabled).
+    /// <paramref name="current"/> is the new vCPU's own sregs (APIC base and the like).
+    /// </summary>
+    public static VcpuState ForRestore(VcpuState saved, Kvm.kvm_sregs current, bool process)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        var sregs = process ? ProcessGuest.InitialSregs(current) : InitialSregs(current);
+        sregs.fs.@base = saved.Sregs.fs.@base;
+        sregs.gs.@base = saved.Sregs.gs.@base;
+        var regs = saved.Regs;
+        // IOPL as at boot: 3 for a C-runtime guest, 0 for a Linux program (ProcessGuest.InitialRegs).
+        regs.rflags = (regs.rflags & RflagsGuestBits) | RflagsReserved | (process ? 0 : RflagsIopl3);
+        var xcrs = new Kvm.kvm_xcrs { nr_xcrs = 1 };
+        xcrs.xcrs[0] = new Kvm.kvm_xcr { xcr = 0, value = Xcr0 };
+        var vmm = new Dictionary<uint, ulong>
+        {
+            [SyscallTrap.MsrStar] = 0, [SyscallTrap.MsrLstar] = 0, [SyscallTrap.MsrCstar] = 0, [SyscallTrap.MsrSyscallMask] = 0,
+            [0x277] = DefaultPat,
+        };
+        if (process)
+        {
+            foreach (var msr in ProcessGuest.SyscallMsrs)
+                vmm[msr.Index] = msr.Value;
+        }
+        var msrs = new List<MsrValue>(vmm.Select(m => new MsrValue(m.Key, m.Value)));
+        foreach (var msr in saved.Msrs)
+        {
+            if (msr.Index is 0x10 or 0xc0000102 or 0xc0000103) // IA32_TSC, KERNEL_GS_BASE, TSC_AUX
+                msrs.Add(msr);
+        }
+        return new VcpuState(regs, sregs, saved.Xsave, xcrs, msrs);
+    }
+
     public static Kvm.kvm_regs InitialRegs(ulong entry, ulong stackTop) => new()
     {
         rip = entry,

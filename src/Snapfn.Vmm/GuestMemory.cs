@@ -19,10 +19,15 @@ public sealed class GuestAddressException : Exception
 /// </summary>
 public sealed unsafe class GuestMemory : IDisposable
 {
-    public GuestMemory(MemoryMapping mapping)
+    private readonly PageInstaller? _installer;
+
+    /// <param name="installer">How whole pages get into this memory when something else serves its missing pages
+    /// (userfaultfd): a host write there would wait for that server; null for memory the kernel fills itself.</param>
+    public GuestMemory(MemoryMapping mapping, PageInstaller? installer = null)
     {
         ArgumentNullException.ThrowIfNull(mapping);
         Mapping = mapping;
+        _installer = installer;
     }
 
     public MemoryMapping Mapping { get; }
@@ -53,6 +58,23 @@ public sealed unsafe class GuestMemory : IDisposable
     {
         CheckRange(address, (ulong)sizeof(T));
         return ref *(T*)((byte*)Mapping.Address + address);
+    }
+
+    /// <summary>
+    /// Replaces the whole pages at <paramref name="address"/> with <paramref name="pages"/> without reading what was
+    /// there: the VMM's own pages at a restore, which must not come from the snapshot's file. Plain memory gets fresh
+    /// anonymous pages first (a file mapping's copy-on-write would read the file); memory served by userfaultfd
+    /// has them installed (UFFDIO_COPY: no fault to wait on) and then written, which covers pages already present.
+    /// </summary>
+    public void ReplacePages(ulong address, ReadOnlySpan<byte> pages)
+    {
+        var length = (ulong)pages.Length;
+        CheckRange(address, length);
+        if (_installer is { } install)
+            install((ulong)Mapping.Address + address, pages);
+        else
+            Mapping.MapAnonymous(address, length);
+        pages.CopyTo(Span(address, length));
     }
 
     /// <summary>Makes whole pages read as zero and frees what backed them.</summary>
@@ -113,3 +135,7 @@ public sealed unsafe class GuestMemory : IDisposable
 
     public void Dispose() => Mapping.Dispose();
 }
+
+/// <summary>Installs whole <paramref name="pages"/> at host address <paramref name="destination"/> where they are
+/// missing, and leaves pages already present as they are (UFFDIO_COPY's EEXIST).</summary>
+public delegate void PageInstaller(ulong destination, ReadOnlySpan<byte> pages);

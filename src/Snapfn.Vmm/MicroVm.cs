@@ -24,7 +24,7 @@ public sealed class MicroVm : IDisposable
     private bool _failed;
     private bool _disposed;
 
-    private MicroVm(VmShell shell, GuestMemory memory, GuestLayout layout, MicroVmOptions options, ISyscallHandler? syscalls = null)
+    private MicroVm(VmShell shell, GuestMemory memory, GuestLayout layout, MicroVmOptions options, VmmPages pages, ISyscallHandler? syscalls = null)
     {
         if (memory.Mapping != shell.Memory)
             throw new ArgumentException("guest memory must be the shell's own mapping", nameof(memory));
@@ -35,6 +35,7 @@ public sealed class MicroVm : IDisposable
         _syscalls = syscalls;
         Memory = memory;
         Layout = layout;
+        OwnedPages = pages;
         if (!options.SyncRegisters && syscalls is null)
             _vcpu.RunPage.kvm_valid_regs = 0;
     }
@@ -42,6 +43,9 @@ public sealed class MicroVm : IDisposable
     public GuestMemory Memory { get; }
 
     public GuestLayout Layout { get; }
+
+    /// <summary>The VMM's own pages in this guest, as built at boot or rebuilt at restore.</summary>
+    public VmmPages OwnedPages { get; }
 
     /// <summary>The system-call layer of a Linux program's VM; null for a C-runtime guest.</summary>
     public ISyscallHandler? SyscallHandler => _syscalls;
@@ -57,23 +61,10 @@ public sealed class MicroVm : IDisposable
         return Own(shell, () =>
         {
             var memory = new GuestMemory(shell.Memory);
-            var low = memory.Span(0, GuestLayout.LargePageSize);
-            PageTableBuilder.Build(low, layout);
-            GdtBuilder.Build(low);
+            var pages = VmmPages.ForRuntime(layout);
+            pages.WriteTo(memory);
             elf.CopyTo(memory);
-            memory.Ref<Mailbox>(GuestAbi.MailboxAddress) = new Mailbox
-            {
-                Magic = GuestAbi.Magic,
-                AbiVersion = GuestAbi.Version,
-                MemorySize = layout.MemorySize,
-                InputAddress = layout.InputAddress,
-                InputCapacity = GuestLayout.IoBufferSize,
-                OutputAddress = layout.OutputAddress,
-                OutputCapacity = GuestLayout.IoBufferSize,
-                HeapStart = layout.HeapStart,
-                HeapEnd = layout.HeapEnd,
-            };
-            return new MicroVm(shell, memory, layout, options);
+            return new MicroVm(shell, memory, layout, options, pages);
         }, vm => vm._thread.Invoke(() =>
         {
             vm._vcpu.SetSregs(CpuSetup.InitialSregs(vm._vcpu.GetSregs()));
@@ -86,9 +77,11 @@ public sealed class MicroVm : IDisposable
     /// Creates a VM for a Linux program: the low 2 MiB get the page tables, the GDT, a TSS that opens the
     /// system-call port and the system-call stub; <paramref name="load"/> then puts the program into memory (it may
     /// use addresses from <see cref="ProcessGuest.ProgramBase"/> and the read-only window) and says where it starts.
-    /// Every `syscall` goes to <paramref name="syscalls"/>. Nothing runs yet.
+    /// Every `syscall` goes to <paramref name="syscalls"/>. <paramref name="vdsoImage"/> is the vDSO the loader maps at
+    /// the start of the read-only window (empty: none), so that the VMM's pages are the ones a restore rebuilds.
+    /// Nothing runs yet.
     /// </summary>
-    public static MicroVm BootProcess(MicroVmOptions options, ISyscallHandler syscalls, Func<GuestMemory, ProcessStart> load)
+    public static MicroVm BootProcess(MicroVmOptions options, ISyscallHandler syscalls, Func<GuestMemory, ProcessStart> load, byte[]? vdsoImage = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(syscalls);
@@ -101,8 +94,9 @@ public sealed class MicroVm : IDisposable
         return Own(shell, () =>
         {
             var memory = new GuestMemory(shell.Memory);
-            ProcessGuest.WriteLowMemory(memory.Span(0, GuestLayout.LargePageSize), options.MemorySize);
-            return new MicroVm(shell, memory, layout, options, syscalls);
+            var pages = VmmPages.ForProcess(options.MemorySize, vdsoImage);
+            pages.WriteTo(memory);
+            return new MicroVm(shell, memory, layout, options, pages, syscalls);
         }, vm =>
         {
             var start = load(vm.Memory);
@@ -142,10 +136,13 @@ public sealed class MicroVm : IDisposable
     }
 
     /// <summary>Makes a VM of <paramref name="shell"/>, whose memory (<paramref name="memory"/>) a restore mode has
-    /// filled with the snapshot or mapped so that it will be, and loads the saved vCPU state. The VM owns the
-    /// shell from here on, also when this throws.</summary>
+    /// filled with the snapshot or mapped so that it will be, and loads the saved vCPU state. The snapshot is
+    /// trusted for the guest's own state only: the VMM's pages are rebuilt over what the memory file holds
+    /// (<paramref name="pages"/>; a C-runtime guest's by default, a Linux program's carry its vDSO) and the vCPU's
+    /// control state is the VMM's (<see cref="CpuSetup.ForRestore"/>). The VM owns the shell from here on, also
+    /// when this throws.</summary>
     public static MicroVm Restore(VmShell shell, GuestMemory memory, GuestLayout layout, VcpuState state, MicroVmOptions options,
-        ISyscallHandler? syscalls = null)
+        ISyscallHandler? syscalls = null, VmmPages? pages = null)
     {
         ArgumentNullException.ThrowIfNull(shell);
         ArgumentNullException.ThrowIfNull(memory);
@@ -155,8 +152,12 @@ public sealed class MicroVm : IDisposable
         {
             if (layout.MemorySize != shell.MemorySize)
                 throw new ArgumentException($"the snapshot has {layout.MemorySize >> 20} MiB of memory, the shell {shell.MemorySize >> 20} MiB");
-            return new MicroVm(shell, memory, layout, options, syscalls);
-        }, vm => vm._thread.Invoke(() => vm._vcpu.RestoreState(state)));
+            var owned = pages ?? (syscalls is null
+                ? VmmPages.ForRuntime(layout)
+                : throw new ArgumentException("a Linux program's VM is restored with its VMM pages (they hold its vDSO)", nameof(pages)));
+            owned.WriteTo(memory);
+            return new MicroVm(shell, memory, layout, options, owned, syscalls);
+        }, vm => vm._thread.Invoke(() => vm._vcpu.RestoreState(CpuSetup.ForRestore(state, vm._vcpu.GetSregs(), vm._syscalls is not null))));
     }
 
     /// <summary>Makes a VM that owns <paramref name="shell"/> and prepares it; if either step throws, the VM (or,

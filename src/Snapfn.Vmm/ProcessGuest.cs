@@ -26,14 +26,6 @@ public static class ProcessGuest
         return [.. pages];
     }
 
-    internal static void WriteLowMemory(Span<byte> low, ulong memorySize)
-    {
-        PageTableBuilder.Build(low, memorySize, absentLargePage: null, UserPages);
-        // The system-call port only: a Linux program's one way out is its system calls (see GdtBuilder.BuildTss).
-        GdtBuilder.Build(low, SyscallTrap.Port);
-        SyscallTrap.Stub.CopyTo(low[(int)SyscallTrap.StubAddress..]);
-    }
-
     internal static Kvm.kvm_sregs InitialSregs(Kvm.kvm_sregs current)
     {
         var sregs = CpuSetup.InitialSregs(current);
@@ -42,12 +34,6 @@ public static class ProcessGuest
         sregs.efer |= CpuSetup.EferSyscallEnable;
         return sregs;
     }
-
-    /// <summary>The program's first registers: IOPL 0, so that on hardware-virtualised KVM as under PVM every `in` and
-    /// `out` at CPL 3 is checked against the TSS's bitmap, which opens only the system-call port. (The C runtime's
-    /// guests keep IOPL 3, which the hypercall port needs on such hosts.)</summary>
-    internal static Kvm.kvm_regs InitialRegs(ProcessStart start) =>
-        CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0, rflags = CpuSetup.RflagsReserved };
 
     internal static MsrValue[] SyscallMsrs =>
     [

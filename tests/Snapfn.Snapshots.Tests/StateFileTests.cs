@@ -8,7 +8,10 @@ public sealed class StateFileTests
     private static SnapshotState Sample() => new()
     {
         Id = Guid.NewGuid(), Function = "hello-world", ElfSha256 = new string('a', 64), MemorySize = 512UL << 20,
-        ImageEnd = 0x240000, MemoryFileName = "memory-x.bin", CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
+        ImageEnd = 0x240000, MemoryFileName = "memory-x.bin", VmmPagesSha256 = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(),
+        MemoryDigest = new MemoryDigest(MemoryDigest.ChunkSizeFor(512UL << 20),
+            Enumerable.Range(0, 256).Select(i => (UInt128)i << 70 | (UInt128)i).ToArray()),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
         Vcpu = new VcpuState(new Kvm.kvm_regs { rip = 0x200123, rsp = 0xdff000, rflags = 0x3002 },
             new Kvm.kvm_sregs { cr0 = 0x80050033, cr3 = 0x1000, efer = 0xd00 }, Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray(),
             new Kvm.kvm_xcrs { nr_xcrs = 1 }, [new MsrValue(0x277, 0x0007040600070406)]),
@@ -33,6 +36,22 @@ public sealed class StateFileTests
         Assert.Equal(state.Vcpu.Sregs.efer, back.Vcpu.Sregs.efer);
         Assert.Equal(state.Vcpu.Xsave, back.Vcpu.Xsave);
         Assert.Equal(state.Vcpu.Msrs, back.Vcpu.Msrs);
+        Assert.Equal(state.VmmPagesSha256, back.VmmPagesSha256);
+        Assert.Equal(state.MemoryDigest.ChunkSize, back.MemoryDigest.ChunkSize);
+        Assert.Equal(state.MemoryDigest.Chunks, back.MemoryDigest.Chunks);
+    }
+
+    [Fact]
+    public void A_state_file_of_the_previous_format_is_refused_with_taking_the_snapshot_again_as_the_remedy()
+    {
+        // A version-2 file as the previous Snapfn wrote it: its own checksum is right, it has no digests.
+        var bytes = StateFile.Serialize(Sample());
+        BitConverter.GetBytes(StateFile.FormatVersion - 1).CopyTo(bytes, 8);
+        var body = bytes[..^32];
+        System.Security.Cryptography.SHA256.HashData(body).CopyTo(bytes, body.Length);
+        var e = Assert.Throws<SnapshotInvalidException>(() => Parse(bytes));
+        Assert.Contains("older Snapfn", e.Message);
+        Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), e.Remedy);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class GdtBuilderTests
     public void A_linux_programs_tss_allows_only_the_system_call_port()
     {
         var low = new byte[GuestLayout.LargePageSize];
-        ProcessGuest.WriteLowMemory(low, 256UL << 20);
+        VmmPages.ForProcess(256UL << 20, []).CopyTo(low);
         var tss = low.AsSpan((int)GuestLayout.TssAddress, (int)GdtBuilder.TssLimit + 1);
         var bitmap = tss[BinaryPrimitives.ReadUInt16LittleEndian(tss[102..])..].ToArray();
         bool Allowed(int port) => (bitmap[port / 8] >> (port % 8) & 1) == 0;

@@ -33,6 +33,9 @@ public sealed class Vdso
         return new Vdso(image);
     }
 
+    /// <summary>The image's bytes, as the VMM rebuilds them into the window at every restore.</summary>
+    public byte[] Image => _image;
+
     /// <summary>Copies the image into the window and records both pages as the program's (read-only) mappings.</summary>
     public void Map(GuestMappings mappings)
     {

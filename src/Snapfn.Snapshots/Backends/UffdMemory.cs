@@ -29,7 +29,8 @@ public class UffdMemory : RestoredMemory
         try
         {
             var server = new FaultServer(uffd, target.Address, target.Length, snapshot.MemoryPath, logFaults);
-            return (new GuestMemory(target), uffd, server);
+            // The VMM's pages are installed, not written: a host write to a missing page would wait for the server.
+            return (new GuestMemory(target, uffd.Copy), uffd, server);
         }
         catch
         {

@@ -150,6 +150,19 @@ public sealed class RecordingFile
         return recording;
     }
 
+    /// <summary>The kind a recording file's header names (reap, faasnap), to open it with; null where the file is
+    /// not a recording.</summary>
+    public static string? KindOf(string path)
+    {
+        var header = new byte[HeaderSize];
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+        {
+            if (RandomAccess.Read(file, header, 0) != HeaderSize || !header.AsSpan(0, 8).SequenceEqual(_magic))
+                return null;
+        }
+        return System.Text.Encoding.ASCII.GetString(header, 13, Math.Min((int)header[12], 16));
+    }
+
     private static RecordingFile Read(string path, string kind, Snapshot snapshot)
     {
         var remedy = SnapshotRemedy.Record(snapshot.Folder.Function, kind);

@@ -105,6 +105,13 @@ public sealed class FunctionService : IDisposable
     /// anything runs it (a test holds an invocation here while it redeploys the function).</summary>
     internal Action<string, VersionLease>? VersionResolved { get; set; }
 
+    /// <summary>A seam for tests: called with the version read from the registry, before it is leased (a test
+    /// redeploys here to make the prune win the race).</summary>
+    internal Action<string>? VersionRead { get; set; }
+
+    /// <summary>A seam for tests without KVM: runs the resolved invocation instead of the <see cref="Invoker"/>.</summary>
+    internal Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult>? RunInvocation { get; set; }
+
     /// <summary>Opens the service on $SNAPFN_HOME with the built-in functions of guest/build.</summary>
     public static FunctionService OpenDefault(FunctionServiceOptions? options = null) =>
         new(SnapfnHome.Default(), FunctionCatalog.Default(), options);
@@ -304,7 +311,7 @@ public sealed class FunctionService : IDisposable
                 var memorySize = CheckMemory(function.MemoryMib, "the function's memory_mib");
                 VersionResolved?.Invoke(name, version);
                 // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-                result = _invoker.Invoke(new InvocationRequest(function.Info, mode, input, cold),
+                result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold),
                     VmOptions(name, timeout) with { MemorySize = memorySize }, cancel);
             }
             catch (Exception e)
@@ -336,6 +343,7 @@ public sealed class FunctionService : IDisposable
         {
             var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
             var path = function.Info.CodePath;
+            VersionRead?.Invoke(path);
             if (_elves.Leases.TryAcquire(path) is { } lease)
                 return (function, lease);
             // Missing twice in a row: not a prune race but code gone for another reason; the run says what is missing.

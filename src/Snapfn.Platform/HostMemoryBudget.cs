@@ -112,7 +112,8 @@ public sealed class HostMemoryBudget
                             break;
                         throw new LimitExceededException(LimitName,
                             $"{what} needs {Mib(bytes)} MiB of guest memory, but the VMs alive hold {Mib(_reserved)} of the {Mib(Limit)} MiB budget " +
-                            $"and none ended within {Wait.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s: retry later", HowToRaise);
+                            $"and none ended within {Wait.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s: retry later", HowToRaise,
+                            RetryAfter);
                     }
                 }
                 return Take(bytes);
@@ -132,6 +133,9 @@ public sealed class HostMemoryBudget
             Monitor.PulseAll(_lock);
         }
     }
+
+    /// <summary>When a request refused for room may try again: VMs live for one request, so room comes back soon.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
 
     private bool Fits(ulong bytes) => bytes <= Limit && _reserved <= Limit - bytes;
 

@@ -61,6 +61,7 @@ public sealed class MemoryLimitTests : IDisposable
         var e = Assert.Throws<LimitExceededException>(() => budget.Reserve(512 * Mib, "second", Cancel));
         Assert.Equal(HostMemoryBudget.LimitName, e.Limit);
         Assert.Contains("--host-memory-budget-mib", e.Message, StringComparison.Ordinal);
+        Assert.Equal(HostMemoryBudget.RetryAfter, e.RetryAfter); // the host is busy: the same request may pass later
         Assert.Equal(768 * Mib, budget.Reserved);
         using var fits = budget.Reserve(256 * Mib, "third", Cancel);
         Assert.Equal(1024 * Mib, budget.Reserved);
@@ -72,6 +73,7 @@ public sealed class MemoryLimitTests : IDisposable
         var budget = new HostMemoryBudget(512 * Mib, TimeSpan.FromHours(1));
         var e = Assert.Throws<LimitExceededException>(() => budget.Reserve(1024 * Mib, "a VM", Cancel));
         Assert.Equal(HostMemoryBudget.LimitName, e.Limit);
+        Assert.Null(e.RetryAfter); // it never fits: retrying cannot help
         Assert.Equal(0, budget.Waiting);
     }
 

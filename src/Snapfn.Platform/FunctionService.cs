@@ -85,6 +85,8 @@ public sealed class FunctionService : IDisposable
         _snapshots = new SnapshotService(home);
         _records = new RecordService(_snapshots);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxGuestMemoryMib, MemorySize.MinMiB, nameof(options));
+        if (_options.HostMemoryBudgetMib < MemorySize.MinMiB)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.HostMemoryBudgetMib, "the host memory budget must hold at least one VM of the smallest size");
         Budget = new HostMemoryBudget(
             _options.HostMemoryBudgetMib is { } mib ? (ulong)mib << 20 : HostMemoryBudget.DefaultLimitBytes(), _options.HostMemoryWait);
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);

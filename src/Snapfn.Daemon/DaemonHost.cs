@@ -76,9 +76,10 @@ public static class DaemonHost
         builder.Services.AddSingleton(services =>
         {
             var guestLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Guest");
-            return new FunctionService(home, catalog, new FunctionServiceOptions
+            return new FunctionService(home, catalog, options.Platform with
             {
                 WarmPoolSize = options.WarmPoolSize,
+                PruneStaleVersionsAtStart = true,
                 GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
             });
         });

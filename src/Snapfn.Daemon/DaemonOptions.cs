@@ -1,3 +1,5 @@
+using Snapfn.Platform;
+
 namespace Snapfn.Daemon;
 
 /// <summary>How `snapfn serve` runs.</summary>
@@ -31,6 +33,10 @@ public sealed record DaemonOptions
 
     /// <summary>The largest ELF POST /functions accepts.</summary>
     public long MaxElfBytes { get; init; } = 64L << 20;
+
+    /// <summary>Host-side resource limits of the platform (guest memory per VM, the host's budget for all VMs, the
+    /// shell pool): see <see cref="FunctionServiceOptions"/> and docs/limits.md.</summary>
+    public FunctionServiceOptions Platform { get; init; } = new();
 
     /// <summary>Null: required exactly when the daemon listens beyond loopback.</summary>
     public bool? RequireToken { get; init; }

@@ -13,6 +13,29 @@ public sealed record FunctionServiceOptions
     /// <summary>Idle warm VMs kept per function for mode=warm.</summary>
     public int WarmPoolSize { get; init; } = 8;
 
+    /// <summary>The most guest memory one VM may have (limit "guest-memory-per-vm"), checked when a function is
+    /// registered, snapshotted with another size, or invoked.</summary>
+    public int MaxGuestMemoryMib { get; init; } = DefaultMaxGuestMemoryMib;
+
+    public const int DefaultMaxGuestMemoryMib = 4096;
+
+    /// <summary>The guest memory all VMs alive at once may declare (limit "host-memory-budget", see
+    /// <see cref="HostMemoryBudget"/>); half of the host's RAM when null.</summary>
+    public long? HostMemoryBudgetMib { get; init; }
+
+    /// <summary>How long a VM that does not fit in the budget waits for others to end before its request fails.</summary>
+    public TimeSpan HostMemoryWait { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Idle VM shells kept ready at most, all memory sizes together (limit "pooled-shells").</summary>
+    public int MaxPooledShells { get; init; } = ShellPool.DefaultMaxIdle;
+
+    /// <summary>How long a pooled shell may stay idle before it is stopped.</summary>
+    public TimeSpan PooledShellIdleTimeout { get; init; } = ShellPool.DefaultIdleTimeout;
+
+    /// <summary>Delete at start every stored version of user code that is not current: the daemon sets it (no
+    /// invocation of a previous run can still hold one); a CLI beside a running daemon must not.</summary>
+    public bool PruneStaleVersionsAtStart { get; init; }
+
     /// <summary>Receives guest log lines: (function, line). Null drops them.</summary>
     public Action<string, string>? GuestLog { get; init; }
 }
@@ -54,11 +77,42 @@ public sealed class FunctionService : IDisposable
         _registry = new FunctionRegistry(Database);
         _registry.SyncBuiltIns(catalog);
         _elves = new UserElfStore(home);
+        if (_options.PruneStaleVersionsAtStart)
+        {
+            _elves.PruneAllBut(_registry.List().Where(f => f.Kind == FunctionKind.User)
+                .ToDictionary(f => f.Name, f => f.ElfPath, StringComparer.Ordinal));
+        }
         _snapshots = new SnapshotService(home);
         _records = new RecordService(_snapshots);
-        _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxGuestMemoryMib, MemorySize.MinMiB, nameof(options));
+        if (_options.HostMemoryBudgetMib < MemorySize.MinMiB)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.HostMemoryBudgetMib, "the host memory budget must hold at least one VM of the smallest size");
+        Budget = new HostMemoryBudget(
+            _options.HostMemoryBudgetMib is { } mib ? (ulong)mib << 20 : HostMemoryBudget.DefaultLimitBytes(), _options.HostMemoryWait);
+        var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
+        _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
         Log = new InvocationLog(Database);
     }
+
+    /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
+    public HostMemoryBudget Budget { get; }
+
+    /// <summary>The VM shells restores take.</summary>
+    public ShellPool Shells => _invoker.Shells;
+
+    /// <summary>Stored versions of user code and the invocations holding them.</summary>
+    public VersionLeases Versions => _elves.Leases;
+
+    /// <summary>A seam for tests: called on the invocation's thread once its version is resolved and leased, before
+    /// anything runs it (a test holds an invocation here while it redeploys the function).</summary>
+    internal Action<string, VersionLease>? VersionResolved { get; set; }
+
+    /// <summary>A seam for tests: called with the version read from the registry, before it is leased (a test
+    /// redeploys here to make the prune win the race).</summary>
+    internal Action<string>? VersionRead { get; set; }
+
+    /// <summary>A seam for tests without KVM: runs the resolved invocation instead of the <see cref="Invoker"/>.</summary>
+    internal Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult>? RunInvocation { get; set; }
 
     /// <summary>Opens the service on $SNAPFN_HOME with the built-in functions of guest/build.</summary>
     public static FunctionService OpenDefault(FunctionServiceOptions? options = null) =>
@@ -84,7 +138,7 @@ public sealed class FunctionService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(code);
         CheckName(name);
-        var memorySize = MemorySize.Check(memoryMib, "memory_mib");
+        var memorySize = CheckMemory(memoryMib, "memory_mib");
         description ??= "";
         if (description.Length > 500 || description.Any(char.IsControl))
             throw new InvalidRequestException("description must be one line of at most 500 characters");
@@ -108,7 +162,7 @@ public sealed class FunctionService : IDisposable
             throw new InvalidRequestException($"'{name}' does not fit in {memoryMib} MiB: {e.Message}", e);
         }
         RefuseBuiltInName(name);
-        return PutUser(name, image.Sha256, memoryMib, description, () => _elves.Store(name, image.Sha256, elf));
+        return PutUser(name, image.Sha256, memoryMib, description, _elves.PathOf(name, image.Sha256), () => _elves.Store(name, image.Sha256, elf));
     }
 
     private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
@@ -139,7 +193,7 @@ public sealed class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
-        return PutUser(name, sha, memoryMib, description, () => _elves.StorePython(name, sha, package));
+        return PutUser(name, sha, memoryMib, description, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package));
     }
 
     private void RefuseBuiltInName(string name)
@@ -148,13 +202,16 @@ public sealed class FunctionService : IDisposable
             throw new FunctionConflictException($"'{name}' is a built-in function: choose another name for yours");
     }
 
-    /// <summary>Stores a user function's code with <paramref name="store"/>, registers it in place of an earlier
-    /// version, and drops that version's files: one change under the function's lock.</summary>
-    private RegisteredFunction PutUser(string name, string sha256, int memoryMib, string description, Func<string> store)
+    /// <summary>Stores a user function's code at <paramref name="path"/> with <paramref name="store"/>, registers it
+    /// in place of an earlier version, and retires that version's files (deleted once no invocation runs on them):
+    /// one change under the function's lock.</summary>
+    private RegisteredFunction PutUser(string name, string sha256, int memoryMib, string description, string path, Func<string> store)
     {
         lock (ChangeLock(name))
         {
-            var path = store();
+            // The same code again is stored at the same path: a deletion waiting for its last invocation is off.
+            _elves.Leases.Keep(path);
+            path = store();
             var registered = _registry.PutUser(name, path, sha256, memoryMib, description);
             _elves.Prune(name, keep: path);
             Changed(name);
@@ -185,10 +242,12 @@ public sealed class FunctionService : IDisposable
     {
         var function = Get(name);
         var mib = memoryMib ?? function.MemoryMib;
-        var options = VmOptions(name, timeout) with { MemorySize = MemorySize.Check(mib, "memory_mib") };
+        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib") };
         lock (ChangeLock(name))
         {
-            var taken = _snapshots.Take(function.Info, options);
+            SnapshotTaken taken;
+            using (Budget.Reserve(options.MemorySize, $"the VM that takes the snapshot of '{name}'"))
+                taken = _snapshots.Take(function.Info, options);
             var snapshot = _snapshots.Open(function.Info);
             var record = new SnapshotRecord
             {
@@ -220,8 +279,11 @@ public sealed class FunctionService : IDisposable
         var function = Get(name);
         lock (ChangeLock(name))
         {
-            var result = _records.Record(function.Info, mode, input, VmOptions(name, timeout), faasnap);
             var snapshot = _snapshots.Open(function.Info);
+            RecordingResult result;
+            using (Budget.Reserve(snapshot.State.MemorySize, $"the VM that records '{name}'"))
+                result = _records.Record(function.Info, mode, input, VmOptions(name, timeout), faasnap);
+            snapshot = _snapshots.Open(function.Info);
             var record = new RecordingRecord
             {
                 Mode = mode,
@@ -243,35 +305,76 @@ public sealed class FunctionService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckMode(mode);
-        var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
-        var startedAt = DateTimeOffset.UtcNow;
-        var start = Stopwatch.GetTimestamp();
-        var generation = _generations.GetValueOrDefault(name);
-        InvocationResult result;
-        try
+        // Resolved once, here: the version leased now is the one this invocation runs on to the end, whatever
+        // redeploys happen meanwhile (they retire it, and it is deleted when the lease goes).
+        var (function, version) = Resolve(name);
+        using (version)
         {
-            // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-            result = _invoker.Invoke(new InvocationRequest(function.Info, mode, input, cold),
-                VmOptions(name, timeout) with { MemorySize = (ulong)function.MemoryMib << 20 }, cancel);
-        }
-        catch (Exception e)
-        {
+            var startedAt = DateTimeOffset.UtcNow;
+            var start = Stopwatch.GetTimestamp();
+            var generation = _generations.GetValueOrDefault(name);
+            InvocationResult result;
+            try
+            {
+                var memorySize = CheckMemory(function.MemoryMib, "the function's memory_mib");
+                VersionResolved?.Invoke(name, version);
+                // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
+                result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold),
+                    VmOptions(name, timeout) with { MemorySize = memorySize }, cancel);
+            }
+            catch (Exception e)
+            {
+                Log.Append(new InvocationLogEntry
+                {
+                    Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
+                    TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
+                });
+                throw;
+            }
+            if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
+                _invoker.Pool.Evict(name);
             Log.Append(new InvocationLogEntry
             {
-                Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
-                TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
+                Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
+                RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
             });
-            throw;
+            return result;
         }
-        if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
-            _invoker.Pool.Evict(name);
-        Log.Append(new InvocationLogEntry
-        {
-            Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
-            RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
-        });
-        return result;
     }
+
+    /// <summary>The function as registered now, with a lease on its code. A redeploy may prune the version read
+    /// before the lease is taken: then it is gone, and the function is read again (now naming the new version).</summary>
+    private (RunnableFunction Function, VersionLease Version) Resolve(string name)
+    {
+        string? missing = null;
+        while (true)
+        {
+            var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
+            var path = function.Info.CodePath;
+            VersionRead?.Invoke(path);
+            if (_elves.Leases.TryAcquire(path) is { } lease)
+                return (function, lease);
+            // Missing twice in a row: not a prune race but code gone for another reason; the run says what is missing.
+            if (string.Equals(path, missing, StringComparison.Ordinal))
+                return (function, _elves.Leases.Acquire(path));
+            missing = path;
+        }
+    }
+
+    /// <summary>A memory size someone chose, in bytes: a possible guest size, and within the per-VM limit.</summary>
+    private ulong CheckMemory(int mib, string what)
+    {
+        var bytes = MemorySize.Check(mib, what);
+        if (mib > _options.MaxGuestMemoryMib)
+        {
+            throw new LimitExceededException(GuestMemoryLimit, $"{what} is {mib} MiB, above the {_options.MaxGuestMemoryMib} MiB a VM may have",
+                "raise it with `snapfn serve --max-guest-memory-mib N` (FunctionServiceOptions.MaxGuestMemoryMib), or ask for less");
+        }
+        return bytes;
+    }
+
+    /// <summary>The limit on one VM's guest memory, as LimitExceededException names it.</summary>
+    public const string GuestMemoryLimit = "guest-memory-per-vm";
 
     /// <summary>Drops the files <paramref name="mode"/> reads for the function from the page cache.</summary>
     public void MakeCold(string name, string mode)

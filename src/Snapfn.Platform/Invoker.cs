@@ -17,13 +17,22 @@ public sealed class Invoker : IDisposable
     private readonly SnapshotService _snapshots;
     private readonly WarmPool _pool;
     private readonly ShellPool _shells;
+    private readonly HostMemoryBudget _budget;
 
-    public Invoker(SnapshotService snapshots, WarmPool? pool = null, ShellPool? shells = null)
+    /// <param name="budget">What every VM this invoker runs or keeps takes its guest memory from; unlimited when null
+    /// (a pool given here should take from the same budget).</param>
+    public Invoker(SnapshotService snapshots, WarmPool? pool = null, ShellPool? shells = null, HostMemoryBudget? budget = null)
     {
         _snapshots = snapshots;
+        _budget = budget ?? HostMemoryBudget.Unlimited();
+        _shells = shells ?? new ShellPool(budget: _budget);
         _pool = pool ?? new WarmPool();
-        _shells = shells ?? new ShellPool();
+        // Idle warm VMs give way after pooled shells (the ShellPool registered first): they cost a boot to remake.
+        _budget.AddReclaimer(_pool.EvictOne);
     }
+
+    /// <summary>The host memory the VMs of this invoker take their guest memory from.</summary>
+    public HostMemoryBudget Budget => _budget;
 
     public WarmPool Pool => _pool;
 
@@ -48,19 +57,23 @@ public sealed class Invoker : IDisposable
     private InvocationResult InvokeWarm(InvocationRequest request, MicroVmOptions options, CancellationToken cancel)
     {
         var start = Stopwatch.GetTimestamp();
-        if (!_pool.TryAcquire(request.Function.Name, out var warm))
+        var name = request.Function.Name;
+        if (!TryAcquireWarm(request.Function, out var warm))
         {
-            var vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = request.Function.Name });
+            var reservation = _budget.Reserve(options.MemorySize, $"a warm VM of '{name}'", cancel);
+            MicroVm? vm = null;
             try
             {
+                vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = name });
                 vm.RunToReady();
             }
             catch
             {
-                vm.Dispose();
+                vm?.Dispose();
+                reservation.Dispose();
                 throw;
             }
-            warm = new WarmVm(vm);
+            warm = new WarmVm(vm, request.Function.CodePath, reservation);
         }
         GuestRun run;
         try
@@ -88,6 +101,19 @@ public sealed class Invoker : IDisposable
             CachedPagesBefore = 0,
             Counters = WithExits(new Dictionary<string, double>(), run),
         };
+    }
+
+    /// <summary>An idle warm VM booted from the same code as <paramref name="function"/> now; idle ones of an older
+    /// version (a redeploy happened while they ran) are stopped on the way.</summary>
+    private bool TryAcquireWarm(FunctionInfo function, out WarmVm warm)
+    {
+        while (_pool.TryAcquire(function.Name, out warm))
+        {
+            if (warm.Version is null || string.Equals(warm.Version, function.CodePath, StringComparison.Ordinal))
+                return true;
+            warm.Dispose();
+        }
+        return false;
     }
 
     public void Dispose()
@@ -124,27 +150,33 @@ public sealed class Invoker : IDisposable
 
         // The shell (KVM VM, memory slot, vCPU thread) is made ahead in a daemon; a one-shot CLI makes it here, and
         // either way it is not part of restoring: restore_ms starts after it.
-        var shell = _shells.Take(snapshot.State.MemorySize);
-        var start = Stopwatch.GetTimestamp();
-        RestoredMemory memory;
-        try
-        {
-            memory = backend.Restore(snapshot, shell.Memory);
-        }
-        catch
-        {
-            shell.Dispose();
-            throw;
-        }
+        // The VM's share of the host's memory budget, held until the VM is gone; a pooled shell's share ends when
+        // it is taken.
         GuestRun run;
         byte[] output;
         long? filePmdMappedKb = null;
-        using (memory)
+        RestoredMemory memory;
+        long start;
+        using (_budget.Reserve(snapshot.State.MemorySize, $"a VM of '{request.Function.Name}'", cancel))
         {
-            (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
-            // After the timed run, while the guest's mappings still exist.
-            if (SampleHugePages)
-                filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+            var shell = _shells.Take(snapshot.State.MemorySize);
+            start = Stopwatch.GetTimestamp();
+            try
+            {
+                memory = backend.Restore(snapshot, shell.Memory);
+            }
+            catch
+            {
+                shell.Dispose();
+                throw;
+            }
+            using (memory)
+            {
+                (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
+                // After the timed run, while the guest's mappings still exist.
+                if (SampleHugePages)
+                    filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+            }
         }
         _shells.Replenish(snapshot.State.MemorySize);
         return new InvocationResult

@@ -15,6 +15,14 @@ public sealed class LimitExceededException : Exception
         HowToRaise = howToRaise;
     }
 
+    /// <param name="retryAfter">Set for a limit the host is at for now (the host memory budget), not one the
+    /// request itself is over: the same request may succeed after this long (HTTP: 503 with Retry-After).</param>
+    public LimitExceededException(string limit, string message, string howToRaise, TimeSpan retryAfter)
+        : this(limit, message, howToRaise)
+    {
+        RetryAfter = retryAfter;
+    }
+
     public LimitExceededException() { }
 
     public LimitExceededException(string message) : base(message) { }
@@ -26,4 +34,7 @@ public sealed class LimitExceededException : Exception
 
     /// <summary>The option, setting or variable that raises it, in words.</summary>
     public string HowToRaise { get; } = "";
+
+    /// <summary>Null when the request is over the limit whatever else runs; else when to try again.</summary>
+    public TimeSpan? RetryAfter { get; }
 }

@@ -5,7 +5,8 @@ namespace Snapfn.Platform;
 /// <summary>
 /// User functions' code under $SNAPFN_HOME/user-functions/NAME/: an ELF as SHA256.elf, a Python function's
 /// folder as SHA256/. Named by content, so a redeploy writes beside the version a running invocation may still
-/// be reading; the old one is removed after the registry points at the new one.
+/// be reading; the old one is removed after the registry points at the new one, and not before the invocations
+/// that hold a lease on it (<see cref="Leases"/>) have ended.
 /// </summary>
 public sealed class UserElfStore
 {
@@ -13,11 +14,18 @@ public sealed class UserElfStore
     {
         ArgumentNullException.ThrowIfNull(home);
         Root = Path.Combine(home.Path, "user-functions");
+        Leases = new VersionLeases(DeleteVersion);
     }
 
     public string Root { get; }
 
+    /// <summary>The versions invocations are running on; pruning defers to them.</summary>
+    public VersionLeases Leases { get; }
+
     public string PathOf(string function, string sha256) => Path.Combine(Folder(function), sha256 + ".elf");
+
+    /// <summary>Where <see cref="StorePython"/> puts a Python function's folder.</summary>
+    public string PythonPathOf(string function, string sha256) => Path.Combine(Folder(function), sha256);
 
     /// <summary>Writes the ELF durably (flushed, renamed into place) and returns its path.</summary>
     public string Store(string function, string sha256, byte[] elf)
@@ -32,7 +40,7 @@ public sealed class UserElfStore
     /// and returns the folder.</summary>
     public string StorePython(string function, string sha256, byte[] package)
     {
-        var path = Path.Combine(Folder(function), sha256);
+        var path = PythonPathOf(function, sha256);
         if (Directory.Exists(path))
             return path;
         var temporary = Path.Combine(Folder(function), $".tmp-{Guid.NewGuid():N}");
@@ -55,24 +63,51 @@ public sealed class UserElfStore
         return path;
     }
 
-    /// <summary>Deletes every stored version of <paramref name="function"/> except <paramref name="keep"/> (all when null).</summary>
+    /// <summary>Retires every stored version of <paramref name="function"/> except <paramref name="keep"/> (all when
+    /// null): each is deleted now, or when the last invocation holding a lease on it ends.</summary>
     public void Prune(string function, string? keep)
     {
         var folder = Folder(function);
         if (!Directory.Exists(folder))
             return;
-        foreach (var file in Directory.EnumerateFiles(folder))
+        // By name: the registry's path to the current version may be spelt from another $SNAPFN_HOME path.
+        var kept = keep is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(keep));
+        var all = Directory.EnumerateFiles(folder).Concat(Directory.EnumerateDirectories(folder)).ToList();
+        var deferred = false;
+        foreach (var path in all)
         {
-            if (keep is null || !string.Equals(file, keep, StringComparison.Ordinal))
-                File.Delete(file);
+            if (!string.Equals(Path.GetFileName(path), kept, StringComparison.Ordinal))
+                deferred |= !Leases.Retire(path);
         }
-        foreach (var directory in Directory.EnumerateDirectories(folder))
-        {
-            if (keep is null || !string.Equals(directory, keep, StringComparison.Ordinal))
-                Directory.Delete(directory, recursive: true);
-        }
-        if (keep is null)
+        // The folder itself goes with its last version; one whose versions are still in use stays (empty, once
+        // they end) until the next start's prune.
+        if (keep is null && !deferred)
             Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>At start, when no lease can exist yet: deletes every stored version that is not the current one
+    /// of a registered user function (<paramref name="current"/>: name to path), and the folders of functions that
+    /// are not registered. What a redeploy during the previous run could not delete goes here.</summary>
+    public void PruneAllBut(IReadOnlyDictionary<string, string> current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (!Directory.Exists(Root))
+            return;
+        foreach (var folder in Directory.EnumerateDirectories(Root))
+        {
+            var name = Path.GetFileName(folder);
+            if (!FunctionName.IsValid(name))
+                continue; // not ours: leave what we did not write
+            Prune(name, current.GetValueOrDefault(name));
+        }
+    }
+
+    private static void DeleteVersion(string path)
+    {
+        if (Directory.Exists(path))
+            Directory.Delete(path, recursive: true);
+        else
+            File.Delete(path);
     }
 
     private string Folder(string function)

@@ -10,14 +10,27 @@ namespace Snapfn.Platform;
 /// </summary>
 public sealed class WarmVm : IDisposable
 {
-    public WarmVm(MicroVm vm)
+    /// <param name="version">The code it was booted from (a function's ELF or folder): a VM of another version is
+    /// never handed to a request.</param>
+    /// <param name="reservation">Its guest memory's share of the host's budget, given back when it stops.</param>
+    public WarmVm(MicroVm vm, string? version = null, MemoryReservation? reservation = null)
     {
         Vm = vm;
+        Version = version;
+        Reservation = reservation;
     }
 
     public MicroVm Vm { get; }
 
-    public void Dispose() => Vm.Dispose();
+    public string? Version { get; }
+
+    public MemoryReservation? Reservation { get; }
+
+    public void Dispose()
+    {
+        Vm.Dispose();
+        Reservation?.Dispose();
+    }
 }
 
 /// <summary>Idle warm VMs per function. A VM whose guest failed is never returned here.</summary>
@@ -45,6 +58,21 @@ public sealed class WarmPool : IDisposable
             vm.Dispose();
         else
             bag.Add(vm);
+    }
+
+    /// <summary>Stops one idle VM, of any function (a VM that needs the host's memory budget comes first); false
+    /// when none is idle.</summary>
+    public bool EvictOne()
+    {
+        foreach (var bag in _idle.Values)
+        {
+            if (bag.TryTake(out var vm))
+            {
+                vm.Dispose();
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Stops every idle VM of <paramref name="function"/> (its snapshot changed, or it was removed).</summary>

@@ -113,6 +113,42 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public void The_shell_pool_keeps_at_most_its_bound_of_shells_and_stops_those_it_evicts()
+    {
+        GuestBuild.RequireKvm();
+        using var pool = new ShellPool(target: 1, maxIdle: 2);
+        ulong[] sizes = [MemorySize, MemorySize * 2, MemorySize * 3];
+        foreach (var size in sizes)
+            pool.Replenish(size);
+        Assert.Equal(2, pool.IdleCount);
+        Assert.Equal(1, pool.Evicted);
+        Assert.Equal(0, pool.IdleCountOf(MemorySize)); // the size used longest ago went first
+        Assert.Equal(1, pool.IdleCountOf(MemorySize * 3));
+        pool.Fill(MemorySize, count: 5);
+        Assert.Equal(2, pool.IdleCount);
+        Assert.Equal(2, pool.IdleCountOf(MemorySize));
+        Assert.Equal(3, pool.Evicted);
+    }
+
+    [Fact]
+    public void The_shell_pool_makes_no_shell_the_budget_has_no_room_for_and_gives_way_to_a_vm_that_needs_it()
+    {
+        GuestBuild.RequireKvm();
+        var budget = new HostMemoryBudget(MemorySize, TimeSpan.Zero);
+        using var pool = new ShellPool(target: 1, maxIdle: 4, budget: budget);
+        pool.Replenish(MemorySize);
+        Assert.Equal(MemorySize, budget.Reserved);
+        pool.Replenish(MemorySize / 2);
+        Assert.Equal(1, pool.IdleCount);
+        using (budget.Reserve(MemorySize / 2, "a VM", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(0, pool.IdleCount);
+            Assert.Equal(1, pool.Evicted);
+        }
+        Assert.Equal(0UL, budget.Reserved);
+    }
+
+    [Fact]
     public void A_second_warm_invocation_runs_in_the_vm_the_first_left_in_the_pool()
     {
         using var home = new PythonFunctionHome();

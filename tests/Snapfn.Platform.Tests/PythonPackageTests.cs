@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 
 namespace Snapfn.Platform.Tests;
@@ -8,19 +7,7 @@ public sealed class PythonPackageTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-package-");
 
-    private static byte[] Zip(params (string Name, string Content)[] files)
-    {
-        using var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, content) in files)
-            {
-                using var writer = new StreamWriter(zip.CreateEntry(name).Open());
-                writer.Write(content);
-            }
-        }
-        return stream.ToArray();
-    }
+    private static byte[] Zip(params (string Name, string Content)[] files) => FunctionZip.Of(files);
 
     [Fact]
     public void A_folder_round_trips_through_pack_and_unpack_without_caches()

@@ -21,7 +21,8 @@ public sealed class BenchSetup : IDisposable
         VmOptions = vmOptions;
         Snapshots = new SnapshotService(home);
         Recorder = new RecordService(Snapshots);
-        Invoker = new Invoker(Snapshots) { SampleHugePages = true };
+        // Room for the shells of the largest burst the concurrency experiment makes ahead of it.
+        Invoker = new Invoker(Snapshots, shells: new ShellPool(maxIdle: ConcurrencyExperiment.Levels.Max())) { SampleHugePages = true };
         Service = new FunctionService(home, catalog);
     }
 

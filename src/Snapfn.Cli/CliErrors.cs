@@ -60,6 +60,7 @@ public static class CliErrors
         RootBuildException { Retryable: true } => ($"{e.Message}, then run the command again", Failure),
         UsageException or UnknownFunctionException or InvalidRequestException => (e.Message, Usage),
         FunctionConflictException or FunctionProjectException => (e.Message, Failure),
+        LimitExceededException => (e.Message, Failure),
         // A 4xx is the request's fault (as a usage error locally); anything else is the daemon's or the guest's.
         DaemonRequestException remote => (remote.Message, remote.Status is >= 400 and < 500 and not 401 and not 409 and not 413 ? Usage : Failure),
         // The remedy names the CLI's own option; the daemon names its query parameter (Problem.cs).

@@ -27,6 +27,9 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         SnapshotInvalidException e => new(StatusCodes.Status409Conflict, "Snapshot or recording missing or unusable", "snapshot-unusable",
             e.Remedy is { } remedy ? $"{e.Message}: {Words(remedy)}" : e.Message),
         RequestTooLargeException e => new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
+        // A capacity that frees up by itself is the daemon being busy; any other limit is the request's size.
+        LimitExceededException { RetryAfter: not null } e => new(StatusCodes.Status503ServiceUnavailable, "Busy", "busy", e.Message),
+        LimitExceededException e => new(StatusCodes.Status400BadRequest, "Limit exceeded", "limit-exceeded", e.Message),
         BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             new(StatusCodes.Status413PayloadTooLarge, "Request body too large", "body-too-large", e.Message),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", "bad-request", e.Message),
@@ -48,7 +51,7 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         : $"take the snapshot with POST /functions/{remedy.Function}/snapshot";
 
     /// <summary>True when the request never named a function and mode that exist (no metrics series for those).</summary>
-    public bool IsAboutTheRequest => Error is "invalid-request" or "unknown-function" or "body-too-large" or "bad-request";
+    public bool IsAboutTheRequest => Error is "invalid-request" or "unknown-function" or "body-too-large" or "bad-request" or "limit-exceeded" or "busy";
 
     public IResult ToResult(IDictionary<string, object?>? extensions = null)
     {

@@ -15,6 +15,12 @@ public sealed record FunctionServiceOptions
 
     /// <summary>Receives guest log lines: (function, line). Null drops them.</summary>
     public Action<string, string>? GuestLog { get; init; }
+
+    /// <summary>What a Python function's deploy may unpack and install, and how many deploys run at once.</summary>
+    public DeployLimits Deploys { get; init; } = new();
+
+    /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
+    public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -48,6 +54,9 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(home);
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
+        _options.Deploys.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
+        Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
         Home = home;
         Database = RegistryDatabase.Open(home);
@@ -57,7 +66,7 @@ public sealed class FunctionService : IDisposable
         _snapshots = new SnapshotService(home);
         _records = new RecordService(_snapshots);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize));
-        Log = new InvocationLog(Database);
+        Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
     }
 
     /// <summary>Opens the service on $SNAPFN_HOME with the built-in functions of guest/build.</summary>
@@ -73,6 +82,9 @@ public sealed class FunctionService : IDisposable
     public RegistryDatabase Database { get; }
 
     public InvocationLog Log { get; }
+
+    /// <summary>The turns for Python deploys (<see cref="DeployLimits.MaxConcurrent"/>).</summary>
+    public DeployGate Deploys { get; }
 
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
@@ -114,18 +126,22 @@ public sealed class FunctionService : IDisposable
     private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
     {
         RefuseBuiltInName(name);
+        var limits = _options.Deploys;
+        using var turn = Deploys.Enter();
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;
         try
         {
             var folder = Path.Combine(check, "function");
-            PythonPackage.Unpack(package, folder);
+            PythonPackage.Unpack(package, folder, limits);
+            // The package list is checked (length, names) before python boots or apt runs.
+            var runtime = PythonFunction.Runtime(folder, limits.MaxPackages);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
             {
-                new Linux.Roots.RootBuilder(Home.Path).Ensure(PythonFunction.Runtime(folder));
+                new Linux.Roots.RootBuilder(Home.Path).Ensure(runtime);
             }
             catch (Linux.Roots.RootBuildException e)
             {
@@ -137,7 +153,7 @@ public sealed class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
-        return PutUser(name, sha, memoryMib, description, () => _elves.StorePython(name, sha, package));
+        return PutUser(name, sha, memoryMib, description, () => _elves.StorePython(name, sha, package, limits));
     }
 
     private void RefuseBuiltInName(string name)
@@ -281,6 +297,7 @@ public sealed class FunctionService : IDisposable
             return;
         _invoker.Dispose();
         Log.Dispose();
+        Deploys.Dispose();
     }
 
     private static void CheckMode(string mode)

@@ -26,4 +26,8 @@ public sealed class LimitExceededException : Exception
 
     /// <summary>The option, setting or variable that raises it, in words.</summary>
     public string HowToRaise { get; } = "";
+
+    /// <summary>Set when the limit is a capacity that frees up by itself (concurrent deploys): the same request may
+    /// succeed when sent again after this long. Null for a limit the request itself exceeds.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

@@ -12,38 +12,46 @@ public static class PythonFunction
         [.. Linux.ProcessOptions.DefaultEnvironment, "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1",
          "NUMEXPR_NUM_THREADS=1", "PYTHONHASHSEED=0"];
 
-    /// <summary>The Debian packages snapfn.json lists (none when it lists none).</summary>
-    public static IReadOnlyList<string> Packages(string folder)
+    /// <summary>The Debian packages snapfn.json lists (none when it lists none); with <paramref name="maxPackages"/>,
+    /// a longer list is refused before anything is resolved or installed.</summary>
+    public static IReadOnlyList<string> Packages(string folder, int? maxPackages = null)
     {
         var manifest = Path.Combine(folder, ManifestFile);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidRequestException($"{ManifestFile} must be a JSON object such as {{\"runtime\": \"python\", \"packages\": [\"python3-numpy\"]}}");
             if (!document.RootElement.TryGetProperty("packages", out var packages))
                 return [];
             if (packages.ValueKind != JsonValueKind.Array || packages.EnumerateArray().Any(p => p.ValueKind != JsonValueKind.String))
-                throw new InvalidRequestException($"{manifest}: \"packages\" must be a list of Debian package names");
+                throw new InvalidRequestException($"{ManifestFile}: \"packages\" must be a list of Debian package names");
+            var count = packages.GetArrayLength();
+            if (count > maxPackages)
+                throw new LimitExceededException("package-list", $"{ManifestFile} lists {count} packages, more than the {maxPackages} a function may list",
+                    "raise it with `snapfn serve --max-packages N`");
             return [.. packages.EnumerateArray().Select(p => p.GetString()!)];
         }
         catch (JsonException e)
         {
-            throw new InvalidRequestException($"{manifest} is not valid JSON: {e.Message}", e);
+            throw new InvalidRequestException($"{ManifestFile} is not valid JSON: {e.Message}", e);
         }
     }
 
     /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
-    public static Linux.Roots.Runtime Runtime(string folder)
+    public static Linux.Roots.Runtime Runtime(string folder, int? maxPackages = null)
     {
-        var packages = Packages(folder);
+        var packages = Packages(folder, maxPackages);
         try
         {
             return packages.Count == 0 ? Linux.Roots.Runtimes.Python : Linux.Roots.Runtimes.Python.With(packages);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidRequestException($"{Path.Combine(folder, ManifestFile)}: {e.Message}", e);
+            throw new InvalidRequestException($"{ManifestFile}: {e.Message}", e);
         }
     }
+
     public const string ManifestFile = "snapfn.json";
     public const string MainFile = "main.py";
 

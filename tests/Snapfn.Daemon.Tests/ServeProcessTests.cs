@@ -6,7 +6,8 @@ using System.Text;
 namespace Snapfn.Daemon.Tests;
 
 /// <summary>The issue's check, with the real programs: `snapfn serve` on a free loopback port with an empty
-/// $SNAPFN_HOME, driven over HTTP and by the CLI's --server path, then stopped with SIGTERM.</summary>
+/// $SNAPFN_HOME refuses a request without the token or for a foreign Host, is driven over HTTP with the token and
+/// by the CLI's --server path with no token flag (it reads $SNAPFN_HOME/token itself), then stopped with SIGTERM.</summary>
 public sealed class ServeProcessTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -29,11 +30,24 @@ public sealed class ServeProcessTests
             using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
             await WaitHealthyAsync(http, daemon, log);
 
+            // Loopback is no exception: without the token, or for another host name, nothing is served.
+            using (var anonymous = await http.PostAsync("functions/hello-world/snapshot", null, Cancel))
+                Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                (await File.ReadAllTextAsync(Path.Combine(home.Path, "token"), Cancel)).Trim());
+            using (var rebound = new HttpRequestMessage(HttpMethod.Get, "functions"))
+            {
+                rebound.Headers.Host = "example.com";
+                using var response = await http.SendAsync(rebound, Cancel);
+                Assert.Equal(HttpStatusCode.MisdirectedRequest, response.StatusCode);
+            }
+
             var functions = await http.GetStringAsync("functions", Cancel);
             Assert.Contains("\"hello-world\"", functions, StringComparison.Ordinal);
             using (var snapshot = await http.PostAsync("functions/hello-world/snapshot", null, Cancel))
                 Assert.True(snapshot.IsSuccessStatusCode, await snapshot.Content.ReadAsStringAsync(Cancel));
-            using (var invoke = await http.PostAsync("functions/hello-world/invoke?mode=vanilla", new StringContent("""{"name":"Ada"}"""), Cancel))
+            using (var invoke = await http.PostAsync("functions/hello-world/invoke?mode=vanilla",
+                       new StringContent("""{"name":"Ada"}""", Encoding.UTF8, "application/json"), Cancel))
                 Assert.Equal("Hello, Ada!", await invoke.Content.ReadAsStringAsync(Cancel));
             Assert.Contains("""snapfn_invocations_total{function="hello-world",mode="vanilla",outcome="ok"} 1""",
                 await http.GetStringAsync("metrics", Cancel), StringComparison.Ordinal);

@@ -262,6 +262,21 @@ public sealed class SecurityTests
     }
 
     [Fact]
+    public async Task An_error_whose_text_the_client_chose_is_answered_and_logged_cut_to_the_bound()
+    {
+        using var home = new TempDirectory();
+        await using var daemon = await RunningDaemon.StartAsync(home.Path);
+        // The refusal names the entry, and an entry's name may be 64 KiB long.
+        var name = "../" + new string('n', 60_000);
+
+        using var response = await daemon.Http.PostAsync("functions?name=long", Zip(("main.py", ""), (name, "")), Cancel);
+
+        var detail = (await RunningDaemon.ProblemAsync(response, 400, "invalid-request")).GetProperty("detail").GetString()!;
+        Assert.True(detail.Length < ErrorText.DefaultMaxBytes + 64, $"a detail of {detail.Length} characters");
+        Assert.Matches(@"… \(\d+ bytes more\)$", detail);
+    }
+
+    [Fact]
     public async Task The_token_is_made_once_and_kept_across_restarts()
     {
         using var home = new TempDirectory();

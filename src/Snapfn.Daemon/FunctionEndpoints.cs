@@ -64,7 +64,9 @@ internal static class FunctionEndpoints
             "raise it with `snapfn serve --max-deploy-mib N`", http.RequestAborted);
         if (elf.Length == 0)
             throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`, or a zip of a Python function's folder");
-        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description);
+        // A Python deploy waits for its turn here, without holding a request thread meanwhile.
+        using var turn = PythonPackage.IsPackage(elf) ? await service.Deploys.EnterAsync(http.RequestAborted) : null;
+        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));
     }

@@ -39,6 +39,8 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         GuestAbortedException e => new(StatusCodes.Status502BadGateway, "Guest aborted the request", "guest-aborted", e.Message),
         GuestProtocolException e => new(StatusCodes.Status502BadGateway, "Guest broke the hypercall protocol", "guest-protocol", e.Message),
         GuestStoppedException e => new(StatusCodes.Status502BadGateway, "Guest stopped", "guest-stopped", e.Message),
+        // A Linux program's failure (its handler raised, it exited): its text is the function's, bounded when answered.
+        GuestFailureException e => new(StatusCodes.Status502BadGateway, "Function failed", "function-failed", e.Message),
         ElfFormatException e => new(StatusCodes.Status500InternalServerError, "Function ELF unusable", "elf-unusable", e.Message),
         KvmUnavailableException e => new(StatusCodes.Status503ServiceUnavailable, "KVM unavailable", "kvm-unavailable", e.Message),
         SyscallException e => new(StatusCodes.Status500InternalServerError, "Host system call failed", "host-error", e.Message),

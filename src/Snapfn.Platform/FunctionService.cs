@@ -91,8 +91,9 @@ public sealed class FunctionService : IDisposable
     public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? FindNewBuiltIn(name, _registry.Find) ?? throw Unknown(name);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
-    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version.</summary>
-    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description)
+    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
+    /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
+    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description, DeployGate.Turn? turn = null)
     {
         ArgumentNullException.ThrowIfNull(code);
         CheckName(name);
@@ -101,7 +102,7 @@ public sealed class FunctionService : IDisposable
         if (description.Length > 500 || description.Any(char.IsControl))
             throw new InvalidRequestException("description must be one line of at most 500 characters");
         if (PythonPackage.IsPackage(code))
-            return RegisterPython(name, code, memoryMib, description);
+            return RegisterPython(name, code, memoryMib, description, turn);
         var elf = code;
         ElfImage image;
         try
@@ -123,11 +124,11 @@ public sealed class FunctionService : IDisposable
         return PutUser(name, image.Sha256, memoryMib, description, () => _elves.Store(name, image.Sha256, elf));
     }
 
-    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
+    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
     {
         RefuseBuiltInName(name);
         var limits = _options.Deploys;
-        using var turn = Deploys.Enter();
+        using var turn = held is null ? Deploys.Enter() : null;
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;

@@ -34,6 +34,9 @@ try
 {
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(url + "/") };
     await WaitHealthyAsync(http, daemon);
+    // The daemon wants its token on every request, loopback included; it wrote it at start.
+    var token = File.ReadAllText(Path.Combine(home, "token")).Trim();
+    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     await PostAsync(http, $"functions/{function}/snapshot", []);
     foreach (var recorded in modes.Where(m => Snapfn.Snapshots.Backends.RestoreModes.RecordedNames.Contains(m)))
         await PostAsync(http, $"functions/{function}/record?mode={recorded}", input);
@@ -46,7 +49,7 @@ try
         {
             var endpoint = new IPEndPoint(IPAddress.Loopback, port);
             var viaDaemon = LoadCell.Run(mode, "daemon", concurrency, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), () =>
-                new RawHttpConnection(endpoint, $"/functions/{function}/invoke?mode={mode}", input).Send);
+                new RawHttpConnection(endpoint, $"/functions/{function}/invoke?mode={mode}", input, token).Send);
             results.Add(viaDaemon);
             Print(viaDaemon);
             // What `snapfn invoke` runs: FunctionService.Invoke on the calling thread (registry lookup and log included).

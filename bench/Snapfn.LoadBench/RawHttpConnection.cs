@@ -15,13 +15,13 @@ public sealed class RawHttpConnection : IDisposable
     private readonly byte[] _request;
     private readonly byte[] _buffer = new byte[64 * 1024];
 
-    public RawHttpConnection(IPEndPoint server, string path, byte[] body)
+    public RawHttpConnection(IPEndPoint server, string path, byte[] body, string token)
     {
         ArgumentNullException.ThrowIfNull(body);
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket.Connect(server);
         var head = Encoding.ASCII.GetBytes(
-            $"POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/octet-stream\r\nContent-Length: {body.Length}\r\n\r\n");
+            $"POST {path} HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\nContent-Length: {body.Length}\r\n\r\n");
         _request = [.. head, .. body];
     }
 

@@ -5,8 +5,9 @@ using Snapfn.Platform;
 namespace Snapfn.Daemon;
 
 /// <summary>
-/// The bearer token a client must present when the daemon listens beyond loopback: 32 random bytes, base64url,
-/// generated at first start in $SNAPFN_HOME/token with mode 0600 and kept across restarts.
+/// The bearer token every client must present (loopback included: any local user, and any web page the operator
+/// visits, can reach a loopback port): 32 random bytes, base64url, generated at first start in $SNAPFN_HOME/token
+/// with mode 0600 and kept across restarts. The CLI reads the file itself when the daemon is on the same machine.
 /// </summary>
 public sealed class AccessToken
 {

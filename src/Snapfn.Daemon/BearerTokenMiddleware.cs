@@ -4,8 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Snapfn.Daemon;
 
 /// <summary>
-/// Listening beyond loopback: every request but GET /healthz must carry "Authorization: Bearer TOKEN" with the
-/// daemon's <see cref="AccessToken"/>; others get 401 with a problem+json body.
+/// Every request but GET /healthz must carry "Authorization: Bearer TOKEN" with the daemon's
+/// <see cref="AccessToken"/>, wherever the daemon listens: on loopback, any local user and any web page the operator
+/// visits can connect too. /metrics is no exception (it names every function and counts their use); Prometheus
+/// sends the token with `authorization: {credentials_file: …/token}`. Others get 401 with a problem+json body.
 /// </summary>
 internal sealed class BearerTokenMiddleware
 {
@@ -38,7 +40,9 @@ internal sealed class BearerTokenMiddleware
         DaemonLog.Unauthorized(_logger, context.Request.Method, context.Request.Path);
         context.Response.Headers.WWWAuthenticate = "Bearer";
         var problem = new Problem(StatusCodes.Status401Unauthorized, "Unauthorized", "unauthorized",
-            "this daemon listens beyond loopback: send 'Authorization: Bearer TOKEN' with the token from $SNAPFN_HOME/token on the daemon's machine");
+            // The path stays symbolic: an unauthenticated client learns nothing about the daemon's machine.
+            "send 'Authorization: Bearer TOKEN' with the token in $SNAPFN_HOME/token on the daemon's machine " +
+            "(the snapfn CLI reads it there itself; elsewhere pass --token or set $SNAPFN_TOKEN)");
         await problem.ToResult().ExecuteAsync(context);
     }
 }

@@ -17,7 +17,7 @@ namespace Snapfn.Daemon;
 
 /// <summary>
 /// Builds and runs the daemon: Kestrel on one address, the minimal-API endpoints over a <see cref="FunctionService"/>,
-/// problem+json errors, the bearer token beyond loopback, Prometheus metrics and the OpenAPI document.
+/// problem+json errors, cross-site refusal and the bearer token on every request, Prometheus metrics and the OpenAPI document.
 /// </summary>
 public static class DaemonHost
 {
@@ -32,7 +32,7 @@ public static class DaemonHost
         var home = options.HomePath is null ? SnapfnHome.Default() : new SnapfnHome(Path.GetFullPath(options.HomePath));
         var catalog = options.GuestDirectory is null ? FunctionCatalog.Default() : new FunctionCatalog(options.GuestDirectory);
         var token = AccessToken.LoadOrCreate(home);
-        var requireToken = options.RequireToken ?? !listen.IsLocal;
+        var guard = new CrossSiteGuard(options.AllowedHosts);
 
         // The content root is the program's folder, so an appsettings.json in the caller's folder changes nothing.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -57,7 +57,7 @@ public static class DaemonHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxElfBytes;
+            kestrel.Limits.MaxRequestBodySize = options.MaxDeployBytes;
             listen.Apply(kestrel);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
@@ -71,6 +71,7 @@ public static class DaemonHost
         }));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(token);
+        builder.Services.AddSingleton(guard);
         builder.Services.AddSingleton<DaemonMetrics>();
         builder.Services.AddSingleton(_ => new InvocationGate(options.MaxConcurrentInvocations));
         builder.Services.AddSingleton(services =>
@@ -81,14 +82,17 @@ public static class DaemonHost
                 WarmPoolSize = options.WarmPoolSize,
                 PruneStaleVersionsAtStart = true,
                 GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
+                Deploys = options.Deploys,
+                MaxErrorTextBytes = options.MaxErrorTextBytes,
             });
         });
 
         var app = builder.Build();
         app.UseStatusCodePages();
         app.UseMiddleware<ProblemMiddleware>();
-        if (requireToken)
-            app.UseMiddleware<BearerTokenMiddleware>();
+        // A browser's request is turned away for what it is before it is asked for a token it cannot have.
+        app.UseMiddleware<CrossSiteGuardMiddleware>();
+        app.UseMiddleware<BearerTokenMiddleware>();
         app.MapOpenApi("/openapi.json");
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
         app.MapGet("/healthz", (FunctionService service, InvocationGate gate) =>
@@ -118,8 +122,7 @@ public static class DaemonHost
         DaemonLog.Started(logger, home.Path, functions.Count, functions.Count(f => f.Kind == FunctionKind.User), options.WarmPoolSize);
         if (functions.All(f => f.Kind != FunctionKind.BuiltIn))
             DaemonLog.NoBuiltIns(logger, catalog.GuestDirectory);
-        if (requireToken)
-            DaemonLog.TokenRequired(logger, listen.Text, token.Path);
+        DaemonLog.TokenRequired(logger, listen.Text, token.Path);
         // Each running invocation blocks its request thread on the vCPU: keep enough threads ready that a burst
         // does not wait for the pool's slow thread injection.
         ThreadPool.GetMinThreads(out var workers, out var io);

@@ -8,7 +8,7 @@ internal static partial class DaemonLog
     [LoggerMessage(1, LogLevel.Information, "Snapfn daemon: home {Home}, {Functions} functions registered ({UserFunctions} user), warm pool {WarmPool} per function")]
     public static partial void Started(ILogger logger, string home, int functions, int userFunctions, int warmPool);
 
-    [LoggerMessage(2, LogLevel.Information, "Listening beyond loopback on {Listen}: requests need 'Authorization: Bearer' with the token in {TokenPath}")]
+    [LoggerMessage(2, LogLevel.Information, "Listening on {Listen}: requests need 'Authorization: Bearer' with the token in {TokenPath} (the snapfn CLI on this machine reads it itself)")]
     public static partial void TokenRequired(ILogger logger, string listen, string tokenPath);
 
     [LoggerMessage(3, LogLevel.Information, "Stopping: waiting up to {DrainSeconds} s for {InFlight} invocations in flight")]
@@ -43,4 +43,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(12, LogLevel.Warning, "{Method} {Path}: rejected without a valid bearer token")]
     public static partial void Unauthorized(ILogger logger, string method, string path);
+
+    [LoggerMessage(14, LogLevel.Warning, "{Method} {Path}: refused as a cross-site request ({Error}): {Detail}")]
+    public static partial void CrossSite(ILogger logger, string method, string path, string error, string detail);
 }

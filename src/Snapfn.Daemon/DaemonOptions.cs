@@ -31,13 +31,20 @@ public sealed record DaemonOptions
     /// <summary>How long a SIGTERM waits for requests in flight before the daemon stops anyway.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The largest ELF POST /functions accepts.</summary>
-    public long MaxElfBytes { get; init; } = 64L << 20;
+    /// <summary>The largest body POST /functions accepts, as sent: an ELF or a Python function's zip.</summary>
+    public long MaxDeployBytes { get; init; } = 64L << 20;
 
     /// <summary>Host-side resource limits of the platform (guest memory per VM, the host's budget for all VMs, the
     /// shell pool): see <see cref="FunctionServiceOptions"/> and docs/limits.md.</summary>
     public FunctionServiceOptions Platform { get; init; } = new();
 
-    /// <summary>Null: required exactly when the daemon listens beyond loopback.</summary>
-    public bool? RequireToken { get; init; }
+    /// <summary>Host names clients may address the daemon by besides localhost and IP addresses (a proxy's, the
+    /// machine's); any other Host is refused, against DNS rebinding. See <see cref="CrossSiteGuard"/>.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>What a Python function's deploy may unpack and install, and how many run at once.</summary>
+    public Snapfn.Platform.DeployLimits Deploys { get; init; } = new();
+
+    /// <summary>The most of an error's text kept in the invocation log and the daemon's log (UTF-8 bytes).</summary>
+    public int MaxErrorTextBytes { get; init; } = Snapfn.Platform.ErrorText.DefaultMaxBytes;
 }

@@ -16,8 +16,11 @@ namespace Snapfn.Daemon;
 internal static class FunctionEndpoints
 {
     private const string OctetStream = "application/octet-stream";
-    // Bodies are the function's bytes whatever their type (curl -d sends form encoding): accept every type.
-    private const string AnyContent = "*/*";
+    private const string Zip = "application/zip";
+    private const string Json = "application/json";
+    // The types a body may have, enforced by CrossSiteGuard from this metadata: none that a web page may send
+    // without a CORS preflight (text/plain, form encoding), so no page can deploy or run code here.
+    private const string InputRemedy = "a function's input is at most the guest's I/O buffer; send large data another way";
     private static readonly TimeSpan _snapshotTimeout = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan _recordTimeout = TimeSpan.FromSeconds(120);
 
@@ -29,7 +32,7 @@ internal static class FunctionEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         functions.MapPost("", Register).WithName("RegisterFunction")
             .WithSummary("Registers a user function: body = guest ELF built with the Snapfn SDK, or a zip of a Python function's folder (main.py); ?name=&memory_mib=&description=")
-            .Accepts<byte[]>(OctetStream, AnyContent).Produces<FunctionResponse>(StatusCodes.Status201Created)
+            .Accepts<byte[]>(OctetStream, Zip).Produces<FunctionResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         functions.MapDelete("/{name}", Delete).WithName("DeleteFunction").WithSummary("Removes a user function with its snapshot and recordings")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
@@ -41,11 +44,11 @@ internal static class FunctionEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         functions.MapPost("/{name}/record", Record).WithName("Record")
             .WithSummary("Records the working set (mode=reap) or loading set (mode=faasnap) of one run; body = input A")
-            .Accepts<byte[]>(OctetStream, AnyContent)
+            .Accepts<byte[]>(OctetStream, Json)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         functions.MapPost("/{name}/invoke", Invoke).WithName("Invoke")
             .WithSummary("Runs one request: body = input, response = output (timings in Snapfn-* headers; JSON with Accept: application/json)")
-            .Accepts<byte[]>(OctetStream, AnyContent).Produces<byte[]>(StatusCodes.Status200OK, OctetStream).Produces<InvocationResponse>(StatusCodes.Status200OK, "application/json")
+            .Accepts<byte[]>(OctetStream, Json).Produces<byte[]>(StatusCodes.Status200OK, OctetStream).Produces<InvocationResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
     }
@@ -60,10 +63,13 @@ internal static class FunctionEndpoints
         if (string.IsNullOrEmpty(name))
             throw new InvalidRequestException("give the function's name: POST /functions?name=NAME&memory_mib=MIB with the ELF as the body");
         ProblemContext.Set(http, "function", name);
-        var elf = await RequestBody.ReadAsync(http.Request, options.MaxElfBytes, "the ELF", http.RequestAborted);
+        var elf = await RequestBody.ReadAsync(http.Request, options.MaxDeployBytes, "the function's ELF or zip",
+            "raise it with `snapfn serve --max-deploy-mib N`", http.RequestAborted);
         if (elf.Length == 0)
             throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`, or a zip of a Python function's folder");
-        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description);
+        // A Python deploy waits for its turn here, without holding a request thread meanwhile.
+        using var turn = PythonPackage.IsPackage(elf) ? await service.Deploys.EnterAsync(http.RequestAborted) : null;
+        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));
     }
@@ -116,7 +122,7 @@ internal static class FunctionEndpoints
             throw new InvalidRequestException("gap_pages must be >= 0 and scan_ms above 0 and at most 60000");
         var limit = Timeout(timeout, _recordTimeout, options);
         var function = service.Get(name);
-        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", http.RequestAborted);
+        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var faasnap = new FaasnapRecordOptions();
         faasnap = faasnap with
         {
@@ -144,7 +150,7 @@ internal static class FunctionEndpoints
         ProblemContext.Set(http, "function", name);
         ProblemContext.Set(http, "mode", mode);
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
-        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", http.RequestAborted);
+        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
         InvocationResult result;
         using (metrics.TrackInFlight())

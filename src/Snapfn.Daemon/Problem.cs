@@ -52,9 +52,9 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
             "unknown-function" => StatusCodes.Status404NotFound,
             "conflict" => StatusCodes.Status409Conflict,
             "unauthorized" => StatusCodes.Status401Unauthorized,
-            "body-too-large" or "limit-exceeded" => StatusCodes.Status413PayloadTooLarge,
+            "body-too-large" => StatusCodes.Status413PayloadTooLarge,
             "guest-timeout" => StatusCodes.Status504GatewayTimeout,
-            "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" => StatusCodes.Status503ServiceUnavailable,
+            "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" or "busy" => StatusCodes.Status503ServiceUnavailable,
             "disk-full" => StatusCodes.Status507InsufficientStorage,
             _ => code.Kind switch
             {

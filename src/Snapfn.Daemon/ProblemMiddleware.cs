@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Snapfn.Platform;
 using Snapfn.Platform.Errors;
 
 namespace Snapfn.Daemon;
@@ -13,11 +14,13 @@ internal sealed class ProblemMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ILogger<ProblemMiddleware> _logger;
+    private readonly DaemonOptions _options;
 
-    public ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
+    public ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger, DaemonOptions options)
     {
         _next = next;
         _logger = logger;
+        _options = options;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -38,8 +41,14 @@ internal sealed class ProblemMiddleware
             if (problem.Kind == ErrorKind.Bug)
                 DaemonLog.Unexpected(_logger, context.Request.Method, context.Request.Path, e);
             else
+            {
+                // A guest chooses its error's text: bound it before it is logged and sent, at every failure.
+                problem = problem with { Detail = ErrorText.Bound(problem.Detail, _options.MaxErrorTextBytes) };
                 DaemonLog.RequestFailed(_logger, context.Request.Method, context.Request.Path, problem.Status, problem.Error, problem.Detail);
+            }
             context.Response.Clear();
+            if ((e as LimitExceededException ?? e.InnerException as LimitExceededException)?.RetryAfter is { } retry)
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await problem.ToResult(ProblemContext.Get(context)).ExecuteAsync(context);
         }
     }

@@ -38,6 +38,12 @@ public sealed record FunctionServiceOptions
 
     /// <summary>Receives guest log lines: (function, line). Null drops them.</summary>
     public Action<string, string>? GuestLog { get; init; }
+
+    /// <summary>What a Python function's deploy may unpack and install, and how many deploys run at once.</summary>
+    public DeployLimits Deploys { get; init; } = new();
+
+    /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
+    public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -71,6 +77,9 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(home);
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
+        _options.Deploys.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
+        Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
         Home = home;
         Database = RegistryDatabase.Open(home);
@@ -91,7 +100,7 @@ public sealed class FunctionService : IDisposable
             _options.HostMemoryBudgetMib is { } mib ? (ulong)mib << 20 : HostMemoryBudget.DefaultLimitBytes(), _options.HostMemoryWait);
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
-        Log = new InvocationLog(Database);
+        Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
     }
 
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
@@ -128,13 +137,17 @@ public sealed class FunctionService : IDisposable
 
     public InvocationLog Log { get; }
 
+    /// <summary>The turns for Python deploys (<see cref="DeployLimits.MaxConcurrent"/>).</summary>
+    public DeployGate Deploys { get; }
+
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
     public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? FindNewBuiltIn(name, _registry.Find) ?? throw Unknown(name);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
-    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version.</summary>
-    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description)
+    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
+    /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
+    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description, DeployGate.Turn? turn = null)
     {
         ArgumentNullException.ThrowIfNull(code);
         CheckName(name);
@@ -143,7 +156,7 @@ public sealed class FunctionService : IDisposable
         if (description.Length > 500 || description.Any(char.IsControl))
             throw new InvalidRequestException("description must be one line of at most 500 characters");
         if (PythonPackage.IsPackage(code))
-            return RegisterPython(name, code, memoryMib, description);
+            return RegisterPython(name, code, memoryMib, description, turn);
         var elf = code;
         ElfImage image;
         try
@@ -165,18 +178,21 @@ public sealed class FunctionService : IDisposable
         return PutUser(name, image.Sha256, memoryMib, description, _elves.PathOf(name, image.Sha256), () => _elves.Store(name, image.Sha256, elf));
     }
 
-    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description)
+    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
     {
         RefuseBuiltInName(name);
+        var limits = _options.Deploys;
+        using var turn = held is null ? Deploys.Enter() : null;
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;
         try
         {
             var folder = Path.Combine(check, "function");
-            PythonPackage.Unpack(package, folder);
-            // Its snapfn.json is checked before anything boots a VM for it.
-            var runtime = PythonFunction.Runtime(folder);
+            PythonPackage.Unpack(package, folder, limits);
+            // Its snapfn.json is checked (its shape, the package list's length and names) before anything boots a VM
+            // for it or apt runs.
+            var runtime = PythonFunction.Runtime(folder, limits.MaxPackages);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
@@ -193,7 +209,7 @@ public sealed class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
-        return PutUser(name, sha, memoryMib, description, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package));
+        return PutUser(name, sha, memoryMib, description, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package, limits));
     }
 
     private void RefuseBuiltInName(string name)
@@ -390,6 +406,7 @@ public sealed class FunctionService : IDisposable
             return;
         _invoker.Dispose();
         Log.Dispose();
+        Deploys.Dispose();
     }
 
     private static void CheckMode(string mode)

@@ -29,10 +29,14 @@ public sealed class InvocationLog : IDisposable
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _insert;
     private readonly Lock _lock = new();
+    private readonly int _maxErrorBytes;
 
-    public InvocationLog(RegistryDatabase database)
+    /// <param name="maxErrorBytes">The most of an error's text kept (UTF-8 bytes); the rest is counted, not stored.</param>
+    public InvocationLog(RegistryDatabase database, int maxErrorBytes = ErrorText.DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(database);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxErrorBytes, 1);
+        _maxErrorBytes = maxErrorBytes;
         _connection = database.OpenForLog();
         _insert = _connection.CreateCommand();
         _insert.CommandText = """
@@ -56,7 +60,7 @@ public sealed class InvocationLog : IDisposable
             p["$mode"].Value = entry.Mode;
             p["$started_at"].Value = FunctionRegistry.Format(entry.StartedAt);
             p["$outcome"].Value = entry.Succeeded ? "ok" : "error";
-            p["$error"].Value = (object?)entry.Error ?? DBNull.Value;
+            p["$error"].Value = entry.Error is { } error ? ErrorText.Bound(error, _maxErrorBytes) : DBNull.Value;
             p["$input_bytes"].Value = entry.InputBytes;
             p["$output_bytes"].Value = entry.OutputBytes;
             p["$restore_ms"].Value = (object?)entry.RestoreMs ?? DBNull.Value;

@@ -35,6 +35,8 @@ public sealed class LimitExceededException : Exception
     /// <summary>The option, setting or variable that raises it, in words.</summary>
     public string HowToRaise { get; } = "";
 
-    /// <summary>Null when the request is over the limit whatever else runs; else when to try again.</summary>
-    public TimeSpan? RetryAfter { get; }
+    /// <summary>Set for a capacity the host is at for now (the host memory budget, concurrent deploys), not a limit
+    /// the request itself is over: the same request may succeed when sent again after this long (HTTP: 503 with
+    /// Retry-After). Null for a limit the request exceeds whatever else runs.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

@@ -13,8 +13,9 @@ public static class PythonFunction
          "NUMEXPR_NUM_THREADS=1", "PYTHONHASHSEED=0"];
 
     /// <summary>The Debian packages snapfn.json lists (none when it lists none). Checks the whole file first: a
-    /// deployed function's snapfn.json comes from the client, and a wrong shape is the request's fault.</summary>
-    public static IReadOnlyList<string> Packages(string folder)
+    /// deployed function's snapfn.json comes from the client, and a wrong shape is the request's fault. With
+    /// <paramref name="maxPackages"/>, a longer list is refused before anything is resolved or installed.</summary>
+    public static IReadOnlyList<string> Packages(string folder, int? maxPackages = null)
     {
         var manifest = Path.Combine(folder, ManifestFile);
         try
@@ -24,11 +25,15 @@ public static class PythonFunction
             CheckShape(manifest, root);
             if (!root.TryGetProperty("packages", out var packages))
                 return [];
+            var count = packages.GetArrayLength();
+            if (count > maxPackages)
+                throw new LimitExceededException("package-list", $"{ManifestFile} lists {count} packages, more than the {maxPackages} a function may list",
+                    "raise it with `snapfn serve --max-packages N`");
             return [.. packages.EnumerateArray().Select(p => p.GetString()!)];
         }
         catch (JsonException e)
         {
-            throw new InvalidRequestException($"{manifest} is not valid JSON: {e.Message}", e);
+            throw new InvalidRequestException($"{ManifestFile} is not valid JSON: {e.Message}", e);
         }
     }
 
@@ -67,18 +72,19 @@ public static class PythonFunction
     };
 
     /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
-    public static Linux.Roots.Runtime Runtime(string folder)
+    public static Linux.Roots.Runtime Runtime(string folder, int? maxPackages = null)
     {
-        var packages = Packages(folder);
+        var packages = Packages(folder, maxPackages);
         try
         {
             return packages.Count == 0 ? Linux.Roots.Runtimes.Python : Linux.Roots.Runtimes.Python.With(packages);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidRequestException($"{Path.Combine(folder, ManifestFile)}: {e.Message}", e);
+            throw new InvalidRequestException($"{ManifestFile}: {e.Message}", e);
         }
     }
+
     public const string ManifestFile = "snapfn.json";
     public const string MainFile = "main.py";
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using Snapfn.Linux;
@@ -9,12 +10,11 @@ namespace Snapfn.Platform;
 /// <summary>
 /// A Python function travels as a zip of its folder (main.py, its other modules and data, snapfn.json), from
 /// `snapfn deploy` to the daemon and into the store. Unpacking checks every entry: relative paths inside the
-/// folder only, regular files, bounded count and size.
+/// folder only, regular files, each path once,
+/// bounded count and sizes (<see cref="DeployLimits"/>).
 /// </summary>
 public static class PythonPackage
 {
-    public const int MaxEntries = 10_000;
-    public const long MaxBytes = 64L << 20;
     // Linux's NAME_MAX: a longer name fails on the host's disk, and that is the package's fault, not the disk's.
     private const int MaxNameBytes = 255;
     private static readonly string[] _skipped = ["__pycache__", ".git", "build"];
@@ -44,10 +44,15 @@ public static class PythonPackage
         return stream.ToArray();
     }
 
-    /// <summary>Unpacks into <paramref name="target"/> (which must not exist); throws <see cref="InvalidRequestException"/>
-    /// for an archive that is not a Python function.</summary>
-    public static void Unpack(byte[] package, string target)
+    /// <summary>Unpacks into <paramref name="target"/> (which must not exist) within <paramref name="limits"/> (the
+    /// defaults when null); throws <see cref="InvalidRequestException"/> for an archive that is not a Python function
+    /// and <see cref="LimitExceededException"/> for one larger than the limits allow.</summary>
+    public static void Unpack(byte[] package, string target, DeployLimits? limits = null)
     {
+        ArgumentNullException.ThrowIfNull(package);
+        limits ??= new DeployLimits();
+        // ZipArchive builds an object per central-directory entry before anyone can count them: count first.
+        CountEntries(package, limits);
         ZipArchive zip;
         try
         {
@@ -59,27 +64,14 @@ public static class PythonPackage
         }
         using (zip)
         {
-            if (zip.Entries.Count > MaxEntries)
-                throw new InvalidRequestException($"the function's package has {zip.Entries.Count} files; at most {MaxEntries} are allowed");
-            if (zip.Entries.Sum(e => e.Length) > MaxBytes)
-                throw new InvalidRequestException($"the function's package unpacks to more than {MaxBytes >> 20} MiB");
-            if (!zip.Entries.Any(e => e.FullName == PythonFunction.MainFile))
-                throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
-            var files = CheckNames(zip);
+            var files = CheckEntries(zip, package.Length, limits);
             Directory.CreateDirectory(target);
+            long unpacked = 0;
             foreach (var entry in files)
             {
                 var path = Path.Combine(target, entry.FullName);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                try
-                {
-                    entry.ExtractToFile(path);
-                }
-                catch (InvalidDataException e)
-                {
-                    // A corrupt entry (bad CRC, unknown compression method) is the sender's archive, not our disk.
-                    throw new InvalidRequestException($"the function's package cannot be unpacked at '{entry.FullName}': {e.Message}", e);
-                }
+                unpacked += Extract(entry, path, limits.MaxUnpackedBytes - unpacked, limits);
             }
         }
         var manifest = Path.Combine(target, FunctionManifest.FileName);
@@ -87,41 +79,127 @@ public static class PythonPackage
             File.WriteAllText(manifest, "{\"runtime\": \"python\"}\n");
     }
 
-    /// <summary>The archive's files, once every name is checked: a plain relative path inside the folder, each file
-    /// once, no file where another entry needs a folder, regular files only. What the unpacking would otherwise trip
-    /// over half-way (an existing file, a file in the way of a folder) is refused as the request's fault.</summary>
-    private static List<ZipArchiveEntry> CheckNames(ZipArchive zip)
+    /// <summary>Checks every entry's name, kind and announced size, and gives back the files to extract.</summary>
+    private static List<ZipArchiveEntry> CheckEntries(ZipArchive zip, long archiveBytes, DeployLimits limits)
     {
         var files = new List<ZipArchiveEntry>();
         var fileNames = new HashSet<string>(StringComparer.Ordinal);
         var folders = new HashSet<string>(StringComparer.Ordinal);
+        long announced = 0;
         foreach (var entry in zip.Entries)
         {
             var name = entry.FullName;
-            var parts = name.TrimEnd('/').Split('/');
-            if (name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Any(char.IsControl) ||
-                parts.Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes))
+            var folder = name.EndsWith('/');
+            var bare = folder ? name[..^1] : name;
+            if (bare.Length == 0 || bare.StartsWith('/') || bare.Contains('\\', StringComparison.Ordinal) || bare.Any(char.IsControl) ||
+                bare.Split('/').Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes))
                 throw new InvalidRequestException($"the function's package names '{name}', which is not a plain path inside the folder " +
                     $"(relative, '/'-separated, no '.', '..' or control characters, at most {MaxNameBytes} bytes a name)");
-            for (var i = 1; i < parts.Length; i++)
-                folders.Add(string.Join('/', parts[..i]));
-            if (name.EndsWith('/'))
+            // Unix mode bits in the external attributes: only regular files (no symbolic links) and folders are taken.
+            var mode = (entry.ExternalAttributes >> 16) & 0xf000;
+            if (mode != 0 && mode != (folder ? 0x4000 : 0x8000))
+                throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
+            // Two entries for one path (or a file where another entry needs a folder) would leave which one wins
+            // to the order of extraction.
+            var parents = Parents(bare).ToList();
+            if (fileNames.Contains(bare) || (!folder && folders.Contains(bare)) || parents.Any(fileNames.Contains))
+                throw new InvalidRequestException($"the function's package holds '{bare}' twice (or as a file and a folder): pack it again with `snapfn deploy`");
+            foreach (var parent in parents)
+                folders.Add(parent);
+            if (folder)
             {
-                folders.Add(name.TrimEnd('/'));
+                folders.Add(bare);
                 continue;
             }
-            // Unix mode bits in the external attributes: only regular files (no symbolic links) are taken.
-            var mode = (entry.ExternalAttributes >> 16) & 0xf000;
-            if (mode != 0 && mode != 0x8000)
-                throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
-            if (!fileNames.Add(name))
-                throw new InvalidRequestException($"the function's package holds '{name}' more than once: zip the folder again with one entry per file");
+            fileNames.Add(bare);
+            if (entry.Length > limits.MaxFileBytes)
+                throw new LimitExceededException("deploy-file-size",
+                    $"the function's package holds '{bare}' of {entry.Length} bytes, more than the {Mib(limits.MaxFileBytes)} a file may have",
+                    "raise it with `snapfn serve --max-deploy-file-mib N`");
+            announced += entry.Length;
+            if (announced > limits.MaxUnpackedBytes)
+                throw UnpackedTooLarge(limits);
             files.Add(entry);
         }
-        if (fileNames.FirstOrDefault(folders.Contains) is { } clash)
-            throw new InvalidRequestException($"the function's package holds '{clash}' both as a file and as a folder: zip the folder again");
+        if (!fileNames.Contains(PythonFunction.MainFile))
+            throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
+        if (announced > DeployLimits.RatioFloorBytes && announced / Math.Max(1, archiveBytes) > limits.MaxCompressionRatio)
+            throw new LimitExceededException("deploy-compression-ratio",
+                $"the function's package of {archiveBytes} bytes unpacks to {announced} bytes, more than {limits.MaxCompressionRatio} times its size",
+                "raise it with `snapfn serve --max-deploy-ratio N`");
         return files;
     }
+
+    /// <summary>Copies one entry, counting what actually comes out: the sizes in the archive are only announced.</summary>
+    private static long Extract(ZipArchiveEntry entry, string path, long budget, DeployLimits limits)
+    {
+        var allowed = Math.Min(entry.Length, budget);
+        var buffer = new byte[81920];
+        long written = 0;
+        try
+        {
+            using var source = entry.Open();
+            using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+            int read;
+            while ((read = source.Read(buffer)) > 0)
+            {
+                written += read;
+                if (written > allowed)
+                    throw written > budget ? UnpackedTooLarge(limits)
+                        : new InvalidRequestException($"the function's package is corrupt: '{entry.FullName}' unpacks to more than the {entry.Length} bytes it announces");
+                target.Write(buffer, 0, read);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidRequestException($"the function's package is corrupt at '{entry.FullName}': {e.Message}", e);
+        }
+        return written;
+    }
+
+    /// <summary>Walks the central directory as a reader does (from the offset the end record gives, header after
+    /// header) and refuses more than <see cref="DeployLimits.MaxFiles"/> entries; archives too broken to walk are
+    /// left to <see cref="ZipArchive"/>'s own message.</summary>
+    private static void CountEntries(ReadOnlySpan<byte> zip, DeployLimits limits)
+    {
+        const int endRecord = 22;
+        var end = -1;
+        for (var at = zip.Length - endRecord; at >= Math.Max(0, zip.Length - endRecord - ushort.MaxValue); at--)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(zip[at..]) == 0x06054b50)
+            {
+                end = at;
+                break;
+            }
+        }
+        if (end < 0)
+            return;
+        var announced = BinaryPrimitives.ReadUInt16LittleEndian(zip[(end + 10)..]);
+        var offset = BinaryPrimitives.ReadUInt32LittleEndian(zip[(end + 16)..]);
+        if (announced == ushort.MaxValue || offset == uint.MaxValue)
+            throw new InvalidRequestException("the function's package is a zip64 archive: a function's folder fits in a plain zip; pack it with `snapfn deploy`");
+        var count = 0;
+        for (var at = (long)offset; at + 46 <= zip.Length && BinaryPrimitives.ReadUInt32LittleEndian(zip[(int)at..]) == 0x02014b50;)
+        {
+            if (++count > limits.MaxFiles)
+                throw new LimitExceededException("deploy-files", $"the function's package has more than {limits.MaxFiles} files",
+                    "raise it with `snapfn serve --max-deploy-files N`");
+            var span = zip[(int)at..];
+            at += 46L + BinaryPrimitives.ReadUInt16LittleEndian(span[28..]) + BinaryPrimitives.ReadUInt16LittleEndian(span[30..]) +
+                  BinaryPrimitives.ReadUInt16LittleEndian(span[32..]);
+        }
+    }
+
+    private static IEnumerable<string> Parents(string path)
+    {
+        for (var slash = path.IndexOf('/', StringComparison.Ordinal); slash > 0; slash = path.IndexOf('/', slash + 1))
+            yield return path[..slash];
+    }
+
+    private static LimitExceededException UnpackedTooLarge(DeployLimits limits) => new("deploy-unpacked-size",
+        $"the function's package unpacks to more than {Mib(limits.MaxUnpackedBytes)}", "raise it with `snapfn serve --max-deploy-unpacked-mib N`");
+
+    private static string Mib(long bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";
 
     /// <summary>
     /// Compiles every .py file of <paramref name="folder"/> with the python runtime's own interpreter, in a VM (no
@@ -153,17 +231,7 @@ public static class PythonPackage
             StandardError = bytes => output.Append(Encoding.UTF8.GetString(bytes)),
             Vm = new Vmm.MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(60), Name = "check" },
         });
-        ProgramExit exit;
-        try
-        {
-            exit = process.Run();
-        }
-        catch (Vmm.GuestFailureException e) when (e is not Vmm.GuestStoppedException)
-        {
-            // The compiler ran on the sender's files: one that makes it fail (a file so large it runs out of time or
-            // memory) is the request's fault, not a function's failure at run time.
-            throw new InvalidRequestException($"the function's files could not be compiled: {e.Message}", e);
-        }
+        var exit = process.Run();
         if (exit.ShellStatus != 0)
             throw new InvalidRequestException($"the function does not compile: {output.ToString().Trim().Split('\n')[^1]}");
     }

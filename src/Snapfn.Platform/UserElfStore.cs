@@ -38,7 +38,7 @@ public sealed class UserElfStore
 
     /// <summary>Unpacks a Python function's package into SHA256/ (files flushed, then the folder renamed into place)
     /// and returns the folder.</summary>
-    public string StorePython(string function, string sha256, byte[] package)
+    public string StorePython(string function, string sha256, byte[] package, DeployLimits limits)
     {
         var path = PythonPathOf(function, sha256);
         if (Directory.Exists(path))
@@ -46,7 +46,7 @@ public sealed class UserElfStore
         var temporary = Path.Combine(Folder(function), $".tmp-{Guid.NewGuid():N}");
         try
         {
-            PythonPackage.Unpack(package, temporary);
+            PythonPackage.Unpack(package, temporary, limits);
             foreach (var file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories))
             {
                 using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);

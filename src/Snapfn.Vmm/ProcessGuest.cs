@@ -35,6 +35,12 @@ public static class ProcessGuest
         return sregs;
     }
 
+    /// <summary>The program's first registers: IOPL 0, so that on hardware-virtualised KVM as under PVM every `in` and
+    /// `out` at CPL 3 is checked against the TSS's bitmap, which opens only the system-call port. (The C runtime's
+    /// guests keep IOPL 3, which the hypercall port needs on such hosts.)</summary>
+    internal static Kvm.kvm_regs InitialRegs(ProcessStart start) =>
+        CpuSetup.InitialRegs(start.Entry, start.StackPointer) with { rdi = 0, rflags = CpuSetup.RflagsReserved };
+
     internal static MsrValue[] SyscallMsrs =>
     [
         new(SyscallTrap.MsrStar, SyscallTrap.Star),

@@ -1,24 +1,44 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Snapfn.Platform;
 
 namespace Snapfn.Daemon.Tests;
 
-/// <summary>The real daemon, in this process, on a free loopback port (or the given address), until disposed.</summary>
+/// <summary>The real daemon, in this process, on a free loopback port (or the given address), until disposed.
+/// <see cref="Http"/> sends the daemon's token, as the CLI does; <see cref="Anonymous"/> sends none.</summary>
 public sealed class RunningDaemon : IAsyncDisposable
 {
-    private RunningDaemon(WebApplication app, string address, HttpClient http)
+    private RunningDaemon(WebApplication app, string address, string token)
     {
         App = app;
         Address = address;
-        Http = http;
+        Token = token;
+        Http = Client(token);
+        Anonymous = Client(null);
     }
 
     public WebApplication App { get; }
 
     public string Address { get; }
 
+    /// <summary>The daemon's bearer token, from $SNAPFN_HOME/token.</summary>
+    public string Token { get; }
+
     public HttpClient Http { get; }
+
+    public HttpClient Anonymous { get; }
+
+    public FunctionService Service => App.Services.GetRequiredService<FunctionService>();
+
+    private HttpClient Client(string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+        if (token is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
 
     public static async Task<RunningDaemon> StartAsync(string home, DaemonOptions? options = null)
     {
@@ -26,8 +46,8 @@ public sealed class RunningDaemon : IAsyncDisposable
         var app = DaemonHost.Build(options, _ => { });
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = DaemonHost.Addresses(app)[0];
-        var http = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
-        return new RunningDaemon(app, address, http);
+        var token = (await File.ReadAllTextAsync(Path.Combine(home, AccessToken.FileName), TestContext.Current.CancellationToken)).Trim();
+        return new RunningDaemon(app, address, token);
     }
 
     public async Task<HttpResponseMessage> PostAsync(string path, byte[]? body = null, string? accept = null)
@@ -72,6 +92,7 @@ public sealed class RunningDaemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        Anonymous.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
     }

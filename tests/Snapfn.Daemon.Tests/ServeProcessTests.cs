@@ -6,7 +6,8 @@ using System.Text;
 namespace Snapfn.Daemon.Tests;
 
 /// <summary>The issue's check, with the real programs: `snapfn serve` on a free loopback port with an empty
-/// $SNAPFN_HOME, driven over HTTP and by the CLI's --server path, then stopped with SIGTERM.</summary>
+/// $SNAPFN_HOME refuses a request without the token or for a foreign Host, is driven over HTTP with the token and
+/// by the CLI's --server path with no token flag (it reads $SNAPFN_HOME/token itself), then stopped with SIGTERM.</summary>
 public sealed class ServeProcessTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -28,12 +29,15 @@ public sealed class ServeProcessTests
         {
             using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
             await WaitHealthyAsync(http, daemon, log);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                (await File.ReadAllTextAsync(Path.Combine(home.Path, "token"), Cancel)).Trim());
 
             var functions = await http.GetStringAsync("functions", Cancel);
             Assert.Contains("\"hello-world\"", functions, StringComparison.Ordinal);
             using (var snapshot = await http.PostAsync("functions/hello-world/snapshot", null, Cancel))
                 Assert.True(snapshot.IsSuccessStatusCode, await snapshot.Content.ReadAsStringAsync(Cancel));
-            using (var invoke = await http.PostAsync("functions/hello-world/invoke?mode=vanilla", new StringContent("""{"name":"Ada"}"""), Cancel))
+            using (var invoke = await http.PostAsync("functions/hello-world/invoke?mode=vanilla",
+                       new StringContent("""{"name":"Ada"}""", Encoding.UTF8, "application/json"), Cancel))
                 Assert.Equal("Hello, Ada!", await invoke.Content.ReadAsStringAsync(Cancel));
             Assert.Contains("""snapfn_invocations_total{function="hello-world",mode="vanilla",outcome="ok"} 1""",
                 await http.GetStringAsync("metrics", Cancel), StringComparison.Ordinal);
@@ -55,6 +59,54 @@ public sealed class ServeProcessTests
             Assert.True(daemon.ExitCode == 0, $"exit code {daemon.ExitCode}; log:\n{log}");
             lock (log)
                 Assert.Contains("Stopped: warm VMs shut down", log.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!daemon.HasExited)
+                daemon.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Snapfn_serve_on_loopback_refuses_anonymous_and_rebound_requests_and_the_cli_needs_no_token_flag()
+    {
+        using var home = new TempDirectory();
+        using var work = new TempDirectory();
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var log = new StringBuilder();
+        using var daemon = Snapfn(home.Path, work.Path, "serve", "--listen", url);
+        daemon.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.BeginErrorReadLine();
+        daemon.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
+            await WaitHealthyAsync(http, daemon, log);
+            Run(home.Path, work.Path, "new", "planted");
+            Run(home.Path, work.Path, "build", "planted");
+            var elf = await File.ReadAllBytesAsync(Path.Combine(work.Path, "planted", "build", "planted.elf"), Cancel);
+
+            // Loopback is no exception: without the token nothing is served, and with it no foreign Host is.
+            using (var anonymous = new ByteArrayContent(elf))
+            {
+                anonymous.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+                using var response = await http.PostAsync("functions?name=planted", anonymous, Cancel);
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            }
+            using (var rebound = new HttpRequestMessage(HttpMethod.Get, "functions"))
+            {
+                rebound.Headers.Host = "example.com";
+                rebound.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                    (await File.ReadAllTextAsync(Path.Combine(home.Path, "token"), Cancel)).Trim());
+                using var response = await http.SendAsync(rebound, Cancel);
+                Assert.Equal(HttpStatusCode.MisdirectedRequest, response.StatusCode);
+            }
+            Assert.DoesNotContain("planted", Run(home.Path, work.Path, "functions", "--server", url), StringComparison.Ordinal);
+
+            // The CLI on the same machine reads $SNAPFN_HOME/token itself: no --token, no variable.
+            Assert.Contains("deployed planted on " + url, Run(home.Path, work.Path, "deploy", "planted", "--server", url), StringComparison.Ordinal);
+            Assert.Contains("planted", Run(home.Path, work.Path, "functions", "--server", url), StringComparison.Ordinal);
         }
         finally
         {

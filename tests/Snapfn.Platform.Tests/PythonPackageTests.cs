@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 
 namespace Snapfn.Platform.Tests;
@@ -85,6 +86,111 @@ public sealed class PythonPackageTests : IDisposable
             PythonPackage.Unpack(Zip(("other.py", "")), Path.Combine(_dir.FullName, "a"))).Message, StringComparison.Ordinal);
         Assert.Contains("not a valid zip", Assert.Throws<InvalidRequestException>(() =>
             PythonPackage.Unpack("PK\x03\x04garbage"u8.ToArray(), Path.Combine(_dir.FullName, "b"))).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("main.py", "main.py")]
+    [InlineData("lib/util.py", "lib/util.py")]
+    [InlineData("lib", "lib/util.py")]
+    [InlineData("lib/util.py", "lib")]
+    [InlineData("lib/", "lib")]
+    public void A_path_given_twice_or_as_file_and_folder_is_refused_not_left_to_extraction_order(string first, string second)
+    {
+        var package = Zip(("main.py", "def handle(r):\n    return r\n"), (first, "A"), (second, "B"));
+
+        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
+
+        Assert.Contains("twice", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_package_with_more_files_than_the_limit_is_refused_before_its_entries_are_read()
+    {
+        var files = Enumerable.Range(0, 20).Select(i => ($"m{i}.py", "")).Prepend(("main.py", "")).ToArray();
+        var limits = new DeployLimits { MaxFiles = 20 };
+
+        var e = Assert.Throws<LimitExceededException>(() => PythonPackage.Unpack(Zip(files), Path.Combine(_dir.FullName, "out"), limits));
+
+        Assert.Equal("deploy-files", e.Limit);
+        Assert.Contains("--max-deploy-files", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "out")));
+        PythonPackage.Unpack(Zip(files[..20]), Path.Combine(_dir.FullName, "fits"), limits);
+    }
+
+    [Fact]
+    public void Sizes_and_the_compression_ratio_are_bounded_by_the_limits()
+    {
+        var big = new string('x', 2 << 20);
+        var package = Zip(("main.py", ""), ("data.txt", big));
+        void Refused(DeployLimits limits, string limit)
+        {
+            var e = Assert.Throws<LimitExceededException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N")), limits));
+            Assert.Equal(limit, e.Limit);
+        }
+
+        Refused(new DeployLimits { MaxFileBytes = 1 << 20 }, "deploy-file-size");
+        Refused(new DeployLimits { MaxUnpackedBytes = 1 << 20 }, "deploy-unpacked-size");
+        // 2 MiB of one letter deflates to a few KiB: a ratio in the hundreds.
+        Refused(new DeployLimits(), "deploy-compression-ratio");
+        PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "raised"), new DeployLimits { MaxCompressionRatio = 10_000 });
+        Assert.Equal(big.Length, new FileInfo(Path.Combine(_dir.FullName, "raised", "data.txt")).Length);
+    }
+
+    [Fact]
+    public void An_entry_never_unpacks_to_more_than_it_announces()
+    {
+        // A stored (uncompressed) entry whose announced size is patched down from 4096 to 16 bytes, in the local
+        // header and in the central directory: the bytes that come out are counted, not the announcement believed.
+        using var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using (var writer = new StreamWriter(zip.CreateEntry("main.py", CompressionLevel.NoCompression).Open()))
+                writer.Write("");
+            using (var writer = new StreamWriter(zip.CreateEntry("data.bin", CompressionLevel.Optimal).Open()))
+                writer.Write(new string('y', 4096));
+        }
+        var bytes = stream.ToArray();
+        var patched = 0;
+        for (var at = 0; at + 30 < bytes.Length; at++)
+        {
+            var signature = BitConverter.ToUInt32(bytes, at);
+            var sizeAt = signature switch { 0x04034b50 => at + 22, 0x02014b50 => at + 24, _ => -1 };
+            if (sizeAt > 0 && BitConverter.ToUInt32(bytes, sizeAt) == 4096)
+            {
+                BitConverter.TryWriteBytes(bytes.AsSpan(sizeAt), 16u);
+                patched++;
+            }
+        }
+        Assert.Equal(2, patched);
+
+        var written = Path.Combine(_dir.FullName, "out", "data.bin");
+        try
+        {
+            PythonPackage.Unpack(bytes, Path.Combine(_dir.FullName, "out"));
+        }
+        catch (InvalidRequestException e)
+        {
+            Assert.Contains("data.bin", e.Message, StringComparison.Ordinal);
+        }
+
+        // Refused, or cut at the announcement (ZipArchive stops there itself): never the 4096 bytes inside.
+        Assert.True(!File.Exists(written) || new FileInfo(written).Length <= 16, $"{new FileInfo(written).Length} bytes written");
+    }
+
+    [Fact]
+    public void A_manifest_that_is_not_an_object_or_lists_too_many_packages_is_refused()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "fn")).FullName;
+        File.WriteAllText(Path.Combine(folder, "snapfn.json"), "[1, 2]");
+        Assert.Throws<InvalidRequestException>(() => PythonFunction.Packages(folder));
+        var names = string.Join(", ", Enumerable.Range(0, 2001).Select(i => $"\"pkg{i}\""));
+        File.WriteAllText(Path.Combine(folder, "snapfn.json"), $$"""{"runtime": "python", "packages": [{{names}}]}""");
+
+        var e = Assert.Throws<LimitExceededException>(() => PythonFunction.Runtime(folder, new DeployLimits().MaxPackages));
+
+        Assert.Equal("package-list", e.Limit);
+        Assert.Contains("2001", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--max-packages", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

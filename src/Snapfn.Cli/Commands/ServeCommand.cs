@@ -12,13 +12,12 @@ public static class ServeCommand
         var defaults = new DaemonOptions();
         var listen = new Option<string>("--listen")
         {
-            Description = "http://ADDRESS:PORT or unix:/path/to.sock; beyond loopback, requests need the bearer token in $SNAPFN_HOME/token",
+            Description = "http://ADDRESS:PORT or unix:/path/to.sock; every request needs the bearer token in $SNAPFN_HOME/token (the CLI reads it there)",
             DefaultValueFactory = _ => DaemonOptions.DefaultListen,
         };
         var warmPool = new Option<int>("--warm-pool") { Description = "idle warm VMs kept per function (mode=warm)", DefaultValueFactory = _ => defaults.WarmPoolSize };
         var concurrency = new Option<int>("--max-concurrency") { Description = "invocations running at once; more wait", DefaultValueFactory = _ => defaults.MaxConcurrentInvocations };
         var drain = new Option<double>("--drain-seconds") { Description = "on SIGTERM, how long requests in flight may finish", DefaultValueFactory = _ => defaults.DrainTimeout.TotalSeconds };
-        var token = new Option<bool>("--require-token") { Description = "require the bearer token on loopback too" };
         var platform = defaults.Platform;
         var maxGuestMemory = new Option<int>("--max-guest-memory-mib")
         {
@@ -41,9 +40,25 @@ public static class ServeCommand
         {
             Description = "how long a pooled shell may stay idle before it is stopped", DefaultValueFactory = _ => platform.PooledShellIdleTimeout.TotalSeconds,
         };
+        var hosts = new Option<string[]>("--allowed-host")
+        {
+            Description = "a host name clients address the daemon by (besides localhost and IP addresses); others are refused, against DNS rebinding; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var limits = defaults.Deploys;
+        var deployMib = new Option<int>("--max-deploy-mib") { Description = "the largest ELF or zip POST /functions accepts, as sent", DefaultValueFactory = _ => (int)(defaults.MaxDeployBytes >> 20) };
+        var deployFiles = new Option<int>("--max-deploy-files") { Description = "files in a Python function's zip", DefaultValueFactory = _ => limits.MaxFiles };
+        var fileMib = new Option<int>("--max-deploy-file-mib") { Description = "MiB one file of the zip unpacks to", DefaultValueFactory = _ => (int)(limits.MaxFileBytes >> 20) };
+        var unpackedMib = new Option<int>("--max-deploy-unpacked-mib") { Description = "MiB the whole zip unpacks to", DefaultValueFactory = _ => (int)(limits.MaxUnpackedBytes >> 20) };
+        var ratio = new Option<int>("--max-deploy-ratio") { Description = "unpacked bytes per zip byte (beyond 1 MiB unpacked)", DefaultValueFactory = _ => limits.MaxCompressionRatio };
+        var packages = new Option<int>("--max-packages") { Description = "Debian packages a function's snapfn.json may list", DefaultValueFactory = _ => limits.MaxPackages };
+        var deploys = new Option<int>("--max-concurrent-deploys") { Description = "Python deploys (compile check, apt) running at once", DefaultValueFactory = _ => limits.MaxConcurrent };
+        var deployWait = new Option<double>("--deploy-wait-seconds") { Description = "how long a deploy waits for its turn before a 503 with Retry-After", DefaultValueFactory = _ => limits.Wait.TotalSeconds };
+        var errorKib = new Option<int>("--max-error-text-kib") { Description = "KiB of a failure's text kept in the invocation log and the daemon's log", DefaultValueFactory = _ => defaults.MaxErrorTextBytes >> 10 };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
-            listen, warmPool, concurrency, drain, token, maxGuestMemory, budget, budgetWait, shells, shellIdle,
+            listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
+            maxGuestMemory, budget, budgetWait, shells, shellIdle,
         };
         command.SetAction(parse =>
         {
@@ -53,12 +68,26 @@ public static class ServeCommand
                 WarmPoolSize = parse.GetValue(warmPool),
                 MaxConcurrentInvocations = parse.GetValue(concurrency),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
-                RequireToken = parse.GetValue(token) ? true : null,
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
                     parse.GetValue(shells), parse.GetValue(shellIdle)),
+                AllowedHosts = parse.GetValue(hosts) ?? [],
+                MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
+                Deploys = new Platform.DeployLimits
+                {
+                    MaxFiles = parse.GetValue(deployFiles),
+                    MaxFileBytes = (long)parse.GetValue(fileMib) << 20,
+                    MaxUnpackedBytes = (long)parse.GetValue(unpackedMib) << 20,
+                    MaxCompressionRatio = parse.GetValue(ratio),
+                    MaxPackages = parse.GetValue(packages),
+                    MaxConcurrent = parse.GetValue(deploys),
+                    Wait = TimeSpan.FromSeconds(parse.GetValue(deployWait)),
+                },
+                MaxErrorTextBytes = parse.GetValue(errorKib) << 10,
             };
             if (options.WarmPoolSize < 0 || options.MaxConcurrentInvocations < 1 || options.DrainTimeout < TimeSpan.Zero)
                 throw new UsageException("--warm-pool must be >= 0, --max-concurrency >= 1 and --drain-seconds >= 0");
+            if (parse.GetValue(deployMib) is < 1 or > 1024 || parse.GetValue(errorKib) is < 1 or > 1024)
+                throw new UsageException("--max-deploy-mib and --max-error-text-kib must be between 1 and 1024");
             DaemonHost.Run(options);
             return 0;
         });

@@ -37,6 +37,8 @@ public static class ErrorClassifier
             FunctionProjectException => new(ErrorCode.InvalidFunction, exception.Message),
             UnknownFunctionException => new(ErrorCode.UnknownFunction, exception.Message),
             FunctionConflictException => new(ErrorCode.Conflict, exception.Message),
+            // A capacity that frees up by itself is the host being busy; any other limit is the request's size.
+            LimitExceededException { RetryAfter: not null } => new(ErrorCode.Busy, exception.Message, ErrorRemedy.Retry),
             LimitExceededException => new(ErrorCode.LimitExceeded, exception.Message),
 
             // The function's fault: whatever its guest did, the platform worked.

@@ -54,6 +54,9 @@ public sealed class ErrorCode
     public static readonly ErrorCode GuestStopped = new("guest-stopped", ErrorKind.Host, "Guest stopped by the host");
     public static readonly ErrorCode DiskFull = new("disk-full", ErrorKind.Host, "Host disk full");
     public static readonly ErrorCode HostError = new("host-error", ErrorKind.Host, "Host error");
+    /// <summary>A capacity the host is at for now (its memory budget for VMs, concurrent deploys): the same request
+    /// may succeed later (HTTP: 503 with Retry-After).</summary>
+    public static readonly ErrorCode Busy = new("busy", ErrorKind.Host, "Host busy");
     public static readonly ErrorCode DaemonUnreachable = new("daemon-unreachable", ErrorKind.Host, "Daemon unreachable");
 
     // Ours.

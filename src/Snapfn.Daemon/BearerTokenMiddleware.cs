@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
+using Snapfn.Platform.Errors;
+
 namespace Snapfn.Daemon;
 
 /// <summary>
@@ -39,10 +41,10 @@ internal sealed class BearerTokenMiddleware
         }
         DaemonLog.Unauthorized(_logger, context.Request.Method, context.Request.Path);
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        var problem = new Problem(StatusCodes.Status401Unauthorized, "Unauthorized", "unauthorized",
+        var problem = Problem.For(new ClassifiedError(ErrorCode.Unauthorized,
             // The path stays symbolic: an unauthenticated client learns nothing about the daemon's machine.
             "send 'Authorization: Bearer TOKEN' with the token in $SNAPFN_HOME/token on the daemon's machine " +
-            "(the snapfn CLI reads it there itself; elsewhere pass --token or set $SNAPFN_TOKEN)");
+            "(the snapfn CLI reads it there itself; elsewhere pass --token or set $SNAPFN_TOKEN)"));
         await problem.ToResult().ExecuteAsync(context);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Snapfn.Platform;
+using Snapfn.Platform.Errors;
 
 namespace Snapfn.Daemon;
 
@@ -41,9 +42,9 @@ public sealed partial class CrossSiteGuard
         var host = request.Host.Host;
         // HTTP/1.0 may send no Host; a browser always sends one.
         if (request.Host.HasValue && !IsAllowed(host))
-            return new Problem(StatusCodes.Status421MisdirectedRequest, "Host not served here", "foreign-host",
+            return Problem.For(new ClassifiedError(ErrorCode.ForeignHost,
                 $"this daemon does not answer for host '{host}' (it answers for localhost, IP addresses and the names given with " +
-                "--allowed-host): address it by IP or localhost, or start it with `snapfn serve --allowed-host NAME`");
+                "--allowed-host): address it by IP or localhost, or start it with `snapfn serve --allowed-host NAME`"));
         var origin = request.Headers.Origin.ToString();
         // Same origin is exactly scheme://Host as the browser sent it; "null" (sandboxed frames, file:) never is.
         if (origin.Length > 0 && !string.Equals(origin, $"http://{request.Host}", StringComparison.OrdinalIgnoreCase))
@@ -86,11 +87,10 @@ public sealed partial class CrossSiteGuard
             && (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork || host.StartsWith('['));
     }
 
-    private static Problem CrossSite(string detail) => new(StatusCodes.Status403Forbidden, "Cross-site request", "cross-site",
-        $"{detail}: call it from the snapfn CLI, curl or a server-side client (no browser page)");
+    private static Problem CrossSite(string detail) => Problem.For(new ClassifiedError(ErrorCode.CrossSite,
+        $"{detail}: call it from the snapfn CLI, curl or a server-side client (no browser page)"));
 
-    private static Problem Unsupported(string detail) => new(StatusCodes.Status415UnsupportedMediaType, "Unsupported Content-Type",
-        "unsupported-media-type", detail);
+    private static Problem Unsupported(string detail) => Problem.For(new ClassifiedError(ErrorCode.UnsupportedMediaType, detail));
 
     [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
     private static partial Regex HostName();

@@ -126,15 +126,22 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
         using var home = new TempDirectory();
         var app = DaemonHost.Build(new DaemonOptions { Listen = "http://127.0.0.1:0", HomePath = home.Path }, _ => { });
         // Literal routes win over /functions/{name}/invoke: they stand in for invocations whose guest failed this way.
-        app.MapPost("/functions/raiser/invoke", () => Throw(new Linux.FunctionFailedException("ValueError: no greeting", "Traceback (most recent call last):")));
-        app.MapPost("/functions/exiter/invoke", () => Throw(new Linux.ProgramExitedException(new Linux.ProgramExit(3, null, null), "during a request", "")));
-        app.MapPost("/functions/broken/invoke", () => Throw(new Linux.Files.ChannelException("the function wrote more than one result frame to its channel")));
-        app.MapPost("/functions/buggy/invoke", () => Throw(new InvalidOperationException("a secret /root/path")));
+        app.MapPost("/functions/raiser/invoke", () => Throw(new Linux.FunctionFailedException("ValueError: no greeting", "Traceback (most recent call last):")))
+            .Accepts<byte[]>("application/octet-stream");
+        app.MapPost("/functions/exiter/invoke", () => Throw(new Linux.ProgramExitedException(new Linux.ProgramExit(3, null, null), "during a request", "")))
+            .Accepts<byte[]>("application/octet-stream");
+        app.MapPost("/functions/broken/invoke", () => Throw(new Linux.Files.ChannelException("the function wrote more than one result frame to its channel")))
+            .Accepts<byte[]>("application/octet-stream");
+        app.MapPost("/functions/buggy/invoke", () => Throw(new InvalidOperationException("a secret /root/path")))
+            .Accepts<byte[]>("application/octet-stream");
         await app.StartAsync(Cancel);
         try
         {
             var address = DaemonHost.Addresses(app)[0];
             using var http = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/") };
+            // Every request carries the daemon's token (it made one in the home at start).
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+                (await File.ReadAllTextAsync(Path.Combine(home.Path, AccessToken.FileName), Cancel)).Trim());
             foreach (var (function, status, error, says) in new[]
             {
                 ("raiser", 502, "function-failed", "ValueError: no greeting"),
@@ -204,10 +211,10 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
     {
         var twice = Zip(("main.py", "def handle(r):\n    return r\n"), ("lib.py", "A = 1\n"), ("lib.py", "A = 2\n"));
         using (var response = await Daemon.PostAsync("functions?name=bad-zip", twice))
-            Assert.Contains("'lib.py' more than once", (await RunningDaemon.ProblemAsync(response, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("'lib.py' twice", (await RunningDaemon.ProblemAsync(response, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         var clash = Zip(("main.py", "def handle(r):\n    return r\n"), ("data", "x"), ("data/table.txt", "y"));
         using (var response = await Daemon.PostAsync("functions?name=bad-zip", clash))
-            Assert.Contains("'data' both as a file and as a folder", (await RunningDaemon.ProblemAsync(response, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("twice (or as a file and a folder)", (await RunningDaemon.ProblemAsync(response, 400, "invalid-request")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         var mainTwice = Zip(("main.py", "def handle(r):\n    return r\n"), ("main.py", "import os\n"));
         using (var response = await Daemon.PostAsync("functions?name=bad-zip", mainTwice))
             await RunningDaemon.ProblemAsync(response, 400, "invalid-request");

@@ -33,6 +33,9 @@ public sealed class ErrorCode
     public static readonly ErrorCode LimitExceeded = new("limit-exceeded", ErrorKind.Request, "Limit exceeded");
     public static readonly ErrorCode BodyTooLarge = new("body-too-large", ErrorKind.Request, "Request body too large");
     public static readonly ErrorCode Unauthorized = new("unauthorized", ErrorKind.Request, "Unauthorized");
+    public static readonly ErrorCode ForeignHost = new("foreign-host", ErrorKind.Request, "Host not served here");
+    public static readonly ErrorCode CrossSite = new("cross-site", ErrorKind.Request, "Cross-site request");
+    public static readonly ErrorCode UnsupportedMediaType = new("unsupported-media-type", ErrorKind.Request, "Unsupported Content-Type");
 
     // The function's fault.
     public static readonly ErrorCode FunctionFailed = new("function-failed", ErrorKind.Function, "Function failed");

@@ -82,6 +82,39 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public MicroVm Vm => _vm ?? throw new InvalidOperationException("the process has no VM yet");
 
+    /// <summary>The guest's memory: the VM's, or the memory <see cref="WithoutVm"/> was given.</summary>
+    internal GuestMemory Memory { get; private set; } = null!;
+
+    /// <summary>True once the VM was asked to stop; a process without a VM never runs, so a wait there ends at once.</summary>
+    internal bool StopRequested => _vm?.StopRequested ?? true;
+
+    /// <summary>Sets the FS base in the vCPU (when there is one) and in the books.</summary>
+    internal void SetFsBase(ulong value)
+    {
+        _vm?.SetFsBase(value);
+        FsBase = value;
+    }
+
+    /// <summary>
+    /// A process over <paramref name="memory"/> with no VM and no program loaded: its system calls are served from
+    /// <see cref="OnSyscall"/> by whoever calls it, as the fuzzer's harness does without booting KVM.
+    /// </summary>
+    internal static LinuxProcess WithoutVm(ProcessOptions options, GuestMemory memory)
+    {
+        var process = new LinuxProcess(options);
+        try
+        {
+            process.Attach(memory, new AddressSpace(options.Vm.MemorySize));
+            process.OpenStandardFiles();
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The guest's memory size, for sysinfo and rlimits.</summary>
     public ulong MemorySize => _options.Vm.MemorySize;
 
@@ -177,6 +210,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     private void Attach(GuestMemory memory, AddressSpace space)
     {
+        Memory = memory;
         Mappings = new GuestMappings(memory, space);
         User = new UserMemory(memory, space);
     }

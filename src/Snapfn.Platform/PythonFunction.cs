@@ -16,9 +16,17 @@ public static class PythonFunction
     public static IReadOnlyList<string> Packages(string folder)
     {
         var manifest = Path.Combine(folder, ManifestFile);
+        return PackagesOf(File.ReadAllText(manifest), manifest);
+    }
+
+    /// <summary>The packages the text of a snapfn.json read from <paramref name="manifest"/> lists.</summary>
+    internal static IReadOnlyList<string> PackagesOf(string json, string manifest)
+    {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidRequestException($"{manifest} must hold a JSON object, such as {{\"runtime\": \"python\"}}");
             if (!document.RootElement.TryGetProperty("packages", out var packages))
                 return [];
             if (packages.ValueKind != JsonValueKind.Array || packages.EnumerateArray().Any(p => p.ValueKind != JsonValueKind.String))
@@ -32,16 +40,18 @@ public static class PythonFunction
     }
 
     /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
-    public static Linux.Roots.Runtime Runtime(string folder)
+    public static Linux.Roots.Runtime Runtime(string folder) => RuntimeOf(Packages(folder), Path.Combine(folder, ManifestFile));
+
+    /// <summary>Python plus <paramref name="packages"/>, which the snapfn.json at <paramref name="manifest"/> listed.</summary>
+    internal static Linux.Roots.Runtime RuntimeOf(IReadOnlyList<string> packages, string manifest)
     {
-        var packages = Packages(folder);
         try
         {
             return packages.Count == 0 ? Linux.Roots.Runtimes.Python : Linux.Roots.Runtimes.Python.With(packages);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidRequestException($"{Path.Combine(folder, ManifestFile)}: {e.Message}", e);
+            throw new InvalidRequestException($"{manifest}: {e.Message}", e);
         }
     }
     public const string ManifestFile = "snapfn.json";

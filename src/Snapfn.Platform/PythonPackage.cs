@@ -46,44 +46,79 @@ public static class PythonPackage
     /// for an archive that is not a Python function.</summary>
     public static void Unpack(byte[] package, string target)
     {
-        ZipArchive zip;
         try
         {
-            zip = new ZipArchive(new MemoryStream(package), ZipArchiveMode.Read);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidRequestException($"the function's package is not a valid zip archive: {e.Message}", e);
-        }
-        using (zip)
-        {
-            if (zip.Entries.Count > MaxEntries)
-                throw new InvalidRequestException($"the function's package has {zip.Entries.Count} files; at most {MaxEntries} are allowed");
-            if (zip.Entries.Sum(e => e.Length) > MaxBytes)
-                throw new InvalidRequestException($"the function's package unpacks to more than {MaxBytes >> 20} MiB");
-            if (!zip.Entries.Any(e => e.FullName == PythonFunction.MainFile))
-                throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
+            using var zip = new ZipArchive(new MemoryStream(package), ZipArchiveMode.Read);
+            var entries = Check(zip);
             Directory.CreateDirectory(target);
-            foreach (var entry in zip.Entries)
+            foreach (var (entry, name) in entries)
             {
-                var name = entry.FullName;
-                if (name.EndsWith('/'))
-                    continue;
-                if (name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Split('/').Any(part => part is "" or "." or ".."))
-                    throw new InvalidRequestException($"the function's package names '{name}', which is not a plain path inside the folder");
-                // Unix mode bits in the external attributes: only regular files (no symbolic links) are taken.
-                var mode = (entry.ExternalAttributes >> 16) & 0xf000;
-                if (mode != 0 && mode != 0x8000)
-                    throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
                 var path = Path.Combine(target, name);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 entry.ExtractToFile(path);
             }
         }
+        catch (InvalidDataException e)
+        {
+            // The zip reader finds a corrupt directory or entry only when it reaches it, possibly mid-way.
+            throw new InvalidRequestException($"the function's package is not a valid zip archive: {e.Message}", e);
+        }
         var manifest = Path.Combine(target, FunctionManifest.FileName);
         if (!File.Exists(manifest))
             File.WriteAllText(manifest, "{\"runtime\": \"python\"}\n");
     }
+
+    /// <summary>
+    /// The files to unpack, checked before anything is written: a bounded count and size, a main.py, plain
+    /// relative paths (no '..', no NUL or backslash, short enough for the file system), regular files only, and
+    /// no name twice or both as a file and as a folder. Only corrupt compressed data is found while unpacking
+    /// (the caller unpacks into a folder of its own and deletes it on failure).
+    /// </summary>
+    private static List<(ZipArchiveEntry Entry, string Name)> Check(ZipArchive zip)
+    {
+        if (zip.Entries.Count > MaxEntries)
+            throw new InvalidRequestException($"the function's package has {zip.Entries.Count} files; at most {MaxEntries} are allowed");
+        var total = 0L;
+        foreach (var entry in zip.Entries)
+            total = entry.Length > MaxBytes - total ? MaxBytes + 1 : total + entry.Length; // a zip64 length can overflow a sum
+        if (total > MaxBytes)
+            throw new InvalidRequestException($"the function's package unpacks to more than {MaxBytes >> 20} MiB");
+        if (!zip.Entries.Any(e => e.FullName == PythonFunction.MainFile))
+            throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
+        var files = new List<(ZipArchiveEntry, string)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in zip.Entries)
+        {
+            var name = entry.FullName;
+            if (name.EndsWith('/'))
+                continue;
+            var parts = name.Split('/');
+            if (name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal)
+                || parts.Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes) || Encoding.UTF8.GetByteCount(name) > MaxPathBytes)
+                throw new InvalidRequestException($"the function's package names '{Printable(name)}', which is not a plain path inside the folder");
+            // Unix mode bits in the external attributes: only regular files (no symbolic links) are taken.
+            var mode = (entry.ExternalAttributes >> 16) & 0xf000;
+            if (mode != 0 && mode != 0x8000)
+                throw new InvalidRequestException($"the function's package holds '{Printable(name)}', which is not a regular file");
+            if (!names.Add(name))
+                throw new InvalidRequestException($"the function's package holds '{Printable(name)}' twice");
+            for (var i = 1; i < parts.Length; i++)
+                folders.Add(string.Join('/', parts[..i]));
+            files.Add((entry, name));
+        }
+        if (names.FirstOrDefault(folders.Contains) is { } both)
+            throw new InvalidRequestException($"the function's package holds '{Printable(both)}' both as a file and as a folder");
+        if (folders.Contains(FunctionManifest.FileName))
+            throw new InvalidRequestException($"the function's package holds a folder {FunctionManifest.FileName}; it must be a file");
+        return files;
+    }
+
+    /// <summary>Linux's NAME_MAX and PATH_MAX, less the folder the package is unpacked into.</summary>
+    private const int MaxNameBytes = 255;
+    private const int MaxPathBytes = 1024;
+
+    private static string Printable(string name) => string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
 
     /// <summary>
     /// Compiles every .py file of <paramref name="folder"/> with the python runtime's own interpreter, in a VM (no

@@ -104,7 +104,7 @@ internal static class MemoryCalls
         // New heap pages came from a free range, which is zero pages (never touched, or discarded when freed);
         // pages the heap gives up are discarded.
         if (newEnd < oldEnd)
-            p.Vm.Memory.Discard(newEnd, oldEnd - newEnd);
+            p.Memory.Discard(newEnd, oldEnd - newEnd);
         return (long)space.BrkEnd;
     }
 
@@ -201,7 +201,7 @@ internal static class MemoryCalls
             }
             else
             {
-                p.Vm.Memory.Discard(at, upTo - at);
+                p.Memory.Discard(at, upTo - at);
             }
             at = upTo;
         }

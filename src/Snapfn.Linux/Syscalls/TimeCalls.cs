@@ -90,7 +90,7 @@ internal static class TimeCalls
         var until = Stopwatch.GetTimestamp() + ns * Stopwatch.Frequency / 1_000_000_000;
         while (true)
         {
-            if (p.Vm.StopRequested)
+            if (p.StopRequested)
                 return -Errno.EINTR;
             var left = until - Stopwatch.GetTimestamp();
             if (left <= 0)

@@ -32,6 +32,26 @@ public sealed class ShortFuzzTests
         }
     }
 
+    /// <summary>Each crash the fuzzer found in a parser, by file: fixed, and kept so that it stays fixed.</summary>
+    public static TheoryData<string, string> FixedCrashes => [.. FuzzTargets.Names
+        .SelectMany(t => ShortRun.Corpus(Corpus.FixedCrashes(t)).Select(c => (t, Path.GetFileName(c.Name))))];
+
+    [Theory]
+    [MemberData(nameof(FixedCrashes))]
+    public void A_crash_found_by_fuzzing_stays_fixed(string name, string file)
+    {
+        var target = FuzzTargets.Create(name);
+        try
+        {
+            var escaped = ShortRun.RunOne(target, File.ReadAllBytes(Path.Combine(Corpus.OpenCrashes(name), file)));
+            Assert.True(escaped is null, $"fuzz/corpus/crashes/{name}/{file} crashes again:\n{escaped}");
+        }
+        finally
+        {
+            (target as IDisposable)?.Dispose();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Targets))]
     public void The_seed_corpus_is_what_the_project_writes_today(string name)

@@ -87,39 +87,51 @@ public sealed class SyscallTarget : FuzzTarget, IDisposable
             StandardError = bytes => _output.Write(bytes),
             Vm = new MicroVmOptions { MemorySize = MemorySize, Name = "fuzz" },
         };
-        using (var process = LinuxProcess.WithoutVm(options, memory))
+        var changed = false;
+        var difference = "";
+        var secretChanged = false;
+        try
         {
-            process.Space.SetBrkStart(ProcessGuest.ProgramBase + 0x100000);
-            var scratch = Call(process, 9, 0, ScratchLength, Libc.PROT_READ | Libc.PROT_WRITE, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, ulong.MaxValue, 0);
-            if (scratch is < 0 or >= (long)MemorySize)
-                throw new InvariantViolatedException($"mmap of the harness's scratch page failed ({scratch})");
-            WritePaths(memory, (ulong)scratch);
-            var reader = new InputReader(input);
-            Span<ulong> args = stackalloc ulong[6];
-            for (var i = 0; i < MaxCalls && !reader.Done; i++)
+            using (var process = LinuxProcess.WithoutVm(options, memory))
             {
-                var number = (ulong)(reader.Byte() | (reader.Byte() & 1) << 8);
-                for (var a = 0; a < 6; a++)
-                    args[a] = Argument(ref reader, (ulong)scratch);
-                try
+                process.Space.SetBrkStart(ProcessGuest.ProgramBase + 0x100000);
+                var scratch = Call(process, 9, 0, ScratchLength, Libc.PROT_READ | Libc.PROT_WRITE, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, ulong.MaxValue, 0);
+                if (scratch is < 0 or >= (long)MemorySize)
+                    throw new InvariantViolatedException($"mmap of the harness's scratch page failed ({scratch})");
+                WritePaths(memory, (ulong)scratch);
+                var reader = new InputReader(input);
+                Span<ulong> args = stackalloc ulong[6];
+                for (var i = 0; i < MaxCalls && !reader.Done; i++)
                 {
-                    if (CallAction(process, number, args) == SyscallAction.Exited)
+                    var number = (ulong)(reader.Byte() | (reader.Byte() & 1) << 8);
+                    for (var a = 0; a < 6; a++)
+                        args[a] = Argument(ref reader, (ulong)scratch);
+                    try
+                    {
+                        if (CallAction(process, number, args) == SyscallAction.Exited)
+                            break;
+                    }
+                    catch (GuestFailureException)
+                    {
                         break;
-                }
-                catch (GuestFailureException)
-                {
-                    break;
+                    }
                 }
             }
+            changed = !memory.Span(0, GuestLayout.LargePageSize).SequenceEqual(_lowMemory);
+            difference = changed ? FirstDifference(memory) : "";
+            secretChanged = !File.ReadAllBytes(_secret).AsSpan().SequenceEqual(_token);
         }
-        var changed = !memory.Span(0, GuestLayout.LargePageSize).SequenceEqual(_lowMemory);
-        var difference = changed ? FirstDifference(memory) : "";
-        // Back to the state before the input: the VMM's pages as written, everything else zero.
-        _lowMemory.CopyTo(memory.Span(0, GuestLayout.LargePageSize));
-        memory.Discard(GuestLayout.LargePageSize, MemorySize - GuestLayout.LargePageSize);
+        finally
+        {
+            // Back to the state before the input, whatever escaped: the VMM's pages as written, everything else
+            // zero, the planted file as planted (SharpFuzz runs the next input in this process).
+            _lowMemory.CopyTo(memory.Span(0, GuestLayout.LargePageSize));
+            memory.Discard(GuestLayout.LargePageSize, MemorySize - GuestLayout.LargePageSize);
+            File.WriteAllBytes(_secret, _token);
+        }
         if (changed)
             throw new InvariantViolatedException("the VMM's own pages (page tables, GDT, TSS, stub) changed: " + difference);
-        if (!File.ReadAllBytes(_secret).AsSpan().SequenceEqual(_token))
+        if (secretChanged)
             throw new InvariantViolatedException("a host file outside the root was changed");
         if (_output.ToArray().AsSpan().IndexOf(_token) >= 0)
             throw new InvariantViolatedException("a host file outside the root was written to the program's output");

@@ -15,28 +15,30 @@ if (args is [] or ["list"] or ["--help"] or ["-h"])
         Console.WriteLine($"{name,-12} {FuzzTargets.Create(name).Description}");
     return 0;
 }
-FuzzTarget target;
-try
+if (!FuzzTargets.Names.Contains(args[0]))
 {
-    target = FuzzTargets.Create(args[0]);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"snapfn-fuzz: {e.Message}");
+    Console.Error.WriteLine($"snapfn-fuzz: no fuzz target '{args[0]}'; the targets are: {string.Join(", ", FuzzTargets.Names)}");
     return 2;
 }
+if (args.Length == 1)
+{
+    // The harness is made inside the loop: instrumented code (a harness's set-up may call some) must not run
+    // before SharpFuzz has attached AFL's shared memory, where it writes its coverage.
+    FuzzTarget? fuzzed = null;
+    SharpFuzz.Fuzzer.Run(stream =>
+    {
+        fuzzed ??= FuzzTargets.Create(args[0]);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        fuzzed.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    });
+    return 0;
+}
+var target = FuzzTargets.Create(args[0]);
 try
 {
     switch (args.Skip(1).ToArray())
     {
-        case []:
-            SharpFuzz.Fuzzer.Run(stream =>
-            {
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                target.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-            });
-            return 0;
         case ["--seeds", var folder]:
             Directory.CreateDirectory(folder);
             foreach (var (name, bytes) in target.Seeds())

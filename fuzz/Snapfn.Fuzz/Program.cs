@@ -45,6 +45,8 @@ try
                 File.WriteAllBytes(Path.Combine(folder, name), bytes);
             return 0;
         case ["--replay", .. var paths]:
+            if (target is Snapfn.Fuzz.Targets.SyscallTarget syscalls)
+                syscalls.CheckEveryCall = true;
             var findings = 0;
             foreach (var (name, bytes) in ShortRun.Corpus([.. paths.Where(Directory.Exists)]).Concat(paths.Where(File.Exists).Select(p => (p, File.ReadAllBytes(p)))))
             {

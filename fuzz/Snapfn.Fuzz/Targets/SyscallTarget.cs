@@ -71,6 +71,10 @@ public sealed class SyscallTarget : FuzzTarget, IDisposable
         ];
     }
 
+    /// <summary>Replays set this: the VMM's pages are compared after every call (too slow for fuzzing), and a
+    /// finding names the call that broke the invariant.</summary>
+    public bool CheckEveryCall { get; set; }
+
     public override string Name => "syscalls";
 
     public override string Description => "LinuxProcess.OnSyscall over plain guest memory (no KVM): random numbers and arguments";
@@ -108,12 +112,19 @@ public sealed class SyscallTarget : FuzzTarget, IDisposable
                         args[a] = Argument(ref reader, (ulong)scratch);
                     try
                     {
-                        if (CallAction(process, number, args) == SyscallAction.Exited)
+                        var action = CallAction(process, number, args);
+                        if (CheckEveryCall && !memory.Span(0, GuestLayout.LargePageSize).SequenceEqual(_lowMemory))
+                            throw new InvariantViolatedException($"{Describe(number, args)} changed the VMM's own pages: {FirstDifference(memory)}");
+                        if (action == SyscallAction.Exited)
                             break;
                     }
                     catch (GuestFailureException)
                     {
                         break;
+                    }
+                    catch (Exception e) when (CheckEveryCall && e is not InvariantViolatedException)
+                    {
+                        throw new InvariantViolatedException($"{Describe(number, args)} raised {e.GetType().Name}", e);
                     }
                 }
             }
@@ -186,6 +197,9 @@ public sealed class SyscallTarget : FuzzTarget, IDisposable
     {
         rax = number, rdi = args[0], rsi = args[1], rdx = args[2], r10 = args[3], r8 = args[4], r9 = args[5],
     };
+
+    private static string Describe(ulong number, ReadOnlySpan<ulong> args) =>
+        $"{SyscallTable.Lookup(number)?.Name ?? "syscall " + number}(0x{args[0]:x}, 0x{args[1]:x}, 0x{args[2]:x}, 0x{args[3]:x}, 0x{args[4]:x}, 0x{args[5]:x})";
 
     private string FirstDifference(GuestMemory memory)
     {

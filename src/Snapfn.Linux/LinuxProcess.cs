@@ -86,6 +86,19 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public MicroVm Vm => _vm ?? throw new InvalidOperationException("the process has no VM yet");
 
+    /// <summary>The guest's memory: the VM's, or the memory <see cref="WithoutVm"/> was given.</summary>
+    internal GuestMemory Memory { get; private set; } = null!;
+
+    /// <summary>True once the VM was asked to stop; a process without a VM never runs, so a wait there ends at once.</summary>
+    internal bool StopRequested => _vm?.StopRequested ?? true;
+
+    /// <summary>Sets the FS base in the vCPU (when there is one) and in the books.</summary>
+    internal void SetFsBase(ulong value)
+    {
+        _vm?.SetFsBase(value);
+        FsBase = value;
+    }
+
     /// <summary>The guest's memory size, for sysinfo and rlimits.</summary>
     public ulong MemorySize => _options.Vm.MemorySize;
 
@@ -194,6 +207,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     private void Attach(GuestMemory memory, AddressSpace space)
     {
+        Memory = memory;
         Mappings = new GuestMappings(memory, space);
         User = new UserMemory(memory, space);
     }
@@ -221,19 +235,29 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     }
 
     /// <summary>
-    /// A process whose system calls are served without a VM, over <paramref name="memory"/> (which must outlive it):
-    /// for tests and fuzzing of the system-call table on machines without KVM. The address space is empty but for
-    /// the stack; calls that need the vCPU (arch_prctl(ARCH_SET_FS), sleeps) fail as <see cref="SyscallFailedException"/>.
+    /// A process whose system calls are served without a VM, over <paramref name="memory"/> (which must outlive it),
+    /// by whoever calls <see cref="OnSyscall"/>: for tests and the fuzzer's harness of the system-call table on
+    /// machines without KVM. No program is loaded: the address space holds the stack and an empty heap; sleeps end at
+    /// once (<see cref="StopRequested"/>) and the FS base is kept in the books only (<see cref="SetFsBase"/>).
     /// </summary>
     internal static LinuxProcess WithoutVm(ProcessOptions options, GuestMemory memory)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(memory);
         var process = new LinuxProcess(options);
-        process.Attach(memory, new AddressSpace(memory.Size));
-        process.Mappings.MapAnonymous(process.Space.StackBottom, AddressSpace.StackSize, Protection.Read | Protection.Write, MappingKind.Stack);
-        process.Space.SetBrkStart(ProcessGuest.ProgramBase + (16UL << 20));
-        process.OpenStandardFiles();
-        return process;
+        try
+        {
+            process.Attach(memory, new AddressSpace(memory.Size));
+            process.Mappings.MapAnonymous(process.Space.StackBottom, AddressSpace.StackSize, Protection.Read | Protection.Write, MappingKind.Stack);
+            process.Space.SetBrkStart(ProcessGuest.ProgramBase + (16UL << 20));
+            process.OpenStandardFiles();
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
     }
 
     public SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs)

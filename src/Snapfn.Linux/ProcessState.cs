@@ -23,7 +23,7 @@ public sealed class ProcessState
     /// <summary>Entries (files, directories, links) a snapshot's /tmp may hold.</summary>
     public const int MaxTmpEntries = 10_000;
 
-    private ProcessState() { }
+    internal ProcessState() { }
 
     public required string Program { get; init; }
 
@@ -312,7 +312,7 @@ public sealed class ProcessState
                 AlternateStack = stack, PendingRead = hasPending ? pending : null, Tmp = tmp,
             };
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or FormatException)
         {
             throw new InvalidDataException("the process state is malformed", e);
         }
@@ -321,6 +321,9 @@ public sealed class ProcessState
     private static int Count(BinaryReader r, int max)
     {
         var n = r.ReadInt32();
-        return n >= 0 && n <= max ? n : throw new InvalidDataException($"a count of {n} is out of range");
+        // Every entry takes at least a byte: a count the rest cannot hold is refused before anything is allocated.
+        return n >= 0 && n <= max && n <= r.BaseStream.Length - r.BaseStream.Position
+            ? n
+            : throw new InvalidDataException($"a count of {n} is out of range");
     }
 }

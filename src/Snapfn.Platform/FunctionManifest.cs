@@ -47,10 +47,16 @@ public sealed record FunctionManifest
         var path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
             throw new FunctionProjectException($"{directory} is not a Snapfn function folder (no {FileName}); create one with `snapfn new NAME`");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses and checks the text of a snapfn.json read from <paramref name="path"/>.</summary>
+    internal static FunctionManifest Parse(string json, string path)
+    {
         FunctionManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<FunctionManifest>(File.ReadAllText(path), _json);
+            manifest = JsonSerializer.Deserialize<FunctionManifest>(json, _json);
         }
         catch (JsonException e)
         {

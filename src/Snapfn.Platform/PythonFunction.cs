@@ -18,9 +18,15 @@ public static class PythonFunction
     public static IReadOnlyList<string> Packages(string folder, int? maxPackages = null)
     {
         var manifest = Path.Combine(folder, ManifestFile);
+        return PackagesOf(File.ReadAllText(manifest), manifest, maxPackages);
+    }
+
+    /// <summary>The packages the text of a snapfn.json read from <paramref name="manifest"/> lists.</summary>
+    internal static IReadOnlyList<string> PackagesOf(string json, string manifest, int? maxPackages = null)
+    {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            using var document = JsonDocument.Parse(json);
             var root = document.RootElement;
             CheckShape(manifest, root);
             if (!root.TryGetProperty("packages", out var packages))
@@ -72,16 +78,19 @@ public static class PythonFunction
     };
 
     /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
-    public static Linux.Roots.Runtime Runtime(string folder, int? maxPackages = null)
+    public static Linux.Roots.Runtime Runtime(string folder, int? maxPackages = null) =>
+        RuntimeOf(Packages(folder, maxPackages), Path.Combine(folder, ManifestFile));
+
+    /// <summary>Python plus <paramref name="packages"/>, which the snapfn.json at <paramref name="manifest"/> listed.</summary>
+    internal static Linux.Roots.Runtime RuntimeOf(IReadOnlyList<string> packages, string manifest)
     {
-        var packages = Packages(folder, maxPackages);
         try
         {
             return packages.Count == 0 ? Linux.Roots.Runtimes.Python : Linux.Roots.Runtimes.Python.With(packages);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidRequestException($"{ManifestFile}: {e.Message}", e);
+            throw new InvalidRequestException($"{manifest}: {e.Message}", e);
         }
     }
 

@@ -15,8 +15,10 @@ namespace Snapfn.Platform;
 /// </summary>
 public static class PythonPackage
 {
-    // Linux's NAME_MAX: a longer name fails on the host's disk, and that is the package's fault, not the disk's.
+    // Linux's NAME_MAX, and PATH_MAX less the folder the package is unpacked into: a longer name fails on the host's
+    // disk, and that is the package's fault, not the disk's.
     private const int MaxNameBytes = 255;
+    private const int MaxPathBytes = 1024;
     private static readonly string[] _skipped = ["__pycache__", ".git", "build"];
 
     /// <summary>True when <paramref name="bytes"/> starts like a zip archive (an ELF starts with 0x7f 'E' 'L' 'F').</summary>
@@ -62,9 +64,10 @@ public static class PythonPackage
         {
             throw new InvalidRequestException($"the function's package is not a valid zip archive: {e.Message}", e);
         }
-        using (zip)
+        try
         {
-            var files = CheckEntries(zip, package.Length, limits);
+            using var archive = zip;
+            var files = CheckEntries(archive, package.Length, limits);
             Directory.CreateDirectory(target);
             long unpacked = 0;
             foreach (var entry in files)
@@ -73,6 +76,11 @@ public static class PythonPackage
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 unpacked += Extract(entry, path, limits.MaxUnpackedBytes - unpacked, limits);
             }
+        }
+        catch (InvalidDataException e)
+        {
+            // The zip reader finds a corrupt directory or entry only when it reaches it, possibly mid-way.
+            throw new InvalidRequestException($"the function's package is not a valid zip archive: {e.Message}", e);
         }
         var manifest = Path.Combine(target, FunctionManifest.FileName);
         if (!File.Exists(manifest))
@@ -92,13 +100,14 @@ public static class PythonPackage
             var folder = name.EndsWith('/');
             var bare = folder ? name[..^1] : name;
             if (bare.Length == 0 || bare.StartsWith('/') || bare.Contains('\\', StringComparison.Ordinal) || bare.Any(char.IsControl) ||
-                bare.Split('/').Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes))
-                throw new InvalidRequestException($"the function's package names '{name}', which is not a plain path inside the folder " +
-                    $"(relative, '/'-separated, no '.', '..' or control characters, at most {MaxNameBytes} bytes a name)");
+                bare.Split('/').Any(part => part is "" or "." or ".." || Encoding.UTF8.GetByteCount(part) > MaxNameBytes) ||
+                Encoding.UTF8.GetByteCount(bare) > MaxPathBytes)
+                throw new InvalidRequestException($"the function's package names '{Printable(name)}', which is not a plain path inside the folder " +
+                    $"(relative, '/'-separated, no '.', '..' or control characters, at most {MaxNameBytes} bytes a name and {MaxPathBytes} a path)");
             // Unix mode bits in the external attributes: only regular files (no symbolic links) and folders are taken.
             var mode = (entry.ExternalAttributes >> 16) & 0xf000;
             if (mode != 0 && mode != (folder ? 0x4000 : 0x8000))
-                throw new InvalidRequestException($"the function's package holds '{name}', which is not a regular file");
+                throw new InvalidRequestException($"the function's package holds '{Printable(name)}', which is not a regular file");
             // Two entries for one path (or a file where another entry needs a folder) would leave which one wins
             // to the order of extraction.
             var parents = Parents(bare).ToList();
@@ -121,6 +130,8 @@ public static class PythonPackage
                 throw UnpackedTooLarge(limits);
             files.Add(entry);
         }
+        if (folders.Contains(FunctionManifest.FileName))
+            throw new InvalidRequestException($"the function's package holds a folder {FunctionManifest.FileName}; it must be a file");
         if (!fileNames.Contains(PythonFunction.MainFile))
             throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
         if (announced > DeployLimits.RatioFloorBytes && announced / Math.Max(1, archiveBytes) > limits.MaxCompressionRatio)
@@ -200,6 +211,8 @@ public static class PythonPackage
         $"the function's package unpacks to more than {Mib(limits.MaxUnpackedBytes)}", "raise it with `snapfn serve --max-deploy-unpacked-mib N`");
 
     private static string Mib(long bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";
+
+    private static string Printable(string name) => string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
 
     /// <summary>
     /// Compiles every .py file of <paramref name="folder"/> with the python runtime's own interpreter, in a VM (no

@@ -90,7 +90,7 @@ public static class StateFile
             var memorySize = r.ReadUInt64();
             var imageEnd = r.ReadUInt64();
             var memoryFile = r.ReadString();
-            var vmmPages = r.ReadBytes(r.ReadInt32());
+            var vmmPages = r.ReadBytes(Count(r, 1));
             var chunkSize = r.ReadUInt64();
             var chunkCount = r.ReadInt32();
             if (chunkCount is < 0 or > MemoryDigest.MaxChunks || chunkSize != MemoryDigest.ChunkSizeFor(memorySize) ||
@@ -103,8 +103,8 @@ public static class StateFile
             var regs = ReadStruct<Kvm.kvm_regs>(r);
             var sregs = ReadStruct<Kvm.kvm_sregs>(r);
             var xcrs = ReadStruct<Kvm.kvm_xcrs>(r);
-            var xsave = r.ReadBytes(r.ReadInt32());
-            var msrs = new MsrValue[r.ReadInt32()];
+            var xsave = r.ReadBytes(Count(r, 1));
+            var msrs = new MsrValue[Count(r, 12)];
             for (var i = 0; i < msrs.Length; i++)
                 msrs[i] = new MsrValue(r.ReadUInt32(), r.ReadUInt64());
             var processBytes = r.ReadInt32();
@@ -121,10 +121,20 @@ public static class StateFile
                 MemoryFileName = memoryFile, VmmPagesSha256 = vmmPages, MemoryDigest = new MemoryDigest(chunkSize, chunks), CreatedAt = created, Vcpu = new VcpuState(regs, sregs, xsave, xcrs, msrs), Process = process,
             };
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException or FormatException)
         {
             throw new SnapshotInvalidException(Bad("is malformed"), remedy, e);
         }
+    }
+
+    /// <summary>A count of entries of at least <paramref name="entrySize"/> bytes each that the rest of the file can
+    /// hold: checked before anything is allocated for them, so a small file cannot make us allocate gigabytes.</summary>
+    private static int Count(BinaryReader r, int entrySize)
+    {
+        var n = r.ReadInt32();
+        return n >= 0 && n <= (r.BaseStream.Length - r.BaseStream.Position) / entrySize
+            ? n
+            : throw new InvalidDataException($"a count of {n} does not fit in the rest of the file");
     }
 
     private static void WriteStruct<T>(BinaryWriter w, T value) where T : unmanaged =>

@@ -90,8 +90,7 @@ internal static class ProcessCalls
             case ARCH_SET_FS:
                 if (a.A1 >= 1UL << 47)
                     return -Errno.EPERM;
-                p.Vm.SetFsBase(a.A1);
-                p.FsBase = a.A1;
+                p.SetFsBase(a.A1);
                 return 0;
             case ARCH_GET_FS:
                 p.User.Write(a.A1, p.FsBase);

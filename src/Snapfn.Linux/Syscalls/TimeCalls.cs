@@ -100,7 +100,7 @@ internal static class TimeCalls
         var until = ticks > long.MaxValue - now ? long.MaxValue : now + (long)ticks;
         while (true)
         {
-            if (p.Vm.StopRequested)
+            if (p.StopRequested)
                 return -Errno.EINTR;
             var left = until - Stopwatch.GetTimestamp();
             if (left <= 0)

@@ -165,12 +165,21 @@ public sealed class RecordingFile
 
     private static RecordingFile Read(string path, string kind, Snapshot snapshot)
     {
-        var remedy = SnapshotRemedy.Record(snapshot.Folder.Function, kind);
-        string Bad(string what) => $"{kind} recording '{path}' {what}";
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var length = RandomAccess.GetLength(file);
+        return Parse((buffer, offset) => RandomAccess.Read(file, buffer, offset), RandomAccess.GetLength(file), path, kind,
+            snapshot.State.Id, snapshot.State.MemorySize, SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+    }
+
+    /// <summary>Reads <paramref name="length"/> bytes' worth of file at an offset; returns how many it read.</summary>
+    internal delegate int ReadAt(Span<byte> buffer, long offset);
+
+    /// <summary>Parses and checks a recording of a snapshot (<paramref name="snapshotId"/>, <paramref name="memorySize"/>)
+    /// from a file of <paramref name="length"/> bytes; throws <see cref="SnapshotInvalidException"/> for anything else.</summary>
+    internal static RecordingFile Parse(ReadAt read, long length, string path, string kind, Guid snapshotId, ulong memorySize, SnapshotRemedy remedy)
+    {
+        string Bad(string what) => $"{kind} recording '{path}' {what}";
         var header = new byte[HeaderSize];
-        if (length < HeaderSize || RandomAccess.Read(file, header, 0) != HeaderSize)
+        if (length < HeaderSize || read(header, 0) != HeaderSize)
             throw new SnapshotInvalidException(Bad($"is truncated ({length} bytes)"), remedy);
         if (!header.AsSpan(0, 8).SequenceEqual(_magic))
             throw new SnapshotInvalidException(Bad("is not a Snapfn recording (bad magic)"), remedy);
@@ -190,18 +199,19 @@ public sealed class RecordingFile
             throw new SnapshotInvalidException(Bad("has a corrupt header"), remedy);
         if ((ulong)length != fileLength)
             throw new SnapshotInvalidException(Bad($"is {length} bytes, but its header says {fileLength} (truncated or corrupt)"), remedy);
+        // Checked before the index is read into memory: a small file must not make us allocate up to 1 GiB.
+        if (dataOffset > fileLength)
+            throw new SnapshotInvalidException(Bad($"has an index of {dataOffset} bytes in a file of {fileLength}"), remedy);
         var metadata = new byte[dataOffset];
-        if (RandomAccess.Read(file, metadata, 0) != metadata.Length)
+        if (read(metadata, 0) != metadata.Length)
             throw new SnapshotInvalidException(Bad("is truncated"), remedy);
         if (!SHA256.HashData(Checksummed(metadata)).AsSpan().SequenceEqual(metadata.AsSpan(96, 32)))
             throw new SnapshotInvalidException(Bad("is corrupt (checksum mismatch)"), remedy);
-        var snapshotId = new Guid(metadata.AsSpan(32, 16));
-        if (snapshotId != snapshot.State.Id)
+        if (new Guid(metadata.AsSpan(32, 16)) != snapshotId)
             throw new SnapshotInvalidException(Bad("was made from an older snapshot"), remedy);
 
         var regions = new RecordedRegion[regionCount];
         var index = metadata.AsSpan(HeaderSize);
-        var memorySize = snapshot.State.MemorySize;
         for (var i = 0; i < regionCount; i++, index = index[RegionEntrySize..])
         {
             regions[i] = new RecordedRegion(BinaryPrimitives.ReadUInt64LittleEndian(index), BinaryPrimitives.ReadUInt64LittleEndian(index[8..]),

@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using Snapfn.Interop;
+using Snapfn.Linux;
+using Snapfn.Linux.Abi;
+using Snapfn.Linux.Memory;
+using Snapfn.Snapshots;
+using Snapfn.Vmm;
+
+namespace Snapfn.Fuzz.Targets;
+
+/// <summary>
+/// The snapshot state file (<see cref="StateFile"/>) with the Linux process state inside it. The input is the
+/// file without its trailing SHA-256, which the harness appends: a random byte would otherwise stop at the
+/// checksum, and the checksum is no defence against a file written on purpose. Allowed: <see cref="SnapshotInvalidException"/>.
+/// </summary>
+public sealed class StateFileTarget : FuzzTarget
+{
+    private const string Path = "/fuzz/state";
+
+    public override string Name => "state-file";
+
+    public override string Description => "StateFile.Deserialize (and ProcessState.Deserialize inside it), checksum appended by the harness";
+
+    public override void Run(ReadOnlySpan<byte> input)
+    {
+        var file = new byte[input.Length + 32];
+        input.CopyTo(file);
+        SHA256.HashData(input, file.AsSpan(input.Length));
+        SnapshotState state;
+        try
+        {
+            state = StateFile.Deserialize(file, Path, SnapshotRemedy.TakeSnapshot("fuzz"));
+        }
+        catch (SnapshotInvalidException e)
+        {
+            if (!e.Message.Contains(Path, StringComparison.Ordinal))
+                throw new InvariantViolatedException($"a refusal that does not name the file: {e.Message}", e);
+            return;
+        }
+        // What was accepted can be written again.
+        _ = StateFile.Serialize(state);
+    }
+
+    public override IEnumerable<(string Name, byte[] Bytes)> Seeds()
+    {
+        var vcpu = new VcpuState(new Kvm.kvm_regs { rip = 0x200000, rsp = 0x7fff000 }, default, new byte[64], default,
+            [new MsrValue(0x10, 12345), new MsrValue(0xc0000082, 0x7000)]);
+        var c = new SnapshotState
+        {
+            Id = new Guid("6c3f0b1e-0000-4000-8000-000000000001"), Function = "hello-world", ElfSha256 = new string('a', 64),
+            MemorySize = 128UL << 20, ImageEnd = 0x300000, MemoryFileName = "memory", CreatedAt = DateTimeOffset.UnixEpoch, Vcpu = vcpu,
+            VmmPagesSha256 = new byte[32], MemoryDigest = new MemoryDigest(2UL << 20, [.. Enumerable.Range(0, 64).Select(i => (UInt128)i)]),
+        };
+        yield return ("c-function", Body(c));
+        var actions = new Kernel.kernel_sigaction[Linux.Syscalls.SignalState.Count + 1];
+        actions[2] = new Kernel.kernel_sigaction { sa_handler = 0x401000, sa_flags = 0x04000000 };
+        var process = new ProcessState
+        {
+            Program = "/usr/bin/python3", RootFingerprint = "f00d", Cwd = "/function", ThreadName = "python3"u8.ToArray(),
+            BrkStart = 0x600000, BrkEnd = 0x621000,
+            Mappings =
+            [
+                new Mapping(0x400000, 0x401000, Protection.Read | Protection.Execute, MappingKind.File, "/usr/bin/python3", 0),
+                new Mapping(0x600000, 0x621000, Protection.Read | Protection.Write, MappingKind.Heap),
+                new Mapping(0x7000000, 0x7800000, Protection.Read | Protection.Write, MappingKind.Stack),
+            ],
+            Descriptions =
+            [
+                new ProcessState.Description(ProcessState.DescriptionKind.StandardInput, "", 0, 0),
+                new ProcessState.Description(ProcessState.DescriptionKind.Host, "/usr/lib/python3.11/os.py", 0, 42),
+            ],
+            Descriptors = [new ProcessState.Descriptor(0, 0, false), new ProcessState.Descriptor(5, 1, true)],
+            SignalActions = actions, SignalMask = 1UL << 13, PendingRead = (0x7100000, 4096),
+            Tmp =
+            [
+                new ProcessState.TmpEntry("cache", ProcessState.TmpEntryKind.Directory, 0x1ed, []),
+                new ProcessState.TmpEntry("cache/model.bin", ProcessState.TmpEntryKind.File, 0x1a4, "weights"u8.ToArray()),
+            ],
+        };
+        yield return ("linux-program", Body(c with { Function = "py-hello-world", Process = process }));
+    }
+
+    private static byte[] Body(SnapshotState state) => StateFile.Serialize(state)[..^32];
+}

@@ -20,11 +20,7 @@ public sealed class ServeProcessTests
         using var work = new TempDirectory();
         var url = $"http://127.0.0.1:{FreePort()}";
         var log = new StringBuilder();
-        using var daemon = Snapfn(home.Path, work.Path, "serve", "--listen", url);
-        daemon.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        daemon.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        daemon.BeginErrorReadLine();
-        daemon.BeginOutputReadLine();
+        using var daemon = Serve(home.Path, work.Path, url, log);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
@@ -74,11 +70,7 @@ public sealed class ServeProcessTests
         using var work = new TempDirectory();
         var url = $"http://127.0.0.1:{FreePort()}";
         var log = new StringBuilder();
-        using var daemon = Snapfn(home.Path, work.Path, "serve", "--listen", url);
-        daemon.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        daemon.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        daemon.BeginErrorReadLine();
-        daemon.BeginOutputReadLine();
+        using var daemon = Serve(home.Path, work.Path, url, log);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
@@ -113,6 +105,17 @@ public sealed class ServeProcessTests
             if (!daemon.HasExited)
                 daemon.Kill();
         }
+    }
+
+    /// <summary>Starts `snapfn serve` on <paramref name="url"/>, its output collected in <paramref name="log"/>.</summary>
+    private static Process Serve(string home, string workingDirectory, string url, StringBuilder log)
+    {
+        var daemon = Snapfn(home, workingDirectory, "serve", "--listen", url);
+        daemon.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        daemon.BeginErrorReadLine();
+        daemon.BeginOutputReadLine();
+        return daemon;
     }
 
     private static async Task WaitHealthyAsync(HttpClient http, Process daemon, StringBuilder log)

@@ -193,7 +193,7 @@ public sealed unsafe class RootFileSystem : IDisposable
 
     public int Symlink(string target, string linkPath)
     {
-        var targetBytes = NulTerminated(target);
+        var targetBytes = CString.Of(target);
         return Creating(linkPath, () => InParent(linkPath, (parent, name) =>
         {
             fixed (byte* t = targetBytes)
@@ -252,7 +252,7 @@ public sealed unsafe class RootFileSystem : IDisposable
         using var fd = OpenAt(mount, parentRelative, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0, out var errno);
         if (fd is null)
             return -errno;
-        fixed (byte* n = NulTerminated(name))
+        fixed (byte* n = CString.Of(name))
             return (int)HostFile.Result(operation(fd, n));
     }
 
@@ -273,19 +273,12 @@ public sealed unsafe class RootFileSystem : IDisposable
     private static SafeFd? OpenAt(MountPoint mount, string relative, int flags, uint mode, out int errno)
     {
         var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = (flags & (Libc.O_CREAT | Libc.O_TMPFILE)) != 0 ? mode : 0, resolve = Resolve };
-        fixed (byte* p = NulTerminated(relative))
+        fixed (byte* p = CString.Of(relative))
         {
             var fd = Libc.openat2(mount.Handle, p, &how);
             errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
             return fd >= 0 ? new SafeFd(fd) : null;
         }
-    }
-
-    private static byte[] NulTerminated(string text)
-    {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, bytes);
-        return bytes;
     }
 
     public void Dispose()

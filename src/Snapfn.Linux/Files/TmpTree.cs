@@ -173,7 +173,7 @@ internal static class TmpTree
             var slash = path.LastIndexOf('/');
             using var parent = slash < 0 ? null : OpenBeneath(root, path[..slash], Libc.O_PATH | Libc.O_DIRECTORY, 0, out var errno)
                 ?? throw new SyscallException($"openat2(/tmp/{path[..slash]})", errno);
-            if (Libc.unlinkat(parent ?? root, NulTerminated(path[(slash + 1)..]), directory ? Libc.AT_REMOVEDIR : 0) < 0)
+            if (Libc.unlinkat(parent ?? root, CString.Of(path[(slash + 1)..]), directory ? Libc.AT_REMOVEDIR : 0) < 0)
                 SyscallException.Throw($"unlinkat(/tmp/{path})", Marshal.GetLastPInvokeError());
         }
     }
@@ -203,7 +203,7 @@ internal static class TmpTree
             using var parent = slash < 0 ? null : OpenBeneath(root, entry.Path[..slash], Libc.O_PATH | Libc.O_DIRECTORY, 0, out var parentErrno)
                 ?? throw Failed(entry, "its directory cannot be opened", parentErrno);
             var directory = parent ?? root;
-            var name = NulTerminated(entry.Path[(slash + 1)..]);
+            var name = CString.Of(entry.Path[(slash + 1)..]);
             switch (entry.Kind)
             {
                 case ProcessState.TmpEntryKind.Directory:
@@ -296,7 +296,7 @@ internal static class TmpTree
     /// <summary>openat2 of <paramref name="path"/> below <paramref name="directory"/>, never following a link in it
     /// (O_NOFOLLOW for the last name, RESOLVE_NO_SYMLINKS for the others) nor leaving it; null and the errno on failure.</summary>
     public static SafeFd? OpenBeneath(SafeFd directory, string path, int flags, uint mode, out int errno) =>
-        OpenBeneath(directory, NulTerminated(path), flags, mode, out errno);
+        OpenBeneath(directory, CString.Of(path), flags, mode, out errno);
 
     private static SafeFd? OpenBeneath(SafeFd directory, byte[] path, int flags, uint mode, out int errno)
     {
@@ -310,12 +310,5 @@ internal static class TmpTree
         var fd = Libc.openat2(directory, path, how);
         errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
         return fd >= 0 ? new SafeFd(fd) : null;
-    }
-
-    private static byte[] NulTerminated(string text)
-    {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, bytes);
-        return bytes;
     }
 }

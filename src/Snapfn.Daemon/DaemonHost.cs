@@ -102,7 +102,8 @@ public static class DaemonHost
         app.UseMiddleware<CrossSiteGuardMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>();
         app.MapOpenApi("/openapi.json");
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
+        // prometheus-net maps every method; a scrape is a GET.
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry).WithMetadata(new HttpMethodMetadata(["GET"]));
         app.MapGet("/healthz", (FunctionService service, InvocationGate gate) =>
             new HealthResponse("ok", service.List().Count, gate.InFlight)).WithName("Health").WithTags("daemon");
         app.MapGet("/invocations", (FunctionService service, string? function, int? limit) =>

@@ -22,9 +22,12 @@ namespace Snapfn.Fuzz.Targets;
 /// pieces, query, Host, Origin, Sec-Fetch-Site, Content-Type, Content-Length, Authorization, Accept, body — see
 /// <see cref="Decode"/>. Invariants: never a 500 (a bug of ours reached the client); every other non-2xx answer is
 /// problem+json whose <c>type</c> is <c>urn:snapfn:problem:CODE</c> with <c>error</c> a known code; without the
-/// right token only GET /healthz gets a 2xx and nothing changes (GET /functions lists no user function afterwards);
-/// a foreign Host or a cross-site browser request never gets a 2xx; GET /healthz still answers 200; nothing is
-/// written beside the scratch home. Without KVM invoke and snapshot answer kvm-unavailable (503): documented, fine.
+/// right token only GET /healthz gets a 2xx and the registry (its functions, their code, snapshots, recordings) stays
+/// as it was;
+/// a foreign Host or a cross-site browser request never gets a 2xx, nor a method the answering endpoint does not declare; GET /healthz still answers 200; nothing is
+/// written beside the scratch home. The registry holds one ELF function, "fz", before every input (put back after an
+/// input changed it), so that invoke, snapshot, record and verify reach the platform. Without KVM invoke and
+/// snapshot answer kvm-unavailable (503): documented, fine.
 /// </summary>
 public sealed class HttpApiTarget : FuzzTarget, IDisposable
 {
@@ -82,6 +85,7 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
     private readonly WebApplication _app;
     private readonly TestServer _server;
     private readonly FunctionService _service;
+    private string _registered;
 
     public HttpApiTarget()
     {
@@ -98,6 +102,22 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
         _server = (TestServer)_app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>();
         _service = _app.Services.GetRequiredService<FunctionService>();
         _token = File.ReadAllText(Path.Combine(_home, AccessToken.FileName)).Trim();
+        _registered = Reset();
+    }
+
+    /// <summary>The registry as the invariants compare it: every user function with its code, size, time, snapshot
+    /// and recordings.</summary>
+    private string Registry() => string.Join("\n", _service.List().Where(f => f.Kind == FunctionKind.User).Select(f =>
+        $"{f.Name} {f.ElfSha256} {f.MemoryMib} {f.Description} {f.RegisteredAt:O} {f.Snapshot?.SnapshotId} {f.Recordings.Count}"));
+
+    /// <summary>Back to one user function, <see cref="FunctionName"/> (an ELF, so that invoke, snapshot, record and
+    /// verify reach the platform), after an input that changed the registry; its state as <see cref="Registry"/>.</summary>
+    private string Reset()
+    {
+        foreach (var function in _service.List().Where(f => f.Kind == FunctionKind.User))
+            _service.Delete(function.Name);
+        _service.Register(FunctionName, Elf(), FunctionManifest.DefaultMemoryMiB, "kept by the fuzzer");
+        return Registry();
     }
 
     public override string Name => "http-api";
@@ -136,23 +156,29 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
             return;
         try
         {
-            var (status, contentType, body) = Send(request);
+            var (status, contentType, body) = Send(request, out var methods);
             Check(request, status, contentType, body);
+            // The API's endpoints each declare their methods; one that declares none answers any (DELETE /metrics).
+            if (status is >= 200 and < 300 && !(methods?.Contains(request.Method, StringComparer.OrdinalIgnoreCase) ?? false))
+                throw new InvariantViolatedException($"{status} for {Describe(request)} from an endpoint that does not declare {request.Method}");
             var (health, _, healthBody) = Send(new FuzzRequest("GET", "/healthz", "", [], [], false, false, false));
             if (health != StatusCodes.Status200OK)
                 throw new InvariantViolatedException($"GET /healthz answered {health} after {Describe(request)}: {Encoding.UTF8.GetString(healthBody)}");
-            if (!request.Authorized && _service.List().Any(f => f.Kind == FunctionKind.User))
-                throw new InvariantViolatedException($"{Describe(request)} without the token registered a function");
+            if (!request.Authorized && Registry() != _registered)
+                throw new InvariantViolatedException($"{Describe(request)} without the token changed the registry:\n{_registered}\nbecame\n{Registry()}");
             CheckContained(request);
         }
         finally
         {
-            foreach (var function in _service.List().Where(f => f.Kind == FunctionKind.User))
-                _service.Delete(function.Name);
+            if (Registry() != _registered)
+                _registered = Reset();
         }
     }
 
-    private (int Status, string? ContentType, byte[] Body) Send(FuzzRequest request)
+    private (int Status, string? ContentType, byte[] Body) Send(FuzzRequest request) => Send(request, out _);
+
+    /// <param name="methods">The methods the endpoint that answered declares (null: none, or no endpoint).</param>
+    private (int Status, string? ContentType, byte[] Body) Send(FuzzRequest request, out IReadOnlyList<string>? methods)
     {
         var context = _server.SendAsync(http =>
         {
@@ -163,6 +189,7 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
                 http.Request.Headers[name] = value;
             http.Request.Body = new MemoryStream(request.Body, writable: false);
         }).GetAwaiter().GetResult();
+        methods = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods;
         using var buffer = new MemoryStream();
         context.Response.Body.CopyTo(buffer);
         return (context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());

@@ -5,7 +5,7 @@ namespace Snapfn.Fuzz;
 /// <summary>Every target, by name.</summary>
 public static class FuzzTargets
 {
-    public static IReadOnlyList<string> Names { get; } = ["state-file", "recording", "manifest", "deploy-zip", "syscalls"];
+    public static IReadOnlyList<string> Names { get; } = ["state-file", "recording", "manifest", "deploy-zip", "syscalls", "http-api"];
 
     /// <summary>A new harness for <paramref name="name"/> (a harness may hold set-up such as a scratch folder; dispose it).</summary>
     public static FuzzTarget Create(string name) => name switch
@@ -15,6 +15,7 @@ public static class FuzzTargets
         "manifest" => new ManifestTarget(),
         "deploy-zip" => new DeployZipTarget(),
         "syscalls" => new SyscallTarget(),
+        "http-api" => new HttpApiTarget(),
         _ => throw new ArgumentException($"no fuzz target '{name}'; the targets are: {string.Join(", ", Names)}", nameof(name)),
     };
 }

@@ -24,8 +24,9 @@ public static class DaemonHost
     /// <summary>snake_case, as the CLI's --json output.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Builds the daemon; <paramref name="logging"/> replaces the default console logging (to stderr).</summary>
-    public static WebApplication Build(DaemonOptions options, Action<ILoggingBuilder>? logging = null)
+    /// <summary>Builds the daemon; <paramref name="logging"/> replaces the default console logging (to stderr);
+    /// <paramref name="host"/> changes the web host last (the HTTP fuzzer replaces Kestrel with an in-memory server).</summary>
+    public static WebApplication Build(DaemonOptions options, Action<ILoggingBuilder>? logging = null, Action<IWebHostBuilder>? host = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var listen = ListenAddress.Parse(options.Listen);
@@ -60,6 +61,7 @@ public static class DaemonHost
             kestrel.Limits.MaxRequestBodySize = options.MaxDeployBytes;
             listen.Apply(kestrel);
         });
+        host?.Invoke(builder.WebHost);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
@@ -88,13 +90,20 @@ public static class DaemonHost
         });
 
         var app = builder.Build();
-        app.UseStatusCodePages();
+        // Routing's own refusals (no such path, a method the path does not take) carry no body: answer them in the
+        // error model too, so that every error a client sees is one of its codes.
+        app.UseStatusCodePages(pages =>
+        {
+            var request = pages.HttpContext.Request;
+            return Problem.ForStatus(pages.HttpContext.Response.StatusCode, request.Method, request.Path).ToResult().ExecuteAsync(pages.HttpContext);
+        });
         app.UseMiddleware<ProblemMiddleware>();
         // A browser's request is turned away for what it is before it is asked for a token it cannot have.
         app.UseMiddleware<CrossSiteGuardMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>();
         app.MapOpenApi("/openapi.json");
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
+        // prometheus-net maps every method; a scrape is a GET.
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry).WithMetadata(new HttpMethodMetadata(["GET"]));
         app.MapGet("/healthz", (FunctionService service, InvocationGate gate) =>
             new HealthResponse("ok", service.List().Count, gate.InFlight)).WithName("Health").WithTags("daemon");
         app.MapGet("/invocations", (FunctionService service, string? function, int? limit) =>

@@ -43,6 +43,25 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         return new(StatusOf(error.Code), error.Code.Title, error.Code.Name, detail);
     }
 
+    /// <summary>The answer for a status set without an error (routing's 404, 405 and 415): a request error keeping
+    /// that status, as Kestrel's own refusals are in <see cref="From"/>.</summary>
+    public static Problem ForStatus(int status, string method, string path)
+    {
+        var detail = status switch
+        {
+            StatusCodes.Status404NotFound => $"there is no {path} here: the API's paths are listed in /openapi.json",
+            StatusCodes.Status405MethodNotAllowed => $"{path} does not take {method}: its methods are listed in /openapi.json",
+            _ => $"{method} {path} was refused ({status}): see /openapi.json for the API",
+        };
+        // Routing refuses a Content-Type an endpoint does not accept, even with no body (the cross-site guard
+        // checks only bodies): the same code as the guard's.
+        if (status == StatusCodes.Status415UnsupportedMediaType)
+            return For(new ClassifiedError(ErrorCode.UnsupportedMediaType,
+                $"{method} {path} does not take this Content-Type: send none without a body, else a type listed for it in /openapi.json"));
+        return new(status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } reason ? reason : ErrorCode.BadRequest.Title,
+            ErrorCode.BadRequest.Name, detail);
+    }
+
     /// <summary>The one map from an error code to an HTTP status.</summary>
     public static int StatusOf(ErrorCode code)
     {

@@ -74,27 +74,6 @@ static void input_checks(const struct ptr *b)
     efault("access-path", b->name, syscall(SYS_access, p, F_OK));
 }
 
-/* A read or write of n bytes from start that runs past the end of its mapping after `valid` bytes: Linux copies
- * what it can and returns the short count, or EFAULT if that is nothing; either is fine, more is not. */
-static void partial(const char *check, long ret, long valid)
-{
-    int err = errno;
-    if (ret == -1 && err == EFAULT)
-        lt_ok(check, "EFAULT");
-    else if (ret >= 0 && ret <= valid)
-        lt_ok(check, "short count %ld of %ld valid bytes", ret, valid);
-    else
-        lt_fail(check, "returned %ld (%s), want EFAULT or at most %ld", ret, ret == -1 ? lt_errname(err) : "", valid);
-}
-
-static bool all_bytes(const unsigned char *p, size_t n, unsigned char v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return false;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -151,7 +130,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof read_only / sizeof read_only[0]; i++)
         if (read_only[i].p)
             output_checks(&read_only[i]);
-    lt_check("prot-read-unchanged", all_bytes(ro, PAGE, 0), "the PROT_READ page was written");
+    lt_check("prot-read-unchanged", lt_all_bytes(ro, PAGE, 0), "the PROT_READ page was written");
     for (size_t i = 0; i < sizeof always_bad / sizeof always_bad[0]; i++)
         input_checks(&always_bad[i]);
 
@@ -162,13 +141,13 @@ int main(int argc, char **argv)
     efault("write-length-2^62", "from-mapping", syscall(SYS_write, fd_tmp, three, huge));
     efault("read-dev-zero-length-2^62", "from-mapping", syscall(SYS_read, fd_zero, three, huge));
     unsigned char *edge = three + PAGE - 100;
-    partial("read-file-past-mapping-end", syscall(SYS_read, fd_file, edge, 8192), 100);
-    partial("pread-file-past-mapping-end", syscall(SYS_pread64, fd_file, edge, 8192, 0), 100);
-    partial("read-dev-zero-past-mapping-end", syscall(SYS_read, fd_zero, edge, 8192), 100);
-    partial("read-into-prot-none-neighbour", syscall(SYS_read, fd_zero, two + PAGE - 100, 8192), 100);
-    lt_check("page-after-hole-untouched", all_bytes(three + 2 * PAGE, PAGE, 0x77),
+    lt_efault_or_short("read-file-past-mapping-end", syscall(SYS_read, fd_file, edge, 8192), 100);
+    lt_efault_or_short("pread-file-past-mapping-end", syscall(SYS_pread64, fd_file, edge, 8192, 0), 100);
+    lt_efault_or_short("read-dev-zero-past-mapping-end", syscall(SYS_read, fd_zero, edge, 8192), 100);
+    lt_efault_or_short("read-into-prot-none-neighbour", syscall(SYS_read, fd_zero, two + PAGE - 100, 8192), 100);
+    lt_check("page-after-hole-untouched", lt_all_bytes(three + 2 * PAGE, PAGE, 0x77),
              "the page after the hole was written through a read into the hole");
-    lt_check("bytes-before-range-untouched", all_bytes(three, PAGE - 100, 0x11), "bytes before the buffer changed");
+    lt_check("bytes-before-range-untouched", lt_all_bytes(three, PAGE - 100, 0x11), "bytes before the buffer changed");
 
     /* Nothing may have reached the file from a bad buffer so far. */
     struct stat st;
@@ -176,9 +155,9 @@ int main(int argc, char **argv)
              "the scratch file holds %lld bytes", (long long)st.st_size);
 
     memset(three, 'w', PAGE);
-    partial("write-past-mapping-end", syscall(SYS_write, fd_tmp, edge, 8192), 100);
+    lt_efault_or_short("write-past-mapping-end", syscall(SYS_write, fd_tmp, edge, 8192), 100);
     struct iovec mixed[2] = {{three, 16}, {hole, 16}};
-    partial("writev-good-then-bad-buffer", syscall(SYS_writev, fd_tmp, mixed, 2), 16);
+    lt_efault_or_short("writev-good-then-bad-buffer", syscall(SYS_writev, fd_tmp, mixed, 2), 16);
     /* An iovec array whose second entry lies in the hole. */
     struct iovec *tail_iov = (struct iovec *)(three + PAGE - sizeof(struct iovec));
     tail_iov->iov_base = three;
@@ -187,7 +166,7 @@ int main(int argc, char **argv)
     if (fstat(fd_tmp, &st) == 0 && st.st_size > 0) {
         static unsigned char back[8192 + 16];
         long n = pread(fd_tmp, back, sizeof back, 0);
-        lt_check("partial-writes-wrote-only-good-bytes", n == st.st_size && all_bytes(back, (size_t)n, 'w'),
+        lt_check("partial-writes-wrote-only-good-bytes", n == st.st_size && lt_all_bytes(back, (size_t)n, 'w'),
                  "the file holds %ld bytes, not all from the good buffer", n);
     } else {
         lt_ok("partial-writes-wrote-only-good-bytes", "nothing written");

@@ -116,6 +116,26 @@ bool lt_sys_errno(const char *check, long ret, int err)
     return lt_sys_errno2(check, ret, err, err);
 }
 
+bool lt_all_bytes(const void *p, size_t n, unsigned char v)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != v)
+            return false;
+    return true;
+}
+
+void lt_efault_or_short(const char *check, long ret, long valid)
+{
+    int err = errno;
+    if (ret == -1 && err == EFAULT)
+        lt_ok(check, "EFAULT");
+    else if (ret >= 0 && ret <= valid)
+        lt_ok(check, "short count %ld of at most %ld", ret, valid);
+    else
+        lt_fail(check, "returned %ld (%s), want EFAULT or at most %ld", ret, ret == -1 ? lt_errname(err) : "", valid);
+}
+
 int64_t lt_ts_ns(const struct timespec *ts)
 {
     return (int64_t)ts->tv_sec * LT_NS_PER_SEC + ts->tv_nsec;

@@ -37,6 +37,13 @@ bool lt_sys_errno(const char *check, long ret, int err);     /* ret == -1 with e
 bool lt_sys_errno2(const char *check, long ret, int err1, int err2);
 bool lt_sys_fails(const char *check, long ret);              /* ret == -1, any errno (printed) */
 
+/* True when each of the n bytes at p is v. */
+bool lt_all_bytes(const void *p, size_t n, unsigned char v);
+
+/* A read or write that runs past the end of its mapping after `valid` bytes: Linux copies what it can and returns
+ * the short count, or EFAULT if that is nothing; either is ok, more is a FAIL. Reads errno at once. */
+void lt_efault_or_short(const char *check, long ret, long valid);
+
 /* "ENOENT" for ENOENT; "E<n>" for a number glibc has no name for. */
 const char *lt_errname(int err);
 

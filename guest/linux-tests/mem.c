@@ -14,15 +14,6 @@
 
 #define PAGE 4096UL
 
-static bool all_bytes(const void *p, size_t n, unsigned char v)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != v)
-            return false;
-    return true;
-}
-
 static void *map_anon(size_t len)
 {
     return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -43,13 +34,13 @@ static void run_brk(struct brk_results *r)
     r->regrown_zero = false;
     if (r->grown == r->start + (long)(64 * PAGE)) {
         memset((void *)r->start, 0x5a, 64 * PAGE);
-        r->wrote = all_bytes((void *)r->start, 64 * PAGE, 0x5a);
+        r->wrote = lt_all_bytes((void *)r->start, 64 * PAGE, 0x5a);
     }
     r->shrunk = syscall(SYS_brk, r->start + PAGE);
     /* Growing again must give fresh zero pages where the shrink dropped them. */
     long regrown = syscall(SYS_brk, r->start + 4 * PAGE);
     if (regrown == r->start + (long)(4 * PAGE))
-        r->regrown_zero = all_bytes((void *)(r->start + PAGE), 3 * PAGE, 0);
+        r->regrown_zero = lt_all_bytes((void *)(r->start + PAGE), 3 * PAGE, 0);
     r->huge = syscall(SYS_brk, r->start + (64L << 30));
     r->below = syscall(SYS_brk, 4096);
     r->restored = syscall(SYS_brk, r->start);
@@ -75,15 +66,15 @@ static void check_anon(void)
     if (!lt_check("mmap-anon", p != MAP_FAILED && ((uintptr_t)p % PAGE) == 0, "mmap failed with %s",
                   lt_errname(errno)))
         return;
-    lt_check("mmap-anon-zeroed", all_bytes(p, len, 0), "fresh anonymous memory is not zero");
+    lt_check("mmap-anon-zeroed", lt_all_bytes(p, len, 0), "fresh anonymous memory is not zero");
     memset(p, 0xaa, len);
     lt_sys_errno("mmap-zero-length-einval", (long)mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
 
     /* MAP_FIXED over the middle replaces those pages only. */
     void *q = mmap(p + 8 * PAGE, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     lt_check("mmap-fixed-over", q == p + 8 * PAGE, "MAP_FIXED returned %p, want %p", q, (void *)(p + 8 * PAGE));
-    lt_check("mmap-fixed-over-zero", all_bytes(p + 8 * PAGE, 4 * PAGE, 0), "the replaced pages are not zero");
-    lt_check("mmap-fixed-keeps-neighbours", all_bytes(p, 8 * PAGE, 0xaa) && all_bytes(p + 12 * PAGE, 4 * PAGE, 0xaa),
+    lt_check("mmap-fixed-over-zero", lt_all_bytes(p + 8 * PAGE, 4 * PAGE, 0), "the replaced pages are not zero");
+    lt_check("mmap-fixed-keeps-neighbours", lt_all_bytes(p, 8 * PAGE, 0xaa) && lt_all_bytes(p + 12 * PAGE, 4 * PAGE, 0xaa),
              "pages around the MAP_FIXED mapping changed");
 
     /* munmap makes the page go: MAP_FIXED_NOREPLACE can take its place (it refuses a mapped one). */
@@ -93,10 +84,10 @@ static void check_anon(void)
              "MAP_FIXED_NOREPLACE on the unmapped page returned %p (%s)", q,
              q == MAP_FAILED ? lt_errname(errno) : "a different address");
     if (q == p + 20 * PAGE)
-        lt_check("munmap-then-noreplace-zero", all_bytes(q, PAGE, 0), "the page came back with its old contents");
+        lt_check("munmap-then-noreplace-zero", lt_all_bytes(q, PAGE, 0), "the page came back with its old contents");
     q = mmap(p + 21 * PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     lt_sys_errno("noreplace-on-mapped-eexist", (long)q, EEXIST);
-    lt_check("noreplace-keeps-contents", all_bytes(p + 21 * PAGE, PAGE, 0xaa), "a refused MAP_FIXED_NOREPLACE changed "
+    lt_check("noreplace-keeps-contents", lt_all_bytes(p + 21 * PAGE, PAGE, 0xaa), "a refused MAP_FIXED_NOREPLACE changed "
              "the mapped page");
     lt_sys_errno("munmap-unaligned-einval", munmap(p + 1, PAGE), EINVAL);
     lt_sys_ok("munmap", munmap(p + 30 * PAGE, PAGE));
@@ -114,9 +105,9 @@ static void check_anon(void)
 
     /* madvise(MADV_DONTNEED) on private anonymous memory: the pages read zero afterwards. */
     lt_sys_ok("madvise-dontneed", madvise(p + 40 * PAGE, 8 * PAGE, MADV_DONTNEED));
-    lt_check("madvise-dontneed-zero", all_bytes(p + 40 * PAGE, 8 * PAGE, 0), "the pages kept their contents");
+    lt_check("madvise-dontneed-zero", lt_all_bytes(p + 40 * PAGE, 8 * PAGE, 0), "the pages kept their contents");
     lt_check("madvise-dontneed-neighbours",
-             all_bytes(p + 39 * PAGE, PAGE, 0xaa) && all_bytes(p + 48 * PAGE, PAGE, 0xaa),
+             lt_all_bytes(p + 39 * PAGE, PAGE, 0xaa) && lt_all_bytes(p + 48 * PAGE, PAGE, 0xaa),
              "neighbouring pages changed");
     p[40 * PAGE] = 7;
     lt_check("madvise-dontneed-writable", p[40 * PAGE] == 7, "the page is not writable afterwards");
@@ -125,7 +116,7 @@ static void check_anon(void)
 
     /* Shared anonymous memory (no fork, so it behaves as private here, but programs ask for it). */
     unsigned char *s = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    lt_check("mmap-shared-anon", s != MAP_FAILED && all_bytes(s, 4 * PAGE, 0), "mmap failed (%s) or not zero",
+    lt_check("mmap-shared-anon", s != MAP_FAILED && lt_all_bytes(s, 4 * PAGE, 0), "mmap failed (%s) or not zero",
              lt_errname(errno));
     if (s != MAP_FAILED) {
         s[0] = 3;
@@ -149,9 +140,9 @@ static void check_mremap(void)
     for (size_t i = 0; i < 4 * PAGE; i++)
         same &= q[i] == (unsigned char)(i * 7 + 3);
     lt_check("mremap-keeps-contents", same, "the contents changed in the move");
-    lt_check("mremap-grown-part-zero", all_bytes(q + 4 * PAGE, 60 * PAGE, 0), "the new part is not zero");
+    lt_check("mremap-grown-part-zero", lt_all_bytes(q + 4 * PAGE, 60 * PAGE, 0), "the new part is not zero");
     memset(q + 4 * PAGE, 0x11, 60 * PAGE);
-    lt_check("mremap-grown-part-writable", all_bytes(q + 63 * PAGE, PAGE, 0x11), "the new part is not writable");
+    lt_check("mremap-grown-part-writable", lt_all_bytes(q + 63 * PAGE, PAGE, 0x11), "the new part is not writable");
     if (q != p) {
         void *r = mmap(p, 4 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         lt_check("mremap-moved-old-range-free", r == (void *)p, "the old range is still mapped (%s)",
@@ -208,7 +199,7 @@ static void check_file_mmap(const char *self)
     n = pread(fd, want, tail, (off_t)last);
     if (lt_check("file-mmap-eof-page", m != MAP_FAILED, "mmap of the last page failed with %s", lt_errname(errno))) {
         lt_check("file-mmap-eof-page-contents", n == (long)tail && memcmp(m, want, tail) == 0 &&
-                                                    all_bytes(m + tail, PAGE - tail, 0),
+                                                    lt_all_bytes(m + tail, PAGE - tail, 0),
                  "file bytes wrong or the %zu bytes after EOF are not zero", PAGE - tail);
         munmap(m, PAGE);
     }
@@ -299,7 +290,7 @@ static void check_limits_and_malloc(void)
     lt_check("malloc-many-small", small_ok, "a block lost its contents or malloc failed");
 
     unsigned char *c = calloc(5 << 20, 1);
-    lt_check("calloc-zero", c && all_bytes(c, 5 << 20, 0), "calloc(5 MiB) failed or is not zero");
+    lt_check("calloc-zero", c && lt_all_bytes(c, 5 << 20, 0), "calloc(5 MiB) failed or is not zero");
     free(c);
 
     unsigned char *r = malloc(1 << 20);

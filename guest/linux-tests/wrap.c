@@ -24,27 +24,6 @@
 #define WRAPS_WHEN_ROUNDED (UINT64_MAX - PAGE + 2)
 #define LAST_PAGE (UINT64_MAX - PAGE + 1)
 
-static bool all_bytes(const void *p, size_t n, unsigned char v)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != v)
-            return false;
-    return true;
-}
-
-/* A transfer that may legitimately stop early: EFAULT, or a count of at most `valid` bytes. */
-static void efault_or_short(const char *check, long ret, long valid)
-{
-    int err = errno;
-    if (ret == -1 && err == EFAULT)
-        lt_ok(check, "EFAULT");
-    else if (ret >= 0 && ret <= valid)
-        lt_ok(check, "short count %ld of at most %ld", ret, valid);
-    else
-        lt_fail(check, "returned %ld (%s), want EFAULT or at most %ld", ret, ret == -1 ? lt_errname(err) : "", valid);
-}
-
 /* Raw brk runs before anything prints (stdio's buffer comes from malloc, which moves the break). */
 struct brk_results {
     long start, wrapped, max, last_page, after;
@@ -77,7 +56,7 @@ int main(int argc, char **argv)
     lt_check("brk-max-refused", b.max == b.start, "brk(2^64-1) = 0x%lx, break was 0x%lx", b.max, b.start);
     lt_check("brk-last-page-refused", b.last_page == b.start, "brk(2^64-4096) = 0x%lx", b.last_page);
     lt_check("brk-unchanged", b.after == b.start, "brk(0) = 0x%lx after, 0x%lx before", b.after, b.start);
-    lt_check("heap-intact-after-brk", all_bytes(heap, HEAP_DATA, 0x3c), "heap data below the break changed");
+    lt_check("heap-intact-after-brk", lt_all_bytes(heap, HEAP_DATA, 0x3c), "heap data below the break changed");
 
     unsigned char *m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     int fd_self = open(argv[0], O_RDONLY);
@@ -125,7 +104,7 @@ int main(int argc, char **argv)
     lt_sys_errno("mremap-new-length-rounds-past-2^64", syscall(SYS_mremap, m, PAGE, WRAPS_WHEN_ROUNDED, MREMAP_MAYMOVE), EINVAL);
     lt_sys_errno("mremap-old-length-rounds-past-2^64", syscall(SYS_mremap, m, WRAPS_WHEN_ROUNDED, PAGE, 0), EINVAL);
 
-    lt_check("mapping-intact", all_bytes(m, 4 * PAGE, 0x5a), "the mapping changed after refused calls");
+    lt_check("mapping-intact", lt_all_bytes(m, 4 * PAGE, 0x5a), "the mapping changed after refused calls");
 
     /* Pointers near the end of guest memory (the top of the stack) and near 2^64, and counts near 2^64. */
     struct sysinfo si;
@@ -134,20 +113,20 @@ int main(int argc, char **argv)
         top = (unsigned char *)(uintptr_t)((uint64_t)si.totalram * si.mem_unit);
     unsigned char *near_top = top ? top - 16 : NULL;
     if (near_top) {
-        efault_or_short("read-past-end-of-memory", syscall(SYS_read, fd_zero, near_top, 4096), 16);
-        efault_or_short("read-count-2^64-1-at-end-of-memory", syscall(SYS_read, fd_zero, near_top, UINT64_MAX), 16);
-        efault_or_short("write-past-end-of-memory", syscall(SYS_write, fd_tmp, near_top, 4096), 16);
+        lt_efault_or_short("read-past-end-of-memory", syscall(SYS_read, fd_zero, near_top, 4096), 16);
+        lt_efault_or_short("read-count-2^64-1-at-end-of-memory", syscall(SYS_read, fd_zero, near_top, UINT64_MAX), 16);
+        lt_efault_or_short("write-past-end-of-memory", syscall(SYS_write, fd_tmp, near_top, 4096), 16);
         struct iovec at_top = {near_top, 4096};
-        efault_or_short("readv-past-end-of-memory", syscall(SYS_readv, fd_zero, &at_top, 1), 16);
+        lt_efault_or_short("readv-past-end-of-memory", syscall(SYS_readv, fd_zero, &at_top, 1), 16);
     } else {
         lt_fail("sysinfo", "no total memory size");
     }
     lt_sys_errno("read-at-last-page", syscall(SYS_read, fd_zero, LAST_PAGE, 2 * PAGE), EFAULT);
     lt_sys_errno("write-at-last-page", syscall(SYS_write, fd_tmp, LAST_PAGE, 2 * PAGE), EFAULT);
     lt_sys_errno("read-at-2^64-16", syscall(SYS_read, fd_zero, UINT64_MAX - 15, 4096), EFAULT);
-    efault_or_short("read-count-2^64-1", syscall(SYS_read, fd_zero, m, UINT64_MAX), 4 * PAGE);
-    efault_or_short("write-count-2^63", syscall(SYS_write, fd_tmp, m, 1UL << 63), 4 * PAGE);
-    efault_or_short("pread-count-2^64-1", syscall(SYS_pread64, fd_self, m, UINT64_MAX, 0), 4 * PAGE);
+    lt_efault_or_short("read-count-2^64-1", syscall(SYS_read, fd_zero, m, UINT64_MAX), 4 * PAGE);
+    lt_efault_or_short("write-count-2^63", syscall(SYS_write, fd_tmp, m, 1UL << 63), 4 * PAGE);
+    lt_efault_or_short("pread-count-2^64-1", syscall(SYS_pread64, fd_self, m, UINT64_MAX, 0), 4 * PAGE);
     lt_sys_errno("pread-offset-plus-count-past-off_t", syscall(SYS_pread64, fd_self, m, 16, INT64_MAX - 4), EINVAL);
     /* getdents64's count is an unsigned int that the kernel holds in an int: 2^64-1 is -1, no entry fits. */
     int fd_root = open("/", O_RDONLY | O_DIRECTORY);
@@ -163,20 +142,20 @@ int main(int argc, char **argv)
     lt_sys_errno("readv-1025-iovecs", syscall(SYS_readv, fd_zero, negative, 1025), EINVAL);
     lt_sys_errno("readv-iovcnt-2^64-1", syscall(SYS_readv, fd_zero, negative, UINT64_MAX), EINVAL);
     struct iovec huge[2] = {{m, (1UL << 62)}, {m, (1UL << 62)}};
-    efault_or_short("writev-lengths-summing-past-2^63", syscall(SYS_writev, fd_tmp, huge, 2), 4 * PAGE);
-    efault_or_short("readv-lengths-summing-past-2^63", syscall(SYS_readv, fd_zero, huge, 2), 4 * PAGE);
+    lt_efault_or_short("writev-lengths-summing-past-2^63", syscall(SYS_writev, fd_tmp, huge, 2), 4 * PAGE);
+    lt_efault_or_short("readv-lengths-summing-past-2^63", syscall(SYS_readv, fd_zero, huge, 2), 4 * PAGE);
 
     /* poll: the pollfd array near 2^64. */
     lt_sys_errno("poll-array-at-2^64-8", syscall(SYS_poll, UINT64_MAX - 7, 2, 0), EFAULT);
 
     /* The program's memory and the VMM's pages are intact: the data is there and more calls work. */
-    lt_check("heap-intact", all_bytes(heap, HEAP_DATA, 0x3c), "heap data changed");
-    lt_check("mapping-intact-at-end", all_bytes(m, 4 * PAGE, 0x5a), "the mapping changed");
+    lt_check("heap-intact", lt_all_bytes(heap, HEAP_DATA, 0x3c), "heap data changed");
+    lt_check("mapping-intact-at-end", lt_all_bytes(m, 4 * PAGE, 0x5a), "the mapping changed");
     unsigned char *more = malloc(4 << 20);
     lt_check("malloc-after", more != NULL, "malloc of 4 MiB failed");
     if (more) {
         memset(more, 0x11, 4 << 20);
-        lt_check("malloc-after-usable", all_bytes(more, 4 << 20, 0x11), "fresh heap memory misbehaves");
+        lt_check("malloc-after-usable", lt_all_bytes(more, 4 << 20, 0x11), "fresh heap memory misbehaves");
     }
     long brk_now = syscall(SYS_brk, 0);
     lt_check("brk-grows-after", syscall(SYS_brk, brk_now + 16 * PAGE) == brk_now + (long)(16 * PAGE), "brk cannot grow");

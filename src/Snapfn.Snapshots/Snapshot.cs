@@ -30,7 +30,7 @@ public sealed class Snapshot : IDisposable
 
     public SnapshotState State { get; }
 
-    public string MemoryPath => Folder.File(State.MemoryFileName);
+    public string MemoryPath => Folder.MemoryFile(State.MemoryFileName);
 
     /// <summary>Whether this snapshot holds its memory file until disposed.</summary>
     public bool IsLeased => _memoryLease is not null;
@@ -60,7 +60,7 @@ public sealed class Snapshot : IDisposable
         while (true)
         {
             var state = ReadState(folder, program);
-            var path = folder.File(state.MemoryFileName);
+            var path = folder.MemoryFile(state.MemoryFileName);
             stateRead?.Invoke(path);
             var lease = MemoryFiles.TryAcquire(path);
             // Gone between reading the state and leasing it: a new snapshot retired it, and the state now names the
@@ -120,6 +120,10 @@ public sealed class Snapshot : IDisposable
         if (!memory.Exists)
             throw new SnapshotInvalidException(
                 $"snapshot memory file {MemoryPath} is missing", Folder.Remedy);
+        // Snapfn writes it as a regular file in the folder; a link there points somewhere a snapshot never is.
+        if (memory.LinkTarget is not null)
+            throw new SnapshotInvalidException(
+                $"snapshot memory file {MemoryPath} is a symbolic link, not the file Snapfn wrote", Folder.Remedy);
         if ((ulong)memory.Length != State.MemorySize)
             throw new SnapshotInvalidException(
                 $"snapshot memory file {MemoryPath} is {memory.Length} bytes, but the state says {State.MemorySize}", Folder.Remedy);

@@ -27,8 +27,8 @@ public static class SnapshotWriter
         var vcpu = vm.CaptureState();
         var process = program.CaptureProcess(vm);
         var id = Guid.NewGuid();
-        var memoryName = $"memory-{id:N}.bin";
-        var memoryPath = folder.File(memoryName);
+        var memoryName = SnapshotFolder.MemoryFileNameOf(id);
+        var memoryPath = folder.MemoryFile(memoryName);
         // A Linux program's file mappings must be whole in the snapshot: a page nothing touched yet is the file's
         // until the guest reads it, and after a restore only the memory file is there to read.
         var fileBacked = process?.Mappings.Where(m => m.Kind == Linux.Memory.MappingKind.File).Select(m => (m.Start, m.End)).ToArray() ?? [];
@@ -109,6 +109,7 @@ public static class SnapshotWriter
     /// (those of earlier snapshots and of interrupted ones).</summary>
     internal static void Commit(SnapshotFolder folder, SnapshotState state)
     {
+        _ = folder.MemoryFile(state.MemoryFileName);
         DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
         foreach (var path in Directory.EnumerateFiles(folder.Path, "memory-*.bin*"))
         {

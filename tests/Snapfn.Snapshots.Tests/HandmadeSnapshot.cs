@@ -19,7 +19,7 @@ internal static class HandmadeSnapshot
     {
         Directory.CreateDirectory(folder.Path);
         var id = Guid.NewGuid();
-        var memoryName = $"memory-{id:N}.bin";
+        var memoryName = SnapshotFolder.MemoryFileNameOf(id);
         var digest = new MemoryDigest.Builder(MemorySize);
         using (var file = File.OpenHandle(folder.File(memoryName), FileMode.CreateNew, FileAccess.ReadWrite))
         {

@@ -85,5 +85,32 @@ public sealed class MemoryFileLeaseTests : IDisposable
         Assert.Equal(0, Snapshot.MemoryFiles.Holders(first));
     }
 
+    [Fact]
+    public void A_memory_file_replaced_by_a_link_is_refused_and_what_it_points_at_is_untouched()
+    {
+        var first = Take("one");
+        // A planted host file with a token, of the size the state expects, and a link to it in the memory file's place.
+        var token = Guid.NewGuid().ToString("N");
+        var planted = Path.Combine(_root, "planted");
+        using (var file = File.OpenHandle(planted, FileMode.CreateNew, FileAccess.ReadWrite))
+        {
+            RandomAccess.SetLength(file, (long)HandmadeSnapshot.MemorySize);
+            RandomAccess.Write(file, System.Text.Encoding.ASCII.GetBytes(token), 0x1000);
+        }
+        File.Delete(first);
+        File.CreateSymbolicLink(first, planted);
+        foreach (var open in new Func<Snapshot>[] { () => Snapshot.Open(_folder, _program), () => Snapshot.OpenLeased(_folder, _program) })
+        {
+            var e = Assert.Throws<SnapshotInvalidException>(open);
+            Assert.Contains("is a symbolic link", e.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(0, Snapshot.MemoryFiles.Holders(first));
+        var ex = Assert.ThrowsAny<IOException>(() => Backends.SnapshotMapping.OpenReadOnly(first).Dispose());
+        Assert.Contains("symbolic links", ex.Message, StringComparison.Ordinal);
+        Take("two"); // retires the link itself, never what it points at
+        Assert.False(File.Exists(first));
+        Assert.Equal(token, HandmadeSnapshot.MarkOf(planted));
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

@@ -42,6 +42,9 @@ public sealed record FunctionServiceOptions
     /// <summary>What a Python function's deploy may unpack and install, and how many deploys run at once.</summary>
     public DeployLimits Deploys { get; init; } = new();
 
+    /// <summary>What one Linux program's VM may keep in its /tmp and send in one channel frame.</summary>
+    public GuestLimits Guests { get; init; } = new();
+
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 }
@@ -78,6 +81,7 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
         _options.Deploys.Validate();
+        _options.Guests.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
         Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
@@ -91,7 +95,7 @@ public sealed class FunctionService : IDisposable
             _elves.PruneAllBut(_registry.List().Where(f => f.Kind == FunctionKind.User)
                 .ToDictionary(f => f.Name, f => f.ElfPath, StringComparer.Ordinal));
         }
-        _snapshots = new SnapshotService(home);
+        _snapshots = new SnapshotService(home, _options.Guests);
         _records = new RecordService(_snapshots);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxGuestMemoryMib, MemorySize.MinMiB, nameof(options));
         if (_options.HostMemoryBudgetMib < MemorySize.MinMiB)
@@ -105,6 +109,9 @@ public sealed class FunctionService : IDisposable
 
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
     public HostMemoryBudget Budget { get; }
+
+    /// <summary>Where the service's snapshots are, and the programs its VMs run.</summary>
+    internal SnapshotService Snapshots => _snapshots;
 
     /// <summary>The VM shells restores take.</summary>
     public ShellPool Shells => _invoker.Shells;

@@ -70,7 +70,7 @@ public sealed class Invoker : IDisposable
             MicroVm? vm = null;
             try
             {
-                vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = name });
+                vm = _snapshots.Program(request.Function).Boot(options with { Name = name });
                 vm.RunToReady();
             }
             catch

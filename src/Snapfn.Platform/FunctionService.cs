@@ -42,6 +42,9 @@ public sealed record FunctionServiceOptions
     /// <summary>What a Python function's deploy may unpack and install, and how many deploys run at once.</summary>
     public DeployLimits Deploys { get; init; } = new();
 
+    /// <summary>What one Linux program's VM may keep in its /tmp and send in one channel frame.</summary>
+    public GuestLimits Guests { get; init; } = new();
+
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 }
@@ -78,6 +81,7 @@ public sealed class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
         _options.Deploys.Validate();
+        _options.Guests.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
         Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
@@ -91,7 +95,7 @@ public sealed class FunctionService : IDisposable
             _elves.PruneAllBut(_registry.List().Where(f => f.Kind == FunctionKind.User)
                 .ToDictionary(f => f.Name, f => f.ElfPath, StringComparer.Ordinal));
         }
-        _snapshots = new SnapshotService(home);
+        _snapshots = new SnapshotService(home, _options.Guests);
         _records = new RecordService(_snapshots);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxGuestMemoryMib, MemorySize.MinMiB, nameof(options));
         if (_options.HostMemoryBudgetMib < MemorySize.MinMiB)
@@ -106,15 +110,18 @@ public sealed class FunctionService : IDisposable
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
     public HostMemoryBudget Budget { get; }
 
+    /// <summary>Where the service's snapshots are, and the programs its VMs run.</summary>
+    internal SnapshotService Snapshots => _snapshots;
+
     /// <summary>The VM shells restores take.</summary>
     public ShellPool Shells => _invoker.Shells;
 
     /// <summary>Stored versions of user code and the invocations holding them.</summary>
-    public VersionLeases Versions => _elves.Leases;
+    public FileLeases Versions => _elves.Leases;
 
-    /// <summary>A seam for tests: called on the invocation's thread once its version is resolved and leased, before
-    /// anything runs it (a test holds an invocation here while it redeploys the function).</summary>
-    internal Action<string, VersionLease>? VersionResolved { get; set; }
+    /// <summary>A seam for tests: called on the invocation's thread once its version and snapshot are resolved and
+    /// leased, before anything runs it (a test holds an invocation here while it redeploys the function).</summary>
+    internal Action<string, FileLease>? VersionResolved { get; set; }
 
     /// <summary>A seam for tests: called with the version read from the registry, before it is leased (a test
     /// redeploys here to make the prune win the race).</summary>
@@ -284,7 +291,11 @@ public sealed class FunctionService : IDisposable
 
     /// <summary>Checks the function's snapshot memory file against the digest written with it; throws
     /// <see cref="SnapshotInvalidException"/> naming the ranges that differ.</summary>
-    public MemoryVerification VerifySnapshot(string name) => SnapshotVerifier.Check(_snapshots.Open(Get(name).Info));
+    public MemoryVerification VerifySnapshot(string name)
+    {
+        using var snapshot = _snapshots.OpenLeased(Get(name).Info);
+        return SnapshotVerifier.Check(snapshot);
+    }
 
     /// <summary>Records the working set (reap) or loading set (faasnap) of one run with <paramref name="input"/>.</summary>
     public RecordingOutcome Record(string name, string mode, byte[] input, TimeSpan timeout, FaasnapRecordOptions? faasnap = null)
@@ -330,12 +341,16 @@ public sealed class FunctionService : IDisposable
             var start = Stopwatch.GetTimestamp();
             var generation = _generations.GetValueOrDefault(name);
             InvocationResult result;
+            Snapshot? snapshot = null;
             try
             {
                 var memorySize = CheckMemory(function.MemoryMib, "the function's memory_mib");
+                // The snapshot too is resolved once, here, and its memory file held to the end: a new snapshot taken
+                // meanwhile deletes the old file only after this run.
+                snapshot = _invoker.OpenSnapshot(function.Info, mode);
                 VersionResolved?.Invoke(name, version);
                 // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-                result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold),
+                result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold) { Snapshot = snapshot },
                     VmOptions(name, timeout) with { MemorySize = memorySize }, cancel);
             }
             catch (Exception e)
@@ -346,6 +361,10 @@ public sealed class FunctionService : IDisposable
                     TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
                 });
                 throw;
+            }
+            finally
+            {
+                snapshot?.Dispose();
             }
             if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
                 _invoker.Pool.Evict(name);
@@ -360,7 +379,7 @@ public sealed class FunctionService : IDisposable
 
     /// <summary>The function as registered now, with a lease on its code. A redeploy may prune the version read
     /// before the lease is taken: then it is gone, and the function is read again (now naming the new version).</summary>
-    private (RunnableFunction Function, VersionLease Version) Resolve(string name)
+    private (RunnableFunction Function, FileLease Version) Resolve(string name)
     {
         string? missing = null;
         while (true)

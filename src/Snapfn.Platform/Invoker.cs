@@ -6,7 +6,13 @@ using Snapfn.Vmm;
 namespace Snapfn.Platform;
 
 /// <summary>An invocation request: which function, how to restore it, and its input.</summary>
-public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[] Input, bool Cold);
+public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[] Input, bool Cold)
+{
+    /// <summary>The snapshot to restore from, opened once when the invocation was resolved and holding its memory
+    /// file until the caller disposes it (<see cref="Invoker.OpenSnapshot"/>); null: the invoker opens one itself.
+    /// Unused by `warm`.</summary>
+    public Snapshot? Snapshot { get; init; }
+}
 
 /// <summary>
 /// Restores a function from its snapshot in the requested mode and runs one request on it; in `warm` mode it
@@ -64,7 +70,7 @@ public sealed class Invoker : IDisposable
             MicroVm? vm = null;
             try
             {
-                vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = name });
+                vm = _snapshots.Program(request.Function).Boot(options with { Name = name });
                 vm.RunToReady();
             }
             catch
@@ -132,6 +138,12 @@ public sealed class Invoker : IDisposable
     private static Dictionary<string, double> WithExits(IReadOnlyDictionary<string, double> counters, GuestRun run) =>
         new(counters) { ["vm_exits"] = run.Exits };
 
+    /// <summary>The snapshot a run of <paramref name="function"/> in <paramref name="mode"/> restores from, with its
+    /// memory file leased until it is disposed (a new snapshot taken meanwhile deletes the old file only then);
+    /// null for `warm`, which restores nothing.</summary>
+    public Snapshot? OpenSnapshot(FunctionInfo function, string mode) =>
+        RestoreModes.Get(mode) is IMemoryBackend ? _snapshots.OpenLeased(function) : null;
+
     /// <summary>Runs one request. <paramref name="cancel"/> stops the guest mid-run (a client that went away, a
     /// daemon that stops): the invocation then fails with <see cref="GuestStoppedException"/>, and its VM is gone.</summary>
     public InvocationResult Invoke(InvocationRequest request, MicroVmOptions options, CancellationToken cancel = default)
@@ -141,7 +153,14 @@ public sealed class Invoker : IDisposable
         cancel.ThrowIfCancellationRequested();
         if (RestoreModes.Get(request.Mode) is not IMemoryBackend backend)
             return InvokeWarm(request, options, cancel);
-        var snapshot = _snapshots.Open(request.Function);
+        if (request.Snapshot is { } resolved)
+            return InvokeRestored(request, backend, resolved, options, cancel);
+        using var snapshot = _snapshots.OpenLeased(request.Function);
+        return InvokeRestored(request, backend, snapshot, options, cancel);
+    }
+
+    private InvocationResult InvokeRestored(InvocationRequest request, IMemoryBackend backend, Snapshot snapshot, MicroVmOptions options, CancellationToken cancel)
+    {
         var files = backend.Files(snapshot);
         if (request.Cold)
             MakeCold(files);

@@ -1,4 +1,6 @@
 using System.Text;
+using Snapfn.Snapshots;
+using Snapfn.Snapshots.Tests;
 using Snapfn.Tests;
 
 namespace Snapfn.Platform.Tests;
@@ -11,7 +13,7 @@ public sealed class VersionLeaseTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-lease-");
 
-    private static VersionLeases Leases() => new(path => Directory.Delete(path, recursive: true));
+    private static FileLeases Leases() => new(path => Directory.Delete(path, recursive: true));
 
     private string Version(string name)
     {
@@ -123,6 +125,7 @@ public sealed class VersionLeaseTests : IDisposable
         using var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         static byte[] Code(string elf) => File.ReadAllBytes(GuestBuild.ElfPath(elf));
         var v1 = service.Register("racer", Code("hello-world"), 512, "test");
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), v1.ElfSha256, HandmadeSnapshot.Marked("v1"));
 
         using var proceed = new ManualResetEventSlim();
         var resolved = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -158,6 +161,7 @@ public sealed class VersionLeaseTests : IDisposable
         Assert.Equal(v1.ElfSha256, Encoding.ASCII.GetString((await invocation).Output));
         Assert.False(File.Exists(v1.ElfPath), "the old version stays after its last invocation ended");
         Assert.Equal(0, service.Versions.Deferred);
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), v3.ElfSha256, HandmadeSnapshot.Marked("v3"));
         Assert.Equal(v3.ElfSha256, Encoding.ASCII.GetString(service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), cancel).Output));
     }
 
@@ -167,6 +171,8 @@ public sealed class VersionLeaseTests : IDisposable
         var home = new SnapfnHome(Path.Combine(_dir.FullName, "home"));
         using var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         var v1 = service.Register("racer", File.ReadAllBytes(GuestBuild.ElfPath("hello-world")), 512, "test");
+        // A snapshot of the version the redeploy below brings, so that its run can resolve one.
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), FunctionRegistry.Sha256Of(GuestBuild.ElfPath("echo")), HandmadeSnapshot.Marked("v2"));
         // The other order of the race: the redeploy prunes the version after the invocation read it, before its lease.
         RegisteredFunction? v2 = null;
         service.VersionRead = path =>

@@ -7,8 +7,10 @@ namespace Snapfn.Cli.Commands;
 /// <summary>`snapfn serve`: the daemon (HTTP API, registry, metrics) until SIGTERM or Ctrl+C.</summary>
 public static class ServeCommand
 {
-    public static Command Create()
+    /// <param name="run">Runs the daemon with the options parsed (<see cref="DaemonHost.Run"/>; a test captures them).</param>
+    public static Command Create(Action<DaemonOptions>? run = null)
     {
+        run ??= DaemonHost.Run;
         var defaults = new DaemonOptions();
         var listen = new Option<string>("--listen")
         {
@@ -40,6 +42,21 @@ public static class ServeCommand
         {
             Description = "how long a pooled shell may stay idle before it is stopped", DefaultValueFactory = _ => platform.PooledShellIdleTimeout.TotalSeconds,
         };
+        var guests = platform.Guests;
+        var tmpMib = new Option<long>("--max-tmp-mib")
+        {
+            Description = "MiB of file data one Python function's VM may keep in its /tmp, in allocated blocks; then ENOSPC in the guest (limit tmp-per-vm)",
+            DefaultValueFactory = _ => guests.Tmp.Bytes >> 20,
+        };
+        var tmpEntries = new Option<int>("--max-tmp-entries")
+        {
+            Description = "files, folders and links one Python function's VM may have in its /tmp; then ENOSPC in the guest", DefaultValueFactory = _ => guests.Tmp.Entries,
+        };
+        var frameMib = new Option<int>("--max-channel-frame-mib")
+        {
+            Description = "MiB of one request or result frame of a Python function; a larger result fails the request as the function's",
+            DefaultValueFactory = _ => guests.MaxChannelFrameBytes >> 20,
+        };
         var hosts = new Option<string[]>("--allowed-host")
         {
             Description = "a host name clients address the daemon by (besides localhost and IP addresses); others are refused, against DNS rebinding; repeatable",
@@ -58,7 +75,7 @@ public static class ServeCommand
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
-            maxGuestMemory, budget, budgetWait, shells, shellIdle,
+            maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
         };
         command.SetAction(parse =>
         {
@@ -69,7 +86,10 @@ public static class ServeCommand
                 MaxConcurrentInvocations = parse.GetValue(concurrency),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
-                    parse.GetValue(shells), parse.GetValue(shellIdle)),
+                    parse.GetValue(shells), parse.GetValue(shellIdle)) with
+                {
+                    Guests = GuestLimitsOf(parse.GetValue(tmpMib), parse.GetValue(tmpEntries), parse.GetValue(frameMib)),
+                },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
                 Deploys = new Platform.DeployLimits
@@ -88,10 +108,25 @@ public static class ServeCommand
                 throw new UsageException("--warm-pool must be >= 0, --max-concurrency >= 1 and --drain-seconds >= 0");
             if (parse.GetValue(deployMib) is < 1 or > 1024 || parse.GetValue(errorKib) is < 1 or > 1024)
                 throw new UsageException("--max-deploy-mib and --max-error-text-kib must be between 1 and 1024");
-            DaemonHost.Run(options);
+            run(options);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Ceilings of the options: far above any use, low enough that a typo is caught rather than served.</summary>
+    private const long MaxTmpMib = 1L << 20;
+    private const int MaxTmpEntries = 10_000_000;
+
+    private static GuestLimits GuestLimitsOf(long tmpMib, int tmpEntries, int frameMib)
+    {
+        if (tmpMib is < 1 or > MaxTmpMib)
+            throw new UsageException($"--max-tmp-mib must be between 1 and {MaxTmpMib} (got {tmpMib})");
+        if (tmpEntries is < 1 or > MaxTmpEntries)
+            throw new UsageException($"--max-tmp-entries must be between 1 and {MaxTmpEntries} (got {tmpEntries})");
+        if (frameMib is < 1 or > GuestLimits.MaxChannelFrameCeiling >> 20)
+            throw new UsageException($"--max-channel-frame-mib must be between 1 and {GuestLimits.MaxChannelFrameCeiling >> 20} (got {frameMib})");
+        return new GuestLimits { Tmp = new Linux.Files.TmpQuota(tmpMib << 20, tmpEntries), MaxChannelFrameBytes = frameMib << 20 };
     }
 
     private static FunctionServiceOptions PlatformOptions(int maxGuestMemoryMib, long? budgetMib, double waitSeconds, int shells, double shellIdleSeconds)

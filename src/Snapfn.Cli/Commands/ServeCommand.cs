@@ -40,6 +40,26 @@ public static class ServeCommand
         {
             Description = "how long a pooled shell may stay idle before it is stopped", DefaultValueFactory = _ => platform.PooledShellIdleTimeout.TotalSeconds,
         };
+        var serving = platform.Serving;
+        var maxInstances = new Option<int>("--max-instances")
+        {
+            Description = "VMs of one function running at once when its snapfn.json gives no max_instances (limit max-instances)",
+            DefaultValueFactory = _ => serving.DefaultMaxInstances,
+        };
+        var maxQueue = new Option<int>("--max-queue")
+        {
+            Description = "requests of one function that may wait for an instance; more get 429 with Retry-After", DefaultValueFactory = _ => serving.MaxQueueLength,
+        };
+        var queueWait = new Option<double>("--queue-wait-seconds")
+        {
+            Description = "how long a request waits for an instance of its function before a 429 (limit queue-wait)",
+            DefaultValueFactory = _ => serving.MaxQueueWait.TotalSeconds,
+        };
+        var keepAlive = new Option<double>("--keep-alive-seconds")
+        {
+            Description = "how long an idle VM (of a function with keep_state) is kept after its last request before it is stopped",
+            DefaultValueFactory = _ => serving.KeepAlive.TotalSeconds,
+        };
         var hosts = new Option<string[]>("--allowed-host")
         {
             Description = "a host name clients address the daemon by (besides localhost and IP addresses); others are refused, against DNS rebinding; repeatable",
@@ -58,7 +78,7 @@ public static class ServeCommand
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
-            maxGuestMemory, budget, budgetWait, shells, shellIdle,
+            maxGuestMemory, budget, budgetWait, shells, shellIdle, maxInstances, maxQueue, queueWait, keepAlive,
         };
         command.SetAction(parse =>
         {
@@ -69,7 +89,10 @@ public static class ServeCommand
                 MaxConcurrentInvocations = parse.GetValue(concurrency),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
-                    parse.GetValue(shells), parse.GetValue(shellIdle)),
+                    parse.GetValue(shells), parse.GetValue(shellIdle)) with
+                {
+                    Serving = ServingOptions(parse.GetValue(maxInstances), parse.GetValue(maxQueue), parse.GetValue(queueWait), parse.GetValue(keepAlive)),
+                },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
                 Deploys = new Platform.DeployLimits
@@ -92,6 +115,21 @@ public static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    private static ServingOptions ServingOptions(int maxInstances, int maxQueue, double queueWaitSeconds, double keepAliveSeconds)
+    {
+        if (FunctionSettings.CheckMaxInstances(maxInstances) is { } wrong)
+            throw new UsageException($"--max-instances {wrong}");
+        if (maxQueue < 0 || !(queueWaitSeconds >= 0 && queueWaitSeconds <= 3600) || !(keepAliveSeconds > 0 && keepAliveSeconds <= 7 * 24 * 3600))
+            throw new UsageException("--max-queue must be >= 0, --queue-wait-seconds between 0 and 3600, --keep-alive-seconds above 0 and at most a week");
+        return new ServingOptions
+        {
+            DefaultMaxInstances = maxInstances,
+            MaxQueueLength = maxQueue,
+            MaxQueueWait = TimeSpan.FromSeconds(queueWaitSeconds),
+            KeepAlive = TimeSpan.FromSeconds(keepAliveSeconds),
+        };
     }
 
     private static FunctionServiceOptions PlatformOptions(int maxGuestMemoryMib, long? budgetMib, double waitSeconds, int shells, double shellIdleSeconds)

@@ -29,17 +29,19 @@ public sealed class FunctionRegistry
     {
         ArgumentNullException.ThrowIfNull(catalog);
         using var connection = _database.OpenDurable();
-        var existing = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest)>(StringComparer.Ordinal);
+        var existing = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest, FunctionSettings Settings)>(StringComparer.Ordinal);
         var stamps = new Dictionary<string, string?>(StringComparer.Ordinal);
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        using (var select = Command(connection, null, "SELECT name, kind, elf_path, elf_sha256, description, is_test, code_stamp FROM functions"))
+        using (var select = Command(connection, null,
+            "SELECT name, kind, elf_path, elf_sha256, description, is_test, code_stamp, keep_state, max_instances FROM functions"))
         using (var reader = select.ExecuteReader())
         {
             while (reader.Read())
             {
                 if (reader.GetString(1) == BuiltIn)
                 {
-                    existing[reader.GetString(0)] = (reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetBoolean(5));
+                    existing[reader.GetString(0)] = (reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetBoolean(5),
+                        new FunctionSettings { KeepState = reader.GetBoolean(7), MaxInstances = reader.IsDBNull(8) ? null : reader.GetInt32(8) });
                     stamps[reader.GetString(0)] = reader.IsDBNull(6) ? null : reader.GetString(6);
                 }
                 else
@@ -48,7 +50,7 @@ public sealed class FunctionRegistry
                 }
             }
         }
-        var wanted = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest)>(StringComparer.Ordinal);
+        var wanted = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest, FunctionSettings Settings)>(StringComparer.Ordinal);
         var wantedStamps = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var f in catalog.List())
         {
@@ -56,7 +58,7 @@ public sealed class FunctionRegistry
             var sha = existing.TryGetValue(f.Name, out var known) && known.ElfPath == f.CodePath && stamps[f.Name] == stamp
                 ? known.Sha256
                 : Hash(f);
-            wanted[f.Name] = (f.CodePath, sha, f.Description, f.IsTestGuest);
+            wanted[f.Name] = (f.CodePath, sha, f.Description, f.IsTestGuest, BuiltInSettings(f));
             wantedStamps[f.Name] = stamp;
         }
         var changed = wanted.Where(w => !taken.Contains(w.Key) &&
@@ -70,10 +72,11 @@ public sealed class FunctionRegistry
         foreach (var (name, function) in changed)
         {
             using var upsert = Command(connection, transaction, """
-                INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at, code_stamp)
-                VALUES ($name, 'builtin', $elf_path, $elf_sha256, $memory_mib, $description, $is_test, $now, $code_stamp)
+                INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at, code_stamp, keep_state, max_instances)
+                VALUES ($name, 'builtin', $elf_path, $elf_sha256, $memory_mib, $description, $is_test, $now, $code_stamp, $keep_state, $max_instances)
                 ON CONFLICT (name) DO UPDATE SET elf_path = excluded.elf_path, elf_sha256 = excluded.elf_sha256,
-                    description = excluded.description, is_test = excluded.is_test, code_stamp = excluded.code_stamp
+                    description = excluded.description, is_test = excluded.is_test, code_stamp = excluded.code_stamp,
+                    keep_state = excluded.keep_state, max_instances = excluded.max_instances
                 WHERE functions.kind = 'builtin'
                 """);
             upsert.Parameters.AddWithValue("$name", name);
@@ -84,6 +87,8 @@ public sealed class FunctionRegistry
             upsert.Parameters.AddWithValue("$is_test", function.IsTestGuest);
             upsert.Parameters.AddWithValue("$now", now);
             upsert.Parameters.AddWithValue("$code_stamp", wantedStamps[name]);
+            upsert.Parameters.AddWithValue("$keep_state", function.Settings.KeepState);
+            upsert.Parameters.AddWithValue("$max_instances", function.Settings.MaxInstances is { } max ? max : DBNull.Value);
             upsert.ExecuteNonQuery();
         }
         foreach (var name in vanished)
@@ -100,6 +105,22 @@ public sealed class FunctionRegistry
 
     /// <summary>Registry reads made for one function or the list (for tests: an invocation reads the registry once).</summary>
     public long Reads => Interlocked.Read(ref _reads);
+
+    /// <summary>A built-in Python function's keep_state and max_instances, from its snapfn.json; the defaults for an
+    /// ELF, or for a folder whose snapfn.json does not pass the checks (its snapshot says what is wrong with it).</summary>
+    private static FunctionSettings BuiltInSettings(FunctionInfo function)
+    {
+        if (function.Runtime != FunctionRuntime.Python)
+            return FunctionSettings.Default;
+        try
+        {
+            return PythonFunction.Manifest(function.CodePath).Settings;
+        }
+        catch (Exception e) when (e is InvalidRequestException or LimitExceededException or IOException)
+        {
+            return FunctionSettings.Default;
+        }
+    }
 
     private string Hash(FunctionInfo function)
     {

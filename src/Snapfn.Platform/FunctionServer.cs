@@ -81,6 +81,10 @@ public sealed class FunctionServer : IDisposable
         var name = FunctionService.CheckName(request.Function);
         if (request.Mode is { } mode && !FunctionService.Modes.Contains(mode))
             throw new InvalidRequestException($"unknown mode '{mode}'; modes: {string.Join(", ", FunctionService.Modes)}");
+        // Dropping a mode's files from the page cache is the bench's tool; on the platform's paths it would only
+        // falsify the facts the policy decided from.
+        if (request.Cold && request.Mode is null)
+            throw new InvalidRequestException("cold (drop the mode's files from the page cache first) needs a mode: give one with ?mode= (--mode)");
         var arrived = Stopwatch.GetTimestamp();
         var (function, lease) = Resolve(name);
         try

@@ -148,8 +148,8 @@ public sealed class FunctionService : IDisposable
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
     /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
     /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
-    /// <param name="settings">How it asks to be served (keep_state, max_instances); for a package, null takes them
-    /// from its snapfn.json.</param>
+    /// <param name="settings">How an ELF asks to be served (keep_state, max_instances); a package's come from its
+    /// snapfn.json, and giving them here too is refused.</param>
     public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description, DeployGate.Turn? turn = null,
         FunctionSettings? settings = null)
     {
@@ -162,7 +162,12 @@ public sealed class FunctionService : IDisposable
         if (settings?.MaxInstances is { } max && FunctionSettings.CheckMaxInstances(max) is { } wrong)
             throw new InvalidRequestException($"max_instances {wrong}");
         if (PythonPackage.IsPackage(code))
-            return RegisterPython(name, code, memoryMib, description, turn, settings);
+        {
+            // One source for them: the package's own snapfn.json, which travels with the code.
+            if (settings is not null)
+                throw new InvalidRequestException("a Python function's keep_state and max_instances come from its snapfn.json: set them there, not in the deploy request");
+            return RegisterPython(name, code, memoryMib, description, turn);
+        }
         var elf = code;
         ElfImage image;
         try
@@ -185,8 +190,7 @@ public sealed class FunctionService : IDisposable
             () => _elves.Store(name, image.Sha256, elf));
     }
 
-    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held,
-        FunctionSettings? settings)
+    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
     {
         RefuseBuiltInName(name);
         var limits = _options.Deploys;
@@ -194,6 +198,7 @@ public sealed class FunctionService : IDisposable
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;
+        FunctionSettings settings;
         try
         {
             var folder = Path.Combine(check, "function");
@@ -202,7 +207,9 @@ public sealed class FunctionService : IDisposable
             // for it or apt runs.
             var manifest = PythonFunction.Manifest(folder, limits.MaxPackages);
             var runtime = PythonFunction.RuntimeOf(manifest.Packages ?? [], Path.Combine(folder, FunctionManifest.FileName));
-            settings ??= manifest.Settings;
+            settings = manifest.Settings;
+            // A sample request it names must be there and small: refused now, not when the platform first reads it.
+            _ = manifest.ReadSampleInput(folder);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try

@@ -157,6 +157,22 @@ public sealed partial class ServingApiTests : IAsyncLifetime
         Assert.Contains("max_instances must be between 1 and 256", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_python_deploy_takes_its_serving_settings_from_its_snapfn_json_only()
+    {
+        using var stream = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var writer = new StreamWriter(zip.CreateEntry("main.py").Open());
+            writer.Write("def handle(r):\n    return r\n");
+        }
+        using var content = new ByteArrayContent(stream.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
+        using var response = await Http.PostAsync("functions?name=py&keep_state=true", content, Cancel);
+        var problem = await RunningDaemon.ProblemAsync(response, 400, "invalid-request");
+        Assert.Contains("set them there, not in the deploy request", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Waits for a state the daemon reaches on another thread: the condition decides, never the time waited
     /// (each pause only gives the other thread the core).</summary>
     private static async Task WaitForAsync(Func<bool> condition)

@@ -120,6 +120,8 @@ public sealed class ServingPlanTests : IDisposable
         var reads = service.Registry.Reads;
         var e = Assert.Throws<InvalidRequestException>(() => service.Server.Invoke(new InvokeRequest("fn", []) { Mode = "teleport" }, Cancel));
         Assert.Contains("unknown mode 'teleport'", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<InvalidRequestException>(() => service.Server.Invoke(new InvokeRequest("fn", []) { Cold = true }, Cancel));
+        Assert.Contains("cold", e.Message, StringComparison.Ordinal);
         Assert.Equal(reads, service.Registry.Reads);
     }
 
@@ -174,12 +176,17 @@ public sealed class ServingPlanTests : IDisposable
         File.WriteAllBytes(Path.Combine(guests, "alpha.elf"), RandomNumberGenerator.GetBytes(64));
         File.WriteAllBytes(Path.Combine(guests, "beta.elf"), RandomNumberGenerator.GetBytes(64));
         File.WriteAllText(Path.Combine(functions, "main.py"), "def handle(r):\n    return r\n");
-        File.WriteAllText(Path.Combine(functions, "snapfn.json"), """{"runtime": "python"}""");
+        File.WriteAllText(Path.Combine(functions, "snapfn.json"), """{"runtime": "python", "keep_state": true, "max_instances": 2}""");
         var home = new SnapfnHome(Path.Combine(_dir.FullName, "home"));
         var catalog = new FunctionCatalog(guests);
 
         using (var first = new FunctionService(home, catalog))
+        {
             Assert.Equal(3, first.Registry.Hashed);
+            // A built-in Python function's snapfn.json says how it is served, as a deployed one's does.
+            Assert.Equal(new FunctionSettings { KeepState = true, MaxInstances = 2 }, first.Get("py-thing").Settings);
+            Assert.Equal(FunctionSettings.Default, first.Get("alpha").Settings);
+        }
         using (var second = new FunctionService(home, catalog))
             Assert.Equal(0, second.Registry.Hashed);
 

@@ -40,14 +40,14 @@ public static class DeployCommand
             SnapshotResponse? taken = null;
             if (client is not null)
             {
-                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, manifest.Settings);
+                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, ElfSettings(manifest));
                 if (parse.GetValue(snapshot))
                     taken = client.Snapshot(project.Name, null, 300);
             }
             else
             {
                 using var service = LocalPlatform.Open();
-                registered = FunctionResponse.From(service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: manifest.Settings));
+                registered = FunctionResponse.From(service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: ElfSettings(manifest)));
                 if (parse.GetValue(snapshot))
                     taken = SnapshotResponse.From(project.Name, service.TakeSnapshot(project.Name, null, TimeSpan.FromSeconds(300)));
             }
@@ -61,4 +61,8 @@ public static class DeployCommand
         });
         return command;
     }
+
+    /// <summary>keep_state and max_instances travel with the request for an ELF; a Python function's zip carries its
+    /// snapfn.json, which the platform reads them from.</summary>
+    private static FunctionSettings? ElfSettings(FunctionManifest manifest) => manifest.IsPython ? null : manifest.Settings;
 }

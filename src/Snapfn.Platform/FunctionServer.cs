@@ -46,6 +46,12 @@ public sealed class FunctionServer : IDisposable
 
     public ServingOptions Serving => _options.Serving;
 
+    /// <summary>Raised after each invocation that succeeded, on its thread, once it is logged and its instance
+    /// released, with the plan it ran from and its result (the input is <see cref="InvocationPlan.Input"/>): for
+    /// what learns from real requests (recordings made in the background). A handler must return at once and not
+    /// throw; it hands heavy work to its own thread.</summary>
+    public event Action<InvocationPlan, InvocationResult>? Served;
+
     /// <summary>A seam for tests: called on the invocation's thread once its version is resolved and leased, before
     /// anything runs it (a test holds an invocation here while it redeploys the function).</summary>
     internal Action<string, VersionLease>? VersionResolved { get; set; }
@@ -91,7 +97,10 @@ public sealed class FunctionServer : IDisposable
         {
             var memory = FunctionService.CheckMemory(function.MemoryMib, "the function's memory_mib", _options.MaxGuestMemoryMib);
             var maxInstances = function.Settings.MaxInstances ?? _options.Serving.DefaultMaxInstances;
-            // Only the platform's own paths reuse a VM, and only one of this version and snapshot.
+            // Only the platform's own paths reuse a VM, and only one of this version and snapshot. Today only a
+            // function that keeps state does; reset in place (issue 20) will be the one more case: an idle VM of any
+            // function is usable (ServingFacts.CanResetInPlace true, the policy then answers Reset), the Invoker
+            // resets plan.Instance before running, and InvocationPlan.KeepsVm keeps every function's VM.
             var snapshotId = function.Snapshot?.SnapshotId;
             Func<KeptVm, bool> usable = request.Mode is null && function.Settings.KeepState
                 ? vm => vm.Version == function.Info.CodePath && vm.SnapshotId == snapshotId
@@ -178,7 +187,9 @@ public sealed class FunctionServer : IDisposable
             Function = name, Mode = result.Mode, StartedAt = startedAt, InputBytes = plan.Input.Length, OutputBytes = result.Output.Length,
             RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
         });
-        return result with { InvocationId = id };
+        result = result with { InvocationId = id };
+        Served?.Invoke(plan, result);
+        return result;
     }
 
     /// <summary>Drops the files <paramref name="mode"/> reads for the function from the page cache.</summary>

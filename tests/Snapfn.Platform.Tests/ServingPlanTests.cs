@@ -62,6 +62,8 @@ public sealed class ServingPlanTests : IDisposable
         var registered = service.Register("fn", Elf, 512, "test", settings: new FunctionSettings { MaxInstances = 3 });
         var plans = Capture(service);
 
+        var served = new List<(InvocationPlan Plan, InvocationResult Result)>();
+        service.Server.Served += (plan, result) => served.Add((plan, result));
         var reads = service.Registry.Reads;
         var result = service.Server.Invoke(new InvokeRequest("fn", "in"u8.ToArray()) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(7) }, Cancel);
 
@@ -77,6 +79,11 @@ public sealed class ServingPlanTests : IDisposable
         Assert.Equal("mode-vanilla", result.Path);
         Assert.NotNull(result.InvocationId);
         Assert.Equal(result.InvocationId, service.Log.Recent("fn", 1).Single().Id);
+        // What learns from real requests sees the plan and the result, once the instance is free again.
+        var (servedPlan, servedResult) = Assert.Single(served);
+        Assert.Same(plan, servedPlan);
+        Assert.Equal("in"u8.ToArray(), servedPlan.Input);
+        Assert.Equal(result, servedResult);
     }
 
     [Fact]

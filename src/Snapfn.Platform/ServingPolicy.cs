@@ -72,7 +72,7 @@ public static class ServingPolicy
         if (!facts.HasSnapshot)
         {
             throw new SnapshotInvalidException(
-                $"'{facts.Function}' has no snapshot yet, so there is nothing to restore it from (deploy takes one unless told not to)",
+                $"'{facts.Function}' has no snapshot yet, so there is nothing to restore it from",
                 SnapshotRemedy.TakeSnapshot(facts.Function));
         }
         foreach (var recorded in RecordedPreference)

@@ -51,6 +51,18 @@ public static class GuestPrograms
         return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Path)).Append(Of(ShimPath)).Append(Of(manifest)));
     }
 
+    /// <summary>The version of every file <see cref="CodeSha256"/> reads (stat only, no contents): equal stamps mean the
+    /// hash need not be computed again. A file rewritten in place keeps its inode but not its modification time;
+    /// one replaced by rename (how builds and Snapfn write) gets a new inode.</summary>
+    public static string CodeStamp(FunctionInfo function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        static string Of(string name, string path) => $"{name}:{FileVersion.Of(path)?.ToString() ?? "-"}";
+        if (function.Runtime == FunctionRuntime.Native)
+            return Of("elf", function.CodePath);
+        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Name, f.Path)).Append(Of("shim", ShimPath)));
+    }
+
     /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the Python folder's files and the shim.</summary>
     public static string CodeSha256(FunctionInfo function)
     {

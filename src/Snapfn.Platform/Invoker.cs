@@ -154,29 +154,85 @@ public sealed class Invoker : IDisposable
         if (RestoreModes.Get(request.Mode) is not IMemoryBackend backend)
             return InvokeWarm(request, options, cancel);
         if (request.Snapshot is { } resolved)
-            return InvokeRestored(request, backend, resolved, options, cancel);
+            return Restore(request.Function, resolved, backend, request.Mode, request.Input, request.Cold, options, keep: false, cancel).Result;
         using var snapshot = _snapshots.OpenLeased(request.Function);
-        return InvokeRestored(request, backend, snapshot, options, cancel);
+        return Restore(request.Function, snapshot, backend, request.Mode, request.Input, request.Cold, options, keep: false, cancel).Result;
     }
 
-    private InvocationResult InvokeRestored(InvocationRequest request, IMemoryBackend backend, Snapshot snapshot, MicroVmOptions options, CancellationToken cancel)
+    /// <summary>Runs one request as <paramref name="plan"/> says: on its kept VM, or on a VM restored in its mode (kept
+    /// afterwards when the plan says so: <see cref="InvocationPlan.KeepsVm"/>), or, for <c>?mode=warm</c>, on a
+    /// booted warm VM. The VM to keep comes back with the result; a VM whose request failed is stopped, never kept.</summary>
+    internal (InvocationResult Result, KeptVm? Kept) Run(InvocationPlan plan, MicroVmOptions options, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        cancel.ThrowIfCancellationRequested();
+        var function = plan.Function.Info;
+        if (plan.Instance is { } kept)
+            return RunKept(plan, kept, cancel);
+        if (RestoreModes.Get(plan.Mode) is not IMemoryBackend backend)
+            return (InvokeWarm(new InvocationRequest(function, plan.Mode, plan.Input, plan.Cold), options, cancel), null);
+        if (plan.OpenedSnapshot is { } resolved)
+            return Restore(function, resolved, backend, plan.Mode, plan.Input, plan.Cold, options, plan.KeepsVm, cancel);
+        using var snapshot = _snapshots.OpenLeased(function);
+        return Restore(function, snapshot, backend, plan.Mode, plan.Input, plan.Cold, options, plan.KeepsVm, cancel);
+    }
+
+    private static (InvocationResult Result, KeptVm? Kept) RunKept(InvocationPlan plan, KeptVm kept, CancellationToken cancel)
+    {
+        var start = Stopwatch.GetTimestamp();
+        GuestRun run;
+        byte[] output;
+        try
+        {
+            (run, output) = kept.Invoke(plan.Input, cancel);
+        }
+        catch
+        {
+            kept.Dispose();
+            throw;
+        }
+        var result = new InvocationResult
+        {
+            Function = plan.Function.Info.Name,
+            Mode = plan.Path.Mode,
+            Output = output,
+            RestoreMs = BootRun.Ms(start, run.EnteredAt),
+            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
+            TotalMs = BootRun.Ms(start, run.StoppedAt),
+            StartedAt = start,
+            StoppedAt = run.StoppedAt,
+            CachedPagesBefore = 0,
+            Counters = WithExits(new Dictionary<string, double>(), run),
+        };
+        return (result, kept);
+    }
+
+    /// <summary>Restores a VM from <paramref name="snapshot"/> (the caller holds it open and its memory file leased) with
+    /// <paramref name="backend"/> and runs one request on it;
+    /// <paramref name="label"/> is the mode the result reports. With <paramref name="keep"/>, the VM is not stopped
+    /// but handed back (with its share of the budget) for the next request.</summary>
+    private (InvocationResult Result, KeptVm? Kept) Restore(FunctionInfo function, Snapshot snapshot, IMemoryBackend backend, string label, byte[] input,
+        bool cold, MicroVmOptions options, bool keep, CancellationToken cancel)
     {
         var files = backend.Files(snapshot);
-        if (request.Cold)
+        if (cold)
             MakeCold(files);
         backend.Prepare(snapshot);
         var cachedBefore = files.Sum(f => PageCache.Count(f).Cached);
 
         // The shell (KVM VM, memory slot, vCPU thread) is made ahead in a daemon; a one-shot CLI makes it here, and
         // either way it is not part of restoring: restore_ms starts after it.
-        // The VM's share of the host's memory budget, held until the VM is gone; a pooled shell's share ends when
-        // it is taken.
+        // The VM's share of the host's memory budget, held until the VM is gone (a kept VM holds it while idle); a
+        // pooled shell's share ends when it is taken.
         GuestRun run;
         byte[] output;
         long? filePmdMappedKb = null;
         RestoredMemory memory;
         long start;
-        using (_budget.Reserve(snapshot.State.MemorySize, $"a VM of '{request.Function.Name}'", cancel))
+        KeptVm? kept = null;
+        var reservation = _budget.Reserve(snapshot.State.MemorySize, $"a VM of '{function.Name}'", cancel);
+        try
         {
             var shell = _shells.Take(snapshot.State.MemorySize);
             start = Stopwatch.GetTimestamp();
@@ -189,19 +245,50 @@ public sealed class Invoker : IDisposable
                 shell.Dispose();
                 throw;
             }
-            using (memory)
+            if (keep)
             {
-                (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
-                // After the timed run, while the guest's mappings still exist.
-                if (SampleHugePages)
-                    filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+                MicroVm vm;
+                try
+                {
+                    vm = SnapshotRun.Start(snapshot, shell, memory, options with { Name = function.Name });
+                }
+                catch
+                {
+                    memory.Dispose();
+                    throw;
+                }
+                kept = new KeptVm(vm, memory, reservation, function.CodePath, snapshot.State.Id);
+                try
+                {
+                    (run, output) = kept.Invoke(input, cancel);
+                }
+                catch
+                {
+                    kept.Dispose();
+                    throw;
+                }
+            }
+            else
+            {
+                using (memory)
+                {
+                    (run, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = function.Name }, cancel);
+                    // After the timed run, while the guest's mappings still exist.
+                    if (SampleHugePages)
+                        filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+                }
             }
         }
-        _shells.Replenish(snapshot.State.MemorySize);
-        return new InvocationResult
+        finally
         {
-            Function = request.Function.Name,
-            Mode = request.Mode,
+            if (kept is null)
+                reservation.Dispose();
+        }
+        _shells.Replenish(snapshot.State.MemorySize);
+        var result = new InvocationResult
+        {
+            Function = function.Name,
+            Mode = label,
             Output = output,
             RestoreMs = BootRun.Ms(start, run.EnteredAt),
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
@@ -210,10 +297,11 @@ public sealed class Invoker : IDisposable
             StoppedAt = run.StoppedAt,
             CachedPagesBefore = cachedBefore,
             FilePmdMappedKb = filePmdMappedKb,
-            Counters = WithExits(memory.Counters, run),
-            Degraded = memory.Degraded ?? (request.Cold && cachedBefore > 0
+            Counters = WithExits(kept?.Counters ?? memory.Counters, run),
+            Degraded = (kept?.Degraded ?? memory.Degraded) ?? (cold && cachedBefore > 0
                 ? $"the run was asked cold, but {cachedBefore} pages of the mode's files were in the page cache before it (something else maps them?)"
                 : null),
         };
+        return (result, kept);
     }
 }

@@ -22,11 +22,11 @@ public sealed class SnapshotLeaseTests : IDisposable
         var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         var sha = service.Register("racer", File.ReadAllBytes(GuestBuild.ElfPath("hello-world")), 512, "test").ElfSha256;
         // The stand-in restore: the memory file of the snapshot the invocation carries, read as a restore maps it.
-        service.RunInvocation = (request, _, _) => new InvocationResult
+        service.Server.RunInvocation = (plan, _, _) => new InvocationResult
         {
-            Function = request.Function.Name, Mode = request.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
+            Function = plan.Function.Info.Name, Mode = plan.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
             Counters = new Dictionary<string, double>(),
-            Output = Encoding.UTF8.GetBytes(HandmadeSnapshot.MarkOf(request.Snapshot!.MemoryPath)),
+            Output = Encoding.UTF8.GetBytes(HandmadeSnapshot.MarkOf(plan.OpenedSnapshot!.MemoryPath)),
         };
         return (service, home, sha);
     }
@@ -45,20 +45,20 @@ public sealed class SnapshotLeaseTests : IDisposable
         var first = Take(home, sha, "first");
         using var proceed = new ManualResetEventSlim();
         var resolved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        service.VersionResolved = (_, _) =>
+        service.Server.VersionResolved = (_, _) =>
         {
             resolved.SetResult();
             proceed.Wait();
         };
         var cancel = TestContext.Current.CancellationToken;
-        var invocation = Task.Run(() => service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), cancel), cancel);
+        var invocation = Task.Run(() => service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel), cancel);
         try
         {
             Assert.Same(resolved.Task, await Task.WhenAny(resolved.Task, invocation));
         }
         finally
         {
-            service.VersionResolved = null;
+            service.Server.VersionResolved = null;
         }
 
         var second = Take(home, sha, "second");
@@ -70,7 +70,7 @@ public sealed class SnapshotLeaseTests : IDisposable
         Assert.Equal("first", Encoding.UTF8.GetString((await invocation).Output));
         Assert.False(File.Exists(first), "the old memory file stays after the run that held it ended");
         Assert.Equal(0, Snapshot.MemoryFiles.Holders(first));
-        Assert.Equal("second", Encoding.UTF8.GetString(service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), cancel).Output));
+        Assert.Equal("second", Encoding.UTF8.GetString(service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel).Output));
         Assert.Equal(0, Snapshot.MemoryFiles.Holders(second));
     }
 
@@ -81,13 +81,13 @@ public sealed class SnapshotLeaseTests : IDisposable
         using var _ = service;
         var first = Take(home, sha, "first");
         string? second = null;
-        service.RunInvocation = (request, _, _) =>
+        service.Server.RunInvocation = (plan, _, _) =>
         {
             second = Take(home, sha, "second");
-            Assert.True(File.Exists(request.Snapshot!.MemoryPath));
+            Assert.True(File.Exists(plan.OpenedSnapshot!.MemoryPath));
             throw new Vmm.GuestAbortedException("the handler gave up");
         };
-        Assert.Throws<Vmm.GuestAbortedException>(() => service.Invoke("racer", "reap", [], cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        Assert.Throws<Vmm.GuestAbortedException>(() => service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "reap", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken));
         Assert.False(File.Exists(first));
         Assert.Equal(0, Snapshot.MemoryFiles.Holders(first));
         Assert.True(File.Exists(second));
@@ -99,17 +99,17 @@ public sealed class SnapshotLeaseTests : IDisposable
         var (service, _, _) = Service();
         using var _ = service;
         Snapshot? carried = null;
-        service.RunInvocation = (request, _, _) =>
+        service.Server.RunInvocation = (plan, _, _) =>
         {
-            carried = request.Snapshot;
+            carried = plan.OpenedSnapshot;
             return new InvocationResult
             {
-                Function = request.Function.Name, Mode = request.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
+                Function = plan.Function.Info.Name, Mode = plan.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
                 Counters = new Dictionary<string, double>(), Output = [],
             };
         };
         // No snapshot exists: a warm VM is booted, so nothing may ask for one.
-        service.Invoke("racer", "warm", [], cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "warm", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken);
         Assert.Null(carried);
     }
 

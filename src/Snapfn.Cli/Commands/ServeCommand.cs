@@ -57,6 +57,26 @@ public static class ServeCommand
             Description = "MiB of one request or result frame of a Python function; a larger result fails the request as the function's",
             DefaultValueFactory = _ => guests.MaxChannelFrameBytes >> 20,
         };
+        var serving = platform.Serving;
+        var maxInstances = new Option<int>("--max-instances")
+        {
+            Description = "VMs of one function running at once when its snapfn.json gives no max_instances (limit max-instances)",
+            DefaultValueFactory = _ => serving.DefaultMaxInstances,
+        };
+        var maxQueue = new Option<int>("--max-queue")
+        {
+            Description = "requests of one function that may wait for an instance; more get 429 with Retry-After", DefaultValueFactory = _ => serving.MaxQueueLength,
+        };
+        var queueWait = new Option<double>("--queue-wait-seconds")
+        {
+            Description = "how long a request waits for an instance of its function before a 429 (limit queue-wait)",
+            DefaultValueFactory = _ => serving.MaxQueueWait.TotalSeconds,
+        };
+        var keepAlive = new Option<double>("--keep-alive-seconds")
+        {
+            Description = "how long an idle VM (of a function with keep_state) is kept after its last request before it is stopped",
+            DefaultValueFactory = _ => serving.KeepAlive.TotalSeconds,
+        };
         var hosts = new Option<string[]>("--allowed-host")
         {
             Description = "a host name clients address the daemon by (besides localhost and IP addresses); others are refused, against DNS rebinding; repeatable",
@@ -76,6 +96,7 @@ public static class ServeCommand
         {
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
+            maxInstances, maxQueue, queueWait, keepAlive,
         };
         command.SetAction(parse =>
         {
@@ -89,6 +110,7 @@ public static class ServeCommand
                     parse.GetValue(shells), parse.GetValue(shellIdle)) with
                 {
                     Guests = GuestLimitsOf(parse.GetValue(tmpMib), parse.GetValue(tmpEntries), parse.GetValue(frameMib)),
+                    Serving = ServingOptions(parse.GetValue(maxInstances), parse.GetValue(maxQueue), parse.GetValue(queueWait), parse.GetValue(keepAlive)),
                 },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
@@ -127,6 +149,21 @@ public static class ServeCommand
         if (frameMib is < 1 or > GuestLimits.MaxChannelFrameCeiling >> 20)
             throw new UsageException($"--max-channel-frame-mib must be between 1 and {GuestLimits.MaxChannelFrameCeiling >> 20} (got {frameMib})");
         return new GuestLimits { Tmp = new Linux.Files.TmpQuota(tmpMib << 20, tmpEntries), MaxChannelFrameBytes = frameMib << 20 };
+    }
+
+    private static ServingOptions ServingOptions(int maxInstances, int maxQueue, double queueWaitSeconds, double keepAliveSeconds)
+    {
+        if (FunctionSettings.CheckMaxInstances(maxInstances) is { } wrong)
+            throw new UsageException($"--max-instances {wrong}");
+        if (maxQueue < 0 || !(queueWaitSeconds >= 0 && queueWaitSeconds <= 3600) || !(keepAliveSeconds > 0 && keepAliveSeconds <= 7 * 24 * 3600))
+            throw new UsageException("--max-queue must be >= 0, --queue-wait-seconds between 0 and 3600, --keep-alive-seconds above 0 and at most a week");
+        return new ServingOptions
+        {
+            DefaultMaxInstances = maxInstances,
+            MaxQueueLength = maxQueue,
+            MaxQueueWait = TimeSpan.FromSeconds(queueWaitSeconds),
+            KeepAlive = TimeSpan.FromSeconds(keepAliveSeconds),
+        };
     }
 
     private static FunctionServiceOptions PlatformOptions(int maxGuestMemoryMib, long? budgetMib, double waitSeconds, int shells, double shellIdleSeconds)

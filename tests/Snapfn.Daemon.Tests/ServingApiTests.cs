@@ -36,6 +36,10 @@ public sealed partial class ServingApiTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        // Snapshot files of "fn" on disk, made by hand (no VM): a restore path's plan leases its snapshot's memory file
+        // when the request is admitted; which snapshot the policy sees is the registry's record, set by each test.
+        Snapfn.Snapshots.Tests.HandmadeSnapshot.Take(new SnapfnHome(_home.Path).SnapshotFolder("fn"), FunctionRegistry.Sha256Of(
+            Path.Combine(FunctionCatalog.Default().GuestDirectory, "hello-world.elf")), Snapfn.Snapshots.Tests.HandmadeSnapshot.Marked("fn"));
         _app = DaemonHost.Build(new DaemonOptions
         {
             Listen = "http://127.0.0.1:0",

@@ -16,6 +16,8 @@ internal static class FileCalls
     private const int MaxIovecs = 1024;
     private const int FIONCLEX = 0x5450;
     private const int FIOCLEX = 0x5451;
+    private const int FIONREAD = 0x541b;
+    private const int FIONBIO = 0x5421;
 
     public static long Read(LinuxProcess p, in SyscallArgs a)
     {
@@ -27,15 +29,68 @@ internal static class FileCalls
         // An empty invocation channel: the program waits for its next request (READY).
         if (file is ChannelFile { HasInput: false } && p.Channel is { } channel && a.A2 > 0)
             return channel.Wait(a.A1, a.A2);
-        return file.Read(buffer);
+        return ReadWaiting(p, file, AsInt(a.A0), buffer);
+    }
+
+    /// <summary>A read that waits, as Linux's, while the file has nothing yet (EAGAIN) and is not O_NONBLOCK.</summary>
+    private static long ReadWaiting(LinuxProcess p, OpenFile file, int fd, Span<byte> buffer)
+    {
+        while (true)
+        {
+            var n = file.Read(buffer);
+            if (n != -Errno.EAGAIN || !Waits(file))
+                return n;
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: false));
+            if (woken < 0)
+                return woken;
+        }
     }
 
     public static long Write(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
             return -Errno.EBADF;
-        return file.Write(p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
+        return WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
     }
+
+    /// <summary>A write that waits for room, as Linux's, until all of it is written, unless the file is O_NONBLOCK
+    /// (then what fits, or EAGAIN); EPIPE on a pipe with no reader raises SIGPIPE too.</summary>
+    private static long WriteWaiting(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<byte> data)
+    {
+        long done = 0;
+        while (true)
+        {
+            var n = file.Write(data[(int)done..]);
+            if (n == -Errno.EPIPE)
+                p.Signals.Raise(SIGPIPE, SignalInfo.User);
+            if (n >= 0)
+            {
+                done += n;
+                if (done == data.Length || n == 0 || !Waits(file))
+                    return done;
+                continue;
+            }
+            if (n != -Errno.EAGAIN || !Waits(file))
+                return done > 0 ? done : n;
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: true));
+            if (woken < 0)
+                return done > 0 ? done : woken;
+        }
+    }
+
+    private const int SIGPIPE = 13;
+
+    /// <summary>The file makes the program wait when it is not ready: a pipe or an eventfd without O_NONBLOCK.</summary>
+    private static bool Waits(OpenFile file) => file.CanEpoll && (file.StatusFlags & Libc.O_NONBLOCK) == 0;
+
+    /// <summary>What the program waits for, for the message if it would wait forever.</summary>
+    private static string WaitingFor(OpenFile file, int fd, bool write) => (file, write) switch
+    {
+        (PipeEnd, false) => $"reads the empty pipe at fd {fd}, whose write end it holds open itself",
+        (PipeEnd, true) => $"writes to the full pipe at fd {fd} ({((PipeEnd)file).Capacity} bytes), whose read end it holds open itself",
+        (EventFile, false) => $"reads the eventfd at fd {fd}, whose counter is 0",
+        _ => $"writes to the eventfd at fd {fd}, whose counter is full",
+    };
 
     public static long Pread64(LinuxProcess p, in SyscallArgs a)
     {
@@ -88,7 +143,14 @@ internal static class FileCalls
             long n;
             try
             {
-                n = write ? file.Write(p.User.Readable(iov.iov_base, length)) : file.Read(p.User.Writable(iov.iov_base, length));
+                // Only the first buffer waits: once bytes have moved, a pipe that runs dry or full ends the call.
+                n = (write, total) switch
+                {
+                    (true, 0) => WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(iov.iov_base, length)),
+                    (true, _) => file.Write(p.User.Readable(iov.iov_base, length)),
+                    (false, 0) => ReadWaiting(p, file, AsInt(a.A0), p.User.Writable(iov.iov_base, length)),
+                    _ => file.Read(p.User.Writable(iov.iov_base, length)),
+                };
             }
             catch (BadAddressException) when (total > 0)
             {
@@ -181,6 +243,13 @@ internal static class FileCalls
             case FIONCLEX:
                 p.Files.SetCloseOnExec(AsInt(a.A0), false);
                 return 0;
+            case FIONREAD when file is PipeEnd { IsReadEnd: true } pipe:
+                p.User.Write(a.A2, pipe.Available);
+                return 0;
+            case FIONBIO:
+                var on = p.User.Read<int>(a.A2) != 0;
+                file.StatusFlags = on ? file.StatusFlags | Libc.O_NONBLOCK : file.StatusFlags & ~Libc.O_NONBLOCK;
+                return 0;
             default:
                 return file.Ioctl(a.A1);
         }
@@ -189,7 +258,7 @@ internal static class FileCalls
     public static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
         const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
-            F_DUPFD_CLOEXEC = 1030;
+            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
         var fd = AsInt(a.A0);
         if (p.Files.Get(fd) is not { } file)
             return -Errno.EBADF;
@@ -213,6 +282,10 @@ internal static class FileCalls
                 return 0;
             case F_GETLK or F_SETLK or F_SETLKW:
                 return 0; // one process: every lock is granted
+            case F_SETPIPE_SZ:
+                return file is PipeEnd pipe ? pipe.Resize((long)(uint)a.A2) : -Errno.EBADF;
+            case F_GETPIPE_SZ:
+                return file is PipeEnd pipeEnd ? pipeEnd.Capacity : -Errno.EBADF;
             default:
                 return -Errno.EINVAL;
         }
@@ -362,29 +435,8 @@ internal static class FileCalls
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
     }
 
-    /// <summary>fsync, fdatasync, flock: nothing to wait for or to share with; valid descriptors succeed.</summary>
+    /// <summary>flock: nothing to share with; valid descriptors succeed.</summary>
     public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
-
-    /// <summary>poll and ppoll: files and devices are always ready; a bad descriptor is POLLNVAL.</summary>
-    public static long Poll(LinuxProcess p, in SyscallArgs a)
-    {
-        const short POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20, POLLRDNORM = 0x40, POLLWRNORM = 0x100;
-        if (a.A1 > FdTable.Limit)
-            return -Errno.EINVAL;
-        if (!GuestRange.TryCreateArray(a.A0, a.A1, (ulong)Unsafe.SizeOf<Kernel.pollfd>(), out var array))
-            return -Errno.EFAULT;
-        var entries = MemoryMarshal.Cast<byte, Kernel.pollfd>(p.User.Writable(array));
-        var ready = 0;
-        foreach (ref var entry in entries)
-        {
-            entry.revents = entry.fd < 0 ? (short)0
-                : p.Files.Get(entry.fd) is null ? POLLNVAL
-                : (short)(entry.events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
-            if (entry.revents != 0)
-                ready++;
-        }
-        return ready;
-    }
 
     /// <summary>The absolute guest path a (dirfd, path) pair names; null with an errno where it names none.</summary>
     private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno)

@@ -180,7 +180,7 @@ internal static class FileCalls
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;
-        var file = p.Root.Open(path, flags, mode & ~p.Umask, out errno);
+        var file = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Open(p, proc, flags, out errno) : p.Root.Open(path, flags, mode & ~p.Umask, out errno);
         if (file is null)
             return -errno;
         return p.Files.Add(file, closeOnExec: (flags & Libc.O_CLOEXEC) != 0);
@@ -212,7 +212,8 @@ internal static class FileCalls
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;
-        var result = p.Root.Stat(path, (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0, out var st);
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        var result = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out var st) : p.Root.Stat(path, follow, out st);
         if (result < 0)
             return result;
         p.User.Write(statAddress, st);
@@ -321,7 +322,11 @@ internal static class FileCalls
         if ((mode & ~7) != 0)
             return -Errno.EINVAL;
         var path = Resolve(p, dirfd, pathAddress, out var errno);
-        return path is null ? -errno : p.Root.Access(path, mode);
+        if (path is null)
+            return -errno;
+        if (ProcFiles.Normalize(path) is { } proc)
+            return ProcFiles.Stat(p, proc, followSymlinks: true, out _) is < 0 and var missing ? missing : (mode & 2) != 0 ? -Errno.EACCES : 0;
+        return p.Root.Access(path, mode);
     }
 
     public static long Getcwd(LinuxProcess p, in SyscallArgs a)
@@ -366,7 +371,10 @@ internal static class FileCalls
         if ((long)size <= 0)
             return -Errno.EINVAL;
         var path = Resolve(p, dirfd, pathAddress, out var errno);
-        return path is null ? -errno : p.Root.ReadLink(path, p.User.Writable(buffer, Math.Min(size, UserMemory.PathMax)));
+        if (path is null)
+            return -errno;
+        var output = p.User.Writable(buffer, Math.Min(size, UserMemory.PathMax));
+        return ProcFiles.Normalize(path) is { } proc ? ProcFiles.ReadLink(p, proc, output) : p.Root.ReadLink(path, output);
     }
 
     public static long Mkdir(LinuxProcess p, in SyscallArgs a)
@@ -433,6 +441,107 @@ internal static class FileCalls
         if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
             return -Errno.EBADF;
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
+    }
+
+    public static long Chmod(LinuxProcess p, in SyscallArgs a)
+    {
+        var mode = AsInt(a.A1);
+        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
+    }
+
+    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business).</summary>
+    public static long Fchmodat(LinuxProcess p, in SyscallArgs a)
+    {
+        var mode = AsInt(a.A2);
+        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
+    }
+
+    public static long Fchmod(LinuxProcess p, in SyscallArgs a) =>
+        p.Files.Get(a.A0) is { } file ? file.ChangeMode(AsInt(a.A1)) : -Errno.EBADF;
+
+    private const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
+
+    /// <summary>utimensat: a path (following its last link or not), or with a null path the descriptor itself.</summary>
+    public static long Utimensat(LinuxProcess p, in SyscallArgs a)
+    {
+        var dirfd = AsInt(a.A0);
+        var flags = AsInt(a.A3);
+        if ((flags & ~(Libc.AT_SYMLINK_NOFOLLOW | Libc.AT_EMPTY_PATH)) != 0)
+            return -Errno.EINVAL;
+        Kernel.timespec[]? times = null;
+        if (a.A2 != 0)
+        {
+            times = [p.User.Read<Kernel.timespec>(a.A2), p.User.Read<Kernel.timespec>(a.A2 + 16)];
+            foreach (var t in times)
+            {
+                if (t.tv_nsec is not (UTIME_NOW or UTIME_OMIT) && (t.tv_nsec is < 0 or >= 1_000_000_000))
+                    return -Errno.EINVAL;
+            }
+        }
+        if (a.A1 == 0 || (flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(a.A1).Length == 0)
+        {
+            if (a.A1 == 0 && dirfd == Libc.AT_FDCWD)
+                return -Errno.EFAULT;
+            if (a.A1 == 0 && flags != 0)
+                return -Errno.EINVAL;
+            return p.Files.Get(dirfd) is { } file ? file.SetTimes(times) : -Errno.EBADF;
+        }
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        return WithPath(p, dirfd, a.A1, path => p.Root.SetTimes(path, times, follow));
+    }
+
+    public static long Futimesat(LinuxProcess p, in SyscallArgs a) => TimesFromTimevals(p, AsInt(a.A0), a.A1, a.A2);
+
+    public static long Utimes(LinuxProcess p, in SyscallArgs a) => TimesFromTimevals(p, Libc.AT_FDCWD, a.A0, a.A1);
+
+    /// <summary>utime: a struct utimbuf of two whole seconds (access, modification), or null for now.</summary>
+    public static long Utime(LinuxProcess p, in SyscallArgs a)
+    {
+        Kernel.timespec[]? times = a.A1 == 0 ? null
+            : [new Kernel.timespec { tv_sec = p.User.Read<long>(a.A1) }, new Kernel.timespec { tv_sec = p.User.Read<long>(a.A1 + 8) }];
+        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.SetTimes(path, times, followSymlinks: true));
+    }
+
+    private static long TimesFromTimevals(LinuxProcess p, int dirfd, ulong pathAddress, ulong timesAddress)
+    {
+        Kernel.timespec[]? times = null;
+        if (timesAddress != 0)
+        {
+            var access = p.User.Read<Kernel.timeval>(timesAddress);
+            var modification = p.User.Read<Kernel.timeval>(timesAddress + 16);
+            if (access.tv_usec is < 0 or >= 1_000_000 || modification.tv_usec is < 0 or >= 1_000_000)
+                return -Errno.EINVAL;
+            times = [new Kernel.timespec { tv_sec = access.tv_sec, tv_nsec = access.tv_usec * 1000 },
+                new Kernel.timespec { tv_sec = modification.tv_sec, tv_nsec = modification.tv_usec * 1000 }];
+        }
+        return WithPath(p, dirfd, pathAddress, path => p.Root.SetTimes(path, times, followSymlinks: true));
+    }
+
+    /// <summary>fsync and fdatasync: the host file's data (and for fsync its metadata) reach the host's disk.</summary>
+    public static long Fsync(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.Sync(dataOnly: false) : -Errno.EBADF;
+
+    public static long Fdatasync(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.Sync(dataOnly: true) : -Errno.EBADF;
+
+    public static long Syncfs(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.SyncFileSystem() : -Errno.EBADF;
+
+    public static long Sync(LinuxProcess p, in SyscallArgs a) => p.Root.SyncAll();
+
+    public static long SyncFileRange(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong ValidFlags = 1 | 2 | 4; // SYNC_FILE_RANGE_WAIT_BEFORE, _WRITE, _WAIT_AFTER
+        if ((a.A3 & ~ValidFlags) != 0 || (long)a.A1 < 0 || (long)a.A2 < 0 || (long)a.A1 > long.MaxValue - (long)a.A2)
+            return -Errno.EINVAL;
+        return p.Files.Get(a.A0) is { } file ? file.SyncRange((long)a.A1, (long)a.A2, (uint)a.A3) : -Errno.EBADF;
+    }
+
+    /// <summary>fadvise64: advice is accepted (the host's page cache decides); pipes are ESPIPE, unknown advice EINVAL.</summary>
+    public static long Fadvise64(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (file is PipeEnd)
+            return -Errno.ESPIPE;
+        return AsInt(a.A3) is < 0 or > 5 || (long)a.A2 < 0 ? -Errno.EINVAL : 0;
     }
 
     /// <summary>flock: nothing to share with; valid descriptors succeed.</summary>

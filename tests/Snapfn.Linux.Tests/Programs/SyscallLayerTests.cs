@@ -29,6 +29,11 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
 
+    /// <summary>Issue 24: chmod, utimensat and the fsync family on /tmp, getpwuid(0), /proc/self/fd, status and maps.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void File_modes_times_sync_users_and_proc_self(string linkage) => GuestProgram.RunChecks("fileattrs-" + linkage);
+
     /// <summary>Issue 24: pipe2, eventfd2, poll, ppoll, select, pselect6 and epoll, with readiness and timeouts.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]

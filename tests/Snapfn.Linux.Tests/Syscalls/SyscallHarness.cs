@@ -31,6 +31,8 @@ internal sealed class SyscallHarness : IDisposable
 
     public SyscallHarness(long pipeBufferLimit = ProcessOptions.DefaultPipeBufferLimit)
     {
+        Directory.CreateDirectory(Path.Combine(_root, "etc"));
+        File.WriteAllText(Path.Combine(_root, "etc", "hostname"), "snapfn\n");
         Process = LinuxProcess.WithoutVm(new ProcessOptions
         {
             RootDirectory = _root, Program = "/none", Arguments = ["/none"], PipeBufferLimit = pipeBufferLimit,
@@ -62,6 +64,16 @@ internal sealed class SyscallHarness : IDisposable
         Regs.r9 = a5;
         Process.OnSyscall(null!, ref Regs);
         return unchecked((long)Regs.rax);
+    }
+
+    /// <summary>The root directory on the host (read-only to the program).</summary>
+    public string RootDirectory => _root;
+
+    /// <summary>Writes a NUL-terminated string at <paramref name="address"/> and returns the address.</summary>
+    public ulong Text(ulong address, string text)
+    {
+        Process.User.Write(address, System.Text.Encoding.UTF8.GetBytes(text + "\0"));
+        return address;
     }
 
     public T Read<T>(ulong address) where T : unmanaged => Process.User.Read<T>(address);

@@ -1,5 +1,5 @@
 /* misc: identity, time, signals-as-state, TLS and futex calls, from inside the guest.
- * Run as `/tests/misc-static` (no arguments). One CPU; signals are recorded, never delivered. */
+ * Run as `/tests/misc-static` (no arguments). One CPU; the handlers installed here are never sent a signal (guest/linux-tests/signals.c sends them). */
 #include "lt.h"
 
 #include <asm/prctl.h>

@@ -32,6 +32,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private readonly OutputTail _stderrTail;
     private long _historyCount;
     private bool _disposed;
+    private Kvm.kvm_regs _registers;
+    private bool _registersChanged;
+    private int _fpuStateSize;
 
     private LinuxProcess(ProcessOptions options)
     {
@@ -51,6 +54,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             _vdsoClock = new VdsoClock();
         Cwd = options.WorkingDirectory;
         _stderrTail = new OutputTail(options.StandardError);
+        Clock = new HostGuestClock(this);
+        Pipes = new PipeBuffers(options.PipeBufferLimit);
     }
 
     /// <summary>The invocation channel (fd 3) of a function's program; null for a plain program.</summary>
@@ -72,6 +77,57 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     public int Umask { get; set; } = 0x12; // 022
 
     public SignalState Signals { get; } = new();
+
+    /// <summary>setitimer's and timer_create's timers.</summary>
+    public ProcessTimers Timers { get; } = new();
+
+    /// <summary>What the program's pipes hold on the host, against <see cref="ProcessOptions.PipeBufferLimit"/>.</summary>
+    public PipeBuffers Pipes { get; }
+
+    /// <summary>Time the program spent waiting in system calls (sleeps, polls), which is not CPU time.</summary>
+    internal long WaitedNs { get; set; }
+
+    /// <summary>The clocks every wait and timer goes by; tests put a manual one here.</summary>
+    internal IGuestClock Clock { get; set; }
+
+    /// <summary>The registers of the system call being served (its stack pointer, for sigaltstack).</summary>
+    internal ref readonly Kvm.kvm_regs Registers => ref _registers;
+
+    /// <summary>The registers of the system call being served, to be changed (rt_sigreturn): what the program
+    /// resumes with.</summary>
+    internal ref Kvm.kvm_regs RegistersForUpdate()
+    {
+        _registersChanged = true;
+        return ref _registers;
+    }
+
+    /// <summary>The vCPU's FPU state for a signal frame; null without a VM.</summary>
+    internal byte[]? SaveFpu()
+    {
+        var state = _vm?.GetFpuState();
+        if (state is not null)
+            _fpuStateSize = state.Length;
+        return state;
+    }
+
+    /// <summary>Loads the FPU state a signal frame saved at <paramref name="address"/>; false if it cannot be read or
+    /// KVM refuses it (a program that wrote garbage there). Without a VM there is nothing to load.</summary>
+    internal bool RestoreFpu(ulong address)
+    {
+        if (_vm is null)
+            return true;
+        try
+        {
+            if (_fpuStateSize == 0)
+                _fpuStateSize = _vm.GetFpuState().Length;
+            _vm.SetFpuState(User.Readable(address, (ulong)_fpuStateSize).ToArray());
+            return true;
+        }
+        catch (Exception e) when (e is BadAddressException or SyscallException)
+        {
+            return false;
+        }
+    }
 
     public ulong FsBase { get; set; }
 
@@ -264,11 +320,21 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     {
         var number = regs.rax;
         var args = new SyscallArgs(regs);
+        _registers = regs;
+        _registersChanged = false;
         var result = Dispatch(number, args);
         _vdsoClock?.Refresh();
         if (result == FunctionChannel.Waiting)
             return SyscallAction.Ready; // the read stays unfinished: RAX is set when the request comes
+        if (_registersChanged)
+            regs = _registers;
         regs.rax = unchecked((ulong)result);
+        if (Exit is null)
+        {
+            Timers.Expire(this);
+            if (Signals.Pending != 0 || result == -Waits.ERESTARTSYS)
+                SignalDelivery.Deliver(this, number, ref regs);
+        }
         if (Exit is { } exit)
         {
             if (_options.Function)

@@ -51,6 +51,13 @@ public sealed record ProcessOptions
     /// never buffers more than this of a frame. Default 32 MiB, as the C runtime's buffers.</summary>
     public int MaxChannelFrame { get; init; } = ChannelFile.DefaultMaxFrame;
 
+    /// <summary>How many bytes of pipe buffers the program's pipes may have on the host, summed (each has 64 KiB, as
+    /// on Linux). Past it a new pipe gets a 4 KiB buffer and F_SETPIPE_SZ cannot grow one (EPERM), as past Linux's
+    /// pipe-user-pages-soft. Default 16 MiB.</summary>
+    public long PipeBufferLimit { get; init; } = DefaultPipeBufferLimit;
+
+    public const long DefaultPipeBufferLimit = 16L << 20;
+
     /// <summary>Identifies the root's contents (its manifest's package hash): a snapshot is only restored into the
     /// root it was taken with.</summary>
     public string? RootFingerprint { get; init; }

@@ -86,6 +86,10 @@ public sealed class ProcessState
 
     internal static ProcessState Capture(LinuxProcess p)
     {
+        if (p.Timers.AnyArmed)
+            throw new SnapshotStateException("had a timer armed (setitimer, alarm or timer_settime)");
+        if (p.Signals.Pending != 0)
+            throw new SnapshotStateException($"had signals pending (mask 0x{p.Signals.Pending:x})");
         var descriptions = new List<Description>();
         var ids = new Dictionary<OpenFile, int>(ReferenceEqualityComparer.Instance);
         var descriptors = new List<Descriptor>();
@@ -132,6 +136,7 @@ public sealed class ProcessState
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
             host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
+        PipeEnd or EventFile or EpollFile or ContentFile or SyntheticDirectory => throw new SnapshotStateException($"had {file.GuestPath} open"),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
     };
 

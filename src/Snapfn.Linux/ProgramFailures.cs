@@ -36,6 +36,17 @@ public sealed class TmpSnapshotException : GuestFailureException
     public TmpSnapshotException(string message, Exception innerException) : base(message, innerException) { }
 }
 
+/// <summary>The program holds, at its snapshot point, state a snapshot does not keep (a pipe, an eventfd, an epoll
+/// instance, an armed timer, a pending signal): the function's to fix, in its init().</summary>
+public sealed class SnapshotStateException : GuestFailureException
+{
+    public SnapshotStateException(string what)
+        : base($"the function {what} when it read its first request, and a snapshot cannot keep that: " +
+               "close or disarm it in init(), before the first read of the channel")
+    {
+    }
+}
+
 /// <summary>A snapshot's process cannot be rebuilt here (its root changed, its /tmp is gone); take it again.</summary>
 public sealed class ProcessRestoreException : Exception
 {

@@ -115,6 +115,13 @@ public sealed class MicroVm : IDisposable
         _vcpu.SetSregs(sregs);
     });
 
+    /// <summary>The vCPU's FPU, SSE and AVX registers as an XSAVE area (KVM_GET_XSAVE): what a Linux program's signal
+    /// frame saves, so that a handler cannot change the registers of the code it interrupted.</summary>
+    public byte[] GetFpuState() => _thread.Invoke(() => _vcpu.GetXsave());
+
+    /// <summary>Loads an XSAVE area back (rt_sigreturn); KVM refuses a malformed one with EINVAL.</summary>
+    public void SetFpuState(byte[] xsave) => _thread.Invoke(() => _vcpu.SetXsave(xsave));
+
     /// <summary>The guest's TSC now (IA32_TSC through KVM), for a vDSO that computes time from rdtsc.</summary>
     public ulong ReadGuestTsc() => _thread.Invoke(() =>
         _vcpu.GetMsrs([0x10]) is [var tsc] ? tsc.Value : throw new InvalidOperationException("KVM refused to read IA32_TSC"));

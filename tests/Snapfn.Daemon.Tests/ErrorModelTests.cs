@@ -49,6 +49,7 @@ public sealed partial class ErrorModelTests
         (new ProgramDeadlockException(0x1000), ErrorCode.GuestDeadlock),
         (new ChannelFrameTooLargeException(1UL << 30, 32 << 20), ErrorCode.FunctionFailed),
         (new TmpSnapshotException("the function's /tmp holds a FIFO at /tmp/x"), ErrorCode.FunctionFailed),
+        (new SnapshotStateException("had pipe:[65537] open"), ErrorCode.FunctionFailed),
         (new SyscallFailedException("mmap(0x0, 0x1000)", new InvalidOperationException("a handler's bug")), ErrorCode.Internal),
         (new ProgramCrashedException(new GuestCrashedException("page fault", default, 0), "read(0x3, 0x0, 0x0) = 0"), ErrorCode.GuestCrashed),
         (new SnapshotInvalidException("state file truncated", SnapshotRemedy.TakeSnapshot("f")), ErrorCode.SnapshotUnusable),

@@ -76,6 +76,18 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int fchmod(SafeHandle fd, uint mode);
 
+    /// <summary>fchmodat(2); with an absolute <paramref name="path"/> the descriptor is not used.</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int fchmodat(SafeHandle dirfd, byte* path, uint mode, int flags);
+
+    /// <summary>utimensat(2): <paramref name="times"/> points at two timespecs (atime, mtime), or is null for now.</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int utimensat(SafeHandle dirfd, byte* path, void* times, int flags);
+
+    /// <summary>futimens(3): glibc's utimensat refuses a null path, so the descriptor's own times go through this.</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int futimens(SafeHandle fd, void* times);
+
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial long readlinkat(SafeHandle dirfd, byte* path, byte* buffer, nuint size);
 

@@ -63,6 +63,15 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int fsync(SafeHandle fd);
 
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int fdatasync(SafeHandle fd);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int syncfs(SafeHandle fd);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static partial int sync_file_range(SafeHandle fd, long offset, long nbytes, uint flags);
+
     [LibraryImport(LibraryName, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static unsafe partial int stat(string path, stat_buf* buf);
 

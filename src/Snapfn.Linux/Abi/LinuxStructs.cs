@@ -84,6 +84,44 @@ public static class Kernel
         public short revents;
     }
 
+    /// <summary>struct epoll_event: packed on x86-64 (12 bytes), unlike on other architectures.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public struct epoll_event
+    {
+        public uint events;
+        public ulong data;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct itimerval
+    {
+        public timeval it_interval;
+        public timeval it_value;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct itimerspec
+    {
+        public timespec it_interval;
+        public timespec it_value;
+    }
+
+    /// <summary>struct sigevent as timer_create reads it (64 bytes; the union's thread fields unused).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
+    public struct sigevent
+    {
+        public ulong sigev_value;
+        public int sigev_signo;
+        public int sigev_notify;
+        public int sigev_notify_thread_id;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct tms
+    {
+        public long tms_utime, tms_stime, tms_cutime, tms_cstime;
+    }
+
     /// <summary>struct stat on x86-64 (the kernel's and glibc's are the same, 144 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct stat

@@ -107,6 +107,9 @@ public sealed class ChannelFile : OpenFile
         _bodyFill = 0;
     }
 
+    /// <summary>Looks like a pipe to the program, so it can join an epoll set; always ready (a read waits in the read).</summary>
+    public override bool CanEpoll => true;
+
     public override int Stat(out Kernel.stat st)
     {
         st = default;

@@ -5,8 +5,9 @@ namespace Snapfn.Linux.Files;
 
 /// <summary>
 /// A read-only file whose bytes the VMM makes up: /proc/cpuinfo and /sys/devices/system/cpu/{possible,present,
-/// online}, which libraries read to size their thread pools (PyTorch's cpuinfo aborts without them). They
-/// describe the guest: one CPU, with the host CPU's model and flags.
+/// online}, which libraries read to size their thread pools (PyTorch's cpuinfo aborts without them) and which
+/// describe the guest: one CPU, with the host CPU's model and flags; /etc/passwd, /etc/group and /etc/nsswitch.conf
+/// with the guest's users, whatever the root holds there; /proc/self/status and /proc/self/maps (ProcFiles).
 /// </summary>
 public sealed class ContentFile : OpenFile
 {
@@ -27,6 +28,11 @@ public sealed class ContentFile : OpenFile
         ["/sys/devices/system/cpu/possible"] = () => "0\n"u8.ToArray(),
         ["/sys/devices/system/cpu/present"] = () => "0\n"u8.ToArray(),
         ["/sys/devices/system/cpu/online"] = () => "0\n"u8.ToArray(),
+        // Who the program is: root (uid 0, as getuid says) and nobody, with Debian's names and homes; glibc reads these
+        // for getpwuid/getgrgid (its default without nsswitch.conf is "files", which the file here also says).
+        ["/etc/passwd"] = () => "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"u8.ToArray(),
+        ["/etc/group"] = () => "root:x:0:\nnogroup:x:65534:\n"u8.ToArray(),
+        ["/etc/nsswitch.conf"] = () => "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"u8.ToArray(),
     };
 
     public override long Read(Span<byte> buffer)

@@ -110,6 +110,48 @@ public sealed unsafe class HostFile : OpenFile
         return result;
     }
 
+    private bool IsPath => (StatusFlags & Libc.O_PATH) != 0;
+
+    /// <summary>fchmod: permission bits only (never setuid, setgid or sticky on the host), on a writable mount only,
+    /// and never on the mount point itself, whose 0700 keeps the rest private (EPERM); O_PATH is EBADF, as Linux's.</summary>
+    public override int ChangeMode(int mode)
+    {
+        if (IsPath)
+            return -Errno.EBADF;
+        if (_space is null)
+            return -Errno.EROFS;
+        if (IsMountPoint())
+            return -Errno.EPERM;
+        return (int)Result(Libc.fchmod(_fd, (uint)mode & RootFileSystem.PermissionBits));
+    }
+
+    public override int SetTimes(Kernel.timespec[]? times)
+    {
+        if (IsPath)
+            return -Errno.EBADF;
+        if (_space is null)
+            return -Errno.EROFS;
+        fixed (Kernel.timespec* t = times)
+            return (int)Result(Libc.futimens(_fd, t));
+    }
+
+    /// <summary>fsync and fdatasync on the host file: its data reaches the host's disk, as the program asked.</summary>
+    public override int Sync(bool dataOnly) =>
+        IsPath ? -Errno.EBADF : (int)Result(dataOnly ? Libc.fdatasync(_fd) : Libc.fsync(_fd));
+
+    /// <summary>syncfs of the host file system a writable mount's file lives on; the read-only root has nothing to write.</summary>
+    public override int SyncFileSystem() => IsPath ? -Errno.EBADF : _space is null ? 0 : (int)Result(Libc.syncfs(_fd));
+
+    public override int SyncRange(long offset, long length, uint flags) =>
+        IsPath ? -Errno.EBADF : (int)Result(Libc.sync_file_range(_fd, offset, length, flags));
+
+    private bool IsMountPoint()
+    {
+        Kernel.stat mine, root;
+        return IsDirectory && Libc.fstat(_fd, (Libc.stat_buf*)&mine) == 0 && Libc.fstat(_space!.Directory, (Libc.stat_buf*)&root) == 0 &&
+               mine.st_dev == root.st_dev && mine.st_ino == root.st_ino;
+    }
+
     /// <summary>The host call's result, or the negated errno it failed with.</summary>
     internal static long Result(long value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();
 

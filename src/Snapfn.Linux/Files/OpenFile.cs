@@ -57,6 +57,37 @@ public abstract class OpenFile : IDisposable
     /// <summary>Nothing here is a terminal: TCGETS and friends are ENOTTY, which is what programs check for.</summary>
     public virtual long Ioctl(ulong request) => -Errno.ENOTTY;
 
+    /// <summary>fchmod: only files of a writable mount change (EROFS for the others, which the VMM makes up or which
+    /// are the read-only root's).</summary>
+    public virtual int ChangeMode(int mode) => -Errno.EROFS;
+
+    /// <summary>futimens: two timespecs (atime, mtime) or null for now; EROFS where nothing can change.</summary>
+    public virtual int SetTimes(Kernel.timespec[]? times) => -Errno.EROFS;
+
+    /// <summary>fsync and fdatasync: EINVAL for what has nothing to sync (pipes, devices, made-up files), as on Linux.</summary>
+    public virtual int Sync(bool dataOnly) => -Errno.EINVAL;
+
+    /// <summary>syncfs: nothing to write for files that live in no file system of the host.</summary>
+    public virtual int SyncFileSystem() => 0;
+
+    /// <summary>sync_file_range: ESPIPE for what is not a regular file, a directory or a link, as on Linux.</summary>
+    public virtual int SyncRange(long offset, long length, uint flags) => -Errno.ESPIPE;
+
+    /// <summary>What poll would report now (<see cref="PollEvents"/>): by default ready both ways, as Linux answers for
+    /// a file that cannot make anyone wait (regular files, directories, devices).</summary>
+    public virtual int Poll() => PollEvents.Default;
+
+    /// <summary>True for files whose readiness changes (pipes, eventfds, streams): only these can join an epoll set;
+    /// for the others epoll_ctl is EPERM, as on Linux.</summary>
+    public virtual bool CanEpoll => false;
+
+    /// <summary>Goes up each time the file's readiness may have changed (data in, data out, an end closed): what an
+    /// edge-triggered epoll registration compares to report a change once.</summary>
+    public virtual long ReadinessVersion => 0;
+
+    /// <summary>True once every descriptor of the file has been closed (an epoll registration then lapses).</summary>
+    internal bool IsClosed => Volatile.Read(ref _references) <= 0;
+
     internal void AddReference() => Interlocked.Increment(ref _references);
 
     /// <summary>Drops one descriptor's reference; the last one closes the file.</summary>

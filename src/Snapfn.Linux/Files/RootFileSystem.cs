@@ -182,6 +182,86 @@ public sealed unsafe class RootFileSystem : IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// chmod of <paramref name="path"/> (following a last symlink, inside the root, or not: EOPNOTSUPP for a link, as
+    /// Linux). Only a writable mount's entries change (EROFS elsewhere), and only their permission bits: setuid, setgid
+    /// and sticky never reach the host file. The mount point itself keeps the host's 0700 (EPERM): it is what keeps
+    /// everything below it private to the daemon's user, whatever modes the program gives its files.
+    /// </summary>
+    public int ChangeMode(string path, int mode, bool followSymlinks)
+    {
+        if (IsSynthetic(path))
+            return -Errno.EROFS;
+        var (mount, relative) = Find(path);
+        using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
+        if (fd is null)
+            return -errno;
+        if (!mount.Mount.Writable)
+            return -Errno.EROFS;
+        if (relative == ".")
+            return -Errno.EPERM;
+        return ThroughProcFd(fd, (f, p) => Libc.fchmodat(f, p, (uint)mode & PermissionBits, 0));
+    }
+
+    /// <summary>utimensat of <paramref name="path"/>: <paramref name="times"/> holds atime and mtime (UTIME_NOW and
+    /// UTIME_OMIT as Linux), or is null for now. Without following, the link itself is changed (its name in its
+    /// parent); following, the target found inside the root. EROFS outside a writable mount.</summary>
+    public unsafe int SetTimes(string path, Kernel.timespec[]? times, bool followSymlinks)
+    {
+        if (IsSynthetic(path))
+            return -Errno.EROFS;
+        fixed (Kernel.timespec* t = times)
+        {
+            var timesPointer = t;
+            if (!followSymlinks)
+                return Stat(path, followSymlinks: false, out _) is < 0 and var missing ? missing
+                    : InParent(path, (parent, name) => Libc.utimensat(parent, name, timesPointer, Libc.AT_SYMLINK_NOFOLLOW));
+            var (mount, relative) = Find(path);
+            using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC, 0, out var errno);
+            if (fd is null)
+                return -errno;
+            if (!mount.Mount.Writable)
+                return -Errno.EROFS;
+            return ThroughProcFd(fd, (f, p) => Libc.utimensat(f, p, timesPointer, 0));
+        }
+    }
+
+    /// <summary>sync(2) for the program: syncfs of each writable mount (its world), never the host's every file system.</summary>
+    public int SyncAll()
+    {
+        foreach (var mount in _mounts)
+        {
+            if (!mount.Mount.Writable)
+                continue;
+            using var fd = OpenAt(mount, ".", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0, out _);
+            if (fd is not null)
+                _ = Libc.syncfs(fd);
+        }
+        return 0;
+    }
+
+    /// <summary>The bits chmod may set on a host file: read, write and execute for owner, group and others.</summary>
+    internal const int PermissionBits = 0x1ff;
+
+    private delegate int FdPathOperation(SafeFd fd, byte* path);
+
+    /// <summary>Runs a path call on exactly the inode <paramref name="fd"/> (O_PATH, opened inside its mount) holds,
+    /// through its /proc/self/fd link: the host resolves nothing else. The inode must not be a symlink, which the
+    /// call would follow on the host.</summary>
+    private static int ThroughProcFd(SafeFd fd, FdPathOperation operation)
+    {
+        Kernel.stat st;
+        if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
+            return -Marshal.GetLastPInvokeError();
+        if ((st.st_mode & Kernel.S_IFMT) == Kernel.S_IFLNK)
+            return -Errno.EOPNOTSUPP;
+        fixed (byte* p = CString.Of($"/proc/self/fd/{fd.DangerousGetHandle()}"))
+            return (int)HostFile.Result(operation(fd, p));
+    }
+
+    private static bool IsSynthetic(string path) =>
+        path == "/proc/self/exe" || DeviceFile.ForPath(path) is not null || ContentFile.Known.ContainsKey(path);
+
     public bool IsDirectory(string path) =>
         Stat(path, followSymlinks: true, out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
 
@@ -272,7 +352,10 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>openat2 below the mount's directory: the new descriptor, or null and the errno.</summary>
     private static SafeFd? OpenAt(MountPoint mount, string relative, int flags, uint mode, out int errno)
     {
-        var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = (flags & (Libc.O_CREAT | Libc.O_TMPFILE)) != 0 ? mode : 0, resolve = Resolve };
+        // openat2 refuses a mode without O_CREAT or O_TMPFILE; O_TMPFILE's bits include O_DIRECTORY's, so test it whole
+        // (Python's os.open passes 0o777 with O_DIRECTORY).
+        var creates = (flags & Libc.O_CREAT) != 0 || (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
+        var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = creates ? mode : 0, resolve = Resolve };
         fixed (byte* p = CString.Of(relative))
         {
             var fd = Libc.openat2(mount.Handle, p, &how);

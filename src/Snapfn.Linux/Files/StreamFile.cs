@@ -43,6 +43,12 @@ public sealed class StreamFile : OpenFile
         return buffer.Length;
     }
 
+    /// <summary>Looks like a pipe to the program, so it can join an epoll set; always ready (a read waits in the read).</summary>
+    public override bool CanEpoll => true;
+
+    /// <summary>Standard input is always readable (a read waits for the host's source), the outputs always writable.</summary>
+    public override int Poll() => CanRead ? PollEvents.Readable : PollEvents.Writable;
+
     public override int Stat(out Kernel.stat st)
     {
         st = default;

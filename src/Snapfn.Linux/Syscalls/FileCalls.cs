@@ -16,6 +16,8 @@ internal static class FileCalls
     private const int MaxIovecs = 1024;
     private const int FIONCLEX = 0x5450;
     private const int FIOCLEX = 0x5451;
+    private const int FIONREAD = 0x541b;
+    private const int FIONBIO = 0x5421;
 
     public static long Read(LinuxProcess p, in SyscallArgs a)
     {
@@ -27,15 +29,68 @@ internal static class FileCalls
         // An empty invocation channel: the program waits for its next request (READY).
         if (file is ChannelFile { HasInput: false } && p.Channel is { } channel && a.A2 > 0)
             return channel.Wait(a.A1, a.A2);
-        return file.Read(buffer);
+        return ReadWaiting(p, file, AsInt(a.A0), buffer);
+    }
+
+    /// <summary>A read that waits, as Linux's, while the file has nothing yet (EAGAIN) and is not O_NONBLOCK.</summary>
+    private static long ReadWaiting(LinuxProcess p, OpenFile file, int fd, Span<byte> buffer)
+    {
+        while (true)
+        {
+            var n = file.Read(buffer);
+            if (n != -Errno.EAGAIN || !Waits(file))
+                return n;
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: false));
+            if (woken < 0)
+                return woken;
+        }
     }
 
     public static long Write(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
             return -Errno.EBADF;
-        return file.Write(p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
+        return WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
     }
+
+    /// <summary>A write that waits for room, as Linux's, until all of it is written, unless the file is O_NONBLOCK
+    /// (then what fits, or EAGAIN); EPIPE on a pipe with no reader raises SIGPIPE too.</summary>
+    private static long WriteWaiting(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<byte> data)
+    {
+        long done = 0;
+        while (true)
+        {
+            var n = file.Write(data[(int)done..]);
+            if (n == -Errno.EPIPE)
+                p.Signals.Raise(SIGPIPE, SignalInfo.User);
+            if (n >= 0)
+            {
+                done += n;
+                if (done == data.Length || n == 0 || !Waits(file))
+                    return done;
+                continue;
+            }
+            if (n != -Errno.EAGAIN || !Waits(file))
+                return done > 0 ? done : n;
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: true));
+            if (woken < 0)
+                return done > 0 ? done : woken;
+        }
+    }
+
+    private const int SIGPIPE = 13;
+
+    /// <summary>The file makes the program wait when it is not ready: a pipe or an eventfd without O_NONBLOCK.</summary>
+    private static bool Waits(OpenFile file) => file.CanEpoll && (file.StatusFlags & Libc.O_NONBLOCK) == 0;
+
+    /// <summary>What the program waits for, for the message if it would wait forever.</summary>
+    private static string WaitingFor(OpenFile file, int fd, bool write) => (file, write) switch
+    {
+        (PipeEnd, false) => $"reads the empty pipe at fd {fd}, whose write end it holds open itself",
+        (PipeEnd, true) => $"writes to the full pipe at fd {fd} ({((PipeEnd)file).Capacity} bytes), whose read end it holds open itself",
+        (EventFile, false) => $"reads the eventfd at fd {fd}, whose counter is 0",
+        _ => $"writes to the eventfd at fd {fd}, whose counter is full",
+    };
 
     public static long Pread64(LinuxProcess p, in SyscallArgs a)
     {
@@ -88,7 +143,14 @@ internal static class FileCalls
             long n;
             try
             {
-                n = write ? file.Write(p.User.Readable(iov.iov_base, length)) : file.Read(p.User.Writable(iov.iov_base, length));
+                // Only the first buffer waits: once bytes have moved, a pipe that runs dry or full ends the call.
+                n = (write, total) switch
+                {
+                    (true, 0) => WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(iov.iov_base, length)),
+                    (true, _) => file.Write(p.User.Readable(iov.iov_base, length)),
+                    (false, 0) => ReadWaiting(p, file, AsInt(a.A0), p.User.Writable(iov.iov_base, length)),
+                    _ => file.Read(p.User.Writable(iov.iov_base, length)),
+                };
             }
             catch (BadAddressException) when (total > 0)
             {
@@ -118,7 +180,7 @@ internal static class FileCalls
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;
-        var file = p.Root.Open(path, flags, mode & ~p.Umask, out errno);
+        var file = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Open(p, proc, flags, out errno) : p.Root.Open(path, flags, mode & ~p.Umask, out errno);
         if (file is null)
             return -errno;
         return p.Files.Add(file, closeOnExec: (flags & Libc.O_CLOEXEC) != 0);
@@ -150,7 +212,8 @@ internal static class FileCalls
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;
-        var result = p.Root.Stat(path, (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0, out var st);
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        var result = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out var st) : p.Root.Stat(path, follow, out st);
         if (result < 0)
             return result;
         p.User.Write(statAddress, st);
@@ -181,6 +244,13 @@ internal static class FileCalls
             case FIONCLEX:
                 p.Files.SetCloseOnExec(AsInt(a.A0), false);
                 return 0;
+            case FIONREAD when file is PipeEnd { IsReadEnd: true } pipe:
+                p.User.Write(a.A2, pipe.Available);
+                return 0;
+            case FIONBIO:
+                var on = p.User.Read<int>(a.A2) != 0;
+                file.StatusFlags = on ? file.StatusFlags | Libc.O_NONBLOCK : file.StatusFlags & ~Libc.O_NONBLOCK;
+                return 0;
             default:
                 return file.Ioctl(a.A1);
         }
@@ -189,7 +259,7 @@ internal static class FileCalls
     public static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
         const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
-            F_DUPFD_CLOEXEC = 1030;
+            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
         var fd = AsInt(a.A0);
         if (p.Files.Get(fd) is not { } file)
             return -Errno.EBADF;
@@ -213,6 +283,10 @@ internal static class FileCalls
                 return 0;
             case F_GETLK or F_SETLK or F_SETLKW:
                 return 0; // one process: every lock is granted
+            case F_SETPIPE_SZ:
+                return file is PipeEnd pipe ? pipe.Resize((long)(uint)a.A2) : -Errno.EBADF;
+            case F_GETPIPE_SZ:
+                return file is PipeEnd pipeEnd ? pipeEnd.Capacity : -Errno.EBADF;
             default:
                 return -Errno.EINVAL;
         }
@@ -248,7 +322,11 @@ internal static class FileCalls
         if ((mode & ~7) != 0)
             return -Errno.EINVAL;
         var path = Resolve(p, dirfd, pathAddress, out var errno);
-        return path is null ? -errno : p.Root.Access(path, mode);
+        if (path is null)
+            return -errno;
+        if (ProcFiles.Normalize(path) is { } proc)
+            return ProcFiles.Stat(p, proc, followSymlinks: true, out _) is < 0 and var missing ? missing : (mode & 2) != 0 ? -Errno.EACCES : 0;
+        return p.Root.Access(path, mode);
     }
 
     public static long Getcwd(LinuxProcess p, in SyscallArgs a)
@@ -293,7 +371,10 @@ internal static class FileCalls
         if ((long)size <= 0)
             return -Errno.EINVAL;
         var path = Resolve(p, dirfd, pathAddress, out var errno);
-        return path is null ? -errno : p.Root.ReadLink(path, p.User.Writable(buffer, Math.Min(size, UserMemory.PathMax)));
+        if (path is null)
+            return -errno;
+        var output = p.User.Writable(buffer, Math.Min(size, UserMemory.PathMax));
+        return ProcFiles.Normalize(path) is { } proc ? ProcFiles.ReadLink(p, proc, output) : p.Root.ReadLink(path, output);
     }
 
     public static long Mkdir(LinuxProcess p, in SyscallArgs a)
@@ -362,29 +443,109 @@ internal static class FileCalls
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
     }
 
-    /// <summary>fsync, fdatasync, flock: nothing to wait for or to share with; valid descriptors succeed.</summary>
-    public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
-
-    /// <summary>poll and ppoll: files and devices are always ready; a bad descriptor is POLLNVAL.</summary>
-    public static long Poll(LinuxProcess p, in SyscallArgs a)
+    public static long Chmod(LinuxProcess p, in SyscallArgs a)
     {
-        const short POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20, POLLRDNORM = 0x40, POLLWRNORM = 0x100;
-        if (a.A1 > FdTable.Limit)
-            return -Errno.EINVAL;
-        if (!GuestRange.TryCreateArray(a.A0, a.A1, (ulong)Unsafe.SizeOf<Kernel.pollfd>(), out var array))
-            return -Errno.EFAULT;
-        var entries = MemoryMarshal.Cast<byte, Kernel.pollfd>(p.User.Writable(array));
-        var ready = 0;
-        foreach (ref var entry in entries)
-        {
-            entry.revents = entry.fd < 0 ? (short)0
-                : p.Files.Get(entry.fd) is null ? POLLNVAL
-                : (short)(entry.events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
-            if (entry.revents != 0)
-                ready++;
-        }
-        return ready;
+        var mode = AsInt(a.A1);
+        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
     }
+
+    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business).</summary>
+    public static long Fchmodat(LinuxProcess p, in SyscallArgs a)
+    {
+        var mode = AsInt(a.A2);
+        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
+    }
+
+    public static long Fchmod(LinuxProcess p, in SyscallArgs a) =>
+        p.Files.Get(a.A0) is { } file ? file.ChangeMode(AsInt(a.A1)) : -Errno.EBADF;
+
+    private const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
+
+    /// <summary>utimensat: a path (following its last link or not), or with a null path the descriptor itself.</summary>
+    public static long Utimensat(LinuxProcess p, in SyscallArgs a)
+    {
+        var dirfd = AsInt(a.A0);
+        var flags = AsInt(a.A3);
+        if ((flags & ~(Libc.AT_SYMLINK_NOFOLLOW | Libc.AT_EMPTY_PATH)) != 0)
+            return -Errno.EINVAL;
+        Kernel.timespec[]? times = null;
+        if (a.A2 != 0)
+        {
+            times = [p.User.Read<Kernel.timespec>(a.A2), p.User.Read<Kernel.timespec>(a.A2 + 16)];
+            foreach (var t in times)
+            {
+                if (t.tv_nsec is not (UTIME_NOW or UTIME_OMIT) && (t.tv_nsec is < 0 or >= 1_000_000_000))
+                    return -Errno.EINVAL;
+            }
+        }
+        if (a.A1 == 0 || (flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(a.A1).Length == 0)
+        {
+            if (a.A1 == 0 && dirfd == Libc.AT_FDCWD)
+                return -Errno.EFAULT;
+            if (a.A1 == 0 && flags != 0)
+                return -Errno.EINVAL;
+            return p.Files.Get(dirfd) is { } file ? file.SetTimes(times) : -Errno.EBADF;
+        }
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        return WithPath(p, dirfd, a.A1, path => p.Root.SetTimes(path, times, follow));
+    }
+
+    public static long Futimesat(LinuxProcess p, in SyscallArgs a) => TimesFromTimevals(p, AsInt(a.A0), a.A1, a.A2);
+
+    public static long Utimes(LinuxProcess p, in SyscallArgs a) => TimesFromTimevals(p, Libc.AT_FDCWD, a.A0, a.A1);
+
+    /// <summary>utime: a struct utimbuf of two whole seconds (access, modification), or null for now.</summary>
+    public static long Utime(LinuxProcess p, in SyscallArgs a)
+    {
+        Kernel.timespec[]? times = a.A1 == 0 ? null
+            : [new Kernel.timespec { tv_sec = p.User.Read<long>(a.A1) }, new Kernel.timespec { tv_sec = p.User.Read<long>(a.A1 + 8) }];
+        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.SetTimes(path, times, followSymlinks: true));
+    }
+
+    private static long TimesFromTimevals(LinuxProcess p, int dirfd, ulong pathAddress, ulong timesAddress)
+    {
+        Kernel.timespec[]? times = null;
+        if (timesAddress != 0)
+        {
+            var access = p.User.Read<Kernel.timeval>(timesAddress);
+            var modification = p.User.Read<Kernel.timeval>(timesAddress + 16);
+            if (access.tv_usec is < 0 or >= 1_000_000 || modification.tv_usec is < 0 or >= 1_000_000)
+                return -Errno.EINVAL;
+            times = [new Kernel.timespec { tv_sec = access.tv_sec, tv_nsec = access.tv_usec * 1000 },
+                new Kernel.timespec { tv_sec = modification.tv_sec, tv_nsec = modification.tv_usec * 1000 }];
+        }
+        return WithPath(p, dirfd, pathAddress, path => p.Root.SetTimes(path, times, followSymlinks: true));
+    }
+
+    /// <summary>fsync and fdatasync: the host file's data (and for fsync its metadata) reach the host's disk.</summary>
+    public static long Fsync(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.Sync(dataOnly: false) : -Errno.EBADF;
+
+    public static long Fdatasync(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.Sync(dataOnly: true) : -Errno.EBADF;
+
+    public static long Syncfs(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is { } file ? file.SyncFileSystem() : -Errno.EBADF;
+
+    public static long Sync(LinuxProcess p, in SyscallArgs a) => p.Root.SyncAll();
+
+    public static long SyncFileRange(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong ValidFlags = 1 | 2 | 4; // SYNC_FILE_RANGE_WAIT_BEFORE, _WRITE, _WAIT_AFTER
+        if ((a.A3 & ~ValidFlags) != 0 || (long)a.A1 < 0 || (long)a.A2 < 0 || (long)a.A1 > long.MaxValue - (long)a.A2)
+            return -Errno.EINVAL;
+        return p.Files.Get(a.A0) is { } file ? file.SyncRange((long)a.A1, (long)a.A2, (uint)a.A3) : -Errno.EBADF;
+    }
+
+    /// <summary>fadvise64: advice is accepted (the host's page cache decides); pipes are ESPIPE, unknown advice EINVAL.</summary>
+    public static long Fadvise64(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (file is PipeEnd)
+            return -Errno.ESPIPE;
+        return AsInt(a.A3) is < 0 or > 5 || (long)a.A2 < 0 ? -Errno.EINVAL : 0;
+    }
+
+    /// <summary>flock: nothing to share with; valid descriptors succeed.</summary>
+    public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
 
     /// <summary>The absolute guest path a (dirfd, path) pair names; null with an errno where it names none.</summary>
     private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno)

@@ -165,8 +165,9 @@ internal static class ProcessCalls
         return (long)length;
     }
 
-    /// <summary>futex for one thread: WAKE wakes nobody; WAIT returns EAGAIN when the word changed, times out
-    /// after its timeout, and with no timeout would wait forever, which is reported as the program's failure.</summary>
+    /// <summary>futex for one thread: WAKE wakes nobody; WAIT returns EAGAIN when the word changed, times out after
+    /// its timeout, ends with EINTR if a timer's signal comes first, and with neither would wait forever, which is
+    /// reported as the program's failure.</summary>
     public static long Futex(LinuxProcess p, in SyscallArgs a)
     {
         const int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_CMD_MASK = ~(128 | 256);
@@ -178,41 +179,33 @@ internal static class ProcessCalls
             case FUTEX_WAIT or FUTEX_WAIT_BITSET:
                 if (p.User.Read<uint>(a.A0) != (uint)a.A2)
                     return -Errno.EAGAIN;
-                if (a.A3 == 0)
-                    throw new ProgramDeadlockException(a.A0);
-                if (!TimeCalls.TryNanoseconds(p.User.Read<Kernel.timespec>(a.A3), out var timeout))
+                var timeout = Waits.Forever;
+                if (a.A3 != 0 && !TimeCalls.TryNanoseconds(p.User.Read<Kernel.timespec>(a.A3), out timeout))
                     return -Errno.EINVAL;
-                var sleep = TimeCalls.SleepFor(p, timeout);
-                return sleep < 0 ? sleep : -Errno.ETIMEDOUT;
+                var woken = Waits.Block(p, timeout, $"waits on the futex at 0x{a.A0:x} with no timeout, and no other thread can wake it");
+                return woken == 0 ? -Errno.ETIMEDOUT : woken == -Waits.ERESTARTSYS ? -Errno.EINTR : woken;
             default:
                 return -Errno.ENOSYS;
         }
     }
 
-    /// <summary>kill, tkill, tgkill to itself: signal 0 probes; an ignored signal is dropped; anything else ends the
-    /// program as that signal's default action would (signals are never delivered to handlers).</summary>
-    public static long Kill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1));
+    /// <summary>kill, tkill, tgkill to itself: signal 0 probes; any other signal is raised and delivered at the end of
+    /// this call (its handler runs, or its default action ends the program), or stays pending while blocked.</summary>
+    public static long Kill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1), SignalInfo.User);
 
-    public static long Tkill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1));
+    public static long Tkill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1), new SignalInfo(SignalInfo.SI_TKILL));
 
     public static long Tgkill(LinuxProcess p, in SyscallArgs a) =>
-        (long)a.A0 != LinuxProcess.Pid ? -Errno.ESRCH : SignalSelf(p, (long)a.A1, AsInt(a.A2));
+        (long)a.A0 != LinuxProcess.Pid ? -Errno.ESRCH : SignalSelf(p, (long)a.A1, AsInt(a.A2), new SignalInfo(SignalInfo.SI_TKILL));
 
-    private static long SignalSelf(LinuxProcess p, long target, int signal)
+    private static long SignalSelf(LinuxProcess p, long target, int signal, SignalInfo info)
     {
-        if (target is not (LinuxProcess.Pid or 0 or -1))
-            return -Errno.ESRCH;
         if (signal is < 0 or > SignalState.Count)
             return -Errno.EINVAL;
-        if (signal == 0)
-            return 0;
-        var handler = p.Signals.Action(signal).sa_handler;
-        if (handler == SignalState.Ignore || handler == SignalState.Default && SignalState.IgnoredByDefault(signal))
-            return 0;
-        if ((p.Signals.Mask & (1UL << (signal - 1))) != 0 && signal is not (9 or 19))
-            return 0; // blocked: it would stay pending, and is never delivered
-        p.Terminate(new ProgramExit(0, signal, handler == SignalState.Default ? null
-            : $"the program sent itself signal {signal}, for which it has a handler; Snapfn does not deliver signals, so it was stopped"));
+        if (target is not (LinuxProcess.Pid or 0 or -1))
+            return -Errno.ESRCH;
+        if (signal != 0)
+            p.Signals.Raise(signal, info);
         return 0;
     }
 
@@ -223,8 +216,14 @@ internal static class ProcessCalls
 public sealed class ProgramDeadlockException : Vmm.GuestFailureException
 {
     public ProgramDeadlockException(ulong address)
-        : base($"the program waits on the futex at 0x{address:x} with no timeout, and no other thread can wake it " +
-               "(Snapfn guests are single-threaded): it would hang forever, so it was stopped")
+        : this($"waits on the futex at 0x{address:x} with no timeout, and no other thread can wake it")
+    {
+    }
+
+    /// <summary><paramref name="what"/> completes "the program …", e.g. "reads the empty pipe at fd 4, whose write end it holds itself".</summary>
+    public ProgramDeadlockException(string what)
+        : base($"the program {what} (Snapfn guests are single-threaded, and no timer is armed to interrupt it): " +
+               "it would hang forever, so it was stopped")
     {
     }
 }

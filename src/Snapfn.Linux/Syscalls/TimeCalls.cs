@@ -31,7 +31,7 @@ internal static class TimeCalls
 
     public static long Gettimeofday(LinuxProcess p, in SyscallArgs a)
     {
-        var ns = p.Clocks().Realtime;
+        var ns = p.Clock.Realtime;
         if (a.A0 != 0)
             p.User.Write(a.A0, new Kernel.timeval { tv_sec = ns / 1_000_000_000, tv_usec = ns % 1_000_000_000 / 1000 });
         if (a.A1 != 0)
@@ -41,17 +41,19 @@ internal static class TimeCalls
 
     public static long Time(LinuxProcess p, in SyscallArgs a)
     {
-        var seconds = p.Clocks().Realtime / 1_000_000_000;
+        var seconds = p.Clock.Realtime / 1_000_000_000;
         if (a.A0 != 0)
             p.User.Write(a.A0, seconds);
         return seconds;
     }
 
+    /// <summary>nanosleep: sleeps the time asked; a timer's signal ends it early with EINTR and the time left in
+    /// <c>rem</c>, as on Linux.</summary>
     public static long Nanosleep(LinuxProcess p, in SyscallArgs a)
     {
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A0), out var ns))
             return -Errno.EINVAL;
-        return SleepFor(p, ns);
+        return Sleep(p, ns, a.A1);
     }
 
     public static long ClockNanosleep(LinuxProcess p, in SyscallArgs a)
@@ -59,26 +61,200 @@ internal static class TimeCalls
         const ulong TIMER_ABSTIME = 1;
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
             return Errno.EINVAL; // clock_nanosleep returns the error number, not -1
-        if ((a.A1 & TIMER_ABSTIME) != 0)
-        {
-            var now = Now(p, AsInt(a.A0));
-            if (now < 0)
-                return Errno.EINVAL;
+        var now = Now(p, AsInt(a.A0));
+        if (now < 0 || AsInt(a.A0) == CLOCK_THREAD_CPUTIME_ID)
+            return Errno.EINVAL;
+        var absolute = (a.A1 & TIMER_ABSTIME) != 0;
+        if (absolute)
             ns -= now;
-        }
-        var result = SleepFor(p, ns);
+        var result = Sleep(p, ns, absolute ? 0 : a.A3);
         return result < 0 ? -result : 0;
     }
 
-    /// <summary>getrusage and times: the guest's time is all user time.</summary>
+    private static long Sleep(LinuxProcess p, long ns, ulong remainingAddress)
+    {
+        var start = p.Clock.Monotonic;
+        var woken = Waits.Block(p, Math.Max(ns, 0), "sleeps");
+        if (woken == 0)
+            return 0;
+        if (woken == -Waits.ERESTARTSYS && remainingAddress != 0)
+        {
+            var left = Math.Max(0, ns - (p.Clock.Monotonic - start));
+            p.User.Write(remainingAddress, new Kernel.timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 });
+        }
+        return woken == -Waits.ERESTARTSYS ? -Errno.EINTR : woken;
+    }
+
+    /// <summary>The program's CPU time: its time in the VM less the time it spent waiting in system calls (sleeps,
+    /// polls, timers), all of it counted as user time.</summary>
+    private static long CpuNanoseconds(LinuxProcess p) => Math.Max(0, (long)(p.Uptime.TotalMilliseconds * 1_000_000) - p.WaitedNs);
+
+    /// <summary>getrusage: RUSAGE_SELF and RUSAGE_THREAD are the program's CPU time (all user time) and, as its
+    /// maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>
     public static long Getrusage(LinuxProcess p, in SyscallArgs a)
     {
+        const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
+        var who = AsInt(a.A0);
+        if (who is not (RUSAGE_SELF or RUSAGE_CHILDREN or RUSAGE_THREAD))
+            return -Errno.EINVAL;
         var rusage = p.User.Writable(a.A1, 144);
         rusage.Clear();
-        var us = (long)p.Uptime.TotalMicroseconds;
+        if (who == RUSAGE_CHILDREN)
+            return 0;
+        var us = CpuNanoseconds(p) / 1000;
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage, us / 1_000_000);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage[8..], us % 1_000_000);
+        var mapped = p.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage[32..], (long)(mapped / 1024)); // ru_maxrss, KiB
         return 0;
+    }
+
+    /// <summary>times: CPU time in clock ticks (USER_HZ 100), all user time; the result is ticks since the VM started.</summary>
+    public static long Times(LinuxProcess p, in SyscallArgs a)
+    {
+        const long TicksPerSecond = 100;
+        if (a.A0 != 0)
+            p.User.Write(a.A0, new Kernel.tms { tms_utime = CpuNanoseconds(p) / (1_000_000_000 / TicksPerSecond) });
+        return (long)(p.Uptime.TotalSeconds * TicksPerSecond);
+    }
+
+    public static long Getitimer(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 > 2)
+            return -Errno.EINVAL;
+        p.User.Write(a.A1, ToItimerval(p, p.Timers.Interval((int)a.A0)));
+        return 0;
+    }
+
+    /// <summary>setitimer: ITIMER_REAL raises SIGALRM, ITIMER_VIRTUAL SIGVTALRM, ITIMER_PROF SIGPROF, all three on the
+    /// program's monotonic clock (a guest's time is all its own).</summary>
+    public static long Setitimer(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 > 2)
+            return -Errno.EINVAL;
+        var value = p.User.Read<Kernel.itimerval>(a.A1);
+        if (!TryNanoseconds(value.it_value, out var first) || !TryNanoseconds(value.it_interval, out var interval))
+            return -Errno.EINVAL;
+        var timer = p.Timers.Interval((int)a.A0);
+        if (a.A2 != 0)
+            p.User.Write(a.A2, ToItimerval(p, timer));
+        ProcessTimers.Arm(timer, first == 0 ? 0 : Later(p.Clock.Monotonic, first), interval);
+        return 0;
+    }
+
+    /// <summary>alarm: ITIMER_REAL once, in seconds; returns the seconds that were left of the last one (rounded as
+    /// Linux's: half a second and more up, and never 0 for a timer still armed).</summary>
+    public static long Alarm(LinuxProcess p, in SyscallArgs a)
+    {
+        var timer = p.Timers.Interval(0);
+        var left = Remaining(p, timer);
+        var seconds = (left + 500_000_000) / 1_000_000_000;
+        if (seconds == 0 && left > 0)
+            seconds = 1;
+        var asked = (long)(uint)a.A0;
+        ProcessTimers.Arm(timer, asked == 0 ? 0 : Later(p.Clock.Monotonic, asked * 1_000_000_000), 0);
+        return seconds;
+    }
+
+    private static bool TryNanoseconds(in Kernel.timeval tv, out long ns)
+    {
+        ns = 0;
+        if (tv.tv_sec < 0 || tv.tv_usec is < 0 or >= 1_000_000)
+            return false;
+        return TryNanoseconds(new Kernel.timespec { tv_sec = tv.tv_sec, tv_nsec = tv.tv_usec * 1000 }, out ns);
+    }
+
+    private static Kernel.itimerval ToItimerval(LinuxProcess p, ProcessTimers.Timer timer)
+    {
+        var left = Remaining(p, timer);
+        return new Kernel.itimerval
+        {
+            it_value = new Kernel.timeval { tv_sec = left / 1_000_000_000, tv_usec = (left % 1_000_000_000 + 999) / 1000 },
+            it_interval = new Kernel.timeval { tv_sec = timer.Interval / 1_000_000_000, tv_usec = (timer.Interval % 1_000_000_000 + 999) / 1000 },
+        };
+    }
+
+    /// <summary>Time left before the timer's next expiry; a timer due but not yet fired has 1 ns left, as Linux's.</summary>
+    private static long Remaining(LinuxProcess p, ProcessTimers.Timer timer) =>
+        timer.Armed ? Math.Max(1, timer.Expiry - p.Clock.Monotonic) : 0;
+
+    private static long Later(long now, long ns) => ns > long.MaxValue - now ? long.MaxValue : now + ns;
+
+    public static long TimerCreate(LinuxProcess p, in SyscallArgs a)
+    {
+        const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
+        var clock = AsInt(a.A0);
+        if (clock is not (CLOCK_REALTIME or CLOCK_MONOTONIC or CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID or CLOCK_BOOTTIME or 8 or 9))
+            return -Errno.EINVAL;
+        int signal = ProcessTimers.SIGALRM;
+        ulong? value = null;
+        if (a.A1 != 0)
+        {
+            var e = p.User.Read<Kernel.sigevent>(a.A1);
+            switch (e.sigev_notify)
+            {
+                case SIGEV_NONE:
+                    signal = 0;
+                    break;
+                case SIGEV_SIGNAL:
+                case SIGEV_THREAD_ID when e.sigev_notify_thread_id == LinuxProcess.Pid:
+                    if (!SignalState.IsValid(e.sigev_signo))
+                        return -Errno.EINVAL;
+                    signal = e.sigev_signo;
+                    break;
+                default:
+                    return -Errno.EINVAL; // SIGEV_THREAD is glibc's (a thread of its own); another thread id is none of ours
+            }
+            value = e.sigev_value;
+        }
+        _ = p.User.Writable(a.A2, 4);
+        var timer = p.Timers.CreatePosix(signal, value, clock);
+        if (timer is null)
+            return -Errno.EAGAIN;
+        p.User.Write(a.A2, timer.Id);
+        return 0;
+    }
+
+    /// <summary>timer_settime: relative, or absolute (TIMER_ABSTIME) on the timer's own clock; an absolute time
+    /// already past fires at once.</summary>
+    public static long TimerSettime(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong TIMER_ABSTIME = 1;
+        if (p.Timers.Posix(AsInt(a.A0)) is not { } timer)
+            return -Errno.EINVAL;
+        var value = p.User.Read<Kernel.itimerspec>(a.A2);
+        if (!TryNanoseconds(value.it_value, out var first) || !TryNanoseconds(value.it_interval, out var interval))
+            return -Errno.EINVAL;
+        if (a.A3 != 0)
+            p.User.Write(a.A3, ToItimerspec(p, timer));
+        var now = p.Clock.Monotonic;
+        if (first != 0 && (a.A1 & TIMER_ABSTIME) != 0)
+            first = Math.Max(1, first - Now(p, timer.ClockId));
+        ProcessTimers.Arm(timer, first == 0 ? 0 : Later(now, first), interval);
+        return 0;
+    }
+
+    public static long TimerGettime(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Timers.Posix(AsInt(a.A0)) is not { } timer)
+            return -Errno.EINVAL;
+        p.User.Write(a.A1, ToItimerspec(p, timer));
+        return 0;
+    }
+
+    public static long TimerGetoverrun(LinuxProcess p, in SyscallArgs a) =>
+        p.Timers.Posix(AsInt(a.A0)) is { } timer ? timer.Overrun : -Errno.EINVAL;
+
+    public static long TimerDelete(LinuxProcess p, in SyscallArgs a) => p.Timers.DeletePosix(AsInt(a.A0)) ? 0 : -Errno.EINVAL;
+
+    private static Kernel.itimerspec ToItimerspec(LinuxProcess p, ProcessTimers.Timer timer)
+    {
+        var left = Remaining(p, timer);
+        return new Kernel.itimerspec
+        {
+            it_value = new Kernel.timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 },
+            it_interval = new Kernel.timespec { tv_sec = timer.Interval / 1_000_000_000, tv_nsec = timer.Interval % 1_000_000_000 },
+        };
     }
 
     /// <summary>A valid timespec (tv_sec ≥ 0, 0 ≤ tv_nsec &lt; 10^9, else EINVAL as Linux) in nanoseconds, saturated at
@@ -116,9 +292,9 @@ internal static class TimeCalls
 
     private static long Now(LinuxProcess p, int clock) => clock switch
     {
-        CLOCK_REALTIME or CLOCK_REALTIME_COARSE => p.Clocks().Realtime,
-        CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME => p.Clocks().Monotonic,
-        CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => (long)(p.Uptime.TotalMilliseconds * 1_000_000),
+        CLOCK_REALTIME or CLOCK_REALTIME_COARSE or 8 /* CLOCK_REALTIME_ALARM */ => p.Clock.Realtime,
+        CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME or 9 /* CLOCK_BOOTTIME_ALARM */ => p.Clock.Monotonic,
+        CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => CpuNanoseconds(p),
         _ => -Errno.EINVAL,
     };
 }

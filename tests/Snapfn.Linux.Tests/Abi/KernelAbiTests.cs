@@ -33,6 +33,16 @@ public sealed class KernelAbiTests
             { "sizeof(stack_t)", Size<Kernel.stack_t>() },
             { "offsetof(stack_t, ss_size)", Offset<Kernel.stack_t>("ss_size") },
             { "sizeof(struct pollfd)", Size<Kernel.pollfd>() },
+            { "sizeof(struct epoll_event)", Size<Kernel.epoll_event>() },
+            { "offsetof(struct epoll_event, data)", Offset<Kernel.epoll_event>("data") },
+            { "sizeof(struct itimerval)", Size<Kernel.itimerval>() },
+            { "offsetof(struct itimerval, it_value)", Offset<Kernel.itimerval>("it_value") },
+            { "sizeof(struct itimerspec)", Size<Kernel.itimerspec>() },
+            { "offsetof(struct itimerspec, it_value)", Offset<Kernel.itimerspec>("it_value") },
+            { "sizeof(struct sigevent)", Size<Kernel.sigevent>() },
+            { "offsetof(struct sigevent, sigev_signo)", Offset<Kernel.sigevent>("sigev_signo") },
+            { "offsetof(struct sigevent, sigev_notify)", Offset<Kernel.sigevent>("sigev_notify") },
+            { "sizeof(struct tms)", Size<Kernel.tms>() },
             { "SEEK_SET", (ulong)Kernel.SEEK_SET },
             { "SEEK_CUR", (ulong)Kernel.SEEK_CUR },
             { "SEEK_END", (ulong)Kernel.SEEK_END },
@@ -64,7 +74,10 @@ public sealed class KernelAbiTests
                 #include <signal.h>
                 #include <stddef.h>
                 #include <stdio.h>
+                #include <sys/epoll.h>
                 #include <sys/resource.h>
+                #include <sys/times.h>
+                #include <time.h>
                 #include <sys/stat.h>
                 #include <sys/sysinfo.h>
                 #include <sys/time.h>

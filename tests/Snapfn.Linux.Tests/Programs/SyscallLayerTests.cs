@@ -29,6 +29,22 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
 
+    /// <summary>Issue 24: chmod, utimensat and the fsync family on /tmp, getpwuid(0), /proc/self/fd, status and maps.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void File_modes_times_sync_users_and_proc_self(string linkage) => GuestProgram.RunChecks("fileattrs-" + linkage);
+
+    /// <summary>Issue 24: pipe2, eventfd2, poll, ppoll, select, pselect6 and epoll, with readiness and timeouts.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Pipes_eventfds_poll_select_and_epoll(string linkage) => GuestProgram.RunChecks("pipes-" + linkage);
+
+    /// <summary>Issue 24: signals sent to itself and by timers run the program's handlers (on its alternate stack, with
+    /// its FPU registers kept), setitimer, alarm, timer_create, sigsuspend, sigtimedwait, getrusage and times.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Signals_timers_and_cpu_time(string linkage) => GuestProgram.RunChecks("signals-" + linkage);
+
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Network_processes_and_unsupported_calls_are_refused(string linkage)

@@ -1,0 +1,198 @@
+/* fileattrs: chmod and times of /tmp files, the fsync family, the guest's users, and /proc/self as programs read it.
+ * Run as `/tests/fileattrs-static` (no arguments). */
+#include "lt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static void check_chmod(void)
+{
+    const char *path = "/tmp/fileattrs-mode";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    lt_sys_ok("chmod", syscall(SYS_chmod, path, 0755));
+    lt_check("chmod-mode", mode_of(path) == 0755, "mode 0%o", mode_of(path));
+    lt_sys_ok("fchmod", syscall(SYS_fchmod, fd, 0444));
+    lt_check("fchmod-mode", mode_of(path) == 0444, "mode 0%o", mode_of(path));
+    lt_sys_ok("fchmodat", syscall(SYS_fchmodat, AT_FDCWD, path, 0640));
+    lt_check("fchmodat-mode", mode_of(path) == 0640, "mode 0%o", mode_of(path));
+    lt_sys_errno("chmod-missing-enoent", syscall(SYS_chmod, "/tmp/fileattrs-missing", 0644), ENOENT);
+    int opath = open(path, O_PATH);
+    lt_sys_errno("fchmod-opath-ebadf", syscall(SYS_fchmod, opath, 0644), EBADF);
+    close(opath);
+    close(fd);
+    unlink(path);
+}
+
+static void check_times(void)
+{
+    const char *path = "/tmp/fileattrs-times";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    struct timespec ts[2] = {{100, 5}, {200, 7}};
+    struct stat st;
+    long r = syscall(SYS_utimensat, AT_FDCWD, path, ts, 0);
+    stat(path, &st);
+    lt_check("utimensat", r == 0 && st.st_atim.tv_sec == 100 && st.st_atim.tv_nsec == 5 && st.st_mtim.tv_sec == 200 &&
+                              st.st_mtim.tv_nsec == 7,
+             "returned %ld (%s): atime %ld.%09ld mtime %ld.%09ld", r, lt_errname(errno), (long)st.st_atim.tv_sec,
+             st.st_atim.tv_nsec, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {300, 0}};
+    r = syscall(SYS_utimensat, fd, NULL, omit, 0);
+    fstat(fd, &st);
+    lt_check("utimensat-fd-omit", r == 0 && st.st_atim.tv_sec == 100 && st.st_mtim.tv_sec == 300, "returned %ld, atime %ld mtime %ld",
+             r, (long)st.st_atim.tv_sec, (long)st.st_mtim.tv_sec);
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    time_t before = time(NULL);
+    r = syscall(SYS_utimensat, AT_FDCWD, path, now, 0);
+    stat(path, &st);
+    lt_check("utimensat-now", r == 0 && st.st_mtim.tv_sec >= before - 1 && st.st_mtim.tv_sec <= time(NULL) + 1,
+             "returned %ld, mtime %ld, now %ld", r, (long)st.st_mtim.tv_sec, (long)before);
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    lt_sys_errno("utimensat-bad-nsec-einval", syscall(SYS_utimensat, AT_FDCWD, path, bad, 0), EINVAL);
+    struct timeval tv[2] = {{400, 1}, {500, 2}};
+    r = syscall(SYS_utimes, path, tv);
+    stat(path, &st);
+    lt_check("utimes", r == 0 && st.st_atim.tv_sec == 400 && st.st_mtim.tv_sec == 500 && st.st_mtim.tv_nsec == 2000,
+             "returned %ld, mtime %ld.%09ld", r, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    r = syscall(SYS_futimesat, AT_FDCWD, path, tv);
+    lt_check("futimesat", r == 0, "returned %ld (%s)", r, lt_errname(errno));
+    symlink(path, "/tmp/fileattrs-link");
+    struct timespec link_times[2] = {{10, 0}, {20, 0}};
+    r = syscall(SYS_utimensat, AT_FDCWD, "/tmp/fileattrs-link", link_times, AT_SYMLINK_NOFOLLOW);
+    struct stat lst;
+    lstat("/tmp/fileattrs-link", &lst);
+    stat(path, &st);
+    lt_check("utimensat-nofollow-changes-the-link", r == 0 && lst.st_mtim.tv_sec == 20 && st.st_mtim.tv_sec == 500,
+             "returned %ld, link mtime %ld, target mtime %ld", r, (long)lst.st_mtim.tv_sec, (long)st.st_mtim.tv_sec);
+    unlink("/tmp/fileattrs-link");
+
+    lt_sys_ok("fsync", syscall(SYS_fsync, fd));
+    lt_sys_ok("fdatasync", syscall(SYS_fdatasync, fd));
+    lt_sys_ok("syncfs", syscall(SYS_syncfs, fd));
+    lt_sys_ok("sync-file-range", syscall(SYS_sync_file_range, fd, 0, 0, 2));
+    lt_sys_errno("sync-file-range-bad-flags-einval", syscall(SYS_sync_file_range, fd, 0, 0, 8), EINVAL);
+    int p[2];
+    pipe(p);
+    lt_sys_errno("fsync-pipe-einval", syscall(SYS_fsync, p[0]), EINVAL);
+    lt_sys_errno("sync-file-range-pipe-espipe", syscall(SYS_sync_file_range, p[0], 0, 0, 2), ESPIPE);
+    lt_sys_errno("fsync-bad-fd-ebadf", syscall(SYS_fsync, 999), EBADF);
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    unlink(path);
+}
+
+static void check_users(void)
+{
+    struct passwd *root = getpwuid(0);
+    lt_check("getpwuid-0", root && strcmp(root->pw_name, "root") == 0 && root->pw_uid == 0 && root->pw_gid == 0,
+             "getpwuid(0) found %s", root ? root->pw_name : "nothing");
+    struct passwd *nobody = getpwnam("nobody");
+    lt_check("getpwnam-nobody", nobody && nobody->pw_uid == 65534, "getpwnam(nobody) found %s",
+             nobody ? nobody->pw_name : "nothing");
+    struct group *group = getgrgid(0);
+    lt_check("getgrgid-0", group && strcmp(group->gr_name, "root") == 0, "getgrgid(0) found %s", group ? group->gr_name : "nothing");
+    struct passwd *me = getpwuid(getuid());
+    lt_check("getpwuid-self", me != NULL, "no entry for uid %d", (int)getuid());
+}
+
+static void check_proc(void)
+{
+    int p[2];
+    pipe(p);
+    DIR *dir = opendir("/proc/self/fd");
+    int seen0 = 0, seen_pipe = 0, seen_dir = 0, count = 0;
+    if (dir) {
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            int n = atoi(e->d_name);
+            count++;
+            seen0 |= strcmp(e->d_name, "0") == 0;
+            seen_pipe |= e->d_name[0] != '.' && n == p[0];
+            seen_dir |= e->d_name[0] != '.' && n == dirfd(dir);
+        }
+        closedir(dir);
+    }
+    lt_check("proc-self-fd-lists", dir && seen0 && seen_pipe && seen_dir, "opendir %s, %d entries: 0 %d, the pipe %d, itself %d",
+             dir ? "ok" : lt_errname(errno), count, seen0, seen_pipe, seen_dir);
+    char link[64], target[128];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", p[0]);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    lt_check("proc-self-fd-pipe-link", n > 0 && strncmp(target, "pipe:[", 6) == 0, "readlink gave \"%s\"", target);
+    struct stat st;
+    lt_check("proc-self-fd-stat-follows", stat(link, &st) == 0 && S_ISFIFO(st.st_mode), "stat failed or not a FIFO");
+    close(p[0]);
+    close(p[1]);
+
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    static char status[8192];
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t len = fd >= 0 ? read(fd, status, sizeof status - 1) : -1;
+    status[len > 0 ? len : 0] = 0;
+    if (fd >= 0)
+        close(fd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    char pid_line[32];
+    snprintf(pid_line, sizeof pid_line, "\nPid:\t%d\n", (int)getpid());
+    lt_check("proc-self-status", strstr(status, pid_line) && strstr(status, "\nThreads:\t1\n") &&
+                                     strstr(status, "\nSigBlk:\t0000000000000200\n") && strstr(status, "\nVmRSS:"),
+             "read %zd bytes:\n%s", len, status);
+
+    static char maps[65536];
+    fd = open("/proc/self/maps", O_RDONLY);
+    len = 0;
+    ssize_t got;
+    while (fd >= 0 && len < (ssize_t)sizeof maps - 1 && (got = read(fd, maps + len, sizeof maps - 1 - len)) > 0)
+        len += got;
+    maps[len] = 0;
+    if (fd >= 0)
+        close(fd);
+    int local = 0;
+    uintptr_t here = (uintptr_t)&local, code = (uintptr_t)&check_proc;
+    int stack_ok = 0, code_ok = 0;
+    for (char *line = maps; *line;) {
+        char *end = strchr(line, '\n');
+        unsigned long lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
+            stack_ok |= here >= lo && here < hi && perms[0] == 'r' && perms[1] == 'w' && strstr(line, "[stack]") < end &&
+                        strstr(line, "[stack]") != NULL;
+            code_ok |= code >= lo && code < hi && perms[2] == 'x';
+        }
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    lt_check("proc-self-maps", len > 0 && stack_ok && code_ok, "stack line %d, code line %d in %zd bytes", stack_ok, code_ok, len);
+}
+
+int main(void)
+{
+    lt_init();
+    check_chmod();
+    check_times();
+    check_users();
+    check_proc();
+    return lt_finish();
+}

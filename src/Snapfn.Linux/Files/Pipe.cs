@@ -1,0 +1,243 @@
+using Snapfn.Interop;
+using Snapfn.Linux.Abi;
+
+namespace Snapfn.Linux.Files;
+
+/// <summary>
+/// What a program's pipe buffers may hold on the host, summed over its pipes (<see cref="ProcessOptions.PipeBufferLimit"/>).
+/// As Linux's pipe-user-pages-soft: a pipe made past the limit gets a one-page buffer instead of 64 KiB, and
+/// F_SETPIPE_SZ cannot grow one past it (EPERM). With at most 1024 descriptors, a program holds at most the limit
+/// plus 4 MiB of pipe buffers.
+/// </summary>
+public sealed class PipeBuffers
+{
+    public PipeBuffers(long limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        Limit = limit;
+    }
+
+    public long Limit { get; }
+
+    /// <summary>Bytes of capacity the open pipes have.</summary>
+    public long InUse { get; private set; }
+
+    /// <summary>Takes <paramref name="bytes"/> of capacity if it fits under the limit.</summary>
+    public bool TryReserve(long bytes)
+    {
+        if (bytes > Limit - InUse)
+            return false;
+        InUse += bytes;
+        return true;
+    }
+
+    /// <summary>Takes <paramref name="bytes"/> whether or not it fits (the one-page floor every pipe gets).</summary>
+    public void Reserve(long bytes) => InUse += bytes;
+
+    public void Release(long bytes) => InUse = Math.Max(0, InUse - bytes);
+}
+
+/// <summary>
+/// A pipe's buffer, shared by its two ends: a ring of <see cref="Capacity"/> bytes (64 KiB, Linux's default;
+/// F_SETPIPE_SZ changes it up to 1 MiB), allocated on the first write. Its ends never wait: a read of an empty pipe
+/// or a write to a full one is EAGAIN here, and the system call decides whether the program waits (Waits).
+/// </summary>
+internal sealed class Pipe
+{
+    public const int DefaultCapacity = 64 * 1024;
+    public const int MaxCapacity = 1024 * 1024;
+    public const int PageSize = 4096;
+
+    /// <summary>Writes of at most PIPE_BUF bytes are atomic: all or nothing (EAGAIN).</summary>
+    public const int AtomicWrite = 4096;
+
+    private static long _nextInode = 0x10000;
+    private readonly PipeBuffers _budget;
+    private byte[]? _ring;
+    private int _head;
+
+    public Pipe(PipeBuffers budget)
+    {
+        _budget = budget;
+        Inode = (ulong)Interlocked.Increment(ref _nextInode);
+        if (budget.TryReserve(DefaultCapacity))
+        {
+            Capacity = DefaultCapacity;
+        }
+        else
+        {
+            budget.Reserve(PageSize);
+            Capacity = PageSize;
+        }
+    }
+
+    public ulong Inode { get; }
+
+    public int Capacity { get; private set; }
+
+    /// <summary>Bytes waiting to be read (FIONREAD).</summary>
+    public int Count { get; private set; }
+
+    public int Readers { get; set; } = 1;
+
+    public int Writers { get; set; } = 1;
+
+    public long Version { get; private set; }
+
+    public void Changed() => Version++;
+
+    public int Read(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, Count);
+        for (var done = 0; done < n;)
+        {
+            var run = Math.Min(n - done, Capacity - _head);
+            _ring.AsSpan(_head, run).CopyTo(buffer[done..]);
+            _head = (_head + run) % Capacity;
+            done += run;
+        }
+        Count -= n;
+        if (Count == 0)
+            _head = 0;
+        Version++;
+        return n;
+    }
+
+    public int Write(ReadOnlySpan<byte> buffer)
+    {
+        _ring ??= new byte[Capacity];
+        var n = Math.Min(buffer.Length, Capacity - Count);
+        for (var done = 0; done < n;)
+        {
+            var tail = (_head + Count) % Capacity;
+            var run = Math.Min(n - done, Capacity - tail);
+            buffer.Slice(done, run).CopyTo(_ring.AsSpan(tail));
+            Count += run;
+            done += run;
+        }
+        Version++;
+        return n;
+    }
+
+    /// <summary>F_SETPIPE_SZ: the new capacity (a power of two pages), or a negated errno.</summary>
+    public long Resize(long requested)
+    {
+        if (requested is <= 0 or > MaxCapacity)
+            return requested > MaxCapacity ? -Errno.EPERM : -Errno.EINVAL;
+        var size = PageSize;
+        while (size < requested)
+            size *= 2;
+        if (size < Count)
+            return -Errno.EBUSY;
+        if (size > Capacity && !_budget.TryReserve(size - Capacity))
+            return -Errno.EPERM;
+        if (size < Capacity)
+            _budget.Release(Capacity - size);
+        if (_ring is not null)
+        {
+            var ring = new byte[size];
+            var count = Count;
+            Read(ring.AsSpan(0, count));
+            _ring = ring;
+            _head = 0;
+            Count = count;
+        }
+        Capacity = size;
+        return size;
+    }
+
+    public void Free()
+    {
+        _budget.Release(Capacity);
+        _ring = null;
+    }
+}
+
+/// <summary>One end of a <see cref="Pipe"/>, as pipe2 gives them: the read end O_RDONLY, the write end O_WRONLY.</summary>
+public sealed class PipeEnd : OpenFile
+{
+    private readonly Pipe _pipe;
+    private readonly bool _reads;
+
+    private PipeEnd(Pipe pipe, bool reads, int statusFlags)
+        : base($"pipe:[{pipe.Inode}]", (reads ? Libc.O_RDONLY : Libc.O_WRONLY) | statusFlags)
+    {
+        _pipe = pipe;
+        _reads = reads;
+    }
+
+    /// <summary>A new pipe's read and write ends, with <paramref name="statusFlags"/> (O_NONBLOCK) on both.</summary>
+    public static (PipeEnd Read, PipeEnd Write) Create(PipeBuffers budget, int statusFlags)
+    {
+        var pipe = new Pipe(budget);
+        return (new PipeEnd(pipe, true, statusFlags), new PipeEnd(pipe, false, statusFlags));
+    }
+
+    public bool IsReadEnd => _reads;
+
+    /// <summary>Bytes waiting to be read (FIONREAD).</summary>
+    public int Available => _pipe.Count;
+
+    /// <summary>F_GETPIPE_SZ.</summary>
+    public int Capacity => _pipe.Capacity;
+
+    /// <summary>F_SETPIPE_SZ.</summary>
+    public long Resize(long size) => _pipe.Resize(size);
+
+    /// <summary>What is there; 0 (end of file) once no write end is open; EAGAIN while one is and nothing is there.</summary>
+    public override long Read(Span<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+            return 0;
+        if (_pipe.Count == 0)
+            return _pipe.Writers == 0 ? 0 : -Errno.EAGAIN;
+        return _pipe.Read(buffer);
+    }
+
+    /// <summary>EPIPE with no read end open (the caller raises SIGPIPE); a write of at most PIPE_BUF bytes is all or
+    /// EAGAIN; a longer one takes what fits, EAGAIN when nothing does.</summary>
+    public override long Write(ReadOnlySpan<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+            return 0;
+        if (_pipe.Readers == 0)
+            return -Errno.EPIPE;
+        var room = _pipe.Capacity - _pipe.Count;
+        if (room == 0 || buffer.Length <= Pipe.AtomicWrite && room < buffer.Length)
+            return -Errno.EAGAIN;
+        return _pipe.Write(buffer);
+    }
+
+    public override int Poll() => _reads
+        ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (_pipe.Writers == 0 ? PollEvents.POLLHUP : 0)
+        : (_pipe.Count < _pipe.Capacity ? PollEvents.Writable : 0) | (_pipe.Readers == 0 ? PollEvents.POLLERR : 0);
+
+    public override bool CanEpoll => true;
+
+    public override long ReadinessVersion => _pipe.Version;
+
+    public override int Stat(out Kernel.stat st)
+    {
+        st = default;
+        st.st_mode = Kernel.S_IFIFO | 0x180; // 0600, as pipefs
+        st.st_nlink = 1;
+        st.st_blksize = Pipe.PageSize;
+        st.st_ino = _pipe.Inode;
+        return 0;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            if (_reads)
+                _pipe.Readers--;
+            else
+                _pipe.Writers--;
+            _pipe.Changed();
+            if (_pipe.Readers == 0 && _pipe.Writers == 0)
+                _pipe.Free();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -92,7 +92,9 @@ public static class ConsoleEndpoints
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
+        // Not "no-referrer": with it a browser sends "Origin: null" on a form's POST, which the cross-site guard
+        // rightly refuses. "same-origin" still tells no other site where the user was.
+        headers["Referrer-Policy"] = "same-origin";
         return await next(context);
     }
 

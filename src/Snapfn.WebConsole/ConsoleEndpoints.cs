@@ -1,11 +1,10 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Snapfn.WebConsole.Pages;
 
 namespace Snapfn.WebConsole;
@@ -36,8 +35,10 @@ public static class ConsoleEndpoints
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(access);
         // Keys for the antiforgery tokens live in memory: nothing written to disk, and a restart (which ends every
-        // session anyway) makes old forms fail with a clear 400 rather than be accepted.
-        services.TryAddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        // session anyway) makes old forms fail with a clear 400 rather than be accepted. Kept in memory, they need no
+        // encryption at rest, so Data Protection's warning that they are not encrypted is not for us.
+        services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository = new MemoryKeyRepository());
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error));
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "snapfn_console_af";

@@ -20,7 +20,11 @@ internal static class ResultHandlers
                 if (size > options.MaxReportBytes)
                     return Page(http, resolved, null, $"this report is {Show.Bytes(size)}, more than the console renders ({Show.Bytes(options.MaxReportBytes)}); open the file itself",
                         StatusCodes.Status413PayloadTooLarge);
-                return Page(http, resolved, ResultsFolder.Render(File.ReadAllText(resolved.FullPath!)), null);
+                var html = ResultsFolder.Render(File.ReadAllText(resolved.FullPath!));
+                // Its charts: the images beside it that it does not show itself.
+                var charts = ResultsFolder.Charts(resolved.FullPath!)
+                    .Where(name => !html.Contains($"src=\"{name}\"", StringComparison.Ordinal)).ToList();
+                return Page(http, resolved, html, null, charts: charts);
             case ResultKind.Folder:
                 return Page(http, resolved, null, null);
             default:
@@ -28,11 +32,13 @@ internal static class ResultHandlers
         }
     }
 
-    private static IResult Page(HttpContext http, ResultPath resolved, string? html, string? error, int status = StatusCodes.Status200OK) =>
+    private static IResult Page(HttpContext http, ResultPath resolved, string? html, string? error, int status = StatusCodes.Status200OK,
+        IReadOnlyList<string>? charts = null) =>
         ConsoleEndpoints.Page<ResultsPage>(new
         {
             Tokens = ConsoleEndpoints.Tokens(http), Path = resolved.Relative, Html = html, Error = error,
             Entries = resolved.Kind == ResultKind.Folder ? ResultsFolder.List(resolved.FullPath!) : [],
             IsFolder = resolved.Kind == ResultKind.Folder,
+            Charts = charts ?? [],
         }, status);
 }

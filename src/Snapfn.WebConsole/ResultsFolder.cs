@@ -107,6 +107,14 @@ public sealed class ResultsFolder
             .Take(500)
             .ToList();
 
+    /// <summary>The images next to a report (a bench writes its charts beside its report.md without linking them), links and
+    /// hidden names left out, sorted.</summary>
+    public static IReadOnlyList<string> Charts(string report) =>
+        new DirectoryInfo(Path.GetDirectoryName(report)!).EnumerateFiles()
+            .Where(i => i.LinkTarget is null && !i.Name.StartsWith('.'))
+            .Where(i => i.Extension.ToLowerInvariant() is ".png" or ".svg" or ".jpg" or ".jpeg")
+            .Select(i => i.Name).Order(StringComparer.Ordinal).Take(50).ToList();
+
     /// <summary>The report as HTML; its relative links and images resolve against its own URL, so they stay in the folder.</summary>
     public static string Render(string markdown) => Markdown.ToHtml(markdown, _markdown);
 

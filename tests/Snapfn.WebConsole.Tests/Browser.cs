@@ -66,6 +66,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
             ? await File.ReadAllBytesAsync(Path.Combine(docs, "chart.png"))
             : Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
         await File.WriteAllBytesAsync(Path.Combine(Results, "python", "chart.png"), chart);
+        // A chart beside the report that it does not link (as the bench writes them).
+        await File.WriteAllBytesAsync(Path.Combine(Results, "bars.png"), chart);
         // Outside the folder, and links into it from inside.
         await File.WriteAllTextAsync(_files.Combine("secret.md"), Secret);
         File.CreateSymbolicLink(Path.Combine(Results, "leak.md"), _files.Combine("secret.md"));

@@ -195,6 +195,11 @@ public sealed class ConsoleBrowserTests : IClassFixture<ConsoleFixture>
         // Loaded and decoded (the page's load event waits for its images).
         Assert.True(Convert.ToInt64(driver.ExecuteScript("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image),
             System.Globalization.CultureInfo.InvariantCulture) > 0);
+        // The chart beside it, which it does not link, is shown with it.
+        var beside = driver.FindElement(By.CssSelector("#charts img[alt='bars.png']"));
+        Assert.Equal(Daemon.Address + "/console/results/bars.png", beside.GetDomProperty("src"));
+        Assert.True(Convert.ToInt64(driver.ExecuteScript("return arguments[0].complete ? arguments[0].naturalWidth : 0;", beside),
+            System.Globalization.CultureInfo.InvariantCulture) > 0);
         // The report's <script> is text, not run.
         Assert.NotEqual("owned", driver.Title);
         Assert.Contains("<script>", report.Text, StringComparison.Ordinal);

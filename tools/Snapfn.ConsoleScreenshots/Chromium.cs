@@ -81,12 +81,12 @@ public sealed class Chromium : IDisposable
         Driver.FindElement(By.Id("login")).Click();
     }
 
-    /// <summary>The whole page as a PNG, resized to its content's height first.</summary>
+    /// <summary>The page as a PNG, the window resized to its content's height first (at most 1800 px: a long report shows its top).</summary>
     public void Screenshot(string path, int width = 1360)
     {
         var height = Convert.ToInt32(Driver.ExecuteScript("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"),
             System.Globalization.CultureInfo.InvariantCulture);
-        Driver.Manage().Window.Size = new System.Drawing.Size(width, Math.Clamp(height + 20, 500, 4000));
+        Driver.Manage().Window.Size = new System.Drawing.Size(width, Math.Clamp(height + 20, 500, 1800));
         Driver.GetScreenshot().SaveAsFile(path);
     }
 

@@ -65,7 +65,8 @@ internal static class PageHandlers
             else
             {
                 registered = answer.Json;
-                steps.Add(new DeployStep("check and register", $"registered '{name}' ({Show.Ms(answer.WallMs)}): its modules compile and its packages are installed", true));
+                steps.Add(new DeployStep("check and register", $"registered '{name}' ({Show.Ms(answer.WallMs)}): " +
+                    (contentType == "application/zip" ? "its files and snapfn.json are valid, its modules compile and its packages are installed" : "the ELF is a valid Snapfn guest"), true));
                 if (snapshot is "on" or "true")
                 {
                     var taken = await api.PostAsync($"functions/{Uri.EscapeDataString(name)}/snapshot", [], "application/octet-stream", http.RequestAborted);

@@ -84,9 +84,11 @@ public sealed class Chromium : IDisposable
     /// <summary>The page as a PNG, the window resized to its content's height first (at most 1800 px: a long report shows its top).</summary>
     public void Screenshot(string path, int width = 1360)
     {
-        var height = Convert.ToInt32(Driver.ExecuteScript("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"),
+        // The window's height is the viewport's plus whatever the browser keeps for itself (outer - inner).
+        var height = Convert.ToInt32(Driver.ExecuteScript(
+            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight) + (window.outerHeight - window.innerHeight);"),
             System.Globalization.CultureInfo.InvariantCulture);
-        Driver.Manage().Window.Size = new System.Drawing.Size(width, Math.Clamp(height + 20, 500, 1800));
+        Driver.Manage().Window.Size = new System.Drawing.Size(width, Math.Clamp(height + 24, 500, 1800));
         Driver.GetScreenshot().SaveAsFile(path);
     }
 

@@ -55,6 +55,10 @@ public sealed class AccessToken
         return new AccessToken(path, value);
     }
 
+    /// <summary>The Authorization header an in-process client of the API sends (the web console, a client of the API
+    /// as the CLI is).</summary>
+    public System.Net.Http.Headers.AuthenticationHeaderValue Header() => new("Bearer", Encoding.ASCII.GetString(_value));
+
     /// <summary>Constant-time comparison with what a client sent after "Bearer ".</summary>
     public bool Matches(string presented)
     {

@@ -33,6 +33,13 @@ internal sealed class BearerTokenMiddleware
             await _next(context);
             return;
         }
+        // The web console's endpoints check their own session cookie (or need none: its login and its static files);
+        // only the endpoint routing matched can say so, never the request.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<WebConsole.ConsoleEndpoint>() is not null)
+        {
+            await _next(context);
+            return;
+        }
         var header = context.Request.Headers.Authorization.ToString();
         if (header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) && _token.Matches(header[Scheme.Length..].Trim()))
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Logging;
@@ -59,10 +60,13 @@ public sealed partial class CrossSiteGuard
     {
         // A type that does not parse is treated as none: refused when there is a body.
         var media = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType.Value : null;
-        if (media is not null && _simpleTypes.Contains(media, StringComparer.OrdinalIgnoreCase))
+        var endpoint = request.HttpContext.GetEndpoint();
+        // A form is what a page of another site can post without asking, so it is taken only by an endpoint that
+        // validates an antiforgery token (the web console's forms), which such a page cannot have.
+        var checksForgery = endpoint?.Metadata.GetMetadata<IAntiforgeryMetadata>() is { RequiresValidation: true };
+        if (media is not null && _simpleTypes.Contains(media, StringComparer.OrdinalIgnoreCase) && !(checksForgery && !media.Equals("text/plain", StringComparison.OrdinalIgnoreCase)))
             return Unsupported($"Content-Type {media} is what any web page may send without asking; send the body as application/octet-stream " +
                 "(curl: -H 'Content-Type: application/octet-stream' --data-binary @file)");
-        var endpoint = request.HttpContext.GetEndpoint();
         var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
         // An unknown path is answered 404 by routing; an empty body needs no type.
         if (endpoint is null || !hasBody)

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Prometheus;
 using Snapfn.Daemon.Contracts;
 using Snapfn.Platform;
+using Snapfn.WebConsole;
 
 namespace Snapfn.Daemon;
 
@@ -75,6 +76,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(token);
         builder.Services.AddSingleton(guard);
         builder.Services.AddSingleton<DaemonMetrics>();
+        builder.Services.AddSnapfnConsole(options.WebConsole, new ConsoleAccess(token.Matches, token.Header, FunctionService.Modes));
         builder.Services.AddSingleton(_ => new InvocationGate(options.MaxConcurrentInvocations));
         builder.Services.AddSingleton(services =>
         {
@@ -101,6 +103,8 @@ public static class DaemonHost
         // A browser's request is turned away for what it is before it is asked for a token it cannot have.
         app.UseMiddleware<CrossSiteGuardMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>();
+        // The console's forms carry antiforgery tokens; this checks them (after the guard, before the endpoint).
+        app.UseAntiforgery();
         app.MapOpenApi("/openapi.json");
         // prometheus-net maps every method; a scrape is a GET.
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry).WithMetadata(new HttpMethodMetadata(["GET"]));
@@ -110,6 +114,7 @@ public static class DaemonHost
             new InvocationLogResponse(service.Log.Recent(function, limit ?? 100))).WithName("InvocationLog").WithTags("daemon")
             .WithSummary("The invocation log, newest first; ?function=&limit=");
         FunctionEndpoints.Map(app);
+        app.MapSnapfnConsole();
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Daemon");
         app.Lifetime.ApplicationStarted.Register(() =>

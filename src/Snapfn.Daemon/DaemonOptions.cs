@@ -45,6 +45,9 @@ public sealed record DaemonOptions
     /// <summary>What a Python function's deploy may unpack and install, and how many run at once.</summary>
     public Snapfn.Platform.DeployLimits Deploys { get; init; } = new();
 
+    /// <summary>The web console at /console: its results folder and its limits.</summary>
+    public Snapfn.WebConsole.ConsoleOptions WebConsole { get; init; } = new();
+
     /// <summary>The most of an error's text kept in the invocation log and the daemon's log (UTF-8 bytes).</summary>
     public int MaxErrorTextBytes { get; init; } = Snapfn.Platform.ErrorText.DefaultMaxBytes;
 }

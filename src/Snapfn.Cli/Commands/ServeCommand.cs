@@ -92,11 +92,13 @@ public static class ServeCommand
         var deploys = new Option<int>("--max-concurrent-deploys") { Description = "Python deploys (compile check, apt) running at once", DefaultValueFactory = _ => limits.MaxConcurrent };
         var deployWait = new Option<double>("--deploy-wait-seconds") { Description = "how long a deploy waits for its turn before a 503 with Retry-After", DefaultValueFactory = _ => limits.Wait.TotalSeconds };
         var errorKib = new Option<int>("--max-error-text-kib") { Description = "KiB of a failure's text kept in the invocation log and the daemon's log", DefaultValueFactory = _ => defaults.MaxErrorTextBytes >> 10 };
+        var resultsDir = new Option<string?>("--results-dir") { Description = "the folder of benchmark reports the web console's Results page shows (default: the checkout's docs/results)" };
+        var consoleRuns = new Option<int>("--console-max-runs") { Description = "the most runs one \"run N times\" of the web console's Invoke page makes", DefaultValueFactory = _ => defaults.WebConsole.MaxInvokeRuns };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
-            maxInstances, maxQueue, queueWait, keepAlive,
+            maxInstances, maxQueue, queueWait, keepAlive, resultsDir, consoleRuns,
         };
         command.SetAction(parse =>
         {
@@ -125,7 +127,16 @@ public static class ServeCommand
                     Wait = TimeSpan.FromSeconds(parse.GetValue(deployWait)),
                 },
                 MaxErrorTextBytes = parse.GetValue(errorKib) << 10,
+                WebConsole = defaults.WebConsole with
+                {
+                    ResultsDirectory = parse.GetValue(resultsDir) is { } dir ? Path.GetFullPath(dir) : null,
+                    MaxInvokeRuns = parse.GetValue(consoleRuns),
+                },
             };
+            if (options.WebConsole.ResultsDirectory is { } results && !Directory.Exists(results))
+                throw new UsageException($"--results-dir {results}: no such folder; give the folder of the benchmark reports (e.g. docs/results)");
+            if (options.WebConsole.MaxInvokeRuns is < 1 or > 10_000)
+                throw new UsageException("--console-max-runs must be between 1 and 10000");
             if (options.WarmPoolSize < 0 || options.MaxConcurrentInvocations < 1 || options.DrainTimeout < TimeSpan.Zero)
                 throw new UsageException("--warm-pool must be >= 0, --max-concurrency >= 1 and --drain-seconds >= 0");
             if (parse.GetValue(deployMib) is < 1 or > 1024 || parse.GetValue(errorKib) is < 1 or > 1024)

@@ -118,8 +118,12 @@ public sealed class FunctionServer : IDisposable
                     ValidRecordings = ValidRecordings(function),
                     SnapshotCached = () => SnapshotCached(function),
                 });
-                // The snapshot too is resolved once, here, and its memory file held until the run ends.
-                var opened = path.Kind == ServePathKind.Kept ? null : _invoker.OpenSnapshot(function.Info, path.Mode);
+                // The snapshot too is resolved once, here, and its memory file held until the run ends. Where no
+                // snapshot is on disk (the policy read the registry's row), none is opened: a restore then opens it
+                // itself and says what is missing; the test seam, which restores nothing, runs without one.
+                var opened = path.Kind == ServePathKind.Kept || !File.Exists(_invoker.Snapshots.Home.SnapshotFolder(name).StatePath)
+                    ? null
+                    : _invoker.OpenSnapshot(function.Info, path.Mode);
                 var plan = new InvocationPlan
                 {
                     OpenedSnapshot = opened,

@@ -250,7 +250,7 @@ public sealed class ConsoleBrowserTests : IClassFixture<ConsoleFixture>
         driver.FindElement(By.Id("invoke")).Click();
 
         Assert.Equal("Hello, Grace! (fake runtime)", browser.WaitFor("#output").Text);
-        Assert.Equal("vanilla", driver.FindElement(By.Id("served")).Text);
+        Assert.Equal("mode-vanilla", driver.FindElement(By.Id("served")).Text); // the path: the mode the caller asked for
         Assert.Contains("6 runs", driver.FindElement(By.Id("summary")).Text, StringComparison.Ordinal);
         // The time split: restore, execute and the rest, as a bar with a legend.
         var legend = driver.FindElement(By.CssSelector(".split-legend")).Text;

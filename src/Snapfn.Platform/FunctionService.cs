@@ -44,6 +44,9 @@ public sealed record FunctionServiceOptions
 
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
+
+    /// <summary>How much of each function's output is kept, and how many clients may follow it (docs/limits.md).</summary>
+    public Logs.FunctionLogLimits FunctionLogs { get; init; } = new();
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -79,6 +82,7 @@ public sealed class FunctionService : IDisposable
         _options = options ?? new FunctionServiceOptions();
         _options.Deploys.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
+        _options.FunctionLogs.Validate();
         Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
         Home = home;
@@ -101,6 +105,7 @@ public sealed class FunctionService : IDisposable
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
+        Logs = new Logs.FunctionLogStore(Database, _options.FunctionLogs);
     }
 
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
@@ -136,6 +141,9 @@ public sealed class FunctionService : IDisposable
     public RegistryDatabase Database { get; }
 
     public InvocationLog Log { get; }
+
+    /// <summary>What functions wrote (stdout, stderr), kept per invocation.</summary>
+    public Logs.FunctionLogStore Logs { get; }
 
     /// <summary>The turns for Python deploys (<see cref="DeployLimits.MaxConcurrent"/>).</summary>
     public DeployGate Deploys { get; }
@@ -245,6 +253,7 @@ public sealed class FunctionService : IDisposable
                 throw Unknown(name);
             Changed(name);
             _elves.Prune(name, keep: null);
+            Logs.Delete(name); // h21-obs: its output lines go with it
             var folder = Home.SnapshotFolder(name).Path;
             // A VM still restoring from these files keeps them alive: they are mapped, unlinking is safe.
             if (Directory.Exists(folder))
@@ -258,12 +267,21 @@ public sealed class FunctionService : IDisposable
     {
         var function = Get(name);
         var mib = memoryMib ?? function.MemoryMib;
-        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib") };
+        // h21-obs: what init() prints is kept under an id of its own, as the snapshot's init phase.
+        var initLog = Logs.Capture(name, InvocationId.New(), Snapfn.Platform.Logs.FunctionLogPhase.Init);
+        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
         lock (ChangeLock(name))
         {
             SnapshotTaken taken;
-            using (Budget.Reserve(options.MemorySize, $"the VM that takes the snapshot of '{name}'"))
-                taken = _snapshots.Take(function.Info, options);
+            try
+            {
+                using (Budget.Reserve(options.MemorySize, $"the VM that takes the snapshot of '{name}'"))
+                    taken = _snapshots.Take(function.Info, options);
+            }
+            finally
+            {
+                initLog.Complete("snapshot");
+            }
             var snapshot = _snapshots.Open(function.Info);
             var record = new SnapshotRecord
             {
@@ -316,8 +334,14 @@ public sealed class FunctionService : IDisposable
         }
     }
 
-    /// <summary>Runs one request on the function, restored in <paramref name="mode"/>; logged either way.</summary>
-    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout, CancellationToken cancel = default)
+    /// <summary>Runs one request on the function, restored in <paramref name="mode"/>; logged either way, with what
+    /// the guest wrote kept under a new invocation id (<see cref="InvocationResult.InvocationId"/>).</summary>
+    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout, CancellationToken cancel = default) =>
+        Invoke(name, mode, input, cold, timeout, invocationId: null, cancel);
+
+    /// <summary>Runs one request as <see cref="Invoke(string, string, byte[], bool, TimeSpan, CancellationToken)"/>, under
+    /// <paramref name="invocationId"/> (the daemon's, sent back as a header before the invocation ends; new when null).</summary>
+    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout, string? invocationId, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckMode(mode);
@@ -325,6 +349,7 @@ public sealed class FunctionService : IDisposable
         // redeploys happen meanwhile (they retire it, and it is deleted when the lease goes).
         var (function, version) = Resolve(name);
         using (version)
+        using (var observed = InvocationObserver.Begin(Logs, name, invocationId)) // h21-obs: id, span, output capture
         {
             var startedAt = DateTimeOffset.UtcNow;
             var start = Stopwatch.GetTimestamp();
@@ -336,22 +361,24 @@ public sealed class FunctionService : IDisposable
                 VersionResolved?.Invoke(name, version);
                 // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
                 result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold),
-                    VmOptions(name, timeout) with { MemorySize = memorySize }, cancel);
+                    VmOptions(name, timeout) with { MemorySize = memorySize, Output = observed.Output }, cancel);
             }
             catch (Exception e)
             {
+                observed.Failed(e, mode, (ulong)function.MemoryMib << 20); // h21-obs
                 Log.Append(new InvocationLogEntry
                 {
-                    Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
+                    InvocationId = observed.Id, Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
                     TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
                 });
                 throw;
             }
             if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
                 _invoker.Pool.Evict(name);
+            result = observed.Succeeded(result, (ulong)function.MemoryMib << 20); // h21-obs
             Log.Append(new InvocationLogEntry
             {
-                Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
+                InvocationId = observed.Id, Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
                 RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
             });
             return result;
@@ -406,6 +433,7 @@ public sealed class FunctionService : IDisposable
             return;
         _invoker.Dispose();
         Log.Dispose();
+        Logs.Dispose();
         Deploys.Dispose();
     }
 

@@ -4,6 +4,12 @@ namespace Snapfn.Platform;
 public sealed record InvocationResult
 {
     public required string Function { get; init; }
+    /// <summary>The invocation's id (<see cref="Platform.InvocationId"/>): its output lines and its row in the invocation
+    /// log are kept under it. Set by <see cref="FunctionService.Invoke"/>.</summary>
+    public string? InvocationId { get; init; }
+    /// <summary>True when a new VM was made for the request (restored from the snapshot, or booted); false when a VM
+    /// kept from an earlier request served it. OpenTelemetry's faas.coldstart.</summary>
+    public bool ColdStart { get; init; } = true;
     public required string Mode { get; init; }
     public required byte[] Output { get; init; }
     /// <summary>From the start of the invocation to the guest's first instruction.</summary>

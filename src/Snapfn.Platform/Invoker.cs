@@ -58,6 +58,7 @@ public sealed class Invoker : IDisposable
     {
         var start = Stopwatch.GetTimestamp();
         var name = request.Function.Name;
+        long? booted = null;
         if (!TryAcquireWarm(request.Function, out var warm))
         {
             var reservation = _budget.Reserve(options.MemorySize, $"a warm VM of '{name}'", cancel);
@@ -65,7 +66,7 @@ public sealed class Invoker : IDisposable
             try
             {
                 vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = name });
-                vm.RunToReady();
+                booted = Logs.FunctionLogCapture.DuringInit(options.Output, vm.RunToReady).StoppedAt; // h21-obs: init's lines as init
             }
             catch
             {
@@ -79,7 +80,9 @@ public sealed class Invoker : IDisposable
         try
         {
             using var stop = warm.Vm.StopWhenCancelled(cancel);
+            warm.Vm.GuestOutput.Target = options.Output; // h21-obs: a kept VM writes to this request's log
             run = warm.Vm.Invoke(request.Input);
+            warm.Vm.GuestOutput.Target = null;
         }
         catch
         {
@@ -88,8 +91,10 @@ public sealed class Invoker : IDisposable
         }
         var output = warm.Vm.Output(run).ToArray();
         _pool.Release(request.Function.Name, warm);
+        Telemetry.InvocationTelemetry.Warm(start, booted, run); // h21-obs
         return new InvocationResult
         {
+            ColdStart = booted is not null,
             Function = request.Function.Name,
             Mode = WarmMode.Name,
             Output = output,
@@ -157,6 +162,8 @@ public sealed class Invoker : IDisposable
         long? filePmdMappedKb = null;
         RestoredMemory memory;
         long start;
+        long memoryRestored;
+        var timeline = new RestoreTimeline(); // h21-obs: the restore's parts, for its spans
         using (_budget.Reserve(snapshot.State.MemorySize, $"a VM of '{request.Function.Name}'", cancel))
         {
             var shell = _shells.Take(snapshot.State.MemorySize);
@@ -164,6 +171,7 @@ public sealed class Invoker : IDisposable
             try
             {
                 memory = backend.Restore(snapshot, shell.Memory);
+                memoryRestored = Stopwatch.GetTimestamp();
             }
             catch
             {
@@ -172,13 +180,14 @@ public sealed class Invoker : IDisposable
             }
             using (memory)
             {
-                (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
+                (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, timeline, cancel);
                 // After the timed run, while the guest's mappings still exist.
                 if (SampleHugePages)
                     filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
             }
         }
         _shells.Replenish(snapshot.State.MemorySize);
+        Telemetry.InvocationTelemetry.Restored(start, memoryRestored, timeline, run); // h21-obs
         return new InvocationResult
         {
             Function = request.Function.Name,

@@ -43,16 +43,27 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGue
         return (vm.SyscallHandler as LinuxProcess ?? throw new InvalidOperationException("the VM does not run a Linux program")).Capture();
     }
 
-    /// <summary>The process options with this VM's size, limits and log; the program's output lines go to the log.</summary>
+    /// <summary>The process options with this VM's size, limits and log; the program's output lines go to the log,
+    /// and its bytes to the VM's output switch (the same one the VM gets, so that a VM kept between requests sends
+    /// each request's output where that request says).</summary>
     private ProcessOptions For(MicroVmOptions options)
     {
+        var output = GuestOutputSwitch.Of(options.Output);
         var stdout = new LineWriter(options.Log);
         var stderr = new LineWriter(options.Log);
         return Process with
         {
-            Vm = options,
-            StandardOutput = Process.StandardOutput ?? stdout.Write,
-            StandardError = Process.StandardError ?? stderr.Write,
+            Vm = options with { Output = output },
+            StandardOutput = Process.StandardOutput ?? (bytes =>
+            {
+                stdout.Write(bytes);
+                output.Write(GuestOutputKind.Stdout, bytes);
+            }),
+            StandardError = Process.StandardError ?? (bytes =>
+            {
+                stderr.Write(bytes);
+                output.Write(GuestOutputKind.Stderr, bytes);
+            }),
         };
     }
 

@@ -12,9 +12,10 @@ namespace Snapfn.Snapshots;
 public static class SnapshotRun
 {
     /// <summary>The VM takes <paramref name="shell"/> over and is gone on return; <paramref name="memory"/> stays the
-    /// caller's. <paramref name="cancel"/> stops the guest mid-run.</summary>
+    /// caller's. <paramref name="cancel"/> stops the guest mid-run; <paramref name="timeline"/>, when given, is stamped
+    /// as the restore's parts end.</summary>
     public static (GuestRun Run, byte[] Output) Run(Snapshot snapshot, VmShell shell, RestoredMemory memory, ReadOnlySpan<byte> input,
-        MicroVmOptions options, CancellationToken cancel = default)
+        MicroVmOptions options, RestoreTimeline? timeline = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(memory);
@@ -26,9 +27,11 @@ public static class SnapshotRun
                 $"the snapshot of '{snapshot.Folder.Function}' was taken with other VMM pages than this Snapfn builds " +
                 "(the vDSO in guest/build was rebuilt, Snapfn changed, or the snapshot was taken on another kind of KVM host)",
                 snapshot.Folder.Remedy);
+        timeline?.StateRestored = System.Diagnostics.Stopwatch.GetTimestamp();
         memory.AttachGuest(vm.Stop);
         using var stop = vm.StopWhenCancelled(cancel);
         memory.BeforeFirstRun();
+        timeline?.Filled = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var run = vm.Invoke(input);

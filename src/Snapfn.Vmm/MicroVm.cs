@@ -29,6 +29,7 @@ public sealed class MicroVm : IDisposable
         if (memory.Mapping != shell.Memory)
             throw new ArgumentException("guest memory must be the shell's own mapping", nameof(memory));
         _options = options;
+        GuestOutput = GuestOutputSwitch.Of(options.Output);
         _shell = shell;
         _vcpu = shell.Vcpu;
         _thread = shell.Thread;
@@ -46,6 +47,10 @@ public sealed class MicroVm : IDisposable
 
     /// <summary>The VMM's own pages in this guest, as built at boot or rebuilt at restore.</summary>
     public VmmPages OwnedPages { get; }
+
+    /// <summary>Where the guest's output goes (<see cref="MicroVmOptions.Output"/>): a VM that serves several requests
+    /// points it at each request's receiver in turn.</summary>
+    public GuestOutputSwitch GuestOutput { get; }
 
     /// <summary>The system-call layer of a Linux program's VM; null for a C-runtime guest.</summary>
     public ISyscallHandler? SyscallHandler => _syscalls;
@@ -374,8 +379,10 @@ public sealed class MicroVm : IDisposable
         switch ((Hypercall)number)
         {
             case Hypercall.Log:
-                var text = GuestText(mailbox.Arg0, mailbox.Arg1, "log");
-                _options.Log?.Invoke(text);
+                var text = GuestBytes(mailbox.Arg0, mailbox.Arg1, "log");
+                GuestOutput.Write(GuestOutputKind.Log, text);
+                if (_options.Log is { } log)
+                    log(Encoding.UTF8.GetString(text));
                 return null;
             case Hypercall.Discard:
                 Discard(mailbox.Arg0, mailbox.Arg1);
@@ -393,13 +400,15 @@ public sealed class MicroVm : IDisposable
         }
     }
 
-    private string GuestText(ulong address, ulong length, string call)
+    private string GuestText(ulong address, ulong length, string call) => Encoding.UTF8.GetString(GuestBytes(address, length, call));
+
+    private ReadOnlySpan<byte> GuestBytes(ulong address, ulong length, string call)
     {
         if (length > MaxLogLength)
             throw new GuestProtocolException($"{call} message of {length} bytes is longer than {MaxLogLength}");
         if (!Memory.Contains(address, length) || address < GuestAbi.ElfBase && length > 0)
             throw new GuestProtocolException($"{call} message at 0x{address:x}+{length} is outside guest memory");
-        return Encoding.UTF8.GetString(Memory.Span(address, length));
+        return Memory.Span(address, length);
     }
 
     private void Discard(ulong address, ulong length)

@@ -110,6 +110,7 @@ public static class DaemonHost
             new InvocationLogResponse(service.Log.Recent(function, limit ?? 100))).WithName("InvocationLog").WithTags("daemon")
             .WithSummary("The invocation log, newest first; ?function=&limit=");
         FunctionEndpoints.Map(app);
+        LogEndpoints.Map(app); // h21-obs: GET /functions/{name}/logs
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Daemon");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -121,9 +122,12 @@ public static class DaemonHost
             DaemonLog.Draining(logger, options.DrainTimeout.TotalSeconds, app.Services.GetRequiredService<InvocationGate>().InFlight));
         // Open the registry now: a broken home fails the start, not the first request.
         var service = app.Services.GetRequiredService<FunctionService>();
+        // h21-obs: spans exported with OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing listens.
+        var tracing = DaemonTelemetry.Start(Environment.GetEnvironmentVariable(DaemonTelemetry.EndpointVariable));
         // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            tracing?.Dispose();
             service.Dispose();
             DaemonLog.Stopped(logger);
         });

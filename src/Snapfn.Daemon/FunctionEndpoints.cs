@@ -152,13 +152,23 @@ internal static class FunctionEndpoints
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
         var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
+        // h21-obs: the invocation's id (a header on every answer, errors included: its log lines are kept under it),
+        // its span, and the wait for a slot as the span's first child.
+        var invocationId = InvocationIdentity.Assign(http);
+        using var span = Platform.Telemetry.InvocationTelemetry.StartInvocation(name, Platform.Telemetry.InvocationTelemetry.HttpTrigger);
+        span?.SetTag("http.request.method", http.Request.Method);
+        span?.SetTag("http.route", "/functions/{name}/invoke");
         InvocationResult result;
         using (metrics.TrackInFlight())
         {
             try
             {
                 // A client that goes away, or a daemon past its shutdown drain, stops the guest instead of leaving it running.
-                result = await gate.RunAsync(() => service.Invoke(name, mode, input, cold ?? false, limit, http.RequestAborted), http.RequestAborted);
+                result = await gate.RunAsync(() =>
+                {
+                    Platform.Telemetry.InvocationTelemetry.QueueWait(start);
+                    return service.Invoke(name, mode, input, cold ?? false, limit, invocationId, http.RequestAborted);
+                }, http.RequestAborted);
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {

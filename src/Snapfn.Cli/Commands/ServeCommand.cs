@@ -60,6 +60,8 @@ public static class ServeCommand
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle,
         };
+        var logs = new FunctionLogOptions(); // h21-obs
+        logs.AddTo(command);
         command.SetAction(parse =>
         {
             var options = defaults with
@@ -69,7 +71,7 @@ public static class ServeCommand
                 MaxConcurrentInvocations = parse.GetValue(concurrency),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
-                    parse.GetValue(shells), parse.GetValue(shellIdle)),
+                    parse.GetValue(shells), parse.GetValue(shellIdle)) with { FunctionLogs = logs.Read(parse) },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
                 Deploys = new Platform.DeployLimits

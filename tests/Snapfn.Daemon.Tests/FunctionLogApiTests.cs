@@ -83,6 +83,21 @@ public sealed class FunctionLogApiTests
         Assert.Equal((id, "stderr", "Traceback: boom"), (line.InvocationId, line.Stream, line.Text));
     }
 
+    [Fact]
+    public async Task A_json_answer_names_the_invocation_id_its_header_carries()
+    {
+        await using var daemon = await InProcessDaemon.StartAsync();
+        daemon.Run = Printing("x");
+        using var content = new ByteArrayContent([]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "functions/echo/invoke?mode=vanilla") { Content = content };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await daemon.Http.SendAsync(request, Cancel);
+        var body = JsonSerializer.Deserialize<InvocationResponse>(await response.Content.ReadAsStringAsync(Cancel), DaemonHost.Json)!;
+        Assert.Equal(Assert.Single(response.Headers.GetValues("Snapfn-Invocation-Id")), body.InvocationId);
+        Assert.Equal(body.InvocationId, Assert.Single((await PageAsync(daemon, "")).Lines).InvocationId);
+    }
+
     [Theory]
     [InlineData("functions/echo/logs?limit=0", HttpStatusCode.BadRequest)]
     [InlineData("functions/echo/logs?limit=1001", HttpStatusCode.BadRequest)]

@@ -98,6 +98,7 @@ public static class InvokeCommand
         var fields = new Dictionary<string, object?>
         {
             ["function"] = result.Function,
+            ["invocation_id"] = result.InvocationId, // h21-obs: what `snapfn logs` shows its output under
             ["mode"] = result.Mode,
             ["repetition"] = repetition,
             ["output"] = result.Output,

@@ -60,6 +60,8 @@ public sealed record RecordingResponse
 public sealed record InvocationResponse
 {
     public required string Function { get; init; }
+    /// <summary>The id its output lines are kept under (`snapfn logs`); the Snapfn-Invocation-Id header too.</summary>
+    public string? InvocationId { get; init; }
     public required string Mode { get; init; }
     public required string Output { get; init; }
     /// <summary>"utf-8", or "base64" when the output is not text.</summary>
@@ -79,7 +81,7 @@ public sealed record InvocationResponse
         var (text, encoding) = OutputText.Encode(result.Output);
         return new InvocationResponse
         {
-            Function = result.Function, Mode = result.Mode, Output = text, OutputEncoding = encoding, RestoreMs = result.RestoreMs,
+            Function = result.Function, InvocationId = result.InvocationId, Mode = result.Mode, Output = text, OutputEncoding = encoding, RestoreMs = result.RestoreMs,
             ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore, Counters = result.Counters,
             Degraded = result.Degraded,
         };

@@ -144,6 +144,8 @@ public sealed class DaemonClient : IDisposable
         {
             if (!response.IsSuccessStatusCode)
                 throw Failure(response);
+            // A synchronous read does not watch the token: cancelling closes the response, which ends the read.
+            using var abort = cancel.Register(response.Dispose);
             using var reader = new StreamReader(response.Content.ReadAsStream(cancel));
             var last = after;
             string? kind = null;
@@ -169,7 +171,7 @@ public sealed class DaemonClient : IDisposable
                         data = text["data: ".Length..];
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException && cancel.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException && cancel.IsCancellationRequested)
             {
                 // Ctrl+C.
             }

@@ -27,6 +27,9 @@ public static class InvocationTelemetry
 
     public static readonly ActivitySource Source = new(SourceName, typeof(InvocationTelemetry).Assembly.GetName().Version?.ToString());
 
+    /// <summary>True while something listens (a tracer provider): only then is a restore's timeline worth keeping.</summary>
+    public static bool Enabled => Source.HasListeners();
+
     /// <summary>Starts the invocation's span (the current activity until disposed); null when nothing listens.</summary>
     public static Activity? StartInvocation(string function, string trigger)
     {
@@ -70,9 +73,9 @@ public static class InvocationTelemetry
 
     /// <summary>A restore's spans as children of the current one: restore (from <paramref name="start"/> to the
     /// guest's first instruction) with memory, state and fill inside it, then execute.</summary>
-    internal static void Restored(long start, long memoryRestored, RestoreTimeline timeline, GuestRun run)
+    internal static void Restored(long start, long memoryRestored, RestoreTimeline? timeline, GuestRun run)
     {
-        if (Activity.Current is null || !Source.HasListeners())
+        if (timeline is null || Activity.Current is null || !Source.HasListeners())
             return;
         var restore = Completed("restore", start, run.EnteredAt, keepOpen: true);
         if (restore is not null)

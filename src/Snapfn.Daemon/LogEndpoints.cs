@@ -79,8 +79,22 @@ internal static class LogEndpoints
         response.Headers.CacheControl = "no-cache";
         // Proxies (nginx) buffer responses unless told not to; events must arrive as they happen.
         response.Headers["X-Accel-Buffering"] = "no";
-        await response.WriteAsync(": following " + name + "\n\n", cancel.Token);
-        await response.Body.FlushAsync(cancel.Token);
+        try
+        {
+            await StreamAsync(name, http, logs, subscription, backlog, cancel.Token);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // The client went away, or the daemon stops: the stream just ends.
+        }
+    }
+
+    private static async Task StreamAsync(string name, HttpContext http, FunctionLogStore logs, FunctionLogSubscription subscription, int backlog,
+        CancellationToken cancel)
+    {
+        var response = http.Response;
+        await response.WriteAsync(": following " + name + "\n\n", cancel);
+        await response.Body.FlushAsync(cancel);
 
         long last = 0;
         if (LastEventId(http.Request) is { } resume)
@@ -91,7 +105,7 @@ internal static class LogEndpoints
             {
                 var missed = logs.After(name, last, FunctionLogStore.MaxPage);
                 foreach (var line in missed)
-                    last = await SendAsync(response, line, cancel.Token);
+                    last = await SendAsync(response, line, cancel);
                 if (missed.Count < FunctionLogStore.MaxPage)
                     break;
             }
@@ -99,29 +113,26 @@ internal static class LogEndpoints
         else
         {
             foreach (var line in logs.Page(name, null, backlog).Reverse())
-                last = await SendAsync(response, line, cancel.Token);
+                last = await SendAsync(response, line, cancel);
         }
-        await response.Body.FlushAsync(cancel.Token);
-        try
+        await response.Body.FlushAsync(cancel);
+        await foreach (var line in subscription.Lines.ReadAllAsync(cancel))
         {
-            await foreach (var line in subscription.Lines.ReadAllAsync(cancel.Token))
-            {
-                if (line.Id <= last)
-                    continue;
-                last = await SendAsync(response, line, cancel.Token);
-                if (subscription.Lines.Count == 0)
-                    await response.Body.FlushAsync(cancel.Token);
-            }
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            return; // the client went away, or the daemon stops
+            if (line.Id <= last)
+                continue;
+            last = await SendAsync(response, line, cancel);
+            if (subscription.Lines.Count == 0)
+                await response.Body.FlushAsync(cancel);
         }
         if (subscription.Dropped)
         {
-            var reason = JsonSerializer.Serialize(new { reason = $"this client fell {logs.Limits.FollowerBufferLines} lines behind and was dropped; reconnect with Last-Event-ID: {last} to read on from the store", last_id = last }, DaemonHost.Json);
-            await response.WriteAsync($"event: dropped\ndata: {reason}\n\n", cancel.Token);
-            await response.Body.FlushAsync(cancel.Token);
+            var reason = JsonSerializer.Serialize(new
+            {
+                reason = $"this client fell {logs.Limits.FollowerBufferLines} lines behind and was dropped; reconnect with Last-Event-ID: {last} to read on from the store",
+                last_id = last,
+            }, DaemonHost.Json);
+            await response.WriteAsync($"event: dropped\ndata: {reason}\n\n", cancel);
+            await response.Body.FlushAsync(cancel);
         }
     }
 

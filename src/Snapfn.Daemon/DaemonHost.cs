@@ -122,6 +122,7 @@ public static class DaemonHost
             DaemonLog.Draining(logger, options.DrainTimeout.TotalSeconds, app.Services.GetRequiredService<InvocationGate>().InFlight));
         // Open the registry now: a broken home fails the start, not the first request.
         var service = app.Services.GetRequiredService<FunctionService>();
+        app.Services.GetRequiredService<DaemonMetrics>().Watch(service.Server.Instances);
         // h21-obs: spans exported with OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing listens.
         var tracing = DaemonTelemetry.Start(Environment.GetEnvironmentVariable(DaemonTelemetry.EndpointVariable));
         // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.

@@ -7,7 +7,7 @@ namespace Snapfn.Platform;
 
 /// <summary>
 /// What one invocation leaves to be seen (issue 21, logs and traces): its id, its span (the daemon's, or one of its
-/// own for a local invoke) and the capture of its guest's output. <see cref="FunctionService.Invoke"/> begins one,
+/// own for a local invoke) and the capture of its guest's output. <see cref="FunctionServer.Run"/> begins one,
 /// gives <see cref="Output"/> to the VM, and ends it with the result or the error: the output lines are then stored
 /// under the id and the path that served the invocation, and the span gets its attributes.
 /// </summary>
@@ -40,8 +40,9 @@ internal sealed class InvocationObserver : IDisposable
     public InvocationResult Succeeded(InvocationResult result, ulong memoryBytes)
     {
         ArgumentNullException.ThrowIfNull(result);
-        _capture.Complete(result.Mode);
-        InvocationTelemetry.Describe(_span, Id, (long)memoryBytes, result, result.Mode, null);
+        var path = result.Path ?? result.Mode;
+        _capture.Complete(path);
+        InvocationTelemetry.Describe(_span, Id, (long)memoryBytes, result, path, null);
         return result with { InvocationId = Id };
     }
 

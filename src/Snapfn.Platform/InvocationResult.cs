@@ -5,7 +5,7 @@ public sealed record InvocationResult
 {
     public required string Function { get; init; }
     /// <summary>The invocation's id (<see cref="Platform.InvocationId"/>): its output lines and its row in the invocation
-    /// log are kept under it. Set by <see cref="FunctionService.Invoke"/>.</summary>
+    /// log are kept under it. Set by <see cref="FunctionServer.Run"/>; null for a run that did not go through it.</summary>
     public string? InvocationId { get; init; }
     /// <summary>True when a new VM was made for the request (restored from the snapshot, or booted); false when a VM
     /// kept from an earlier request served it. OpenTelemetry's faas.coldstart.</summary>
@@ -26,6 +26,11 @@ public sealed record InvocationResult
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
     /// <summary>KiB of file pages mapped with 2 MiB huge pages at the end of the run; null when not sampled.</summary>
     public long? FilePmdMappedKb { get; init; }
+    /// <summary>The path that served it (<see cref="ServePath.Name"/>: kept, cold-faasnap, mode-vanilla, ...); null for a
+    /// run that did not go through the <see cref="FunctionServer"/> (the bench's own invoker).</summary>
+    public string? Path { get; init; }
+    /// <summary>How long the request waited for an instance of its function (0 when one was free).</summary>
+    public double QueueMs { get; init; }
     /// <summary>Why the run is not what its mode claims (a helper failed; a cold run's files were cached); null when it is.</summary>
     public string? Degraded { get; init; }
 }

@@ -19,7 +19,7 @@ public sealed class FunctionLogApiTests
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     /// <summary>A stand-in run that prints <paramref name="lines"/> on stdout.</summary>
-    private static Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult> Printing(params string[] lines) => (request, options, _) =>
+    private static Func<InvocationPlan, MicroVmOptions, CancellationToken, InvocationResult> Printing(params string[] lines) => (request, options, _) =>
     {
         foreach (var line in lines)
             options.Output!.Write(GuestOutputKind.Stdout, Encoding.UTF8.GetBytes(line + "\n"));
@@ -30,7 +30,7 @@ public sealed class FunctionLogApiTests
     {
         using var content = new ByteArrayContent([]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var response = await daemon.Http.PostAsync($"functions/{function}/invoke?mode=vanilla", content, Cancel);
+        using var response = await daemon.Http.PostAsync($"functions/{function}/invoke?mode=warm", content, Cancel);
         Assert.Equal(expected, response.StatusCode);
         var id = Assert.Single(response.Headers.GetValues("Snapfn-Invocation-Id"));
         Assert.True(InvocationId.IsValid(id), id);
@@ -62,7 +62,7 @@ public sealed class FunctionLogApiTests
         var page = await PageAsync(daemon, "?limit=3");
         Assert.Equal(["\u001b[2Jcleared", "fourth", "third"], page.Lines.Select(l => l.Text));
         Assert.Equal([two, two, one], page.Lines.Select(l => l.InvocationId));
-        Assert.All(page.Lines, l => Assert.Equal(("stdout", "vanilla", "invoke", "utf-8"), (l.Stream, l.Path, l.Phase, l.Encoding)));
+        Assert.All(page.Lines, l => Assert.Equal(("stdout", "mode-warm", "invoke", "utf-8"), (l.Stream, l.Path, l.Phase, l.Encoding)));
         Assert.Equal(page.Lines[^1].Id, page.NextBefore);
         var rest = await PageAsync(daemon, $"?limit=3&before={page.NextBefore}");
         Assert.Equal(["second", "first"], rest.Lines.Select(l => l.Text));
@@ -90,7 +90,7 @@ public sealed class FunctionLogApiTests
         daemon.Run = Printing("x");
         using var content = new ByteArrayContent([]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "functions/echo/invoke?mode=vanilla") { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "functions/echo/invoke?mode=warm") { Content = content };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var response = await daemon.Http.SendAsync(request, Cancel);
         var body = JsonSerializer.Deserialize<InvocationResponse>(await response.Content.ReadAsStringAsync(Cancel), DaemonHost.Json)!;

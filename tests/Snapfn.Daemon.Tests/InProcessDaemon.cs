@@ -35,11 +35,11 @@ public sealed class InProcessDaemon : IAsyncDisposable
     /// <summary>Sends the daemon's token.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>Runs each invocation in place of a VM (see <see cref="FunctionService.RunInvocation"/>).</summary>
-    public Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult>? Run
+    /// <summary>Runs each invocation in place of a VM (see <see cref="FunctionServer.RunInvocation"/>).</summary>
+    public Func<InvocationPlan, MicroVmOptions, CancellationToken, InvocationResult>? Run
     {
-        get => Service.RunInvocation;
-        set => Service.RunInvocation = value;
+        get => Service.Server.RunInvocation;
+        set => Service.Server.RunInvocation = value;
     }
 
     public static async Task<InProcessDaemon> StartAsync(DaemonOptions? options = null)
@@ -52,9 +52,9 @@ public sealed class InProcessDaemon : IAsyncDisposable
     }
 
     /// <summary>A result for a stand-in run.</summary>
-    public static InvocationResult Result(InvocationRequest request, byte[]? output = null) => new()
+    public static InvocationResult Result(InvocationPlan request, byte[]? output = null) => new()
     {
-        Function = request.Function.Name, Mode = request.Mode, Output = output ?? [], RestoreMs = 1, ExecuteMs = 1, TotalMs = 2,
+        Function = request.Function.Info.Name, Mode = request.Mode, Output = output ?? [], RestoreMs = 1, ExecuteMs = 1, TotalMs = 2,
         CachedPagesBefore = 0, Counters = new Dictionary<string, double>(),
     };
 

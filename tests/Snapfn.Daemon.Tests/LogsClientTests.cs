@@ -14,12 +14,12 @@ public sealed class LogsClientTests : IDisposable
 {
     private readonly TempDirectory _home = new();
 
-    private static Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult> Printing(string line) => (request, options, _) =>
+    private static Func<InvocationPlan, MicroVmOptions, CancellationToken, InvocationResult> Printing(string line) => (request, options, _) =>
     {
         options.Output!.Write(GuestOutputKind.Stdout, Encoding.UTF8.GetBytes(line + "\n"));
         return new InvocationResult
         {
-            Function = request.Function.Name, Mode = request.Mode, Output = [], RestoreMs = 0, ExecuteMs = 0, TotalMs = 0,
+            Function = request.Function.Info.Name, Mode = request.Mode, Output = [], RestoreMs = 0, ExecuteMs = 0, TotalMs = 0,
             CachedPagesBefore = 0, Counters = new Dictionary<string, double>(),
         };
     };
@@ -33,8 +33,8 @@ public sealed class LogsClientTests : IDisposable
         });
         var service = daemon.Service;
         var cancel = TestContext.Current.CancellationToken;
-        service.RunInvocation = Printing("old");
-        var old = service.Invoke("echo", "vanilla", [], false, TimeSpan.FromSeconds(10), cancel);
+        service.Server.RunInvocation = Printing("old");
+        var old = service.Invoke("echo", "warm", [], false, TimeSpan.FromSeconds(10), cancel);
         using var client = new DaemonClient(daemon.Address, daemon.Token);
 
         var page = client.Logs("echo", null, 10);
@@ -50,8 +50,8 @@ public sealed class LogsClientTests : IDisposable
             seen.Add(line.Text);
             if (line.Text == "old")
             {
-                service.RunInvocation = Printing("\u001b[31mnew");
-                liveId = service.Invoke("echo", "vanilla", [], false, TimeSpan.FromSeconds(10), cancel).InvocationId;
+                service.Server.RunInvocation = Printing("\u001b[31mnew");
+                liveId = service.Invoke("echo", "warm", [], false, TimeSpan.FromSeconds(10), cancel).InvocationId;
             }
             else
             {

@@ -41,7 +41,7 @@ public sealed class TraceExportTests
             Assert.Equal("echo", span.GetTagItem("faas.name"));
             Assert.Equal(id, span.GetTagItem("faas.invocation_id"));
             Assert.Equal(false, span.GetTagItem("faas.coldstart"));
-            Assert.Equal("warm", span.GetTagItem("snapfn.path"));
+            Assert.Equal("mode-warm", span.GetTagItem("snapfn.path"));
             Assert.Equal("POST", span.GetTagItem("http.request.method"));
             var wait = Assert.Single(exported, s => s.DisplayName == "queue wait");
             Assert.Equal(span.SpanId, wait.ParentSpanId);
@@ -66,7 +66,7 @@ public sealed class TraceExportTests
         Assert.False(InvocationTelemetry.Source.HasListeners());
         using var content = new ByteArrayContent([]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var response = await daemon.Http.PostAsync("functions/echo/invoke", content, Cancel);
+        using var response = await daemon.Http.PostAsync("functions/echo/invoke?mode=warm", content, Cancel);
         Assert.True(response.IsSuccessStatusCode);
         Assert.True(during is null || during.Source != InvocationTelemetry.Source, "no Snapfn span without a listener");
     }

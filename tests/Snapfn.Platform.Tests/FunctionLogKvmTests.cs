@@ -71,7 +71,7 @@ public sealed class FunctionLogKvmTests : IDisposable
             lines.Where(l => l.InvocationId == first.InvocationId).Select(l => (l.Phase, l.Text)));
         Assert.Equal([("invoke", "handling two"), ("invoke", "careful")],
             lines.Where(l => l.InvocationId == second.InvocationId).Select(l => (l.Phase, l.Text)));
-        Assert.All(lines, l => Assert.Equal("warm", l.Path));
+        Assert.All(lines, l => Assert.Equal("mode-warm", l.Path));
     }
 
     [Fact]

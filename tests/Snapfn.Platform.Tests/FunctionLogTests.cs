@@ -4,13 +4,14 @@ using Snapfn.Linux;
 using Snapfn.Linux.Files;
 using Snapfn.Platform.Logs;
 using Snapfn.Snapshots;
+using Snapfn.Snapshots.Tests;
 using Snapfn.Tests;
 using Snapfn.Vmm;
 
 namespace Snapfn.Platform.Tests;
 
 /// <summary>
-/// Issue 21, function logs, without KVM: a stand-in invocation (<see cref="FunctionService.RunInvocation"/>) writes
+/// Issue 21, function logs, without KVM: a stand-in invocation (<see cref="FunctionServer.RunInvocation"/>) writes
 /// through the very sinks a Linux program's fds 1 and 2 write to (<see cref="StreamFile"/> over
 /// <see cref="LinuxGuest.ProcessFor"/>), and the lines must come back from the store under the invocation's id.
 /// </summary>
@@ -25,12 +26,17 @@ public sealed class FunctionLogTests : IDisposable
         return service;
     }
 
-    private static void Register(FunctionService service, string name) =>
+    /// <summary>Registers <paramref name="name"/> with snapshot files made by hand on disk (no VM): a restore path's
+    /// plan leases its snapshot's memory file when the request is admitted, so one must exist.</summary>
+    private static void Register(FunctionService service, string name)
+    {
+        HandmadeSnapshot.Take(service.Home.SnapshotFolder(name), FunctionRegistry.Sha256Of(GuestBuild.ElfPath("hello-world")), HandmadeSnapshot.Marked(name));
         service.Register(name, File.ReadAllBytes(GuestBuild.ElfPath("hello-world")), 512, "test");
+    }
 
     /// <summary>A run that writes <paramref name="write"/>'s bytes to the guest's stdout and stderr the way a Linux
     /// program's write(1, …) and write(2, …) reach the host, then answers "ok" (or throws <paramref name="fail"/>).</summary>
-    private static Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult> Run(
+    private static Func<InvocationPlan, MicroVmOptions, CancellationToken, InvocationResult> Run(
         Action<StreamFile, StreamFile> write, Exception? fail = null, bool coldStart = true) => (request, options, _) =>
     {
         var process = new LinuxGuest(new ProcessOptions { RootDirectory = "/nonexistent", Program = "/bin/true", Arguments = ["true"] }, "sha")
@@ -42,7 +48,7 @@ public sealed class FunctionLogTests : IDisposable
             throw fail;
         return new InvocationResult
         {
-            Function = request.Function.Name, Mode = request.Mode, Output = "ok"u8.ToArray(), RestoreMs = 1, ExecuteMs = 2, TotalMs = 3,
+            Function = request.Function.Info.Name, Mode = request.Mode, Output = "ok"u8.ToArray(), RestoreMs = 1, ExecuteMs = 2, TotalMs = 3,
             CachedPagesBefore = 0, Counters = new Dictionary<string, double>(), ColdStart = coldStart,
         };
     };
@@ -57,7 +63,7 @@ public sealed class FunctionLogTests : IDisposable
     {
         using var service = Service();
         Register(service, "printer");
-        service.RunInvocation = Run((stdout, stderr) =>
+        service.Server.RunInvocation = Run((stdout, stderr) =>
         {
             stdout.Write("hello\nwor"u8);
             stderr.Write("warning: x\n"u8);
@@ -73,7 +79,7 @@ public sealed class FunctionLogTests : IDisposable
         Assert.All(lines, l =>
         {
             Assert.Equal(result.InvocationId, l.InvocationId);
-            Assert.Equal("cached", l.Path);
+            Assert.Equal("mode-cached", l.Path); // the path that served it (ServePath.Name)
             Assert.Equal(FunctionLogPhase.Invoke, l.Phase);
             Assert.Equal("printer", l.Function);
         });
@@ -86,7 +92,7 @@ public sealed class FunctionLogTests : IDisposable
     {
         using var service = Service();
         Register(service, "crasher");
-        service.RunInvocation = Run((_, stderr) => stderr.Write("Traceback (most recent call last):\n  boom\n"u8),
+        service.Server.RunInvocation = Run((_, stderr) => stderr.Write("Traceback (most recent call last):\n  boom\n"u8),
             fail: new FunctionFailedException("the function raised ValueError", null));
         var id = InvocationId.New();
         Assert.Throws<FunctionFailedException>(() =>
@@ -105,7 +111,7 @@ public sealed class FunctionLogTests : IDisposable
         using var service = Service();
         Register(service, "binary");
         byte[] hostile = [0x1b, (byte)'[', (byte)'2', (byte)'J', 0xff, 0xfe, 0, (byte)'\r', 0xe2, 0x80, 0xae];
-        service.RunInvocation = Run((stdout, _) => stdout.Write([.. hostile, (byte)'\n']));
+        service.Server.RunInvocation = Run((stdout, _) => stdout.Write([.. hostile, (byte)'\n']));
         Invoke(service, "binary");
         Assert.Equal(hostile, service.Logs.Page("binary", null, 1).Single().Bytes);
     }
@@ -116,7 +122,7 @@ public sealed class FunctionLogTests : IDisposable
         using var service = Service(new FunctionLogLimits { MaxBytesPerInvocation = 1024, MaxLinesPerInvocation = 100 });
         Register(service, "flood");
         const int total = 8 << 20;
-        service.RunInvocation = Run((stdout, _) =>
+        service.Server.RunInvocation = Run((stdout, _) =>
         {
             var chunk = new byte[64 * 1024];
             Array.Fill(chunk, (byte)'a');
@@ -137,7 +143,7 @@ public sealed class FunctionLogTests : IDisposable
     {
         using var service = Service(new FunctionLogLimits { MaxBytesPerInvocation = 1 << 20, MaxLinesPerInvocation = 50 });
         Register(service, "newlines");
-        service.RunInvocation = Run((stdout, _) =>
+        service.Server.RunInvocation = Run((stdout, _) =>
         {
             var newlines = new byte[100_000];
             Array.Fill(newlines, (byte)'\n');
@@ -157,7 +163,7 @@ public sealed class FunctionLogTests : IDisposable
         Register(service, "chatty");
         Register(service, "quiet");
         var n = 0;
-        service.RunInvocation = (request, options, cancel) => Run((stdout, _) =>
+        service.Server.RunInvocation = (request, options, cancel) => Run((stdout, _) =>
         {
             var line = new byte[500];
             Array.Fill(line, (byte)('a' + n % 26));
@@ -182,7 +188,7 @@ public sealed class FunctionLogTests : IDisposable
         using var service = Service();
         Register(service, "pager");
         var i = 0;
-        service.RunInvocation = (request, options, cancel) => Run((stdout, _) =>
+        service.Server.RunInvocation = (request, options, cancel) => Run((stdout, _) =>
         {
             for (var k = 0; k < 5; k++)
                 stdout.Write(Encoding.ASCII.GetBytes($"line {i++}\n"));
@@ -210,7 +216,7 @@ public sealed class FunctionLogTests : IDisposable
     {
         using var service = Service();
         Register(service, "gone");
-        service.RunInvocation = Run((stdout, _) => stdout.Write("bye\n"u8));
+        service.Server.RunInvocation = Run((stdout, _) => stdout.Write("bye\n"u8));
         Invoke(service, "gone");
         Assert.Single(service.Logs.Page("gone", null, 10));
         service.Delete("gone");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Snapfn.Platform.Telemetry;
 using Snapfn.Snapshots;
+using Snapfn.Snapshots.Tests;
 using Snapfn.Tests;
 using Snapfn.Vmm;
 
@@ -11,7 +12,7 @@ namespace Snapfn.Platform.Tests;
 public sealed class TracesRunAlone;
 
 /// <summary>
-/// Issue 21, traces, without KVM: an invocation through a stand-in run (<see cref="FunctionService.RunInvocation"/>)
+/// Issue 21, traces, without KVM: an invocation through a stand-in run (<see cref="FunctionServer.RunInvocation"/>)
 /// is one server span with the FaaS attributes; the restore's parts become spans with the times the invoker
 /// measured; with nothing listening no span is made.
 /// </summary>
@@ -39,14 +40,17 @@ public sealed class TraceTests : IDisposable
 
     private FunctionService Service()
     {
-        var service = new FunctionService(new SnapfnHome(Path.Combine(_dir.FullName, "home")), new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
+        var home = new SnapfnHome(Path.Combine(_dir.FullName, "home"));
+        // Snapshot files made by hand (no VM): a restore path's plan leases its snapshot's memory file at admission.
+        HandmadeSnapshot.Take(home.SnapshotFolder("traced"), FunctionRegistry.Sha256Of(GuestBuild.ElfPath("hello-world")), HandmadeSnapshot.Marked("traced"));
+        var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         service.Register("traced", File.ReadAllBytes(GuestBuild.ElfPath("hello-world")), 512, "test");
         return service;
     }
 
-    private static InvocationResult Result(InvocationRequest request, bool coldStart) => new()
+    private static InvocationResult Result(InvocationPlan request, bool coldStart) => new()
     {
-        Function = request.Function.Name, Mode = request.Mode, Output = [], RestoreMs = 1.5, ExecuteMs = 2.5, TotalMs = 4,
+        Function = request.Function.Info.Name, Mode = request.Mode, Output = [], RestoreMs = 1.5, ExecuteMs = 2.5, TotalMs = 4,
         CachedPagesBefore = 0, Counters = new Dictionary<string, double>(), ColdStart = coldStart,
     };
 
@@ -57,7 +61,7 @@ public sealed class TraceTests : IDisposable
         using var service = Service();
         Activity? during = null;
         var coldStart = true;
-        service.RunInvocation = (request, _, _) =>
+        service.Server.RunInvocation = (request, _, _) =>
         {
             during ??= Activity.Current;
             return Result(request, coldStart);
@@ -76,11 +80,11 @@ public sealed class TraceTests : IDisposable
         Assert.Equal(cold.InvocationId, span.GetTagItem("faas.invocation_id"));
         Assert.Equal(true, span.GetTagItem("faas.coldstart"));
         Assert.Equal(512L << 20, span.GetTagItem("faas.max_memory"));
-        Assert.Equal("vanilla", span.GetTagItem("snapfn.path"));
+        Assert.Equal("mode-vanilla", span.GetTagItem("snapfn.path"));
         Assert.Equal(ActivityStatusCode.Unset, span.Status);
         Assert.Equal(warm.InvocationId, _spans[1].GetTagItem("faas.invocation_id"));
         Assert.Equal(false, _spans[1].GetTagItem("faas.coldstart"));
-        Assert.Equal("warm", _spans[1].GetTagItem("snapfn.path"));
+        Assert.Equal("mode-warm", _spans[1].GetTagItem("snapfn.path"));
         Assert.NotEqual(cold.InvocationId, warm.InvocationId);
     }
 
@@ -89,12 +93,12 @@ public sealed class TraceTests : IDisposable
     {
         using var listener = Listen();
         using var service = Service();
-        service.RunInvocation = (_, _, _) => throw new GuestTimeoutException(TimeSpan.FromSeconds(10));
+        service.Server.RunInvocation = (_, _, _) => throw new GuestTimeoutException(TimeSpan.FromSeconds(10));
         Assert.Throws<GuestTimeoutException>(() => service.Invoke("traced", "reap", [], false, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         var span = Assert.Single(_spans);
         Assert.Equal(ActivityStatusCode.Error, span.Status);
         Assert.Equal(typeof(GuestTimeoutException).FullName, span.GetTagItem("error.type"));
-        Assert.Equal("reap", span.GetTagItem("snapfn.path"));
+        Assert.Equal("mode-reap", span.GetTagItem("snapfn.path"));
         Assert.Null(span.GetTagItem("faas.coldstart"));
         Assert.True(InvocationId.IsValid((string?)span.GetTagItem("faas.invocation_id")));
     }
@@ -153,7 +157,7 @@ public sealed class TraceTests : IDisposable
         Assert.False(InvocationTelemetry.Source.HasListeners());
         Assert.Null(InvocationTelemetry.StartInvocation("traced", InvocationTelemetry.HttpTrigger));
         Activity? during = null;
-        service.RunInvocation = (request, _, _) =>
+        service.Server.RunInvocation = (request, _, _) =>
         {
             during = Activity.Current;
             return Result(request, coldStart: true);

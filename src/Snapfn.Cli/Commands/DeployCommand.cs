@@ -40,16 +40,16 @@ public static class DeployCommand
             SnapshotResponse? taken = null;
             if (client is not null)
             {
-                registered = client.Register(manifest.Name, elf, manifest.MemoryMib, manifest.Description);
+                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, ElfSettings(manifest));
                 if (parse.GetValue(snapshot))
-                    taken = client.Snapshot(manifest.Name, null, 300);
+                    taken = client.Snapshot(project.Name, null, 300);
             }
             else
             {
                 using var service = LocalPlatform.Open();
-                registered = FunctionResponse.From(service.Register(manifest.Name, elf, manifest.MemoryMib, manifest.Description));
+                registered = FunctionResponse.From(service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: ElfSettings(manifest)));
                 if (parse.GetValue(snapshot))
-                    taken = SnapshotResponse.From(manifest.Name, service.TakeSnapshot(manifest.Name, null, TimeSpan.FromSeconds(300)));
+                    taken = SnapshotResponse.From(project.Name, service.TakeSnapshot(project.Name, null, TimeSpan.FromSeconds(300)));
             }
             var where = client is null ? "locally" : $"on {client.Server}";
             Console.WriteLine($"deployed {registered.Name} {where}: {registered.MemoryMib} MiB, sha256 {registered.ElfSha256[..12]}");
@@ -61,4 +61,8 @@ public static class DeployCommand
         });
         return command;
     }
+
+    /// <summary>keep_state and max_instances travel with the request for an ELF; a Python function's zip carries its
+    /// snapfn.json, which the platform reads them from.</summary>
+    private static FunctionSettings? ElfSettings(FunctionManifest manifest) => manifest.IsPython ? null : manifest.Settings;
 }

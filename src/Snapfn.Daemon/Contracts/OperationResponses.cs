@@ -60,17 +60,22 @@ public sealed record RecordingResponse
 public sealed record InvocationResponse
 {
     public required string Function { get; init; }
-    /// <summary>The id its output lines are kept under (`snapfn logs`); the Snapfn-Invocation-Id header too.</summary>
-    public string? InvocationId { get; init; }
+    /// <summary>The path that served it (kept, cold-faasnap, cold-reap, cold-cached, cold-vanilla, mode-MODE).</summary>
+    public string? Path { get; init; }
     public required string Mode { get; init; }
     public required string Output { get; init; }
     /// <summary>"utf-8", or "base64" when the output is not text.</summary>
     public required string OutputEncoding { get; init; }
+    /// <summary>How long it waited for an instance of the function.</summary>
+    public double QueueMs { get; init; }
     public required double RestoreMs { get; init; }
     public required double ExecuteMs { get; init; }
     public required double TotalMs { get; init; }
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
+    /// <summary>The invocation's id: its output lines (`snapfn logs`) and its row in the invocation log (GET /invocations)
+    /// are kept under it; the Snapfn-Invocation-Id header too.</summary>
+    public string? InvocationId { get; init; }
     /// <summary>Present only when the run is not what its mode claims, with the reason.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Degraded { get; init; }
@@ -81,9 +86,9 @@ public sealed record InvocationResponse
         var (text, encoding) = OutputText.Encode(result.Output);
         return new InvocationResponse
         {
-            Function = result.Function, InvocationId = result.InvocationId, Mode = result.Mode, Output = text, OutputEncoding = encoding, RestoreMs = result.RestoreMs,
-            ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore, Counters = result.Counters,
-            Degraded = result.Degraded,
+            Function = result.Function, Path = result.Path, Mode = result.Mode, Output = text, OutputEncoding = encoding, QueueMs = result.QueueMs,
+            RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore,
+            Counters = result.Counters, InvocationId = result.InvocationId, Degraded = result.Degraded,
         };
     }
 }

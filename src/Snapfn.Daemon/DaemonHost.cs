@@ -115,6 +115,7 @@ public static class DaemonHost
             .WithSummary("The invocation log, newest first; ?function=&limit=");
         FunctionEndpoints.Map(app);
         app.MapSnapfnConsole();
+        LogEndpoints.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Daemon");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -127,9 +128,12 @@ public static class DaemonHost
         // Open the registry now: a broken home fails the start, not the first request.
         var service = app.Services.GetRequiredService<FunctionService>();
         app.Services.GetRequiredService<DaemonMetrics>().Watch(service.Server.Instances);
+        // h21-obs: spans exported with OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing listens.
+        var tracing = DaemonTelemetry.Start(Environment.GetEnvironmentVariable(DaemonTelemetry.EndpointVariable));
         // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            tracing?.Dispose();
             service.Dispose();
             DaemonLog.Stopped(logger);
         });

@@ -156,7 +156,13 @@ internal static class FunctionEndpoints
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
         var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
-        var request = new InvokeRequest(name, input) { Mode = mode, Cold = cold ?? false, Timeout = limit };
+        // h21-obs: the invocation's id (a header on every answer, errors included: its log lines are kept under it),
+        // its span, and the wait for the function's turn and a slot of the gate as the span's first child.
+        var invocationId = InvocationIdentity.Assign(http);
+        using var span = Platform.Telemetry.InvocationTelemetry.StartInvocation(name, Platform.Telemetry.InvocationTelemetry.HttpTrigger);
+        span?.SetTag("http.request.method", http.Request.Method);
+        span?.SetTag("http.route", "/functions/{name}/invoke");
+        var request = new InvokeRequest(name, input) { Mode = mode, Cold = cold ?? false, Timeout = limit, InvocationId = invocationId };
         InvocationResult result;
         using (metrics.TrackInFlight())
         {
@@ -170,7 +176,11 @@ internal static class FunctionEndpoints
                 using var admission = await service.Server.AdmitAsync(request, http.RequestAborted);
                 path = admission.Plan.Path.Name;
                 modeLabel = admission.Plan.Mode;
-                result = await gate.RunAsync(() => service.Server.Run(admission, http.RequestAborted), http.RequestAborted);
+                result = await gate.RunAsync(() =>
+                {
+                    Platform.Telemetry.InvocationTelemetry.QueueWait(start);
+                    return service.Server.Run(admission, http.RequestAborted);
+                }, http.RequestAborted);
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {
@@ -191,8 +201,7 @@ internal static class FunctionEndpoints
         headers["Snapfn-Restore-Ms"] = Ms(result.RestoreMs);
         headers["Snapfn-Execute-Ms"] = Ms(result.ExecuteMs);
         headers["Snapfn-Total-Ms"] = Ms(result.TotalMs);
-        if (result.InvocationId is { } id)
-            headers["Snapfn-Invocation-Id"] = id.ToString(CultureInfo.InvariantCulture);
+        // Snapfn-Invocation-Id: set as the response starts (InvocationIdentity), on errors too.
         headers["Server-Timing"] = ServerTiming.Of(result);
         if (WantsJson(http.Request))
             return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);

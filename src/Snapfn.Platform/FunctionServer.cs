@@ -25,8 +25,8 @@ public sealed class FunctionServer : IDisposable
     private readonly ConcurrentDictionary<string, int> _generations = new(StringComparer.Ordinal);
     private int _disposed;
 
-    internal FunctionServer(FunctionRegistry registry, FileLeases leases, Invoker invoker, InvocationLog log, FunctionServiceOptions options,
-        Func<string, bool> syncNewBuiltIn, TimeProvider? time = null)
+    internal FunctionServer(FunctionRegistry registry, FileLeases leases, Invoker invoker, InvocationLog log, Logs.FunctionLogStore logs,
+        FunctionServiceOptions options, Func<string, bool> syncNewBuiltIn, TimeProvider? time = null)
     {
         _registry = registry;
         _leases = leases;
@@ -34,6 +34,7 @@ public sealed class FunctionServer : IDisposable
         _options = options;
         _syncNewBuiltIn = syncNewBuiltIn;
         Log = log;
+        Logs = logs;
         Instances = new InstancePool<KeptVm>(options.Serving, time);
         // Idle kept VMs give way after pooled shells and idle warm VMs (registered before): the least recently used first.
         invoker.Budget.AddReclaimer(Instances.EvictLeastRecentlyUsed);
@@ -43,6 +44,9 @@ public sealed class FunctionServer : IDisposable
     public InstancePool<KeptVm> Instances { get; }
 
     public InvocationLog Log { get; }
+
+    /// <summary>What functions wrote (stdout, stderr, LOG calls), kept per invocation.</summary>
+    public Logs.FunctionLogStore Logs { get; }
 
     public ServingOptions Serving => _options.Serving;
 
@@ -136,6 +140,7 @@ public sealed class FunctionServer : IDisposable
                     Timeout = request.Timeout,
                     MaxInstances = maxInstances,
                     QueueWait = turn.QueueWait,
+                    InvocationId = request.InvocationId ?? Platform.InvocationId.New(),
                     Instance = path.Kind == ServePathKind.Kept ? turn.Instance : null,
                 };
                 return new Admission(plan, lease, turn, Instances, arrived);
@@ -154,7 +159,9 @@ public sealed class FunctionServer : IDisposable
     }
 
     /// <summary>Runs an admitted request from its plan, ends its turn (keeping the VM for a function that keeps
-    /// state) and writes the invocation log, whatever the outcome. <paramref name="cancel"/> stops the guest mid-run.</summary>
+    /// state) and writes the invocation log, whatever the outcome; what the guest writes is kept under the plan's
+    /// <see cref="InvocationPlan.InvocationId"/> (<see cref="InvocationObserver"/>), which the result names.
+    /// <paramref name="cancel"/> stops the guest mid-run.</summary>
     public InvocationResult Run(Admission admission, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(admission);
@@ -164,12 +171,14 @@ public sealed class FunctionServer : IDisposable
         var generation = _generations.GetValueOrDefault(name);
         InvocationResult result;
         KeptVm? kept = null;
+        // h21-obs: the invocation's id, its span (the daemon's, or one of its own) and the capture of its output.
+        using var observed = InvocationObserver.Begin(Logs, name, plan.InvocationId);
         try
         {
             if (admission.Version is { } version)
                 VersionResolved?.Invoke(name, version);
             // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-            var options = VmOptions(name, plan.Timeout) with { MemorySize = plan.MemoryBytes };
+            var options = VmOptions(name, plan.Timeout) with { MemorySize = plan.MemoryBytes, Output = observed.Output };
             if (RunInvocation is { } seam)
                 result = seam(plan, options, cancel);
             else
@@ -178,9 +187,10 @@ public sealed class FunctionServer : IDisposable
         catch (Exception e)
         {
             admission.End(null);
+            observed.Failed(e, plan.Path.Name, plan.MemoryBytes);
             Log.Append(new InvocationLogEntry
             {
-                Function = name, Mode = plan.Mode, StartedAt = startedAt, Error = e.Message, InputBytes = plan.Input.Length, OutputBytes = 0,
+                InvocationId = observed.Id, Function = name, Mode = plan.Mode, StartedAt = startedAt, Error = e.Message, InputBytes = plan.Input.Length, OutputBytes = 0,
                 TotalMs = Stopwatch.GetElapsedTime(admission.StartedAt).TotalMilliseconds,
             });
             throw;
@@ -189,12 +199,12 @@ public sealed class FunctionServer : IDisposable
         if (plan.Mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
             _invoker.Pool.Evict(name);
         result = result with { Path = plan.Path.Name, QueueMs = plan.QueueWait.TotalMilliseconds };
-        var id = Log.Append(new InvocationLogEntry
+        result = observed.Succeeded(result, plan.MemoryBytes);
+        Log.Append(new InvocationLogEntry
         {
-            Function = name, Mode = result.Mode, StartedAt = startedAt, InputBytes = plan.Input.Length, OutputBytes = result.Output.Length,
+            InvocationId = observed.Id, Function = name, Mode = result.Mode, StartedAt = startedAt, InputBytes = plan.Input.Length, OutputBytes = result.Output.Length,
             RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
         });
-        result = result with { InvocationId = id };
         Served?.Invoke(plan, result);
         return result;
     }

@@ -53,6 +53,9 @@ public sealed record FunctionServiceOptions
 
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
+
+    /// <summary>How much of each function's output is kept, and how many clients may follow it (docs/limits.md).</summary>
+    public Logs.FunctionLogLimits FunctionLogs { get; init; } = new();
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -87,6 +90,7 @@ public sealed class FunctionService : IDisposable
         _options.Deploys.Validate();
         _options.Guests.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
+        _options.FunctionLogs.Validate();
         Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
         Home = home;
@@ -109,7 +113,8 @@ public sealed class FunctionService : IDisposable
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
-        Server = new FunctionServer(_registry, _elves.Leases, _invoker, Log, _options, SyncIfNewBuiltIn, _options.Time);
+        Logs = new Logs.FunctionLogStore(Database, _options.FunctionLogs);
+        Server = new FunctionServer(_registry, _elves.Leases, _invoker, Log, Logs, _options, SyncIfNewBuiltIn, _options.Time);
     }
 
     /// <summary>The serve side: invocations (<see cref="FunctionServer.Invoke"/>, <see cref="FunctionServer.AdmitAsync"/>).</summary>
@@ -143,6 +148,9 @@ public sealed class FunctionService : IDisposable
     public RegistryDatabase Database { get; }
 
     public InvocationLog Log { get; }
+
+    /// <summary>What functions wrote (stdout, stderr), kept per invocation.</summary>
+    public Logs.FunctionLogStore Logs { get; }
 
     /// <summary>The turns for Python deploys (<see cref="DeployLimits.MaxConcurrent"/>).</summary>
     public DeployGate Deploys { get; }
@@ -270,6 +278,7 @@ public sealed class FunctionService : IDisposable
                 throw Unknown(name);
             Changed(name);
             _elves.Prune(name, keep: null);
+            Logs.Delete(name); // h21-obs: its output lines go with it
             var folder = Home.SnapshotFolder(name).Path;
             // A VM still restoring from these files keeps them alive: they are mapped, unlinking is safe.
             if (Directory.Exists(folder))
@@ -283,12 +292,21 @@ public sealed class FunctionService : IDisposable
     {
         var function = Get(name);
         var mib = memoryMib ?? function.MemoryMib;
-        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib") };
+        // h21-obs: what init() prints is kept under an id of its own, as the snapshot's init phase.
+        var initLog = Logs.Capture(name, InvocationId.New(), Snapfn.Platform.Logs.FunctionLogPhase.Init);
+        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
         lock (ChangeLock(name))
         {
             SnapshotTaken taken;
-            using (Budget.Reserve(options.MemorySize, $"the VM that takes the snapshot of '{name}'"))
-                taken = _snapshots.Take(function.Info, options);
+            try
+            {
+                using (Budget.Reserve(options.MemorySize, $"the VM that takes the snapshot of '{name}'"))
+                    taken = _snapshots.Take(function.Info, options);
+            }
+            finally
+            {
+                initLog.Complete("snapshot");
+            }
             var snapshot = _snapshots.Open(function.Info);
             var record = new SnapshotRecord
             {
@@ -370,6 +388,7 @@ public sealed class FunctionService : IDisposable
         Server.Dispose();
         _invoker.Dispose();
         Log.Dispose();
+        Logs.Dispose();
         Deploys.Dispose();
     }
 

@@ -6,6 +6,8 @@ namespace Snapfn.Platform;
 public sealed record InvocationLogEntry
 {
     public long Id { get; init; }
+    /// <summary>The invocation's id (<see cref="Platform.InvocationId"/>); null for entries from before ids existed.</summary>
+    public string? InvocationId { get; init; }
     public required string Function { get; init; }
     public required string Mode { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
@@ -40,11 +42,11 @@ public sealed class InvocationLog : IDisposable
         _connection = database.OpenForLog();
         _insert = _connection.CreateCommand();
         _insert.CommandText = """
-            INSERT INTO invocations (function, mode, started_at, outcome, error, input_bytes, output_bytes, restore_ms, execute_ms, total_ms)
-            VALUES ($function, $mode, $started_at, $outcome, $error, $input_bytes, $output_bytes, $restore_ms, $execute_ms, $total_ms)
+            INSERT INTO invocations (invocation_id, function, mode, started_at, outcome, error, input_bytes, output_bytes, restore_ms, execute_ms, total_ms)
+            VALUES ($invocation_id, $function, $mode, $started_at, $outcome, $error, $input_bytes, $output_bytes, $restore_ms, $execute_ms, $total_ms)
             RETURNING id
             """;
-        foreach (var name in new[] { "$function", "$mode", "$started_at", "$outcome", "$error", "$input_bytes", "$output_bytes", "$restore_ms", "$execute_ms", "$total_ms" })
+        foreach (var name in new[] { "$invocation_id", "$function", "$mode", "$started_at", "$outcome", "$error", "$input_bytes", "$output_bytes", "$restore_ms", "$execute_ms", "$total_ms" })
             _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
         _insert.Prepare();
     }
@@ -56,6 +58,7 @@ public sealed class InvocationLog : IDisposable
         lock (_lock)
         {
             var p = _insert.Parameters;
+            p["$invocation_id"].Value = (object?)entry.InvocationId ?? DBNull.Value;
             p["$function"].Value = entry.Function;
             p["$mode"].Value = entry.Mode;
             p["$started_at"].Value = FunctionRegistry.Format(entry.StartedAt);
@@ -77,7 +80,7 @@ public sealed class InvocationLog : IDisposable
         {
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                SELECT id, function, mode, started_at, error, input_bytes, output_bytes, restore_ms, execute_ms, total_ms
+                SELECT id, function, mode, started_at, error, input_bytes, output_bytes, restore_ms, execute_ms, total_ms, invocation_id
                 FROM invocations WHERE $function IS NULL OR function = $function ORDER BY id DESC LIMIT $limit
                 """;
             command.Parameters.AddWithValue("$function", (object?)function ?? DBNull.Value);
@@ -98,6 +101,7 @@ public sealed class InvocationLog : IDisposable
                     RestoreMs = reader.IsDBNull(7) ? null : reader.GetDouble(7),
                     ExecuteMs = reader.IsDBNull(8) ? null : reader.GetDouble(8),
                     TotalMs = reader.GetDouble(9),
+                    InvocationId = reader.IsDBNull(10) ? null : reader.GetString(10),
                 });
             }
             return entries;

@@ -13,6 +13,10 @@ public sealed record InvokeRequest(string Function, byte[] Input)
     public bool Cold { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The id the invocation's output lines and log row are kept under (<see cref="Platform.InvocationId"/>):
+    /// the caller's when it must name it before the invocation ends (the daemon's header); a new one when null.</summary>
+    public string? InvocationId { get; init; }
 }
 
 /// <summary>
@@ -56,6 +60,10 @@ public sealed record InvocationPlan
 
     /// <summary>How long the request waited for an instance of the function.</summary>
     public TimeSpan QueueWait { get; init; }
+
+    /// <summary>The invocation's id (<see cref="Platform.InvocationId"/>): its output lines, its row in the invocation log
+    /// and its span are kept under it.</summary>
+    public string InvocationId { get; init; } = Platform.InvocationId.New();
 
     /// <summary>The idle VM this invocation runs on (<see cref="ServePathKind.Kept"/>), or null.</summary>
     internal KeptVm? Instance { get; init; }

@@ -4,6 +4,12 @@ namespace Snapfn.Platform;
 public sealed record InvocationResult
 {
     public required string Function { get; init; }
+    /// <summary>The invocation's id (<see cref="Platform.InvocationId"/>): its output lines and its row in the invocation
+    /// log are kept under it. Set by <see cref="FunctionServer.Run"/>; null for a run that did not go through it.</summary>
+    public string? InvocationId { get; init; }
+    /// <summary>True when a new VM was made for the request (restored from the snapshot, or booted); false when a VM
+    /// kept from an earlier request served it. OpenTelemetry's faas.coldstart.</summary>
+    public bool ColdStart { get; init; } = true;
     public required string Mode { get; init; }
     public required byte[] Output { get; init; }
     /// <summary>From the start of the invocation to the guest's first instruction.</summary>
@@ -25,8 +31,6 @@ public sealed record InvocationResult
     public string? Path { get; init; }
     /// <summary>How long the request waited for an instance of its function (0 when one was free).</summary>
     public double QueueMs { get; init; }
-    /// <summary>Its id in the invocation log; null for a run that was not logged.</summary>
-    public long? InvocationId { get; init; }
     /// <summary>Why the run is not what its mode claims (a helper failed; a cold run's files were cached); null when it is.</summary>
     public string? Degraded { get; init; }
 }

@@ -64,6 +64,7 @@ public sealed class Invoker : IDisposable
     {
         var start = Stopwatch.GetTimestamp();
         var name = request.Function.Name;
+        long? booted = null;
         if (!TryAcquireWarm(request.Function, out var warm))
         {
             var reservation = _budget.Reserve(options.MemorySize, $"a warm VM of '{name}'", cancel);
@@ -71,7 +72,7 @@ public sealed class Invoker : IDisposable
             try
             {
                 vm = _snapshots.Program(request.Function).Boot(options with { Name = name });
-                vm.RunToReady();
+                booted = Logs.FunctionLogCapture.DuringInit(options.Output, vm.RunToReady).StoppedAt; // h21-obs: init's lines as init
             }
             catch
             {
@@ -85,7 +86,9 @@ public sealed class Invoker : IDisposable
         try
         {
             using var stop = warm.Vm.StopWhenCancelled(cancel);
+            warm.Vm.GuestOutput.Target = options.Output; // h21-obs: a kept VM writes to this request's log
             run = warm.Vm.Invoke(request.Input);
+            warm.Vm.GuestOutput.Target = null;
         }
         catch
         {
@@ -94,8 +97,10 @@ public sealed class Invoker : IDisposable
         }
         var output = warm.Vm.Output(run).ToArray();
         _pool.Release(request.Function.Name, warm);
+        Telemetry.InvocationTelemetry.Warm(start, booted, run); // h21-obs
         return new InvocationResult
         {
+            ColdStart = booted is not null,
             Function = request.Function.Name,
             Mode = WarmMode.Name,
             Output = output,
@@ -169,7 +174,7 @@ public sealed class Invoker : IDisposable
         cancel.ThrowIfCancellationRequested();
         var function = plan.Function.Info;
         if (plan.Instance is { } kept)
-            return RunKept(plan, kept, cancel);
+            return RunKept(plan, kept, options, cancel);
         if (RestoreModes.Get(plan.Mode) is not IMemoryBackend backend)
             return (InvokeWarm(new InvocationRequest(function, plan.Mode, plan.Input, plan.Cold), options, cancel), null);
         if (plan.OpenedSnapshot is { } resolved)
@@ -178,22 +183,25 @@ public sealed class Invoker : IDisposable
         return Restore(function, snapshot, backend, plan.Mode, plan.Input, plan.Cold, options, plan.KeepsVm, cancel);
     }
 
-    private static (InvocationResult Result, KeptVm? Kept) RunKept(InvocationPlan plan, KeptVm kept, CancellationToken cancel)
+    private static (InvocationResult Result, KeptVm? Kept) RunKept(InvocationPlan plan, KeptVm kept, MicroVmOptions options, CancellationToken cancel)
     {
         var start = Stopwatch.GetTimestamp();
         GuestRun run;
         byte[] output;
         try
         {
-            (run, output) = kept.Invoke(plan.Input, cancel);
+            // h21-obs: the kept VM writes to this request's log while it runs this request, and to nothing after.
+            (run, output) = kept.Invoke(plan.Input, options.Output, timeline: null, cancel);
         }
         catch
         {
             kept.Dispose();
             throw;
         }
+        Telemetry.InvocationTelemetry.Warm(start, booted: null, run); // h21-obs
         var result = new InvocationResult
         {
+            ColdStart = false,
             Function = plan.Function.Info.Name,
             Mode = plan.Path.Mode,
             Output = output,
@@ -230,6 +238,8 @@ public sealed class Invoker : IDisposable
         long? filePmdMappedKb = null;
         RestoredMemory memory;
         long start;
+        long memoryRestored;
+        var timeline = Telemetry.InvocationTelemetry.Enabled ? new RestoreTimeline() : null; // h21-obs: the restore's parts, for its spans
         KeptVm? kept = null;
         var reservation = _budget.Reserve(snapshot.State.MemorySize, $"a VM of '{function.Name}'", cancel);
         try
@@ -239,6 +249,7 @@ public sealed class Invoker : IDisposable
             try
             {
                 memory = backend.Restore(snapshot, shell.Memory);
+                memoryRestored = Stopwatch.GetTimestamp();
             }
             catch
             {
@@ -257,10 +268,11 @@ public sealed class Invoker : IDisposable
                     memory.Dispose();
                     throw;
                 }
+                timeline?.StateRestored = Stopwatch.GetTimestamp();
                 kept = new KeptVm(vm, memory, reservation, function.CodePath, snapshot.State.Id);
                 try
                 {
-                    (run, output) = kept.Invoke(input, cancel);
+                    (run, output) = kept.Invoke(input, options.Output, timeline, cancel);
                 }
                 catch
                 {
@@ -272,7 +284,7 @@ public sealed class Invoker : IDisposable
             {
                 using (memory)
                 {
-                    (run, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = function.Name }, cancel);
+                    (run, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = function.Name }, timeline, cancel);
                     // After the timed run, while the guest's mappings still exist.
                     if (SampleHugePages)
                         filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
@@ -285,6 +297,7 @@ public sealed class Invoker : IDisposable
                 reservation.Dispose();
         }
         _shells.Replenish(snapshot.State.MemorySize);
+        Telemetry.InvocationTelemetry.Restored(start, memoryRestored, timeline, run); // h21-obs
         var result = new InvocationResult
         {
             Function = function.Name,

@@ -35,11 +35,23 @@ public sealed class KeptVm : IDisposable
     /// <summary>Requests it has served.</summary>
     public int Requests { get; private set; }
 
-    internal (GuestRun Run, byte[] Output) Invoke(ReadOnlySpan<byte> input, CancellationToken cancel)
+    /// <summary>One request on the VM; the guest's output (its LOG calls, a Linux program's stdout and stderr) goes to
+    /// <paramref name="output"/> while it runs and nowhere after (the VM outlives the request's log);
+    /// <paramref name="timeline"/>, for its first request, is stamped as the restore mode's pre-run work ends.</summary>
+    internal (GuestRun Run, byte[] Output) Invoke(ReadOnlySpan<byte> input, IGuestOutput? output, RestoreTimeline? timeline,
+        CancellationToken cancel)
     {
-        var result = SnapshotRun.Invoke(_vm, _memory, input, first: Requests == 0, cancel);
-        Requests++;
-        return result;
+        _vm.GuestOutput.Target = output;
+        try
+        {
+            var result = SnapshotRun.Invoke(_vm, _memory, input, first: Requests == 0, timeline, cancel);
+            Requests++;
+            return result;
+        }
+        finally
+        {
+            _vm.GuestOutput.Target = null;
+        }
     }
 
     /// <summary>The restore mode's counters so far (not final while its helpers run).</summary>

@@ -10,7 +10,7 @@ namespace Snapfn.Platform;
 public sealed class RegistryDatabase
 {
     public const string FileName = "registry.db";
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private readonly string _connectionString;
 
     private RegistryDatabase(string path)
@@ -85,6 +85,10 @@ public sealed class RegistryDatabase
             throw new InvalidOperationException($"{Path} has schema version {current}, newer than this Snapfn ({SchemaVersion}): upgrade Snapfn");
         if (current < 1)
             Execute(connection, Schema1, transaction);
+        // Schema 2 (function logs) made new tables and indexes, which a version number orders; it runs before the added
+        // columns, which do not depend on it.
+        if (current < 2)
+            Execute(connection, Schema2, transaction);
         // Columns added since schema 1 are added where missing rather than under a new version number, so that
         // changes made on parallel branches compose (each adds its own columns) and an older registry upgrades.
         foreach (var (table, column, declaration) in _addedColumns)
@@ -93,7 +97,7 @@ public sealed class RegistryDatabase
         transaction.Commit();
     }
 
-    /// <summary>Columns added after schema 1: (table, column, declaration with its default for existing rows).</summary>
+    /// <summary>Columns added after schema 1 (whatever the version): (table, column, declaration with its default for existing rows).</summary>
     private static readonly (string Table, string Column, string Declaration)[] _addedColumns =
     [
         // The version (stat) of a built-in's files when its SHA-256 was computed: an unchanged built-in is not hashed again.
@@ -162,5 +166,29 @@ public sealed class RegistryDatabase
             total_ms     REAL NOT NULL
         );
         CREATE INDEX invocations_by_function ON invocations (function, id);
+        """;
+
+    /// <summary>Issue 21: function logs. Each invocation gets an id (rows from before have none), and what a function
+    /// writes is kept per invocation; lines are bytes as the guest wrote them (BLOB, not TEXT: they need not be UTF-8).
+    /// function_log_usage counts each function's stored lines for its bound (see FunctionLogStore).</summary>
+    private const string Schema2 = """
+        ALTER TABLE invocations ADD COLUMN invocation_id TEXT;
+        CREATE INDEX invocations_by_invocation_id ON invocations (invocation_id);
+        CREATE TABLE function_logs (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            function      TEXT NOT NULL,
+            invocation_id TEXT NOT NULL,
+            written_at    TEXT NOT NULL,
+            phase         TEXT NOT NULL CHECK (phase IN ('init', 'invoke')),
+            stream        TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr', 'log', 'snapfn')),
+            path          TEXT NOT NULL,
+            line          BLOB NOT NULL
+        );
+        CREATE INDEX function_logs_by_function ON function_logs (function, id);
+        CREATE INDEX function_logs_by_invocation ON function_logs (invocation_id);
+        CREATE TABLE function_log_usage (
+            function TEXT PRIMARY KEY,
+            bytes    INTEGER NOT NULL
+        );
         """;
 }

@@ -16,7 +16,7 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGue
 
     public string Sha256 { get; } = codeSha256;
 
-    public MicroVm Boot(MicroVmOptions options) => LinuxProcess.Start(For(options)).Vm;
+    public MicroVm Boot(MicroVmOptions options) => LinuxProcess.Start(ProcessFor(options)).Vm;
 
     public MicroVm Restore(SnapshotState state, VmShell shell, GuestMemory memory, MicroVmOptions options)
     {
@@ -29,7 +29,7 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGue
         }
         try
         {
-            return LinuxProcess.Restore(saved, For(options), shell!, memory, state.Layout, state.Vcpu).Vm;
+            return LinuxProcess.Restore(saved, ProcessFor(options), shell!, memory, state.Layout, state.Vcpu).Vm;
         }
         catch (ProcessRestoreException e)
         {
@@ -43,16 +43,27 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGue
         return (vm.SyscallHandler as LinuxProcess ?? throw new InvalidOperationException("the VM does not run a Linux program")).Capture();
     }
 
-    /// <summary>The process options with this VM's size, limits and log; the program's output lines go to the log.</summary>
-    private ProcessOptions For(MicroVmOptions options)
+    /// <summary>The process options a VM built with <paramref name="options"/> runs with: its size, limits and log; the program's output lines go to the log,
+    /// and its bytes to the VM's output switch (the same one the VM gets, so that a VM kept between requests sends
+    /// each request's output where that request says).</summary>
+    public ProcessOptions ProcessFor(MicroVmOptions options)
     {
+        var output = GuestOutputSwitch.Of(options.Output);
         var stdout = new LineWriter(options.Log);
         var stderr = new LineWriter(options.Log);
         return Process with
         {
-            Vm = options,
-            StandardOutput = Process.StandardOutput ?? stdout.Write,
-            StandardError = Process.StandardError ?? stderr.Write,
+            Vm = options with { Output = output },
+            StandardOutput = Process.StandardOutput ?? (bytes =>
+            {
+                stdout.Write(bytes);
+                output.Write(GuestOutputKind.Stdout, bytes);
+            }),
+            StandardError = Process.StandardError ?? (bytes =>
+            {
+                stderr.Write(bytes);
+                output.Write(GuestOutputKind.Stderr, bytes);
+            }),
         };
     }
 

@@ -12,14 +12,16 @@ namespace Snapfn.Snapshots;
 public static class SnapshotRun
 {
     /// <summary>The VM takes <paramref name="shell"/> over and is gone on return; <paramref name="memory"/> stays the
-    /// caller's. <paramref name="cancel"/> stops the guest mid-run.</summary>
+    /// caller's. <paramref name="cancel"/> stops the guest mid-run; <paramref name="timeline"/>, when given, is stamped
+    /// as the restore's parts end.</summary>
     public static (GuestRun Run, byte[] Output) Run(Snapshot snapshot, VmShell shell, RestoredMemory memory, ReadOnlySpan<byte> input,
-        MicroVmOptions options, CancellationToken cancel = default)
+        MicroVmOptions options, RestoreTimeline? timeline = null, CancellationToken cancel = default)
     {
         using var vm = Start(snapshot, shell, memory, options);
+        timeline?.StateRestored = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return Invoke(vm, memory, input, first: true, cancel);
+            return Invoke(vm, memory, input, first: true, timeline, cancel);
         }
         finally
         {
@@ -56,15 +58,17 @@ public static class SnapshotRun
     }
 
     /// <summary>One request on a VM from <see cref="Start"/>; <paramref name="first"/> for its first, before which the
-    /// restore mode's pre-run work (REAP's prefetch) happens.</summary>
+    /// restore mode's pre-run work (REAP's prefetch) happens; <paramref name="timeline"/>, when given, is stamped as
+    /// that work ends.</summary>
     public static (GuestRun Run, byte[] Output) Invoke(MicroVm vm, RestoredMemory memory, ReadOnlySpan<byte> input, bool first,
-        CancellationToken cancel = default)
+        RestoreTimeline? timeline = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(memory);
         using var stop = vm.StopWhenCancelled(cancel);
         if (first)
             memory.BeforeFirstRun();
+        timeline?.Filled = System.Diagnostics.Stopwatch.GetTimestamp();
         var run = vm.Invoke(input);
         return (run, vm.Output(run).ToArray());
     }

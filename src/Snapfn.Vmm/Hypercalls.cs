@@ -22,7 +22,9 @@ internal static class Hypercalls
     /// <summary>Serves one port I/O exit: returns a stop for READY/RESULT, null for calls served in place.</summary>
     /// <param name="data">What the instruction wrote: KVM's data area for the exit (at most 8 bytes of it are looked at).</param>
     /// <param name="log">Receives a LOG call's message; null drops it.</param>
-    internal static GuestStop? Serve(PortIo io, ReadOnlySpan<byte> data, GuestMemory memory, GuestLayout layout, Action<string>? log)
+    /// <param name="output">Receives a LOG call's bytes as they are (the invocation's function log); null drops them.</param>
+    internal static GuestStop? Serve(PortIo io, ReadOnlySpan<byte> data, GuestMemory memory, GuestLayout layout, Action<string>? log,
+        IGuestOutput? output = null)
     {
         if (io.Direction != Interop.Kvm.KVM_EXIT_IO_OUT || io.Port != GuestAbi.HypercallPort || io.Size != 4 || io.Count != 1 || data.Length < 4)
             throw new GuestProtocolException($"port I/O to 0x{io.Port:x} (size {io.Size}, direction {io.Direction}) is not a hypercall");
@@ -31,8 +33,9 @@ internal static class Hypercalls
         switch ((Hypercall)number)
         {
             case Hypercall.Log:
-                var text = GuestText(memory, mailbox.Arg0, mailbox.Arg1, "log");
-                log?.Invoke(text);
+                var text = GuestBytes(memory, mailbox.Arg0, mailbox.Arg1, "log");
+                output?.Write(GuestOutputKind.Log, text);
+                log?.Invoke(Encoding.UTF8.GetString(text));
                 return null;
             case Hypercall.Discard:
                 Discard(memory, layout, mailbox.Arg0, mailbox.Arg1);
@@ -50,13 +53,16 @@ internal static class Hypercalls
         }
     }
 
-    private static string GuestText(GuestMemory memory, ulong address, ulong length, string call)
+    private static string GuestText(GuestMemory memory, ulong address, ulong length, string call) =>
+        Encoding.UTF8.GetString(GuestBytes(memory, address, length, call));
+
+    private static ReadOnlySpan<byte> GuestBytes(GuestMemory memory, ulong address, ulong length, string call)
     {
         if (length > MaxMessageLength)
             throw new GuestProtocolException($"{call} message of {length} bytes is longer than {MaxMessageLength}");
         if (!memory.Contains(address, length) || address < GuestAbi.ElfBase && length > 0)
             throw new GuestProtocolException($"{call} message at 0x{address:x}+{length} is outside guest memory");
-        return Encoding.UTF8.GetString(memory.Span(address, length));
+        return memory.Span(address, length);
     }
 
     private static void Discard(GuestMemory memory, GuestLayout layout, ulong address, ulong length)

@@ -26,6 +26,7 @@ public sealed class MicroVm : IDisposable
         if (memory.Mapping != shell.Memory)
             throw new ArgumentException("guest memory must be the shell's own mapping", nameof(memory));
         _options = options;
+        GuestOutput = GuestOutputSwitch.Of(options.Output);
         _shell = shell;
         _vcpu = shell.Vcpu;
         _thread = shell.Thread;
@@ -43,6 +44,10 @@ public sealed class MicroVm : IDisposable
 
     /// <summary>The VMM's own pages in this guest, as built at boot or rebuilt at restore.</summary>
     public VmmPages OwnedPages { get; }
+
+    /// <summary>Where the guest's output goes (<see cref="MicroVmOptions.Output"/>): a VM that serves several requests
+    /// points it at each request's receiver in turn.</summary>
+    public GuestOutputSwitch GuestOutput { get; }
 
     /// <summary>The system-call layer of a Linux program's VM; null for a C-runtime guest.</summary>
     public ISyscallHandler? SyscallHandler => _syscalls;
@@ -375,7 +380,7 @@ public sealed class MicroVm : IDisposable
             // there); a call needs 4, so no more than 8 are looked at.
             data = new ReadOnlySpan<byte>((byte*)Unsafe.AsPointer(ref run) + run.io.data_offset, (int)Math.Min((ulong)io.Size * io.Count, 8));
         }
-        return Hypercalls.Serve(io, data, Memory, Layout, _options.Log);
+        return Hypercalls.Serve(io, data, Memory, Layout, _options.Log, GuestOutput);
     }
 
     private GuestCrashedException Crash(string reason, bool explainRip = false)

@@ -13,6 +13,10 @@ public sealed record MicroVmOptions
     /// <summary>Receives the guest's log lines (the LOG hypercall); null drops them.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Receives the guest's stdout, stderr and LOG hypercalls as bytes, by stream (a function's log, kept per
+    /// invocation); null drops them. <see cref="Log"/> still gets the lines too.</summary>
+    public IGuestOutput? Output { get; init; }
+
     /// <summary>KVM stores the registers in the run page at every exit (KVM_CAP_SYNC_REGS): a system call then needs no
     /// register ioctl. Always on for Linux programs; off only to measure what it costs a C-runtime guest.</summary>
     public bool SyncRegisters { get; init; } = true;

@@ -149,8 +149,8 @@ public sealed partial class ServingApiTests : IAsyncLifetime
         Assert.Contains("execute;dur=2.25", timing, StringComparison.Ordinal);
         Assert.Matches("queue;dur=[0-9.]+", timing);
         Assert.Contains("path;desc=\"cold-cached\"", timing, StringComparison.Ordinal);
-        var id = long.Parse(response.Headers.GetValues("Snapfn-Invocation-Id").Single(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains(Service.Log.Recent("fn", 5), e => e.Id == id && e.Mode == "vanilla");
+        var id = response.Headers.GetValues("Snapfn-Invocation-Id").Single();
+        Assert.Contains(Service.Log.Recent("fn", 5), e => e.InvocationId == id && e.Mode == "vanilla");
     }
 
     [Fact]

@@ -85,8 +85,9 @@ public sealed class ServingPlanTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(7), plan.Timeout);
         Assert.Null(plan.Snapshot);
         Assert.Equal("mode-vanilla", result.Path);
-        Assert.NotNull(result.InvocationId);
-        Assert.Equal(result.InvocationId, service.Log.Recent("fn", 1).Single().Id);
+        Assert.True(InvocationId.IsValid(result.InvocationId), result.InvocationId);
+        Assert.Equal(plan.InvocationId, result.InvocationId);
+        Assert.Equal(result.InvocationId, service.Log.Recent("fn", 1).Single().InvocationId);
         // What learns from real requests sees the plan and the result, once the instance is free again.
         var (servedPlan, servedResult) = Assert.Single(served);
         Assert.Same(plan, servedPlan);

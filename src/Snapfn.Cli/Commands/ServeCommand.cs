@@ -100,6 +100,8 @@ public static class ServeCommand
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
             maxInstances, maxQueue, queueWait, keepAlive, resultsDir, consoleRuns,
         };
+        var logs = new FunctionLogOptions(); // h21-obs
+        logs.AddTo(command);
         command.SetAction(parse =>
         {
             var options = defaults with
@@ -113,6 +115,7 @@ public static class ServeCommand
                 {
                     Guests = GuestLimitsOf(parse.GetValue(tmpMib), parse.GetValue(tmpEntries), parse.GetValue(frameMib)),
                     Serving = ServingOptions(parse.GetValue(maxInstances), parse.GetValue(maxQueue), parse.GetValue(queueWait), parse.GetValue(keepAlive)),
+                    FunctionLogs = logs.Read(parse),
                 },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,

@@ -120,6 +120,69 @@ public sealed class DaemonClient : IDisposable
         return (buffer.ToArray(), response.Headers.TryGetValues("Snapfn-Path", out var paths) ? paths.FirstOrDefault() : null);
     }
 
+    /// <summary>A page of the function's log lines, newest first (GET /functions/{name}/logs).</summary>
+    public FunctionLogsResponse Logs(string name, long? before, int limit) =>
+        Send<FunctionLogsResponse>(HttpMethod.Get, $"functions/{Escape(name)}/logs?limit={limit}" + (before is { } b ? $"&before={b}" : ""), null);
+
+    /// <summary>Follows the function's log (Server-Sent Events) until <paramref name="cancel"/> or the daemon ends the
+    /// stream: <paramref name="line"/> gets each line. Starts after line <paramref name="after"/> when given (a
+    /// reconnect), else with the newest <paramref name="backlog"/> lines. Returns the last line's id and whether the
+    /// daemon dropped this client for falling behind (then follow again from that id).</summary>
+    public (long? Last, bool Dropped) Follow(string name, long? after, int backlog, Action<FunctionLogLineResponse> line, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"functions/{Escape(name)}/logs?follow=1&limit={backlog}");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (after is { } id)
+            request.Headers.Add("Last-Event-ID", id.ToString(CultureInfo.InvariantCulture));
+        HttpResponseMessage response;
+        try
+        {
+            response = _http.Send(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DaemonRequestException(0, $"cannot reach the Snapfn daemon at {Server}: {e.Message}; is `snapfn serve` running there?");
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+                throw Failure(response);
+            // A synchronous read does not watch the token: cancelling closes the response, which ends the read.
+            using var abort = cancel.Register(response.Dispose);
+            using var reader = new StreamReader(response.Content.ReadAsStream(cancel));
+            var last = after;
+            string? kind = null;
+            string? data = null;
+            try
+            {
+                while (reader.ReadLine() is { } text)
+                {
+                    if (text.Length == 0)
+                    {
+                        if (kind == "dropped")
+                            return (last, true);
+                        if (kind == "line" && data is not null && JsonSerializer.Deserialize<FunctionLogLineResponse>(data, DaemonHost.Json) is { } parsed)
+                        {
+                            line(parsed);
+                            last = parsed.Id;
+                        }
+                        (kind, data) = (null, null);
+                    }
+                    else if (text.StartsWith("event: ", StringComparison.Ordinal))
+                        kind = text["event: ".Length..];
+                    else if (text.StartsWith("data: ", StringComparison.Ordinal))
+                        data = text["data: ".Length..];
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException && cancel.IsCancellationRequested)
+            {
+                // Ctrl+C.
+            }
+            return (last, false);
+        }
+    }
+
     public void Dispose() => _http.Dispose();
 
     private static string InvokePath(string name, string? mode, bool cold, double timeoutSeconds) =>

@@ -73,8 +73,9 @@ public sealed record InvocationResponse
     public required double TotalMs { get; init; }
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
-    /// <summary>Its id in the invocation log (GET /invocations).</summary>
-    public long? InvocationId { get; init; }
+    /// <summary>The invocation's id: its output lines (`snapfn logs`) and its row in the invocation log (GET /invocations)
+    /// are kept under it; the Snapfn-Invocation-Id header too.</summary>
+    public string? InvocationId { get; init; }
     /// <summary>Present only when the run is not what its mode claims, with the reason.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Degraded { get; init; }

@@ -44,6 +44,10 @@ public sealed record FunctionServiceOptions
 
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
+
+    /// <summary>Records functions by themselves (<see cref="AutoRecording.AutoRecorder"/>); null: off (a one-shot CLI,
+    /// whose process would end under a background recording).</summary>
+    public AutoRecording.AutoRecordOptions? AutoRecord { get; init; }
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -58,7 +62,7 @@ public sealed record RecordingOutcome(RecordingResult Result, RecordingRecord Re
 /// Changes to one function (register, delete, snapshot, record) are serialised; invocations run in parallel,
 /// each restoring its own VM from the snapshot.
 /// </summary>
-public sealed class FunctionService : IDisposable
+public sealed partial class FunctionService : IDisposable
 {
     private readonly FunctionServiceOptions _options;
     private readonly FunctionCatalog _catalog;
@@ -101,6 +105,7 @@ public sealed class FunctionService : IDisposable
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
+        StartAutoRecorder(); // auto-record hook: the recorder is created here
     }
 
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
@@ -259,6 +264,7 @@ public sealed class FunctionService : IDisposable
         var function = Get(name);
         var mib = memoryMib ?? function.MemoryMib;
         var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib") };
+        SnapshotOutcome outcome;
         lock (ChangeLock(name))
         {
             SnapshotTaken taken;
@@ -278,8 +284,10 @@ public sealed class FunctionService : IDisposable
             };
             _registry.PutSnapshot(name, record);
             Changed(name);
-            return new SnapshotOutcome(taken, record);
+            outcome = new SnapshotOutcome(taken, record);
         }
+        AutoRecords?.Snapshotted(name); // auto-record hook: a declared sample input is recorded now
+        return outcome;
     }
 
     /// <summary>Checks the function's snapshot memory file against the digest written with it; throws
@@ -312,6 +320,7 @@ public sealed class FunctionService : IDisposable
                 RecordedAt = DateTimeOffset.UtcNow,
             };
             _registry.PutRecording(name, record);
+            AutoRecords?.Invalidate(name); // auto-record hook: a recording made by hand replaces an automatic one in progress
             return new RecordingOutcome(result, record);
         }
     }
@@ -354,6 +363,7 @@ public sealed class FunctionService : IDisposable
                 Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
                 RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
             });
+            ObserveForRecording(name, mode, input, result); // auto-record hook: the recorder sees every successful request
             return result;
         }
     }
@@ -404,6 +414,7 @@ public sealed class FunctionService : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        AutoRecords?.Dispose(); // auto-record hook: queued recordings dropped, running ones waited for
         _invoker.Dispose();
         Log.Dispose();
         Deploys.Dispose();
@@ -459,6 +470,7 @@ public sealed class FunctionService : IDisposable
 
     private void Changed(string name)
     {
+        AutoRecords?.Invalidate(name); // auto-record hook: a queued recording of the old version is dropped, a running one discarded
         _generations.AddOrUpdate(name, 1, (_, g) => g + 1);
         _invoker.Pool.Evict(name);
     }

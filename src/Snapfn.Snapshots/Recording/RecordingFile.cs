@@ -154,17 +154,23 @@ public sealed class RecordingFile
     /// everything a restore does with the file afterwards (mapping it, reading its pages) uses the very file whose
     /// index it checked, even if a new recording is renamed over the path meanwhile (<see cref="RecordingSwap"/>).
     /// The caller owns <see cref="PinnedRecording.File"/>'s descriptor.</summary>
-    public static unsafe PinnedRecording Pin(string path, string kind, Snapshot snapshot)
+    public static PinnedRecording Pin(string path, string kind, Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return Pin(path, kind, snapshot.State.Id, snapshot.State.MemorySize, SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+    }
+
+    /// <summary><see cref="Pin(string, string, Snapshot)"/> for a snapshot known by its id and memory size.</summary>
+    internal static unsafe PinnedRecording Pin(string path, string kind, Guid snapshotId, ulong memorySize, SnapshotRemedy remedy)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(remedy);
         var fd = Interop.Libc.open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
         if (fd < 0)
         {
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
             if (errno == Interop.Libc.ENOENT)
-                throw new SnapshotInvalidException($"function '{snapshot.Folder.Function}' has no {kind} recording ({path})",
-                    SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+                throw new SnapshotInvalidException($"function '{remedy.Function}' has no {kind} recording ({path})", remedy);
             Interop.SyscallException.Throw($"open({path})", errno);
         }
         var handle = new Interop.SafeFd(fd);
@@ -173,10 +179,10 @@ public sealed class RecordingFile
             Interop.Libc.stat_buf buf;
             Interop.SyscallException.Check(Interop.Libc.fstat(handle, &buf), $"fstat({path})");
             var version = new FileVersion(buf.st_dev, buf.st_ino, buf.st_size, buf.st_mtime_sec, buf.st_mtime_nsec);
-            if (!(_read.TryGetValue(path, out var known) && known.Version == version && known.Kind == kind && known.File.SnapshotId == snapshot.State.Id))
+            if (!(_read.TryGetValue(path, out var known) && known.Version == version && known.Kind == kind && known.File.SnapshotId == snapshotId))
             {
                 var parsed = Parse((buffer, offset) => (int)Interop.Libc.pread(handle, buffer, offset), buf.st_size, path, kind,
-                    snapshot.State.Id, snapshot.State.MemorySize, SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+                    snapshotId, memorySize, remedy);
                 known = (version, kind, parsed);
                 _read[path] = known;
             }

@@ -97,6 +97,7 @@ public sealed class AutoRecorder : IDisposable
             var state = State(function);
             state.Generation++;
             state.Facts = null;
+            state.Loaded = false;
             state.Windows.Clear();
             state.Failure = null;
             state.Note = null;
@@ -180,7 +181,7 @@ public sealed class AutoRecorder : IDisposable
             if (_disposed)
                 return null;
             state = State(function);
-            if (state.Facts is not null)
+            if (state.Loaded)
                 return (state, state.Facts);
             generation = state.Generation;
         }
@@ -200,10 +201,15 @@ public sealed class AutoRecorder : IDisposable
             if (state.Generation != generation)
                 return null;
             state.Facts = facts;
-            if (facts?.SampleInputError is { } error)
-                state.Note = $"the sample input is not usable ({error}); recording from a request instead";
-            return (state, facts);
+            state.Loaded = true;
         }
+        if (facts?.SampleInputError is { } error)
+        {
+            lock (_lock)
+                state.Note = $"the sample input is not usable ({error}); recording from a request instead";
+            Log(function, $"the sample input is not usable ({error}); recording from a request instead");
+        }
+        return (state, facts);
     }
 
     /// <summary>Queues a job unless the function has one, failed too recently, the input is too large or the queue is
@@ -373,6 +379,8 @@ public sealed class AutoRecorder : IDisposable
     {
         public long Generation;
         public AutoRecordFacts? Facts;
+        /// <summary>Facts were read since the last change (they may be null: no snapshot).</summary>
+        public bool Loaded;
         public AutoRecordJob? Job;
         public string? Failure;
         public DateTimeOffset FailedAt;

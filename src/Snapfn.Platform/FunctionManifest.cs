@@ -39,6 +39,10 @@ public sealed record FunctionManifest
     /// <summary>For a Python function: the Debian packages its runtime adds (python3-numpy, ...).</summary>
     public IReadOnlyList<string>? Packages { get; init; }
 
+    /// <summary>A file in the function's folder holding a typical request: the platform records the function's working
+    /// set with it right after the snapshot, instead of waiting for a first request (see docs/auto-recording.md).</summary>
+    public string? SampleInput { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, _json) + "\n";
 
     /// <summary>Reads and checks <paramref name="directory"/>/snapfn.json.</summary>

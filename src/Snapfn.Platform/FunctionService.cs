@@ -199,6 +199,8 @@ public sealed partial class FunctionService : IDisposable
             // for it or apt runs.
             var runtime = PythonFunction.Runtime(folder, limits.MaxPackages);
             PythonPackage.CheckSyntax(folder, Home);
+            // A declared sample input must be usable (inside the folder, a file, no larger than a request): said now, not at recording.
+            _ = AutoRecording.SampleInput.Read(folder, (long)GuestLayout.IoBufferSize);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
             {

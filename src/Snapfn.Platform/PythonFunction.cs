@@ -55,12 +55,13 @@ public static class PythonFunction
             var expected = field.Name switch
             {
                 "name" or "description" => field.Value.ValueKind == JsonValueKind.String ? null : "a string",
+                AutoRecording.SampleInput.Field => field.Value.ValueKind == JsonValueKind.String ? null : "a string naming a file in the function's folder",
                 "runtime" => field.Value.ValueKind == JsonValueKind.String && field.Value.GetString() == "python" ? null : "\"python\"",
                 "memory_mib" => field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetInt32(out _) ? null : "a whole number of MiB",
                 "packages" => field.Value.ValueKind == JsonValueKind.Array && field.Value.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String)
                     ? null : "a list of Debian package names",
                 _ => throw new InvalidRequestException(
-                    $"{manifest} has an unknown field \"{field.Name}\": its fields are name, runtime, memory_mib, description and packages"),
+                    $"{manifest} has an unknown field \"{field.Name}\": its fields are name, runtime, memory_mib, description, packages and sample_input"),
             };
             if (expected is not null)
                 throw new InvalidRequestException($"{manifest}: \"{field.Name}\" must be {expected}, not {Describe(field.Value.ValueKind)}");

@@ -55,8 +55,14 @@ public static class ServeCommand
         var deploys = new Option<int>("--max-concurrent-deploys") { Description = "Python deploys (compile check, apt) running at once", DefaultValueFactory = _ => limits.MaxConcurrent };
         var deployWait = new Option<double>("--deploy-wait-seconds") { Description = "how long a deploy waits for its turn before a 503 with Retry-After", DefaultValueFactory = _ => limits.Wait.TotalSeconds };
         var errorKib = new Option<int>("--max-error-text-kib") { Description = "KiB of a failure's text kept in the invocation log and the daemon's log", DefaultValueFactory = _ => defaults.MaxErrorTextBytes >> 10 };
+        var auto = platform.AutoRecord ?? new Platform.AutoRecording.AutoRecordOptions();
+        var noAutoRecord = new Option<bool>("--no-auto-record") { Description = "do not record functions by themselves (from their first request, or when requests drift); see docs/auto-recording.md" };
+        var recordQueue = new Option<int>("--max-auto-record-queue") { Description = "automatic recordings waiting for their turn (limit auto-record-queue)", DefaultValueFactory = _ => auto.MaxQueued };
+        var recordInput = new Option<int>("--max-auto-record-input-kib") { Description = "KiB of a request's input kept to record from (limit auto-record-input)", DefaultValueFactory = _ => auto.MaxInputBytes >> 10 };
+        var recordConcurrent = new Option<int>("--max-concurrent-auto-records") { Description = "automatic recordings running at once, all functions together", DefaultValueFactory = _ => auto.MaxConcurrent };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
+            noAutoRecord, recordQueue, recordInput, recordConcurrent,
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle,
         };
@@ -69,7 +75,10 @@ public static class ServeCommand
                 MaxConcurrentInvocations = parse.GetValue(concurrency),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
-                    parse.GetValue(shells), parse.GetValue(shellIdle)),
+                    parse.GetValue(shells), parse.GetValue(shellIdle)) with
+                {
+                    AutoRecord = parse.GetValue(noAutoRecord) ? null : AutoRecordOptions(auto, parse.GetValue(recordQueue), parse.GetValue(recordInput), parse.GetValue(recordConcurrent)),
+                },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
                 Deploys = new Platform.DeployLimits
@@ -92,6 +101,13 @@ public static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    private static Platform.AutoRecording.AutoRecordOptions AutoRecordOptions(Platform.AutoRecording.AutoRecordOptions defaults, int queue, int inputKib, int concurrent)
+    {
+        if (queue < 1 || concurrent < 1 || inputKib is < 0 or > 1 << 20)
+            throw new UsageException("--max-auto-record-queue and --max-concurrent-auto-records must be at least 1, --max-auto-record-input-kib between 0 and 1048576");
+        return defaults with { MaxQueued = queue, MaxInputBytes = inputKib << 10, MaxConcurrent = concurrent };
     }
 
     private static FunctionServiceOptions PlatformOptions(int maxGuestMemoryMib, long? budgetMib, double waitSeconds, int shells, double shellIdleSeconds)

@@ -92,8 +92,11 @@ public sealed class DaemonClient : IDisposable
 
     public IReadOnlyList<FunctionResponse> List() => Send<List<FunctionResponse>>(HttpMethod.Get, "functions", null);
 
-    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description) =>
-        Send<FunctionResponse>(HttpMethod.Post, $"functions?name={Escape(name)}&memory_mib={memoryMib}&description={Escape(description)}", elf);
+    /// <summary>Registers the function and, with <paramref name="snapshot"/>, snapshots it (a failed snapshot is in
+    /// <see cref="FunctionResponse.SnapshotError"/>; the deploy stands).</summary>
+    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description, bool snapshot = false) =>
+        Send<FunctionResponse>(HttpMethod.Post, $"functions?name={Escape(name)}&memory_mib={memoryMib}&description={Escape(description)}" +
+            $"&snapshot={(snapshot ? "true" : "false")}", elf);
 
     public SnapshotResponse Snapshot(string name, int? memoryMib, double timeoutSeconds) =>
         Send<SnapshotResponse>(HttpMethod.Post, $"functions/{Escape(name)}/snapshot?timeout={Number(timeoutSeconds)}" +

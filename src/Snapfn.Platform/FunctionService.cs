@@ -198,9 +198,9 @@ public sealed partial class FunctionService : IDisposable
             // Its snapfn.json is checked (its shape, the package list's length and names) before anything boots a VM
             // for it or apt runs.
             var runtime = PythonFunction.Runtime(folder, limits.MaxPackages);
-            PythonPackage.CheckSyntax(folder, Home);
             // A declared sample input must be usable (inside the folder, a file, no larger than a request): said now, not at recording.
             _ = AutoRecording.SampleInput.Read(folder, (long)GuestLayout.IoBufferSize);
+            PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
             {

@@ -54,6 +54,13 @@ public sealed class AutoRecorder : IDisposable
         }
     }
 
+    /// <summary>Completes when the recordings queued or running now are done (a test, a graceful stop).</summary>
+    public Task WhenIdle()
+    {
+        lock (_lock)
+            return Task.WhenAll([.. _workers]);
+    }
+
     /// <summary>Called once a request on <paramref name="function"/> succeeded, with its input and result: may queue a
     /// recording (never waits for one). Throws nothing a request should see.</summary>
     public void Observe(string function, string mode, byte[] input, InvocationResult result)

@@ -176,9 +176,16 @@ public sealed class AutoRecorderTests : IDisposable
         Assert.Equal([("reap", "{\"n\": 2}")], _target.Staged); // only the drifted mode, from the latest drifted request
         Assert.Equal(["reap"], _target.Committed);
 
-        // The window starts again with the new recording: one more drifted request does not record at once.
-        recorder.Observe(Fn, "reap", _inputA, Result("reap", 400));
+        // The window starts again with the new recording: one more drifted request does not record at once,
+        for (var i = 0; i < 5; i++)
+            recorder.Observe(Fn, "reap", _inputA, Result("reap", 400));
+        // ... nor a full window of them within the least interval between drift recordings (requests alternating
+        // between two kinds must not have the function recorded after every few of them),
         Assert.Equal(0, recorder.Queued);
+        // ... but after it, they do.
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        recorder.Observe(Fn, "reap", _inputA, Result("reap", 400));
+        Assert.Equal(1, recorder.Queued);
     }
 
     [Fact]

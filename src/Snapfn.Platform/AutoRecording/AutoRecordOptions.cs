@@ -69,6 +69,10 @@ public sealed record DriftPolicy
 
     public long MinPages { get; init; } = 256;
 
+    /// <summary>The least time between two recordings of a function made for drift: requests that alternate between
+    /// two kinds would otherwise have it recorded again after every few requests.</summary>
+    public TimeSpan MinInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Pages outside a recording of <paramref name="recordedPages"/> pages above which one invocation counts as drifted.</summary>
     public double Threshold(long recordedPages) => Math.Max(MinPages, Fraction * recordedPages);
 
@@ -81,5 +85,6 @@ public sealed record DriftPolicy
         if (!(Fraction >= 0) || double.IsInfinity(Fraction))
             throw new ArgumentOutOfRangeException(nameof(Fraction), Fraction, "a fraction of the recording's pages, 0 or more");
         ArgumentOutOfRangeException.ThrowIfLessThan(MinPages, 0, nameof(MinPages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MinInterval, TimeSpan.Zero, nameof(MinInterval));
     }
 }

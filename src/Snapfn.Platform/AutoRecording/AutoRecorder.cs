@@ -89,7 +89,7 @@ public sealed class AutoRecorder : IDisposable
             var window = state.Window(recorded, _options.Drift);
             window.Add(now, outside);
             // Drifted, and this request is one of those that drifted: it is what the new recording is made from.
-            if (window.Drifted(now, pages) && outside > _options.Drift.Threshold(pages))
+            if (window.Drifted(now, pages) && outside > _options.Drift.Threshold(pages) && !(now - state.RecordedAt < _options.Drift.MinInterval))
                 TryQueue(state, function, [recorded], input, AutoRecordTrigger.Drift, now);
         }
     }
@@ -317,6 +317,7 @@ public sealed class AutoRecorder : IDisposable
                 {
                     state.Facts = facts with { RecordedPages = new Dictionary<string, long>(facts.RecordedPages, StringComparer.Ordinal) { [mode] = (long)staged.Result.Pages } };
                     state.Windows.Remove(mode);
+                    state.RecordedAt = _clock.GetUtcNow();
                 }
             }
             Log(job.Function, $"recorded {mode} ({AutoRecordStatus.Name(job.Trigger)}): {staged.Result.Pages} pages in {staged.Result.Regions} regions");
@@ -393,6 +394,8 @@ public sealed class AutoRecorder : IDisposable
         public DateTimeOffset FailedAt;
         public string? Note;
         public AutoRecordTrigger? LastTrigger;
+        /// <summary>When the recorder last swapped in a recording of the function (drift waits <see cref="DriftPolicy.MinInterval"/> after it).</summary>
+        public DateTimeOffset? RecordedAt;
         public DateTimeOffset? Since;
         public readonly Dictionary<string, DriftWindow> Windows = new(StringComparer.Ordinal);
 

@@ -34,7 +34,7 @@ public static class DeploySnapshot
             var error = ErrorClassifier.Classify(e);
             return new DeploySnapshotOutcome(null, error with
             {
-                Message = $"deployed, but no snapshot was taken: {error.Message}",
+                Message = $"deployed, but no snapshot was taken ({error.Message})",
                 Remedy = error.Remedy ?? ErrorRemedy.TakeSnapshot(name),
             });
         }

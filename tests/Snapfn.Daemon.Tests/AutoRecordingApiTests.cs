@@ -84,7 +84,7 @@ public sealed class AutoRecordingApiTests : IClassFixture<PythonDaemonFixture>, 
             var error = deployed.GetProperty("snapshot_error");
             Assert.Equal("kvm-unavailable", error.GetProperty("error").GetString());
             var detail = error.GetProperty("detail").GetString()!;
-            Assert.StartsWith("deployed, but no snapshot was taken: ", detail, StringComparison.Ordinal);
+            Assert.StartsWith("deployed, but no snapshot was taken (/dev/kvm", detail, StringComparison.Ordinal);
             Assert.Contains("POST /functions/auto-snap/snapshot", detail, StringComparison.Ordinal);
             Assert.Equal(JsonValueKind.Null, function.GetProperty("snapshot").ValueKind);
             Assert.Equal("no-snapshot", function.GetProperty("auto_recording").GetProperty("state").GetString());

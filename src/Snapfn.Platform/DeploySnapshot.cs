@@ -14,7 +14,8 @@ public sealed record DeploySnapshotOutcome(SnapshotOutcome? Taken, ClassifiedErr
 /// once stored, the function is deployed, whatever happens to its snapshot. A snapshot that cannot be taken — no
 /// usable KVM on this host, an init() that raises, a full memory budget — is reported beside the deploy with its
 /// reason and remedy (take it later with `snapfn snapshot`), never turned into a failed deploy that left the code
-/// stored anyway. Cancellation (the client went away) is not a failure to report: it propagates.
+/// stored anyway. Cancellation (the client went away before the snapshot started) is not a failure to report: it
+/// propagates; a snapshot under way is finished.
 /// </summary>
 public static class DeploySnapshot
 {

@@ -52,9 +52,10 @@ try
                 new RawHttpConnection(endpoint, $"/functions/{function}/invoke?mode={mode}", input, token).Send);
             results.Add(viaDaemon);
             Print(viaDaemon);
-            // What `snapfn invoke` runs: FunctionService.Invoke on the calling thread (registry lookup and log included).
+            // What `snapfn invoke --mode` runs: FunctionServer.Invoke on the calling thread (registry read, instance turn and log included).
+            var request = new InvokeRequest(function, input) { Mode = mode, Timeout = TimeSpan.FromSeconds(60) };
             var inProcess = LoadCell.Run(mode, "in-process", concurrency, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), () =>
-                () => local.Invoke(function, mode, input, cold: false, TimeSpan.FromSeconds(60)));
+                () => local.Server.Invoke(request));
             results.Add(inProcess);
             Print(inProcess);
         }

@@ -125,6 +125,7 @@ public static class DaemonHost
             DaemonLog.Draining(logger, options.DrainTimeout.TotalSeconds, app.Services.GetRequiredService<InvocationGate>().InFlight));
         // Open the registry now: a broken home fails the start, not the first request.
         var service = app.Services.GetRequiredService<FunctionService>();
+        app.Services.GetRequiredService<DaemonMetrics>().Watch(service.Server.Instances);
         // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.
         app.Lifetime.ApplicationStopped.Register(() =>
         {

@@ -20,6 +20,12 @@ public sealed class DaemonMetrics
     private readonly Gauge _inFlight;
     private readonly Counter _snapshots;
     private readonly Counter _recordings;
+    private readonly Counter _coldStarts;
+    private readonly Histogram _queueWait;
+    private readonly Counter _throttled;
+    private readonly Counter _evictions;
+    private readonly Gauge _instances;
+    private static readonly string[] _states = ["busy", "idle", "queued"];
 
     public DaemonMetrics()
     {
@@ -44,7 +50,54 @@ public sealed class DaemonMetrics
         _inFlight = factory.CreateGauge("snapfn_invocations_in_flight", "Invocations running or waiting for a slot.");
         _snapshots = factory.CreateCounter("snapfn_snapshots_total", "Snapshots taken, by function and outcome.", ["function", "outcome"]);
         _recordings = factory.CreateCounter("snapfn_recordings_total", "Recordings made, by function, mode and outcome.", ["function", "mode", "outcome"]);
+        _coldStarts = factory.CreateCounter("snapfn_cold_starts_total",
+            "Invocations that restored (or booted) a VM, by function and the path that served them (cold-faasnap, cold-reap, cold-cached, cold-vanilla, mode-MODE).",
+            ["function", "path"]);
+        _queueWait = factory.CreateHistogram("snapfn_queue_wait_seconds", "How long an invocation waited for an instance of its function (max_instances).",
+            ["function"], new HistogramConfiguration { Buckets = buckets });
+        _throttled = factory.CreateCounter("snapfn_throttled_total", "Invocations refused with 429: the function ran its max_instances and its queue was full or the wait too long.",
+            ["function"]);
+        _evictions = factory.CreateCounter("snapfn_instance_evictions_total",
+            "Idle VMs stopped, by function and reason (keep_alive: idle too long; memory: the host memory budget needed room, least recently used first; changed: redeployed; replaced: room for a new VM).",
+            ["function", "reason"]);
+        _instances = factory.CreateGauge("snapfn_instances", "VMs of each function now, by state (busy: running a request; idle: kept for the next; queued: requests waiting).",
+            ["function", "state"]);
     }
+
+    /// <summary>Counts <paramref name="instances"/>' evictions, and reads its instance counts at each scrape.</summary>
+    public void Watch<TInstance>(InstancePool<TInstance> instances) where TInstance : class, IDisposable
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        instances.Evicted += (function, reason) => _evictions.WithLabels(function, ReasonName(reason)).Inc();
+        var shown = new HashSet<string>(StringComparer.Ordinal);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            var counts = instances.Counts();
+            // A function gone from the pool (scaled to zero) shows zeros rather than its last counts.
+            foreach (var function in shown.Where(f => !counts.ContainsKey(f)).ToList())
+            {
+                foreach (var state in _states)
+                    _instances.WithLabels(function, state).Set(0);
+            }
+            foreach (var (function, count) in counts)
+            {
+                _instances.WithLabels(function, "busy").Set(count.Busy);
+                _instances.WithLabels(function, "idle").Set(count.Idle);
+                _instances.WithLabels(function, "queued").Set(count.Queued);
+                shown.Add(function);
+            }
+        });
+    }
+
+    private static string ReasonName(EvictionReason reason) => reason switch
+    {
+        EvictionReason.KeepAlive => "keep_alive",
+        EvictionReason.Memory => "memory",
+        EvictionReason.Changed => "changed",
+        _ => "replaced",
+    };
+
+    public void Throttled(string function) => _throttled.WithLabels(function).Inc();
 
     public CollectorRegistry Registry { get; }
 
@@ -61,6 +114,9 @@ public sealed class DaemonMetrics
         _latency.WithLabels(result.Function, result.Mode).Observe(seconds);
         _restore.WithLabels(result.Function, result.Mode).Observe(result.RestoreMs / 1000);
         _execute.WithLabels(result.Function, result.Mode).Observe(result.ExecuteMs / 1000);
+        _queueWait.WithLabels(result.Function).Observe(result.QueueMs / 1000);
+        if (result.Path is { } path && path != ServePath.Kept.Name && path != ServePath.Override(WarmMode.Name).Name)
+            _coldStarts.WithLabels(result.Function, path).Inc();
         // The counters that count pages are the ones the mode says do, with the source label it gives them.
         if (!RestoreModes.TryGet(result.Mode, out var mode))
             return;
@@ -71,8 +127,11 @@ public sealed class DaemonMetrics
         }
     }
 
-    public void Failed(string function, string mode, string error, double seconds)
+    /// <param name="path">The path chosen for it; empty when it failed before one was.</param>
+    public void Failed(string function, string mode, string path, string error, double seconds)
     {
+        if (path.Length > 0 && path != ServePath.Kept.Name && path != ServePath.Override(WarmMode.Name).Name)
+            _coldStarts.WithLabels(function, path).Inc();
         _invocations.WithLabels(function, mode, "error").Inc();
         _errors.WithLabels(function, mode, error).Inc();
         _latency.WithLabels(function, mode).Observe(seconds);

@@ -32,8 +32,8 @@ internal static class FunctionEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         functions.MapPost("", Register).WithName("RegisterFunction")
             .WithSummary("Registers a user function and takes its snapshot: body = guest ELF built with the Snapfn SDK, or a zip of a Python function's folder (main.py); " +
-                "?name=&memory_mib=&description=; ?snapshot=false stores it without a snapshot. A snapshot that cannot be taken (no KVM, init() failed) " +
-                "does not fail the deploy: snapshot_error says why")
+                "?name=&memory_mib=&description=&keep_state=&max_instances= (a zip's snapfn.json gives the last two when they are absent); ?snapshot=false stores it " +
+                "without a snapshot. A snapshot that cannot be taken (no KVM, init() failed) does not fail the deploy: snapshot_error says why")
             .Accepts<byte[]>(OctetStream, Zip).Produces<FunctionResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         functions.MapDelete("/{name}", Delete).WithName("DeleteFunction").WithSummary("Removes a user function with its snapshot and recordings")
@@ -49,10 +49,11 @@ internal static class FunctionEndpoints
             .Accepts<byte[]>(OctetStream, Json)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         functions.MapPost("/{name}/invoke", Invoke).WithName("Invoke")
-            .WithSummary("Runs one request: body = input, response = output (timings in Snapfn-* headers; JSON with Accept: application/json)")
+            .WithSummary("Runs one request: body = input, response = output. The platform picks the path (an idle VM of a function that keeps state, else a restore in the fastest recorded mode, else cached or vanilla); ?mode= overrides it. Snapfn-Path says which served it, Server-Timing what it cost (queue, restore, execute); JSON with Accept: application/json")
             .Accepts<byte[]>(OctetStream, Json).Produces<byte[]>(StatusCodes.Status200OK, OctetStream).Produces<InvocationResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
     }
 
     private static List<FunctionResponse> List(FunctionService service) =>
@@ -66,7 +67,8 @@ internal static class FunctionEndpoints
 
     private static async Task<IResult> Register(HttpContext http, FunctionService service, InvocationGate gate, DaemonMetrics metrics,
         DaemonOptions options, ILoggerFactory loggers,
-        [FromQuery] string? name, [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] string? description, [FromQuery] bool? snapshot)
+        [FromQuery] string? name, [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] string? description,
+        [FromQuery(Name = "keep_state")] bool? keepState, [FromQuery(Name = "max_instances")] int? maxInstances, [FromQuery] bool? snapshot)
     {
         if (string.IsNullOrEmpty(name))
             throw new InvalidRequestException("give the function's name: POST /functions?name=NAME&memory_mib=MIB with the ELF as the body");
@@ -77,7 +79,9 @@ internal static class FunctionEndpoints
             throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`, or a zip of a Python function's folder");
         // A Python deploy waits for its turn here, without holding a request thread meanwhile.
         using var turn = PythonPackage.IsPackage(elf) ? await service.Deploys.EnterAsync(http.RequestAborted) : null;
-        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn);
+        // Given here (an ELF has no snapfn.json in it), or null: a Python package's snapfn.json says.
+        var settings = keepState is null && maxInstances is null ? null : new FunctionSettings { KeepState = keepState ?? false, MaxInstances = maxInstances };
+        var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn, settings);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         if (snapshot is false)
             return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered, service.AutoRecordStatus(registered)));
@@ -172,32 +176,50 @@ internal static class FunctionEndpoints
     private static async Task<IResult> Invoke(string name, HttpContext http, FunctionService service, InvocationGate gate,
         DaemonMetrics metrics, DaemonOptions options, [FromQuery] string? mode, [FromQuery] bool? cold, [FromQuery] double? timeout)
     {
-        mode ??= "vanilla";
         ProblemContext.Set(http, "function", name);
-        ProblemContext.Set(http, "mode", mode);
+        if (mode is not null)
+            ProblemContext.Set(http, "mode", mode);
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
         var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
+        var request = new InvokeRequest(name, input) { Mode = mode, Cold = cold ?? false, Timeout = limit };
         InvocationResult result;
         using (metrics.TrackInFlight())
         {
+            var path = mode is null ? "" : ServePath.Override(mode).Name;
+            var modeLabel = mode ?? "";
             try
             {
-                // A client that goes away, or a daemon past its shutdown drain, stops the guest instead of leaving it running.
-                result = await gate.RunAsync(() => service.Invoke(name, mode, input, cold ?? false, limit, http.RequestAborted), http.RequestAborted);
+                // Resolved once here, into its plan: the function's turn (its queue waits without a thread), then a
+                // slot of the daemon's gate. A client that goes away, or a daemon past its shutdown drain, stops the
+                // guest instead of leaving it running.
+                using var admission = await service.Server.AdmitAsync(request, http.RequestAborted);
+                path = admission.Plan.Path.Name;
+                modeLabel = admission.Plan.Mode;
+                result = await gate.RunAsync(() => service.Server.Run(admission, http.RequestAborted), http.RequestAborted);
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {
-                metrics.Failed(name, mode, Problem.From(e).Error, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                metrics.Failed(name, modeLabel, path, Problem.From(e).Error, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                throw;
+            }
+            catch (FunctionThrottledException)
+            {
+                metrics.Throttled(name);
                 throw;
             }
         }
         metrics.Succeeded(result, Stopwatch.GetElapsedTime(start).TotalSeconds);
         var headers = http.Response.Headers;
+        headers["Snapfn-Path"] = result.Path;
         headers["Snapfn-Mode"] = result.Mode;
+        headers["Snapfn-Queue-Ms"] = Ms(result.QueueMs);
         headers["Snapfn-Restore-Ms"] = Ms(result.RestoreMs);
         headers["Snapfn-Execute-Ms"] = Ms(result.ExecuteMs);
         headers["Snapfn-Total-Ms"] = Ms(result.TotalMs);
+        if (result.InvocationId is { } id)
+            headers["Snapfn-Invocation-Id"] = id.ToString(CultureInfo.InvariantCulture);
+        headers["Server-Timing"] = ServerTiming.Of(result);
         if (WantsJson(http.Request))
             return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
         return TypedResults.Bytes(result.Output, OctetStream);

@@ -75,6 +75,7 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
             "cross-site" => StatusCodes.Status403Forbidden,
             "unsupported-media-type" => StatusCodes.Status415UnsupportedMediaType,
             "body-too-large" => StatusCodes.Status413PayloadTooLarge,
+            "too-many-requests" => StatusCodes.Status429TooManyRequests,
             "guest-timeout" => StatusCodes.Status504GatewayTimeout,
             "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" or "busy" => StatusCodes.Status503ServiceUnavailable,
             "disk-full" => StatusCodes.Status507InsufficientStorage,

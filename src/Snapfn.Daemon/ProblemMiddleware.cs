@@ -47,7 +47,7 @@ internal sealed class ProblemMiddleware
                 DaemonLog.RequestFailed(_logger, context.Request.Method, context.Request.Path, problem.Status, problem.Error, problem.Detail);
             }
             context.Response.Clear();
-            if ((e as LimitExceededException ?? e.InnerException as LimitExceededException)?.RetryAfter is { } retry)
+            if ((e as IRetryAfter ?? e.InnerException as IRetryAfter)?.RetryAfter is { } retry)
                 context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await problem.ToResult(ProblemContext.Get(context)).ExecuteAsync(context);
         }

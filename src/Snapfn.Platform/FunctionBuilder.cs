@@ -41,11 +41,11 @@ public static class FunctionBuilder
         make.WaitForExit();
         var output = (stdout.Result + stderr.Result).Trim();
         if (make.ExitCode != 0)
-            throw new FunctionProjectException($"building {project.Manifest.Name} failed (make exited with {make.ExitCode}):\n{output}");
+            throw new FunctionProjectException($"building {project.Name} failed (make exited with {make.ExitCode}):\n{output}");
 
         var bytes = File.ReadAllBytes(project.ElfPath);
         var elf = ElfImage.Parse(bytes, project.ElfPath);
-        elf.CheckFits((ulong)project.Manifest.MemoryMib << 20, project.Manifest.Name);
+        elf.CheckFits((ulong)project.Manifest.MemoryMib << 20, project.Name);
         return new FunctionBuild(project.ElfPath, bytes.Length, elf.Sha256, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 }

@@ -13,14 +13,19 @@ public sealed class FunctionProject
     {
         Directory = directory;
         Manifest = manifest;
+        // Load refuses a folder's snapfn.json without a name.
+        Name = manifest.Name ?? throw new FunctionProjectException($"{directory}/{FunctionManifest.FileName} has no \"name\"");
     }
+
+    /// <summary>The name it registers under (snapfn.json's, required in a folder).</summary>
+    public string Name { get; }
 
     public string Directory { get; }
 
     public FunctionManifest Manifest { get; }
 
     /// <summary>Where `snapfn build` puts the ELF.</summary>
-    public string ElfPath => Path.Combine(Directory, "build", Manifest.Name + ".elf");
+    public string ElfPath => Path.Combine(Directory, "build", Name + ".elf");
 
     public static FunctionProject Open(string directory)
     {

@@ -12,6 +12,8 @@ public sealed class FunctionRegistry
     private const string BuiltIn = "builtin";
     private const string User = "user";
     private readonly RegistryDatabase _database;
+    private long _hashed;
+    private long _reads;
 
     public FunctionRegistry(RegistryDatabase database)
     {
@@ -19,27 +21,48 @@ public sealed class FunctionRegistry
     }
 
     /// <summary>Makes the built-in rows match the catalog: new ELFs are added, rebuilt ones updated, vanished ones
-    /// removed. A user function that already holds a built-in's name keeps it. Writes nothing when all match.</summary>
+    /// removed. A user function that already holds a built-in's name keeps it. Writes nothing when all match.
+    /// A built-in whose files have the version (<see cref="GuestPrograms.CodeStamp"/>: inode, size, modification
+    /// time) they had when it was last hashed keeps its stored SHA-256: a start hashes only what changed, not the
+    /// ~30 built-ins (Python folders with the shim) every time.</summary>
     public void SyncBuiltIns(FunctionCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var wanted = catalog.List().ToDictionary(
-            f => f.Name, f => (ElfPath: f.CodePath, Sha256: GuestPrograms.CodeSha256(f), f.Description, f.IsTestGuest), StringComparer.Ordinal);
         using var connection = _database.OpenDurable();
-        var existing = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest)>(StringComparer.Ordinal);
+        var existing = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest, FunctionSettings Settings)>(StringComparer.Ordinal);
+        var stamps = new Dictionary<string, string?>(StringComparer.Ordinal);
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        using (var select = Command(connection, null, "SELECT name, kind, elf_path, elf_sha256, description, is_test FROM functions"))
+        using (var select = Command(connection, null,
+            "SELECT name, kind, elf_path, elf_sha256, description, is_test, code_stamp, keep_state, max_instances FROM functions"))
         using (var reader = select.ExecuteReader())
         {
             while (reader.Read())
             {
                 if (reader.GetString(1) == BuiltIn)
-                    existing[reader.GetString(0)] = (reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetBoolean(5));
+                {
+                    existing[reader.GetString(0)] = (reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetBoolean(5),
+                        new FunctionSettings { KeepState = reader.GetBoolean(7), MaxInstances = reader.IsDBNull(8) ? null : reader.GetInt32(8) });
+                    stamps[reader.GetString(0)] = reader.IsDBNull(6) ? null : reader.GetString(6);
+                }
                 else
+                {
                     taken.Add(reader.GetString(0));
+                }
             }
         }
-        var changed = wanted.Where(w => !taken.Contains(w.Key) && (!existing.TryGetValue(w.Key, out var e) || e != w.Value)).ToList();
+        var wanted = new Dictionary<string, (string ElfPath, string Sha256, string Description, bool IsTestGuest, FunctionSettings Settings)>(StringComparer.Ordinal);
+        var wantedStamps = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in catalog.List())
+        {
+            var stamp = GuestPrograms.CodeStamp(f);
+            var sha = existing.TryGetValue(f.Name, out var known) && known.ElfPath == f.CodePath && stamps[f.Name] == stamp
+                ? known.Sha256
+                : Hash(f);
+            wanted[f.Name] = (f.CodePath, sha, f.Description, f.IsTestGuest, BuiltInSettings(f));
+            wantedStamps[f.Name] = stamp;
+        }
+        var changed = wanted.Where(w => !taken.Contains(w.Key) &&
+            (!existing.TryGetValue(w.Key, out var e) || e != w.Value || stamps[w.Key] != wantedStamps[w.Key])).ToList();
         var vanished = existing.Keys.Where(name => !wanted.ContainsKey(name)).ToList();
         if (changed.Count == 0 && vanished.Count == 0)
             return;
@@ -49,10 +72,11 @@ public sealed class FunctionRegistry
         foreach (var (name, function) in changed)
         {
             using var upsert = Command(connection, transaction, """
-                INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at)
-                VALUES ($name, 'builtin', $elf_path, $elf_sha256, $memory_mib, $description, $is_test, $now)
+                INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at, code_stamp, keep_state, max_instances)
+                VALUES ($name, 'builtin', $elf_path, $elf_sha256, $memory_mib, $description, $is_test, $now, $code_stamp, $keep_state, $max_instances)
                 ON CONFLICT (name) DO UPDATE SET elf_path = excluded.elf_path, elf_sha256 = excluded.elf_sha256,
-                    description = excluded.description, is_test = excluded.is_test
+                    description = excluded.description, is_test = excluded.is_test, code_stamp = excluded.code_stamp,
+                    keep_state = excluded.keep_state, max_instances = excluded.max_instances
                 WHERE functions.kind = 'builtin'
                 """);
             upsert.Parameters.AddWithValue("$name", name);
@@ -62,6 +86,9 @@ public sealed class FunctionRegistry
             upsert.Parameters.AddWithValue("$description", function.Description);
             upsert.Parameters.AddWithValue("$is_test", function.IsTestGuest);
             upsert.Parameters.AddWithValue("$now", now);
+            upsert.Parameters.AddWithValue("$code_stamp", wantedStamps[name]);
+            upsert.Parameters.AddWithValue("$keep_state", function.Settings.KeepState);
+            upsert.Parameters.AddWithValue("$max_instances", function.Settings.MaxInstances is { } max ? max : DBNull.Value);
             upsert.ExecuteNonQuery();
         }
         foreach (var name in vanished)
@@ -73,8 +100,37 @@ public sealed class FunctionRegistry
         transaction.Commit();
     }
 
+    /// <summary>Code hashes computed by <see cref="SyncBuiltIns"/> (for tests: a start with nothing changed hashes none).</summary>
+    public long Hashed => Interlocked.Read(ref _hashed);
+
+    /// <summary>Registry reads made for one function or the list (for tests: an invocation reads the registry once).</summary>
+    public long Reads => Interlocked.Read(ref _reads);
+
+    /// <summary>A built-in Python function's keep_state and max_instances, from its snapfn.json; the defaults for an
+    /// ELF, or for a folder whose snapfn.json does not pass the checks (its snapshot says what is wrong with it).</summary>
+    private static FunctionSettings BuiltInSettings(FunctionInfo function)
+    {
+        if (function.Runtime != FunctionRuntime.Python)
+            return FunctionSettings.Default;
+        try
+        {
+            return PythonFunction.Manifest(function.CodePath).Settings;
+        }
+        catch (Exception e) when (e is InvalidRequestException or LimitExceededException or IOException)
+        {
+            return FunctionSettings.Default;
+        }
+    }
+
+    private string Hash(FunctionInfo function)
+    {
+        Interlocked.Increment(ref _hashed);
+        return GuestPrograms.CodeSha256(function);
+    }
+
     public IReadOnlyList<RegisteredFunction> List()
     {
+        Interlocked.Increment(ref _reads);
         using var connection = _database.OpenDurable();
         using var command = Command(connection, null, SelectFunctions + " ORDER BY kind = 'builtin', is_test, name");
         return ReadFunctions(connection, command);
@@ -85,31 +141,71 @@ public sealed class FunctionRegistry
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
             return null;
+        Interlocked.Increment(ref _reads);
         using var connection = _database.OpenDurable();
         using var command = Command(connection, null, SelectFunctions + " WHERE name = $name");
         command.Parameters.AddWithValue("$name", name);
         return ReadFunctions(connection, command).SingleOrDefault();
     }
 
-    /// <summary>Just what running the function needs (one row, no snapshot or recordings): the invocation path.</summary>
-    public RunnableFunction? FindRunnable(string name)
+    /// <summary>Everything serving one invocation needs (<see cref="ServingFunction"/>), in one read: the function's
+    /// row with its snapshot, then the recordings of that snapshot, on one connection.</summary>
+    public ServingFunction? FindServing(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
             return null;
+        Interlocked.Increment(ref _reads);
         using var connection = _database.OpenDurable();
-        using var command = Command(connection, null, "SELECT elf_path, description, is_test, memory_mib FROM functions WHERE name = $name");
-        command.Parameters.AddWithValue("$name", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read()
-            ? new RunnableFunction(new FunctionInfo(name, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)), reader.GetInt32(3))
-            : null;
+        using var transaction = connection.BeginTransaction(deferred: true);
+        ServingFunction function;
+        using (var command = Command(connection, transaction, """
+            SELECT f.elf_path, f.description, f.is_test, f.memory_mib, f.keep_state, f.max_instances,
+                s.snapshot_id, s.elf_sha256, s.state_sha256, s.memory_file, s.memory_mib, s.allocated_bytes, s.data_pages, s.taken_at
+            FROM functions f LEFT JOIN snapshots s ON s.function = f.name WHERE f.name = $name
+            """))
+        {
+            command.Parameters.AddWithValue("$name", name);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+                return null;
+            var settings = new FunctionSettings { KeepState = reader.GetBoolean(4), MaxInstances = reader.IsDBNull(5) ? null : reader.GetInt32(5) };
+            var snapshot = reader.IsDBNull(6) ? null : new SnapshotRecord
+            {
+                SnapshotId = Guid.Parse(reader.GetString(6)),
+                ElfSha256 = reader.GetString(7),
+                StateSha256 = reader.GetString(8),
+                MemoryFile = reader.GetString(9),
+                MemoryMib = reader.GetInt32(10),
+                AllocatedBytes = reader.GetInt64(11),
+                DataPages = reader.GetInt64(12),
+                TakenAt = Parse(reader.GetString(13)),
+            };
+            function = new ServingFunction(new FunctionInfo(name, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)),
+                reader.GetInt32(3), settings, snapshot, []);
+        }
+        if (function.Snapshot is not { } current)
+            return function;
+        using var recordings = Command(connection, transaction, """
+            SELECT mode, snapshot_id, path, sha256, pages, regions, file_bytes, recorded_at FROM recordings
+            WHERE function = $name AND snapshot_id = $snapshot_id ORDER BY mode
+            """);
+        recordings.Parameters.AddWithValue("$name", name);
+        recordings.Parameters.AddWithValue("$snapshot_id", current.SnapshotId.ToString());
+        var list = new List<RecordingRecord>();
+        using (var reader = recordings.ExecuteReader())
+        {
+            while (reader.Read())
+                list.Add(ReadRecording(reader, 0));
+        }
+        return function with { Recordings = list };
     }
 
     /// <summary>Adds or replaces a user function whose ELF is already stored at <paramref name="elfPath"/>. A new
     /// ELF makes the old snapshot and recordings useless, so their rows go in the same transaction.</summary>
-    public RegisteredFunction PutUser(string name, string elfPath, string elfSha256, int memoryMib, string description)
+    public RegisteredFunction PutUser(string name, string elfPath, string elfSha256, int memoryMib, string description, FunctionSettings? settings = null)
     {
+        settings ??= FunctionSettings.Default;
         using var connection = _database.OpenDurable();
         using var transaction = connection.BeginTransaction();
         var kind = KindOf(connection, transaction, name);
@@ -125,10 +221,11 @@ public sealed class FunctionRegistry
             forget.ExecuteNonQuery();
         }
         using (var upsert = Command(connection, transaction, """
-            INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at)
-            VALUES ($name, 'user', $elf_path, $elf_sha256, $memory_mib, $description, 0, $now)
+            INSERT INTO functions (name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at, keep_state, max_instances)
+            VALUES ($name, 'user', $elf_path, $elf_sha256, $memory_mib, $description, 0, $now, $keep_state, $max_instances)
             ON CONFLICT (name) DO UPDATE SET elf_path = excluded.elf_path, elf_sha256 = excluded.elf_sha256,
-                memory_mib = excluded.memory_mib, description = excluded.description, registered_at = excluded.registered_at
+                memory_mib = excluded.memory_mib, description = excluded.description, registered_at = excluded.registered_at,
+                keep_state = excluded.keep_state, max_instances = excluded.max_instances
             """))
         {
             upsert.Parameters.AddWithValue("$name", name);
@@ -137,6 +234,8 @@ public sealed class FunctionRegistry
             upsert.Parameters.AddWithValue("$memory_mib", memoryMib);
             upsert.Parameters.AddWithValue("$description", description);
             upsert.Parameters.AddWithValue("$now", Now());
+            upsert.Parameters.AddWithValue("$keep_state", settings.KeepState);
+            upsert.Parameters.AddWithValue("$max_instances", settings.MaxInstances is { } max ? max : DBNull.Value);
             upsert.ExecuteNonQuery();
         }
         transaction.Commit();
@@ -212,7 +311,7 @@ public sealed class FunctionRegistry
     }
 
     private const string SelectFunctions =
-        "SELECT name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at FROM functions";
+        "SELECT name, kind, elf_path, elf_sha256, memory_mib, description, is_test, registered_at, keep_state, max_instances FROM functions";
 
     private static List<RegisteredFunction> ReadFunctions(SqliteConnection connection, SqliteCommand command)
     {
@@ -231,6 +330,7 @@ public sealed class FunctionRegistry
                     Description = reader.GetString(5),
                     IsTestGuest = reader.GetBoolean(6),
                     RegisteredAt = Parse(reader.GetString(7)),
+                    Settings = new FunctionSettings { KeepState = reader.GetBoolean(8), MaxInstances = reader.IsDBNull(9) ? null : reader.GetInt32(9) },
                 });
             }
         }
@@ -280,20 +380,24 @@ public sealed class FunctionRegistry
             var name = reader.GetString(0);
             if (!result.TryGetValue(name, out var list))
                 result[name] = list = [];
-            list.Add(new RecordingRecord
-            {
-                Mode = reader.GetString(1),
-                SnapshotId = Guid.Parse(reader.GetString(2)),
-                Path = reader.GetString(3),
-                Sha256 = reader.GetString(4),
-                Pages = reader.GetInt64(5),
-                Regions = reader.GetInt32(6),
-                FileBytes = reader.GetInt64(7),
-                RecordedAt = Parse(reader.GetString(8)),
-            });
+            list.Add(ReadRecording(reader, 1));
         }
         return result;
     }
+
+    /// <summary>A recording row whose mode is column <paramref name="first"/>, followed by snapshot_id, path, sha256,
+    /// pages, regions, file_bytes, recorded_at.</summary>
+    private static RecordingRecord ReadRecording(SqliteDataReader reader, int first) => new()
+    {
+        Mode = reader.GetString(first),
+        SnapshotId = Guid.Parse(reader.GetString(first + 1)),
+        Path = reader.GetString(first + 2),
+        Sha256 = reader.GetString(first + 3),
+        Pages = reader.GetInt64(first + 4),
+        Regions = reader.GetInt32(first + 5),
+        FileBytes = reader.GetInt64(first + 6),
+        RecordedAt = Parse(reader.GetString(first + 7)),
+    };
 
     private static string? KindOf(SqliteConnection connection, SqliteTransaction transaction, string name)
     {

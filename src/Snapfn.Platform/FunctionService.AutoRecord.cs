@@ -4,8 +4,9 @@ using Snapfn.Snapshots.Recording;
 
 namespace Snapfn.Platform;
 
-// Issue 21, automatic recordings: the platform side of the AutoRecorder. Kept in its own file so that it can move
-// with the serve side of FunctionService; the hooks in FunctionService.cs are marked "auto-record hook".
+// Issue 21, automatic recordings: the platform side of the AutoRecorder. It watches the serve side through
+// FunctionServer.Served and records on the deploy side (registry, snapshots, change locks); the hooks in
+// FunctionService.cs are marked "auto-record hook".
 public sealed partial class FunctionService
 {
     /// <summary>The recorder that records functions by itself; null when <see cref="FunctionServiceOptions.AutoRecord"/> is off.</summary>
@@ -16,16 +17,20 @@ public sealed partial class FunctionService
 
     private void StartAutoRecorder()
     {
-        if (_options.AutoRecord is { } options)
-            AutoRecords = new AutoRecorder(options, new AutoRecordTarget(this));
+        if (_options.AutoRecord is not { } options)
+            return;
+        AutoRecords = new AutoRecorder(options, new AutoRecordTarget(this));
+        Server.Served += ObserveForRecording;
     }
 
-    /// <summary>Shows a successful request to the recorder; whatever happens there, the request is not affected.</summary>
-    private void ObserveForRecording(string name, string mode, byte[] input, InvocationResult result)
+    /// <summary>Shows a successful request to the recorder (the real request's input, and the mode that ran); whatever
+    /// happens there, the request is not affected.</summary>
+    private void ObserveForRecording(InvocationPlan plan, InvocationResult result)
     {
+        var name = plan.Function.Info.Name;
         try
         {
-            AutoRecords?.Observe(name, mode, input, result);
+            AutoRecords?.Observe(name, plan.Mode, plan.Input, result);
         }
         catch (Exception e)
         {
@@ -45,11 +50,12 @@ public sealed partial class FunctionService
                 .ToDictionary(r => r.Mode, r => r.Pages, StringComparer.Ordinal);
             byte[]? sample = null;
             string? error = null;
-            if (Directory.Exists(registered.Info.CodePath))
+            // A Python function's folder holds its snapfn.json; a C function (an ELF) declares no sample.
+            if (File.Exists(Path.Combine(registered.Info.CodePath, FunctionManifest.FileName)))
             {
                 try
                 {
-                    sample = SampleInput.Read(registered.Info.CodePath, service._options.AutoRecord!.MaxInputBytes);
+                    sample = PythonFunction.Manifest(registered.Info.CodePath).ReadSampleInput(registered.Info.CodePath);
                 }
                 catch (Exception e) when (e is InvalidRequestException or IOException or UnauthorizedAccessException)
                 {
@@ -62,11 +68,13 @@ public sealed partial class FunctionService
         public StagedRecording Stage(AutoRecordJob job, string mode)
         {
             var input = job.Input ?? throw new InvalidOperationException("a finished job was run again");
-            // The version's code stays while it is recorded, whatever redeploy happens meanwhile (the swap is refused then).
-            var (function, version) = service.Resolve(job.Function);
-            using (version)
+            // The version's code stays while it is recorded, whatever redeploy happens meanwhile (the swap is refused
+            // then), and so does the snapshot's memory file, whatever retake happens meanwhile.
+            var function = service._registry.Find(job.Function) ?? throw new InvalidOperationException("the function was deleted");
+            using var version = service._elves.Leases.TryAcquire(function.Info.CodePath)
+                ?? throw new InvalidOperationException("the function's code changed");
+            using (var snapshot = service._snapshots.OpenLeased(function.Info))
             {
-                var snapshot = service._snapshots.Open(function.Info);
                 if (snapshot.State.Id != job.SnapshotId)
                     throw new InvalidOperationException("the function has another snapshot now");
                 var recorder = RestoreModes.Get(mode).Recorder ?? throw new ArgumentException($"'{mode}' does not record", nameof(mode));

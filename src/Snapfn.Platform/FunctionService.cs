@@ -42,6 +42,15 @@ public sealed record FunctionServiceOptions
     /// <summary>What a Python function's deploy may unpack and install, and how many deploys run at once.</summary>
     public DeployLimits Deploys { get; init; } = new();
 
+    /// <summary>What one Linux program's VM may keep in its /tmp and send in one channel frame.</summary>
+    public GuestLimits Guests { get; init; } = new();
+
+    /// <summary>Instances per function, their queue and keep-alive (see <see cref="InstancePool{TInstance}"/>).</summary>
+    public ServingOptions Serving { get; init; } = new();
+
+    /// <summary>The clock of keep-alive and queue waits (tests move a fake one); the system's when null.</summary>
+    public TimeProvider? Time { get; init; }
+
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 
@@ -57,10 +66,10 @@ public sealed record SnapshotOutcome(SnapshotTaken Taken, SnapshotRecord Record)
 public sealed record RecordingOutcome(RecordingResult Result, RecordingRecord Record);
 
 /// <summary>
-/// The platform as one service, for the daemon and for the CLI's local path alike: the registry (built-in and
-/// user functions), snapshots, recordings and invocations, each invocation written to the invocation log.
-/// Changes to one function (register, delete, snapshot, record) are serialised; invocations run in parallel,
-/// each restoring its own VM from the snapshot.
+/// The platform for the daemon and for the CLI's local path alike. This type is its deploy side — the registry
+/// (built-in and user functions), packaging, snapshots, recordings, deletion — and owns what both sides share; the
+/// serve side, invocations, is <see cref="Server"/> (<see cref="FunctionServer"/>), which it tells when a function
+/// changes. Changes to one function are serialised; invocations run in parallel.
 /// </summary>
 public sealed partial class FunctionService : IDisposable
 {
@@ -72,8 +81,6 @@ public sealed partial class FunctionService : IDisposable
     private readonly RecordService _records;
     private readonly Invoker _invoker;
     private readonly ConcurrentDictionary<string, Lock> _changeLocks = new(StringComparer.Ordinal);
-    // Bumped when a function's code or snapshot changes, so that a warm VM released afterwards is not kept.
-    private readonly ConcurrentDictionary<string, int> _generations = new(StringComparer.Ordinal);
     private int _disposed;
 
     public FunctionService(SnapfnHome home, FunctionCatalog catalog, FunctionServiceOptions? options = null)
@@ -82,6 +89,7 @@ public sealed partial class FunctionService : IDisposable
         ArgumentNullException.ThrowIfNull(catalog);
         _options = options ?? new FunctionServiceOptions();
         _options.Deploys.Validate();
+        _options.Guests.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxErrorTextBytes, 1);
         Deploys = new DeployGate(_options.Deploys);
         _catalog = catalog;
@@ -95,7 +103,7 @@ public sealed partial class FunctionService : IDisposable
             _elves.PruneAllBut(_registry.List().Where(f => f.Kind == FunctionKind.User)
                 .ToDictionary(f => f.Name, f => f.ElfPath, StringComparer.Ordinal));
         }
-        _snapshots = new SnapshotService(home);
+        _snapshots = new SnapshotService(home, _options.Guests);
         _records = new RecordService(_snapshots);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxGuestMemoryMib, MemorySize.MinMiB, nameof(options));
         if (_options.HostMemoryBudgetMib < MemorySize.MinMiB)
@@ -105,28 +113,27 @@ public sealed partial class FunctionService : IDisposable
         var shells = new ShellPool(maxIdle: _options.MaxPooledShells, idleTimeout: _options.PooledShellIdleTimeout, budget: Budget);
         _invoker = new Invoker(_snapshots, new WarmPool(_options.WarmPoolSize), shells, Budget);
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
-        StartAutoRecorder(); // auto-record hook: the recorder is created here
+        Server = new FunctionServer(_registry, _elves.Leases, _invoker, Log, _options, SyncIfNewBuiltIn, _options.Time);
+        StartAutoRecorder(); // auto-record hook: the recorder is created here, and subscribes to Server.Served
     }
+
+    /// <summary>The serve side: invocations (<see cref="FunctionServer.Invoke"/>, <see cref="FunctionServer.AdmitAsync"/>).</summary>
+    public FunctionServer Server { get; }
+
+    /// <summary>The registry both sides read (for tests: <see cref="FunctionRegistry.Reads"/>).</summary>
+    internal FunctionRegistry Registry => _registry;
 
     /// <summary>The host memory every VM of this service takes its guest memory from.</summary>
     public HostMemoryBudget Budget { get; }
+
+    /// <summary>Where the service's snapshots are, and the programs its VMs run.</summary>
+    internal SnapshotService Snapshots => _snapshots;
 
     /// <summary>The VM shells restores take.</summary>
     public ShellPool Shells => _invoker.Shells;
 
     /// <summary>Stored versions of user code and the invocations holding them.</summary>
-    public VersionLeases Versions => _elves.Leases;
-
-    /// <summary>A seam for tests: called on the invocation's thread once its version is resolved and leased, before
-    /// anything runs it (a test holds an invocation here while it redeploys the function).</summary>
-    internal Action<string, VersionLease>? VersionResolved { get; set; }
-
-    /// <summary>A seam for tests: called with the version read from the registry, before it is leased (a test
-    /// redeploys here to make the prune win the race).</summary>
-    internal Action<string>? VersionRead { get; set; }
-
-    /// <summary>A seam for tests without KVM: runs the resolved invocation instead of the <see cref="Invoker"/>.</summary>
-    internal Func<InvocationRequest, MicroVmOptions, CancellationToken, InvocationResult>? RunInvocation { get; set; }
+    public FileLeases Versions => _elves.Leases;
 
     /// <summary>Opens the service on $SNAPFN_HOME with the built-in functions of guest/build.</summary>
     public static FunctionService OpenDefault(FunctionServiceOptions? options = null) =>
@@ -147,12 +154,16 @@ public sealed partial class FunctionService : IDisposable
 
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
-    public RegisteredFunction Get(string name) => _registry.Find(CheckName(name)) ?? FindNewBuiltIn(name, _registry.Find) ?? throw Unknown(name);
+    public RegisteredFunction Get(string name) =>
+        _registry.Find(CheckName(name)) ?? (SyncIfNewBuiltIn(name) ? _registry.Find(name) : null) ?? throw Unknown(name);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
     /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
     /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
-    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description, DeployGate.Turn? turn = null)
+    /// <param name="settings">How an ELF asks to be served (keep_state, max_instances); a package's come from its
+    /// snapfn.json, and giving them here too is refused.</param>
+    public RegisteredFunction Register(string name, byte[] code, int memoryMib, string? description, DeployGate.Turn? turn = null,
+        FunctionSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(code);
         CheckName(name);
@@ -160,8 +171,15 @@ public sealed partial class FunctionService : IDisposable
         description ??= "";
         if (description.Length > 500 || description.Any(char.IsControl))
             throw new InvalidRequestException("description must be one line of at most 500 characters");
+        if (settings?.MaxInstances is { } max && FunctionSettings.CheckMaxInstances(max) is { } wrong)
+            throw new InvalidRequestException($"max_instances {wrong}");
         if (PythonPackage.IsPackage(code))
+        {
+            // One source for them: the package's own snapfn.json, which travels with the code.
+            if (settings is not null)
+                throw new InvalidRequestException("a Python function's keep_state and max_instances come from its snapfn.json: set them there, not in the deploy request");
             return RegisterPython(name, code, memoryMib, description, turn);
+        }
         var elf = code;
         ElfImage image;
         try
@@ -180,7 +198,8 @@ public sealed partial class FunctionService : IDisposable
             throw new InvalidRequestException($"'{name}' does not fit in {memoryMib} MiB: {e.Message}", e);
         }
         RefuseBuiltInName(name);
-        return PutUser(name, image.Sha256, memoryMib, description, _elves.PathOf(name, image.Sha256), () => _elves.Store(name, image.Sha256, elf));
+        return PutUser(name, image.Sha256, memoryMib, description, settings ?? FunctionSettings.Default, _elves.PathOf(name, image.Sha256),
+            () => _elves.Store(name, image.Sha256, elf));
     }
 
     private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
@@ -191,15 +210,18 @@ public sealed partial class FunctionService : IDisposable
         // Unpack once to check it (and learn its code hash) before anything is stored.
         var check = Directory.CreateTempSubdirectory("snapfn-package-").FullName;
         string sha;
+        FunctionSettings settings;
         try
         {
             var folder = Path.Combine(check, "function");
             PythonPackage.Unpack(package, folder, limits);
             // Its snapfn.json is checked (its shape, the package list's length and names) before anything boots a VM
             // for it or apt runs.
-            var runtime = PythonFunction.Runtime(folder, limits.MaxPackages);
-            // A declared sample input must be usable (inside the folder, a file, no larger than a request): said now, not at recording.
-            _ = AutoRecording.SampleInput.Read(folder, (long)GuestLayout.IoBufferSize);
+            var manifest = PythonFunction.Manifest(folder, limits.MaxPackages);
+            var runtime = PythonFunction.RuntimeOf(manifest.Packages ?? [], Path.Combine(folder, FunctionManifest.FileName));
+            settings = manifest.Settings;
+            // A sample request it names must be there and small: refused now, not when the platform first reads it.
+            _ = manifest.ReadSampleInput(folder);
             PythonPackage.CheckSyntax(folder, Home);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
@@ -216,7 +238,7 @@ public sealed partial class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
-        return PutUser(name, sha, memoryMib, description, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package, limits));
+        return PutUser(name, sha, memoryMib, description, settings, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package, limits));
     }
 
     private void RefuseBuiltInName(string name)
@@ -228,14 +250,15 @@ public sealed partial class FunctionService : IDisposable
     /// <summary>Stores a user function's code at <paramref name="path"/> with <paramref name="store"/>, registers it
     /// in place of an earlier version, and retires that version's files (deleted once no invocation runs on them):
     /// one change under the function's lock.</summary>
-    private RegisteredFunction PutUser(string name, string sha256, int memoryMib, string description, string path, Func<string> store)
+    private RegisteredFunction PutUser(string name, string sha256, int memoryMib, string description, FunctionSettings settings, string path,
+        Func<string> store)
     {
         lock (ChangeLock(name))
         {
             // The same code again is stored at the same path: a deletion waiting for its last invocation is off.
             _elves.Leases.Keep(path);
             path = store();
-            var registered = _registry.PutUser(name, path, sha256, memoryMib, description);
+            var registered = _registry.PutUser(name, path, sha256, memoryMib, description, settings);
             _elves.Prune(name, keep: path);
             Changed(name);
             return registered;
@@ -294,7 +317,11 @@ public sealed partial class FunctionService : IDisposable
 
     /// <summary>Checks the function's snapshot memory file against the digest written with it; throws
     /// <see cref="SnapshotInvalidException"/> naming the ranges that differ.</summary>
-    public MemoryVerification VerifySnapshot(string name) => SnapshotVerifier.Check(_snapshots.Open(Get(name).Info));
+    public MemoryVerification VerifySnapshot(string name)
+    {
+        using var snapshot = _snapshots.OpenLeased(Get(name).Info);
+        return SnapshotVerifier.Check(snapshot);
+    }
 
     /// <summary>Records the working set (reap) or loading set (faasnap) of one run with <paramref name="input"/>.</summary>
     public RecordingOutcome Record(string name, string mode, byte[] input, TimeSpan timeout, FaasnapRecordOptions? faasnap = null)
@@ -327,75 +354,15 @@ public sealed partial class FunctionService : IDisposable
         }
     }
 
-    /// <summary>Runs one request on the function, restored in <paramref name="mode"/>; logged either way.</summary>
-    public InvocationResult Invoke(string name, string mode, byte[] input, bool cold, TimeSpan timeout, CancellationToken cancel = default)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        CheckMode(mode);
-        // Resolved once, here: the version leased now is the one this invocation runs on to the end, whatever
-        // redeploys happen meanwhile (they retire it, and it is deleted when the lease goes).
-        var (function, version) = Resolve(name);
-        using (version)
-        {
-            var startedAt = DateTimeOffset.UtcNow;
-            var start = Stopwatch.GetTimestamp();
-            var generation = _generations.GetValueOrDefault(name);
-            InvocationResult result;
-            try
-            {
-                var memorySize = CheckMemory(function.MemoryMib, "the function's memory_mib");
-                VersionResolved?.Invoke(name, version);
-                // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-                result = (RunInvocation ?? _invoker.Invoke)(new InvocationRequest(function.Info, mode, input, cold),
-                    VmOptions(name, timeout) with { MemorySize = memorySize }, cancel);
-            }
-            catch (Exception e)
-            {
-                Log.Append(new InvocationLogEntry
-                {
-                    Function = name, Mode = mode, StartedAt = startedAt, Error = e.Message, InputBytes = input.Length, OutputBytes = 0,
-                    TotalMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
-                });
-                throw;
-            }
-            if (mode == WarmMode.Name && _generations.GetValueOrDefault(name) != generation)
-                _invoker.Pool.Evict(name);
-            Log.Append(new InvocationLogEntry
-            {
-                Function = name, Mode = mode, StartedAt = startedAt, InputBytes = input.Length, OutputBytes = result.Output.Length,
-                RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs,
-            });
-            ObserveForRecording(name, mode, input, result); // auto-record hook: the recorder sees every successful request
-            return result;
-        }
-    }
-
-    /// <summary>The function as registered now, with a lease on its code. A redeploy may prune the version read
-    /// before the lease is taken: then it is gone, and the function is read again (now naming the new version).</summary>
-    private (RunnableFunction Function, VersionLease Version) Resolve(string name)
-    {
-        string? missing = null;
-        while (true)
-        {
-            var function = _registry.FindRunnable(CheckName(name)) ?? FindNewBuiltIn(name, _registry.FindRunnable) ?? throw Unknown(name);
-            var path = function.Info.CodePath;
-            VersionRead?.Invoke(path);
-            if (_elves.Leases.TryAcquire(path) is { } lease)
-                return (function, lease);
-            // Missing twice in a row: not a prune race but code gone for another reason; the run says what is missing.
-            if (string.Equals(path, missing, StringComparison.Ordinal))
-                return (function, _elves.Leases.Acquire(path));
-            missing = path;
-        }
-    }
-
     /// <summary>A memory size someone chose, in bytes: a possible guest size, and within the per-VM limit.</summary>
-    private ulong CheckMemory(int mib, string what)
+    private ulong CheckMemory(int mib, string what) => CheckMemory(mib, what, _options.MaxGuestMemoryMib);
+
+    internal static ulong CheckMemory(int mib, string what, int maxMib)
     {
         var bytes = MemorySize.Check(mib, what);
-        if (mib > _options.MaxGuestMemoryMib)
+        if (mib > maxMib)
         {
-            throw new LimitExceededException(GuestMemoryLimit, $"{what} is {mib} MiB, above the {_options.MaxGuestMemoryMib} MiB a VM may have",
+            throw new LimitExceededException(GuestMemoryLimit, $"{what} is {mib} MiB, above the {maxMib} MiB a VM may have",
                 "raise it with `snapfn serve --max-guest-memory-mib N` (FunctionServiceOptions.MaxGuestMemoryMib), or ask for less");
         }
         return bytes;
@@ -404,34 +371,20 @@ public sealed partial class FunctionService : IDisposable
     /// <summary>The limit on one VM's guest memory, as LimitExceededException names it.</summary>
     public const string GuestMemoryLimit = "guest-memory-per-vm";
 
-    /// <summary>Drops the files <paramref name="mode"/> reads for the function from the page cache.</summary>
-    public void MakeCold(string name, string mode)
-    {
-        CheckMode(mode);
-        _invoker.MakeCold((_registry.FindRunnable(CheckName(name)) ?? throw Unknown(name)).Info, mode);
-    }
-
     /// <summary>Stops every idle warm VM and closes the log; running invocations finish on their own. Idempotent.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         AutoRecords?.Dispose(); // auto-record hook: queued recordings dropped, running ones waited for
+        Server.Dispose();
         _invoker.Dispose();
         Log.Dispose();
         Deploys.Dispose();
     }
 
-    private static void CheckMode(string mode)
-    {
-        ArgumentNullException.ThrowIfNull(mode);
-        if (!Modes.Contains(mode))
-            throw new InvalidRequestException($"unknown mode '{mode}'; modes: {string.Join(", ", Modes)}");
-    }
-
-    /// <summary>The Invoker counts the page cache of a mode's files before it opens (and checks) the recording, so
-    /// a missing recording would surface as a bare FileNotFoundException: say what is missing and how to make it.</summary>
-    private static string CheckName(string name)
+    /// <summary>A valid function name, or <see cref="InvalidRequestException"/> saying what one is.</summary>
+    internal static string CheckName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
@@ -440,8 +393,8 @@ public sealed partial class FunctionService : IDisposable
     }
 
     /// <summary>A name the registry does not know may be a built-in built after the service started (guest/build
-    /// changes under a running daemon): sync once and look again.</summary>
-    private T? FindNewBuiltIn<T>(string name, Func<string, T?> find) where T : class
+    /// changes under a running daemon): true when it is one, after syncing the registry with the catalog.</summary>
+    private bool SyncIfNewBuiltIn(string name)
     {
         try
         {
@@ -449,10 +402,10 @@ public sealed partial class FunctionService : IDisposable
         }
         catch (UnknownFunctionException)
         {
-            return null;
+            return false;
         }
         _registry.SyncBuiltIns(_catalog);
-        return find(name);
+        return true;
     }
 
     private UnknownFunctionException Unknown(string name) => new(name, _registry.List().Select(f => f.Name));
@@ -473,7 +426,6 @@ public sealed partial class FunctionService : IDisposable
     private void Changed(string name)
     {
         AutoRecords?.Invalidate(name); // auto-record hook: a queued recording of the old version is dropped, a running one discarded
-        _generations.AddOrUpdate(name, 1, (_, g) => g + 1);
-        _invoker.Pool.Evict(name);
+        Server.Changed(name);
     }
 }

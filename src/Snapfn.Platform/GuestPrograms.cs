@@ -17,21 +17,23 @@ public static class GuestPrograms
     public const string ShimMount = "/snapfn/python";
     public const string ShimFile = "snapfn_shim.py";
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, string Home), (string Stamp, IGuestProgram Program)> _programs = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, string Home, GuestLimits Limits), (string Stamp, IGuestProgram Program)> _programs = new();
 
     /// <summary>The function's program, made once per version of its files: an invocation does not re-read and
-    /// re-hash an unchanged ELF or folder (the cache is keyed by each file's path, size and modification time).</summary>
-    public static IGuestProgram For(FunctionInfo function, SnapfnHome? home = null)
+    /// re-hash an unchanged ELF or folder (the cache is keyed by each file's path, size and modification time).
+    /// A Linux program's VMs get <paramref name="limits"/> (the defaults when null).</summary>
+    public static IGuestProgram For(FunctionInfo function, SnapfnHome? home = null, GuestLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(function);
         home ??= SnapfnHome.Default();
-        var key = (function.CodePath, home.Path);
+        limits ??= new GuestLimits();
+        var key = (function.CodePath, home.Path, limits);
         var stamp = Stamp(function, home);
         if (_programs.TryGetValue(key, out var cached) && cached.Stamp == stamp)
             return cached.Program;
         IGuestProgram program = function.Runtime switch
         {
-            FunctionRuntime.Python => Python(function, home),
+            FunctionRuntime.Python => Python(function, home, limits),
             _ => new ElfGuest(ElfImage.Load(function.CodePath)),
         };
         _programs[key] = (stamp, program);
@@ -49,6 +51,18 @@ public static class GuestPrograms
         return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Path)).Append(Of(ShimPath)).Append(Of(manifest)));
     }
 
+    /// <summary>The version of every file <see cref="CodeSha256"/> reads (stat only, no contents): equal stamps mean the
+    /// hash need not be computed again. A file rewritten in place keeps its inode but not its modification time;
+    /// one replaced by rename (how builds and Snapfn write) gets a new inode.</summary>
+    public static string CodeStamp(FunctionInfo function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        static string Of(string name, string path) => $"{name}:{FileVersion.Of(path)?.ToString() ?? "-"}";
+        if (function.Runtime == FunctionRuntime.Native)
+            return Of("elf", function.CodePath);
+        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Name, f.Path)).Append(Of("shim", ShimPath)));
+    }
+
     /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the Python folder's files and the shim.</summary>
     public static string CodeSha256(FunctionInfo function)
     {
@@ -63,7 +77,7 @@ public static class GuestPrograms
 
     private static string ShimPath => Path.Combine(ShimDirectory, ShimFile);
 
-    private static LinuxGuest Python(FunctionInfo function, SnapfnHome home)
+    private static LinuxGuest Python(FunctionInfo function, SnapfnHome home, GuestLimits limits)
     {
         if (!File.Exists(ShimPath))
             throw new FileNotFoundException($"the Python shim is not at {ShimPath}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
@@ -81,6 +95,8 @@ public static class GuestPrograms
             VdsoPath = File.Exists(vdso) ? vdso : null,
             Function = true,
             RootFingerprint = root.Manifest.PackagesSha256,
+            TmpQuota = limits.Tmp,
+            MaxChannelFrame = limits.MaxChannelFrameBytes,
         };
         return new LinuxGuest(options, CodeSha256(function));
     }

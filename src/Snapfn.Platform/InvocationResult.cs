@@ -20,6 +20,13 @@ public sealed record InvocationResult
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
     /// <summary>KiB of file pages mapped with 2 MiB huge pages at the end of the run; null when not sampled.</summary>
     public long? FilePmdMappedKb { get; init; }
+    /// <summary>The path that served it (<see cref="ServePath.Name"/>: kept, cold-faasnap, mode-vanilla, ...); null for a
+    /// run that did not go through the <see cref="FunctionServer"/> (the bench's own invoker).</summary>
+    public string? Path { get; init; }
+    /// <summary>How long the request waited for an instance of its function (0 when one was free).</summary>
+    public double QueueMs { get; init; }
+    /// <summary>Its id in the invocation log; null for a run that was not logged.</summary>
+    public long? InvocationId { get; init; }
     /// <summary>Why the run is not what its mode claims (a helper failed; a cold run's files were cached); null when it is.</summary>
     public string? Degraded { get; init; }
 }

@@ -6,7 +6,13 @@ using Snapfn.Vmm;
 namespace Snapfn.Platform;
 
 /// <summary>An invocation request: which function, how to restore it, and its input.</summary>
-public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[] Input, bool Cold);
+public sealed record InvocationRequest(FunctionInfo Function, string Mode, byte[] Input, bool Cold)
+{
+    /// <summary>The snapshot to restore from, opened once when the invocation was resolved and holding its memory
+    /// file until the caller disposes it (<see cref="Invoker.OpenSnapshot"/>); null: the invoker opens one itself.
+    /// Unused by `warm`.</summary>
+    public Snapshot? Snapshot { get; init; }
+}
 
 /// <summary>
 /// Restores a function from its snapshot in the requested mode and runs one request on it; in `warm` mode it
@@ -64,7 +70,7 @@ public sealed class Invoker : IDisposable
             MicroVm? vm = null;
             try
             {
-                vm = GuestPrograms.For(request.Function, _snapshots.Home).Boot(options with { Name = name });
+                vm = _snapshots.Program(request.Function).Boot(options with { Name = name });
                 vm.RunToReady();
             }
             catch
@@ -132,6 +138,12 @@ public sealed class Invoker : IDisposable
     private static Dictionary<string, double> WithExits(IReadOnlyDictionary<string, double> counters, GuestRun run) =>
         new(counters) { ["vm_exits"] = run.Exits };
 
+    /// <summary>The snapshot a run of <paramref name="function"/> in <paramref name="mode"/> restores from, with its
+    /// memory file leased until it is disposed (a new snapshot taken meanwhile deletes the old file only then);
+    /// null for `warm`, which restores nothing.</summary>
+    public Snapshot? OpenSnapshot(FunctionInfo function, string mode) =>
+        RestoreModes.Get(mode) is IMemoryBackend ? _snapshots.OpenLeased(function) : null;
+
     /// <summary>Runs one request. <paramref name="cancel"/> stops the guest mid-run (a client that went away, a
     /// daemon that stops): the invocation then fails with <see cref="GuestStoppedException"/>, and its VM is gone.</summary>
     public InvocationResult Invoke(InvocationRequest request, MicroVmOptions options, CancellationToken cancel = default)
@@ -141,23 +153,86 @@ public sealed class Invoker : IDisposable
         cancel.ThrowIfCancellationRequested();
         if (RestoreModes.Get(request.Mode) is not IMemoryBackend backend)
             return InvokeWarm(request, options, cancel);
-        var snapshot = _snapshots.Open(request.Function);
+        if (request.Snapshot is { } resolved)
+            return Restore(request.Function, resolved, backend, request.Mode, request.Input, request.Cold, options, keep: false, cancel).Result;
+        using var snapshot = _snapshots.OpenLeased(request.Function);
+        return Restore(request.Function, snapshot, backend, request.Mode, request.Input, request.Cold, options, keep: false, cancel).Result;
+    }
+
+    /// <summary>Runs one request as <paramref name="plan"/> says: on its kept VM, or on a VM restored in its mode (kept
+    /// afterwards when the plan says so: <see cref="InvocationPlan.KeepsVm"/>), or, for <c>?mode=warm</c>, on a
+    /// booted warm VM. The VM to keep comes back with the result; a VM whose request failed is stopped, never kept.</summary>
+    internal (InvocationResult Result, KeptVm? Kept) Run(InvocationPlan plan, MicroVmOptions options, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        cancel.ThrowIfCancellationRequested();
+        var function = plan.Function.Info;
+        if (plan.Instance is { } kept)
+            return RunKept(plan, kept, cancel);
+        if (RestoreModes.Get(plan.Mode) is not IMemoryBackend backend)
+            return (InvokeWarm(new InvocationRequest(function, plan.Mode, plan.Input, plan.Cold), options, cancel), null);
+        if (plan.OpenedSnapshot is { } resolved)
+            return Restore(function, resolved, backend, plan.Mode, plan.Input, plan.Cold, options, plan.KeepsVm, cancel);
+        using var snapshot = _snapshots.OpenLeased(function);
+        return Restore(function, snapshot, backend, plan.Mode, plan.Input, plan.Cold, options, plan.KeepsVm, cancel);
+    }
+
+    private static (InvocationResult Result, KeptVm? Kept) RunKept(InvocationPlan plan, KeptVm kept, CancellationToken cancel)
+    {
+        var start = Stopwatch.GetTimestamp();
+        GuestRun run;
+        byte[] output;
+        try
+        {
+            (run, output) = kept.Invoke(plan.Input, cancel);
+        }
+        catch
+        {
+            kept.Dispose();
+            throw;
+        }
+        var result = new InvocationResult
+        {
+            Function = plan.Function.Info.Name,
+            Mode = plan.Path.Mode,
+            Output = output,
+            RestoreMs = BootRun.Ms(start, run.EnteredAt),
+            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
+            TotalMs = BootRun.Ms(start, run.StoppedAt),
+            StartedAt = start,
+            StoppedAt = run.StoppedAt,
+            CachedPagesBefore = 0,
+            Counters = WithExits(new Dictionary<string, double>(), run),
+        };
+        return (result, kept);
+    }
+
+    /// <summary>Restores a VM from <paramref name="snapshot"/> (the caller holds it open and its memory file leased) with
+    /// <paramref name="backend"/> and runs one request on it;
+    /// <paramref name="label"/> is the mode the result reports. With <paramref name="keep"/>, the VM is not stopped
+    /// but handed back (with its share of the budget) for the next request.</summary>
+    private (InvocationResult Result, KeptVm? Kept) Restore(FunctionInfo function, Snapshot snapshot, IMemoryBackend backend, string label, byte[] input,
+        bool cold, MicroVmOptions options, bool keep, CancellationToken cancel)
+    {
         var files = backend.Files(snapshot);
-        if (request.Cold)
+        if (cold)
             MakeCold(files);
         backend.Prepare(snapshot);
         var cachedBefore = files.Sum(f => PageCache.Count(f).Cached);
 
         // The shell (KVM VM, memory slot, vCPU thread) is made ahead in a daemon; a one-shot CLI makes it here, and
         // either way it is not part of restoring: restore_ms starts after it.
-        // The VM's share of the host's memory budget, held until the VM is gone; a pooled shell's share ends when
-        // it is taken.
+        // The VM's share of the host's memory budget, held until the VM is gone (a kept VM holds it while idle); a
+        // pooled shell's share ends when it is taken.
         GuestRun run;
         byte[] output;
         long? filePmdMappedKb = null;
         RestoredMemory memory;
         long start;
-        using (_budget.Reserve(snapshot.State.MemorySize, $"a VM of '{request.Function.Name}'", cancel))
+        KeptVm? kept = null;
+        var reservation = _budget.Reserve(snapshot.State.MemorySize, $"a VM of '{function.Name}'", cancel);
+        try
         {
             var shell = _shells.Take(snapshot.State.MemorySize);
             start = Stopwatch.GetTimestamp();
@@ -170,19 +245,50 @@ public sealed class Invoker : IDisposable
                 shell.Dispose();
                 throw;
             }
-            using (memory)
+            if (keep)
             {
-                (run, output) = SnapshotRun.Run(snapshot, shell, memory, request.Input, options with { Name = request.Function.Name }, cancel);
-                // After the timed run, while the guest's mappings still exist.
-                if (SampleHugePages)
-                    filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+                MicroVm vm;
+                try
+                {
+                    vm = SnapshotRun.Start(snapshot, shell, memory, options with { Name = function.Name });
+                }
+                catch
+                {
+                    memory.Dispose();
+                    throw;
+                }
+                kept = new KeptVm(vm, memory, reservation, function.CodePath, snapshot.State.Id);
+                try
+                {
+                    (run, output) = kept.Invoke(input, cancel);
+                }
+                catch
+                {
+                    kept.Dispose();
+                    throw;
+                }
+            }
+            else
+            {
+                using (memory)
+                {
+                    (run, output) = SnapshotRun.Run(snapshot, shell, memory, input, options with { Name = function.Name }, cancel);
+                    // After the timed run, while the guest's mappings still exist.
+                    if (SampleHugePages)
+                        filePmdMappedKb = HostMemoryStats.FilePmdMappedKb();
+                }
             }
         }
-        _shells.Replenish(snapshot.State.MemorySize);
-        return new InvocationResult
+        finally
         {
-            Function = request.Function.Name,
-            Mode = request.Mode,
+            if (kept is null)
+                reservation.Dispose();
+        }
+        _shells.Replenish(snapshot.State.MemorySize);
+        var result = new InvocationResult
+        {
+            Function = function.Name,
+            Mode = label,
             Output = output,
             RestoreMs = BootRun.Ms(start, run.EnteredAt),
             ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
@@ -191,10 +297,11 @@ public sealed class Invoker : IDisposable
             StoppedAt = run.StoppedAt,
             CachedPagesBefore = cachedBefore,
             FilePmdMappedKb = filePmdMappedKb,
-            Counters = WithExits(memory.Counters, run),
-            Degraded = memory.Degraded ?? (request.Cold && cachedBefore > 0
+            Counters = WithExits(kept?.Counters ?? memory.Counters, run),
+            Degraded = (kept?.Degraded ?? memory.Degraded) ?? (cold && cachedBefore > 0
                 ? $"the run was asked cold, but {cachedBefore} pages of the mode's files were in the page cache before it (something else maps them?)"
                 : null),
         };
+        return (result, kept);
     }
 }

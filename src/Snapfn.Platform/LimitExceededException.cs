@@ -6,7 +6,7 @@ namespace Snapfn.Platform;
 /// lists, concurrent deploys). It names the limit, its value and how to raise it, so that the message is the
 /// remedy. The limits and their defaults are listed in docs/limits.md.
 /// </summary>
-public sealed class LimitExceededException : Exception
+public sealed class LimitExceededException : Exception, Errors.IRetryAfter
 {
     public LimitExceededException(string limit, string message, string howToRaise)
         : base($"{message} (limit '{limit}'; {howToRaise})")

@@ -12,71 +12,22 @@ public static class PythonFunction
         [.. Linux.ProcessOptions.DefaultEnvironment, "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1",
          "NUMEXPR_NUM_THREADS=1", "PYTHONHASHSEED=0"];
 
-    /// <summary>The Debian packages snapfn.json lists (none when it lists none). Checks the whole file first: a
-    /// deployed function's snapfn.json comes from the client, and a wrong shape is the request's fault. With
-    /// <paramref name="maxPackages"/>, a longer list is refused before anything is resolved or installed.</summary>
-    public static IReadOnlyList<string> Packages(string folder, int? maxPackages = null)
+    /// <summary>The Debian packages snapfn.json lists (none when it lists none). Checks the whole file first
+    /// (<see cref="FunctionManifest.ParsePackage"/>): a deployed function's snapfn.json comes from the client, and a
+    /// wrong shape is the request's fault. With <paramref name="maxPackages"/>, a longer list is refused before
+    /// anything is resolved or installed.</summary>
+    public static IReadOnlyList<string> Packages(string folder, int? maxPackages = null) => Manifest(folder, maxPackages).Packages ?? [];
+
+    /// <summary>The folder's snapfn.json, checked as a Python function's.</summary>
+    public static FunctionManifest Manifest(string folder, int? maxPackages = null)
     {
         var manifest = Path.Combine(folder, ManifestFile);
-        return PackagesOf(File.ReadAllText(manifest), manifest, maxPackages);
+        return FunctionManifest.ParsePackage(File.ReadAllText(manifest), manifest, maxPackages);
     }
 
     /// <summary>The packages the text of a snapfn.json read from <paramref name="manifest"/> lists.</summary>
-    internal static IReadOnlyList<string> PackagesOf(string json, string manifest, int? maxPackages = null)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            CheckShape(manifest, root);
-            if (!root.TryGetProperty("packages", out var packages))
-                return [];
-            var count = packages.GetArrayLength();
-            if (count > maxPackages)
-                throw new LimitExceededException("package-list", $"{ManifestFile} lists {count} packages, more than the {maxPackages} a function may list",
-                    "raise it with `snapfn serve --max-packages N`");
-            return [.. packages.EnumerateArray().Select(p => p.GetString()!)];
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidRequestException($"{ManifestFile} is not valid JSON: {e.Message}", e);
-        }
-    }
-
-    /// <summary>Refuses a snapfn.json that is not an object with the fields <see cref="FunctionManifest"/> knows, each of
-    /// its type ({"runtime": "python", "packages": ["python3-numpy"]}).</summary>
-    private static void CheckShape(string manifest, JsonElement root)
-    {
-        const string example = "{\"runtime\": \"python\", \"packages\": [\"python3-numpy\"]}";
-        if (root.ValueKind != JsonValueKind.Object)
-            throw new InvalidRequestException($"{manifest} must be a JSON object such as {example}, not {Describe(root.ValueKind)}");
-        foreach (var field in root.EnumerateObject())
-        {
-            var expected = field.Name switch
-            {
-                "name" or "description" => field.Value.ValueKind == JsonValueKind.String ? null : "a string",
-                AutoRecording.SampleInput.Field => field.Value.ValueKind == JsonValueKind.String ? null : "a string naming a file in the function's folder",
-                "runtime" => field.Value.ValueKind == JsonValueKind.String && field.Value.GetString() == "python" ? null : "\"python\"",
-                "memory_mib" => field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetInt32(out _) ? null : "a whole number of MiB",
-                "packages" => field.Value.ValueKind == JsonValueKind.Array && field.Value.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String)
-                    ? null : "a list of Debian package names",
-                _ => throw new InvalidRequestException(
-                    $"{manifest} has an unknown field \"{field.Name}\": its fields are name, runtime, memory_mib, description, packages and sample_input"),
-            };
-            if (expected is not null)
-                throw new InvalidRequestException($"{manifest}: \"{field.Name}\" must be {expected}, not {Describe(field.Value.ValueKind)}");
-        }
-    }
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
+    internal static IReadOnlyList<string> PackagesOf(string json, string manifest, int? maxPackages = null) =>
+        FunctionManifest.ParsePackage(json, manifest, maxPackages).Packages ?? [];
 
     /// <summary>The runtime a folder's function runs on: python plus the packages it lists.</summary>
     public static Linux.Roots.Runtime Runtime(string folder, int? maxPackages = null) =>

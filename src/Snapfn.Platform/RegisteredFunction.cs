@@ -20,12 +20,17 @@ public sealed record RegisteredFunction
     public required DateTimeOffset RegisteredAt { get; init; }
     public SnapshotRecord? Snapshot { get; init; }
     public IReadOnlyList<RecordingRecord> Recordings { get; init; } = [];
+    /// <summary>How it asks to be served (keep_state, max_instances).</summary>
+    public FunctionSettings Settings { get; init; } = FunctionSettings.Default;
 
     public FunctionInfo Info => new(Name, ElfPath, Description, IsTestGuest);
 }
 
-/// <summary>What running a function needs: its ELF and the guest memory it is registered with.</summary>
-public sealed record RunnableFunction(FunctionInfo Info, int MemoryMib);
+/// <summary>What serving one invocation needs, read from the registry in one go: the function's code and guest
+/// memory, how it asks to be served, its snapshot (null when it has none) and the recordings made from that
+/// snapshot (recordings of an earlier snapshot are left out).</summary>
+public sealed record ServingFunction(FunctionInfo Info, int MemoryMib, FunctionSettings Settings, SnapshotRecord? Snapshot,
+    IReadOnlyList<RecordingRecord> Recordings);
 
 /// <summary>A snapshot the platform took: which one (the state file's id), from which ELF, and its checksum.</summary>
 public sealed record SnapshotRecord

@@ -85,8 +85,32 @@ public sealed class RegistryDatabase
             throw new InvalidOperationException($"{Path} has schema version {current}, newer than this Snapfn ({SchemaVersion}): upgrade Snapfn");
         if (current < 1)
             Execute(connection, Schema1, transaction);
+        // Columns added since schema 1 are added where missing rather than under a new version number, so that
+        // changes made on parallel branches compose (each adds its own columns) and an older registry upgrades.
+        foreach (var (table, column, declaration) in _addedColumns)
+            AddColumnIfMissing(connection, transaction, table, column, declaration);
         Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         transaction.Commit();
+    }
+
+    /// <summary>Columns added after schema 1: (table, column, declaration with its default for existing rows).</summary>
+    private static readonly (string Table, string Column, string Declaration)[] _addedColumns =
+    [
+        // The version (stat) of a built-in's files when its SHA-256 was computed: an unchanged built-in is not hashed again.
+        ("functions", "code_stamp", "TEXT"),
+        // snapfn.json's keep_state (the VM is kept as it is between requests) and max_instances (null: the platform's default).
+        ("functions", "keep_state", "INTEGER NOT NULL DEFAULT 0"),
+        ("functions", "max_instances", "INTEGER"),
+    ];
+
+    private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string declaration)
+    {
+        using var columns = connection.CreateCommand();
+        columns.Transaction = transaction;
+        columns.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $column";
+        columns.Parameters.AddWithValue("$column", column);
+        if (columns.ExecuteScalar() is null)
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {declaration};", transaction);
     }
 
     private const string Schema1 = """

@@ -1,4 +1,5 @@
 using Snapfn.Interop;
+using Snapfn.Snapshots;
 
 namespace Snapfn.Platform;
 
@@ -14,13 +15,13 @@ public sealed class UserElfStore
     {
         ArgumentNullException.ThrowIfNull(home);
         Root = Path.Combine(home.Path, "user-functions");
-        Leases = new VersionLeases(DeleteVersion);
+        Leases = new FileLeases(DeleteVersion);
     }
 
     public string Root { get; }
 
     /// <summary>The versions invocations are running on; pruning defers to them.</summary>
-    public VersionLeases Leases { get; }
+    public FileLeases Leases { get; }
 
     public string PathOf(string function, string sha256) => Path.Combine(Folder(function), sha256 + ".elf");
 

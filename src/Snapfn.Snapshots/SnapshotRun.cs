@@ -16,27 +16,56 @@ public static class SnapshotRun
     public static (GuestRun Run, byte[] Output) Run(Snapshot snapshot, VmShell shell, RestoredMemory memory, ReadOnlySpan<byte> input,
         MicroVmOptions options, CancellationToken cancel = default)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ArgumentNullException.ThrowIfNull(memory);
-        ArgumentNullException.ThrowIfNull(options);
-        using var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options);
-        // The VMM rebuilt its own pages; they must be the ones the guest was snapshotted with (the same vDSO, stub, layout).
-        if (!vm.OwnedPages.Digest.AsSpan().SequenceEqual(snapshot.State.VmmPagesSha256))
-            throw new SnapshotInvalidException(
-                $"the snapshot of '{snapshot.Folder.Function}' was taken with other VMM pages than this Snapfn builds " +
-                "(the vDSO in guest/build was rebuilt, Snapfn changed, or the snapshot was taken on another kind of KVM host)",
-                snapshot.Folder.Remedy);
-        memory.AttachGuest(vm.Stop);
-        using var stop = vm.StopWhenCancelled(cancel);
-        memory.BeforeFirstRun();
+        using var vm = Start(snapshot, shell, memory, options);
         try
         {
-            var run = vm.Invoke(input);
-            return (run, vm.Output(run).ToArray());
+            return Invoke(vm, memory, input, first: true, cancel);
         }
         finally
         {
             memory.AfterRun();
         }
+    }
+
+    /// <summary>The VM restored from <paramref name="snapshot"/> on <paramref name="shell"/> and <paramref name="memory"/>,
+    /// checked and attached to its memory's helpers, before its first instruction: the caller runs requests on it
+    /// with <see cref="Invoke"/>, then calls <paramref name="memory"/>'s AfterRun and disposes both (a VM kept
+    /// between requests does so when it is stopped).</summary>
+    public static MicroVm Start(Snapshot snapshot, VmShell shell, RestoredMemory memory, MicroVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options);
+        try
+        {
+            // The VMM rebuilt its own pages; they must be the ones the guest was snapshotted with (the same vDSO, stub, layout).
+            if (!vm.OwnedPages.Digest.AsSpan().SequenceEqual(snapshot.State.VmmPagesSha256))
+                throw new SnapshotInvalidException(
+                    $"the snapshot of '{snapshot.Folder.Function}' was taken with other VMM pages than this Snapfn builds " +
+                    "(the vDSO in guest/build was rebuilt, Snapfn changed, or the snapshot was taken on another kind of KVM host)",
+                    snapshot.Folder.Remedy);
+            memory.AttachGuest(vm.Stop);
+            return vm;
+        }
+        catch
+        {
+            vm.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One request on a VM from <see cref="Start"/>; <paramref name="first"/> for its first, before which the
+    /// restore mode's pre-run work (REAP's prefetch) happens.</summary>
+    public static (GuestRun Run, byte[] Output) Invoke(MicroVm vm, RestoredMemory memory, ReadOnlySpan<byte> input, bool first,
+        CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(memory);
+        using var stop = vm.StopWhenCancelled(cancel);
+        if (first)
+            memory.BeforeFirstRun();
+        var run = vm.Invoke(input);
+        return (run, vm.Output(run).ToArray());
     }
 }

@@ -11,7 +11,8 @@ public sealed record SnapshotInfo(string Folder, string StatePath, string Memory
 /// Writes a snapshot of a VM stopped at READY. Crash safety: the memory file gets a fresh name (never
 /// overwritten), is flushed, then the state file that names it is written to a temporary name, flushed and
 /// renamed over the old one. Until that rename the previous snapshot is untouched and usable; after it, the
-/// new one is complete. Memory files no state file names any more are deleted last.
+/// new one is complete. Memory files no state file names any more are retired last: deleted at once, or when the
+/// last invocation restoring from one (<see cref="Snapshot.OpenLeased"/>) is done with it.
 /// </summary>
 public static class SnapshotWriter
 {
@@ -26,8 +27,8 @@ public static class SnapshotWriter
         var vcpu = vm.CaptureState();
         var process = program.CaptureProcess(vm);
         var id = Guid.NewGuid();
-        var memoryName = $"memory-{id:N}.bin";
-        var memoryPath = folder.File(memoryName);
+        var memoryName = SnapshotFolder.MemoryFileNameOf(id);
+        var memoryPath = folder.MemoryFile(memoryName);
         // A Linux program's file mappings must be whole in the snapshot: a page nothing touched yet is the file's
         // until the guest reads it, and after a restore only the memory file is there to read.
         var fileBacked = process?.Mappings.Where(m => m.Kind == Linux.Memory.MappingKind.File).Select(m => (m.Start, m.End)).ToArray() ?? [];
@@ -42,8 +43,7 @@ public static class SnapshotWriter
             MemoryDigest = digest.Build(), CreatedAt = DateTimeOffset.UtcNow, Vcpu = vcpu,
             Process = process,
         };
-        DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
-        RemoveStaleMemoryFiles(folder, memoryName);
+        Commit(folder, state);
         var (apparent, allocated) = PageCache.Sizes(memoryPath);
         return new SnapshotInfo(folder.Path, folder.StatePath, memoryPath, (ulong)apparent, allocated, dataPages);
     }
@@ -104,12 +104,17 @@ public static class SnapshotWriter
         }
     }
 
-    private static void RemoveStaleMemoryFiles(SnapshotFolder folder, string keep)
+    /// <summary>Makes <paramref name="state"/> the folder's snapshot: its memory file is already written and
+    /// flushed in the folder; the state file replaces the old one durably, then every other memory file is retired
+    /// (those of earlier snapshots and of interrupted ones).</summary>
+    internal static void Commit(SnapshotFolder folder, SnapshotState state)
     {
+        _ = folder.MemoryFile(state.MemoryFileName);
+        DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
         foreach (var path in Directory.EnumerateFiles(folder.Path, "memory-*.bin*"))
         {
-            if (Path.GetFileName(path) != keep)
-                File.Delete(path);
+            if (Path.GetFileName(path) != state.MemoryFileName)
+                Snapshot.MemoryFiles.Retire(path);
         }
     }
 }

@@ -113,8 +113,9 @@ public static class StateFile
             var process = processBytes == 0 ? null : Linux.ProcessState.Deserialize(r.ReadBytes(processBytes));
             if (r.BaseStream.Position != r.BaseStream.Length)
                 throw new SnapshotInvalidException(Bad("has trailing bytes"), remedy);
-            if (memoryFile.Contains('/', StringComparison.Ordinal) || memoryFile.Contains("..", StringComparison.Ordinal))
-                throw new SnapshotInvalidException(Bad("names a memory file outside its folder"), remedy);
+            // Joined to the snapshot's folder: a path, a `..` or any other name could point outside it.
+            if (!SnapshotFolder.IsMemoryFileName(memoryFile))
+                throw new SnapshotInvalidException(Bad($"names memory file {Quoted(memoryFile)}, which is not a plain memory file name ({SnapshotFolder.MemoryFilePattern})"), remedy);
             return new SnapshotState
             {
                 Id = id, Function = function, ElfSha256 = elf, MemorySize = memorySize, ImageEnd = imageEnd,
@@ -135,6 +136,21 @@ public static class StateFile
         return n >= 0 && n <= (r.BaseStream.Length - r.BaseStream.Position) / entrySize
             ? n
             : throw new InvalidDataException($"a count of {n} does not fit in the rest of the file");
+    }
+
+    /// <summary>A name from the file, quoted for a one-line message: control characters escaped, at most 80 shown.</summary>
+    private static string Quoted(string name)
+    {
+        var shown = name.Length > 80 ? name[..80] + "…" : name;
+        var text = new StringBuilder("'");
+        foreach (var c in shown)
+        {
+            if (char.IsControl(c))
+                text.Append($"\\u{(int)c:x4}");
+            else
+                text.Append(c);
+        }
+        return text.Append('\'').ToString();
     }
 
     private static void WriteStruct<T>(BinaryWriter w, T value) where T : unmanaged =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Snapfn.Interop;
 
 namespace Snapfn.Vmm;
@@ -12,8 +11,6 @@ namespace Snapfn.Vmm;
 /// </summary>
 public sealed class MicroVm : IDisposable
 {
-    private const ulong MaxLogLength = 64 * 1024;
-
     private readonly VmShell _shell;
     private readonly Vcpu _vcpu;
     private readonly VcpuThread _thread;
@@ -360,56 +357,18 @@ public sealed class MicroVm : IDisposable
         }
     }
 
-    /// <summary>Serves one `out`: returns a stop for READY/RESULT, null for calls served in place.</summary>
+    /// <summary>Serves one `out` (<see cref="Hypercalls"/>): returns a stop for READY/RESULT, null for calls served in place.</summary>
     private GuestStop? OnPortIo(ref Kvm.kvm_run run)
     {
-        if (run.io.direction != Kvm.KVM_EXIT_IO_OUT || run.io.port != GuestAbi.HypercallPort || run.io.size != 4 || run.io.count != 1)
-            throw new GuestProtocolException($"port I/O to 0x{run.io.port:x} (size {run.io.size}, direction {run.io.direction}) is not a hypercall");
-        uint number;
+        var io = new PortIo(run.io.direction, run.io.port, run.io.size, run.io.count);
+        ReadOnlySpan<byte> data;
         unsafe
         {
-            number = *(uint*)((byte*)Unsafe.AsPointer(ref run) + run.io.data_offset);
+            // KVM's data area for the exit, io.size × io.count bytes at data_offset in the run page (KVM keeps it
+            // there); a call needs 4, so no more than 8 are looked at.
+            data = new ReadOnlySpan<byte>((byte*)Unsafe.AsPointer(ref run) + run.io.data_offset, (int)Math.Min((ulong)io.Size * io.Count, 8));
         }
-        ref var mailbox = ref Memory.Ref<Mailbox>(GuestAbi.MailboxAddress);
-        switch ((Hypercall)number)
-        {
-            case Hypercall.Log:
-                var text = GuestText(mailbox.Arg0, mailbox.Arg1, "log");
-                _options.Log?.Invoke(text);
-                return null;
-            case Hypercall.Discard:
-                Discard(mailbox.Arg0, mailbox.Arg1);
-                return null;
-            case Hypercall.Ready:
-                return GuestStop.Ready;
-            case Hypercall.Result:
-                if (mailbox.Arg0 > GuestLayout.IoBufferSize)
-                    throw new GuestProtocolException($"result of {mailbox.Arg0} bytes exceeds the {GuestLayout.IoBufferSize >> 20} MiB output buffer");
-                return GuestStop.Result;
-            case Hypercall.Abort:
-                throw new GuestAbortedException(GuestText(mailbox.Arg0, mailbox.Arg1, "abort"));
-            default:
-                throw new GuestProtocolException($"unknown hypercall {number}");
-        }
-    }
-
-    private string GuestText(ulong address, ulong length, string call)
-    {
-        if (length > MaxLogLength)
-            throw new GuestProtocolException($"{call} message of {length} bytes is longer than {MaxLogLength}");
-        if (!Memory.Contains(address, length) || address < GuestAbi.ElfBase && length > 0)
-            throw new GuestProtocolException($"{call} message at 0x{address:x}+{length} is outside guest memory");
-        return Encoding.UTF8.GetString(Memory.Span(address, length));
-    }
-
-    private void Discard(ulong address, ulong length)
-    {
-        if (address % GuestLayout.PageSize != 0 || length % GuestLayout.PageSize != 0)
-            throw new GuestProtocolException($"discard of 0x{address:x}+0x{length:x} is not page-aligned");
-        if (address < Layout.HeapStart || !Memory.Contains(address, length))
-            throw new GuestProtocolException($"discard of 0x{address:x}+0x{length:x} is outside the heap");
-        if (length > 0)
-            Memory.Discard(address, length);
+        return Hypercalls.Serve(io, data, Memory, Layout, _options.Log);
     }
 
     private GuestCrashedException Crash(string reason, bool explainRip = false)

@@ -101,9 +101,9 @@ public sealed class AutoRecordingApiTests : IClassFixture<PythonDaemonFixture>, 
     }
 
     [Theory]
-    [InlineData("../main.py", "inside the function's folder")]
-    [InlineData("/etc/passwd", "relative path")]
-    [InlineData("missing.json", "not a file in the function's folder")]
+    [InlineData("../main.py", "the path of a file in the function's folder")]
+    [InlineData("/etc/passwd", "the path of a file in the function's folder")]
+    [InlineData("missing.json", "which is not a file of the function's folder")]
     public async Task A_sample_input_that_is_not_a_file_of_the_function_is_refused_at_deploy(string sample, string expected)
     {
         // Refused before the code is compiled (which needs a VM): this runs without KVM.

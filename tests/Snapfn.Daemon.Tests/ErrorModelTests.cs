@@ -54,6 +54,7 @@ public sealed partial class ErrorModelTests
         (new SnapshotInvalidException("state file truncated", SnapshotRemedy.TakeSnapshot("f")), ErrorCode.SnapshotUnusable),
         (new FunctionProjectException("no snapfn.json"), ErrorCode.InvalidFunction),
         (new LimitExceededException("guest-memory-per-vm", "65536 MiB asked", "raise --max-guest-mib"), ErrorCode.LimitExceeded),
+        (new FunctionThrottledException("max-instances", "'f' runs its 8 instances", "raise max_instances", TimeSpan.FromSeconds(1)), ErrorCode.TooManyRequests),
         (new InvalidRequestException("bad name"), ErrorCode.InvalidRequest),
         (new FunctionConflictException("a built-in"), ErrorCode.Conflict),
         (new UnknownFunctionException("nope", ["hello-world"]), ErrorCode.UnknownFunction),

@@ -1,11 +1,13 @@
 using Snapfn.Platform.AutoRecording;
+using Snapfn.Snapshots.Tests;
 using Snapfn.Tests;
 
 namespace Snapfn.Platform.Tests;
 
 /// <summary>
-/// The automatic recorder inside the platform, without KVM: requests run through the <see cref="FunctionService.RunInvocation"/>
-/// seam, the recording run fails as it does on a host without KVM, and the request never sees it.
+/// The automatic recorder inside the platform, without KVM: requests run through the <see cref="FunctionServer.RunInvocation"/>
+/// seam and reach the recorder through <see cref="FunctionServer.Served"/>; the recording run fails before any VM (the
+/// registry names another snapshot than the files on disk), and the request never sees it.
 /// </summary>
 public sealed class AutoRecordServiceTests : IDisposable
 {
@@ -17,22 +19,25 @@ public sealed class AutoRecordServiceTests : IDisposable
 
     private FunctionService Service()
     {
-        var service = new FunctionService(new SnapfnHome(Path.Combine(_dir.FullName, "home")), new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")),
+        // Snapshot files on disk (made by hand, no VM): a restore path's plan leases the memory file at admission.
+        var home = new SnapfnHome(Path.Combine(_dir.FullName, "home"));
+        HandmadeSnapshot.Take(home.SnapshotFolder("fn"), FunctionRegistry.Sha256Of(GuestBuild.ElfPath("hello-world")), HandmadeSnapshot.Marked("fn"));
+        var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")),
             new FunctionServiceOptions { AutoRecord = new AutoRecordOptions { Log = (f, m) => _log.Add($"{f}: {m}") } });
         service.AutoRecords!.StartWorker = work =>
         {
             _workers.Enqueue(work);
             return Task.CompletedTask;
         };
-        service.RunInvocation = (request, _, _) => new InvocationResult
+        service.Server.RunInvocation = (plan, _, _) => new InvocationResult
         {
-            Function = request.Function.Name, Mode = request.Mode, Output = "ok"u8.ToArray(), RestoreMs = 1, ExecuteMs = 1, TotalMs = 2,
+            Function = plan.Function.Info.Name, Mode = plan.Mode, Output = "ok"u8.ToArray(), RestoreMs = 1, ExecuteMs = 1, TotalMs = 2,
             CachedPagesBefore = 0, Counters = new Dictionary<string, double>(),
         };
         return service;
     }
 
-    /// <summary>A snapshot row for the function, as if one had been taken (its files are not there: a recording run fails).</summary>
+    /// <summary>A snapshot row for the function, as if one had been taken (not the one on disk: a recording run fails).</summary>
     private static void PretendSnapshot(FunctionService service, string name) =>
         new FunctionRegistry(service.Database).PutSnapshot(name, new SnapshotRecord
         {
@@ -47,7 +52,7 @@ public sealed class AutoRecordServiceTests : IDisposable
     }
 
     private static InvocationResult Invoke(FunctionService service, string name) =>
-        service.Invoke(name, "vanilla", "{}"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        service.Server.Invoke(new InvokeRequest(name, "{}"u8.ToArray()) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken);
 
     [Fact]
     public void A_recording_that_fails_never_fails_the_request_and_is_shown_as_failed_with_its_reason()
@@ -64,7 +69,7 @@ public sealed class AutoRecordServiceTests : IDisposable
         var status = service.AutoRecordStatus(service.Get("fn"))!;
         Assert.Equal(AutoRecordStatus.Failed, status.State);
         Assert.Contains("recording reap from the first-invocation input failed", status.Reason, StringComparison.Ordinal);
-        Assert.Contains("has no snapshot", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("another snapshot", status.Reason, StringComparison.Ordinal);
         Assert.Contains(_log, l => l.StartsWith("fn: recording reap", StringComparison.Ordinal));
         Assert.Empty(service.Get("fn").Recordings);
         // The function still serves, and the failure waits its turn rather than failing again at every request.

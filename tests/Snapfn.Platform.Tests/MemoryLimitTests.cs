@@ -47,9 +47,9 @@ public sealed class MemoryLimitTests : IDisposable
         using (var generous = Service(new FunctionServiceOptions { MaxGuestMemoryMib = 2048 }))
             generous.Register("big", Elf, 2048, "test");
         using var service = Service(new FunctionServiceOptions { MaxGuestMemoryMib = 1024 });
-        service.RunInvocation = (_, _, _) => throw new InvalidOperationException("no VM may be made for it");
+        service.Server.RunInvocation = (_, _, _) => throw new InvalidOperationException("no VM may be made for it");
         var e = Assert.Throws<LimitExceededException>(() =>
-            service.Invoke("big", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            service.Server.Invoke(new InvokeRequest("big", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken));
         Assert.Equal("guest-memory-per-vm", e.Limit);
     }
 

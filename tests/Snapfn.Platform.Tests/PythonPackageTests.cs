@@ -200,10 +200,10 @@ public sealed class PythonPackageTests : IDisposable
         using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         service.Register("greeter", Zip(("main.py", "def handle(r):\n    return b'hi ' + r\n")), 512, "test");
         service.TakeSnapshot("greeter", null, TimeSpan.FromSeconds(60));
-        Assert.Equal("hi ada", Encoding.UTF8.GetString(service.Invoke("greeter", "vanilla", "ada"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).Output));
+        Assert.Equal("hi ada", Encoding.UTF8.GetString(service.Server.Invoke(new InvokeRequest("greeter", "ada"u8.ToArray()) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken).Output));
         var e = Assert.Throws<InvalidRequestException>(() => service.Register("greeter", Zip(("main.py", "def handle(r)\n")), 512, "test"));
         Assert.Contains("main.py line 1: SyntaxError", e.Message, StringComparison.Ordinal);
-        Assert.Equal("hi bo", Encoding.UTF8.GetString(service.Invoke("greeter", "warm", "bo"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).Output));
+        Assert.Equal("hi bo", Encoding.UTF8.GetString(service.Server.Invoke(new InvokeRequest("greeter", "bo"u8.ToArray()) { Mode = "warm", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken).Output));
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Text;
+using Snapfn.Snapshots;
+using Snapfn.Snapshots.Tests;
 using Snapfn.Tests;
 
 namespace Snapfn.Platform.Tests;
@@ -11,7 +13,7 @@ public sealed class VersionLeaseTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-lease-");
 
-    private static VersionLeases Leases() => new(path => Directory.Delete(path, recursive: true));
+    private static FileLeases Leases() => new(path => Directory.Delete(path, recursive: true));
 
     private string Version(string name)
     {
@@ -77,20 +79,20 @@ public sealed class VersionLeaseTests : IDisposable
 
         using var proceed = new ManualResetEventSlim();
         var resolved = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        service.VersionResolved = (_, lease) =>
+        service.Server.VersionResolved = (_, lease) =>
         {
             resolved.SetResult(lease.Path);
             proceed.Wait();
         };
         var cancel = TestContext.Current.CancellationToken;
-        var invocation = Task.Run(() => service.Invoke("racer", "vanilla", "ada"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), cancel), cancel);
+        var invocation = Task.Run(() => service.Server.Invoke(new InvokeRequest("racer", "ada"u8.ToArray()) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel), cancel);
         try
         {
             Assert.Same(resolved.Task, await Task.WhenAny(resolved.Task, invocation));
         }
         finally
         {
-            service.VersionResolved = null;
+            service.Server.VersionResolved = null;
         }
         Assert.Equal(v1, await resolved.Task);
 
@@ -111,7 +113,7 @@ public sealed class VersionLeaseTests : IDisposable
         Assert.True(Directory.Exists(v3));
 
         service.TakeSnapshot("racer", null, TimeSpan.FromSeconds(60));
-        Assert.Equal("v3 bo", Encoding.UTF8.GetString(service.Invoke("racer", "vanilla", "bo"u8.ToArray(), cold: false, TimeSpan.FromSeconds(30), cancel).Output));
+        Assert.Equal("v3 bo", Encoding.UTF8.GetString(service.Server.Invoke(new InvokeRequest("racer", "bo"u8.ToArray()) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel).Output));
     }
 
     /// <summary>The same race without KVM: the run is a stand-in that reads the version's code as a restore does (the
@@ -123,28 +125,29 @@ public sealed class VersionLeaseTests : IDisposable
         using var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         static byte[] Code(string elf) => File.ReadAllBytes(GuestBuild.ElfPath(elf));
         var v1 = service.Register("racer", Code("hello-world"), 512, "test");
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), v1.ElfSha256, HandmadeSnapshot.Marked("v1"));
 
         using var proceed = new ManualResetEventSlim();
         var resolved = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        service.VersionResolved = (_, lease) =>
+        service.Server.VersionResolved = (_, lease) =>
         {
             resolved.SetResult(lease.Path);
             proceed.Wait();
         };
-        service.RunInvocation = (request, _, _) => new InvocationResult
+        service.Server.RunInvocation = (plan, _, _) => new InvocationResult
         {
-            Function = request.Function.Name, Mode = request.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0, Counters = new Dictionary<string, double>(),
-            Output = Encoding.ASCII.GetBytes(FunctionRegistry.Sha256Of(request.Function.CodePath)),
+            Function = plan.Function.Info.Name, Mode = plan.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0, Counters = new Dictionary<string, double>(),
+            Output = Encoding.ASCII.GetBytes(FunctionRegistry.Sha256Of(plan.Function.Info.CodePath)),
         };
         var cancel = TestContext.Current.CancellationToken;
-        var invocation = Task.Run(() => service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), cancel), cancel);
+        var invocation = Task.Run(() => service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel), cancel);
         try
         {
             Assert.Same(resolved.Task, await Task.WhenAny(resolved.Task, invocation));
         }
         finally
         {
-            service.VersionResolved = null;
+            service.Server.VersionResolved = null;
         }
         Assert.Equal(v1.ElfPath, await resolved.Task);
 
@@ -158,7 +161,8 @@ public sealed class VersionLeaseTests : IDisposable
         Assert.Equal(v1.ElfSha256, Encoding.ASCII.GetString((await invocation).Output));
         Assert.False(File.Exists(v1.ElfPath), "the old version stays after its last invocation ended");
         Assert.Equal(0, service.Versions.Deferred);
-        Assert.Equal(v3.ElfSha256, Encoding.ASCII.GetString(service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), cancel).Output));
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), v3.ElfSha256, HandmadeSnapshot.Marked("v3"));
+        Assert.Equal(v3.ElfSha256, Encoding.ASCII.GetString(service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, cancel).Output));
     }
 
     [Fact]
@@ -167,24 +171,26 @@ public sealed class VersionLeaseTests : IDisposable
         var home = new SnapfnHome(Path.Combine(_dir.FullName, "home"));
         using var service = new FunctionService(home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         var v1 = service.Register("racer", File.ReadAllBytes(GuestBuild.ElfPath("hello-world")), 512, "test");
+        // A snapshot of the version the redeploy below brings, so that its run can resolve one.
+        HandmadeSnapshot.Take(home.SnapshotFolder("racer"), FunctionRegistry.Sha256Of(GuestBuild.ElfPath("echo")), HandmadeSnapshot.Marked("v2"));
         // The other order of the race: the redeploy prunes the version after the invocation read it, before its lease.
         RegisteredFunction? v2 = null;
-        service.VersionRead = path =>
+        service.Server.VersionRead = path =>
         {
             if (path == v1.ElfPath)
                 v2 = service.Register("racer", File.ReadAllBytes(GuestBuild.ElfPath("echo")), 512, "test");
         };
         var ran = new List<string>();
-        service.RunInvocation = (request, _, _) =>
+        service.Server.RunInvocation = (plan, _, _) =>
         {
-            ran.Add(request.Function.CodePath);
+            ran.Add(plan.Function.Info.CodePath);
             return new InvocationResult
             {
-                Function = request.Function.Name, Mode = request.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
+                Function = plan.Function.Info.Name, Mode = plan.Mode, RestoreMs = 0, ExecuteMs = 0, TotalMs = 0, CachedPagesBefore = 0,
                 Counters = new Dictionary<string, double>(), Output = [],
             };
         };
-        service.Invoke("racer", "vanilla", [], cold: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        service.Server.Invoke(new InvokeRequest("racer", []) { Mode = "vanilla", Timeout = TimeSpan.FromSeconds(30) }, TestContext.Current.CancellationToken);
         Assert.False(File.Exists(v1.ElfPath));
         Assert.Equal([v2!.ElfPath], ran);
     }

@@ -8,7 +8,7 @@ public sealed class StateFileTests
     private static SnapshotState Sample() => new()
     {
         Id = Guid.NewGuid(), Function = "hello-world", ElfSha256 = new string('a', 64), MemorySize = 512UL << 20,
-        ImageEnd = 0x240000, MemoryFileName = "memory-x.bin", VmmPagesSha256 = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(),
+        ImageEnd = 0x240000, MemoryFileName = SnapshotFolder.MemoryFileNameOf(Guid.NewGuid()), VmmPagesSha256 = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(),
         MemoryDigest = new MemoryDigest(MemoryDigest.ChunkSizeFor(512UL << 20),
             Enumerable.Range(0, 256).Select(i => (UInt128)i << 70 | (UInt128)i).ToArray()),
         CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
@@ -65,6 +65,37 @@ public sealed class StateFileTests
             var e = Assert.Throws<SnapshotInvalidException>(() => Parse(copy));
             Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), e.Remedy);
         }
+    }
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("../../../etc/passwd")]
+    [InlineData("/etc/passwd")]
+    [InlineData("memory-0123456789abcdef0123456789abcdef.bin/../../x")]
+    [InlineData("sub/memory-0123456789abcdef0123456789abcdef.bin")]
+    [InlineData("memory-x.bin")]
+    [InlineData("state.bin")]
+    [InlineData("")]
+    [InlineData(".")]
+    [InlineData("memory-0123456789abcdef0123456789abcdef.bin\n")]
+    [InlineData("memory-0123456789ABCDEF0123456789ABCDEF.bin")]
+    public void A_memory_file_name_that_is_not_a_plain_name_of_the_pattern_is_refused_in_one_line(string name)
+    {
+        name = name.Replace("\\n", "\n", StringComparison.Ordinal);
+        var e = Assert.Throws<SnapshotInvalidException>(() => Parse(StateFile.Serialize(Sample() with { MemoryFileName = name })));
+        Assert.Contains("not a plain memory file name (memory-<32 hex digits>.bin)", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Equal(SnapshotRemedy.TakeSnapshot("hello-world"), e.Remedy);
+        Assert.Throws<ArgumentException>(() => new SnapshotFolder("/tmp/f", "hello-world").MemoryFile(name));
+    }
+
+    [Fact]
+    public void The_names_the_writer_gives_memory_files_are_the_pattern_s()
+    {
+        var name = SnapshotFolder.MemoryFileNameOf(Guid.NewGuid());
+        Assert.True(SnapshotFolder.IsMemoryFileName(name));
+        Assert.Equal(name, Parse(StateFile.Serialize(Sample() with { MemoryFileName = name })).MemoryFileName);
+        Assert.Equal(Path.Combine("/tmp/f", name), new SnapshotFolder("/tmp/f", "hello-world").MemoryFile(name));
     }
 
     [Fact]

@@ -8,49 +8,22 @@ namespace Snapfn.Snapshots.Tests;
 /// <summary>`snapfn verify`'s library call: the memory file against the digest written with it.</summary>
 public sealed class VerifyTests : IDisposable
 {
-    private const ulong MemorySize = 256UL << 20;
+    private const ulong MemorySize = HandmadeSnapshot.MemorySize;
+    private const string Sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     private readonly string _root = Directory.CreateTempSubdirectory("snapfn-verify-").FullName;
 
-    /// <summary>A program that makes no VM: verify needs none.</summary>
-    private sealed class NoProgram : IGuestProgram
-    {
-        public string Sha256 => new('b', 64);
-
-        public MicroVm Boot(MicroVmOptions options) => throw new NotSupportedException();
-
-        public MicroVm Restore(SnapshotState state, VmShell shell, GuestMemory memory, MicroVmOptions options) => throw new NotSupportedException();
-
-        public Linux.ProcessState? CaptureProcess(MicroVm vm) => null;
-    }
-
-    /// <summary>Writes a snapshot folder by hand as SnapshotWriter lays it out: a sparse memory file with a few data
-    /// pages, and a state file whose digest is made from the pages written.</summary>
+    /// <summary>A snapshot folder written by hand with a few random data pages.</summary>
     private (Snapshot Snapshot, ulong[] DataPages) Write()
     {
         var folder = new SnapshotFolder(Path.Combine(_root, "fn"), "fn");
-        Directory.CreateDirectory(folder.Path);
-        var memoryName = "memory-test.bin";
         ulong[] pages = [0x1000, 0x2000, 0x200000, 0x200000 + 4096 * 7, 0x4000000, MemorySize - 4096];
-        var digest = new MemoryDigest.Builder(MemorySize);
-        using (var file = File.OpenHandle(folder.File(memoryName), FileMode.CreateNew, FileAccess.ReadWrite))
+        HandmadeSnapshot.Take(folder, Sha256, pages.Select(offset =>
         {
-            RandomAccess.SetLength(file, (long)MemorySize);
-            foreach (var offset in pages)
-            {
-                var page = new byte[GuestLayout.PageSize];
-                Random.Shared.NextBytes(page);
-                RandomAccess.Write(file, page, (long)offset);
-                digest.Add(offset, page);
-            }
-        }
-        var state = new SnapshotState
-        {
-            Id = Guid.NewGuid(), Function = "fn", ElfSha256 = new NoProgram().Sha256, MemorySize = MemorySize, ImageEnd = 0x240000,
-            MemoryFileName = memoryName, VmmPagesSha256 = new byte[32], MemoryDigest = digest.Build(), CreatedAt = DateTimeOffset.UtcNow,
-            Vcpu = new VcpuState(default, default, [], default, []),
-        };
-        File.WriteAllBytes(folder.StatePath, StateFile.Serialize(state));
-        return (Snapshot.Open(folder, new NoProgram()), pages);
+            var page = new byte[GuestLayout.PageSize];
+            Random.Shared.NextBytes(page);
+            return (offset, page);
+        }));
+        return (Snapshot.Open(folder, new HandmadeSnapshot.NoProgram(Sha256)), pages);
     }
 
     private static void Flip(string path, ulong offset)

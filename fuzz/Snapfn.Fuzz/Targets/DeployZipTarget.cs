@@ -5,7 +5,7 @@ namespace Snapfn.Fuzz.Targets;
 
 /// <summary>
 /// A deployed Python function's zip as the daemon takes it (<see cref="PythonPackage.Unpack"/>, then the runtime
-/// its snapfn.json names), unpacked into a scratch folder under /dev/shm. Besides the allowed
+/// its snapfn.json names), unpacked into a scratch folder (<see cref="FuzzScratch"/>). Besides the allowed
 /// <see cref="InvalidRequestException"/>, the harness checks that nothing was written beside the target folder
 /// (a planted file there keeps its random token) and that only regular files and folders came out.
 /// </summary>
@@ -18,8 +18,7 @@ public sealed class DeployZipTarget : FuzzTarget, IDisposable
 
     public DeployZipTarget()
     {
-        var parent = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        _scratch = Directory.CreateDirectory(Path.Combine(parent, $"snapfn-fuzz-zip-{Environment.ProcessId}")).FullName;
+        _scratch = FuzzScratch.Create("zip");
         _planted = Path.Combine(_scratch, "planted");
         File.WriteAllBytes(_planted, _token);
     }

@@ -89,8 +89,7 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
 
     public HttpApiTarget()
     {
-        var parent = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        _scratch = Directory.CreateDirectory(Path.Combine(parent, $"snapfn-fuzz-http-{Environment.ProcessId}")).FullName;
+        _scratch = FuzzScratch.Create("http");
         _home = Directory.CreateDirectory(Path.Combine(_scratch, "home")).FullName;
         _planted = Path.Combine(_scratch, "planted");
         File.WriteAllBytes(_planted, _plantedToken);

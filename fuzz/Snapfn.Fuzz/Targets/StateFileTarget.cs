@@ -48,7 +48,7 @@ public sealed class StateFileTarget : FuzzTarget
         var c = new SnapshotState
         {
             Id = new Guid("6c3f0b1e-0000-4000-8000-000000000001"), Function = "hello-world", ElfSha256 = new string('a', 64),
-            MemorySize = 128UL << 20, ImageEnd = 0x300000, MemoryFileName = "memory", CreatedAt = DateTimeOffset.UnixEpoch, Vcpu = vcpu,
+            MemorySize = 128UL << 20, ImageEnd = 0x300000, MemoryFileName = SnapshotFolder.MemoryFileNameOf(new Guid("6c3f0b1e-0000-4000-8000-000000000002")), CreatedAt = DateTimeOffset.UnixEpoch, Vcpu = vcpu,
             VmmPagesSha256 = new byte[32], MemoryDigest = new MemoryDigest(2UL << 20, [.. Enumerable.Range(0, 64).Select(i => (UInt128)i)]),
         };
         yield return ("c-function", Body(c));

@@ -45,14 +45,14 @@ public static class DeployCommand
             string? snapshotError = null;
             if (client is not null)
             {
-                registered = client.Register(manifest.Name, elf, manifest.MemoryMib, manifest.Description, takeSnapshot);
+                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, takeSnapshot, ElfSettings(manifest));
                 snapshotError = registered.SnapshotError?.Detail;
             }
             else
             {
                 using var service = LocalPlatform.Open();
-                var stored = service.Register(manifest.Name, elf, manifest.MemoryMib, manifest.Description);
-                if (takeSnapshot && DeploySnapshot.Take(service, manifest.Name, DeploySnapshot.Timeout).Failure is { } failure)
+                var stored = service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: ElfSettings(manifest));
+                if (takeSnapshot && DeploySnapshot.Take(service, project.Name, DeploySnapshot.Timeout).Failure is { } failure)
                     snapshotError = CliErrors.Describe(failure);
                 registered = FunctionResponse.From(takeSnapshot ? service.Get(stored.Name) : stored);
             }
@@ -70,4 +70,8 @@ public static class DeployCommand
         });
         return command;
     }
+
+    /// <summary>keep_state and max_instances travel with the request for an ELF; a Python function's zip carries its
+    /// snapfn.json, which the platform reads them from.</summary>
+    private static FunctionSettings? ElfSettings(FunctionManifest manifest) => manifest.IsPython ? null : manifest.Settings;
 }

@@ -12,21 +12,24 @@ public static class InvokeCommand
     {
         var function = new Argument<string>("function") { Description = "the function to invoke" };
         var input = new InputOptions(function);
-        var mode = new Option<string>("--mode") { Description = $"how memory comes back: {string.Join(", ", FunctionService.Modes)}", DefaultValueFactory = _ => "vanilla" };
+        var mode = new Option<string?>("--mode")
+        {
+            Description = $"for experts and the bench: restore in this mode ({string.Join(", ", FunctionService.Modes)}) instead of the path the platform picks",
+        };
         var cold = new Option<bool>("--cold") { Description = "drop the snapshot's files from the page cache before each invocation" };
         var repeat = new Option<int>("--repeat") { Description = "how many invocations", DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency") { Description = "how many run at once", DefaultValueFactory = _ => 1 };
         var timeout = new Option<double>("--timeout") { Description = "seconds a request may run", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--json") { Description = "print one JSON object per invocation" };
         var server = new ServerOptions();
-        var command = new Command("invoke", "restore a function from its snapshot and invoke it") { function, mode, cold, repeat, concurrency, timeout, json };
+        var command = new Command("invoke", "run requests on a function; the platform picks how (an idle VM, or a restore from its snapshot)") { function, mode, cold, repeat, concurrency, timeout, json };
         input.AddTo(command);
         server.AddTo(command);
         command.SetAction(parse =>
         {
             var name = parse.GetValue(function)!;
             var bytes = input.Read(parse);
-            var modeName = parse.GetValue(mode)!;
+            var modeName = parse.GetValue(mode);
             var count = parse.GetValue(repeat);
             var parallel = parse.GetValue(concurrency);
             var seconds = parse.GetValue(timeout);
@@ -35,8 +38,10 @@ public static class InvokeCommand
                 throw new UsageException("--repeat and --concurrency must be at least 1");
             if (!(seconds > 0) || seconds > 24 * 3600)
                 throw new UsageException($"--timeout must be a positive number of seconds (got {seconds})");
-            if (!FunctionService.Modes.Contains(modeName))
+            if (modeName is not null && !FunctionService.Modes.Contains(modeName))
                 throw new UsageException($"unknown mode '{modeName}'; modes: {string.Join(", ", FunctionService.Modes)}");
+            if (parse.GetValue(cold) && modeName is null)
+                throw new UsageException("--cold needs --mode: it drops the files of one restore mode from the page cache");
             // With several at once, a per-invocation cache drop would hit the others mid-run: drop once, up front.
             var coldEach = parse.GetValue(cold) && parallel == 1;
             var coldOnce = parse.GetValue(cold) && parallel > 1;
@@ -58,27 +63,27 @@ public static class InvokeCommand
                     }
                     else
                     {
-                        var output = client.InvokeRaw(name, modeName, bytes, coldEach, seconds);
+                        var (output, path) = client.InvokeRaw(name, modeName, bytes, coldEach, seconds);
                         lock (printLock)
-                            PrintRaw(output);
+                            PrintRaw(output, path);
                     }
                 });
                 return 0;
             }
 
             using var service = LocalPlatform.Open();
-            _ = service.Get(name);
             if (coldOnce)
-                service.MakeCold(name, modeName);
+                service.Server.MakeCold(name, modeName!);
+            var request = new InvokeRequest(name, bytes) { Mode = modeName, Cold = coldEach, Timeout = TimeSpan.FromSeconds(seconds) };
             Parallel.For(0, count, options, i =>
             {
-                var result = service.Invoke(name, modeName, bytes, coldEach, TimeSpan.FromSeconds(seconds));
+                var result = service.Server.Invoke(request);
                 lock (printLock)
                 {
                     if (asJson)
                         PrintJson(InvocationResponse.From(result), i);
                     else
-                        PrintRaw(result.Output);
+                        PrintRaw(result.Output, result.Path);
                 }
             });
             return 0;
@@ -86,11 +91,15 @@ public static class InvokeCommand
         return command;
     }
 
-    private static void PrintRaw(byte[] output)
+    /// <summary>The output on stdout; on a terminal, the path that served it on stderr (scripts reading stdout, or
+    /// stderr, get only the output).</summary>
+    private static void PrintRaw(byte[] output, string? path)
     {
         OutputWriter.WriteRaw(output);
         if (!Console.IsOutputRedirected)
             Console.WriteLine();
+        if (path is not null && !Console.IsErrorRedirected)
+            Console.Error.WriteLine($"(served by: {path})");
     }
 
     private static void PrintJson(InvocationResponse result, int repetition)
@@ -98,15 +107,18 @@ public static class InvokeCommand
         var fields = new Dictionary<string, object?>
         {
             ["function"] = result.Function,
+            ["path"] = result.Path,
             ["mode"] = result.Mode,
             ["repetition"] = repetition,
             ["output"] = result.Output,
             ["output_encoding"] = result.OutputEncoding,
+            ["queue_ms"] = result.QueueMs,
             ["restore_ms"] = result.RestoreMs,
             ["execute_ms"] = result.ExecuteMs,
             ["total_ms"] = result.TotalMs,
             ["cached_pages_before"] = result.CachedPagesBefore,
             ["counters"] = result.Counters,
+            ["invocation_id"] = result.InvocationId,
         };
         // Only a run that is not what its mode claims carries the field, so its absence means a clean run.
         if (result.Degraded is { } degraded)

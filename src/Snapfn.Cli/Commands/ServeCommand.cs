@@ -7,8 +7,10 @@ namespace Snapfn.Cli.Commands;
 /// <summary>`snapfn serve`: the daemon (HTTP API, registry, metrics) until SIGTERM or Ctrl+C.</summary>
 public static class ServeCommand
 {
-    public static Command Create()
+    /// <param name="run">Runs the daemon with the options parsed (<see cref="DaemonHost.Run"/>; a test captures them).</param>
+    public static Command Create(Action<DaemonOptions>? run = null)
     {
+        run ??= DaemonHost.Run;
         var defaults = new DaemonOptions();
         var listen = new Option<string>("--listen")
         {
@@ -40,6 +42,41 @@ public static class ServeCommand
         {
             Description = "how long a pooled shell may stay idle before it is stopped", DefaultValueFactory = _ => platform.PooledShellIdleTimeout.TotalSeconds,
         };
+        var guests = platform.Guests;
+        var tmpMib = new Option<long>("--max-tmp-mib")
+        {
+            Description = "MiB of file data one Python function's VM may keep in its /tmp, in allocated blocks; then ENOSPC in the guest (limit tmp-per-vm)",
+            DefaultValueFactory = _ => guests.Tmp.Bytes >> 20,
+        };
+        var tmpEntries = new Option<int>("--max-tmp-entries")
+        {
+            Description = "files, folders and links one Python function's VM may have in its /tmp; then ENOSPC in the guest", DefaultValueFactory = _ => guests.Tmp.Entries,
+        };
+        var frameMib = new Option<int>("--max-channel-frame-mib")
+        {
+            Description = "MiB of one request or result frame of a Python function; a larger result fails the request as the function's",
+            DefaultValueFactory = _ => guests.MaxChannelFrameBytes >> 20,
+        };
+        var serving = platform.Serving;
+        var maxInstances = new Option<int>("--max-instances")
+        {
+            Description = "VMs of one function running at once when its snapfn.json gives no max_instances (limit max-instances)",
+            DefaultValueFactory = _ => serving.DefaultMaxInstances,
+        };
+        var maxQueue = new Option<int>("--max-queue")
+        {
+            Description = "requests of one function that may wait for an instance; more get 429 with Retry-After", DefaultValueFactory = _ => serving.MaxQueueLength,
+        };
+        var queueWait = new Option<double>("--queue-wait-seconds")
+        {
+            Description = "how long a request waits for an instance of its function before a 429 (limit queue-wait)",
+            DefaultValueFactory = _ => serving.MaxQueueWait.TotalSeconds,
+        };
+        var keepAlive = new Option<double>("--keep-alive-seconds")
+        {
+            Description = "how long an idle VM (of a function with keep_state) is kept after its last request before it is stopped",
+            DefaultValueFactory = _ => serving.KeepAlive.TotalSeconds,
+        };
         var hosts = new Option<string[]>("--allowed-host")
         {
             Description = "a host name clients address the daemon by (besides localhost and IP addresses); others are refused, against DNS rebinding; repeatable",
@@ -64,7 +101,8 @@ public static class ServeCommand
         {
             noAutoRecord, recordQueue, recordInput, recordConcurrent,
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
-            maxGuestMemory, budget, budgetWait, shells, shellIdle,
+            maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
+            maxInstances, maxQueue, queueWait, keepAlive,
         };
         command.SetAction(parse =>
         {
@@ -78,6 +116,8 @@ public static class ServeCommand
                     parse.GetValue(shells), parse.GetValue(shellIdle)) with
                 {
                     AutoRecord = parse.GetValue(noAutoRecord) ? null : AutoRecordOptions(auto, parse.GetValue(recordQueue), parse.GetValue(recordInput), parse.GetValue(recordConcurrent)),
+                    Guests = GuestLimitsOf(parse.GetValue(tmpMib), parse.GetValue(tmpEntries), parse.GetValue(frameMib)),
+                    Serving = ServingOptions(parse.GetValue(maxInstances), parse.GetValue(maxQueue), parse.GetValue(queueWait), parse.GetValue(keepAlive)),
                 },
                 AllowedHosts = parse.GetValue(hosts) ?? [],
                 MaxDeployBytes = (long)parse.GetValue(deployMib) << 20,
@@ -97,7 +137,7 @@ public static class ServeCommand
                 throw new UsageException("--warm-pool must be >= 0, --max-concurrency >= 1 and --drain-seconds >= 0");
             if (parse.GetValue(deployMib) is < 1 or > 1024 || parse.GetValue(errorKib) is < 1 or > 1024)
                 throw new UsageException("--max-deploy-mib and --max-error-text-kib must be between 1 and 1024");
-            DaemonHost.Run(options);
+            run(options);
             return 0;
         });
         return command;
@@ -108,6 +148,36 @@ public static class ServeCommand
         if (queue < 1 || concurrent < 1 || inputKib is < 0 or > 1 << 20)
             throw new UsageException("--max-auto-record-queue and --max-concurrent-auto-records must be at least 1, --max-auto-record-input-kib between 0 and 1048576");
         return defaults with { MaxQueued = queue, MaxInputBytes = inputKib << 10, MaxConcurrent = concurrent };
+    }
+
+    /// <summary>Ceilings of the options: far above any use, low enough that a typo is caught rather than served.</summary>
+    private const long MaxTmpMib = 1L << 20;
+    private const int MaxTmpEntries = 10_000_000;
+
+    private static GuestLimits GuestLimitsOf(long tmpMib, int tmpEntries, int frameMib)
+    {
+        if (tmpMib is < 1 or > MaxTmpMib)
+            throw new UsageException($"--max-tmp-mib must be between 1 and {MaxTmpMib} (got {tmpMib})");
+        if (tmpEntries is < 1 or > MaxTmpEntries)
+            throw new UsageException($"--max-tmp-entries must be between 1 and {MaxTmpEntries} (got {tmpEntries})");
+        if (frameMib is < 1 or > GuestLimits.MaxChannelFrameCeiling >> 20)
+            throw new UsageException($"--max-channel-frame-mib must be between 1 and {GuestLimits.MaxChannelFrameCeiling >> 20} (got {frameMib})");
+        return new GuestLimits { Tmp = new Linux.Files.TmpQuota(tmpMib << 20, tmpEntries), MaxChannelFrameBytes = frameMib << 20 };
+    }
+
+    private static ServingOptions ServingOptions(int maxInstances, int maxQueue, double queueWaitSeconds, double keepAliveSeconds)
+    {
+        if (FunctionSettings.CheckMaxInstances(maxInstances) is { } wrong)
+            throw new UsageException($"--max-instances {wrong}");
+        if (maxQueue < 0 || !(queueWaitSeconds >= 0 && queueWaitSeconds <= 3600) || !(keepAliveSeconds > 0 && keepAliveSeconds <= 7 * 24 * 3600))
+            throw new UsageException("--max-queue must be >= 0, --queue-wait-seconds between 0 and 3600, --keep-alive-seconds above 0 and at most a week");
+        return new ServingOptions
+        {
+            DefaultMaxInstances = maxInstances,
+            MaxQueueLength = maxQueue,
+            MaxQueueWait = TimeSpan.FromSeconds(queueWaitSeconds),
+            KeepAlive = TimeSpan.FromSeconds(keepAliveSeconds),
+        };
     }
 
     private static FunctionServiceOptions PlatformOptions(int maxGuestMemoryMib, long? budgetMib, double waitSeconds, int shells, double shellIdleSeconds)

@@ -94,9 +94,13 @@ public sealed class DaemonClient : IDisposable
 
     /// <summary>Registers the function and, with <paramref name="snapshot"/>, snapshots it (a failed snapshot is in
     /// <see cref="FunctionResponse.SnapshotError"/>; the deploy stands).</summary>
-    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description, bool snapshot = false) =>
+    /// <param name="settings">keep_state and max_instances for an ELF; null leaves them to a zip's snapfn.json.</param>
+    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description, bool snapshot = false,
+        Snapfn.Platform.FunctionSettings? settings = null) =>
         Send<FunctionResponse>(HttpMethod.Post, $"functions?name={Escape(name)}&memory_mib={memoryMib}&description={Escape(description)}" +
-            $"&snapshot={(snapshot ? "true" : "false")}", elf);
+            $"&snapshot={(snapshot ? "true" : "false")}" +
+            (settings is null ? "" : $"&keep_state={(settings.KeepState ? "true" : "false")}") +
+            (settings?.MaxInstances is { } max ? $"&max_instances={max}" : ""), elf);
 
     public SnapshotResponse Snapshot(string name, int? memoryMib, double timeoutSeconds) =>
         Send<SnapshotResponse>(HttpMethod.Post, $"functions/{Escape(name)}/snapshot?timeout={Number(timeoutSeconds)}" +
@@ -106,23 +110,24 @@ public sealed class DaemonClient : IDisposable
         Send<RecordingResponse>(HttpMethod.Post, $"functions/{Escape(name)}/record?mode={Escape(mode)}&gap_pages={gapPages}" +
             $"&scan_ms={Number(scanMs)}&timeout={Number(timeoutSeconds)}", input);
 
-    public InvocationResponse Invoke(string name, string mode, byte[] input, bool cold, double timeoutSeconds) =>
+    /// <param name="mode">null to let the daemon choose the path.</param>
+    public InvocationResponse Invoke(string name, string? mode, byte[] input, bool cold, double timeoutSeconds) =>
         Send<InvocationResponse>(HttpMethod.Post, InvokePath(name, mode, cold, timeoutSeconds), input);
 
-    /// <summary>The raw output bytes (no JSON wrapping, no base64).</summary>
-    public byte[] InvokeRaw(string name, string mode, byte[] input, bool cold, double timeoutSeconds)
+    /// <summary>The raw output bytes (no JSON wrapping, no base64), and the path that served them (Snapfn-Path).</summary>
+    public (byte[] Output, string? Path) InvokeRaw(string name, string? mode, byte[] input, bool cold, double timeoutSeconds)
     {
         using var response = SendRaw(HttpMethod.Post, InvokePath(name, mode, cold, timeoutSeconds), input, OctetStream);
         using var stream = response.Content.ReadAsStream();
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
-        return buffer.ToArray();
+        return (buffer.ToArray(), response.Headers.TryGetValues("Snapfn-Path", out var paths) ? paths.FirstOrDefault() : null);
     }
 
     public void Dispose() => _http.Dispose();
 
-    private static string InvokePath(string name, string mode, bool cold, double timeoutSeconds) =>
-        $"functions/{Escape(name)}/invoke?mode={Escape(mode)}&timeout={Number(timeoutSeconds)}" + (cold ? "&cold=true" : "");
+    private static string InvokePath(string name, string? mode, bool cold, double timeoutSeconds) =>
+        $"functions/{Escape(name)}/invoke?timeout={Number(timeoutSeconds)}" + (mode is null ? "" : $"&mode={Escape(mode)}") + (cold ? "&cold=true" : "");
 
     private T Send<T>(HttpMethod method, string path, byte[]? body)
     {

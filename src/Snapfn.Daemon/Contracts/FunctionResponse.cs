@@ -14,6 +14,11 @@ public sealed record FunctionResponse
     public required string ElfSha256 { get; init; }
     public required bool IsTestGuest { get; init; }
     public required DateTimeOffset RegisteredAt { get; init; }
+    /// <summary>snapfn.json's keep_state: an idle VM is reused as it is.</summary>
+    public bool KeepState { get; init; }
+    /// <summary>snapfn.json's max_instances; absent for the platform's default.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxInstances { get; init; }
     public SnapshotSummary? Snapshot { get; init; }
     public required IReadOnlyList<RecordingSummary> Recordings { get; init; }
     /// <summary>Where the platform's own recording of the function stands (absent when the daemon does not record by itself).</summary>
@@ -41,6 +46,8 @@ public sealed record FunctionResponse
             ElfSha256 = f.ElfSha256,
             IsTestGuest = f.IsTestGuest,
             RegisteredAt = f.RegisteredAt,
+            KeepState = f.Settings.KeepState,
+            MaxInstances = f.Settings.MaxInstances,
             Snapshot = f.Snapshot is { } s ? SnapshotSummary.From(s) : null,
             Recordings = f.Recordings.Select(RecordingSummary.From).ToList(),
         };

@@ -60,15 +60,21 @@ public sealed record RecordingResponse
 public sealed record InvocationResponse
 {
     public required string Function { get; init; }
+    /// <summary>The path that served it (kept, cold-faasnap, cold-reap, cold-cached, cold-vanilla, mode-MODE).</summary>
+    public string? Path { get; init; }
     public required string Mode { get; init; }
     public required string Output { get; init; }
     /// <summary>"utf-8", or "base64" when the output is not text.</summary>
     public required string OutputEncoding { get; init; }
+    /// <summary>How long it waited for an instance of the function.</summary>
+    public double QueueMs { get; init; }
     public required double RestoreMs { get; init; }
     public required double ExecuteMs { get; init; }
     public required double TotalMs { get; init; }
     public required long CachedPagesBefore { get; init; }
     public required IReadOnlyDictionary<string, double> Counters { get; init; }
+    /// <summary>Its id in the invocation log (GET /invocations).</summary>
+    public long? InvocationId { get; init; }
     /// <summary>Present only when the run is not what its mode claims, with the reason.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Degraded { get; init; }
@@ -79,9 +85,9 @@ public sealed record InvocationResponse
         var (text, encoding) = OutputText.Encode(result.Output);
         return new InvocationResponse
         {
-            Function = result.Function, Mode = result.Mode, Output = text, OutputEncoding = encoding, RestoreMs = result.RestoreMs,
-            ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore, Counters = result.Counters,
-            Degraded = result.Degraded,
+            Function = result.Function, Path = result.Path, Mode = result.Mode, Output = text, OutputEncoding = encoding, QueueMs = result.QueueMs,
+            RestoreMs = result.RestoreMs, ExecuteMs = result.ExecuteMs, TotalMs = result.TotalMs, CachedPagesBefore = result.CachedPagesBefore,
+            Counters = result.Counters, InvocationId = result.InvocationId, Degraded = result.Degraded,
         };
     }
 }

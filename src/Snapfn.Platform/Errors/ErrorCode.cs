@@ -36,6 +36,9 @@ public sealed class ErrorCode
     public static readonly ErrorCode ForeignHost = new("foreign-host", ErrorKind.Request, "Host not served here");
     public static readonly ErrorCode CrossSite = new("cross-site", ErrorKind.Request, "Cross-site request");
     public static readonly ErrorCode UnsupportedMediaType = new("unsupported-media-type", ErrorKind.Request, "Unsupported Content-Type");
+    /// <summary>The function runs its max_instances VMs and its queue is full or the request waited its bound: the
+    /// same request may succeed later (HTTP: 429 with Retry-After). The client's rate, not the host, is at fault.</summary>
+    public static readonly ErrorCode TooManyRequests = new("too-many-requests", ErrorKind.Request, "Too many requests for the function");
 
     // The function's fault.
     public static readonly ErrorCode FunctionFailed = new("function-failed", ErrorKind.Function, "Function failed");

@@ -7,9 +7,10 @@ namespace Snapfn.Snapshots.Backends;
 /// <summary>Opens snapshot files for mapping: the descriptor can be closed once mapped, the mapping keeps the file.</summary>
 public static class SnapshotMapping
 {
+    /// <summary>Opens a file of a snapshot's folder, which Snapfn wrote there: never through a link in its place.</summary>
     public static SafeFd OpenReadOnly(string path)
     {
-        var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0);
         if (fd < 0)
             SyscallException.Throw($"open({path})", Marshal.GetLastPInvokeError());
         return new SafeFd(fd);

@@ -1,31 +1,33 @@
-namespace Snapfn.Platform;
+namespace Snapfn.Snapshots;
 
 /// <summary>
-/// Which stored versions of code (a user function's ELF or Python folder, by path) invocations are using. An
-/// invocation takes a lease on its version when it is resolved and drops it when it ends; <see cref="Retire"/>
-/// deletes a version at once when no lease holds it, or else when the last lease is released. So a redeploy
-/// never deletes the code under an invocation in flight: it finishes on the version it started with.
-/// Leases live in this process only: after a restart none holds anything, which is why the daemon prunes every
-/// version that is not current when it starts (<see cref="UserElfStore.PruneAllBut"/>).
+/// Which files or folders (by path) something in this process is using, so that replacing them never deletes one
+/// under its user: a user takes a lease when it resolves the path and drops it when it is done; <see cref="Retire"/>
+/// deletes a path at once when no lease holds it, or else when its last lease is released. The platform leases the
+/// version of a function's code an invocation runs on (a redeploy retires the old one); snapshots lease the memory
+/// file an invocation restores from (a new snapshot retires the old one, <see cref="Snapshot.OpenLeased"/>).
+/// Leases live in this process only: after a restart none holds anything, so whatever a crash left retired but
+/// undeleted is removed by the next prune of its owner (a daemon's start, the function's next snapshot).
 /// </summary>
-public sealed class VersionLeases
+public sealed class FileLeases
 {
     // One lock for counts, retirements and the deletions they trigger: a deletion and a lease on the same path
-    // can then never interleave (the versions deleted here are small: one ELF, or a folder of Python sources).
+    // can then never interleave (the paths deleted here are small to delete: one file, or a folder of sources).
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
     private readonly HashSet<string> _retired = new(StringComparer.Ordinal);
     private readonly Action<string> _delete;
 
-    /// <param name="delete">Deletes a version's file or folder (called with no lease on it).</param>
-    public VersionLeases(Action<string> delete)
+    /// <param name="delete">Deletes a path's file or folder (called with no lease on it).</param>
+    public FileLeases(Action<string> delete)
     {
         ArgumentNullException.ThrowIfNull(delete);
         _delete = delete;
     }
 
-    /// <summary>A lease on <paramref name="path"/>, or null when it is not there (a prune came first: resolve again).</summary>
-    public VersionLease? TryAcquire(string path)
+    /// <summary>A lease on <paramref name="path"/>, or null when it is not there (a retirement came first: resolve
+    /// again).</summary>
+    public FileLease? TryAcquire(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         lock (_lock)
@@ -33,19 +35,19 @@ public sealed class VersionLeases
             if (!File.Exists(path) && !Directory.Exists(path))
                 return null;
             _held[path] = _held.GetValueOrDefault(path) + 1;
-            return new VersionLease(this, path);
+            return new FileLease(this, path);
         }
     }
 
-    /// <summary>A lease on <paramref name="path"/> whether or not it exists (code that is missing for another reason
-    /// than a prune: the run then fails saying so).</summary>
-    public VersionLease Acquire(string path)
+    /// <summary>A lease on <paramref name="path"/> whether or not it exists (a path that is missing for another
+    /// reason than a retirement: its user then fails saying so).</summary>
+    public FileLease Acquire(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         lock (_lock)
         {
             _held[path] = _held.GetValueOrDefault(path) + 1;
-            return new VersionLease(this, path);
+            return new FileLease(this, path);
         }
     }
 
@@ -66,8 +68,8 @@ public sealed class VersionLeases
         }
     }
 
-    /// <summary>The version at <paramref name="path"/> is wanted again (a redeploy of the same code, which is stored
-    /// at the same path): a deletion deferred until its leases end no longer applies. Call before storing it.</summary>
+    /// <summary><paramref name="path"/> is wanted again (a redeploy of the same code, which is stored at the same
+    /// path): a deletion deferred until its leases end no longer applies. Call before storing it.</summary>
     public void Keep(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -82,7 +84,14 @@ public sealed class VersionLeases
             return _held.GetValueOrDefault(path);
     }
 
-    /// <summary>Versions retired while leased, waiting for their last lease.</summary>
+    /// <summary>Whether <paramref name="path"/> was retired while leased and waits for its last lease.</summary>
+    public bool IsDeferred(string path)
+    {
+        lock (_lock)
+            return _retired.Contains(path);
+    }
+
+    /// <summary>Paths retired while leased, waiting for their last lease.</summary>
     public int Deferred
     {
         get
@@ -111,25 +120,25 @@ public sealed class VersionLeases
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // The invocation that released it succeeded; the version is left for the prune at the next start.
+                // The user that released it succeeded; the path is left for its owner's next prune.
             }
         }
     }
 }
 
-/// <summary>A hold on one version of a function's code; disposing it releases the hold (once).</summary>
-public sealed class VersionLease : IDisposable
+/// <summary>A hold on one file or folder of <see cref="FileLeases"/>; disposing it releases the hold (once).</summary>
+public sealed class FileLease : IDisposable
 {
-    private readonly VersionLeases _owner;
+    private readonly FileLeases _owner;
     private int _released;
 
-    internal VersionLease(VersionLeases owner, string path)
+    internal FileLease(FileLeases owner, string path)
     {
         _owner = owner;
         Path = path;
     }
 
-    /// <summary>The version's ELF or folder.</summary>
+    /// <summary>The file or folder held.</summary>
     public string Path { get; }
 
     public void Dispose()

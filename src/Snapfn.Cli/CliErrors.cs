@@ -66,6 +66,13 @@ public static class CliErrors
         _ => Internal,
     };
 
+    /// <summary>An error reported rather than thrown (a deploy's snapshot): its message and its remedy in CLI words.</summary>
+    public static string Describe(ClassifiedError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error.Message + Words(error.Remedy);
+    }
+
     /// <summary>The remedy as the CLI command or option that applies it.</summary>
     private static string Words(ErrorRemedy? remedy) => remedy?.Action switch
     {

@@ -81,6 +81,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(services =>
         {
             var guestLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Guest");
+            var recordLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.AutoRecord");
             return new FunctionService(home, catalog, options.Platform with
             {
                 WarmPoolSize = options.WarmPoolSize,
@@ -88,6 +89,9 @@ public static class DaemonHost
                 GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
                 Deploys = options.Deploys,
                 MaxErrorTextBytes = options.MaxErrorTextBytes,
+                // auto-record hook: what the recorder does goes to the daemon's log
+                AutoRecord = options.Platform.AutoRecord is { } auto
+                    ? auto with { Log = (function, message) => DaemonLog.AutoRecord(recordLogger, function, message) } : null,
             });
         });
 

@@ -44,6 +44,13 @@ internal static partial class DaemonLog
     [LoggerMessage(12, LogLevel.Warning, "{Method} {Path}: rejected without a valid bearer token")]
     public static partial void Unauthorized(ILogger logger, string method, string path);
 
+    // Issue 21 (automatic recordings): ids from 40, apart from the ones other changes add.
+    [LoggerMessage(40, LogLevel.Information, "Automatic recording of {Function}: {Message}")]
+    public static partial void AutoRecord(ILogger logger, string function, string message);
+
+    [LoggerMessage(41, LogLevel.Warning, "Deployed {Function} without a snapshot: {Detail}")]
+    public static partial void DeployedWithoutSnapshot(ILogger logger, string function, string detail);
+
     [LoggerMessage(14, LogLevel.Warning, "{Method} {Path}: refused as a cross-site request ({Error}): {Detail}")]
     public static partial void CrossSite(ILogger logger, string method, string path, string error, string detail);
 }

@@ -36,7 +36,7 @@ public sealed record DaemonOptions
 
     /// <summary>Host-side resource limits of the platform (guest memory per VM, the host's budget for all VMs, the
     /// shell pool): see <see cref="FunctionServiceOptions"/> and docs/limits.md.</summary>
-    public FunctionServiceOptions Platform { get; init; } = new();
+    public FunctionServiceOptions Platform { get; init; } = new() { AutoRecord = new() }; // a daemon records functions by itself
 
     /// <summary>Host names clients may address the daemon by besides localhost and IP addresses (a proxy's, the
     /// machine's); any other Host is refused, against DNS rebinding. See <see cref="CrossSiteGuard"/>.</summary>

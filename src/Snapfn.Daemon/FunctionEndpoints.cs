@@ -31,7 +31,9 @@ internal static class FunctionEndpoints
         functions.MapGet("/{name}", Get).WithName("GetFunction").WithSummary("One function with its snapshot and recordings")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         functions.MapPost("", Register).WithName("RegisterFunction")
-            .WithSummary("Registers a user function: body = guest ELF built with the Snapfn SDK, or a zip of a Python function's folder (main.py); ?name=&memory_mib=&description=&keep_state=&max_instances= (a zip's snapfn.json gives the last two when they are absent)")
+            .WithSummary("Registers a user function and takes its snapshot: body = guest ELF built with the Snapfn SDK, or a zip of a Python function's folder (main.py); " +
+                "?name=&memory_mib=&description=&keep_state=&max_instances= (a zip's snapfn.json gives the last two when they are absent); ?snapshot=false stores it " +
+                "without a snapshot. A snapshot that cannot be taken (no KVM, init() failed) does not fail the deploy: snapshot_error says why")
             .Accepts<byte[]>(OctetStream, Zip).Produces<FunctionResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         functions.MapDelete("/{name}", Delete).WithName("DeleteFunction").WithSummary("Removes a user function with its snapshot and recordings")
@@ -54,13 +56,19 @@ internal static class FunctionEndpoints
             .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
     }
 
-    private static List<FunctionResponse> List(FunctionService service) => service.List().Select(FunctionResponse.From).ToList();
+    private static List<FunctionResponse> List(FunctionService service) =>
+        service.List().Select(f => FunctionResponse.From(f, service.AutoRecordStatus(f))).ToList();
 
-    private static FunctionResponse Get(string name, FunctionService service) => FunctionResponse.From(service.Get(name));
+    private static FunctionResponse Get(string name, FunctionService service)
+    {
+        var function = service.Get(name);
+        return FunctionResponse.From(function, service.AutoRecordStatus(function));
+    }
 
-    private static async Task<IResult> Register(HttpContext http, FunctionService service, DaemonOptions options, ILoggerFactory loggers,
+    private static async Task<IResult> Register(HttpContext http, FunctionService service, InvocationGate gate, DaemonMetrics metrics,
+        DaemonOptions options, ILoggerFactory loggers,
         [FromQuery] string? name, [FromQuery(Name = "memory_mib")] int? memoryMib, [FromQuery] string? description,
-        [FromQuery(Name = "keep_state")] bool? keepState, [FromQuery(Name = "max_instances")] int? maxInstances)
+        [FromQuery(Name = "keep_state")] bool? keepState, [FromQuery(Name = "max_instances")] int? maxInstances, [FromQuery] bool? snapshot)
     {
         if (string.IsNullOrEmpty(name))
             throw new InvalidRequestException("give the function's name: POST /functions?name=NAME&memory_mib=MIB with the ELF as the body");
@@ -75,7 +83,25 @@ internal static class FunctionEndpoints
         var settings = keepState is null && maxInstances is null ? null : new FunctionSettings { KeepState = keepState ?? false, MaxInstances = maxInstances };
         var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn, settings);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
-        return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered));
+        if (snapshot is false)
+            return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered, service.AutoRecordStatus(registered)));
+        // Deploy takes the snapshot (issue 21); one that cannot be taken is reported, the deploy stands.
+        var taken = await gate.RunAsync(() => DeploySnapshot.Take(service, registered.Name, Timeout(null, DeploySnapshot.Timeout, options), http.RequestAborted),
+            http.RequestAborted);
+        metrics.Snapshot(name, ok: taken.Taken is not null);
+        SnapshotFailure? failure = null;
+        if (taken.Taken is { } outcome)
+        {
+            DaemonLog.SnapshotTaken(Log(loggers), name, outcome.Taken.BootMs, outcome.Taken.InitMs, outcome.Taken.WriteMs);
+        }
+        else if (taken.Failure is { } error)
+        {
+            var problem = Problem.For(error);
+            failure = new SnapshotFailure(problem.Error, problem.Detail);
+            DaemonLog.DeployedWithoutSnapshot(Log(loggers), name, error.Message);
+        }
+        var now = service.Get(registered.Name);
+        return TypedResults.Created($"/functions/{name}", FunctionResponse.From(now, service.AutoRecordStatus(now)) with { SnapshotError = failure });
     }
 
     private static Microsoft.AspNetCore.Http.HttpResults.NoContent Delete(string name, FunctionService service, ILoggerFactory loggers)

@@ -100,8 +100,14 @@ public sealed record FunctionManifest
         var path = Path.GetFullPath(Path.Combine(root, SampleInput));
         if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new InvalidRequestException($"{FileName}: sample_input \"{SampleInput}\" is not inside the function's folder");
+        // A folder on the way may be a symbolic link out of it (GetFullPath does not follow links): each part is checked.
+        for (var part = path; part.Length > root.Length; part = Path.GetDirectoryName(part)!)
+        {
+            if (new FileInfo(part).LinkTarget is not null)
+                throw new InvalidRequestException($"{FileName}: sample_input \"{SampleInput}\" goes through a symbolic link: make it a plain file of the function's folder");
+        }
         var info = new FileInfo(path);
-        if (!info.Exists || info.LinkTarget is not null)
+        if (!info.Exists)
             throw new InvalidRequestException($"{FileName}: sample_input names \"{SampleInput}\", which is not a file of the function's folder: add it or remove the field");
         if (info.Length > MaxSampleInputBytes)
             throw new InvalidRequestException($"{FileName}: sample_input \"{SampleInput}\" is {info.Length} bytes, more than the {MaxSampleInputBytes} a sample request may have");

@@ -56,6 +56,10 @@ public sealed record FunctionServiceOptions
 
     /// <summary>How much of each function's output is kept, and how many clients may follow it (docs/limits.md).</summary>
     public Logs.FunctionLogLimits FunctionLogs { get; init; } = new();
+
+    /// <summary>Records functions by themselves (<see cref="AutoRecording.AutoRecorder"/>); null: off (a one-shot CLI,
+    /// whose process would end under a background recording).</summary>
+    public AutoRecording.AutoRecordOptions? AutoRecord { get; init; }
 }
 
 /// <summary>A snapshot taken through the service, with the registry row it produced.</summary>
@@ -70,7 +74,7 @@ public sealed record RecordingOutcome(RecordingResult Result, RecordingRecord Re
 /// serve side, invocations, is <see cref="Server"/> (<see cref="FunctionServer"/>), which it tells when a function
 /// changes. Changes to one function are serialised; invocations run in parallel.
 /// </summary>
-public sealed class FunctionService : IDisposable
+public sealed partial class FunctionService : IDisposable
 {
     private readonly FunctionServiceOptions _options;
     private readonly FunctionCatalog _catalog;
@@ -115,6 +119,7 @@ public sealed class FunctionService : IDisposable
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
         Logs = new Logs.FunctionLogStore(Database, _options.FunctionLogs);
         Server = new FunctionServer(_registry, _elves.Leases, _invoker, Log, Logs, _options, SyncIfNewBuiltIn, _options.Time);
+        StartAutoRecorder(); // auto-record hook: the recorder is created here, and subscribes to Server.Served
     }
 
     /// <summary>The serve side: invocations (<see cref="FunctionServer.Invoke"/>, <see cref="FunctionServer.AdmitAsync"/>).</summary>
@@ -295,6 +300,7 @@ public sealed class FunctionService : IDisposable
         // h21-obs: what init() prints is kept under an id of its own, as the snapshot's init phase.
         var initLog = Logs.Capture(name, InvocationId.New(), Snapfn.Platform.Logs.FunctionLogPhase.Init);
         var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
+        SnapshotOutcome outcome;
         lock (ChangeLock(name))
         {
             SnapshotTaken taken;
@@ -321,8 +327,10 @@ public sealed class FunctionService : IDisposable
             };
             _registry.PutSnapshot(name, record);
             Changed(name);
-            return new SnapshotOutcome(taken, record);
+            outcome = new SnapshotOutcome(taken, record);
         }
+        AutoRecords?.Snapshotted(name); // auto-record hook: a declared sample input is recorded now
+        return outcome;
     }
 
     /// <summary>Checks the function's snapshot memory file against the digest written with it; throws
@@ -359,6 +367,7 @@ public sealed class FunctionService : IDisposable
                 RecordedAt = DateTimeOffset.UtcNow,
             };
             _registry.PutRecording(name, record);
+            AutoRecords?.Invalidate(name); // auto-record hook: a recording made by hand replaces an automatic one in progress
             return new RecordingOutcome(result, record);
         }
     }
@@ -385,6 +394,7 @@ public sealed class FunctionService : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        AutoRecords?.Dispose(); // auto-record hook: queued recordings dropped, running ones waited for
         Server.Dispose();
         _invoker.Dispose();
         Log.Dispose();
@@ -432,5 +442,9 @@ public sealed class FunctionService : IDisposable
 
     private Lock ChangeLock(string name) => _changeLocks.GetOrAdd(name, _ => new Lock());
 
-    private void Changed(string name) => Server.Changed(name);
+    private void Changed(string name)
+    {
+        AutoRecords?.Invalidate(name); // auto-record hook: a queued recording of the old version is dropped, a running one discarded
+        Server.Changed(name);
+    }
 }

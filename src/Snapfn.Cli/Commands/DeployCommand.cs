@@ -13,9 +13,11 @@ public static class DeployCommand
     {
         var directory = new Argument<string>("dir") { Description = "the function folder (made by `snapfn new`)", DefaultValueFactory = _ => "." };
         var noBuild = new Option<bool>("--no-build") { Description = "register the ELF already built instead of building first" };
-        var snapshot = new Option<bool>("--snapshot") { Description = "take the snapshot right after registering" };
+        // Deploy takes the snapshot (issue 21); --snapshot stays accepted for scripts written before that.
+        var snapshot = new Option<bool>("--snapshot") { Description = "take the snapshot right after registering (the default)", Hidden = true };
+        var noSnapshot = new Option<bool>("--no-snapshot") { Description = "register only: take the snapshot later with `snapfn snapshot`" };
         var server = new ServerOptions();
-        var command = new Command("deploy", "build a function folder and register it") { directory, noBuild, snapshot };
+        var command = new Command("deploy", "build a function folder, register it and take its snapshot") { directory, noBuild, snapshot, noSnapshot };
         server.AddTo(command);
         command.SetAction(parse =>
         {
@@ -35,28 +37,35 @@ public static class DeployCommand
                 elf = File.ReadAllBytes(project.ElfPath);
             }
             var manifest = project.Manifest;
+            var takeSnapshot = !parse.GetValue(noSnapshot);
+            if (takeSnapshot is false && parse.GetValue(snapshot))
+                throw new UsageException("--snapshot and --no-snapshot contradict each other: give one");
             using var client = server.Connect(parse);
             FunctionResponse registered;
-            SnapshotResponse? taken = null;
+            string? snapshotError = null;
             if (client is not null)
             {
-                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, ElfSettings(manifest));
-                if (parse.GetValue(snapshot))
-                    taken = client.Snapshot(project.Name, null, 300);
+                registered = client.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, takeSnapshot, ElfSettings(manifest));
+                snapshotError = registered.SnapshotError?.Detail;
             }
             else
             {
                 using var service = LocalPlatform.Open();
-                registered = FunctionResponse.From(service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: ElfSettings(manifest)));
-                if (parse.GetValue(snapshot))
-                    taken = SnapshotResponse.From(project.Name, service.TakeSnapshot(project.Name, null, TimeSpan.FromSeconds(300)));
+                var stored = service.Register(project.Name, elf, manifest.MemoryMib, manifest.Description, settings: ElfSettings(manifest));
+                if (takeSnapshot && DeploySnapshot.Take(service, project.Name, DeploySnapshot.Timeout).Failure is { } failure)
+                    snapshotError = CliErrors.Describe(failure);
+                registered = FunctionResponse.From(takeSnapshot ? service.Get(stored.Name) : stored);
             }
             var where = client is null ? "locally" : $"on {client.Server}";
             Console.WriteLine($"deployed {registered.Name} {where}: {registered.MemoryMib} MiB, sha256 {registered.ElfSha256[..12]}");
-            if (taken is not null)
-                Console.WriteLine($"  snapshot taken: boot {taken.BootMs:0.0} ms, init {taken.InitMs:0.0} ms, write {taken.WriteMs:0.0} ms");
+            var suffix = client is null ? "" : " --server " + client.Server;
+            if (registered.Snapshot is { } taken && takeSnapshot && snapshotError is null)
+                Console.WriteLine($"  snapshot taken: {taken.DataPages} data pages ({taken.AllocatedBytes >> 20} MiB on disk)");
+            else if (snapshotError is not null)
+                // The function is stored: a deploy stands without its snapshot, and says how to take it later.
+                Console.Error.WriteLine($"snapfn: warning: {snapshotError}");
             else
-                Console.WriteLine($"next: snapfn snapshot {registered.Name}{(client is null ? "" : " --server " + client.Server)}");
+                Console.WriteLine($"next: snapfn snapshot {registered.Name}{suffix}");
             return 0;
         });
         return command;

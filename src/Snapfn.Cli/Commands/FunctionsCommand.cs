@@ -16,22 +16,49 @@ public static class FunctionsCommand
         command.SetAction(parse =>
         {
             using var client = server.Connect(parse);
-            var rows = client is null ? Local() : client.List().Select(f => (f.Name, f.Kind, f.IsTestGuest, f.Description, f.Snapshot is not null)).ToList();
-            var table = new Table().AddColumns("function", "kind", "snapshot", "description");
-            foreach (var (name, kind, test, description, snapshot) in rows)
-                table.AddRow(Markup.Escape(name), kind == "user" ? "user" : test ? "test" : "workload", snapshot ? "yes" : "-", Markup.Escape(description));
+            var rows = client is null
+                ? Local()
+                : client.List().Select(f => (f.Name, f.Kind, f.IsTestGuest, f.Description, f.Snapshot is not null,
+                    Recording(f.AutoRecording?.State, f.AutoRecording?.Reason, f.Recordings.Select(r => r.Mode)))).ToList();
+            var table = new Table().AddColumns("function", "kind", "snapshot", "recordings", "description");
+            foreach (var (name, kind, test, description, snapshot, recording) in rows)
+                table.AddRow(Markup.Escape(name), kind == "user" ? "user" : test ? "test" : "workload", snapshot ? "yes" : "-", Markup.Escape(recording),
+                    Markup.Escape(description));
             AnsiConsole.Write(table);
             return 0;
         });
         return command;
     }
 
-    private static List<(string, string, bool, string, bool)> Local()
+    /// <summary>The recordings a function has, and where the daemon's automatic recording stands when it is not done
+    /// ("reap, faasnap", "pending", "failed: why").</summary>
+    private static string Recording(string? state, string? reason, IEnumerable<string> modes)
+    {
+        var have = string.Join(", ", modes);
+        var auto = state switch
+        {
+            null or "recorded" or "no-snapshot" => null,
+            "failed" => $"failed: {reason}",
+            "waiting" => "waiting for a request",
+            _ => state,
+        };
+        return (have, auto) switch
+        {
+            ("", null) => "-",
+            (_, null) => have,
+            ("", _) => auto,
+            _ => $"{have} ({auto})",
+        };
+    }
+
+    private static List<(string, string, bool, string, bool, string)> Local()
     {
         using var service = LocalPlatform.Open();
         var functions = service.List();
         if (functions.Count == 0)
             throw new UsageException($"no functions built in {FunctionCatalog.Default().GuestDirectory}; run `make -C guest` or use ./snapfn");
-        return functions.Select(f => (f.Name, f.Kind == FunctionKind.User ? "user" : "builtin", f.IsTestGuest, f.Description, f.Snapshot is not null)).ToList();
+        // A local registry has no recorder running: only the recordings it holds.
+        return functions.Select(f => (f.Name, f.Kind == FunctionKind.User ? "user" : "builtin", f.IsTestGuest, f.Description, f.Snapshot is not null,
+            Recording(null, null, f.Recordings.Where(r => r.SnapshotId == f.Snapshot?.SnapshotId).Select(r => r.Mode)))).ToList();
     }
 }

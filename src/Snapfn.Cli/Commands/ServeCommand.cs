@@ -94,8 +94,14 @@ public static class ServeCommand
         var errorKib = new Option<int>("--max-error-text-kib") { Description = "KiB of a failure's text kept in the invocation log and the daemon's log", DefaultValueFactory = _ => defaults.MaxErrorTextBytes >> 10 };
         var resultsDir = new Option<string?>("--results-dir") { Description = "the folder of benchmark reports the web console's Results page shows (default: the checkout's docs/results)" };
         var consoleRuns = new Option<int>("--console-max-runs") { Description = "the most runs one \"run N times\" of the web console's Invoke page makes", DefaultValueFactory = _ => defaults.WebConsole.MaxInvokeRuns };
+        var auto = platform.AutoRecord ?? new Platform.AutoRecording.AutoRecordOptions();
+        var noAutoRecord = new Option<bool>("--no-auto-record") { Description = "do not record functions by themselves (from their first request, or when requests drift); see docs/auto-recording.md" };
+        var recordQueue = new Option<int>("--max-auto-record-queue") { Description = "automatic recordings waiting for their turn (limit auto-record-queue)", DefaultValueFactory = _ => auto.MaxQueued };
+        var recordInput = new Option<int>("--max-auto-record-input-kib") { Description = "KiB of a request's input kept to record from (limit auto-record-input)", DefaultValueFactory = _ => auto.MaxInputBytes >> 10 };
+        var recordConcurrent = new Option<int>("--max-concurrent-auto-records") { Description = "automatic recordings running at once, all functions together", DefaultValueFactory = _ => auto.MaxConcurrent };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
+            noAutoRecord, recordQueue, recordInput, recordConcurrent,
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
             maxInstances, maxQueue, queueWait, keepAlive, resultsDir, consoleRuns,
@@ -113,6 +119,7 @@ public static class ServeCommand
                 Platform = PlatformOptions(parse.GetValue(maxGuestMemory), parse.GetValue(budget), parse.GetValue(budgetWait),
                     parse.GetValue(shells), parse.GetValue(shellIdle)) with
                 {
+                    AutoRecord = parse.GetValue(noAutoRecord) ? null : AutoRecordOptions(auto, parse.GetValue(recordQueue), parse.GetValue(recordInput), parse.GetValue(recordConcurrent)),
                     Guests = GuestLimitsOf(parse.GetValue(tmpMib), parse.GetValue(tmpEntries), parse.GetValue(frameMib)),
                     Serving = ServingOptions(parse.GetValue(maxInstances), parse.GetValue(maxQueue), parse.GetValue(queueWait), parse.GetValue(keepAlive)),
                     FunctionLogs = logs.Read(parse),
@@ -148,6 +155,13 @@ public static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    private static Platform.AutoRecording.AutoRecordOptions AutoRecordOptions(Platform.AutoRecording.AutoRecordOptions defaults, int queue, int inputKib, int concurrent)
+    {
+        if (queue < 1 || concurrent < 1 || inputKib is < 0 or > 1 << 20)
+            throw new UsageException("--max-auto-record-queue and --max-concurrent-auto-records must be at least 1, --max-auto-record-input-kib between 0 and 1048576");
+        return defaults with { MaxQueued = queue, MaxInputBytes = inputKib << 10, MaxConcurrent = concurrent };
     }
 
     /// <summary>Ceilings of the options: far above any use, low enough that a typo is caught rather than served.</summary>

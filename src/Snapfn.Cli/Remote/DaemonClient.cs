@@ -92,9 +92,13 @@ public sealed class DaemonClient : IDisposable
 
     public IReadOnlyList<FunctionResponse> List() => Send<List<FunctionResponse>>(HttpMethod.Get, "functions", null);
 
+    /// <summary>Registers the function and, with <paramref name="snapshot"/>, snapshots it (a failed snapshot is in
+    /// <see cref="FunctionResponse.SnapshotError"/>; the deploy stands).</summary>
     /// <param name="settings">keep_state and max_instances for an ELF; null leaves them to a zip's snapfn.json.</param>
-    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description, Snapfn.Platform.FunctionSettings? settings = null) =>
+    public FunctionResponse Register(string name, byte[] elf, int memoryMib, string description, bool snapshot = false,
+        Snapfn.Platform.FunctionSettings? settings = null) =>
         Send<FunctionResponse>(HttpMethod.Post, $"functions?name={Escape(name)}&memory_mib={memoryMib}&description={Escape(description)}" +
+            $"&snapshot={(snapshot ? "true" : "false")}" +
             (settings is null ? "" : $"&keep_state={(settings.KeepState ? "true" : "false")}") +
             (settings?.MaxInstances is { } max ? $"&max_instances={max}" : ""), elf);
 

@@ -1,4 +1,5 @@
 using Snapfn.Platform;
+using Snapfn.Platform.AutoRecording;
 
 namespace Snapfn.Daemon.Contracts;
 
@@ -22,8 +23,18 @@ public sealed record FunctionResponse
     public int? MaxInstances { get; init; }
     public SnapshotSummary? Snapshot { get; init; }
     public required IReadOnlyList<RecordingSummary> Recordings { get; init; }
+    /// <summary>Where the platform's own recording of the function stands (absent when the daemon does not record by itself).</summary>
+    public AutoRecordingSummary? AutoRecording { get; init; }
+    /// <summary>Set by a deploy that stored the function but could not snapshot it: why, and what to do.</summary>
+    public SnapshotFailure? SnapshotError { get; init; }
 
     public static string KindName(FunctionKind kind) => kind == FunctionKind.User ? "user" : "builtin";
+
+    public static FunctionResponse From(RegisteredFunction f, AutoRecordStatus? autoRecording)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return From(f) with { AutoRecording = autoRecording is null ? null : AutoRecordingSummary.From(autoRecording) };
+    }
 
     public static FunctionResponse From(RegisteredFunction f)
     {
@@ -90,3 +101,23 @@ public sealed record RecordingSummary
         };
     }
 }
+
+/// <summary>Where a function's automatic recording stands: <c>state</c> is no-snapshot, waiting, pending, recording, recorded or
+/// failed; <c>reason</c> says why when it is not evident; <c>trigger</c> what started the last one (first-invocation,
+/// sample-input, drift).</summary>
+public sealed record AutoRecordingSummary
+{
+    public required string State { get; init; }
+    public string? Reason { get; init; }
+    public string? Trigger { get; init; }
+    public DateTimeOffset? Since { get; init; }
+
+    public static AutoRecordingSummary From(AutoRecordStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        return new AutoRecordingSummary { State = status.State, Reason = status.Reason, Trigger = status.Trigger, Since = status.Since };
+    }
+}
+
+/// <summary>Why a deploy took no snapshot: the error code (kvm-unavailable, function-failed, ...) and what happened and what to do.</summary>
+public sealed record SnapshotFailure(string Error, string Detail);

@@ -70,12 +70,19 @@ public sealed class FaasnapLoader : IDisposable
     /// <summary>Starts loading <paramref name="path"/> (the loading-set file of <paramref name="recording"/>) with
     /// <paramref name="method"/>; <paramref name="guestBase"/> is where the guest's memory is mapped.</summary>
     public FaasnapLoader(RecordingFile recording, string path, nint guestBase, IChunkLoader method)
+        : this(recording, null, path, guestBase, method)
+    {
+    }
+
+    /// <summary>Starts loading the loading-set file open as <paramref name="file"/> (named <paramref name="path"/>;
+    /// opened from the path when null): the file whose index <paramref name="recording"/> was read from.</summary>
+    public FaasnapLoader(RecordingFile recording, System.Runtime.InteropServices.SafeHandle? file, string path, nint guestBase, IChunkLoader method)
     {
         ArgumentNullException.ThrowIfNull(recording);
         ArgumentNullException.ThrowIfNull(method);
         _recording = recording;
-        using (var file = SnapshotMapping.OpenReadOnly(path))
-            _fileView = MemoryMapping.OfFile(file, Math.Max(recording.FileLength, GuestLayout.PageSize), Libc.PROT_READ, Libc.MAP_SHARED, $"loading set {path}");
+        using (var opened = file is null ? SnapshotMapping.OpenReadOnly(path) : null)
+            _fileView = MemoryMapping.OfFile(file ?? opened!, Math.Max(recording.FileLength, GuestLayout.PageSize), Libc.PROT_READ, Libc.MAP_SHARED, $"loading set {path}");
         _guestBase = guestBase;
         _method = method;
         _thread = new Thread(Load) { IsBackground = true, Name = "faasnap-loader" };

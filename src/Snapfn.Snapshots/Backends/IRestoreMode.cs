@@ -26,8 +26,10 @@ public interface IRestoreMode
 }
 
 /// <summary>What one counter of a mode means; <see cref="PagesPerUnit"/> says how it converts to guest pages
-/// for the metrics (0: it does not count pages), <see cref="Source"/> the metrics' label for those pages.</summary>
-public sealed record ModeCounter(string Name, string Description, double PagesPerUnit = 0, string? Source = null);
+/// for the metrics (0: it does not count pages), <see cref="Source"/> the metrics' label for those pages.
+/// <see cref="OutsideRecording"/> marks the counter of pages a restore faulted outside its recording (REAP's
+/// working set, FaaSnap's loading set): what the platform watches to see requests drift from a recording.</summary>
+public sealed record ModeCounter(string Name, string Description, double PagesPerUnit = 0, string? Source = null, bool OutsideRecording = false);
 
 /// <summary>Makes and checks a mode's recording of one invocation, next to the snapshot.</summary>
 public interface IModeRecorder
@@ -35,8 +37,10 @@ public interface IModeRecorder
     /// <summary>The recording's file name in the snapshot's folder.</summary>
     string FileName { get; }
 
-    /// <summary>Runs one invocation with <paramref name="input"/> and writes the recording.</summary>
-    RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions);
+    /// <summary>Runs one invocation with <paramref name="input"/> and writes the recording, at <paramref name="path"/>
+    /// when given (a staging name the platform renames into place: <see cref="RecordingSwap"/>), else at
+    /// <see cref="FileName"/> in the snapshot's folder.</summary>
+    RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions, string? path = null);
 
     /// <summary>Throws <see cref="SnapshotInvalidException"/> unless a valid recording of the snapshot is there;
     /// with <paramref name="input"/>, also unless it was made with that input and <paramref name="recordOptions"/>.</summary>

@@ -23,7 +23,7 @@ public sealed class ReapBackend : IMemoryBackend
 
     public IReadOnlyList<ModeCounter> Counters { get; } =
     [
-        new("uffd_faults", "pages outside the working set, served on fault by UFFDIO_COPY from a mapping of the memory file", 1, "uffd"),
+        new("uffd_faults", "pages outside the working set, served on fault by UFFDIO_COPY from a mapping of the memory file", 1, "uffd", OutsideRecording: true),
         new("uffd_serve_ms", "time the fault-serving thread spent serving them"),
         new("working_set_pages", "pages of the recorded working set, installed before the vCPU starts", 1, "reap_prefetch"),
         new("bytes_prefetched", "bytes of the working-set file read (one O_DIRECT read)"),
@@ -37,8 +37,8 @@ public sealed class ReapBackend : IMemoryBackend
     {
         public string FileName => ReapBackend.FileName;
 
-        public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions) =>
-            ReapRecorder.Record(snapshot, input, options);
+        public RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions recordOptions, string? path = null) =>
+            ReapRecorder.Record(snapshot, input, options, path);
 
         public void Check(Snapshot snapshot, byte[]? input = null, FaasnapRecordOptions? recordOptions = null)
         {
@@ -62,8 +62,23 @@ public sealed class ReapBackend : IMemoryBackend
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var path = snapshot.Folder.File(FileName);
-        var recording = RecordingFile.Open(path, Mode, snapshot);
-        return ReapMemory.Create(snapshot, target, recording, _workingSets.Join(path, recording.SnapshotId, () => new WorkingSetRead(path, recording)));
+        // The index checked here and the pages read later come from one file, even if a new recording replaces it meanwhile.
+        var pinned = RecordingFile.Pin(path, Mode, snapshot);
+        var handedOver = false;
+        try
+        {
+            var lease = _workingSets.Join(path, pinned.Version, () =>
+            {
+                handedOver = true;
+                return new WorkingSetRead(path, pinned);
+            });
+            return ReapMemory.Create(snapshot, target, pinned.Recording, lease);
+        }
+        finally
+        {
+            if (!handedOver)
+                pinned.Dispose();
+        }
     }
 
     /// <summary>vHive's wsSingleRead: concurrent restores of one snapshot read its working-set file once, into one
@@ -71,9 +86,9 @@ public sealed class ReapBackend : IMemoryBackend
     private readonly RestoreShare<WorkingSetRead> _workingSets = new();
 
     /// <summary>The one read of a working set, made by whichever restore needs the bytes first.</summary>
-    private sealed class WorkingSetRead(string path, RecordingFile recording) : IDisposable
+    private sealed class WorkingSetRead(string path, PinnedRecording pinned) : IDisposable
     {
-        private readonly Lazy<WorkingSetBuffer> _buffer = new(() => WorkingSetBuffer.Read(path, recording));
+        private readonly Lazy<WorkingSetBuffer> _buffer = new(() => WorkingSetBuffer.Read(path, pinned));
 
         public WorkingSetBuffer Buffer => _buffer.Value;
 
@@ -81,6 +96,7 @@ public sealed class ReapBackend : IMemoryBackend
         {
             if (_buffer.IsValueCreated)
                 _buffer.Value.Dispose();
+            pinned.Dispose();
         }
     }
 
@@ -103,14 +119,27 @@ public sealed class ReapBackend : IMemoryBackend
         /// <summary>The bytes at <paramref name="fileOffset"/> of the file (which must be in the page data).</summary>
         public byte* At(ulong fileOffset, RecordingFile recording) => _data + (fileOffset - recording.DataOffset);
 
-        public static WorkingSetBuffer Read(string path, RecordingFile recording)
+        public static WorkingSetBuffer Read(string path, PinnedRecording pinned)
         {
             var start = Stopwatch.GetTimestamp();
+            var recording = pinned.Recording;
             var length = recording.DataBytes;
             var data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 4096), 4096);
             try
             {
-                var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_DIRECT | Libc.O_CLOEXEC, 0);
+                // Reopened through the pinned descriptor: the same inode as the index, now with O_DIRECT.
+                var added = false;
+                int fd;
+                try
+                {
+                    pinned.File.DangerousAddRef(ref added);
+                    fd = Libc.open($"/proc/self/fd/{pinned.File.DangerousGetHandle()}", Libc.O_RDONLY | Libc.O_DIRECT | Libc.O_CLOEXEC, 0);
+                }
+                finally
+                {
+                    if (added)
+                        pinned.File.DangerousRelease();
+                }
                 if (fd < 0)
                     SyscallException.Throw($"open({path}, O_DIRECT)", Marshal.GetLastPInvokeError());
                 using var file = new SafeFd(fd);

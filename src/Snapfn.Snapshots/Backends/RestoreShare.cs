@@ -8,15 +8,17 @@ namespace Snapfn.Snapshots.Backends;
 public sealed class RestoreShare<T> where T : class, IDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Path, Guid Snapshot), (T Value, int Holders)> _held = [];
+    // Keyed by the file's version, not just its path: a recording renamed over the path (a new recording) is another
+    // file, and restores of it must not join a loader or a read of the old one.
+    private readonly Dictionary<(string Path, FileVersion Version), (T Value, int Holders)> _held = [];
 
-    /// <summary>Holds the resource of <paramref name="recording"/> (at <paramref name="path"/>), made by
-    /// <paramref name="make"/> if no restore holds it now. <paramref name="make"/> runs under this share's lock: it
-    /// should start work, not wait for it.</summary>
-    public RestoreLease<T> Join(string path, Guid recording, Func<T> make)
+    /// <summary>Holds the resource of the recording at <paramref name="path"/> in its version <paramref name="version"/>,
+    /// made by <paramref name="make"/> if no restore holds it now. <paramref name="make"/> runs under this share's
+    /// lock: it should start work, not wait for it.</summary>
+    public RestoreLease<T> Join(string path, FileVersion version, Func<T> make)
     {
         ArgumentNullException.ThrowIfNull(make);
-        var key = (path, recording);
+        var key = (path, version);
         lock (_lock)
         {
             var joined = _held.TryGetValue(key, out var entry);
@@ -26,7 +28,7 @@ public sealed class RestoreShare<T> where T : class, IDisposable
         }
     }
 
-    private void Leave((string Path, Guid Snapshot) key)
+    private void Leave((string Path, FileVersion Version) key)
     {
         T? last = null;
         lock (_lock)

@@ -34,7 +34,8 @@ public sealed record FaasnapRecordOptions
 /// </summary>
 public static class FaasnapRecorder
 {
-    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions record)
+    /// <summary>Records into <paramref name="path"/> when given, else into the snapshot folder's loading-set file.</summary>
+    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, FaasnapRecordOptions record, string? path = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(record);
@@ -67,7 +68,7 @@ public static class FaasnapRecorder
         }
 
         var regions = Regions(layers, record.GapPages);
-        var path = snapshot.Folder.File(FaasnapBackend.FileName);
+        path ??= snapshot.Folder.File(FaasnapBackend.FileName);
         var file = RecordingWriter.Write(path, "faasnap", snapshot, regions, SparseMap.Merge(dataRanges, record.GapPages), alignLargePages: true,
             RecordingProvenance.Of(input, record.Describe()));
         return new RecordingResult(path, "faasnap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);

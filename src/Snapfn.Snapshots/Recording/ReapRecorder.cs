@@ -14,7 +14,8 @@ public sealed record RecordingResult(string Path, string Mode, byte[] Output, ul
 /// </summary>
 public static class ReapRecorder
 {
-    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options)
+    /// <summary>Records into <paramref name="path"/> when given, else into the snapshot folder's working-set file.</summary>
+    public static RecordingResult Record(Snapshot snapshot, byte[] input, MicroVmOptions options, string? path = null)
     {
         var (output, log, runMs) = Trace(snapshot, input, options);
         var firstFault = new Dictionary<ulong, int>();
@@ -32,7 +33,7 @@ public static class ReapRecorder
             runs.Add((pages[i], (ulong)(j - i + 1) * GuestLayout.PageSize, (uint)rank));
             i = j + 1;
         }
-        var path = snapshot.Folder.File(ReapBackend.FileName);
+        path ??= snapshot.Folder.File(ReapBackend.FileName);
         // REAP installs pages by copying them into anonymous memory: its file is read, never mapped, so it is packed.
         var file = RecordingWriter.Write(path, "reap", snapshot, runs, [], alignLargePages: false, RecordingProvenance.Of(input, Options));
         return new RecordingResult(path, "reap", output, file.Pages, file.Regions.Count, file.FileLength, runMs);

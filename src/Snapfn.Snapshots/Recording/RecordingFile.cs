@@ -150,6 +150,51 @@ public sealed class RecordingFile
         return recording;
     }
 
+    /// <summary>Opens the recording at <paramref name="path"/> once and reads its metadata from that descriptor, so that
+    /// everything a restore does with the file afterwards (mapping it, reading its pages) uses the very file whose
+    /// index it checked, even if a new recording is renamed over the path meanwhile (<see cref="RecordingSwap"/>).
+    /// The caller owns <see cref="PinnedRecording.File"/>'s descriptor.</summary>
+    public static PinnedRecording Pin(string path, string kind, Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return Pin(path, kind, snapshot.State.Id, snapshot.State.MemorySize, SnapshotRemedy.Record(snapshot.Folder.Function, kind));
+    }
+
+    /// <summary><see cref="Pin(string, string, Snapshot)"/> for a snapshot known by its id and memory size.</summary>
+    internal static unsafe PinnedRecording Pin(string path, string kind, Guid snapshotId, ulong memorySize, SnapshotRemedy remedy)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(remedy);
+        var fd = Interop.Libc.open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == Interop.Libc.ENOENT)
+                throw new SnapshotInvalidException($"function '{remedy.Function}' has no {kind} recording ({path})", remedy);
+            Interop.SyscallException.Throw($"open({path})", errno);
+        }
+        var handle = new Interop.SafeFd(fd);
+        try
+        {
+            Interop.Libc.stat_buf buf;
+            Interop.SyscallException.Check(Interop.Libc.fstat(handle, &buf), $"fstat({path})");
+            var version = new FileVersion(buf.st_dev, buf.st_ino, buf.st_size, buf.st_mtime_sec, buf.st_mtime_nsec);
+            if (!(_read.TryGetValue(path, out var known) && known.Version == version && known.Kind == kind && known.File.SnapshotId == snapshotId))
+            {
+                var parsed = Parse((buffer, offset) => (int)Interop.Libc.pread(handle, buffer, offset), buf.st_size, path, kind,
+                    snapshotId, memorySize, remedy);
+                known = (version, kind, parsed);
+                _read[path] = known;
+            }
+            return new PinnedRecording(known.File, version, handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The kind a recording file's header names (reap, faasnap), to open it with; null where the file is
     /// not a recording.</summary>
     public static string? KindOf(string path)
@@ -265,4 +310,17 @@ public sealed record RecordingProvenance(string InputSha256, string Options)
 {
     public static RecordingProvenance Of(ReadOnlySpan<byte> input, string options) =>
         new(Convert.ToHexStringLower(SHA256.HashData(input)), options);
+}
+
+/// <summary>A recording's metadata with an open descriptor of the very file it was read from, and that file's
+/// version (which tells one recording at a path from the next). Disposing closes the descriptor.</summary>
+public sealed class PinnedRecording(RecordingFile recording, FileVersion version, Interop.SafeFd file) : IDisposable
+{
+    public RecordingFile Recording { get; } = recording;
+
+    public FileVersion Version { get; } = version;
+
+    public Interop.SafeFd File { get; } = file;
+
+    public void Dispose() => File.Dispose();
 }

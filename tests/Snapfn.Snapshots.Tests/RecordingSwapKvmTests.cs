@@ -38,7 +38,7 @@ public sealed class RecordingSwapKvmTests
             RecordingSwap.Swap(staged, live);
 
             var (_, output) = SnapshotRun.Run(snapshot, shell, memory, Encoding.UTF8.GetBytes("""{"seed":3}"""), TempSnapshot.Options,
-                TestContext.Current.CancellationToken);
+                cancel: TestContext.Current.CancellationToken);
             Assert.Equal(expected, Encoding.UTF8.GetString(output));
             var recordedPages = mode == "reap" ? "working_set_pages" : "loading_set_pages";
             Assert.Equal(small.Pages, (ulong)memory.Counters[recordedPages]);

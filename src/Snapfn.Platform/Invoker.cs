@@ -98,21 +98,25 @@ public sealed class Invoker : IDisposable
         var output = warm.Vm.Output(run).ToArray();
         _pool.Release(request.Function.Name, warm);
         Telemetry.InvocationTelemetry.Warm(start, booted, run); // h21-obs
-        return new InvocationResult
-        {
-            ColdStart = booted is not null,
-            Function = request.Function.Name,
-            Mode = WarmMode.Name,
-            Output = output,
-            RestoreMs = BootRun.Ms(start, run.EnteredAt),
-            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
-            TotalMs = BootRun.Ms(start, run.StoppedAt),
-            StartedAt = start,
-            StoppedAt = run.StoppedAt,
-            CachedPagesBefore = 0,
-            Counters = WithExits(new Dictionary<string, double>(), run),
-        };
+        return OnLiveVm(request.Function.Name, WarmMode.Name, output, start, run, coldStart: booted is not null);
     }
+
+    /// <summary>The result of a run on a VM that was already there (a warm VM, a kept one) or booted for it: no
+    /// restore, so no mode counters and nothing read from a page cache.</summary>
+    private static InvocationResult OnLiveVm(string function, string mode, byte[] output, long start, GuestRun run, bool coldStart) => new()
+    {
+        ColdStart = coldStart,
+        Function = function,
+        Mode = mode,
+        Output = output,
+        RestoreMs = BootRun.Ms(start, run.EnteredAt),
+        ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
+        TotalMs = BootRun.Ms(start, run.StoppedAt),
+        StartedAt = start,
+        StoppedAt = run.StoppedAt,
+        CachedPagesBefore = 0,
+        Counters = WithExits(new Dictionary<string, double>(), run),
+    };
 
     /// <summary>An idle warm VM booted from the same code as <paramref name="function"/> now; idle ones of an older
     /// version (a redeploy happened while they ran) are stopped on the way.</summary>
@@ -199,21 +203,7 @@ public sealed class Invoker : IDisposable
             throw;
         }
         Telemetry.InvocationTelemetry.Warm(start, booted: null, run); // h21-obs
-        var result = new InvocationResult
-        {
-            ColdStart = false,
-            Function = plan.Function.Info.Name,
-            Mode = plan.Path.Mode,
-            Output = output,
-            RestoreMs = BootRun.Ms(start, run.EnteredAt),
-            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
-            TotalMs = BootRun.Ms(start, run.StoppedAt),
-            StartedAt = start,
-            StoppedAt = run.StoppedAt,
-            CachedPagesBefore = 0,
-            Counters = WithExits(new Dictionary<string, double>(), run),
-        };
-        return (result, kept);
+        return (OnLiveVm(plan.Function.Info.Name, plan.Path.Mode, output, start, run, coldStart: false), kept);
     }
 
     /// <summary>Restores a VM from <paramref name="snapshot"/> (the caller holds it open and its memory file leased) with

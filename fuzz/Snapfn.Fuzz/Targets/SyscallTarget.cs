@@ -228,25 +228,4 @@ public sealed class SyscallTarget : FuzzTarget, IDisposable
         _memory.Dispose();
         Directory.Delete(_scratch, recursive: true);
     }
-
-    /// <summary>Reads the input front to back; past its end every read is 0.</summary>
-    private ref struct InputReader(ReadOnlySpan<byte> input)
-    {
-        private readonly ReadOnlySpan<byte> _input = input;
-        private int _at;
-
-        public readonly bool Done => _at >= _input.Length;
-
-        public byte Byte() => _at < _input.Length ? _input[_at++] : (byte)0;
-
-        public uint UInt32()
-        {
-            Span<byte> b = stackalloc byte[4];
-            for (var i = 0; i < 4; i++)
-                b[i] = Byte();
-            return BinaryPrimitives.ReadUInt32LittleEndian(b);
-        }
-
-        public ulong UInt64() => UInt32() | (ulong)UInt32() << 32;
-    }
 }

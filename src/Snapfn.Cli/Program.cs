@@ -19,5 +19,5 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MicrobenchCommand.Create());
 root.Subcommands.Add(RuntimesCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
-root.Subcommands.Add(LogsCommand.Create()); // h21-obs
+root.Subcommands.Add(LogsCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

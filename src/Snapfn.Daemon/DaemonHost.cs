@@ -89,7 +89,7 @@ public static class DaemonHost
                 GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
                 Deploys = options.Deploys,
                 MaxErrorTextBytes = options.MaxErrorTextBytes,
-                // auto-record hook: what the recorder does goes to the daemon's log
+                // What the recorder does goes to the daemon's log
                 AutoRecord = options.Platform.AutoRecord is { } auto
                     ? auto with { Log = (function, message) => DaemonLog.AutoRecord(recordLogger, function, message) } : null,
             });
@@ -132,7 +132,7 @@ public static class DaemonHost
         // Open the registry now: a broken home fails the start, not the first request.
         var service = app.Services.GetRequiredService<FunctionService>();
         app.Services.GetRequiredService<DaemonMetrics>().Watch(service.Server.Instances);
-        // h21-obs: spans exported with OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing listens.
+        // Spans exported with OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing listens.
         var tracing = DaemonTelemetry.Start(Environment.GetEnvironmentVariable(DaemonTelemetry.EndpointVariable));
         // Kestrel has drained the requests by now: stop the warm VMs and close the registry before saying so.
         app.Lifetime.ApplicationStopped.Register(() =>

@@ -182,7 +182,7 @@ internal static class FunctionEndpoints
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
         var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
-        // h21-obs: the invocation's id (a header on every answer, errors included: its log lines are kept under it),
+        // The invocation's id (a header on every answer, errors included: its log lines are kept under it),
         // its span, and the wait for the function's turn and a slot of the gate as the span's first child.
         var invocationId = InvocationIdentity.Assign(http);
         using var span = Platform.Telemetry.InvocationTelemetry.StartInvocation(name, Platform.Telemetry.InvocationTelemetry.HttpTrigger);

@@ -171,7 +171,7 @@ public sealed class FunctionServer : IDisposable
         var generation = _generations.GetValueOrDefault(name);
         InvocationResult result;
         KeptVm? kept = null;
-        // h21-obs: the invocation's id, its span (the daemon's, or one of its own) and the capture of its output.
+        // The invocation's id, its span (the daemon's, or one of its own) and the capture of its output.
         using var observed = InvocationObserver.Begin(Logs, name, plan.InvocationId);
         try
         {

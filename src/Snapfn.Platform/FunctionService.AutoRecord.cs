@@ -6,7 +6,7 @@ namespace Snapfn.Platform;
 
 // Issue 21, automatic recordings: the platform side of the AutoRecorder. It watches the serve side through
 // FunctionServer.Served and records on the deploy side (registry, snapshots, change locks); the hooks in
-// FunctionService.cs are marked "auto-record hook".
+// FunctionService.cs are the calls on AutoRecords.
 public sealed partial class FunctionService
 {
     /// <summary>The recorder that records functions by itself; null when <see cref="FunctionServiceOptions.AutoRecord"/> is off.</summary>

@@ -119,7 +119,7 @@ public sealed partial class FunctionService : IDisposable
         Log = new InvocationLog(Database, _options.MaxErrorTextBytes);
         Logs = new Logs.FunctionLogStore(Database, _options.FunctionLogs);
         Server = new FunctionServer(_registry, _elves.Leases, _invoker, Log, Logs, _options, SyncIfNewBuiltIn, _options.Time);
-        StartAutoRecorder(); // auto-record hook: the recorder is created here, and subscribes to Server.Served
+        StartAutoRecorder(); // the recorder is created here, and subscribes to Server.Served
     }
 
     /// <summary>The serve side: invocations (<see cref="FunctionServer.Invoke"/>, <see cref="FunctionServer.AdmitAsync"/>).</summary>
@@ -283,7 +283,7 @@ public sealed partial class FunctionService : IDisposable
                 throw Unknown(name);
             Changed(name);
             _elves.Prune(name, keep: null);
-            Logs.Delete(name); // h21-obs: its output lines go with it
+            Logs.Delete(name); // its output lines go with it
             var folder = Home.SnapshotFolder(name).Path;
             // A VM still restoring from these files keeps them alive: they are mapped, unlinking is safe.
             if (Directory.Exists(folder))
@@ -297,7 +297,7 @@ public sealed partial class FunctionService : IDisposable
     {
         var function = Get(name);
         var mib = memoryMib ?? function.MemoryMib;
-        // h21-obs: what init() prints is kept under an id of its own, as the snapshot's init phase.
+        // What init() prints is kept under an id of its own, as the snapshot's init phase.
         var initLog = Logs.Capture(name, InvocationId.New(), Snapfn.Platform.Logs.FunctionLogPhase.Init);
         var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
         SnapshotOutcome outcome;
@@ -329,7 +329,7 @@ public sealed partial class FunctionService : IDisposable
             Changed(name);
             outcome = new SnapshotOutcome(taken, record);
         }
-        AutoRecords?.Snapshotted(name); // auto-record hook: a declared sample input is recorded now
+        AutoRecords?.Snapshotted(name); // a declared sample input is recorded now
         return outcome;
     }
 
@@ -367,7 +367,7 @@ public sealed partial class FunctionService : IDisposable
                 RecordedAt = DateTimeOffset.UtcNow,
             };
             _registry.PutRecording(name, record);
-            AutoRecords?.Invalidate(name); // auto-record hook: a recording made by hand replaces an automatic one in progress
+            AutoRecords?.Invalidate(name); // a recording made by hand replaces an automatic one in progress
             return new RecordingOutcome(result, record);
         }
     }
@@ -394,7 +394,7 @@ public sealed partial class FunctionService : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        AutoRecords?.Dispose(); // auto-record hook: queued recordings dropped, running ones waited for
+        AutoRecords?.Dispose(); // queued recordings dropped, running ones waited for
         Server.Dispose();
         _invoker.Dispose();
         Log.Dispose();
@@ -444,7 +444,7 @@ public sealed partial class FunctionService : IDisposable
 
     private void Changed(string name)
     {
-        AutoRecords?.Invalidate(name); // auto-record hook: a queued recording of the old version is dropped, a running one discarded
+        AutoRecords?.Invalidate(name); // a queued recording of the old version is dropped, a running one discarded
         Server.Changed(name);
     }
 }

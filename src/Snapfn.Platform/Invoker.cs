@@ -72,7 +72,7 @@ public sealed class Invoker : IDisposable
             try
             {
                 vm = _snapshots.Program(request.Function).Boot(options with { Name = name });
-                booted = Logs.FunctionLogCapture.DuringInit(options.Output, vm.RunToReady).StoppedAt; // h21-obs: init's lines as init
+                booted = Logs.FunctionLogCapture.DuringInit(options.Output, vm.RunToReady).StoppedAt; // init's lines as init
             }
             catch
             {
@@ -86,7 +86,7 @@ public sealed class Invoker : IDisposable
         try
         {
             using var stop = warm.Vm.StopWhenCancelled(cancel);
-            warm.Vm.GuestOutput.Target = options.Output; // h21-obs: a kept VM writes to this request's log
+            warm.Vm.GuestOutput.Target = options.Output; // a kept VM writes to this request's log
             run = warm.Vm.Invoke(request.Input);
             warm.Vm.GuestOutput.Target = null;
         }
@@ -97,7 +97,7 @@ public sealed class Invoker : IDisposable
         }
         var output = warm.Vm.Output(run).ToArray();
         _pool.Release(request.Function.Name, warm);
-        Telemetry.InvocationTelemetry.Warm(start, booted, run); // h21-obs
+        Telemetry.InvocationTelemetry.Warm(start, booted, run);
         return OnLiveVm(request.Function.Name, WarmMode.Name, output, start, run, coldStart: booted is not null);
     }
 
@@ -194,7 +194,7 @@ public sealed class Invoker : IDisposable
         byte[] output;
         try
         {
-            // h21-obs: the kept VM writes to this request's log while it runs this request, and to nothing after.
+            // The kept VM writes to this request's log while it runs this request, and to nothing after.
             (run, output) = kept.Invoke(plan.Input, options.Output, timeline: null, cancel);
         }
         catch
@@ -202,7 +202,7 @@ public sealed class Invoker : IDisposable
             kept.Dispose();
             throw;
         }
-        Telemetry.InvocationTelemetry.Warm(start, booted: null, run); // h21-obs
+        Telemetry.InvocationTelemetry.Warm(start, booted: null, run);
         return (OnLiveVm(plan.Function.Info.Name, plan.Path.Mode, output, start, run, coldStart: false), kept);
     }
 
@@ -229,7 +229,7 @@ public sealed class Invoker : IDisposable
         RestoredMemory memory;
         long start;
         long memoryRestored;
-        var timeline = Telemetry.InvocationTelemetry.Enabled ? new RestoreTimeline() : null; // h21-obs: the restore's parts, for its spans
+        var timeline = Telemetry.InvocationTelemetry.Enabled ? new RestoreTimeline() : null; // the restore's parts, for its spans
         KeptVm? kept = null;
         var reservation = _budget.Reserve(snapshot.State.MemorySize, $"a VM of '{function.Name}'", cancel);
         try
@@ -287,7 +287,7 @@ public sealed class Invoker : IDisposable
                 reservation.Dispose();
         }
         _shells.Replenish(snapshot.State.MemorySize);
-        Telemetry.InvocationTelemetry.Restored(start, memoryRestored, timeline, run); // h21-obs
+        Telemetry.InvocationTelemetry.Restored(start, memoryRestored, timeline, run);
         var result = new InvocationResult
         {
             Function = function.Name,

@@ -106,7 +106,7 @@ public static class ServeCommand
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
             maxInstances, maxQueue, queueWait, keepAlive, resultsDir, consoleRuns,
         };
-        var logs = new FunctionLogOptions(); // h21-obs
+        var logs = new FunctionLogOptions();
         logs.AddTo(command);
         command.SetAction(parse =>
         {

@@ -39,13 +39,15 @@ internal static class LogHandlers
         ApiProblem? problem = null;
         if (available && !string.IsNullOrEmpty(function))
         {
-            var answer = await api.GetAsync($"functions/{Uri.EscapeDataString(function)}/logs" + (string.IsNullOrEmpty(next) ? "" : $"?next={Uri.EscapeDataString(next)}"), http.RequestAborted);
+            var answer = await api.GetAsync($"functions/{Uri.EscapeDataString(function)}/logs" + (string.IsNullOrEmpty(next) ? "" : $"?before={Uri.EscapeDataString(next)}"), http.RequestAborted);
             problem = answer.Problem;
             if (answer.Json is { ValueKind: JsonValueKind.Object } page)
             {
-                if (page.TryGetProperty("entries", out var list) && list.ValueKind == JsonValueKind.Array)
+                // The daemon's contract (FunctionLogsResponse): `lines`, newest first, and `next_before`, the cursor of
+                // the page after this one.
+                if (page.TryGetProperty("lines", out var list) && list.ValueKind == JsonValueKind.Array)
                     entries.AddRange(list.EnumerateArray().Select(LogEntry.From).OfType<LogEntry>());
-                if (page.TryGetProperty("next", out var n) && n.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+                if (page.TryGetProperty("next_before", out var n) && n.ValueKind is JsonValueKind.String or JsonValueKind.Number)
                     older = n.ToString();
             }
         }

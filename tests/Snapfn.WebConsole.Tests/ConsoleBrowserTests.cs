@@ -271,6 +271,31 @@ public sealed class ConsoleBrowserTests : IClassFixture<ConsoleFixture>
     }
 
     [Fact]
+    public void Logs_lists_the_lines_the_daemon_keeps_newest_first_with_a_link_to_older_ones()
+    {
+        if (!LogHandlers.HasLogs(Daemon.App.Services.GetRequiredService<EndpointDataSource>()))
+            Assert.Skip("this daemon has no GET /functions/{name}/logs: LogsPageTests plays its contract");
+        // Lines stored as an invocation's capture stores a guest's output (no VM here), more than one page of them.
+        for (var i = 0; i < 120; i++)
+        {
+            var capture = Daemon.Service.Logs.Capture("json", $"console-test-{i:D3}");
+            capture.Write(Snapfn.Vmm.GuestOutputKind.Stdout, System.Text.Encoding.UTF8.GetBytes($"line {i:D3} of json\n"));
+            capture.Complete("mode-warm");
+        }
+        var browser = LoggedIn();
+        var driver = browser.Driver;
+        driver.Navigate().GoToUrl(Daemon.Address + "/console/logs?function=json");
+        browser.WaitFor("#log-table");
+        var rows = driver.FindElements(By.CssSelector("#log-table tbody tr")).Select(r => r.Text).ToList();
+        Assert.Contains("line 119 of json", rows[0], StringComparison.Ordinal);
+        Assert.Contains("line 118 of json", rows[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(rows, r => r.Contains("line 000 of json", StringComparison.Ordinal));
+        driver.FindElement(By.Id("older")).Click();
+        new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromMinutes(1)).Until(_ =>
+            driver.FindElements(By.CssSelector("#log-table tbody tr")).Any(r => r.Text.Contains("line 000 of json", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Logs_says_they_are_not_available_where_the_daemon_has_no_logs_endpoint()
     {
         if (LogHandlers.HasLogs(Daemon.App.Services.GetRequiredService<EndpointDataSource>()))

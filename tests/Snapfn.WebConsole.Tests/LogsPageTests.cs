@@ -30,12 +30,12 @@ public sealed class FakeLogsApi
             {
                 await http.Response.WriteAsJsonAsync(new
                 {
-                    entries = new[]
+                    lines = new[]
                     {
                         Entry("inv-2", "stdout", $"second line of {name}"),
                         Entry("inv-1", "stderr", $"first line of {name}"),
                     },
-                    next = "cursor-1",
+                    next_before = 1,
                 });
                 return;
             }

@@ -170,17 +170,7 @@ public sealed class FunctionRegistry
             if (!reader.Read())
                 return null;
             var settings = new FunctionSettings { KeepState = reader.GetBoolean(4), MaxInstances = reader.IsDBNull(5) ? null : reader.GetInt32(5) };
-            var snapshot = reader.IsDBNull(6) ? null : new SnapshotRecord
-            {
-                SnapshotId = Guid.Parse(reader.GetString(6)),
-                ElfSha256 = reader.GetString(7),
-                StateSha256 = reader.GetString(8),
-                MemoryFile = reader.GetString(9),
-                MemoryMib = reader.GetInt32(10),
-                AllocatedBytes = reader.GetInt64(11),
-                DataPages = reader.GetInt64(12),
-                TakenAt = Parse(reader.GetString(13)),
-            };
+            var snapshot = reader.IsDBNull(6) ? null : ReadSnapshot(reader, 6);
             function = new ServingFunction(new FunctionInfo(name, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)),
                 reader.GetInt32(3), settings, snapshot, []);
         }
@@ -353,17 +343,7 @@ public sealed class FunctionRegistry
         var result = new Dictionary<string, SnapshotRecord>(StringComparer.Ordinal);
         while (reader.Read())
         {
-            result[reader.GetString(0)] = new SnapshotRecord
-            {
-                SnapshotId = Guid.Parse(reader.GetString(1)),
-                ElfSha256 = reader.GetString(2),
-                StateSha256 = reader.GetString(3),
-                MemoryFile = reader.GetString(4),
-                MemoryMib = reader.GetInt32(5),
-                AllocatedBytes = reader.GetInt64(6),
-                DataPages = reader.GetInt64(7),
-                TakenAt = Parse(reader.GetString(8)),
-            };
+            result[reader.GetString(0)] = ReadSnapshot(reader, 1);
         }
         return result;
     }
@@ -387,6 +367,19 @@ public sealed class FunctionRegistry
 
     /// <summary>A recording row whose mode is column <paramref name="first"/>, followed by snapshot_id, path, sha256,
     /// pages, regions, file_bytes, recorded_at.</summary>
+    /// <summary>A snapshots row's columns, in table order, from column <paramref name="first"/> on.</summary>
+    private static SnapshotRecord ReadSnapshot(SqliteDataReader reader, int first) => new()
+    {
+        SnapshotId = Guid.Parse(reader.GetString(first)),
+        ElfSha256 = reader.GetString(first + 1),
+        StateSha256 = reader.GetString(first + 2),
+        MemoryFile = reader.GetString(first + 3),
+        MemoryMib = reader.GetInt32(first + 4),
+        AllocatedBytes = reader.GetInt64(first + 5),
+        DataPages = reader.GetInt64(first + 6),
+        TakenAt = Parse(reader.GetString(first + 7)),
+    };
+
     private static RecordingRecord ReadRecording(SqliteDataReader reader, int first) => new()
     {
         Mode = reader.GetString(first),

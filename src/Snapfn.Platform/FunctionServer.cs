@@ -264,9 +264,10 @@ public sealed class FunctionServer : IDisposable
     {
         if (SnapshotCachedProbe is { } probe)
             return probe(function);
-        if (function.Snapshot is not { } snapshot)
+        // The registry's name of the memory file, checked as a state file's is before it names a path.
+        if (function.Snapshot is not { } snapshot || !SnapshotFolder.IsMemoryFileName(snapshot.MemoryFile))
             return false;
-        var (cached, total) = PageCache.Count(Path.Combine(_invoker.Snapshots.Home.SnapshotFolder(function.Info.Name).Path, snapshot.MemoryFile));
+        var (cached, total) = PageCache.Count(_invoker.Snapshots.Home.SnapshotFolder(function.Info.Name).MemoryFile(snapshot.MemoryFile));
         return total > 0 && cached == total;
     }
 

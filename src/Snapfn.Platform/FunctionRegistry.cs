@@ -106,6 +106,9 @@ public sealed class FunctionRegistry
     /// <summary>Registry reads made for one function or the list (for tests: an invocation reads the registry once).</summary>
     public long Reads => Interlocked.Read(ref _reads);
 
+    /// <summary>The error for a name the registry does not know, listing the names it does.</summary>
+    public UnknownFunctionException Unknown(string name) => new(name, List().Select(f => f.Name));
+
     /// <summary>A built-in Python function's keep_state and max_instances, from its snapfn.json; the defaults for an
     /// ELF, or for a folder whose snapfn.json does not pass the checks (its snapshot says what is wrong with it).</summary>
     private static FunctionSettings BuiltInSettings(FunctionInfo function)

@@ -178,7 +178,7 @@ public sealed class FunctionServer : IDisposable
             if (admission.Version is { } version)
                 VersionResolved?.Invoke(name, version);
             // The memory size matters where a VM is booted rather than restored (a warm VM); a restore takes the snapshot's.
-            var options = VmOptions(name, plan.Timeout) with { MemorySize = plan.MemoryBytes, Output = observed.Output };
+            var options = _options.VmOptions(name, plan.Timeout) with { MemorySize = plan.MemoryBytes, Output = observed.Output };
             if (RunInvocation is { } seam)
                 result = seam(plan, options, cancel);
             else
@@ -215,7 +215,7 @@ public sealed class FunctionServer : IDisposable
         ArgumentNullException.ThrowIfNull(mode);
         if (!FunctionService.Modes.Contains(mode))
             throw new InvalidRequestException($"unknown mode '{mode}'; modes: {string.Join(", ", FunctionService.Modes)}");
-        _invoker.MakeCold((_registry.FindServing(FunctionService.CheckName(name)) ?? throw Unknown(name)).Info, mode);
+        _invoker.MakeCold((_registry.FindServing(FunctionService.CheckName(name)) ?? throw _registry.Unknown(name)).Info, mode);
     }
 
     /// <summary>The function's code or snapshot changed, or it was deleted: no idle VM of it serves another request.</summary>
@@ -241,7 +241,7 @@ public sealed class FunctionServer : IDisposable
         string? missing = null;
         while (true)
         {
-            var function = _registry.FindServing(name) ?? (_syncNewBuiltIn(name) ? _registry.FindServing(name) : null) ?? throw Unknown(name);
+            var function = _registry.FindServing(name) ?? (_syncNewBuiltIn(name) ? _registry.FindServing(name) : null) ?? throw _registry.Unknown(name);
             var path = function.Info.CodePath;
             VersionRead?.Invoke(path);
             if (_leases.TryAcquire(path) is { } lease)
@@ -269,18 +269,5 @@ public sealed class FunctionServer : IDisposable
             return false;
         var (cached, total) = PageCache.Count(_invoker.Snapshots.Home.SnapshotFolder(function.Info.Name).MemoryFile(snapshot.MemoryFile));
         return total > 0 && cached == total;
-    }
-
-    private UnknownFunctionException Unknown(string name) => new(name, _registry.List().Select(f => f.Name));
-
-    private MicroVmOptions VmOptions(string name, TimeSpan timeout)
-    {
-        var log = _options.GuestLog;
-        return new MicroVmOptions
-        {
-            Name = name,
-            Timeout = timeout,
-            Log = log is null ? null : line => log(name, line),
-        };
     }
 }

@@ -85,7 +85,7 @@ public sealed partial class FunctionService
                 {
                     RecordingResult result;
                     using (service.Budget.Reserve(snapshot.State.MemorySize, $"the VM that records '{job.Function}' in the background"))
-                        result = recorder.Record(snapshot, input, service.VmOptions(job.Function, service._options.AutoRecord!.RecordTimeout), new FaasnapRecordOptions(), staged);
+                        result = recorder.Record(snapshot, input, service._options.VmOptions(job.Function, service._options.AutoRecord!.RecordTimeout), new FaasnapRecordOptions(), staged);
                     return new StagedRecording(mode, staged, live, result, FunctionRegistry.Sha256Of(staged));
                 }
                 catch

@@ -51,6 +51,19 @@ public sealed record FunctionServiceOptions
     /// <summary>The clock of keep-alive and queue waits (tests move a fake one); the system's when null.</summary>
     public TimeProvider? Time { get; init; }
 
+    /// <summary>The options of a VM that runs <paramref name="name"/>: its timeout, and its guest log lines to
+    /// <see cref="GuestLog"/> under the function's name.</summary>
+    internal MicroVmOptions VmOptions(string name, TimeSpan timeout)
+    {
+        var log = GuestLog;
+        return new MicroVmOptions
+        {
+            Name = name,
+            Timeout = timeout,
+            Log = log is null ? null : line => log(name, line),
+        };
+    }
+
     /// <summary>The most of an invocation's error text the invocation log keeps (UTF-8 bytes; see <see cref="ErrorText"/>).</summary>
     public int MaxErrorTextBytes { get; init; } = ErrorText.DefaultMaxBytes;
 
@@ -163,7 +176,7 @@ public sealed partial class FunctionService : IDisposable
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
     public RegisteredFunction Get(string name) =>
-        _registry.Find(CheckName(name)) ?? (SyncIfNewBuiltIn(name) ? _registry.Find(name) : null) ?? throw Unknown(name);
+        _registry.Find(CheckName(name)) ?? (SyncIfNewBuiltIn(name) ? _registry.Find(name) : null) ?? throw _registry.Unknown(name);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
     /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
@@ -280,7 +293,7 @@ public sealed partial class FunctionService : IDisposable
         lock (ChangeLock(name))
         {
             if (!_registry.DeleteUser(name))
-                throw Unknown(name);
+                throw _registry.Unknown(name);
             Changed(name);
             _elves.Prune(name, keep: null);
             Logs.Delete(name); // its output lines go with it
@@ -299,7 +312,7 @@ public sealed partial class FunctionService : IDisposable
         var mib = memoryMib ?? function.MemoryMib;
         // What init() prints is kept under an id of its own, as the snapshot's init phase.
         var initLog = Logs.Capture(name, InvocationId.New(), Snapfn.Platform.Logs.FunctionLogPhase.Init);
-        var options = VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
+        var options = _options.VmOptions(name, timeout) with { MemorySize = CheckMemory(mib, "memory_mib"), Output = initLog };
         SnapshotOutcome outcome;
         lock (ChangeLock(name))
         {
@@ -353,7 +366,7 @@ public sealed partial class FunctionService : IDisposable
             var snapshot = _snapshots.Open(function.Info);
             RecordingResult result;
             using (Budget.Reserve(snapshot.State.MemorySize, $"the VM that records '{name}'"))
-                result = _records.Record(function.Info, mode, input, VmOptions(name, timeout), faasnap);
+                result = _records.Record(function.Info, mode, input, _options.VmOptions(name, timeout), faasnap);
             snapshot = _snapshots.Open(function.Info);
             var record = new RecordingRecord
             {
@@ -425,19 +438,6 @@ public sealed partial class FunctionService : IDisposable
         }
         _registry.SyncBuiltIns(_catalog);
         return true;
-    }
-
-    private UnknownFunctionException Unknown(string name) => new(name, _registry.List().Select(f => f.Name));
-
-    private MicroVmOptions VmOptions(string name, TimeSpan timeout)
-    {
-        var log = _options.GuestLog;
-        return new MicroVmOptions
-        {
-            Name = name,
-            Timeout = timeout,
-            Log = log is null ? null : line => log(name, line),
-        };
     }
 
     private Lock ChangeLock(string name) => _changeLocks.GetOrAdd(name, _ => new Lock());

@@ -131,13 +131,5 @@ public sealed class EpollFile : OpenFile
         return 0;
     }
 
-    public override int Stat(out Kernel.stat st)
-    {
-        st = default;
-        st.st_mode = 0x180;
-        st.st_nlink = 1;
-        st.st_blksize = 4096;
-        st.st_ino = _inode;
-        return 0;
-    }
+    public override int Stat(out Kernel.stat st) => AnonymousInodeStat(_inode, out st);
 }

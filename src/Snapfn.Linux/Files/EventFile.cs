@@ -60,14 +60,5 @@ public sealed class EventFile : OpenFile
 
     public override long ReadinessVersion => _version;
 
-    public override int Stat(out Kernel.stat st)
-    {
-        // An anonymous inode: no file type bits, mode 0600.
-        st = default;
-        st.st_mode = 0x180;
-        st.st_nlink = 1;
-        st.st_blksize = 4096;
-        st.st_ino = _inode;
-        return 0;
-    }
+    public override int Stat(out Kernel.stat st) => AnonymousInodeStat(_inode, out st);
 }

@@ -50,6 +50,18 @@ public abstract class OpenFile : IDisposable
 
     public abstract int Stat(out Kernel.stat st);
 
+    /// <summary>What fstat tells of a file that lives on no file system (an eventfd, an epoll instance): Linux's
+    /// anonymous inode, no file type bits, mode 0600.</summary>
+    protected static int AnonymousInodeStat(ulong inode, out Kernel.stat st)
+    {
+        st = default;
+        st.st_mode = 0x180;
+        st.st_nlink = 1;
+        st.st_blksize = 4096;
+        st.st_ino = inode;
+        return 0;
+    }
+
     public virtual long ReadDirectory(Span<byte> buffer) => -Errno.ENOTDIR;
 
     public virtual int Truncate(long length) => -Errno.EINVAL;

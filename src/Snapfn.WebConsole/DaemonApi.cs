@@ -53,10 +53,12 @@ public sealed class DaemonApi : IDisposable
     }
 
     /// <summary>A streamed answer (Server-Sent Events), for the caller to copy and dispose.</summary>
-    public async Task<HttpResponseMessage> OpenStreamAsync(string path, CancellationToken cancel)
+    public async Task<HttpResponseMessage> OpenStreamAsync(string path, long? lastEventId, CancellationToken cancel)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is { } id)
+            request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.Authorization = _token();
         return await Client().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
     }

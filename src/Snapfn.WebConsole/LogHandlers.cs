@@ -7,29 +7,27 @@ using Snapfn.WebConsole.Pages;
 namespace Snapfn.WebConsole;
 
 /// <summary>A line a function wrote, as GET /functions/{name}/logs returns it.</summary>
-public sealed record LogEntry(string InvocationId, string Time, string Stream, string Path, string Text)
+public sealed record LogEntry(long Id, string InvocationId, string Time, string Stream, string Path, string Text)
 {
     public static LogEntry? From(JsonElement e)
     {
         if (e.ValueKind != JsonValueKind.Object)
             return null;
         string Field(string name) => e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() ?? "" : v.ToString() : "";
-        return new LogEntry(Field("invocation_id"), Field("time"), Field("stream"), Field("path"), Field("text"));
+        var id = e.TryGetProperty("id", out var i) && i.TryGetInt64(out var n) ? n : 0;
+        return new LogEntry(id, Field("invocation_id"), Field("time"), Field("stream"), Field("path"), Field("text"));
     }
 }
 
 /// <summary>
 /// The Logs page reads a function's logs through the API's GET /functions/{name}/logs (newest first, paged with
 /// `next`) and follows it through the same endpoint's `?follow=1` Server-Sent Events, relayed to the browser as they
-/// come. Where the daemon has no such endpoint the page says so instead of failing.
+/// come.
 /// </summary>
 internal static class LogHandlers
 {
-    public const string LogsRoute = "/functions/{name}/logs";
-
-    public static async Task<IResult> Page(HttpContext http, DaemonApi api, EndpointDataSource endpoints, string? function, string? next)
+    public static async Task<IResult> Page(HttpContext http, DaemonApi api, string? function, string? next)
     {
-        var available = HasLogs(endpoints);
         var functions = await api.GetAsync("functions", http.RequestAborted);
         var names = functions.Json is { ValueKind: JsonValueKind.Array } a
             ? a.EnumerateArray().Select(f => f.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "").Where(n => n.Length > 0).ToList()
@@ -37,7 +35,7 @@ internal static class LogHandlers
         var entries = new List<LogEntry>();
         string? older = null;
         ApiProblem? problem = null;
-        if (available && !string.IsNullOrEmpty(function))
+        if (!string.IsNullOrEmpty(function))
         {
             var answer = await api.GetAsync($"functions/{Uri.EscapeDataString(function)}/logs" + (string.IsNullOrEmpty(next) ? "" : $"?before={Uri.EscapeDataString(next)}"), http.RequestAborted);
             problem = answer.Problem;
@@ -53,21 +51,18 @@ internal static class LogHandlers
         }
         return ConsoleEndpoints.Page<LogsPage>(new
         {
-            Tokens = ConsoleEndpoints.Tokens(http), Available = available, Functions = names, Function = function ?? "",
+            Tokens = ConsoleEndpoints.Tokens(http), Functions = names, Function = function ?? "",
             Entries = entries, Older = older, Problem = problem, Following = string.IsNullOrEmpty(next),
         });
     }
 
-    /// <summary>Relays the API's event stream (`?follow=1`) to the page, event by event.</summary>
-    public static async Task Stream(HttpContext http, DaemonApi api, EndpointDataSource endpoints, string name)
+    /// <summary>Relays the API's event stream (`?follow=1`) to the page, event by event, from the line after
+    /// <paramref name="after"/> (the newest the page shows) or, when the browser reconnects, after its Last-Event-ID:
+    /// the daemon then sends only what the page lacks.</summary>
+    public static async Task Stream(HttpContext http, DaemonApi api, string name, long? after)
     {
-        if (!HasLogs(endpoints))
-        {
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
-            await http.Response.WriteAsync("this daemon has no GET /functions/{name}/logs", http.RequestAborted);
-            return;
-        }
-        using var upstream = await api.OpenStreamAsync($"functions/{Uri.EscapeDataString(name)}/logs?follow=1", http.RequestAborted);
+        var resume = long.TryParse(http.Request.Headers["Last-Event-ID"], out var id) && id > 0 ? id : after is > 0 ? after : null;
+        using var upstream = await api.OpenStreamAsync($"functions/{Uri.EscapeDataString(name)}/logs?follow=1", resume, http.RequestAborted);
         if (!upstream.IsSuccessStatusCode)
         {
             http.Response.StatusCode = StatusCodes.Status502BadGateway;
@@ -93,9 +88,4 @@ internal static class LogHandlers
             // The page went away: so does the relay.
         }
     }
-
-    internal static bool HasLogs(EndpointDataSource endpoints) =>
-        endpoints.Endpoints.OfType<RouteEndpoint>().Any(e =>
-            string.Equals(e.RoutePattern.RawText?.TrimEnd('/'), LogsRoute, StringComparison.OrdinalIgnoreCase) &&
-            (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("GET") ?? true));
 }

@@ -53,9 +53,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public string Files => _files.Path;
 
-    /// <summary>An endpoint the test maps before the daemon starts (the function-logs API of issue 21), or none.</summary>
-    public Action<Microsoft.AspNetCore.Builder.WebApplication>? Configure { get; init; }
-
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(Results, "python"));
@@ -72,7 +69,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
         await File.WriteAllTextAsync(_files.Combine("secret.md"), Secret);
         File.CreateSymbolicLink(Path.Combine(Results, "leak.md"), _files.Combine("secret.md"));
         Directory.CreateSymbolicLink(Path.Combine(Results, "outside"), _files.Path);
-        _daemon = await ConsoleDaemon.StartAsync(_home.Path, Results, Configure);
+        _daemon = await ConsoleDaemon.StartAsync(_home.Path, Results);
         _daemon.UseFakeRuntime();
         if (ConsoleScreenshots.Chromium.Unavailable() is null)
             _browser = ConsoleScreenshots.Chromium.Start();

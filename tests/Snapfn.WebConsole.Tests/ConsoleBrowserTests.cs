@@ -273,8 +273,6 @@ public sealed class ConsoleBrowserTests : IClassFixture<ConsoleFixture>
     [Fact]
     public void Logs_lists_the_lines_the_daemon_keeps_newest_first_with_a_link_to_older_ones()
     {
-        if (!LogHandlers.HasLogs(Daemon.App.Services.GetRequiredService<EndpointDataSource>()))
-            Assert.Skip("this daemon has no GET /functions/{name}/logs: LogsPageTests plays its contract");
         // Lines stored as an invocation's capture stores a guest's output (no VM here), more than one page of them.
         for (var i = 0; i < 120; i++)
         {
@@ -296,12 +294,30 @@ public sealed class ConsoleBrowserTests : IClassFixture<ConsoleFixture>
     }
 
     [Fact]
-    public void Logs_says_they_are_not_available_where_the_daemon_has_no_logs_endpoint()
+    public void Logs_follows_a_functions_new_lines_as_they_are_stored()
     {
-        if (LogHandlers.HasLogs(Daemon.App.Services.GetRequiredService<EndpointDataSource>()))
-            Assert.Skip("this daemon has GET /functions/{name}/logs (issue 21): LogsPageTests and the KVM test cover the page");
+        var older = Daemon.Service.Logs.Capture("hello-world", "console-follow-1");
+        older.Write(Snapfn.Vmm.GuestOutputKind.Stderr, System.Text.Encoding.UTF8.GetBytes("a line from before\n"));
+        older.Complete("mode-warm");
         var browser = LoggedIn();
-        browser.Driver.Navigate().GoToUrl(Daemon.Address + "/console/logs?function=hello-world");
-        Assert.Contains("Logs are not available", browser.WaitFor("#logs-unavailable").Text, StringComparison.Ordinal);
+        var driver = browser.Driver;
+        var feed = Daemon.Service.Logs.Feed;
+        var followersBefore = feed.Followers;
+        driver.Navigate().GoToUrl(Daemon.Address + "/console/logs?function=hello-world");
+        browser.WaitFor("#log-table");
+        Assert.Contains("a line from before", driver.FindElement(By.Id("log-table")).Text, StringComparison.Ordinal);
+
+        // The page's script follows through the console's relay to the daemon's stream; a line stored once it does
+        // reaches the page without a reload (waiting on the follower count, not on time).
+        new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromMinutes(1)).Until(_ => feed.Followers > followersBefore);
+        var live = Daemon.Service.Logs.Capture("hello-world", "console-follow-2");
+        live.Write(Snapfn.Vmm.GuestOutputKind.Stdout, System.Text.Encoding.UTF8.GetBytes("a live line\n"));
+        live.Complete("mode-warm");
+        new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromMinutes(1)).Until(_ =>
+            driver.FindElement(By.CssSelector("#log-table tbody tr:first-child")).Text.Contains("a live line", StringComparison.Ordinal));
+        // The stream started after the newest line the page showed: nothing shown twice.
+        var rows = driver.FindElements(By.CssSelector("#log-table tbody tr")).Select(r => r.Text).ToList();
+        Assert.Single(rows, r => r.Contains("a line from before", StringComparison.Ordinal));
+        Assert.Single(rows, r => r.Contains("a live line", StringComparison.Ordinal));
     }
 }

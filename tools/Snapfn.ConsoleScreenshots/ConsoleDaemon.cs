@@ -28,8 +28,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
 
     public FunctionService Service => App.Services.GetRequiredService<FunctionService>();
 
-    /// <param name="configure">Changes the app before it starts (a test maps an endpoint the daemon does not have yet).</param>
-    public static async Task<ConsoleDaemon> StartAsync(string home, string? results, Action<WebApplication>? configure = null, CancellationToken cancel = default)
+    public static async Task<ConsoleDaemon> StartAsync(string home, string? results, CancellationToken cancel = default)
     {
         var options = new DaemonOptions
         {
@@ -38,7 +37,6 @@ public sealed class ConsoleDaemon : IAsyncDisposable
             WebConsole = new ConsoleOptions { ResultsDirectory = results },
         };
         var app = DaemonHost.Build(options, _ => { });
-        configure?.Invoke(app);
         await app.StartAsync(cancel);
         var token = (await File.ReadAllTextAsync(Path.Combine(home, AccessToken.FileName), cancel)).Trim();
         return new ConsoleDaemon(app, DaemonHost.Addresses(app)[0], token);

@@ -29,7 +29,8 @@ function drawChart(el) {
 function followLog(status) {
     const table = document.querySelector("#log-table tbody");
     const source = new EventSource(status.dataset.follow);
-    source.onmessage = (event) => {
+    // The daemon names its events: `line` for each line, `dropped` when this follower fell too far behind.
+    source.addEventListener("line", (event) => {
         let entry;
         try { entry = JSON.parse(event.data); } catch { return; }
         const row = document.createElement("tr");
@@ -46,7 +47,11 @@ function followLog(status) {
         row.appendChild(text);
         table.insertBefore(row, table.firstChild);
         status.textContent = "Newest first; following new lines (last at " + new Date().toLocaleTimeString() + ")";
-    };
+    });
+    source.addEventListener("dropped", () => {
+        source.close();
+        status.textContent = "Not following: this page fell too far behind the log (reload the page to follow again).";
+    });
     source.onerror = () => {
         status.textContent = source.readyState === EventSource.CLOSED
             ? "Not following: the log stream ended (reload the page to follow again)."

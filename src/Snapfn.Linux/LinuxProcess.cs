@@ -112,6 +112,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         return ref _registers;
     }
 
+    /// <summary>After a restore: the vCPU's FPU state is the running thread's.</summary>
+    internal void ResetFpuOwner() => _fpuOwner = Threads.Current;
+
     /// <summary>The vCPU's FPU state for a signal frame; null without a VM.</summary>
     internal byte[]? SaveFpu()
     {
@@ -244,6 +247,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 VmmPages.ForProcess(options.Vm.MemorySize, VdsoImage(state, options)));
             process.Cpu = new VmThreadCpu(process._vm);
             process._vdsoClock?.Attach(process._vm);
+            if (process.Threads.Multiple)
+                process.StartTimeSlice();
             return process;
         }
         catch

@@ -89,13 +89,27 @@ internal sealed class ThreadScheduler
         return thread;
     }
 
-    /// <summary>Puts a thread back as a snapshot had it (a restore); the first is the one on the vCPU.</summary>
+    /// <summary>A restore: the program's thread on the vCPU is <paramref name="tid"/> (not always the main thread:
+    /// whichever read the channel), and nothing else exists yet.</summary>
+    public GuestThread ResetCurrent(int tid, ThreadSignals signals, int? leaderExitStatus)
+    {
+        if (_threads.Count != 1 || _runQueue.Count != 0 || _waiting.Count != 0)
+            throw new InvalidOperationException("threads are restored into a fresh process only");
+        _threads.Clear();
+        Current = new GuestThread(tid, signals) { State = GuestThreadState.Running };
+        _threads[tid] = Current;
+        _nextTid = tid + 1;
+        LeaderExitStatus = leaderExitStatus;
+        return Current;
+    }
+
+    /// <summary>Puts a thread back as a snapshot had it (a restore), to be made runnable or waiting next.</summary>
     public GuestThread Restore(int tid, ThreadSignals signals)
     {
         if (_threads.Count >= MaxThreads && !_threads.ContainsKey(tid))
             throw new InvalidOperationException($"the snapshot has more threads than the limit of {MaxThreads}");
-        if (tid == Current.Tid)
-            return Current;
+        if (_threads.ContainsKey(tid))
+            throw new InvalidOperationException($"thread {tid} exists already");
         var thread = new GuestThread(tid, signals);
         _threads[tid] = thread;
         _nextTid = Math.Max(_nextTid, tid + 1);

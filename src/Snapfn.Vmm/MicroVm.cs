@@ -327,11 +327,12 @@ public sealed class MicroVm : IDisposable
                 VcpuThread.ConsumeKick();
                 if (_stopRequested || _syscalls is null)
                     continue;
-                // KVM stored the interrupted registers in the run page (kvm_valid_regs), as at any exit.
-                ref var interrupted = ref _vcpu.RunPage;
-                if (_syscalls.OnInterrupted(this, ref interrupted.sync_regs) is not { } after)
+                // The registers by ioctl, not from the run page: an interruption is not an exit, and costs two ioctls
+                // once a time slice, not once a system call.
+                var interrupted = _vcpu.GetRegs();
+                if (_syscalls.OnInterrupted(this, ref interrupted) is not { } after)
                     continue;
-                interrupted.kvm_dirty_regs = Kvm.KVM_SYNC_X86_REGS;
+                _vcpu.SetRegs(interrupted);
                 if (after == SyscallAction.Continue)
                     continue;
                 var ended = after == SyscallAction.Result ? GuestStop.Result : after == SyscallAction.Ready ? GuestStop.Ready : GuestStop.Exited;

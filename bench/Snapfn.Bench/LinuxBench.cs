@@ -42,6 +42,7 @@ public sealed class LinuxBench
     public void RunAll()
     {
         SyscallRoundTrip();
+        ThreadCosts();
         PythonStartup();
         PythonCompute();
         PythonFunctionBoot();
@@ -87,6 +88,37 @@ public sealed class LinuxBench
             string.Create(CultureInfo.InvariantCulture, $"{n:N0} raw getppid() in a static C program, timed inside the guest, median of 3; hypercall in the same run: {withSync:0.0} us with sync regs, {withoutSync:0.0} us without")));
         Results.Add(new MicroResult("hypercall_round_trip_sync_regs", withSync, "us", "LOG hypercalls, KVM storing the registers in the run page at every exit"));
         Results.Add(new MicroResult("hypercall_round_trip_no_sync_regs", withoutSync, "us", "the same, kvm_valid_regs = 0"));
+    }
+
+    /// <summary>Issue 24's targets: a thread start and join (≤ 100 µs) and a futex wake-to-run (≤ 50 µs), in the VM
+    /// (threads on the VMM's scheduler, one vCPU) against the same static program run natively here.</summary>
+    private void ThreadCosts()
+    {
+        _progress("thread start + join and futex wake-to-run: in a VM against the host");
+        const int n = 2_000;
+        var arguments = new[] { n.ToString(CultureInfo.InvariantCulture) };
+        var vm = Enumerable.Range(0, 3).Select(_ => RunInVm("/tests/thread-bench-static", arguments, out long _)).ToList();
+        var host = Enumerable.Range(0, 3).Select(_ => RunNatively(Path.Combine(TestsDirectory, "thread-bench-static"), arguments)).ToList();
+        double Median(List<string> outputs, string key) => Stats.Median(outputs.Select(o => Value(o, key) / 1000).ToList());
+        foreach (var (name, key, target) in new[] { ("thread_start_join", "thread_start_join_ns", 100), ("futex_wake_to_run", "futex_wake_to_run_ns", 50) })
+        {
+            Results.Add(new MicroResult(name, Median(vm, key), "us", string.Create(CultureInfo.InvariantCulture,
+                $"{n:N0} rounds of guest/linux-tests/thread-bench.c in the VM, median of 3 (target ≤ {target} us); the same program on the host: {Median(host, key):0.0} us")));
+        }
+    }
+
+    private static string RunNatively(string program, IReadOnlyList<string> arguments)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{program} exited with {process.ExitCode} on the host: {error}");
+        return output.Trim();
     }
 
     private double Hypercall(bool syncRegisters)

@@ -1,7 +1,7 @@
-/* deny: what the sandbox refuses — network, new processes and threads, exec, unsupported calls, memory
- * beyond the guest's. Run as `/tests/deny-static` (no arguments).
+/* deny: what the sandbox refuses — network, new processes, exec, unsupported calls, memory beyond the guest's
+ * (threads are supported: threads.c). Run as `/tests/deny-static` (no arguments).
  *
- * Natively most of these succeed; a child or thread that does get created exits at once, and the execve
+ * Natively most of these succeed; a child that does get created exits at once, and the execve
  * check runs last and, if it succeeds, python prints the FAIL line and exits 1. */
 #include "lt.h"
 
@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/sched.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +28,6 @@ static void reap(long pid)
         _exit(0);
     if (pid > 0)
         waitpid((pid_t)pid, NULL, 0);
-}
-
-static void *thread_main(void *arg)
-{
-    return arg;
 }
 
 static void check_network(void)
@@ -91,13 +85,6 @@ static void check_processes(void)
     reap(r);
     errno = err;
     lt_sys_fails("raw-clone3-fails", r);
-
-    pthread_t t;
-    int pr = pthread_create(&t, NULL, thread_main, NULL);
-    if (pr == 0)
-        pthread_join(t, NULL);
-    lt_check("pthread-create-eagain", pr == EAGAIN, "pthread_create returned %d (%s), want EAGAIN", pr,
-             pr ? lt_errname(pr) : "a thread was created");
 }
 
 static void check_unsupported(void)

@@ -7,6 +7,7 @@ using Snapfn.Linux.Files;
 using Snapfn.Linux.Loader;
 using Snapfn.Linux.Memory;
 using Snapfn.Linux.Syscalls;
+using Snapfn.Linux.Threads;
 using Snapfn.Vmm;
 
 namespace Snapfn.Linux;
@@ -35,6 +36,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private Kvm.kvm_regs _registers;
     private bool _registersChanged;
     private int _fpuStateSize;
+    private GuestThread? _fpuOwner;
+    private Timer? _timeSlice;
 
     private LinuxProcess(ProcessOptions options)
     {
@@ -56,6 +59,8 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _stderrTail = new OutputTail(options.StandardError);
         Clock = new HostGuestClock(this);
         Pipes = new PipeBuffers(options.PipeBufferLimit);
+        Threads = new ThreadScheduler(options.MaxThreads, Pid, Signals.Thread);
+        _fpuOwner = Threads.Current;
     }
 
     /// <summary>The invocation channel (fd 3) of a function's program; null for a plain program.</summary>
@@ -77,6 +82,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     public int Umask { get; set; } = 0x12; // 022
 
     public SignalState Signals { get; } = new();
+
+    /// <summary>The program's threads and which one the vCPU runs.</summary>
+    internal ThreadScheduler Threads { get; }
+
+    /// <summary>What a thread switch changes in the vCPU besides the registers; tests put a recording one here.</summary>
+    internal IThreadCpu Cpu { get; set; } = NoThreadCpu.Instance;
 
     /// <summary>setitimer's and timer_create's timers.</summary>
     public ProcessTimers Timers { get; } = new();
@@ -100,6 +111,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _registersChanged = true;
         return ref _registers;
     }
+
+    /// <summary>After a restore: the vCPU's FPU state is the running thread's.</summary>
+    internal void ResetFpuOwner() => _fpuOwner = Threads.Current;
 
     /// <summary>The vCPU's FPU state for a signal frame; null without a VM.</summary>
     internal byte[]? SaveFpu()
@@ -129,7 +143,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         }
     }
 
-    public ulong FsBase { get; set; }
+    /// <summary>The running thread's FS base.</summary>
+    public ulong FsBase
+    {
+        get => Threads.Current.FsBase;
+        set => Threads.Current.FsBase = value;
+    }
 
     /// <summary>prctl(PR_SET_NAME): at most 15 bytes, as the kernel's comm.</summary>
     public byte[] ThreadName { get; set; } = "snapfn-guest"u8.ToArray();
@@ -151,7 +170,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     /// <summary>Sets the FS base in the vCPU (when there is one) and in the books.</summary>
     internal void SetFsBase(ulong value)
     {
-        _vm?.SetFsBase(value);
+        Cpu.SetFsBase(value);
         FsBase = value;
     }
 
@@ -182,6 +201,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 process.Root.ExecutablePath = program;
                 return new ProgramLoader(process.Root, process.Mappings, memory).Load(program, options.Arguments, options.Environment, vdso);
             }, vdso?.Image);
+            process.Cpu = new VmThreadCpu(process._vm);
             process._vdsoClock?.Attach(process._vm);
             return process;
         }
@@ -225,7 +245,10 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             state.ApplyTo(process);
             process._vm = MicroVm.Restore(shell, memory, layout, vcpu, options.Vm, process,
                 VmmPages.ForProcess(options.Vm.MemorySize, VdsoImage(state, options)));
+            process.Cpu = new VmThreadCpu(process._vm);
             process._vdsoClock?.Attach(process._vm);
+            if (process.Threads.Multiple)
+                process.StartTimeSlice();
             return process;
         }
         catch
@@ -320,29 +343,224 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     {
         var number = regs.rax;
         var args = new SyscallArgs(regs);
+        var thread = Threads.Current;
+        var (mask, savedMask) = (Signals.Mask, Signals.SavedMask);
         _registers = regs;
         _registersChanged = false;
-        var result = Dispatch(number, args);
+        long result;
+        try
+        {
+            result = Dispatch(number, args);
+        }
+        catch (ThreadBlockedException blocked)
+        {
+            // The call is over for now: what it changed of the mask is undone (a retry serves it again from the start).
+            if (blocked.Wait is { } wait)
+            {
+                Signals.Mask = mask;
+                Signals.SavedMask = savedMask;
+                Threads.Block(regs, number, wait);
+            }
+            _vdsoClock?.Refresh();
+            return Reschedule(ref regs);
+        }
         _vdsoClock?.Refresh();
         if (result == FunctionChannel.Waiting)
-            return SyscallAction.Ready; // the read stays unfinished: RAX is set when the request comes
+        {
+            if (!Threads.Multiple)
+                return SyscallAction.Ready; // the read stays unfinished: RAX is set when the request comes
+            // Other threads run first; READY is when none can (Reschedule).
+            Threads.Block(regs, number, new ThreadWait(WaitKind.Channel, "reads its invocation channel"));
+            return Reschedule(ref regs);
+        }
+        thread.CallDeadline = null;
+        Threads.Progress();
         if (_registersChanged)
             regs = _registers;
         regs.rax = unchecked((ulong)result);
+        return AfterCall(number, result, ref regs);
+    }
+
+    /// <summary>The end of a system call of the running thread (its result in RAX): timers, signal delivery, the
+    /// end of the program, a result written to the channel.</summary>
+    private SyscallAction AfterCall(ulong number, long result, ref Kvm.kvm_regs regs)
+    {
         if (Exit is null)
         {
             Timers.Expire(this);
             if (Signals.Pending != 0 || result == -Waits.ERESTARTSYS)
                 SignalDelivery.Deliver(this, number, ref regs);
         }
-        if (Exit is { } exit)
-        {
-            if (_options.Function)
-                throw new ProgramExitedException(exit, Channel?.HasServed == true ? "during a request" : "before it read its first request",
-                    _stderrTail.Text);
-            return SyscallAction.Exited;
-        }
+        if (Exit is not null)
+            return Exited();
         return Channel?.TakeResult() is { } done ? Finish(done) : SyscallAction.Continue;
+    }
+
+    private SyscallAction Exited()
+    {
+        StopTimeSlice();
+        if (_options.Function)
+            throw new ProgramExitedException(Exit!, Channel?.HasServed == true ? "during a request" : "before it read its first request",
+                _stderrTail.Text);
+        return SyscallAction.Exited;
+    }
+
+    /// <summary>
+    /// The running thread left the vCPU (it waits or exited): finds the next thread to run and puts it in
+    /// <paramref name="regs"/>. A thread whose wait is a retry has its call served again here, without entering the
+    /// guest; when no thread can run, the vCPU sleeps until the first deadline (a timeout, a timer), the program is at
+    /// READY if a thread reads its empty channel, and otherwise nothing can ever end the waits: a deadlock.
+    /// </summary>
+    private SyscallAction Reschedule(ref Kvm.kvm_regs regs)
+    {
+        while (true)
+        {
+            if (Exit is not null)
+                return Exited();
+            Timers.Expire(this);
+            var next = Threads.Next(Clock.Monotonic, Signals.ProcessPending);
+            if (next is null)
+            {
+                if (Threads.ChannelWaiter is { } reader)
+                {
+                    Threads.MakeCurrent(reader);
+                    SwitchTo(reader, ref regs);
+                    regs.rip = SyscallTrap.ReturnAddress;
+                    return SyscallAction.Ready;
+                }
+                if (!SleepUntilSomethingCanRun())
+                {
+                    // The guest is being stopped: the thread that ran last takes the EINTR, and the VM's loop stops.
+                    var last = Threads.Count > 0 ? Threads.Current : null;
+                    if (last is null || last.State == GuestThreadState.Exited)
+                        return SyscallAction.Exited;
+                    Threads.MakeCurrent(last);
+                    SwitchTo(last, ref regs);
+                    regs.rax = unchecked((ulong)-Errno.EINTR);
+                    return SyscallAction.Continue;
+                }
+                continue;
+            }
+            switch (next.Resume)
+            {
+                case ResumeKind.Preempted:
+                    SwitchTo(next, ref regs);
+                    return SyscallAction.Continue;
+                case ResumeKind.FromSyscall:
+                    SwitchTo(next, ref regs);
+                    regs.rip = SyscallTrap.ReturnAddress;
+                    regs.rax = unchecked((ulong)next.Result);
+                    return AfterCall(next.SyscallNumber, next.Result, ref regs);
+                default:
+                    if (Retry(next, ref regs) is { } action)
+                        return action;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Serves again the call of a thread whose wait was a retry: its result and the end of the call, or null
+    /// when it waits again.</summary>
+    private SyscallAction? Retry(GuestThread thread, ref Kvm.kvm_regs regs)
+    {
+        Signals.Thread = thread.Signals;
+        var number = thread.SyscallNumber;
+        var (mask, savedMask) = (Signals.Mask, Signals.SavedMask);
+        _registers = thread.Registers;
+        _registersChanged = false;
+        long result;
+        try
+        {
+            result = Dispatch(number, new SyscallArgs(thread.Registers));
+        }
+        catch (ThreadBlockedException blocked)
+        {
+            if (blocked.Wait is { } wait)
+            {
+                Signals.Mask = mask;
+                Signals.SavedMask = savedMask;
+                Threads.Block(thread.Registers, number, wait);
+            }
+            return null;
+        }
+        thread.CallDeadline = null;
+        Threads.Progress();
+        SwitchTo(thread, ref regs);
+        if (_registersChanged)
+            regs = _registers;
+        regs.rip = SyscallTrap.ReturnAddress;
+        regs.rax = unchecked((ulong)result);
+        return AfterCall(number, result, ref regs);
+    }
+
+    /// <summary>Puts <paramref name="thread"/> (already the scheduler's current) on the vCPU: its registers, signal
+    /// state, FS base and, when another thread's is there, its FPU state.</summary>
+    private void SwitchTo(GuestThread thread, ref Kvm.kvm_regs regs)
+    {
+        Signals.Thread = thread.Signals;
+        regs = thread.Registers;
+        _registers = regs;
+        Cpu.SetFsBase(thread.FsBase);
+        if (_fpuOwner != thread)
+        {
+            // The vCPU holds the FPU state of the thread that ran last; it is kept unless that thread is gone.
+            var state = Cpu.SaveFpu();
+            if (_fpuOwner is { State: not GuestThreadState.Exited } owner)
+                owner.Fpu = state;
+            if (thread.Fpu is { } saved)
+                Cpu.LoadFpu(saved);
+            thread.Fpu = null;
+            _fpuOwner = thread;
+        }
+    }
+
+    /// <summary>No thread can run: sleeps until the earliest deadline of a waiting thread or of a timer whose signal
+    /// would wake one. False when the guest is being stopped; throws <see cref="ProgramDeadlockException"/> when there
+    /// is no such deadline.</summary>
+    private bool SleepUntilSomethingCanRun()
+    {
+        var wake = Threads.NextDeadline();
+        var timer = Timers.NextExpiry(signal => !Signals.IsIgnored(signal) &&
+            Threads.Waiting.Any(t => t.Wait!.Kind != WaitKind.Channel && ((~t.Signals.Mask | t.Wait.AlsoWakeOn) & SignalState.Bit(signal)) != 0));
+        if (timer is { } t && (wake is null || t < wake))
+            wake = t;
+        if (wake is null)
+            throw new ProgramDeadlockException(Threads.DescribeWaits(), threads: true);
+        var now = Clock.Monotonic;
+        var slept = Clock.Sleep(Math.Max(0, wake.Value - now));
+        WaitedNs += Math.Max(0, Clock.Monotonic - now);
+        return slept >= 0;
+    }
+
+    /// <summary>
+    /// The vCPU was interrupted between two instructions (the time slice's kick): when another thread is ready to run,
+    /// the running one goes to the end of the run queue as it is and the next takes the vCPU. Null when nothing
+    /// changed. A thread interrupted inside the system-call stub is left alone (its state is half the kernel's).
+    /// </summary>
+    public SyscallAction? OnInterrupted(MicroVm vm, ref Kvm.kvm_regs regs)
+    {
+        if (!Threads.Multiple || Exit is not null || regs.rip - SyscallTrap.StubAddress < 4096)
+            return null;
+        Timers.Expire(this);
+        if (!Threads.WakeReady(Clock.Monotonic, Signals.ProcessPending))
+            return null;
+        Threads.Preempt(regs);
+        return Reschedule(ref regs);
+    }
+
+    /// <summary>Starts the time slice once a second thread exists (a VM only): every <see cref="ProcessOptions.TimeSlice"/>
+    /// the vCPU is kicked, so that a thread that computes without system calls cannot keep the others from running.</summary>
+    internal void StartTimeSlice()
+    {
+        if (_vm is not { } vm || _timeSlice is not null || _options.TimeSlice <= TimeSpan.Zero)
+            return;
+        _timeSlice = new Timer(_ => vm.Interrupt(), null, _options.TimeSlice, _options.TimeSlice);
+    }
+
+    internal void StopTimeSlice()
+    {
+        _timeSlice?.Dispose();
+        _timeSlice = null;
     }
 
     private SyscallAction Finish(ChannelResult result)
@@ -428,7 +646,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         {
             return -e.Errno;
         }
-        catch (Exception e) when (e is not GuestFailureException)
+        catch (Exception e) when (e is not (GuestFailureException or ThreadBlockedException))
         {
             throw new SyscallFailedException(Describe(number, args), e);
         }
@@ -466,6 +684,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         if (_disposed)
             return;
         _disposed = true;
+        StopTimeSlice();
         _vm?.Dispose();
         Files.Dispose();
         try

@@ -58,6 +58,17 @@ public sealed record ProcessOptions
 
     public const long DefaultPipeBufferLimit = 16L << 20;
 
+    /// <summary>Threads the program may have alive at once (the main thread included); past it clone fails with
+    /// EAGAIN, as Linux's at RLIMIT_NPROC, and pthread_create returns EAGAIN. Each costs the host a few KiB (its
+    /// registers and FPU state). Default 256.</summary>
+    public int MaxThreads { get; init; } = Threads.ThreadScheduler.DefaultMaxThreads;
+
+    /// <summary>How long a thread runs before the vCPU is interrupted to let another, ready one run (only while the
+    /// program has more than one thread). Default 10 ms; zero or less: threads switch only when one waits.</summary>
+    public TimeSpan TimeSlice { get; init; } = DefaultTimeSlice;
+
+    public static readonly TimeSpan DefaultTimeSlice = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Identifies the root's contents (its manifest's package hash): a snapshot is only restored into the
     /// root it was taken with.</summary>
     public string? RootFingerprint { get; init; }

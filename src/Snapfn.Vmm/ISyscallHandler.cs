@@ -27,6 +27,10 @@ public interface ISyscallHandler
     /// <summary>Serves the call whose number is in RAX and arguments in RDI, RSI, RDX, R10, R8, R9; writes RAX.</summary>
     SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs);
 
+    /// <summary>The guest was interrupted between two instructions (<see cref="MicroVm.Interrupt"/>, a time slice):
+    /// <paramref name="regs"/> may be changed (another guest thread put on the vCPU). Null when nothing changed.</summary>
+    SyscallAction? OnInterrupted(MicroVm vm, ref Kvm.kvm_regs regs) => null;
+
     /// <summary>Called before the guest runs again after the host had it stopped (a boot, a restore, a request).</summary>
     void BeforeRun(MicroVm vm);
 

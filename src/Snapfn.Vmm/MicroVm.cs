@@ -283,6 +283,15 @@ public sealed class MicroVm : IDisposable
         }
     }
 
+    /// <summary>Interrupts the running guest from another thread without stopping it: KVM_RUN returns, the system-call
+    /// handler's <see cref="ISyscallHandler.OnInterrupted"/> runs (a time slice of a program's threads), and the
+    /// guest goes on.</summary>
+    public void Interrupt()
+    {
+        if (!_disposed)
+            _thread.Kick();
+    }
+
     /// <summary>Stops the guest from another thread (a failed page server): the run in progress ends with
     /// <see cref="GuestStoppedException"/> carrying <paramref name="reason"/>.</summary>
     public void Stop(string reason)
@@ -316,7 +325,18 @@ public sealed class MicroVm : IDisposable
             if (!_vcpu.Run())
             {
                 VcpuThread.ConsumeKick();
-                continue;
+                if (_stopRequested || _syscalls is null)
+                    continue;
+                // The registers by ioctl, not from the run page: an interruption is not an exit, and costs two ioctls
+                // once a time slice, not once a system call.
+                var interrupted = _vcpu.GetRegs();
+                if (_syscalls.OnInterrupted(this, ref interrupted) is not { } after)
+                    continue;
+                _vcpu.SetRegs(interrupted);
+                if (after == SyscallAction.Continue)
+                    continue;
+                var ended = after == SyscallAction.Result ? GuestStop.Result : after == SyscallAction.Ready ? GuestStop.Ready : GuestStop.Exited;
+                return new GuestRun(ended, ended == GuestStop.Result ? (ulong)_syscalls.Output.Length : 0, entered, Stopwatch.GetTimestamp(), exits);
             }
             exits++;
             ref var run = ref _vcpu.RunPage;

@@ -15,6 +15,11 @@ public static class SyscallTrap
     /// <summary>The stub's page: after the mailbox, below the page directories.</summary>
     public const ulong StubAddress = 0x7000;
 
+    /// <summary>The stub's instruction after its `out` (`jmp rcx` or `sysretq`): where a thread stopped in a system
+    /// call resumes when the VMM switches it back onto the vCPU, so that it returns to RCX with its own flags as
+    /// the stub would (KVM skips the `out` only for the thread whose exit it was).</summary>
+    public const ulong ReturnAddress = StubAddress + 2;
+
     /// <summary>`out 0xf0, eax ; jmp rcx ; ud2` (RCX holds the return address, R11 the flags, as `syscall` left them).</summary>
     private static ReadOnlySpan<byte> Cpl3Stub => [0xe7, Port, 0xff, 0xe1, 0x0f, 0x0b];
 

@@ -3,6 +3,7 @@ using Snapfn.Interop;
 using Snapfn.Linux;
 using Snapfn.Linux.Abi;
 using Snapfn.Linux.Memory;
+using Snapfn.Linux.Threads;
 using Snapfn.Snapshots;
 using Snapfn.Vmm;
 
@@ -78,6 +79,26 @@ public sealed class StateFileTarget : FuzzTarget
             ],
         };
         yield return ("linux-program", Body(c with { Function = "py-hello-world", Process = process }));
+        // Threads (issue 24): the one on the vCPU, one waiting on a futex with a deadline, one waiting to read a pipe again.
+        ProcessState.ThreadRecord Thread(int tid, ThreadWait? wait) => new(tid, tid == 1, tid == 1 ? ResumeKind.FromSyscall : wait?.Kind == WaitKind.Retry ? ResumeKind.Retry : ResumeKind.FromSyscall,
+            202, 0, 0x7f0000001000UL * (ulong)tid, tid == 1 ? [] : new byte[512], tid == 1 ? default : new Kvm.kvm_regs { rip = SyscallTrap.ReturnAddress, rsp = 0x7100000UL + (ulong)tid * 0x10000, rax = 202 },
+            1UL << 13, null, new Kernel.stack_t { ss_flags = 2 }, 0x7f0000000910, 0x7f0000000920, 24, null, wait);
+        yield return ("linux-threads", Body(c with
+        {
+            Function = "py-threads",
+            Process = new ProcessState
+            {
+                Program = process.Program, RootFingerprint = process.RootFingerprint, Cwd = process.Cwd, ThreadName = process.ThreadName,
+                BrkStart = process.BrkStart, BrkEnd = process.BrkEnd, Mappings = process.Mappings, Descriptions = process.Descriptions,
+                Descriptors = process.Descriptors, SignalActions = actions, SignalMask = 1UL << 13, PendingRead = (0x7100000, 4096), Tmp = [],
+                Threads =
+                [
+                    Thread(1, null),
+                    Thread(2, new ThreadWait(WaitKind.Futex, "waits on the futex at 0x7f0000000a00", 5_000_000_000, 0x7f0000000a00, uint.MaxValue)),
+                    Thread(3, new ThreadWait(WaitKind.Retry, "reads the empty pipe at fd 5")),
+                ],
+            },
+        }));
     }
 
     private static byte[] Body(SnapshotState state) => StateFile.Serialize(state)[..^32];

@@ -127,7 +127,7 @@ internal static class ProcFiles
             else if (handler != SignalState.Default)
                 caught |= SignalState.Bit(signal);
         }
-        var pending = p.Signals.Pending;
+        var (threadPending, sharedPending) = (p.Signals.Thread.Pending, p.Signals.ProcessPending);
         var text = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"Name:\t{Encoding.UTF8.GetString(p.ThreadName)}\n")
             .Append(CultureInfo.InvariantCulture, $"Umask:\t{Convert.ToString(p.Umask, 8).PadLeft(4, '0')}\n")
@@ -137,9 +137,9 @@ internal static class ProcFiles
             .Append(CultureInfo.InvariantCulture, $"VmPeak:\t{Kib(total),8} kB\nVmSize:\t{Kib(total),8} kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\n")
             .Append(CultureInfo.InvariantCulture, $"VmHWM:\t{Kib(total),8} kB\nVmRSS:\t{Kib(total),8} kB\n")
             .Append(CultureInfo.InvariantCulture, $"VmData:\t{Kib(data),8} kB\nVmStk:\t{Kib(stack),8} kB\nVmExe:\t{Kib(exe),8} kB\nVmLib:\t       0 kB\nVmSwap:\t       0 kB\n")
-            .Append("Threads:\t1\n")
-            .Append(CultureInfo.InvariantCulture, $"SigQ:\t{BitOperations.PopCount(pending)}/{SignalState.Count}\n")
-            .Append(CultureInfo.InvariantCulture, $"SigPnd:\t{pending:x16}\nShdPnd:\t{pending:x16}\nSigBlk:\t{p.Signals.Mask:x16}\n")
+            .Append(CultureInfo.InvariantCulture, $"Threads:\t{p.Threads.Count}\n")
+            .Append(CultureInfo.InvariantCulture, $"SigQ:\t{BitOperations.PopCount(threadPending | sharedPending)}/{SignalState.Count}\n")
+            .Append(CultureInfo.InvariantCulture, $"SigPnd:\t{threadPending:x16}\nShdPnd:\t{sharedPending:x16}\nSigBlk:\t{p.Signals.Mask:x16}\n")
             .Append(CultureInfo.InvariantCulture, $"SigIgn:\t{ignored:x16}\nSigCgt:\t{caught:x16}\n")
             .Append("CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n")
             .Append("NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n")

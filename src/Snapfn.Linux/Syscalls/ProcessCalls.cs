@@ -6,7 +6,7 @@ using static Snapfn.Linux.Syscalls.SyscallArgs;
 
 namespace Snapfn.Linux.Syscalls;
 
-/// <summary>The process and its identity: exit, ids, uname, limits, arch_prctl, futex, randomness.</summary>
+/// <summary>The process and its identity: exit_group, ids, uname, limits, arch_prctl, randomness (threads: <see cref="ThreadCalls"/>).</summary>
 internal static class ProcessCalls
 {
     private const int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
@@ -102,10 +102,6 @@ internal static class ProcessCalls
         }
     }
 
-    public static long SetTidAddress(LinuxProcess p, in SyscallArgs a) => LinuxProcess.Pid;
-
-    public static long SetRobustList(LinuxProcess p, in SyscallArgs a) => a.A1 == 24 ? 0 : -Errno.EINVAL;
-
     public static long Prctl(LinuxProcess p, in SyscallArgs a)
     {
         const int PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
@@ -165,38 +161,10 @@ internal static class ProcessCalls
         return (long)length;
     }
 
-    /// <summary>futex for one thread: WAKE wakes nobody; WAIT returns EAGAIN when the word changed, times out after
-    /// its timeout, ends with EINTR if a timer's signal comes first, and with neither would wait forever, which is
-    /// reported as the program's failure.</summary>
-    public static long Futex(LinuxProcess p, in SyscallArgs a)
-    {
-        const int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_CMD_MASK = ~(128 | 256);
-        switch (AsInt(a.A1) & FUTEX_CMD_MASK)
-        {
-            case FUTEX_WAKE or FUTEX_WAKE_BITSET:
-                _ = p.User.Read<uint>(a.A0);
-                return 0;
-            case FUTEX_WAIT or FUTEX_WAIT_BITSET:
-                if (p.User.Read<uint>(a.A0) != (uint)a.A2)
-                    return -Errno.EAGAIN;
-                var timeout = Waits.Forever;
-                if (a.A3 != 0 && !TimeCalls.TryNanoseconds(p.User.Read<Kernel.timespec>(a.A3), out timeout))
-                    return -Errno.EINVAL;
-                var woken = Waits.Block(p, timeout, $"waits on the futex at 0x{a.A0:x} with no timeout, and no other thread can wake it");
-                return woken == 0 ? -Errno.ETIMEDOUT : woken == -Waits.ERESTARTSYS ? -Errno.EINTR : woken;
-            default:
-                return -Errno.ENOSYS;
-        }
-    }
-
-    /// <summary>kill, tkill, tgkill to itself: signal 0 probes; any other signal is raised and delivered at the end of
-    /// this call (its handler runs, or its default action ends the program), or stays pending while blocked.</summary>
+    /// <summary>kill to itself: signal 0 probes; any other signal is raised for the process, delivered at the end of
+    /// this call (its handler runs, or its default action ends the program) or to another thread that does not block
+    /// it, or stays pending while every thread blocks it. tkill and tgkill are <see cref="ThreadCalls"/>'.</summary>
     public static long Kill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1), SignalInfo.User);
-
-    public static long Tkill(LinuxProcess p, in SyscallArgs a) => SignalSelf(p, (long)a.A0, AsInt(a.A1), new SignalInfo(SignalInfo.SI_TKILL));
-
-    public static long Tgkill(LinuxProcess p, in SyscallArgs a) =>
-        (long)a.A0 != LinuxProcess.Pid ? -Errno.ESRCH : SignalSelf(p, (long)a.A1, AsInt(a.A2), new SignalInfo(SignalInfo.SI_TKILL));
 
     private static long SignalSelf(LinuxProcess p, long target, int signal, SignalInfo info)
     {
@@ -212,7 +180,7 @@ internal static class ProcessCalls
     public static long Wait4(LinuxProcess p, in SyscallArgs a) => -Errno.ECHILD;
 }
 
-/// <summary>The program waits for something that can never happen in a single-threaded guest.</summary>
+/// <summary>The program waits for something that can never happen: no other thread, timeout or timer can end its wait.</summary>
 public sealed class ProgramDeadlockException : Vmm.GuestFailureException
 {
     public ProgramDeadlockException(ulong address)
@@ -222,8 +190,17 @@ public sealed class ProgramDeadlockException : Vmm.GuestFailureException
 
     /// <summary><paramref name="what"/> completes "the program …", e.g. "reads the empty pipe at fd 4, whose write end it holds itself".</summary>
     public ProgramDeadlockException(string what)
-        : base($"the program {what} (Snapfn guests are single-threaded, and no timer is armed to interrupt it): " +
+        : base($"the program {what} (it has no other thread, and no timer is armed to interrupt it): " +
                "it would hang forever, so it was stopped")
+    {
+    }
+
+    /// <summary>Every thread of the program waits and nothing can end a wait: <paramref name="waits"/> lists them
+    /// ("thread 1 waits on …; thread 2 reads …").</summary>
+    public ProgramDeadlockException(string waits, bool threads)
+        : base(threads
+            ? $"every thread of the program waits, and no other thread, timeout or armed timer can end a wait ({waits}): it would hang forever, so it was stopped"
+            : $"the program {waits}: it would hang forever, so it was stopped")
     {
     }
 }

@@ -25,7 +25,11 @@ internal static class SignalCalls
             action.sa_mask &= ~SignalState.Unblockable; // as Linux: SIGKILL and SIGSTOP can never be blocked
             // POSIX: setting a pending signal's action to "ignore" discards it, blocked or not.
             if (p.Signals.IsIgnored(signal))
+            {
                 p.Signals.Discard(signal);
+                foreach (var thread in p.Threads.Threads)
+                    thread.Signals.Pending &= ~SignalState.Bit(signal);
+            }
         }
         if (a.A2 != 0)
             p.User.Write(a.A2, old);

@@ -1,11 +1,13 @@
-using Snapfn.Linux.Abi;
+using Snapfn.Linux.Threads;
 
 namespace Snapfn.Linux.Syscalls;
 
 /// <summary>
-/// How a call that has to wait (a read of an empty pipe, a poll with nothing ready) waits in a single-threaded
-/// guest. The program is the only one that could make a pipe readable or an eventfd non-zero, and it is stopped in
-/// this call: so nothing it waits for can happen, except what time brings (a timeout, a timer's signal). A wait
+/// How a call that has to wait (a read of an empty pipe, a poll with nothing ready) waits. With other threads alive,
+/// the running thread leaves the vCPU (<see cref="ThreadBlockedException"/>, a <see cref="WaitKind.Retry"/> wait) and
+/// its call is served again when another thread has completed a call, its deadline passed or a signal came. With
+/// one thread, the program is the only one that could make a pipe readable or an eventfd non-zero, and it is stopped
+/// in this call: so nothing it waits for can happen, except what time brings (a timeout, a timer's signal). A wait
 /// with a timeout sleeps it; a wait without one ends in the signal of the next armed timer, or, with none armed,
 /// would last forever — where Linux would hang until killed, Snapfn stops the program at once and says why.
 /// </summary>
@@ -28,7 +30,18 @@ internal static class Waits
     public static long Block(LinuxProcess p, long timeoutNs, string what, ulong alsoWakeOn = 0)
     {
         var now = p.Clock.Monotonic;
-        var deadline = timeoutNs < 0 ? long.MaxValue : timeoutNs > long.MaxValue - now ? long.MaxValue : now + timeoutNs;
+        var thread = p.Threads.Current;
+        // A call served again after a retry keeps the deadline of its first attempt.
+        var deadline = thread.CallDeadline ?? (timeoutNs < 0 ? long.MaxValue : timeoutNs > long.MaxValue - now ? long.MaxValue : now + timeoutNs);
+        if (p.Threads.Multiple)
+        {
+            if (p.Signals.HasDeliverable || (p.Signals.Pending & alsoWakeOn) != 0)
+                return -ERESTARTSYS;
+            if (now >= deadline)
+                return 0;
+            thread.CallDeadline = deadline;
+            throw new ThreadBlockedException(new ThreadWait(WaitKind.Retry, what, deadline, AlsoWakeOn: alsoWakeOn));
+        }
         while (true)
         {
             if (p.Signals.HasDeliverable || (p.Signals.Pending & alsoWakeOn) != 0)
@@ -36,7 +49,7 @@ internal static class Waits
             // Only a timer whose signal would end the wait counts: one whose signal is blocked or ignored cannot.
             var wakers = ~p.Signals.Mask | alsoWakeOn;
             var timer = p.Timers.NextExpiry(signal => (wakers & SignalState.Bit(signal)) != 0 && !p.Signals.IsIgnored(signal));
-            if (timer is null && timeoutNs < 0)
+            if (timer is null && deadline == long.MaxValue)
                 throw new ProgramDeadlockException(what);
             var wake = Math.Min(deadline, timer ?? long.MaxValue);
             now = p.Clock.Monotonic;

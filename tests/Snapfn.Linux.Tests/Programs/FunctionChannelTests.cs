@@ -36,11 +36,34 @@ public sealed class FunctionChannelTests
             os.write(3, struct.pack('<II', 0, len(out)) + out)
         """;
 
-    private static ProcessOptions Options(StringBuilder stderr) => new()
+    /// <summary>Issue 24: a server whose init starts a thread pool, whose workers wait at READY; each request runs on it.</summary>
+    private const string ThreadedServer = """
+        import os, struct, threading, concurrent.futures
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=3)
+        assert list(pool.map(lambda x: x + 1, range(6))) == [1, 2, 3, 4, 5, 6]  # every worker started before READY
+        def readn(n):
+            b = b''
+            while len(b) < n:
+                c = os.read(3, n - len(b))
+                if not c:
+                    raise SystemExit(0)
+                b += c
+            return b
+        count = 0
+        while True:
+            length, flags = struct.unpack('<II', readn(8))
+            body = readn(length)
+            count += 1
+            words = list(pool.map(lambda w: w.upper(), body.split(b' ')))
+            out = b'%d:%s:%d' % (count, b'-'.join(words), threading.active_count())
+            os.write(3, struct.pack('<II', 0, len(out)) + out)
+        """;
+
+    private static ProcessOptions Options(StringBuilder stderr, string server = Server) => new()
     {
         RootDirectory = PythonRoot.Directory,
         Program = "/usr/bin/python3",
-        Arguments = ["/usr/bin/python3", "-c", Server],
+        Arguments = ["/usr/bin/python3", "-c", server],
         VdsoPath = File.Exists(GuestProgram.VdsoPath) ? GuestProgram.VdsoPath : null,
         StandardError = bytes => stderr.Append(Encoding.UTF8.GetString(bytes)),
         Function = true,
@@ -94,6 +117,29 @@ public sealed class FunctionChannelTests
             Assert.Equal("2:y:0:made in init", Call(restored.Vm, "y"));
         }
         Assert.Equal("1:z:1:made in init", Call(original.Vm, "z"));
+    }
+
+    [Fact]
+    public void A_function_whose_thread_pool_waits_at_ready_keeps_every_thread_in_its_snapshot()
+    {
+        GuestBuild.RequireKvm();
+        var options = Options(new StringBuilder(), ThreadedServer);
+        using var original = LinuxProcess.Start(options);
+        original.Vm.RunToReady();
+        var vcpu = original.Vm.CaptureState();
+        var state = ProcessState.Deserialize(original.Capture().Serialize());
+        Assert.Equal(4, state.Threads.Count);
+        Assert.All(state.Threads.Skip(1), t => Assert.NotNull(t.Wait));
+        for (var copy = 0; copy < 2; copy++)
+        {
+            var shell = VmShell.Create(options.Vm.MemorySize, "copy");
+            var memory = new GuestMemory(shell.Memory);
+            original.Vm.Memory.Span(0, options.Vm.MemorySize).CopyTo(memory.Span(0, options.Vm.MemorySize));
+            using var restored = LinuxProcess.Restore(state, options, shell, memory, original.Vm.Layout, vcpu);
+            Assert.Equal("1:A-B-C:4", Call(restored.Vm, "a b c"));
+            Assert.Equal("2:SNAP-FN:4", Call(restored.Vm, "snap fn"));
+        }
+        Assert.Equal("1:WARM:4", Call(original.Vm, "warm"));
     }
 
     [Fact]

@@ -35,6 +35,42 @@ public sealed class PythonTests
         Assert.Equal("smoke ok\n", output.Stdout);
     }
 
+    /// <summary>Issue 24: threads on the VMM's scheduler — threading, a lock-protected counter, a ThreadPoolExecutor,
+    /// asyncio's default executor, a thread that computes without system calls (time slices) and join.</summary>
+    [Fact]
+    public void Threads_a_thread_pool_and_asyncio_executors_run()
+    {
+        const string script = """
+            import threading, concurrent.futures, asyncio, time
+            lock = threading.Lock(); total = [0]
+            def add(n):
+                for _ in range(n):
+                    with lock:
+                        total[0] += 1
+            threads = [threading.Thread(target=add, args=(1000,)) for _ in range(8)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            assert total[0] == 8000, total
+            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+                squares = list(pool.map(lambda x: x * x, range(100)))
+            assert squares == [x * x for x in range(100)]
+            def busy():
+                return sum(i * i for i in range(300000))
+            async def main():
+                loop = asyncio.get_running_loop()
+                return await asyncio.gather(*(loop.run_in_executor(None, busy) for _ in range(3)))
+            assert len(set(asyncio.run(main()))) == 1
+            done = threading.Event()
+            t = threading.Thread(target=lambda: (time.sleep(0.02), done.set())); t.start()
+            assert done.wait(5) and (t.join() or True)
+            assert threading.active_count() == 1, threading.enumerate()
+            print("threads ok", threading.get_native_id() == threading.main_thread().native_id)
+            """;
+        var output = Python(script);
+        Assert.True(output.Exit.Status == 0, output.ToString());
+        Assert.Equal("threads ok True\n", output.Stdout);
+    }
+
     [Fact]
     public void Reading_a_host_secret_fails_and_the_program_exits_non_zero()
     {

@@ -45,6 +45,12 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Signals_timers_and_cpu_time(string linkage) => GuestProgram.RunChecks("signals-" + linkage);
 
+    /// <summary>Issue 24: pthread_create and join, TLS and FS base per thread, a mutex and condvar ping-pong, futex
+    /// values and timeouts, tgkill to one thread, per-thread masks, 64 threads, a thread preempted by its time slice.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Threads_futexes_and_signals_to_one_thread(string linkage) => GuestProgram.RunChecks("threads-" + linkage);
+
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Network_processes_and_unsupported_calls_are_refused(string linkage)

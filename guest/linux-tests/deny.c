@@ -44,13 +44,7 @@ static void check_network(void)
     lt_sys_errno("socket-unix-eacces", fd, EACCES);
     if (fd >= 0)
         close((int)fd);
-    int pair[2] = {-1, -1};
-    long r = syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, pair);
-    lt_sys_fails("socketpair-unix-fails", r);
-    if (r == 0) {
-        close(pair[0]);
-        close(pair[1]);
-    }
+    /* socketpair(AF_UNIX) works (linux-tests/sockets): it makes no socket anyone else can reach. */
 }
 
 static void check_processes(void)

@@ -78,7 +78,7 @@ internal static class FunctionEndpoints
         if (elf.Length == 0)
             throw new InvalidRequestException("the body is empty: send the function's ELF (application/octet-stream), built with `snapfn build`, or a zip of a Python function's folder");
         // A Python deploy waits for its turn here, without holding a request thread meanwhile.
-        using var turn = PythonPackage.IsPackage(elf) ? await service.Deploys.EnterAsync(http.RequestAborted) : null;
+        using var turn = FunctionPackage.IsPackage(elf) ? await service.Deploys.EnterAsync(http.RequestAborted) : null;
         // Given here (an ELF has no snapfn.json in it), or null: a Python package's snapfn.json says.
         var settings = keepState is null && maxInstances is null ? null : new FunctionSettings { KeepState = keepState ?? false, MaxInstances = maxInstances };
         var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn, settings);

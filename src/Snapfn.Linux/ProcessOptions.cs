@@ -52,8 +52,9 @@ public sealed record ProcessOptions
     public int MaxChannelFrame { get; init; } = ChannelFile.DefaultMaxFrame;
 
     /// <summary>How many bytes of pipe buffers the program's pipes may have on the host, summed (each has 64 KiB, as
-    /// on Linux). Past it a new pipe gets a 4 KiB buffer and F_SETPIPE_SZ cannot grow one (EPERM), as past Linux's
-    /// pipe-user-pages-soft. Default 16 MiB.</summary>
+    /// on Linux), with the data waiting in its socket pairs. Past it a new pipe gets a 4 KiB buffer and F_SETPIPE_SZ
+    /// cannot grow one (EPERM), as past Linux's pipe-user-pages-soft, and a send on a socket pair is ENOBUFS.
+    /// Default 16 MiB.</summary>
     public long PipeBufferLimit { get; init; } = DefaultPipeBufferLimit;
 
     public const long DefaultPipeBufferLimit = 16L << 20;

@@ -181,7 +181,7 @@ public sealed class ProcessState
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
             host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
-        PipeEnd or EventFile or EpollFile or ContentFile or SyntheticDirectory => throw new SnapshotStateException($"had {file.GuestPath} open"),
+        PipeEnd or SocketEnd or EventFile or EpollFile or ContentFile or SyntheticDirectory => throw new SnapshotStateException($"had {file.GuestPath} open"),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
     };
 

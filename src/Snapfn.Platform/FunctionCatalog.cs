@@ -3,8 +3,8 @@ namespace Snapfn.Platform;
 /// <summary>A function Snapfn can run: its name, its guest ELF and what it is for.</summary>
 public sealed record FunctionInfo(string Name, string CodePath, string Description, bool IsTestGuest)
 {
-    /// <summary>A Python function is a folder (main.py, snapfn.json); a native one is an ELF file.</summary>
-    public FunctionRuntime Runtime => Directory.Exists(CodePath) ? FunctionRuntime.Python : FunctionRuntime.Native;
+    /// <summary>A script function is a folder (main.py or index.js, snapfn.json); a native one is an ELF file.</summary>
+    public FunctionRuntime Runtime => Directory.Exists(CodePath) ? FunctionRuntime.Script : FunctionRuntime.Native;
 }
 
 /// <summary>What a function is written in, and so what its VM runs.</summary>
@@ -13,8 +13,9 @@ public enum FunctionRuntime
     /// <summary>C against Snapfn's runtime: a static ELF.</summary>
     Native,
 
-    /// <summary>Python: main.py run by Snapfn's shim on Debian's python3.</summary>
-    Python,
+    /// <summary>A script language (<see cref="ScriptRuntime"/>): main.py on Debian's python3 or index.js on Debian's
+    /// node, run by Snapfn's shim for the language.</summary>
+    Script,
 }
 
 /// <summary>The function is not known; the message lists the known ones.</summary>
@@ -70,6 +71,8 @@ public sealed class FunctionCatalog
         ["py-compression"] = ("Python: gzips a file", false),
         ["py-recognition"] = ("Python, PyTorch: ResNet-50 on a JPEG (synthetic weights)", false),
         ["py-pagerank"] = ("Python, igraph: PageRank on a Barabasi-Albert graph", false),
+        ["node-hello-world"] = ("Node.js: greets {\"name\": ...}", false),
+        ["node-json"] = ("Node.js: JSON.parse then JSON.stringify", false),
     };
 
     public FunctionCatalog(string guestDirectory)
@@ -81,7 +84,7 @@ public sealed class FunctionCatalog
 
     public static FunctionCatalog Default() => new(FindGuestDirectory());
 
-    /// <summary>guest/functions: the built-in Python functions are its folders with a snapfn.json of runtime python.</summary>
+    /// <summary>guest/functions: the built-in script functions are its folders with a snapfn.json of runtime python or node.</summary>
     public string FunctionsDirectory => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(GuestDirectory))!, "functions");
 
     public IReadOnlyList<FunctionInfo> List()
@@ -90,7 +93,7 @@ public sealed class FunctionCatalog
             ? Directory.EnumerateFiles(GuestDirectory, "*.elf").Select(path => Describe(Path.GetFileNameWithoutExtension(path), path))
             : [];
         var python = Directory.Exists(FunctionsDirectory)
-            ? Directory.EnumerateDirectories(FunctionsDirectory).Where(PythonFunction.IsPythonFolder).Select(path => Describe(Path.GetFileName(path), path))
+            ? Directory.EnumerateDirectories(FunctionsDirectory).Where(ScriptFunction.IsScriptFolder).Select(path => Describe(Path.GetFileName(path), path))
             : [];
         return native.Concat(python).Where(f => FunctionName.IsValid(f.Name))
             .OrderBy(f => f.IsTestGuest).ThenBy(f => f.Name, StringComparer.Ordinal)
@@ -106,7 +109,7 @@ public sealed class FunctionCatalog
             if (File.Exists(elf))
                 return Describe(name, elf);
             var folder = Path.Combine(FunctionsDirectory, name);
-            if (PythonFunction.IsPythonFolder(folder))
+            if (ScriptFunction.IsScriptFolder(folder))
                 return Describe(name, folder);
         }
         throw new UnknownFunctionException(name, List().Select(f => f.Name));

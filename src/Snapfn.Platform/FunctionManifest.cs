@@ -5,11 +5,11 @@ namespace Snapfn.Platform;
 
 /// <summary>
 /// A function's snapfn.json, the one schema of it: the name it registers under, what it is written in (c, the
-/// default, or python), its guest memory, a description, the Debian packages a Python function adds, how it is
+/// default, python or node), its guest memory, a description, the Debian packages a script function adds, how it is
 /// served (<c>keep_state</c>, <c>max_instances</c>) and a sample request (<c>sample_input</c>). Read in two places
 /// with the same checks: a function folder on the user's machine (<see cref="Load"/>, the name required, errors
-/// are the folder's: <see cref="FunctionProjectException"/>), and a deployed or built-in Python function's folder
-/// (<see cref="ParsePackage"/>, runtime python, the name optional, errors are the request's:
+/// are the folder's: <see cref="FunctionProjectException"/>), and a deployed or built-in script function's folder
+/// (<see cref="ParsePackage"/>, runtime python (the default) or node, the name optional, errors are the request's:
 /// <see cref="InvalidRequestException"/>). Unknown fields are refused, so a misspelt field is never silently ignored.
 /// </summary>
 public sealed record FunctionManifest
@@ -31,6 +31,7 @@ public sealed record FunctionManifest
 
     public const string NativeRuntime = "c";
     public const string PythonRuntime = "python";
+    public const string NodeRuntime = "node";
 
     /// <summary>Every field, as the errors list them.</summary>
     public static IReadOnlyList<string> Fields { get; } =
@@ -43,12 +44,13 @@ public sealed record FunctionManifest
 
     public int MemoryMib { get; init; } = DefaultMemoryMiB;
 
+    /// <summary>True for a function in a script language (python, node): a folder run by its shim, nothing to compile.</summary>
     [JsonIgnore]
-    public bool IsPython => Runtime == PythonRuntime;
+    public bool IsScript => ScriptRuntime.Find(Runtime) is not null;
 
     public string Description { get; init; } = "";
 
-    /// <summary>For a Python function: the Debian packages its runtime adds (python3-numpy, ...).</summary>
+    /// <summary>For a script function: the Debian packages its runtime adds (python3-numpy, node-lodash, ...).</summary>
     public IReadOnlyList<string>? Packages { get; init; }
 
     /// <summary>True when the function keeps state between requests: its VM is then kept as it is and reused
@@ -82,7 +84,7 @@ public sealed record FunctionManifest
     internal static FunctionManifest Parse(string json, string path) =>
         Read(json, path, project: true, maxPackages: null, (message, inner) => new FunctionProjectException(message, inner!));
 
-    /// <summary>Parses and checks the snapfn.json of a Python function's folder (deployed or built in), read from
+    /// <summary>Parses and checks the snapfn.json of a script function's folder (deployed or built in), read from
     /// <paramref name="path"/>; with <paramref name="maxPackages"/>, a longer package list is refused
     /// (<see cref="LimitExceededException"/> "package-list") before anything is resolved or installed.</summary>
     public static FunctionManifest ParsePackage(string json, string path, int? maxPackages = null) =>
@@ -153,9 +155,10 @@ public sealed record FunctionManifest
                         break;
                     case "runtime":
                         var runtime = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-                        if (project ? runtime is not (NativeRuntime or PythonRuntime) : runtime != PythonRuntime)
+                        if ((!project || runtime != NativeRuntime) && ScriptRuntime.Find(runtime) is null)
                         {
-                            var expected = project ? $"\"{NativeRuntime}\" or \"{PythonRuntime}\"" : $"\"{PythonRuntime}\"";
+                            var scripts = string.Join(" or ", ScriptRuntime.All.Select(r => $"\"{r.Name}\""));
+                            var expected = project ? $"\"{NativeRuntime}\", {scripts}" : scripts;
                             throw runtime is null ? Wrong(expected) : error($"{path}: \"runtime\" must be {expected}, not \"{runtime}\"", null);
                         }
                         manifest = manifest with { Runtime = runtime! };

@@ -34,7 +34,7 @@ public sealed class FunctionProject
     }
 
     /// <summary>Creates <paramref name="directory"/> (which must not exist or be empty) from the template of
-    /// <paramref name="runtime"/> (c or python).</summary>
+    /// <paramref name="runtime"/> (c, python or node).</summary>
     public static FunctionProject Create(string directory, string name, GuestSdk sdk, string runtime = FunctionManifest.NativeRuntime)
     {
         ArgumentNullException.ThrowIfNull(sdk);
@@ -43,10 +43,10 @@ public sealed class FunctionProject
         var full = Path.GetFullPath(directory);
         if (System.IO.Directory.Exists(full) && System.IO.Directory.EnumerateFileSystemEntries(full).Any())
             throw new FunctionProjectException($"{full} already exists and is not empty: choose another folder");
-        if (runtime == FunctionManifest.PythonRuntime)
-            return CreatePython(full, name, sdk);
+        if (ScriptRuntime.Find(runtime) is { } language)
+            return CreateScript(full, name, sdk, language);
         if (runtime != FunctionManifest.NativeRuntime)
-            throw new InvalidRequestException($"runtime '{runtime}' is not one of {FunctionManifest.NativeRuntime}, {FunctionManifest.PythonRuntime}");
+            throw new InvalidRequestException($"runtime '{runtime}' is not one of {FunctionManifest.NativeRuntime}, {ScriptRuntime.Names(", ")}");
         var headers = sdk.Headers();
         System.IO.Directory.CreateDirectory(Path.Combine(full, SdkCopyFolder));
         var manifest = new FunctionManifest { Name = name, Description = $"{name}: greets {{\"name\": ...}}" };
@@ -59,17 +59,18 @@ public sealed class FunctionProject
         return new FunctionProject(full, manifest);
     }
 
-    /// <summary>A Python function: main.py from guest/python/template and a snapfn.json saying runtime python.</summary>
-    private static FunctionProject CreatePython(string full, string name, GuestSdk sdk)
+    /// <summary>A script function: its language's main file from guest/&lt;language&gt;/template (main.py, index.js) and
+    /// a snapfn.json naming the runtime.</summary>
+    private static FunctionProject CreateScript(string full, string name, GuestSdk sdk, ScriptRuntime language)
     {
-        var template = Path.Combine(sdk.Root, "python", "template", PythonFunction.MainFile);
+        var template = Path.Combine(sdk.Root, language.ShimFolder, "template", language.MainFile);
         if (!File.Exists(template))
-            throw new DirectoryNotFoundException($"the Python template is not at {template}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
+            throw new DirectoryNotFoundException($"the {language.Language} template is not at {template}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
         System.IO.Directory.CreateDirectory(full);
-        var manifest = new FunctionManifest { Name = name, Runtime = FunctionManifest.PythonRuntime, Description = $"{name}: greets {{\"name\": ...}}" };
+        var manifest = new FunctionManifest { Name = name, Runtime = language.Name, Description = $"{name}: greets {{\"name\": ...}}" };
         File.WriteAllText(Path.Combine(full, FunctionManifest.FileName), manifest.ToJson());
-        File.Copy(template, Path.Combine(full, PythonFunction.MainFile));
-        File.WriteAllText(Path.Combine(full, ".gitignore"), "__pycache__/\n");
+        File.Copy(template, Path.Combine(full, language.MainFile));
+        File.WriteAllText(Path.Combine(full, ".gitignore"), language.Ignored);
         return new FunctionProject(full, manifest);
     }
 }

@@ -109,15 +109,15 @@ public sealed class FunctionRegistry
     /// <summary>The error for a name the registry does not know, listing the names it does.</summary>
     public UnknownFunctionException Unknown(string name) => new(name, List().Select(f => f.Name));
 
-    /// <summary>A built-in Python function's keep_state and max_instances, from its snapfn.json; the defaults for an
+    /// <summary>A built-in script function's keep_state and max_instances, from its snapfn.json; the defaults for an
     /// ELF, or for a folder whose snapfn.json does not pass the checks (its snapshot says what is wrong with it).</summary>
     private static FunctionSettings BuiltInSettings(FunctionInfo function)
     {
-        if (function.Runtime != FunctionRuntime.Python)
+        if (function.Runtime != FunctionRuntime.Script)
             return FunctionSettings.Default;
         try
         {
-            return PythonFunction.Manifest(function.CodePath).Settings;
+            return ScriptFunction.Manifest(function.CodePath).Settings;
         }
         catch (Exception e) when (e is InvalidRequestException or LimitExceededException or IOException)
         {

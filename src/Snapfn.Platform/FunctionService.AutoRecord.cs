@@ -55,7 +55,7 @@ public sealed partial class FunctionService
             {
                 try
                 {
-                    sample = PythonFunction.Manifest(registered.Info.CodePath).ReadSampleInput(registered.Info.CodePath);
+                    sample = ScriptFunction.Manifest(registered.Info.CodePath).ReadSampleInput(registered.Info.CodePath);
                 }
                 catch (Exception e) when (e is InvalidRequestException or IOException or UnauthorizedAccessException)
                 {

@@ -179,7 +179,7 @@ public sealed partial class FunctionService : IDisposable
         _registry.Find(CheckName(name)) ?? (SyncIfNewBuiltIn(name) ? _registry.Find(name) : null) ?? throw _registry.Unknown(name);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
-    /// see <see cref="PythonPackage"/>) — then registers it, replacing an earlier version. A package's check waits
+    /// see <see cref="FunctionPackage"/>) — then registers it, replacing an earlier version. A package's check waits
     /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
     /// <param name="settings">How an ELF asks to be served (keep_state, max_instances); a package's come from its
     /// snapfn.json, and giving them here too is refused.</param>
@@ -194,12 +194,12 @@ public sealed partial class FunctionService : IDisposable
             throw new InvalidRequestException("description must be one line of at most 500 characters");
         if (settings?.MaxInstances is { } max && FunctionSettings.CheckMaxInstances(max) is { } wrong)
             throw new InvalidRequestException($"max_instances {wrong}");
-        if (PythonPackage.IsPackage(code))
+        if (FunctionPackage.IsPackage(code))
         {
             // One source for them: the package's own snapfn.json, which travels with the code.
             if (settings is not null)
-                throw new InvalidRequestException("a Python function's keep_state and max_instances come from its snapfn.json: set them there, not in the deploy request");
-            return RegisterPython(name, code, memoryMib, description, turn);
+                throw new InvalidRequestException("a script function's keep_state and max_instances come from its snapfn.json: set them there, not in the deploy request");
+            return RegisterScript(name, code, memoryMib, description, turn);
         }
         var elf = code;
         ElfImage image;
@@ -223,7 +223,7 @@ public sealed partial class FunctionService : IDisposable
             () => _elves.Store(name, image.Sha256, elf));
     }
 
-    private RegisteredFunction RegisterPython(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
+    private RegisteredFunction RegisterScript(string name, byte[] package, int memoryMib, string description, DeployGate.Turn? held)
     {
         RefuseBuiltInName(name);
         var limits = _options.Deploys;
@@ -235,15 +235,18 @@ public sealed partial class FunctionService : IDisposable
         try
         {
             var folder = Path.Combine(check, "function");
-            PythonPackage.Unpack(package, folder, limits);
+            FunctionPackage.Unpack(package, folder, limits);
             // Its snapfn.json is checked (its shape, the package list's length and names) before anything boots a VM
             // for it or apt runs.
-            var manifest = PythonFunction.Manifest(folder, limits.MaxPackages);
-            var runtime = PythonFunction.RuntimeOf(manifest.Packages ?? [], Path.Combine(folder, FunctionManifest.FileName));
+            var manifest = ScriptFunction.Manifest(folder, limits.MaxPackages);
+            var language = ScriptFunction.LanguageOf(manifest);
+            if (!File.Exists(Path.Combine(folder, language.MainFile)))
+                throw new InvalidRequestException($"the function's {FunctionManifest.FileName} says runtime {language.Name}, but its package has no {language.MainFile} at its top: a {language.Language} function defines handle(request) there");
+            var runtime = ScriptFunction.RuntimeOf(language, manifest.Packages ?? [], Path.Combine(folder, FunctionManifest.FileName));
             settings = manifest.Settings;
             // A sample request it names must be there and small: refused now, not when the platform first reads it.
             _ = manifest.ReadSampleInput(folder);
-            PythonPackage.CheckSyntax(folder, Home);
+            FunctionPackage.CheckSyntax(folder, Home, language);
             // The packages it lists must exist: build (or find) its root now rather than at its first snapshot.
             try
             {
@@ -259,7 +262,7 @@ public sealed partial class FunctionService : IDisposable
         {
             Directory.Delete(check, recursive: true);
         }
-        return PutUser(name, sha, memoryMib, description, settings, _elves.PythonPathOf(name, sha), () => _elves.StorePython(name, sha, package, limits));
+        return PutUser(name, sha, memoryMib, description, settings, _elves.ScriptPathOf(name, sha), () => _elves.StoreScript(name, sha, package, limits));
     }
 
     private void RefuseBuiltInName(string name)

@@ -7,15 +7,14 @@ using Snapfn.Vmm;
 namespace Snapfn.Platform;
 
 /// <summary>
-/// The program a function's VM runs: its ELF for a native function; for a Python function, Debian's python3
-/// from the python runtime's root running Snapfn's shim (guest/python) on the function's folder, which the VM
-/// sees read-only at /function.
+/// The program a function's VM runs: its ELF for a native function; for a script function, its language's
+/// interpreter from the language's runtime root (Debian's python3, Debian's node) running Snapfn's shim for it
+/// (guest/python, guest/node, seen at /snapfn/python, /snapfn/node) on the function's folder, which the VM sees
+/// read-only at /function.
 /// </summary>
 public static class GuestPrograms
 {
     public const string FunctionMount = "/function";
-    public const string ShimMount = "/snapfn/python";
-    public const string ShimFile = "snapfn_shim.py";
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, string Home, GuestLimits Limits), (string Stamp, IGuestProgram Program)> _programs = new();
 
@@ -33,22 +32,22 @@ public static class GuestPrograms
             return cached.Program;
         IGuestProgram program = function.Runtime switch
         {
-            FunctionRuntime.Python => Python(function, home, limits),
+            FunctionRuntime.Script => Script(function, home, limits),
             _ => new ElfGuest(ElfImage.Load(function.CodePath)),
         };
         _programs[key] = (stamp, program);
         return program;
     }
 
-    /// <summary>The version (<see cref="FileVersion"/>) of every file the program is made from (for Python: the folder, the
-    /// shim and the root's manifest).</summary>
+    /// <summary>The version (<see cref="FileVersion"/>) of every file the program is made from (for a script function:
+    /// the folder, the shim and the root's manifest).</summary>
     private static string Stamp(FunctionInfo function, SnapfnHome home)
     {
         static string Of(string path) => $"{path}:{FileVersion.Of(path)?.ToString() ?? "-"}";
         if (function.Runtime == FunctionRuntime.Native)
             return Of(function.CodePath);
-        var manifest = Path.Combine(new RootBuilder(home.Path).FolderOf(PythonFunction.Runtime(function.CodePath).Key), RootManifest.FileName);
-        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Path)).Append(Of(ShimPath)).Append(Of(manifest)));
+        var manifest = Path.Combine(new RootBuilder(home.Path).FolderOf(ScriptFunction.Runtime(function.CodePath).Key), RootManifest.FileName);
+        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Path)).Append(Of(ShimPath(function))).Append(Of(manifest)));
     }
 
     /// <summary>The version of every file <see cref="CodeSha256"/> reads (stat only, no contents): equal stamps mean the
@@ -60,37 +59,43 @@ public static class GuestPrograms
         static string Of(string name, string path) => $"{name}:{FileVersion.Of(path)?.ToString() ?? "-"}";
         if (function.Runtime == FunctionRuntime.Native)
             return Of("elf", function.CodePath);
-        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Name, f.Path)).Append(Of("shim", ShimPath)));
+        return string.Join('|', FolderFiles(function.CodePath).Select(f => Of(f.Name, f.Path)).Append(Of("shim", ShimPath(function))));
     }
 
-    /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the Python folder's files and the shim.</summary>
+    /// <summary>Identifies a function's code: the ELF's SHA-256, or one over the script folder's files and the shim.</summary>
     public static string CodeSha256(FunctionInfo function)
     {
         ArgumentNullException.ThrowIfNull(function);
         if (function.Runtime == FunctionRuntime.Native)
             return FunctionRegistry.Sha256Of(function.CodePath);
-        return LinuxGuest.HashFiles([.. FolderFiles(function.CodePath), ("shim", ShimPath)]);
+        return LinuxGuest.HashFiles([.. FolderFiles(function.CodePath), ("shim", ShimPath(function))]);
     }
 
-    /// <summary>The shim's folder in the guest SDK (guest/python).</summary>
-    public static string ShimDirectory => Path.Combine(GuestSdk.Default().Root, "python");
-
-    private static string ShimPath => Path.Combine(ShimDirectory, ShimFile);
-
-    private static LinuxGuest Python(FunctionInfo function, SnapfnHome home, GuestLimits limits)
+    /// <summary>The shim's folder in the guest SDK (guest/python, guest/node).</summary>
+    public static string ShimDirectory(ScriptRuntime language)
     {
-        if (!File.Exists(ShimPath))
-            throw new FileNotFoundException($"the Python shim is not at {ShimPath}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
-        var root = new RootBuilder(home.Path).Ensure(PythonFunction.Runtime(function.CodePath));
+        ArgumentNullException.ThrowIfNull(language);
+        return Path.Combine(GuestSdk.Default().Root, language.ShimFolder);
+    }
+
+    private static string ShimPath(FunctionInfo function) =>
+        ScriptFunction.LanguageOrNull(function.CodePath) is { } language ? Path.Combine(ShimDirectory(language), language.ShimFile) : "";
+
+    private static LinuxGuest Script(FunctionInfo function, SnapfnHome home, GuestLimits limits)
+    {
+        var language = ScriptFunction.Language(function.CodePath);
+        var shim = Path.Combine(ShimDirectory(language), language.ShimFile);
+        if (!File.Exists(shim))
+            throw new FileNotFoundException($"the {language.Language} shim is not at {shim}: set SNAPFN_GUEST_DIR to the guest/build folder of a Snapfn checkout");
+        var root = new RootBuilder(home.Path).Ensure(ScriptFunction.Runtime(function.CodePath));
         var vdso = Path.Combine(GuestSdk.Default().Root, "build", "vdso.so");
         var options = new ProcessOptions
         {
             RootDirectory = root.RootDirectory,
-            Program = "/usr/bin/python3",
-            // -B: the function's folder is read-only, so no __pycache__ is written there.
-            Arguments = ["/usr/bin/python3", "-B", $"{ShimMount}/{ShimFile}", FunctionMount],
-            Environment = PythonFunction.Environment,
-            Mounts = [new RootMount(FunctionMount, function.CodePath, Writable: false), new RootMount(ShimMount, ShimDirectory, Writable: false)],
+            Program = language.Program,
+            Arguments = [language.Program, .. language.Options, $"{language.ShimMount}/{language.ShimFile}", FunctionMount],
+            Environment = language.Environment,
+            Mounts = [new RootMount(FunctionMount, function.CodePath, Writable: false), new RootMount(language.ShimMount, ShimDirectory(language), Writable: false)],
             WorkingDirectory = FunctionMount,
             VdsoPath = File.Exists(vdso) ? vdso : null,
             Function = true,

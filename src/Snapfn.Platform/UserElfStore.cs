@@ -25,8 +25,8 @@ public sealed class UserElfStore
 
     public string PathOf(string function, string sha256) => Path.Combine(Folder(function), sha256 + ".elf");
 
-    /// <summary>Where <see cref="StorePython"/> puts a Python function's folder.</summary>
-    public string PythonPathOf(string function, string sha256) => Path.Combine(Folder(function), sha256);
+    /// <summary>Where <see cref="StoreScript"/> puts a script function's folder.</summary>
+    public string ScriptPathOf(string function, string sha256) => Path.Combine(Folder(function), sha256);
 
     /// <summary>Writes the ELF durably (flushed, renamed into place) and returns its path.</summary>
     public string Store(string function, string sha256, byte[] elf)
@@ -37,17 +37,17 @@ public sealed class UserElfStore
         return path;
     }
 
-    /// <summary>Unpacks a Python function's package into SHA256/ (files flushed, then the folder renamed into place)
+    /// <summary>Unpacks a script function's package into SHA256/ (files flushed, then the folder renamed into place)
     /// and returns the folder.</summary>
-    public string StorePython(string function, string sha256, byte[] package, DeployLimits limits)
+    public string StoreScript(string function, string sha256, byte[] package, DeployLimits limits)
     {
-        var path = PythonPathOf(function, sha256);
+        var path = ScriptPathOf(function, sha256);
         if (Directory.Exists(path))
             return path;
         var temporary = Path.Combine(Folder(function), $".tmp-{Guid.NewGuid():N}");
         try
         {
-            PythonPackage.Unpack(package, temporary, limits);
+            FunctionPackage.Unpack(package, temporary, limits);
             foreach (var file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories))
             {
                 using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);

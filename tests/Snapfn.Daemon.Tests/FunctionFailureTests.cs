@@ -247,7 +247,7 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
             }
         }
         var bytes = stream.ToArray();
-        Assert.True(PythonPackage.IsPackage(bytes));
+        Assert.True(FunctionPackage.IsPackage(bytes));
         return bytes;
     }
 

@@ -6,7 +6,7 @@ namespace Snapfn.Platform.Tests;
 /// <summary>`--cold` empties the page cache of the mode's files; a cached run starts from a full one.</summary>
 public sealed class ColdTests : IDisposable
 {
-    private readonly PythonFunctionHome _home = new();
+    private readonly ScriptFunctionHome _home = new();
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 

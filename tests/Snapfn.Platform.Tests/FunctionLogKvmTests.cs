@@ -24,7 +24,7 @@ public sealed class FunctionLogKvmTests : IDisposable
             return b"ok"
         """;
 
-    private readonly PythonFunctionHome _home = new();
+    private readonly ScriptFunctionHome _home = new();
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-logs-kvm-");
 
     private FunctionService Service() => new(_home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));

@@ -2,7 +2,7 @@ using System.IO.Compression;
 
 namespace Snapfn.Platform.Tests;
 
-/// <summary>A Python function's package (a zip of its folder) made from files given as text.</summary>
+/// <summary>A script function's package (a zip of its folder) made from files given as text.</summary>
 public static class FunctionZip
 {
     public static byte[] Of(params (string Name, string Content)[] files)

@@ -14,7 +14,7 @@ public sealed class GuestLimitTests : IDisposable
     /// built-in functions of guest/.</summary>
     private FunctionService Service(GuestLimits? guests)
     {
-        var shared = PythonFunctionHome.SharedState;
+        var shared = ScriptFunctionHome.SharedState;
         new RootBuilder(shared).Ensure(Runtimes.Python);
         Directory.CreateSymbolicLink(Path.Combine(_dir.FullName, "roots"), Path.Combine(shared, "roots"));
         Directory.CreateSymbolicLink(Path.Combine(_dir.FullName, "apt"), Path.Combine(shared, "apt"));

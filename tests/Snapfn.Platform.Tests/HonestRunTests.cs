@@ -5,7 +5,7 @@ namespace Snapfn.Platform.Tests;
 /// <summary>Runs that cannot lie: a cold run whose files were not cold says so, a clean run says nothing.</summary>
 public sealed class HonestRunTests : IDisposable
 {
-    private readonly PythonFunctionHome _home = new();
+    private readonly ScriptFunctionHome _home = new();
 
     [Fact]
     public void A_cold_run_whose_memory_file_stayed_cached_is_marked_degraded()

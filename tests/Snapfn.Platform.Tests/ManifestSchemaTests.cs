@@ -39,7 +39,7 @@ public sealed class ManifestSchemaTests : IDisposable
         { """{"runtime": "python", "sample_input": "/etc/passwd"}""", "the path of a file in the function's folder" },
         { """{"runtime": "python", "sample_input": 3}""", "the path of a file in the function's folder" },
         { """{"runtime": "python", "keepstate": true}""", "unknown field \"keepstate\": its fields are name, runtime, memory_mib, description, packages, keep_state, max_instances, sample_input" },
-        { """{"runtime": "ruby"}""", "\"runtime\" must be \"python\", not \"ruby\"" },
+        { """{"runtime": "ruby"}""", "\"runtime\" must be \"python\" or \"node\", not \"ruby\"" },
         { """{"runtime": "python", "packages": "python3-numpy"}""", "\"packages\" must be a list of Debian package names, not a string" },
         { """{"runtime": "python", "name": "Not A Name"}""", "'Not A Name' is not a valid function name" },
     };
@@ -57,12 +57,17 @@ public sealed class ManifestSchemaTests : IDisposable
     }
 
     [Fact]
-    public void A_function_folder_needs_a_name_and_a_runtime_of_c_or_python()
+    public void A_function_folder_needs_a_name_and_a_runtime_of_c_python_or_node()
     {
         Assert.Contains("has no \"name\"", Assert.Throws<FunctionProjectException>(() => FunctionManifest.Parse("""{"runtime": "c"}""", Path_)).Message, StringComparison.Ordinal);
-        Assert.Contains("\"runtime\" must be \"c\" or \"python\", not \"go\"",
+        Assert.Contains("\"runtime\" must be \"c\", \"python\" or \"node\", not \"go\"",
             Assert.Throws<FunctionProjectException>(() => FunctionManifest.Parse("""{"name": "fn", "runtime": "go"}""", Path_)).Message, StringComparison.Ordinal);
         Assert.Equal(FunctionManifest.NativeRuntime, FunctionManifest.Parse("""{"name": "fn"}""", Path_).Runtime);
+        var node = FunctionManifest.Parse("""{"name": "fn", "runtime": "node"}""", Path_);
+        Assert.True(node.IsScript);
+        Assert.Equal(ScriptRuntime.Node, ScriptFunction.LanguageOf(node));
+        Assert.False(FunctionManifest.Parse("""{"name": "fn"}""", Path_).IsScript);
+        Assert.Equal(ScriptRuntime.Python, ScriptFunction.LanguageOf(FunctionManifest.ParsePackage("{}", Path_)));
     }
 
     [Fact]

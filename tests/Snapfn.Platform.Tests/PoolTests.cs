@@ -151,7 +151,7 @@ public sealed class PoolTests
     [Fact]
     public void A_second_warm_invocation_runs_in_the_vm_the_first_left_in_the_pool()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         var function = home.Function("warm-reuse", "def handle(r):\n    return r\n");
         home.Invoker.Invoke(new InvocationRequest(function, "warm", "a"u8.ToArray(), Cold: false), home.Options, TestContext.Current.CancellationToken);
         Assert.True(home.Invoker.Pool.TryAcquire(function.Name, out var vm));

@@ -25,23 +25,15 @@ public sealed class PythonFunctionTests : IDisposable
             return json.dumps({"calls": calls, "square": table[n], "echo": body.get("echo")}).encode()
         """;
 
-    private readonly PythonFunctionHome _home = new();
+    private readonly ScriptFunctionHome _home = new();
 
     public static TheoryData<string> ColdModes => new() { "vanilla", "cached", "reap", "faasnap" };
 
     [Theory]
     [MemberData(nameof(ColdModes))]
-    public void Every_mode_returns_what_a_fresh_boot_returns_and_restores_never_share_globals(string mode)
-    {
-        var function = _home.Function("counter", Counter);
-        _home.Snapshots.Take(function, _home.Options);
-        if (mode is "reap" or "faasnap")
-            _home.Records.Record(function, mode, Encoding.UTF8.GetBytes("""{"n": 5}"""), _home.Options);
-        var boot = Encoding.UTF8.GetString(BootRun.Run(function, """{"n": 7, "echo": "B"}"""u8, _home.Options).Output);
-        Assert.Equal("""{"calls": 1, "square": 49, "echo": "B"}""", boot);
-        for (var i = 0; i < 3; i++)
-            Assert.Equal(boot, _home.Invoke(function, mode, """{"n": 7, "echo": "B"}""", cold: mode != "cached"));
-    }
+    public void Every_mode_returns_what_a_fresh_boot_returns_and_restores_never_share_globals(string mode) =>
+        _home.AssertModeAnswersAsABoot(_home.Function("counter", Counter), mode, """{"n": 5}""", """{"n": 7, "echo": "B"}""",
+            """{"calls": 1, "square": 49, "echo": "B"}""");
 
     [Fact]
     public void A_warm_vm_keeps_its_globals_between_requests()

@@ -15,7 +15,7 @@ public sealed class ServingKvmTests : IDisposable
 
     private const string Counter = "count = 0\n\ndef handle(r):\n    global count\n    count += 1\n    return str(count).encode()\n";
 
-    private FunctionService Service(PythonFunctionHome home) =>
+    private FunctionService Service(ScriptFunctionHome home) =>
         new(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
 
     private static string Run(FunctionService service, string name, string input, out string? path)
@@ -28,7 +28,7 @@ public sealed class ServingKvmTests : IDisposable
     [Fact]
     public void A_deployed_python_function_is_served_without_a_mode_and_moves_to_its_recording_once_there_is_one()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         using var service = Service(home);
         service.Register("greeter", FunctionZip.Of(("main.py", "def handle(r):\n    return b'hi ' + r\n")), 512, "test");
         service.TakeSnapshot("greeter", null, TimeSpan.FromSeconds(60));
@@ -48,7 +48,7 @@ public sealed class ServingKvmTests : IDisposable
     [Fact]
     public void A_function_that_keeps_state_counts_across_requests_on_its_kept_vm_and_one_that_does_not_starts_fresh()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         using var service = Service(home);
         service.Register("counter", FunctionZip.Of(("main.py", Counter), ("snapfn.json", """{"runtime": "python", "keep_state": true}""")), 512, "test");
         service.Register("fresh", FunctionZip.Of(("main.py", Counter)), 512, "test");

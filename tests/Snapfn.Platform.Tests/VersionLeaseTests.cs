@@ -67,7 +67,7 @@ public sealed class VersionLeaseTests : IDisposable
     [Fact]
     public async Task An_invocation_held_after_resolving_its_version_finishes_on_it_through_two_redeploys()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         // The handler reads its folder at every request, as lazy imports do: without its version's files it fails.
         static byte[] Code(string version) => FunctionZip.Of(

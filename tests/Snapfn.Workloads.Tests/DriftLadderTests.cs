@@ -208,7 +208,7 @@ public sealed partial class DriftLadderTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = DriftLadder.For(Guests.Catalog, "py-json")[rung].Bytes;
-        var output = Guests.RunPython("py-json", input);
+        var output = Guests.RunScript("py-json", input);
         using var expected = JsonDocument.Parse(input);
         using var actual = JsonDocument.Parse(output);
         PythonJson.Rules.AssertSameValue(expected.RootElement, actual.RootElement);

@@ -28,9 +28,9 @@ public static class Guests
         return output;
     }
 
-    /// <summary>Boots a Python function of guest/functions (py-NAME) on the python runtime with the packages its
-    /// snapfn.json lists (the root is built on first use), runs init() and one request.</summary>
-    public static byte[] RunPython(string function, byte[] input, ulong memory = 2UL << 30)
+    /// <summary>Boots a script function of guest/functions (py-NAME, node-NAME) on its language's runtime with the
+    /// packages its snapfn.json lists (the root is built on first use), runs init() and one request.</summary>
+    public static byte[] RunScript(string function, byte[] input, ulong memory = 2UL << 30)
     {
         var log = new List<string>();
         var options = new MicroVmOptions

@@ -46,6 +46,19 @@ public sealed class InputTests
             Assert.Equal(WorkloadInputs.Get(Guests.Catalog, function, set), WorkloadInputs.Get(Guests.Catalog, WorkloadInputs.PythonPrefix + function, set));
     }
 
+    [Theory]
+    [InlineData("hello-world")]
+    [InlineData("json")]
+    public void A_node_function_takes_the_inputs_of_its_C_function_and_has_a_folder(string function)
+    {
+        Assert.Contains(WorkloadInputs.NodePrefix + function, WorkloadInputs.Functions);
+        foreach (var set in new[] { InputSet.A, InputSet.B })
+            Assert.Equal(WorkloadInputs.Get(Guests.Catalog, function, set), WorkloadInputs.Get(Guests.Catalog, WorkloadInputs.NodePrefix + function, set));
+        var node = Guests.Catalog.Get(WorkloadInputs.NodePrefix + function);
+        Assert.Equal(FunctionRuntime.Script, node.Runtime);
+        Assert.Equal(ScriptRuntime.Node, ScriptFunction.Language(node.CodePath));
+    }
+
     [Fact]
     public void Inputs_are_fresh_arrays_that_callers_may_change()
     {

@@ -45,13 +45,22 @@ public static class WorkloadInputs
     /// <summary>The Python suite's functions (py-NAME) take the inputs of the C function NAME: the formats agree.</summary>
     public const string PythonPrefix = "py-";
 
+    /// <summary>The Node.js suite's functions (node-NAME) take the inputs of the C function NAME, as the Python ones.</summary>
+    public const string NodePrefix = "node-";
+
+    /// <summary>The C functions the Node.js suite has written in JavaScript.</summary>
+    public static IReadOnlyList<string> NodeFunctions { get; } = ["hello-world", "json"];
+
     /// <summary>The functions that have built-in inputs, in name order.</summary>
     public static IReadOnlyList<string> Functions { get; } =
-        [.. _inline.Keys.Concat(_generated.Keys).SelectMany(name => new[] { name, PythonPrefix + name }).Order(StringComparer.Ordinal)];
+        [.. _inline.Keys.Concat(_generated.Keys).SelectMany(name => new[] { name, PythonPrefix + name })
+            .Concat(NodeFunctions.Select(name => NodePrefix + name)).Order(StringComparer.Ordinal)];
 
     /// <summary>The C function whose inputs <paramref name="function"/> takes.</summary>
     internal static string Source(string function) =>
-        function.StartsWith(PythonPrefix, StringComparison.Ordinal) ? function[PythonPrefix.Length..] : function;
+        function.StartsWith(PythonPrefix, StringComparison.Ordinal) ? function[PythonPrefix.Length..]
+        : function.StartsWith(NodePrefix, StringComparison.Ordinal) ? function[NodePrefix.Length..]
+        : function;
 
     /// <summary>Whether <paramref name="function"/> has built-in inputs (it need not be in the catalog).</summary>
     public static bool Has(FunctionCatalog catalog, string function)

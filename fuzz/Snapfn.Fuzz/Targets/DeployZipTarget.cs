@@ -4,7 +4,7 @@ using Snapfn.Platform;
 namespace Snapfn.Fuzz.Targets;
 
 /// <summary>
-/// A deployed Python function's zip as the daemon takes it (<see cref="PythonPackage.Unpack"/>, then the runtime
+/// A deployed Python function's zip as the daemon takes it (<see cref="FunctionPackage.Unpack"/>, then the runtime
 /// its snapfn.json names), unpacked into a scratch folder (<see cref="FuzzScratch"/>). Besides the allowed
 /// <see cref="InvalidRequestException"/>, the harness checks that nothing was written beside the target folder
 /// (a planted file there keeps its random token) and that only regular files and folders came out.
@@ -25,7 +25,7 @@ public sealed class DeployZipTarget : FuzzTarget, IDisposable
 
     public override string Name => "deploy-zip";
 
-    public override string Description => "PythonPackage.Unpack into a scratch folder, then PythonFunction.Runtime of what came out";
+    public override string Description => "FunctionPackage.Unpack into a scratch folder, then ScriptFunction.Runtime of what came out";
 
     public override void Run(ReadOnlySpan<byte> input)
     {
@@ -36,8 +36,8 @@ public sealed class DeployZipTarget : FuzzTarget, IDisposable
         {
             try
             {
-                PythonPackage.Unpack(input.ToArray(), folder);
-                _ = PythonFunction.Runtime(folder);
+                FunctionPackage.Unpack(input.ToArray(), folder);
+                _ = ScriptFunction.Runtime(folder);
             }
             catch (Exception e) when (e is InvalidRequestException or LimitExceededException)
             {
@@ -85,13 +85,13 @@ public sealed class DeployZipTarget : FuzzTarget, IDisposable
         var folder = Directory.CreateTempSubdirectory("snapfn-fuzz-seed-").FullName;
         try
         {
-            File.WriteAllText(Path.Combine(folder, PythonFunction.MainFile), "def handle(request):\n    return request\n");
-            yield return ("main-only", PythonPackage.Pack(folder));
+            File.WriteAllText(Path.Combine(folder, ScriptRuntime.Python.MainFile), "def handle(request):\n    return request\n");
+            yield return ("main-only", FunctionPackage.Pack(folder));
             File.WriteAllText(Path.Combine(folder, FunctionManifest.FileName),
                 new FunctionManifest { Name = "py-fn", Runtime = FunctionManifest.PythonRuntime, Packages = ["python3-numpy"] }.ToJson());
             Directory.CreateDirectory(Path.Combine(folder, "lib"));
             File.WriteAllText(Path.Combine(folder, "lib", "util.py"), "X = 1\n");
-            yield return ("with-manifest-and-module", PythonPackage.Pack(folder));
+            yield return ("with-manifest-and-module", FunctionPackage.Pack(folder));
         }
         finally
         {

@@ -322,7 +322,7 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
         return new FuzzRequest(method, route, query.ToString(), headers, body, authorized, foreign, crossOrigin || crossSite);
     }
 
-    /// <summary>A zip as <see cref="PythonPackage.Pack"/> writes one (deflated entries of a function's folder): main.py
+    /// <summary>A zip as <see cref="FunctionPackage.Pack"/> writes one (deflated entries of a function's folder): main.py
     /// of the fuzz bytes, with a snapfn.json, an escaping name or a second file as <paramref name="shape"/> says.</summary>
     private static byte[] Zip(int shape, byte[] content)
     {
@@ -334,7 +334,7 @@ public sealed class HttpApiTarget : FuzzTarget, IDisposable
                 using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
                 stream.Write(bytes);
             }
-            Add((shape & 1) != 0 ? "../main.py" : PythonFunction.MainFile, content);
+            Add((shape & 1) != 0 ? "../main.py" : ScriptRuntime.Python.MainFile, content);
             if ((shape & 2) != 0)
                 Add(FunctionManifest.FileName, content);
             if ((shape & 4) != 0)

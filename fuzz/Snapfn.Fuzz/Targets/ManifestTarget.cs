@@ -5,7 +5,7 @@ namespace Snapfn.Fuzz.Targets;
 
 /// <summary>
 /// A function's snapfn.json as the CLI reads it (<see cref="FunctionManifest"/>) and as the daemon reads a
-/// deployed Python function's (<see cref="PythonFunction"/>: its package list, then the runtime it names).
+/// deployed Python function's (<see cref="ScriptFunction"/>: its package list, then the runtime it names).
 /// Allowed: <see cref="FunctionProjectException"/> (or <see cref="InvalidRequestException"/> for the memory size) from the first, <see cref="InvalidRequestException"/> from the second.
 /// </summary>
 public sealed class ManifestTarget : FuzzTarget
@@ -14,7 +14,7 @@ public sealed class ManifestTarget : FuzzTarget
 
     public override string Name => "manifest";
 
-    public override string Description => "FunctionManifest.Parse, then PythonFunction.PackagesOf and the runtime it makes";
+    public override string Description => "FunctionManifest.Parse, then FunctionManifest.ParsePackage and the runtime it makes";
 
     public override void Run(ReadOnlySpan<byte> input)
     {
@@ -30,7 +30,8 @@ public sealed class ManifestTarget : FuzzTarget
         }
         try
         {
-            _ = PythonFunction.RuntimeOf(PythonFunction.PackagesOf(json, Path), Path);
+            var manifest = FunctionManifest.ParsePackage(json, Path);
+            _ = ScriptFunction.RuntimeOf(ScriptFunction.LanguageOf(manifest), manifest.Packages ?? [], Path);
         }
         catch (InvalidRequestException e)
         {

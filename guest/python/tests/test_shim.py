@@ -63,9 +63,10 @@ class Drain:
 
 
 class Shim:
-    """One shim process on a function folder, with the host's end of its fd 3."""
+    """One shim process on a function folder, with the host's end of its fd 3; command is the interpreter and the shim
+    (the Python shim on SHIM_PYTHON by default; guest/node/tests runs the Node shim through this class)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, command=None):
         host, guest = socket.socketpair()
         host.settimeout(TIMEOUT)
         guest_fd = guest.fileno()
@@ -77,7 +78,7 @@ class Shim:
                 os.close(guest_fd)
 
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-        self.process = subprocess.Popen([SHIM_PYTHON, SHIM, folder], stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen([*(command or [SHIM_PYTHON, SHIM]), folder], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                         pass_fds=(guest_fd, 3) if guest_fd != 3 else (3,), preexec_fn=become_fd3)
         guest.close()
@@ -144,7 +145,13 @@ RANDOM = """
     """
 
 
-class ShimTest(unittest.TestCase):
+class ShimCase(unittest.TestCase):
+    """What every language's shim tests share: read-only function folders in a temporary directory, shims started on
+    them and killed at the end. A subclass sets MAIN (the main file's name) and COMMAND (None: the Python shim)."""
+
+    MAIN = "main.py"
+    COMMAND = None
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="snapfn-shim-test-")
         self.shims = []
@@ -159,9 +166,9 @@ class ShimTest(unittest.TestCase):
         subprocess.run(["rm", "-rf", self.tmp], check=True)
 
     def function(self, source, extra=None):
-        """A read-only function folder (like /function in the VM): main.py = source, plus extra {name: text}."""
+        """A read-only function folder (like /function in the VM): MAIN = source, plus extra {name: text}."""
         folder = tempfile.mkdtemp(dir=self.tmp)
-        files = {"main.py": source, **(extra or {})}
+        files = {self.MAIN: source, **(extra or {})}
         for name, text in files.items():
             with open(os.path.join(folder, name), "w") as f:
                 f.write(textwrap.dedent(text).lstrip("\n"))
@@ -169,7 +176,7 @@ class ShimTest(unittest.TestCase):
         return folder
 
     def start(self, folder):
-        shim = Shim(folder)
+        shim = Shim(folder, self.COMMAND)
         self.shims.append(shim)
         return shim
 
@@ -192,6 +199,8 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(code, 1, stderr)
         return text
 
+
+class ShimTest(ShimCase):
     # ------------------------------------------------------------ requests
 
     def test_hello_answers_a_frame(self):

@@ -22,12 +22,14 @@ public static class BenchCommand
     /// and recordings included) finishes in a few minutes here.</summary>
     public static readonly string[] QuickFunctions = ["hello-world", "json", "compression", "image", "pagerank"];
 
-    /// <summary>The suites: the paper's functions in Python on the paper's libraries (py-NAME), or in C.</summary>
+    /// <summary>The suites: the paper's functions in Python on the paper's libraries (py-NAME), in C, or those written in
+    /// JavaScript on Debian's Node.js (node-NAME: hello-world and json, beside their Python and C forms).</summary>
     public static string[] Suite(string suite, bool quick) => suite switch
     {
         "python" => [.. (quick ? QuickFunctions : PaperFunctions).Select(f => WorkloadInputs.PythonPrefix + f)],
         "c" => quick ? QuickFunctions : PaperFunctions,
-        _ => throw new UsageException($"--suite must be python or c, not '{suite}'"),
+        "node" => [.. WorkloadInputs.NodeFunctions.Select(f => WorkloadInputs.NodePrefix + f)],
+        _ => throw new UsageException($"--suite must be python, c or node, not '{suite}'"),
     };
 
     /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote).</summary>
@@ -42,7 +44,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var functions = new Option<string?>("--functions") { Description = "comma-separated functions (default: the suite's twelve)" };
-        var suite = new Option<string>("--suite") { Description = "python: the paper's functions in Python on its libraries; c: in C, the native lower bound", DefaultValueFactory = _ => "python" };
+        var suite = new Option<string>("--suite") { Description = "python: the paper's functions in Python on its libraries; c: in C, the native lower bound; node: hello-world and json in JavaScript on Node.js", DefaultValueFactory = _ => "python" };
         var modes = new Option<string?>("--modes") { Description = $"comma-separated modes (default: {string.Join(",", AllModes)})" };
         var repeat = new Option<int?>("--repeat") { Description = "repetitions per function and mode (default 5; 3 with --quick)" };
         var inputSet = new Option<string>("--input-set") { Description = "the input invocations are tested with (B, as in the paper, or A)", DefaultValueFactory = _ => "B" };

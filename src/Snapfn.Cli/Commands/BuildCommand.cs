@@ -14,11 +14,11 @@ public static class BuildCommand
         command.SetAction(parse =>
         {
             var project = FunctionProject.Open(parse.GetValue(directory)!);
-            if (project.Manifest.IsPython)
+            if (ScriptRuntime.Find(project.Manifest.Runtime) is { } language)
             {
-                // Nothing to compile ahead: check that every module compiles, with the runtime's own python.
-                PythonPackage.CheckSyntax(project.Directory, SnapfnHome.Default());
-                Console.WriteLine($"{project.Manifest.Name} is a Python function: nothing to build, its modules compile; deploy it with `snapfn deploy {project.Directory}`");
+                // Nothing to compile ahead: check that every module compiles, with the runtime's own interpreter.
+                FunctionPackage.CheckSyntax(project.Directory, SnapfnHome.Default(), language);
+                Console.WriteLine($"{project.Manifest.Name} is a {language.Language} function: nothing to build, its modules compile; deploy it with `snapfn deploy {project.Directory}`");
                 return 0;
             }
             var build = FunctionBuilder.Build(project, GuestSdk.Default());

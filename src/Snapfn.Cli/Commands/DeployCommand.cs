@@ -23,10 +23,10 @@ public static class DeployCommand
         {
             var project = FunctionProject.Open(parse.GetValue(directory)!);
             byte[] elf;
-            if (project.Manifest.IsPython)
+            if (project.Manifest.IsScript)
             {
-                // A Python function is sent as a zip of its folder; the platform checks that it compiles.
-                elf = PythonPackage.Pack(project.Directory);
+                // A script function is sent as a zip of its folder; the platform checks that it compiles.
+                elf = FunctionPackage.Pack(project.Directory);
             }
             else
             {
@@ -73,5 +73,5 @@ public static class DeployCommand
 
     /// <summary>keep_state and max_instances travel with the request for an ELF; a Python function's zip carries its
     /// snapfn.json, which the platform reads them from.</summary>
-    private static FunctionSettings? ElfSettings(FunctionManifest manifest) => manifest.IsPython ? null : manifest.Settings;
+    private static FunctionSettings? ElfSettings(FunctionManifest manifest) => manifest.IsScript ? null : manifest.Settings;
 }

@@ -36,7 +36,7 @@ public static class ExecCommand
                 RootDirectory = rootDirectory,
                 Program = argv[0],
                 Arguments = argv,
-                Environment = PythonFunction.Environment,
+                Environment = (ScriptRuntime.Find(parse.GetValue(runtime)) ?? ScriptRuntime.Python).Environment,
                 VdsoPath = Path.Combine(FunctionCatalog.Default().GuestDirectory, "vdso.so") is var vdso && File.Exists(vdso) ? vdso : null,
                 StandardInput = stdin,
                 StandardOutput = bytes => stdout.Write(bytes),

@@ -10,7 +10,7 @@ public sealed record FunctionResponse
     /// <summary>"builtin" or "user".</summary>
     public required string Kind { get; init; }
     public required string Description { get; init; }
-    /// <summary>"python" for a Python function's folder, else "native" (an ELF built with the Snapfn SDK).</summary>
+    /// <summary>"python" or "node" for a script function's folder, else "native" (an ELF built with the Snapfn SDK).</summary>
     public string Runtime { get; init; } = "native";
     public required int MemoryMib { get; init; }
     public required string ElfSha256 { get; init; }
@@ -44,7 +44,7 @@ public sealed record FunctionResponse
             Name = f.Name,
             Kind = KindName(f.Kind),
             Description = f.Description,
-            Runtime = Directory.Exists(f.ElfPath) && PythonFunction.IsPythonFolder(f.ElfPath) ? "python" : "native",
+            Runtime = Directory.Exists(f.ElfPath) && ScriptFunction.LanguageOrNull(f.ElfPath) is { } language ? language.Name : "native",
             MemoryMib = f.MemoryMib,
             ElfSha256 = f.ElfSha256,
             IsTestGuest = f.IsTestGuest,

@@ -42,8 +42,17 @@ public static class Errno
     public const int ENODATA = 61;
     public const int EOVERFLOW = 75;
     public const int ENOTSOCK = 88;
+    public const int EMSGSIZE = 90;
+    public const int ENOPROTOOPT = 92;
+    public const int EPROTONOSUPPORT = 93;
+    public const int ESOCKTNOSUPPORT = 94;
     public const int EOPNOTSUPP = 95;
+    public const int ECONNRESET = 104;
+    public const int ENOBUFS = 105;
+    public const int EISCONN = 106;
+    public const int ENOTCONN = 107;
     public const int ETIMEDOUT = 110;
+    public const int ECONNREFUSED = 111;
 
     private static readonly Dictionary<int, string> _names = typeof(Errno).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(int))

@@ -143,6 +143,28 @@ public static class Kernel
         public long reserved0, reserved1, reserved2;
     }
 
+    /// <summary>struct user_msghdr, as sendmsg and recvmsg read it (56 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct msghdr
+    {
+        public ulong msg_name;
+        public int msg_namelen;
+        public ulong msg_iov;
+        public ulong msg_iovlen;
+        public ulong msg_control;
+        public ulong msg_controllen;
+        public int msg_flags;
+    }
+
+    /// <summary>struct ucred, SO_PEERCRED's answer.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ucred
+    {
+        public int pid;
+        public uint uid;
+        public uint gid;
+    }
+
     public const int SEEK_SET = 0;
     public const int SEEK_CUR = 1;
     public const int SEEK_END = 2;
@@ -153,4 +175,5 @@ public static class Kernel
     public const uint S_IFDIR = 0x4000;
     public const uint S_IFREG = 0x8000;
     public const uint S_IFLNK = 0xa000;
+    public const uint S_IFSOCK = 0xc000;
 }

@@ -40,6 +40,10 @@ public abstract class OpenFile : IDisposable
 
     public virtual long Read(Span<byte> buffer) => -Errno.EINVAL;
 
+    /// <summary>True when a write that is EPIPE raises SIGPIPE too (pipes, stream sockets); af_unix's datagram and
+    /// seqpacket sockets answer EPIPE without it.</summary>
+    public virtual bool SignalsBrokenPipe => true;
+
     public virtual long Write(ReadOnlySpan<byte> buffer) => -Errno.EINVAL;
 
     public virtual long ReadAt(Span<byte> buffer, long offset) => -Errno.ESPIPE;
@@ -52,10 +56,14 @@ public abstract class OpenFile : IDisposable
 
     /// <summary>What fstat tells of a file that lives on no file system (an eventfd, an epoll instance): Linux's
     /// anonymous inode, no file type bits, mode 0600.</summary>
-    protected static int AnonymousInodeStat(ulong inode, out Kernel.stat st)
+    protected static int AnonymousInodeStat(ulong inode, out Kernel.stat st) => PseudoFileStat(0x180, inode, out st);
+
+    /// <summary>What fstat tells of a file of a pseudo file system (pipefs, sockfs, anon_inodefs): its mode and inode,
+    /// one link, 4 KiB blocks, nothing else.</summary>
+    protected static int PseudoFileStat(uint mode, ulong inode, out Kernel.stat st)
     {
         st = default;
-        st.st_mode = 0x180;
+        st.st_mode = mode;
         st.st_nlink = 1;
         st.st_blksize = 4096;
         st.st_ino = inode;

@@ -4,7 +4,8 @@ using Snapfn.Linux.Abi;
 namespace Snapfn.Linux.Files;
 
 /// <summary>
-/// What a program's pipe buffers may hold on the host, summed over its pipes (<see cref="ProcessOptions.PipeBufferLimit"/>).
+/// What a program's pipe buffers may hold on the host, summed over its pipes and what waits in its socket pairs
+/// (<see cref="ProcessOptions.PipeBufferLimit"/>).
 /// As Linux's pipe-user-pages-soft: a pipe made past the limit gets a one-page buffer instead of 64 KiB, and
 /// F_SETPIPE_SZ cannot grow one past it (EPERM). With at most 1024 descriptors, a program holds at most the limit
 /// plus 4 MiB of pipe buffers.
@@ -216,15 +217,7 @@ public sealed class PipeEnd : OpenFile
 
     public override long ReadinessVersion => _pipe.Version;
 
-    public override int Stat(out Kernel.stat st)
-    {
-        st = default;
-        st.st_mode = Kernel.S_IFIFO | 0x180; // 0600, as pipefs
-        st.st_nlink = 1;
-        st.st_blksize = Pipe.PageSize;
-        st.st_ino = _pipe.Inode;
-        return 0;
-    }
+    public override int Stat(out Kernel.stat st) => PseudoFileStat(Kernel.S_IFIFO | 0x180, _pipe.Inode, out st); // 0600, as pipefs
 
     protected override void Dispose(bool disposing)
     {

@@ -1,6 +1,6 @@
 namespace Snapfn.Linux.Roots;
 
-/// <summary>A named set of Debian packages that functions run on, such as <c>python</c> = python3.</summary>
+/// <summary>A named set of Debian packages that functions run on, such as <c>python</c> = python3 or <c>node</c> = nodejs.</summary>
 public sealed class Runtime
 {
     public Runtime(string name, IEnumerable<string> packages)
@@ -28,7 +28,10 @@ public static class Runtimes
 {
     public static Runtime Python { get; } = new("python", ["python3"]);
 
-    public static IReadOnlyList<Runtime> All { get; } = [Python];
+    /// <summary>Debian's own Node.js (bookworm: 18.x), never a host's or another vendor's build.</summary>
+    public static Runtime Node { get; } = new("node", ["nodejs"]);
+
+    public static IReadOnlyList<Runtime> All { get; } = [Python, Node];
 
     public static Runtime? Find(string name) => All.FirstOrDefault(r => r.Name == name);
 }

@@ -53,24 +53,26 @@ internal static class FileCalls
         return WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(a.A1, Math.Min(a.A2, UserMemory.MaxTransfer)));
     }
 
-    /// <summary>A write that waits for room, as Linux's, until all of it is written, unless the file is O_NONBLOCK
-    /// (then what fits, or EAGAIN); EPIPE on a pipe with no reader raises SIGPIPE too.</summary>
-    private static long WriteWaiting(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<byte> data)
+    /// <summary>A write that waits for room, as Linux's, until all of it is written, unless the file is O_NONBLOCK or
+    /// the call says <paramref name="dontWait"/> (MSG_DONTWAIT: then what fits, or EAGAIN); EPIPE on a pipe with no
+    /// reader raises SIGPIPE too, unless <paramref name="noSignal"/> (MSG_NOSIGNAL).</summary>
+    internal static long WriteWaiting(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<byte> data, bool dontWait = false, bool noSignal = false)
     {
+        var waits = Waits(file) && !dontWait;
         long done = 0;
         while (true)
         {
             var n = file.Write(data[(int)done..]);
-            if (n == -Errno.EPIPE)
+            if (n == -Errno.EPIPE && file.SignalsBrokenPipe && !noSignal)
                 p.Signals.Raise(SIGPIPE, SignalInfo.User);
             if (n >= 0)
             {
                 done += n;
-                if (done == data.Length || n == 0 || !Waits(file))
+                if (done == data.Length || n == 0 || !waits)
                     return done;
                 continue;
             }
-            if (n != -Errno.EAGAIN || !Waits(file))
+            if (n != -Errno.EAGAIN || !waits)
                 return done > 0 ? done : n;
             var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: true));
             if (woken < 0)
@@ -80,15 +82,17 @@ internal static class FileCalls
 
     private const int SIGPIPE = 13;
 
-    /// <summary>The file makes the program wait when it is not ready: a pipe or an eventfd without O_NONBLOCK.</summary>
-    private static bool Waits(OpenFile file) => file.CanEpoll && (file.StatusFlags & Libc.O_NONBLOCK) == 0;
+    /// <summary>The file makes the program wait when it is not ready: a pipe, an eventfd or a socket without O_NONBLOCK.</summary>
+    internal static bool Waits(OpenFile file) => file.CanEpoll && (file.StatusFlags & Libc.O_NONBLOCK) == 0;
 
     /// <summary>What the program waits for, for the message if it would wait forever.</summary>
-    private static string WaitingFor(OpenFile file, int fd, bool write) => (file, write) switch
+    internal static string WaitingFor(OpenFile file, int fd, bool write) => (file, write) switch
     {
         (PipeEnd, false) => $"reads the empty pipe at fd {fd}, whose write end it holds open itself",
         (PipeEnd, true) => $"writes to the full pipe at fd {fd} ({((PipeEnd)file).Capacity} bytes), whose read end it holds open itself",
         (EventFile, false) => $"reads the eventfd at fd {fd}, whose counter is 0",
+        (SocketEnd, false) => $"reads the empty socket at fd {fd}, whose peer it holds open itself",
+        (SocketEnd, true) => $"writes to the socket at fd {fd}, whose peer holds a full SO_SNDBUF ({((SocketEnd)file).SendBuffer} bytes) of its data",
         _ => $"writes to the eventfd at fd {fd}, whose counter is full",
     };
 
@@ -122,17 +126,20 @@ internal static class FileCalls
     {
         if (p.Files.Get(a.A0) is not { } file || (write ? !file.CanWrite : !file.CanRead))
             return -Errno.EBADF;
-        if (a.A2 > MaxIovecs)
-            return -Errno.EINVAL;
-        if (!GuestRange.TryCreateArray(a.A1, a.A2, (ulong)Unsafe.SizeOf<Kernel.iovec>(), out var array))
-            return -Errno.EFAULT;
-        // The guest is stopped while its call is served, so the array cannot change under us.
-        var iovecs = MemoryMarshal.Cast<byte, Kernel.iovec>(p.User.Readable(array));
-        foreach (var iov in iovecs)
-        {
-            if (iov.iov_len > long.MaxValue)
-                return -Errno.EINVAL;
-        }
+        var iovecs = ImportIovecs(p, a.A1, a.A2, out var errno);
+        if (errno != 0)
+            return -errno;
+        // A datagram is one message however many buffers it is gathered from or scattered into.
+        if (file is SocketEnd socket)
+            return write ? SocketCalls.SendVector(p, socket, AsInt(a.A0), iovecs, 0) : SocketCalls.ReceiveVector(p, socket, AsInt(a.A0), iovecs, 0, out _);
+        return TransferEach(p, file, AsInt(a.A0), iovecs, write);
+    }
+
+    /// <summary>The buffers transferred in order; only the first waits (once bytes have moved, a file that runs dry or
+    /// full ends the call), and a bad buffer after some bytes moved ends it with the count so far.</summary>
+    internal static long TransferEach(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<Kernel.iovec> iovecs, bool write,
+        bool dontWait = false, bool noSignal = false)
+    {
         long total = 0;
         var budget = UserMemory.MaxTransfer;
         foreach (var iov in iovecs)
@@ -143,12 +150,11 @@ internal static class FileCalls
             long n;
             try
             {
-                // Only the first buffer waits: once bytes have moved, a pipe that runs dry or full ends the call.
                 n = (write, total) switch
                 {
-                    (true, 0) => WriteWaiting(p, file, AsInt(a.A0), p.User.Readable(iov.iov_base, length)),
+                    (true, 0) => WriteWaiting(p, file, fd, p.User.Readable(iov.iov_base, length), dontWait, noSignal),
                     (true, _) => file.Write(p.User.Readable(iov.iov_base, length)),
-                    (false, 0) => ReadWaiting(p, file, AsInt(a.A0), p.User.Writable(iov.iov_base, length)),
+                    (false, 0) => ReadWaiting(p, file, fd, p.User.Writable(iov.iov_base, length)),
                     _ => file.Read(p.User.Writable(iov.iov_base, length)),
                 };
             }
@@ -164,6 +170,34 @@ internal static class FileCalls
                 break;
         }
         return total;
+    }
+
+    /// <summary>An iovec array as import_iovec copies it in: EINVAL past UIO_MAXIOV entries or for an iov_len above
+    /// SSIZE_MAX, EFAULT where the array is unreadable. The guest is stopped while its call is served, so the array
+    /// cannot change under us.</summary>
+    internal static ReadOnlySpan<Kernel.iovec> ImportIovecs(LinuxProcess p, ulong address, ulong count, out int errno)
+    {
+        errno = 0;
+        if (count > MaxIovecs)
+        {
+            errno = Errno.EINVAL;
+            return [];
+        }
+        if (!GuestRange.TryCreateArray(address, count, (ulong)Unsafe.SizeOf<Kernel.iovec>(), out var array))
+        {
+            errno = Errno.EFAULT;
+            return [];
+        }
+        var iovecs = MemoryMarshal.Cast<byte, Kernel.iovec>(p.User.Readable(array));
+        foreach (var iov in iovecs)
+        {
+            if (iov.iov_len > long.MaxValue)
+            {
+                errno = Errno.EINVAL;
+                return [];
+            }
+        }
+        return iovecs;
     }
 
     public static long Lseek(LinuxProcess p, in SyscallArgs a) =>
@@ -246,6 +280,9 @@ internal static class FileCalls
                 return 0;
             case FIONREAD when file is PipeEnd { IsReadEnd: true } pipe:
                 p.User.Write(a.A2, pipe.Available);
+                return 0;
+            case FIONREAD when file is SocketEnd socket:
+                p.User.Write(a.A2, (int)socket.Available);
                 return 0;
             case FIONBIO:
                 var on = p.User.Read<int>(a.A2) != 0;

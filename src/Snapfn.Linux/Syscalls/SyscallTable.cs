@@ -24,7 +24,7 @@ public sealed record SyscallEntry(ulong Number, string Name, SupportLevel Suppor
 /// <summary>
 /// Every x86-64 system call (asm/unistd_64.h) with its support level: the table is the documentation of what a
 /// program may rely on, and the names `--strace` prints. Implementations live in one file per family
-/// (FileCalls, PipeCalls, PollCalls, MemoryCalls, ProcessCalls, TimeCalls, SignalCalls).
+/// (FileCalls, PipeCalls, SocketCalls, PollCalls, MemoryCalls, ProcessCalls, TimeCalls, SignalCalls).
 /// </summary>
 public static class SyscallTable
 {
@@ -100,18 +100,18 @@ public static class SyscallTable
         [41] = Denied("socket", Errno.EACCES, "no network"),
         [42] = Denied("connect", Errno.EACCES, "no network"),
         [43] = Denied("accept", Errno.EACCES, "no network"),
-        [44] = Denied("sendto", Errno.EACCES, "no network"),
-        [45] = Denied("recvfrom", Errno.EACCES, "no network"),
-        [46] = Denied("sendmsg", Errno.EACCES, "no network"),
-        [47] = Denied("recvmsg", Errno.EACCES, "no network"),
-        [48] = Unsupported("shutdown"),
+        [44] = Partial("sendto", SocketCalls.Sendto, "socket pairs only; no MSG_OOB (EOPNOTSUPP); a datagram to an address is ECONNREFUSED (no socket has a name)"),
+        [45] = Partial("recvfrom", SocketCalls.Recvfrom, "socket pairs only (the peer is unnamed); no MSG_OOB or MSG_ERRQUEUE"),
+        [46] = Partial("sendmsg", SocketCalls.Sendmsg, "socket pairs only; no ancillary data (SCM_RIGHTS, SCM_CREDENTIALS: EOPNOTSUPP)"),
+        [47] = Partial("recvmsg", SocketCalls.Recvmsg, "socket pairs only; never ancillary data; at most 4 MiB a call"),
+        [48] = Supported("shutdown", SocketCalls.Shutdown),
         [49] = Denied("bind", Errno.EACCES, "no network"),
         [50] = Denied("listen", Errno.EACCES, "no network"),
-        [51] = Unsupported("getsockname"),
-        [52] = Unsupported("getpeername"),
-        [53] = Denied("socketpair", Errno.EACCES, "no network"),
-        [54] = Unsupported("setsockopt"),
-        [55] = Unsupported("getsockopt"),
+        [51] = Supported("getsockname", SocketCalls.Getsockname),
+        [52] = Supported("getpeername", SocketCalls.Getpeername),
+        [53] = Partial("socketpair", SocketCalls.Socketpair, "AF_UNIX with SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC; their buffers count against the pipe-buffer limit (ENOBUFS past it)"),
+        [54] = Partial("setsockopt", SocketCalls.Setsockopt, "SOL_SOCKET: SO_SNDBUF, SO_RCVBUF and options with no effect on a pair; SO_RCVTIMEO/SO_SNDTIMEO ENOPROTOOPT"),
+        [55] = Partial("getsockopt", SocketCalls.Getsockopt, "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_SNDBUF, SO_RCVBUF, SO_PEERCRED, SO_ACCEPTCONN and what setsockopt set"),
         [56] = Partial("clone", ThreadCalls.Clone, "threads only (pthread_create's flags), scheduled on the one vCPU; a new process is EAGAIN"),
         [57] = Denied("fork", Errno.EAGAIN, "no processes"),
         [58] = Denied("vfork", Errno.EAGAIN, "no processes"),

@@ -43,6 +43,14 @@ public sealed class KernelAbiTests
             { "offsetof(struct sigevent, sigev_signo)", Offset<Kernel.sigevent>("sigev_signo") },
             { "offsetof(struct sigevent, sigev_notify)", Offset<Kernel.sigevent>("sigev_notify") },
             { "sizeof(struct tms)", Size<Kernel.tms>() },
+            { "sizeof(struct msghdr)", Size<Kernel.msghdr>() },
+            { "offsetof(struct msghdr, msg_namelen)", Offset<Kernel.msghdr>("msg_namelen") },
+            { "offsetof(struct msghdr, msg_iov)", Offset<Kernel.msghdr>("msg_iov") },
+            { "offsetof(struct msghdr, msg_iovlen)", Offset<Kernel.msghdr>("msg_iovlen") },
+            { "offsetof(struct msghdr, msg_control)", Offset<Kernel.msghdr>("msg_control") },
+            { "offsetof(struct msghdr, msg_controllen)", Offset<Kernel.msghdr>("msg_controllen") },
+            { "offsetof(struct msghdr, msg_flags)", Offset<Kernel.msghdr>("msg_flags") },
+            { "sizeof(struct ucred)", Size<Kernel.ucred>() },
             { "SEEK_SET", (ulong)Kernel.SEEK_SET },
             { "SEEK_CUR", (ulong)Kernel.SEEK_CUR },
             { "SEEK_END", (ulong)Kernel.SEEK_END },
@@ -52,6 +60,7 @@ public sealed class KernelAbiTests
             { "S_IFDIR", Kernel.S_IFDIR },
             { "S_IFREG", Kernel.S_IFREG },
             { "S_IFLNK", Kernel.S_IFLNK },
+            { "S_IFSOCK", Kernel.S_IFSOCK },
         };
         foreach (var field in typeof(Errno).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(int)))
             data.Add(field.Name, (ulong)(int)field.GetRawConstantValue()!);
@@ -76,6 +85,7 @@ public sealed class KernelAbiTests
                 #include <stdio.h>
                 #include <sys/epoll.h>
                 #include <sys/resource.h>
+                #include <sys/socket.h>
                 #include <sys/times.h>
                 #include <time.h>
                 #include <sys/stat.h>

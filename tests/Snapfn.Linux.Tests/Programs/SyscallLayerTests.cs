@@ -39,6 +39,12 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Pipes_eventfds_poll_select_and_epoll(string linkage) => GuestProgram.RunChecks("pipes-" + linkage);
 
+    /// <summary>Issue 24: socketpair(AF_UNIX) streams, datagrams and seqpackets, send/recv and their flags, shutdown, a
+    /// closed peer, socket options and names, poll and epoll readiness.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Socket_pairs(string linkage) => GuestProgram.RunChecks("sockets-" + linkage);
+
     /// <summary>Issue 24: signals sent to itself and by timers run the program's handlers (on its alternate stack, with
     /// its FPU registers kept), setitimer, alarm, timer_create, sigsuspend, sigtimedwait, getrusage and times.</summary>
     [Theory]

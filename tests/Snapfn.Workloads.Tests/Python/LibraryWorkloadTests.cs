@@ -25,7 +25,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = Guests.Input("py-image", set);
-        var output = Guests.RunPython("py-image", input);
+        var output = Guests.RunScript("py-image", input);
 
         var psnr = JpegWorkloads.QuarterTurnPsnr(input, output);
         // README.md: quality 85, which libjpeg turns into the Annex K tables scaled by 200 - 2 * 85 percent.
@@ -47,7 +47,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        using var output = JsonDocument.Parse(Guests.RunPython("py-matmul", input));
+        using var output = JsonDocument.Parse(Guests.RunScript("py-matmul", input));
 
         // README.md: counter k of a stream is mix64(seed * 0x9e3779b97f4a7c15 + k); A takes counters 0 .. n²-1,
         // B the next n², the 16 samples' (i, j) the next 32.
@@ -76,7 +76,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        using var output = JsonDocument.Parse(Guests.RunPython("py-pagerank", input));
+        using var output = JsonDocument.Parse(Guests.RunScript("py-pagerank", input));
 
         // README.md: WORKLOADS.md's pagerank graph with m = 10 in place of 3.
         var graph = PageRank.BarabasiAlbert(n, BarabasiM, seed);
@@ -118,7 +118,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = Guests.Input("py-video", set);
-        var output = Guests.RunPython("py-video", input);
+        var output = Guests.RunScript("py-video", input);
 
         var worst = JpegWorkloads.AssertEveryFrameGray(input, output, (f, _, pixels) =>
         {

@@ -102,7 +102,7 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         byte[] request = [.. "{\"return_rgb\":true}\n"u8, .. Guests.Input(Function, InputSet.A)];
-        var e = Assert.Throws<InvalidOperationException>(() => Guests.RunPython(Function, request));
+        var e = Assert.Throws<InvalidOperationException>(() => Guests.RunScript(Function, request));
         Assert.Contains("handle() raised ValueError: unknown option(s) ['return_rgb']: the only option is return_input", e.Message, StringComparison.Ordinal);
     }
 
@@ -111,7 +111,7 @@ public sealed class RecognitionWorkloadTests(ITestOutputHelper log)
         {
             var jpeg = Guests.Input(Function, key.Item1);
             var request = key.Item2 ? [.. "{\"return_input\":true}\n"u8, .. jpeg] : jpeg;
-            return Guests.RunPython(Function, request);
+            return Guests.RunScript(Function, request);
         })).Value;
 
     private static (JsonElement Root, List<(int Class, double Logit, double Probability)> Top5, byte[]? Input) Parse(byte[] output)

@@ -17,7 +17,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
     public void Read_list_checksum_is_the_fnv_fold_of_the_constructed_values()
     {
         Guests.RequireKvm();
-        using var output = JsonDocument.Parse(Guests.RunPython("py-read-list", Guests.Input("py-read-list", InputSet.A)));
+        using var output = JsonDocument.Parse(Guests.RunScript("py-read-list", Guests.Input("py-read-list", InputSet.A)));
         const int Elements = 13_421_772;
         const ulong Top = 1UL << 59;
         var h = WordChecksum.Start;
@@ -39,7 +39,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
         var input = Guests.Input("py-mmap", InputSet.A);
         using var parameters = JsonDocument.Parse(input);
         var mib = parameters.RootElement.GetProperty("size_mib").GetInt32();
-        using var output = JsonDocument.Parse(Guests.RunPython("py-mmap", input));
+        using var output = JsonDocument.Parse(Guests.RunScript("py-mmap", input));
 
         var pages = (ulong)mib * 256;
         var h = WordChecksum.Start;
@@ -58,7 +58,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = Guests.Input("py-json", set);
-        var output = Guests.RunPython("py-json", input);
+        var output = Guests.RunScript("py-json", input);
 
         using var expected = JsonDocument.Parse(input);
         using var actual = JsonDocument.Parse(output);
@@ -91,7 +91,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = Guests.Input("py-aes", set);
-        AesReference.AssertReport(input, Guests.RunPython("py-aes", input));
+        AesReference.AssertReport(input, Guests.RunScript("py-aes", input));
     }
 
     [Theory]
@@ -105,7 +105,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
         var rows = parameters.RootElement.GetProperty("rows").GetInt32();
         var cols = parameters.RootElement.GetProperty("cols").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        var html = Encoding.UTF8.GetString(Guests.RunPython("py-html", input));
+        var html = Encoding.UTF8.GetString(Guests.RunScript("py-html", input));
 
         // The C suite's title and layout (README.md), with py-html's own cells and escaping.
         HtmlTable.AssertPage(html, HtmlTable.Title(rows, cols, seed), rows, cols,
@@ -127,7 +127,7 @@ public sealed class StdlibWorkloadTests(ITestOutputHelper log)
     {
         Guests.RequireKvm();
         var input = Guests.Input("py-compression", set);
-        var output = Guests.RunPython("py-compression", input);
+        var output = Guests.RunScript("py-compression", input);
 
         GzipMember.AssertIsOneMemberOf(output, input);
         Assert.Equal(0, output[3]); // FLG: no name, comment, extra field or header CRC

@@ -8,12 +8,13 @@ using Snapfn.Linux.Roots;
 namespace Snapfn.Platform;
 
 /// <summary>
-/// A Python function travels as a zip of its folder (main.py, its other modules and data, snapfn.json), from
+/// A script function (<see cref="ScriptRuntime"/>) travels as a zip of its folder (main.py or index.js, its other
+/// modules and data, snapfn.json), from
 /// `snapfn deploy` to the daemon and into the store. Unpacking checks every entry: relative paths inside the
 /// folder only, regular files, each path once,
 /// bounded count and sizes (<see cref="DeployLimits"/>).
 /// </summary>
-public static class PythonPackage
+public static class FunctionPackage
 {
     // Linux's NAME_MAX, and PATH_MAX less the folder the package is unpacked into: a longer name fails on the host's
     // disk, and that is the package's fault, not the disk's.
@@ -47,7 +48,7 @@ public static class PythonPackage
     }
 
     /// <summary>Unpacks into <paramref name="target"/> (which must not exist) within <paramref name="limits"/> (the
-    /// defaults when null); throws <see cref="InvalidRequestException"/> for an archive that is not a Python function
+    /// defaults when null); throws <see cref="InvalidRequestException"/> for an archive that is not a script function
     /// and <see cref="LimitExceededException"/> for one larger than the limits allow.</summary>
     public static void Unpack(byte[] package, string target, DeployLimits? limits = null)
     {
@@ -132,8 +133,11 @@ public static class PythonPackage
         }
         if (folders.Contains(FunctionManifest.FileName))
             throw new InvalidRequestException($"the function's package holds a folder {FunctionManifest.FileName}; it must be a file");
-        if (!fileNames.Contains(PythonFunction.MainFile))
-            throw new InvalidRequestException($"the function's package has no {PythonFunction.MainFile} at its top: a Python function defines handle(request) there");
+        if (!ScriptRuntime.All.Any(r => fileNames.Contains(r.MainFile)))
+        {
+            var mains = string.Join(" or ", ScriptRuntime.All.Select(r => $"{r.MainFile} ({r.Language})"));
+            throw new InvalidRequestException($"the function's package has no {mains} at its top: the function defines handle(request) there");
+        }
         if (announced > DeployLimits.RatioFloorBytes && announced / Math.Max(1, archiveBytes) > limits.MaxCompressionRatio)
             throw new LimitExceededException("deploy-compression-ratio",
                 $"the function's package of {archiveBytes} bytes unpacks to {announced} bytes, more than {limits.MaxCompressionRatio} times its size",
@@ -215,34 +219,26 @@ public static class PythonPackage
     private static string Printable(string name) => string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
 
     /// <summary>
-    /// Compiles every .py file of <paramref name="folder"/> with the python runtime's own interpreter, in a VM (no
-    /// host Python is involved), and throws <see cref="InvalidRequestException"/> naming the first syntax error.
+    /// Compiles every source file of <paramref name="folder"/> with its language's own interpreter from the runtime's
+    /// root, in a VM (no host Python or Node.js is involved), and throws <see cref="InvalidRequestException"/> naming
+    /// the first syntax error.
     /// </summary>
-    public static void CheckSyntax(string folder, SnapfnHome home)
+    public static void CheckSyntax(string folder, SnapfnHome home, ScriptRuntime? language = null)
     {
         ArgumentNullException.ThrowIfNull(home);
-        const string script = """
-            import pathlib, sys
-            for path in sorted(pathlib.Path('/function').rglob('*.py')):
-                name = str(path.relative_to('/function'))
-                try:
-                    compile(path.read_bytes(), name, 'exec')
-                except (SyntaxError, ValueError) as e:
-                    line = getattr(e, 'lineno', None)
-                    print(f"{name}{'' if line is None else f' line {line}'}: {type(e).__name__}: {getattr(e, 'msg', e)}")
-                    sys.exit(1)
-            """;
-        var root = new RootBuilder(home.Path).Ensure(Runtimes.Python);
+        language ??= ScriptFunction.Language(folder);
+        var root = new RootBuilder(home.Path).Ensure(language.Root);
         var output = new StringBuilder();
         using var process = LinuxProcess.Start(new ProcessOptions
         {
             RootDirectory = root.RootDirectory,
-            Program = "/usr/bin/python3",
-            Arguments = ["/usr/bin/python3", "-B", "-c", script],
+            Program = language.Program,
+            Arguments = [language.Program, .. language.SyntaxCheckOptions, language.SyntaxCheck],
+            Environment = language.Environment,
             Mounts = [new RootMount(GuestPrograms.FunctionMount, folder, Writable: false)],
             StandardOutput = bytes => output.Append(Encoding.UTF8.GetString(bytes)),
             StandardError = bytes => output.Append(Encoding.UTF8.GetString(bytes)),
-            Vm = new Vmm.MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(60), Name = "check" },
+            Vm = new Vmm.MicroVmOptions { MemorySize = 1UL << 30, Timeout = TimeSpan.FromSeconds(60), Name = "check" },
         });
         var exit = process.Run();
         if (exit.ShellStatus != 0)

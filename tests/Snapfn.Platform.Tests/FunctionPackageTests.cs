@@ -4,7 +4,7 @@ using System.Text;
 namespace Snapfn.Platform.Tests;
 
 /// <summary>A Python function's package: what unpacking refuses, and a deploy through the function service.</summary>
-public sealed class PythonPackageTests : IDisposable
+public sealed class FunctionPackageTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("snapfn-package-");
 
@@ -18,13 +18,13 @@ public sealed class PythonPackageTests : IDisposable
         Directory.CreateDirectory(Path.Combine(source, "lib", "__pycache__"));
         File.WriteAllText(Path.Combine(source, "lib", "util.py"), "X = 1\n");
         File.WriteAllText(Path.Combine(source, "lib", "__pycache__", "util.cpython-311.pyc"), "junk");
-        var package = PythonPackage.Pack(source);
-        Assert.True(PythonPackage.IsPackage(package));
+        var package = FunctionPackage.Pack(source);
+        Assert.True(FunctionPackage.IsPackage(package));
         var target = Path.Combine(_dir.FullName, "out");
-        PythonPackage.Unpack(package, target);
+        FunctionPackage.Unpack(package, target);
         Assert.Equal("X = 1\n", File.ReadAllText(Path.Combine(target, "lib", "util.py")));
         Assert.False(Directory.Exists(Path.Combine(target, "lib", "__pycache__")));
-        Assert.True(PythonFunction.IsPythonFolder(target));
+        Assert.True(ScriptFunction.IsScriptFolder(target));
     }
 
     [Theory]
@@ -34,7 +34,7 @@ public sealed class PythonPackageTests : IDisposable
     public void Paths_that_leave_the_folder_are_refused(string name)
     {
         var package = Zip(("main.py", "def handle(r):\n    return r\n"), (name, "x"));
-        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
+        var e = Assert.Throws<InvalidRequestException>(() => FunctionPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
         Assert.Contains("not a plain path", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir.FullName, "escape.py")));
     }
@@ -55,7 +55,7 @@ public sealed class PythonPackageTests : IDisposable
         foreach (var (package, says) in cases)
         {
             var target = Path.Combine(_dir.FullName, "out-" + Guid.NewGuid().ToString("n"));
-            var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, target));
+            var e = Assert.Throws<InvalidRequestException>(() => FunctionPackage.Unpack(package, target));
             Assert.Contains(says, e.Message, StringComparison.Ordinal);
             Assert.False(Directory.Exists(target));
         }
@@ -75,7 +75,7 @@ public sealed class PythonPackageTests : IDisposable
         // .NET cannot read, as a zip made by another tool may use.
         package[8] = 14;
         package[package.AsSpan().IndexOf("PK\x01\x02"u8) + 10] = 14;
-        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "corrupt")));
+        var e = Assert.Throws<InvalidRequestException>(() => FunctionPackage.Unpack(package, Path.Combine(_dir.FullName, "corrupt")));
         Assert.Contains("corrupt at 'main.py'", e.Message, StringComparison.Ordinal);
     }
 
@@ -83,9 +83,9 @@ public sealed class PythonPackageTests : IDisposable
     public void A_package_without_main_py_or_that_is_no_zip_is_refused()
     {
         Assert.Contains("no main.py", Assert.Throws<InvalidRequestException>(() =>
-            PythonPackage.Unpack(Zip(("other.py", "")), Path.Combine(_dir.FullName, "a"))).Message, StringComparison.Ordinal);
+            FunctionPackage.Unpack(Zip(("other.py", "")), Path.Combine(_dir.FullName, "a"))).Message, StringComparison.Ordinal);
         Assert.Contains("not a valid zip", Assert.Throws<InvalidRequestException>(() =>
-            PythonPackage.Unpack("PK\x03\x04garbage"u8.ToArray(), Path.Combine(_dir.FullName, "b"))).Message, StringComparison.Ordinal);
+            FunctionPackage.Unpack("PK\x03\x04garbage"u8.ToArray(), Path.Combine(_dir.FullName, "b"))).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -98,7 +98,7 @@ public sealed class PythonPackageTests : IDisposable
     {
         var package = Zip(("main.py", "def handle(r):\n    return r\n"), (first, "A"), (second, "B"));
 
-        var e = Assert.Throws<InvalidRequestException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
+        var e = Assert.Throws<InvalidRequestException>(() => FunctionPackage.Unpack(package, Path.Combine(_dir.FullName, "out")));
 
         Assert.Contains("twice", e.Message, StringComparison.Ordinal);
     }
@@ -109,12 +109,12 @@ public sealed class PythonPackageTests : IDisposable
         var files = Enumerable.Range(0, 20).Select(i => ($"m{i}.py", "")).Prepend(("main.py", "")).ToArray();
         var limits = new DeployLimits { MaxFiles = 20 };
 
-        var e = Assert.Throws<LimitExceededException>(() => PythonPackage.Unpack(Zip(files), Path.Combine(_dir.FullName, "out"), limits));
+        var e = Assert.Throws<LimitExceededException>(() => FunctionPackage.Unpack(Zip(files), Path.Combine(_dir.FullName, "out"), limits));
 
         Assert.Equal("deploy-files", e.Limit);
         Assert.Contains("--max-deploy-files", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "out")));
-        PythonPackage.Unpack(Zip(files[..20]), Path.Combine(_dir.FullName, "fits"), limits);
+        FunctionPackage.Unpack(Zip(files[..20]), Path.Combine(_dir.FullName, "fits"), limits);
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class PythonPackageTests : IDisposable
         var package = Zip(("main.py", ""), ("data.txt", big));
         void Refused(DeployLimits limits, string limit)
         {
-            var e = Assert.Throws<LimitExceededException>(() => PythonPackage.Unpack(package, Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N")), limits));
+            var e = Assert.Throws<LimitExceededException>(() => FunctionPackage.Unpack(package, Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N")), limits));
             Assert.Equal(limit, e.Limit);
         }
 
@@ -132,7 +132,7 @@ public sealed class PythonPackageTests : IDisposable
         Refused(new DeployLimits { MaxUnpackedBytes = 1 << 20 }, "deploy-unpacked-size");
         // 2 MiB of one letter deflates to a few KiB: a ratio in the hundreds.
         Refused(new DeployLimits(), "deploy-compression-ratio");
-        PythonPackage.Unpack(package, Path.Combine(_dir.FullName, "raised"), new DeployLimits { MaxCompressionRatio = 10_000 });
+        FunctionPackage.Unpack(package, Path.Combine(_dir.FullName, "raised"), new DeployLimits { MaxCompressionRatio = 10_000 });
         Assert.Equal(big.Length, new FileInfo(Path.Combine(_dir.FullName, "raised", "data.txt")).Length);
     }
 
@@ -166,7 +166,7 @@ public sealed class PythonPackageTests : IDisposable
         var written = Path.Combine(_dir.FullName, "out", "data.bin");
         try
         {
-            PythonPackage.Unpack(bytes, Path.Combine(_dir.FullName, "out"));
+            FunctionPackage.Unpack(bytes, Path.Combine(_dir.FullName, "out"));
         }
         catch (InvalidRequestException e)
         {
@@ -182,11 +182,11 @@ public sealed class PythonPackageTests : IDisposable
     {
         var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "fn")).FullName;
         File.WriteAllText(Path.Combine(folder, "snapfn.json"), "[1, 2]");
-        Assert.Throws<InvalidRequestException>(() => PythonFunction.Packages(folder));
+        Assert.Throws<InvalidRequestException>(() => ScriptFunction.Packages(folder));
         var names = string.Join(", ", Enumerable.Range(0, 2001).Select(i => $"\"pkg{i}\""));
         File.WriteAllText(Path.Combine(folder, "snapfn.json"), $$"""{"runtime": "python", "packages": [{{names}}]}""");
 
-        var e = Assert.Throws<LimitExceededException>(() => PythonFunction.Runtime(folder, new DeployLimits().MaxPackages));
+        var e = Assert.Throws<LimitExceededException>(() => ScriptFunction.Runtime(folder, new DeployLimits().MaxPackages));
 
         Assert.Equal("package-list", e.Limit);
         Assert.Contains("2001", e.Message, StringComparison.Ordinal);
@@ -196,7 +196,7 @@ public sealed class PythonPackageTests : IDisposable
     [Fact]
     public void A_deployed_python_function_snapshots_and_runs_and_a_broken_redeploy_keeps_it()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         service.Register("greeter", Zip(("main.py", "def handle(r):\n    return b'hi ' + r\n")), 512, "test");
         service.TakeSnapshot("greeter", null, TimeSpan.FromSeconds(60));
@@ -209,7 +209,7 @@ public sealed class PythonPackageTests : IDisposable
     [Fact]
     public void A_package_debian_does_not_have_is_refused_at_deploy_naming_it()
     {
-        using var home = new PythonFunctionHome();
+        using var home = new ScriptFunctionHome();
         using var service = new FunctionService(home.Home, new FunctionCatalog(Path.Combine(_dir.FullName, "no-builtins")));
         var package = Zip(("main.py", "def handle(r):\n    return r\n"), ("snapfn.json", """{"runtime": "python", "packages": ["snapfn-no-such-package"]}"""));
         var e = Assert.Throws<InvalidRequestException>(() => service.Register("nopkg", package, 512, "test"));

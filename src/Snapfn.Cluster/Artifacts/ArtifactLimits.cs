@@ -25,6 +25,10 @@ public sealed record ArtifactLimits
     /// guest memory, 4 GiB by default at most).</summary>
     public long MaxFileBytes { get; init; } = 16L << 30;
 
+    /// <summary>Limit "artifact-code": the largest code artifact (an ELF or a Python package) a node reads into memory
+    /// to register it; the daemon's default deploy body limit.</summary>
+    public long MaxCodeBytes { get; init; } = 64L << 20;
+
     /// <summary>Limit "artifact-manifest": the largest manifest (or function record) read from the key-value store.</summary>
     public int MaxManifestBytes { get; init; } = 1 << 20;
 
@@ -44,11 +48,16 @@ public sealed record ArtifactLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFileBytes, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxManifestBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCacheBytes, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCodeBytes, 0);
     }
 
     internal LimitExceededException FileTooLarge(string what, long bytes) => new("artifact-size",
         $"{what} is {bytes} bytes, more than the {MaxFileBytes} an artifact may be",
         "raise it with ClusterOptions.Artifacts.MaxFileBytes on every node");
+
+    internal LimitExceededException CodeTooLarge(string what, long bytes) => new("artifact-code",
+        $"{what} is {bytes} bytes, more than the {MaxCodeBytes} a function's code may be",
+        "raise it with ClusterOptions.Artifacts.MaxCodeBytes on every node");
 
     internal LimitExceededException ManifestTooLarge(string what, long bytes) => new("artifact-manifest",
         $"{what} is {bytes} bytes, more than the {MaxManifestBytes} a manifest may be",

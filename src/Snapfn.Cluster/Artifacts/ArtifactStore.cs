@@ -111,11 +111,13 @@ public sealed class ArtifactStore
     }
 
     /// <summary>Writes artifact <paramref name="id"/> to <paramref name="destination"/> (replaced atomically; its
-    /// folder must exist). Nothing is left at the destination or in the cache when a chunk or the file is wrong.</summary>
-    public async Task<ArtifactFetch> FetchAsync(string id, string destination, CancellationToken ct)
+    /// folder must exist). Nothing is left at the destination or in the cache when a chunk or the file is wrong.
+    /// <paramref name="check"/> sees the manifest before anything is written (a caller's own bound).</summary>
+    public async Task<ArtifactFetch> FetchAsync(string id, string destination, CancellationToken ct, Action<ArtifactManifest>? check = null)
     {
         ArgumentNullException.ThrowIfNull(destination);
         var manifest = await GetManifestAsync(id, ct).ConfigureAwait(false);
+        check?.Invoke(manifest);
         var (chunks, _) = await StoresAsync(ct).ConfigureAwait(false);
         var temporary = $"{destination}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         long fetched = 0, fetchedBytes = 0, cached = 0;

@@ -227,19 +227,27 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
         Directory.CreateDirectory(staging);
         try
         {
-            async Task<string> Fetch(string id, string file)
+            // Each file's size is checked against what the record says it is before anything is written: a record
+            // cannot make this node write a memory file larger than the function's guest memory.
+            var memoryBytes = (long)snapshot.MemoryMib << 20;
+            async Task<string> Fetch(string id, string file, string what, long maxBytes, bool exact = false)
             {
                 var path = Path.Combine(staging, file);
-                var fetch = await Artifacts.FetchAsync(id, path, ct).ConfigureAwait(false);
+                var fetch = await Artifacts.FetchAsync(id, path, ct, m =>
+                {
+                    if (exact ? m.Size != maxBytes : m.Size > maxBytes)
+                        throw new ArtifactException($"the {what} of '{name}' in the cluster is {m.Size} bytes, {(exact ? "not" : "more than")} the {maxBytes} its snapshot of {snapshot.MemoryMib} MiB allows: refused; deploy the function again");
+                }).ConfigureAwait(false);
                 (chunks, bytes) = (chunks + fetch.ChunksFetched, bytes + fetch.BytesFetched);
                 return path;
             }
-            var statePath = await Fetch(snapshot.State, "state").ConfigureAwait(false);
-            var memoryPath = await Fetch(snapshot.Memory, "memory").ConfigureAwait(false);
+            var statePath = await Fetch(snapshot.State, "state", "state file", ArtifactLimits.MaxStateBytes).ConfigureAwait(false);
+            var memoryPath = await Fetch(snapshot.Memory, "memory", "memory file", memoryBytes, exact: true).ConfigureAwait(false);
             var recordings = new List<AdoptedRecording>();
             foreach (var recording in record.Recordings)
             {
-                var path = await Fetch(recording.Artifact, "recording-" + recordings.Count).ConfigureAwait(false);
+                // A recording holds at most every page of the snapshot, plus its index (16 MiB is room for 2^19 regions).
+                var path = await Fetch(recording.Artifact, "recording-" + recordings.Count, $"{recording.Mode} recording", memoryBytes + (16L << 20)).ConfigureAwait(false);
                 recordings.Add(new AdoptedRecording(recording.Mode, path, recording.Pages, recording.Regions, recording.RecordedAt));
             }
             _service.AdoptSnapshot(name, new AdoptedSnapshot(statePath, memoryPath, snapshot.MemoryMib, snapshot.DataPages, recordings));

@@ -35,6 +35,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         var fetched = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
 
         Assert.NotNull(found);
+        Assert.Contains(found, await b.Replicas.ListAsync(ct));
         Assert.True(found.HasSnapshot);
         Assert.True(found.Retryable);
         Assert.Equal(FunctionManifest.NativeRuntime, found.Runtime);
@@ -163,6 +164,29 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         Assert.Equal((long)won, (await b.Replicas.FindAsync(ClusterNode.Function, ct))?.Version);
         // Two first publishes: the second finds a record where it expected none.
         await Assert.ThrowsAsync<FunctionConflictException>(() => records.PutAsync(first.Record, null, ct));
+    }
+
+    [Fact]
+    public async Task A_record_whose_memory_file_is_not_its_snapshot_size_is_refused_before_it_is_written()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var a = Node("node-a", 0);
+        await using var b = Node("node-b", 1);
+        await Fresh(a, ct);
+        a.DeployWithSnapshot("honest");
+        var published = await a.Replicas.PublishRecordAsync(ClusterNode.Function, ct);
+        await using var connection = fixture.Connect(2);
+        var records = new Metadata.FunctionRecords(connection, new ArtifactLimits(), 3);
+        // A broken or hostile node's record: the "memory file" is the 30 KB ELF.
+        var bad = published.Record with { Snapshot = published.Record.Snapshot! with { Memory = published.Record.Code! } };
+        await records.PutAsync(bad, published.Revision, ct);
+
+        var e = await Assert.ThrowsAsync<ArtifactException>(() => b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct));
+
+        Assert.Contains($"the memory file of '{ClusterNode.Function}' in the cluster is", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"not the {256L << 20}", e.Message, StringComparison.Ordinal);
+        Assert.Null(b.Service.Get(ClusterNode.Function).Snapshot); // the code came, no snapshot
+        Assert.Empty(Directory.EnumerateFileSystemEntries(b.Home.SnapshotFolder(ClusterNode.Function).Path));
     }
 
     [Fact]

@@ -29,6 +29,10 @@ public sealed record ArtifactLimits
     /// to register it; the daemon's default deploy body limit.</summary>
     public long MaxCodeBytes { get; init; } = 64L << 20;
 
+    /// <summary>The largest snapshot state file a node fetches (it is read into memory whole): the vCPU and a Linux
+    /// program's process state are kilobytes; a state file this size is not one.</summary>
+    public const long MaxStateBytes = 64L << 20;
+
     /// <summary>Limit "artifact-manifest": the largest manifest (or function record) read from the key-value store.</summary>
     public int MaxManifestBytes { get; init; } = 1 << 20;
 

@@ -39,6 +39,10 @@ public sealed record ArtifactLimits
     /// <summary>Limit "chunk-cache": how much the local chunk cache keeps; the least recently used chunks go first.</summary>
     public long MaxCacheBytes { get; init; } = 8L << 30;
 
+    /// <summary>Chunks one upload or fetch moves at once (each holds a chunk's buffer): enough to hide the round trips
+    /// of JetStream's per-object gets and puts, few enough to bound memory (4 x 1 MiB).</summary>
+    public int ChunksInFlight { get; init; } = 4;
+
     /// <summary>The chunk size this node cuts files into (a fetch takes any size between the bounds).</summary>
     public int ChunkSize { get; init; } = DefaultChunkSize;
 
@@ -53,6 +57,8 @@ public sealed record ArtifactLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxManifestBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCacheBytes, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCodeBytes, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChunksInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ChunksInFlight, 64);
     }
 
     internal LimitExceededException FileTooLarge(string what, long bytes) => new("artifact-size",

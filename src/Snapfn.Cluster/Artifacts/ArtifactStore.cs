@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using NATS.Client.Core;
 using NATS.Client.KeyValueStore;
@@ -66,6 +67,27 @@ public sealed class ArtifactStore
         var seen = new HashSet<string>(StringComparer.Ordinal);
         using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long uploaded = 0, uploadedBytes = 0;
+        // Chunks are hashed in order (the whole file's digest needs it) and uploaded in parallel, at most
+        // ChunksInFlight at once, each from its own copy.
+        using var gate = new SemaphoreSlim(_limits.ChunksInFlight);
+        var uploads = new List<Task>();
+        async Task UploadAsync(string name, byte[] copy, int length)
+        {
+            try
+            {
+                if (await ExistsAsync(chunks, name, ct).ConfigureAwait(false))
+                    return;
+                using var stream = new MemoryStream(copy, 0, length, writable: false);
+                await chunks.PutAsync(name, stream, leaveOpen: true, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref uploaded);
+                Interlocked.Add(ref uploadedBytes, length);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+                gate.Release();
+            }
+        }
         for (long offset = 0; offset < size; offset += chunkSize)
         {
             var length = (int)Math.Min(chunkSize, size - offset);
@@ -80,13 +102,14 @@ public sealed class ArtifactStore
             }
             var name = Convert.ToHexStringLower(SHA256.HashData(content.Span));
             names.Add(name);
-            if (!seen.Add(name) || await ExistsAsync(chunks, name, ct).ConfigureAwait(false))
+            if (!seen.Add(name))
                 continue;
-            using var stream = new MemoryStream(buffer, 0, length, writable: false);
-            await chunks.PutAsync(name, stream, leaveOpen: true, ct).ConfigureAwait(false);
-            uploaded++;
-            uploadedBytes += length;
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            content.Span.CopyTo(copy);
+            uploads.Add(UploadAsync(name, copy, length));
         }
+        await Task.WhenAll(uploads).ConfigureAwait(false);
         var sha = Convert.ToHexStringLower(whole.GetHashAndReset());
         var mode = (int)File.GetUnixFileMode(file) & 0x1FF;
         var manifest = new ArtifactManifest { Size = size, Sha256 = sha, Mode = mode, ChunkSize = chunkSize, Chunks = names, Cpu = cpu };
@@ -121,6 +144,9 @@ public sealed class ArtifactStore
         var (chunks, _) = await StoresAsync(ct).ConfigureAwait(false);
         var temporary = $"{destination}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         long fetched = 0, fetchedBytes = 0, cached = 0;
+        var prefetched = await PrefetchAsync(chunks, id, manifest, ct).ConfigureAwait(false);
+        fetched = prefetched.Count;
+        fetchedBytes = prefetched.Values.Sum();
         try
         {
             using (var file = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.ReadWrite))
@@ -141,10 +167,11 @@ public sealed class ArtifactStore
                     var content = buffer.AsMemory(0, length);
                     if (Cache.TryRead(name, content.Span))
                     {
-                        cached++;
+                        cached += prefetched.ContainsKey(name) ? 0 : 1;
                     }
                     else
                     {
+                        // Not prefetched (the cache cannot hold it) or evicted since by another fetch's trim.
                         await GetChunkAsync(chunks, id, i, name, content, ct).ConfigureAwait(false);
                         Cache.Put(name, content.Span);
                         fetched++;
@@ -171,6 +198,54 @@ public sealed class ArtifactStore
         return new ArtifactFetch(manifest, fetched, fetchedBytes, cached);
     }
 
+    /// <summary>Fetches the distinct chunks of <paramref name="manifest"/> the cache lacks into the cache, at most
+    /// <see cref="ArtifactLimits.ChunksInFlight"/> at once, each checked against its name before it is kept; returns
+    /// them with their lengths. The file is then assembled in order from the cache.</summary>
+    private async Task<Dictionary<string, long>> PrefetchAsync(INatsObjStore chunks, string id, ArtifactManifest manifest, CancellationToken ct)
+    {
+        var missing = new Dictionary<string, int>(StringComparer.Ordinal); // name -> its first index
+        for (var i = 0; i < manifest.Chunks.Count; i++)
+        {
+            var name = manifest.Chunks[i];
+            if (name.Length > 0 && !missing.ContainsKey(name) && !Cache.Contains(name))
+                missing[name] = i;
+        }
+        var done = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (missing.Count == 0 || !Cache.CanHold(manifest.ChunkSize))
+            return done;
+        var queue = new Queue<KeyValuePair<string, int>>(missing);
+        var failed = false;
+        async Task Worker()
+        {
+            var buffer = new byte[manifest.ChunkSize];
+            while (true)
+            {
+                KeyValuePair<string, int> next;
+                lock (queue)
+                {
+                    if (failed || !queue.TryDequeue(out next))
+                        return;
+                }
+                var length = manifest.LengthOf(next.Value);
+                try
+                {
+                    await GetChunkAsync(chunks, id, next.Value, next.Key, buffer.AsMemory(0, length), ct).ConfigureAwait(false);
+                }
+                catch
+                {
+                    lock (queue)
+                        failed = true;
+                    throw;
+                }
+                Cache.Put(next.Key, buffer.AsSpan(0, length));
+                lock (done)
+                    done[next.Key] = length;
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(_limits.ChunksInFlight, missing.Count)).Select(_ => Worker())).ConfigureAwait(false);
+        return done;
+    }
+
     /// <summary>Creates the chunk and manifest buckets with this node's replica count where they do not exist.</summary>
     public async Task EnsureBucketsAsync(CancellationToken ct) => _ = await StoresAsync(ct).ConfigureAwait(false);
 
@@ -179,21 +254,23 @@ public sealed class ArtifactStore
         if (_chunks is { } c && _manifests is { } m)
             return (c, m);
         var objects = _connection.CreateObjectStoreContext();
-        INatsObjStore chunks;
-        try
+        var chunks = await BucketSetup.RetryAsync(async () =>
         {
-            chunks = await objects.GetObjectStoreAsync(ClusterNames.ChunksBucket, ct).ConfigureAwait(false);
-        }
-        catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            chunks = await objects.CreateObjectStoreAsync(
-                new NatsObjConfig(ClusterNames.ChunksBucket) { NumberOfReplicas = _replicas, Description = "Snapfn: content-addressed chunks of code, snapshots and recordings" },
-                ct).ConfigureAwait(false);
-        }
+            try
+            {
+                return await objects.GetObjectStoreAsync(ClusterNames.ChunksBucket, ct).ConfigureAwait(false);
+            }
+            catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                return await objects.CreateObjectStoreAsync(
+                    new NatsObjConfig(ClusterNames.ChunksBucket) { NumberOfReplicas = _replicas, Description = "Snapfn: content-addressed chunks of code, snapshots and recordings" },
+                    ct).ConfigureAwait(false);
+            }
+        }, ct).ConfigureAwait(false);
         var kv = _connection.CreateKeyValueStoreContext();
-        var manifests = await kv.CreateOrUpdateStoreAsync(
+        var manifests = await BucketSetup.RetryAsync(() => kv.CreateOrUpdateStoreAsync(
             new NatsKVConfig(ClusterNames.ManifestsBucket) { NumberOfReplicas = _replicas, History = 1, MaxValueSize = _limits.MaxManifestBytes, Description = "Snapfn: artifact manifests" },
-            ct).ConfigureAwait(false);
+            ct).AsTask(), ct).ConfigureAwait(false);
         _chunks = chunks;
         _manifests = manifests;
         return (chunks, manifests);

@@ -55,10 +55,13 @@ public sealed class ChunkCache
         return true;
     }
 
+    /// <summary>Whether a chunk of <paramref name="length"/> bytes may be kept (a cache bounded below it keeps none).</summary>
+    public bool CanHold(long length) => length <= _maxBytes;
+
     /// <summary>Keeps a chunk whose content was checked against its name.</summary>
     public void Put(string sha256, ReadOnlySpan<byte> content)
     {
-        if (_maxBytes < content.Length)
+        if (!CanHold(content.Length))
             return;
         var path = PathOf(sha256);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -115,12 +115,12 @@ public sealed class FunctionRecords
     {
         if (_store is { } store)
             return store;
-        _store = await _connection.CreateKeyValueStoreContext().CreateOrUpdateStoreAsync(
+        _store = await BucketSetup.RetryAsync(() => _connection.CreateKeyValueStoreContext().CreateOrUpdateStoreAsync(
             new NatsKVConfig(ClusterNames.FunctionsBucket)
             {
                 NumberOfReplicas = _replicas, History = 1, MaxValueSize = _limits.MaxManifestBytes,
                 Description = "Snapfn: function records (settings, code, snapshot and recordings as artifact ids)",
-            }, ct).ConfigureAwait(false);
+            }, ct).AsTask(), ct).ConfigureAwait(false);
         return _store;
     }
 }

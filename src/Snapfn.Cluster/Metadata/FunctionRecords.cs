@@ -59,15 +59,8 @@ public sealed class FunctionRecords
     {
         var store = await StoreAsync(ct).ConfigureAwait(false);
         var names = new List<string>();
-        try
-        {
-            await foreach (var key in store.GetKeysAsync(cancellationToken: ct).ConfigureAwait(false))
-                names.Add(key);
-        }
-        catch (NatsKVException)
-        {
-            // An empty bucket: no keys to list (the client reports it as an error).
-        }
+        await foreach (var key in store.GetKeysAsync(cancellationToken: ct).ConfigureAwait(false))
+            names.Add(key);
         var records = new List<VersionedRecord>();
         foreach (var name in names.Order(StringComparer.Ordinal))
         {

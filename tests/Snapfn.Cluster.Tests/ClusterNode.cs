@@ -17,10 +17,11 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     private readonly NATS.Client.Core.NatsConnection _connection;
 
-    public ClusterNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null)
+    /// <param name="guestBuild">The built-in functions' guest/build folder (none by default).</param>
+    public ClusterNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null, string? guestBuild = null)
     {
         Home = new SnapfnHome(Path.Combine(root, name));
-        Service = new FunctionService(Home, new FunctionCatalog(Path.Combine(root, "no-builtins")));
+        Service = new FunctionService(Home, new FunctionCatalog(guestBuild ?? Path.Combine(root, "no-builtins")));
         _connection = fixture.Connect(server);
         Replicas = new FunctionReplicas(_connection, Service, (options ?? new ClusterOptions()) with { NodeName = name });
     }

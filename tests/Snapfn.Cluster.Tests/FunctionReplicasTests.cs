@@ -1,5 +1,6 @@
 using NATS.Net;
 using Snapfn.Cluster.Artifacts;
+using Snapfn.Cluster.Metadata;
 using Snapfn.Platform;
 using Snapfn.Snapshots;
 using Snapfn.Snapshots.Tests;
@@ -150,7 +151,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         a.Service.Register(ClusterNode.Function, ClusterNode.Elf(), ClusterNode.MemoryMib, "a's");
         var first = await a.Replicas.PublishRecordAsync(ClusterNode.Function, ct);
         await using var connection = fixture.Connect(1);
-        var records = new Metadata.FunctionRecords(connection, new ArtifactLimits(), 3);
+        var records = new FunctionRecords(connection, new ArtifactLimits(), 3);
         // Both read version `first`; a writes first, then b's write over the same version loses.
         var read = await records.GetAsync(ClusterNode.Function, ct);
         var won = await records.PutAsync(first.Record with { Description = "a again", PublishedBy = "node-a" }, read!.Revision, ct);
@@ -176,7 +177,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         a.DeployWithSnapshot("honest");
         var published = await a.Replicas.PublishRecordAsync(ClusterNode.Function, ct);
         await using var connection = fixture.Connect(2);
-        var records = new Metadata.FunctionRecords(connection, new ArtifactLimits(), 3);
+        var records = new FunctionRecords(connection, new ArtifactLimits(), 3);
         // A broken or hostile node's record: the "memory file" is the 30 KB ELF.
         var bad = published.Record with { Snapshot = published.Record.Snapshot! with { Memory = published.Record.Code! } };
         await records.PutAsync(bad, published.Revision, ct);
@@ -187,6 +188,37 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         Assert.Contains($"not the {256L << 20}", e.Message, StringComparison.Ordinal);
         Assert.Null(b.Service.Get(ClusterNode.Function).Snapshot); // the code came, no snapshot
         Assert.Empty(Directory.EnumerateFileSystemEntries(b.Home.SnapshotFolder(ClusterNode.Function).Path));
+    }
+
+    [Fact]
+    public async Task A_built_in_python_function_s_record_carries_retryable_false_and_a_node_with_other_code_for_it_refuses_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string name = "py-once";
+        string Catalog(string node, string main)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, node + "-guest", "functions", name)).FullName;
+            File.WriteAllText(Path.Combine(folder, "main.py"), main);
+            File.WriteAllText(Path.Combine(folder, "snapfn.json"), """{"runtime": "python", "retryable": false}""");
+            return Directory.CreateDirectory(Path.Combine(_dir.FullName, node + "-guest", "build")).FullName;
+        }
+        await using var a = new ClusterNode(fixture, _dir.FullName, "node-a", 0, guestBuild: Catalog("a", "def handle(x):\n    return x\n"));
+        await using var b = new ClusterNode(fixture, _dir.FullName, "node-b", 1, guestBuild: Catalog("b", "def handle(x):\n    return x\n"));
+        await using var c = new ClusterNode(fixture, _dir.FullName, "node-c", 2, guestBuild: Catalog("c", "def handle(x):\n    return b'other'\n"));
+        await a.Replicas.EnsureBucketsAsync(ct);
+
+        var published = await a.Replicas.PublishRecordAsync(name, ct);
+        var found = await b.Replicas.FindAsync(name, ct);
+        var same = await b.Replicas.EnsureLocalAsync(name, ct);
+        var e = await Assert.ThrowsAsync<FunctionConflictException>(() => c.Replicas.EnsureLocalAsync(name, ct));
+
+        Assert.Equal(FunctionRecord.BuiltInKind, published.Record.Kind);
+        Assert.Null(published.Record.Code); // every node has its built-ins
+        Assert.False(found?.Retryable);
+        Assert.Equal(FunctionManifest.PythonRuntime, found?.Runtime);
+        Assert.False(found?.HasSnapshot);
+        Assert.True(same.AlreadyLocal);
+        Assert.Contains($"built-in function '{name}' of this node is other code than the cluster's", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

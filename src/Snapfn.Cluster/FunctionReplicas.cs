@@ -167,7 +167,10 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
             ?? throw new UnknownFunctionException($"function '{name}' is not deployed to the cluster: deploy it through any node");
         var record = found.Record;
         var local = Local(name);
-        var codeHere = local is not null && string.Equals(local.ElfSha256, record.CodeSha256, StringComparison.Ordinal);
+        // The same code with other settings (a redeploy that changed only memory_mib or max_instances) is registered
+        // again too: the cluster's record is what every node serves.
+        var codeHere = local is not null && string.Equals(local.ElfSha256, record.CodeSha256, StringComparison.Ordinal) &&
+            (record.Kind == FunctionRecord.BuiltInKind || SettingsHere(local, record));
         if (codeHere && SnapshotHere(local!, record))
             return new ReplicaFetch(true, 0, 0, clock.Elapsed, false, null);
 
@@ -270,6 +273,10 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
             await Task.Run(() => _service.TakeSnapshot(name, snapshot.MemoryMib, _options.SnapshotTimeout), ct).ConfigureAwait(false);
         return new ReplicaFetch(false, chunks, bytes, clock.Elapsed, true, $"{why}: took this node's own snapshot");
     }
+
+    private static bool SettingsHere(RegisteredFunction local, FunctionRecord record) =>
+        local.MemoryMib == record.MemoryMib && local.Description == record.Description &&
+        local.Settings.KeepState == record.KeepState && local.Settings.MaxInstances == record.MaxInstances;
 
     /// <summary>Whether <paramref name="local"/> holds the record's snapshot and every recording of it (or the
     /// record has none).</summary>

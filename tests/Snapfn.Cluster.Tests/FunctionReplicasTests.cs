@@ -84,6 +84,29 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task A_redeploy_that_changes_only_settings_reaches_the_other_node_which_keeps_its_snapshot()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var a = Node("node-a", 0);
+        await using var b = Node("node-b", 1);
+        await Fresh(a, ct);
+        var state = a.DeployWithSnapshot("kept");
+        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
+        await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+
+        a.Service.Register(ClusterNode.Function, ClusterNode.Elf(), ClusterNode.MemoryMib, "now with a limit", settings: new FunctionSettings { MaxInstances = 2 });
+        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
+        var again = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+
+        Assert.False(again.AlreadyLocal);
+        var local = b.Service.Get(ClusterNode.Function);
+        Assert.Equal(2, local.Settings.MaxInstances);
+        Assert.Equal("now with a limit", local.Description);
+        Assert.Equal(state.Id, local.Snapshot?.SnapshotId); // the same code: its snapshot stays
+        Assert.True((await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct)).AlreadyLocal);
+    }
+
+    [Fact]
     public async Task A_snapshot_from_a_CPU_with_features_this_one_lacks_is_not_fetched_the_node_takes_its_own_once_and_says_why()
     {
         var ct = TestContext.Current.CancellationToken;

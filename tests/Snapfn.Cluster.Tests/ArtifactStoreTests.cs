@@ -140,6 +140,20 @@ public sealed class ArtifactStoreTests(NatsClusterFixture fixture) : IDisposable
         Assert.Empty(_dir.EnumerateFiles());
     }
 
+    [Fact]
+    public async Task A_file_over_the_size_limit_is_not_published()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = fixture.Connect(0);
+        var source = File("big.bin", 3L * Chunk, (0, 4096));
+
+        var e = await Assert.ThrowsAsync<LimitExceededException>(() =>
+            Store(first, "a", new ArtifactLimits { MaxFileBytes = 2L * Chunk }).PutAsync("memory", source, null, ct));
+
+        Assert.Equal("artifact-size", e.Limit);
+        Assert.Contains("MaxFileBytes", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"format":1,"size":3145728,"sha256":"SHA","mode":420,"chunk_size":1048576,"chunks":["",""]}""", "lists 2 chunks")]
     [InlineData("""{"format":1,"size":10,"sha256":"SHA","mode":420,"chunk_size":1073741824,"chunks":[""]}""", "chunk size")]

@@ -22,8 +22,9 @@ public sealed record ArtifactLimits
     public const int MaxChunkSize = 16 << 20;
 
     /// <summary>Limit "artifact-size": the largest file one artifact may be (a snapshot memory file is as large as the
-    /// guest memory, 4 GiB by default at most).</summary>
-    public long MaxFileBytes { get; init; } = 16L << 30;
+    /// guest memory, 4 GiB by default at most). 8 GiB at 1 MiB chunks is 8192 chunk names, a manifest of at most
+    /// about 550 KB: within <see cref="MaxManifestBytes"/> and NATS's default 1 MiB message.</summary>
+    public long MaxFileBytes { get; init; } = 8L << 30;
 
     /// <summary>Limit "artifact-code": the largest code artifact (an ELF or a Python package) a node reads into memory
     /// to register it; the daemon's default deploy body limit.</summary>

@@ -6,7 +6,7 @@ namespace Snapfn.Platform;
 /// <summary>
 /// A function's snapfn.json, the one schema of it: the name it registers under, what it is written in (c, the
 /// default, python or node), its guest memory, a description, the Debian packages a script function adds, how it is
-/// served (<c>keep_state</c>, <c>max_instances</c>) and a sample request (<c>sample_input</c>). Read in two places
+/// served (<c>keep_state</c>, <c>max_instances</c>, <c>retryable</c>) and a sample request (<c>sample_input</c>). Read in two places
 /// with the same checks: a function folder on the user's machine (<see cref="Load"/>, the name required, errors
 /// are the folder's: <see cref="FunctionProjectException"/>), and a deployed or built-in script function's folder
 /// (<see cref="ParsePackage"/>, runtime python (the default) or node, the name optional, errors are the request's:
@@ -35,7 +35,7 @@ public sealed record FunctionManifest
 
     /// <summary>Every field, as the errors list them.</summary>
     public static IReadOnlyList<string> Fields { get; } =
-        ["name", "runtime", "memory_mib", "description", "packages", "keep_state", "max_instances", "sample_input"];
+        ["name", "runtime", "memory_mib", "description", "packages", "keep_state", "max_instances", "retryable", "sample_input"];
 
     /// <summary>Required in a function folder; a deployed package is named by its deploy request.</summary>
     public string? Name { get; init; }
@@ -60,6 +60,13 @@ public sealed record FunctionManifest
 
     /// <summary>VMs of the function running at once (1-256); the platform's default when absent.</summary>
     public int? MaxInstances { get; init; }
+
+    /// <summary>False when a request must not run twice (it charges a card, sends a mail): on a cluster, a synchronous
+    /// request whose worker vanished is then not sent to another worker; absent means true.</summary>
+    public bool? Retryable { get; init; }
+
+    [JsonIgnore]
+    public bool IsRetryable => Retryable ?? true;
 
     /// <summary>A file of the function's folder (a path below it, such as "sample.json") holding a typical request
     /// body, at most <see cref="MaxSampleInputBytes"/>: what the platform may run the function with before real
@@ -187,6 +194,9 @@ public sealed record FunctionManifest
                         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var max) || FunctionSettings.CheckMaxInstances(max) is not null)
                             throw Wrong($"a whole number between 1 and {FunctionSettings.MaxInstancesCeiling}");
                         manifest = manifest with { MaxInstances = (int)max };
+                        break;
+                    case "retryable":
+                        manifest = manifest with { Retryable = value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : throw Wrong("true or false") };
                         break;
                     case "sample_input":
                         if (value.ValueKind != JsonValueKind.String || !IsFolderPath(value.GetString()!))

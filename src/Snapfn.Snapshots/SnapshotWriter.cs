@@ -106,9 +106,12 @@ public static class SnapshotWriter
 
     /// <summary>Makes <paramref name="state"/> the folder's snapshot: its memory file is already written and
     /// flushed in the folder; the state file replaces the old one durably, then every other memory file is retired
-    /// (those of earlier snapshots and of interrupted ones).</summary>
-    internal static void Commit(SnapshotFolder folder, SnapshotState state)
+    /// (those of earlier snapshots and of interrupted ones). Public for a snapshot taken elsewhere and adopted here
+    /// (a cluster node's, fetched: the platform's <c>FunctionService.AdoptSnapshot</c>).</summary>
+    public static void Commit(SnapshotFolder folder, SnapshotState state)
     {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(state);
         _ = folder.MemoryFile(state.MemoryFileName);
         DurableFile.Replace(folder.StatePath, StateFile.Serialize(state));
         foreach (var path in Directory.EnumerateFiles(folder.Path, "memory-*.bin*"))

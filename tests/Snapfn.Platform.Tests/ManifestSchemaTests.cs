@@ -29,6 +29,19 @@ public sealed class ManifestSchemaTests : IDisposable
         Assert.DoesNotContain("keep_state", new FunctionManifest { Name = "x" }.ToJson(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Retryable_is_true_unless_the_function_says_false_and_is_written_only_when_given()
+    {
+        var plain = FunctionManifest.ParsePackage("""{"runtime": "python"}""", Path_);
+        var once = FunctionManifest.ParsePackage("""{"runtime": "python", "retryable": false}""", Path_);
+
+        Assert.True(plain.IsRetryable);
+        Assert.False(once.IsRetryable);
+        Assert.True(FunctionManifest.Parse("""{"name": "fn", "retryable": true}""", Path_).IsRetryable);
+        Assert.DoesNotContain("retryable", new FunctionManifest { Name = "x" }.ToJson(), StringComparison.Ordinal);
+        Assert.Equal(once, FunctionManifest.ParsePackage(once.ToJson(), Path_));
+    }
+
     public static TheoryData<string, string> WrongFields => new()
     {
         { """{"runtime": "python", "keep_state": "yes"}""", "\"keep_state\" must be true or false, not a string" },
@@ -38,7 +51,8 @@ public sealed class ManifestSchemaTests : IDisposable
         { """{"runtime": "python", "sample_input": "../secret"}""", "\"sample_input\" must be the path of a file in the function's folder" },
         { """{"runtime": "python", "sample_input": "/etc/passwd"}""", "the path of a file in the function's folder" },
         { """{"runtime": "python", "sample_input": 3}""", "the path of a file in the function's folder" },
-        { """{"runtime": "python", "keepstate": true}""", "unknown field \"keepstate\": its fields are name, runtime, memory_mib, description, packages, keep_state, max_instances, sample_input" },
+        { """{"runtime": "python", "keepstate": true}""", "unknown field \"keepstate\": its fields are name, runtime, memory_mib, description, packages, keep_state, max_instances, retryable, sample_input" },
+        { """{"runtime": "python", "retryable": "no"}""", "\"retryable\" must be true or false, not a string" },
         { """{"runtime": "ruby"}""", "\"runtime\" must be \"python\" or \"node\", not \"ruby\"" },
         { """{"runtime": "python", "packages": "python3-numpy"}""", "\"packages\" must be a list of Debian package names, not a string" },
         { """{"runtime": "python", "name": "Not A Name"}""", "'Not A Name' is not a valid function name" },

@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using NATS.Client.Core;
+using Snapfn.Cluster.Artifacts;
+using Snapfn.Cluster.Metadata;
+using Snapfn.Platform;
+
+namespace Snapfn.Cluster;
+
+/// <summary>
+/// <see cref="IFunctionReplicas"/> on JetStream: a function's code, snapshot and recordings as content-addressed
+/// artifacts (<see cref="ArtifactStore"/>), its record in the functions bucket (<see cref="FunctionRecords"/>), and
+/// the local platform (<see cref="FunctionService"/>) as what a node serves from. Publishing uploads the artifacts
+/// first and the record last, so no node sees a record whose artifacts are missing. Ensuring fetches what the node
+/// lacks into the platform without booting the runtime, unless this CPU lacks features the snapshot's host had;
+/// concurrent ensures of one function on this node share one run.
+/// </summary>
+public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
+{
+    private readonly FunctionService _service;
+    private readonly ClusterOptions _options;
+    private readonly FunctionRecords _records;
+    private readonly ConcurrentDictionary<string, Lazy<Task<ReplicaFetch>>> _inFlight = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private long _runs;
+
+    public FunctionReplicas(INatsConnection connection, FunctionService service, ClusterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(service);
+        _service = service;
+        _options = options ?? new ClusterOptions();
+        _options.Artifacts.Validate();
+        var cache = new ChunkCache(Path.Combine(service.Home.Path, "cluster", "chunks"), _options.Artifacts.MaxCacheBytes);
+        Artifacts = new ArtifactStore(connection, cache, _options.Artifacts, _options.Replicas);
+        _records = new FunctionRecords(connection, _options.Artifacts, _options.Replicas);
+    }
+
+    /// <summary>Where this node's chunks and manifests go and come from.</summary>
+    public ArtifactStore Artifacts { get; }
+
+    /// <summary>Ensure runs that did work (for tests: concurrent ensures of one function make one).</summary>
+    internal long Runs => Interlocked.Read(ref _runs);
+
+    /// <summary>Creates the buckets this side uses where they do not exist (each call would otherwise on first use).</summary>
+    public async Task EnsureBucketsAsync(CancellationToken ct)
+    {
+        await Artifacts.EnsureBucketsAsync(ct).ConfigureAwait(false);
+        await _records.EnsureBucketAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ClusterFunction>> ListAsync(CancellationToken ct) =>
+        (await _records.ListAsync(ct).ConfigureAwait(false)).Select(r => r.ToClusterFunction()).ToList();
+
+    public async Task<ClusterFunction?> FindAsync(string name, CancellationToken ct) =>
+        (await _records.GetAsync(name, ct).ConfigureAwait(false))?.ToClusterFunction();
+
+    /// <summary>The function's full cluster record with its version, or null.</summary>
+    public Task<VersionedRecord?> GetRecordAsync(string name, CancellationToken ct) => _records.GetAsync(name, ct);
+
+    public async Task PublishAsync(string name, CancellationToken ct) => _ = await PublishRecordAsync(name, ct).ConfigureAwait(false);
+
+    /// <summary><see cref="PublishAsync"/>, returning the record written and its version.</summary>
+    public async Task<VersionedRecord> PublishRecordAsync(string name, CancellationToken ct)
+    {
+        var function = _service.Get(name);
+        // Read before anything is uploaded: a record another node writes meanwhile makes this publish lose.
+        var previous = await _records.GetAsync(name, ct).ConfigureAwait(false);
+        var staging = Directory.CreateTempSubdirectory("snapfn-publish-").FullName;
+        try
+        {
+            var python = function.Info.Runtime == FunctionRuntime.Python;
+            string? code = null;
+            if (function.Kind == FunctionKind.User)
+            {
+                var path = function.ElfPath;
+                if (python)
+                {
+                    path = Path.Combine(staging, "code.zip");
+                    await File.WriteAllBytesAsync(path, PythonPackage.Pack(function.ElfPath), ct).ConfigureAwait(false);
+                }
+                code = (await Artifacts.PutAsync("code", path, null, ct).ConfigureAwait(false)).Id;
+            }
+            var (snapshot, recordings) = function.Snapshot is null ? (null, []) : await PublishSnapshotAsync(function, ct).ConfigureAwait(false);
+            var record = new FunctionRecord
+            {
+                Name = function.Name,
+                Kind = function.Kind == FunctionKind.User ? FunctionRecord.UserKind : FunctionRecord.BuiltInKind,
+                Runtime = python ? FunctionManifest.PythonRuntime : FunctionManifest.NativeRuntime,
+                Retryable = !python || PythonFunction.Manifest(function.ElfPath).IsRetryable,
+                MemoryMib = function.MemoryMib,
+                Description = function.Description,
+                KeepState = function.Settings.KeepState,
+                MaxInstances = function.Settings.MaxInstances,
+                CodeSha256 = function.ElfSha256,
+                Code = code,
+                Snapshot = snapshot,
+                Recordings = recordings,
+                PublishedBy = _options.NodeName,
+                PublishedAt = DateTimeOffset.UtcNow,
+            };
+            var revision = await _records.PutAsync(record, previous?.Revision, ct).ConfigureAwait(false);
+            return new VersionedRecord(record, revision);
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private async Task<(SnapshotArtifacts, IReadOnlyList<RecordingArtifact>)> PublishSnapshotAsync(RegisteredFunction function, CancellationToken ct)
+    {
+        // Leased: a snapshot retaken meanwhile retires this memory file only after the upload.
+        using var snapshot = _service.OpenSnapshot(function.Name);
+        var row = function.Snapshot!;
+        if (snapshot.State.Id != row.SnapshotId)
+            throw Retaken(function.Name);
+        var state = await Artifacts.PutAsync("state", snapshot.Folder.StatePath, _options.Cpu, ct).ConfigureAwait(false);
+        // The state file is replaced in place by a retake: what was uploaded must be the registry's.
+        if (!string.Equals(state.Manifest.Sha256, row.StateSha256, StringComparison.Ordinal))
+            throw Retaken(function.Name);
+        var memory = await Artifacts.PutAsync("memory", snapshot.MemoryPath, null, ct).ConfigureAwait(false);
+        var recordings = new List<RecordingArtifact>();
+        foreach (var recording in function.Recordings.Where(r => r.SnapshotId == row.SnapshotId))
+        {
+            var put = await Artifacts.PutAsync(recording.Mode, recording.Path, null, ct).ConfigureAwait(false);
+            // Recorded again meanwhile: the new one is published with the next deploy; this one is not the registry's.
+            if (!string.Equals(put.Manifest.Sha256, recording.Sha256, StringComparison.Ordinal))
+                continue;
+            recordings.Add(new RecordingArtifact { Mode = recording.Mode, Artifact = put.Id, Pages = recording.Pages, Regions = recording.Regions, RecordedAt = recording.RecordedAt });
+        }
+        return (new SnapshotArtifacts { Id = row.SnapshotId, State = state.Id, Memory = memory.Id, MemoryMib = row.MemoryMib, DataPages = row.DataPages }, recordings);
+    }
+
+    private static FunctionConflictException Retaken(string name) =>
+        new($"the snapshot of '{name}' was taken again while it was published: publish it again");
+
+    public Task<ReplicaFetch> EnsureLocalAsync(string name, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var run = new Lazy<Task<ReplicaFetch>>(() => RunAsync(name));
+        var shared = _inFlight.GetOrAdd(name, run);
+        // A caller's cancellation stops its wait, not the shared run other callers wait for.
+        return shared.Value.WaitAsync(ct);
+    }
+
+    private async Task<ReplicaFetch> RunAsync(string name)
+    {
+        try
+        {
+            Interlocked.Increment(ref _runs);
+            await Task.Yield(); // the caller's GetOrAdd returns before the work starts
+            if (_options.EnsureStarting is { } starting)
+                await starting().ConfigureAwait(false);
+            return await EnsureAsync(name, _stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inFlight.TryRemove(name, out _);
+        }
+    }
+
+    private async Task<ReplicaFetch> EnsureAsync(string name, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var found = await _records.GetAsync(name, ct).ConfigureAwait(false)
+            ?? throw new UnknownFunctionException($"function '{name}' is not deployed to the cluster: deploy it through any node");
+        var record = found.Record;
+        var local = Local(name);
+        // The same code with other settings (a redeploy that changed only memory_mib or max_instances) is registered
+        // again too: the cluster's record is what every node serves.
+        var codeHere = local is not null && string.Equals(local.ElfSha256, record.CodeSha256, StringComparison.Ordinal) &&
+            (record.Kind == FunctionRecord.BuiltInKind || SettingsHere(local, record));
+        if (codeHere && SnapshotHere(local!, record))
+            return new ReplicaFetch(true, 0, 0, clock.Elapsed, false, null);
+
+        long chunks = 0, bytes = 0;
+        if (!codeHere)
+        {
+            if (record.Code is not { } codeId)
+            {
+                throw new FunctionConflictException(
+                    $"built-in function '{name}' of this node is other code than the cluster's ({local?.ElfSha256 ?? "none"}, not {record.CodeSha256}): run the same Snapfn build on every node");
+            }
+            var codePath = Path.Combine(_service.Home.Path, "cluster", $"code-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(Path.GetDirectoryName(codePath)!);
+            try
+            {
+                var fetch = await Artifacts.FetchAsync(codeId, codePath, ct, m =>
+                {
+                    if (m.Size > _options.Artifacts.MaxCodeBytes)
+                        throw _options.Artifacts.CodeTooLarge($"the code of '{name}' in the cluster", m.Size);
+                }).ConfigureAwait(false);
+                (chunks, bytes) = (chunks + fetch.ChunksFetched, bytes + fetch.BytesFetched);
+                var code = await File.ReadAllBytesAsync(codePath, ct).ConfigureAwait(false);
+                var settings = record.Runtime == FunctionManifest.PythonRuntime
+                    ? null // a package's come from its own snapfn.json
+                    : new FunctionSettings { KeepState = record.KeepState, MaxInstances = record.MaxInstances };
+                local = _service.Register(name, code, record.MemoryMib, record.Description, settings: settings);
+            }
+            finally
+            {
+                File.Delete(codePath);
+            }
+            if (!string.Equals(local.ElfSha256, record.CodeSha256, StringComparison.Ordinal))
+            {
+                // Same files, another hash: this node's Snapfn (its Python shim) differs, so the cluster's snapshot,
+                // taken of the other build, cannot run here.
+                return await OwnSnapshotAsync(name, record, chunks, bytes, clock,
+                    $"this node's Snapfn hashes the code of '{name}' to {local.ElfSha256}, not the cluster's {record.CodeSha256} (another Snapfn build)", ct).ConfigureAwait(false);
+            }
+            if (SnapshotHere(local, record))
+                return new ReplicaFetch(false, chunks, bytes, clock.Elapsed, false, null);
+        }
+        var snapshot = record.Snapshot!;
+        var state = await Artifacts.GetManifestAsync(snapshot.State, ct).ConfigureAwait(false);
+        var missing = state.Cpu is null ? ["(the snapshot records no CPU features)"] : CpuFeatures.Missing(state.Cpu, _options.Cpu);
+        if (missing.Count > 0)
+        {
+            var why = $"the cluster's snapshot of '{name}' was taken on a CPU with features this one lacks ({string.Join(", ", missing)})";
+            // Taken here before, for this code: it stays (an ensure must not retake it each time).
+            if (local?.Snapshot is { } own && string.Equals(own.ElfSha256, record.CodeSha256, StringComparison.Ordinal))
+                return new ReplicaFetch(true, chunks, bytes, clock.Elapsed, false, $"{why}: this node serves its own snapshot");
+            return await OwnSnapshotAsync(name, record, chunks, bytes, clock, why, ct).ConfigureAwait(false);
+        }
+
+        var folder = _service.Home.SnapshotFolder(name);
+        // Staged in the function's folder: the same file system, so adopting the memory file is a rename.
+        var staging = Path.Combine(folder.Path, $".incoming-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            // Each file's size is checked against what the record says it is before anything is written: a record
+            // cannot make this node write a memory file larger than the function's guest memory.
+            var memoryBytes = (long)snapshot.MemoryMib << 20;
+            async Task<string> Fetch(string id, string file, string what, long maxBytes, bool exact = false)
+            {
+                var path = Path.Combine(staging, file);
+                var fetch = await Artifacts.FetchAsync(id, path, ct, m =>
+                {
+                    if (exact ? m.Size != maxBytes : m.Size > maxBytes)
+                        throw new ArtifactException($"the {what} of '{name}' in the cluster is {m.Size} bytes, {(exact ? "not" : "more than")} the {maxBytes} its snapshot of {snapshot.MemoryMib} MiB allows: refused; deploy the function again");
+                }).ConfigureAwait(false);
+                (chunks, bytes) = (chunks + fetch.ChunksFetched, bytes + fetch.BytesFetched);
+                return path;
+            }
+            var statePath = await Fetch(snapshot.State, "state", "state file", ArtifactLimits.MaxStateBytes).ConfigureAwait(false);
+            var memoryPath = await Fetch(snapshot.Memory, "memory", "memory file", memoryBytes, exact: true).ConfigureAwait(false);
+            var recordings = new List<AdoptedRecording>();
+            foreach (var recording in record.Recordings)
+            {
+                // A recording holds at most every page of the snapshot, plus its index (16 MiB is room for 2^19 regions).
+                var path = await Fetch(recording.Artifact, "recording-" + recordings.Count, $"{recording.Mode} recording", memoryBytes + (16L << 20)).ConfigureAwait(false);
+                recordings.Add(new AdoptedRecording(recording.Mode, path, recording.Pages, recording.Regions, recording.RecordedAt));
+            }
+            _service.AdoptSnapshot(name, new AdoptedSnapshot(statePath, memoryPath, snapshot.MemoryMib, snapshot.DataPages, recordings));
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+        return new ReplicaFetch(false, chunks, bytes, clock.Elapsed, false, null);
+    }
+
+    private async Task<ReplicaFetch> OwnSnapshotAsync(string name, FunctionRecord record, long chunks, long bytes, Stopwatch clock, string why,
+        CancellationToken ct)
+    {
+        if (record.Snapshot is not { } snapshot)
+            return new ReplicaFetch(false, chunks, bytes, clock.Elapsed, false, why);
+        if (_options.TakeOwnSnapshot is { } take)
+            await take(name, snapshot.MemoryMib, ct).ConfigureAwait(false);
+        else
+            await Task.Run(() => _service.TakeSnapshot(name, snapshot.MemoryMib, _options.SnapshotTimeout), ct).ConfigureAwait(false);
+        return new ReplicaFetch(false, chunks, bytes, clock.Elapsed, true, $"{why}: took this node's own snapshot");
+    }
+
+    private static bool SettingsHere(RegisteredFunction local, FunctionRecord record) =>
+        local.MemoryMib == record.MemoryMib && local.Description == record.Description &&
+        local.Settings.KeepState == record.KeepState && local.Settings.MaxInstances == record.MaxInstances;
+
+    /// <summary>Whether <paramref name="local"/> holds the record's snapshot and every recording of it (or the
+    /// record has none).</summary>
+    private static bool SnapshotHere(RegisteredFunction local, FunctionRecord record) =>
+        record.Snapshot is not { } snapshot ||
+        (local.Snapshot?.SnapshotId == snapshot.Id &&
+         record.Recordings.All(r => local.Recordings.Any(l => l.Mode == r.Mode && l.SnapshotId == snapshot.Id)));
+
+    private RegisteredFunction? Local(string name)
+    {
+        try
+        {
+            return _service.Get(name);
+        }
+        catch (UnknownFunctionException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Stops the ensures in flight (their callers see them cancelled).</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,144 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Snapfn.Cluster.Artifacts;
+using Snapfn.Platform;
+
+namespace Snapfn.Cluster.Metadata;
+
+/// <summary>
+/// A function as the cluster holds it in <see cref="ClusterNames.FunctionsBucket"/>, under its name: its settings,
+/// its current code (an artifact, identified by the platform's code hash) and, when it has one, its snapshot's state
+/// and memory files and the recordings made from that snapshot, each an artifact id. Its version is the key-value
+/// revision that wrote it (<see cref="FunctionRecords"/>), not a field: the store gives it, so no two records of a
+/// function carry the same one.
+/// </summary>
+public sealed record FunctionRecord
+{
+    public const int CurrentFormat = 1;
+
+    /// <summary>Kind of a user function, whose code travels as <see cref="Code"/>.</summary>
+    public const string UserKind = "user";
+
+    /// <summary>Kind of a built-in function, whose code every node has in its guest build (checked by hash).</summary>
+    public const string BuiltInKind = "builtin";
+
+    private static readonly JsonSerializerOptions _json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        MaxDepth = 8,
+    };
+
+    public int Format { get; init; } = CurrentFormat;
+
+    public required string Name { get; init; }
+
+    /// <summary>"user" or "builtin".</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>"c" or "python" (<see cref="FunctionManifest.NativeRuntime"/>, <see cref="FunctionManifest.PythonRuntime"/>).</summary>
+    public required string Runtime { get; init; }
+
+    /// <summary>snapfn.json's <c>retryable</c> (true unless the function says otherwise).</summary>
+    public bool Retryable { get; init; } = true;
+
+    public required int MemoryMib { get; init; }
+
+    public string Description { get; init; } = "";
+
+    public bool KeepState { get; init; }
+
+    public int? MaxInstances { get; init; }
+
+    /// <summary>The platform's hash of the code (<see cref="RegisteredFunction.ElfSha256"/>): a node holds this version
+    /// when its registry has the same.</summary>
+    public required string CodeSha256 { get; init; }
+
+    /// <summary>The code's artifact (an ELF, or a Python function's package); null for a built-in.</summary>
+    public string? Code { get; init; }
+
+    public SnapshotArtifacts? Snapshot { get; init; }
+
+    public IReadOnlyList<RecordingArtifact> Recordings { get; init; } = [];
+
+    /// <summary>The node that published this version, for the logs.</summary>
+    public string PublishedBy { get; init; } = "";
+
+    public DateTimeOffset PublishedAt { get; init; }
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, _json);
+
+    /// <summary>Every artifact id the record names.</summary>
+    [JsonIgnore]
+    public IEnumerable<string> Artifacts =>
+        new[] { Code, Snapshot?.State, Snapshot?.Memory }.Concat(Recordings.Select(r => r.Artifact)).OfType<string>();
+
+    /// <summary>Parses and checks a record read under <paramref name="key"/>; <see cref="ArtifactException"/> for a
+    /// malformed one, <see cref="LimitExceededException"/> for one longer than a manifest may be.</summary>
+    public static FunctionRecord Parse(ReadOnlySpan<byte> json, string key, ArtifactLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (json.Length > limits.MaxManifestBytes)
+            throw limits.ManifestTooLarge($"the cluster record of function '{key}'", json.Length);
+        FunctionRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize<FunctionRecord>(json, _json);
+        }
+        catch (JsonException e)
+        {
+            throw new ArtifactException($"the cluster record of function '{key}' is not valid: {e.Message}; deploy the function again", e);
+        }
+        ArtifactException Bad(string what) => new($"the cluster record of function '{key}' {what}; deploy the function again");
+        if (record is null)
+            throw Bad("is empty");
+        if (record.Format != CurrentFormat)
+            throw Bad($"has format {record.Format}; this Snapfn reads format {CurrentFormat} (run the same Snapfn on every node)");
+        if (record.Name != key || !FunctionName.IsValid(record.Name))
+            throw Bad($"names function '{record.Name}'");
+        if (record.Kind is not (UserKind or BuiltInKind) || (record.Kind == UserKind) != (record.Code is not null))
+            throw Bad($"has kind '{record.Kind}' with{(record.Code is null ? "out" : "")} a code artifact");
+        if (record.Runtime is not (FunctionManifest.NativeRuntime or FunctionManifest.PythonRuntime))
+            throw Bad($"has runtime '{record.Runtime}'");
+        if (!ArtifactManifest.IsSha256(record.CodeSha256))
+            throw Bad("has no code hash");
+        if (record.Artifacts.Any(id => !ArtifactId.IsValid(id)))
+            throw Bad("names an artifact by something that is not an artifact id");
+        if (record.MemoryMib is < MemorySize.MinMiB or > MemorySize.MaxMiB || record.Snapshot?.MemoryMib is < MemorySize.MinMiB or > MemorySize.MaxMiB)
+            throw Bad($"gives an impossible memory size");
+        if (record.Recordings.Count > 16 || record.Recordings.Select(r => r.Mode).Distinct().Count() != record.Recordings.Count)
+            throw Bad("lists recordings more than once a mode");
+        return record;
+    }
+}
+
+/// <summary>A snapshot in the cluster: which one (the state file's id), its two files as artifacts, and what the
+/// registry of a node that adopts it records.</summary>
+public sealed record SnapshotArtifacts
+{
+    public required Guid Id { get; init; }
+
+    /// <summary>The state file's artifact (its manifest carries the CPU features of the host that took it).</summary>
+    public required string State { get; init; }
+
+    public required string Memory { get; init; }
+
+    public required int MemoryMib { get; init; }
+
+    public long DataPages { get; init; }
+}
+
+/// <summary>A recording of the snapshot in the cluster: its mode, its file as an artifact, and its registry figures.</summary>
+public sealed record RecordingArtifact
+{
+    public required string Mode { get; init; }
+
+    public required string Artifact { get; init; }
+
+    public long Pages { get; init; }
+
+    public int Regions { get; init; }
+
+    public DateTimeOffset RecordedAt { get; init; }
+}

@@ -69,15 +69,15 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
         var staging = Directory.CreateTempSubdirectory("snapfn-publish-").FullName;
         try
         {
-            var python = function.Info.Runtime == FunctionRuntime.Python;
+            var script = function.Info.Runtime == FunctionRuntime.Script ? ScriptFunction.Manifest(function.ElfPath) : null;
             string? code = null;
             if (function.Kind == FunctionKind.User)
             {
                 var path = function.ElfPath;
-                if (python)
+                if (script is not null)
                 {
                     path = Path.Combine(staging, "code.zip");
-                    await File.WriteAllBytesAsync(path, PythonPackage.Pack(function.ElfPath), ct).ConfigureAwait(false);
+                    await File.WriteAllBytesAsync(path, FunctionPackage.Pack(function.ElfPath), ct).ConfigureAwait(false);
                 }
                 code = (await Artifacts.PutAsync("code", path, null, ct).ConfigureAwait(false)).Id;
             }
@@ -86,8 +86,8 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
             {
                 Name = function.Name,
                 Kind = function.Kind == FunctionKind.User ? FunctionRecord.UserKind : FunctionRecord.BuiltInKind,
-                Runtime = python ? FunctionManifest.PythonRuntime : FunctionManifest.NativeRuntime,
-                Retryable = !python || PythonFunction.Manifest(function.ElfPath).IsRetryable,
+                Runtime = script is null ? FunctionManifest.NativeRuntime : ScriptFunction.LanguageOf(script).Name,
+                Retryable = script?.IsRetryable ?? true,
                 MemoryMib = function.MemoryMib,
                 Description = function.Description,
                 KeepState = function.Settings.KeepState,
@@ -193,7 +193,7 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
                 }).ConfigureAwait(false);
                 (chunks, bytes) = (chunks + fetch.ChunksFetched, bytes + fetch.BytesFetched);
                 var code = await File.ReadAllBytesAsync(codePath, ct).ConfigureAwait(false);
-                var settings = record.Runtime == FunctionManifest.PythonRuntime
+                var settings = ScriptRuntime.Find(record.Runtime) is not null
                     ? null // a package's come from its own snapfn.json
                     : new FunctionSettings { KeepState = record.KeepState, MaxInstances = record.MaxInstances };
                 local = _service.Register(name, code, record.MemoryMib, record.Description, settings: settings);
@@ -204,7 +204,7 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
             }
             if (!string.Equals(local.ElfSha256, record.CodeSha256, StringComparison.Ordinal))
             {
-                // Same files, another hash: this node's Snapfn (its Python shim) differs, so the cluster's snapshot,
+                // Same files, another hash: this node's Snapfn (its shim for the language) differs, so the cluster's snapshot,
                 // taken of the other build, cannot run here.
                 return await OwnSnapshotAsync(name, record, chunks, bytes, clock,
                     $"this node's Snapfn hashes the code of '{name}' to {local.ElfSha256}, not the cluster's {record.CodeSha256} (another Snapfn build)", ct).ConfigureAwait(false);

@@ -45,7 +45,7 @@ public sealed class FunctionReplicasKvmTests(NatsClusterFixture fixture) : IDisp
         var source = Directory.CreateDirectory(Path.Combine(_dir.FullName, "src", name)).FullName;
         File.WriteAllText(Path.Combine(source, "main.py"), "import json\n\ndef handle(request):\n    return json.dumps({'seen': json.loads(request)}).encode()\n");
         File.WriteAllText(Path.Combine(source, "snapfn.json"), """{"runtime": "python", "retryable": false}""");
-        a.Service.Register(name, PythonPackage.Pack(source), 512, "python across nodes");
+        a.Service.Register(name, FunctionPackage.Pack(source), 512, "python across nodes");
         a.Service.TakeSnapshot(name, null, TimeSpan.FromSeconds(60));
         await a.Replicas.PublishAsync(name, ct);
 

@@ -26,7 +26,7 @@ public sealed record ArtifactLimits
     /// about 550 KB: within <see cref="MaxManifestBytes"/> and NATS's default 1 MiB message.</summary>
     public long MaxFileBytes { get; init; } = 8L << 30;
 
-    /// <summary>Limit "artifact-code": the largest code artifact (an ELF or a Python package) a node reads into memory
+    /// <summary>Limit "artifact-code": the largest code artifact (an ELF or a script function's package) a node reads into memory
     /// to register it; the daemon's default deploy body limit.</summary>
     public long MaxCodeBytes { get; init; } = 64L << 20;
 

@@ -37,7 +37,7 @@ public sealed record FunctionRecord
     /// <summary>"user" or "builtin".</summary>
     public required string Kind { get; init; }
 
-    /// <summary>"c" or "python" (<see cref="FunctionManifest.NativeRuntime"/>, <see cref="FunctionManifest.PythonRuntime"/>).</summary>
+    /// <summary>"c" (<see cref="FunctionManifest.NativeRuntime"/>) or a script language's name (<see cref="ScriptRuntime"/>: python, node).</summary>
     public required string Runtime { get; init; }
 
     /// <summary>snapfn.json's <c>retryable</c> (true unless the function says otherwise).</summary>
@@ -99,7 +99,7 @@ public sealed record FunctionRecord
             throw Bad($"names function '{record.Name}'");
         if (record.Kind is not (UserKind or BuiltInKind) || (record.Kind == UserKind) != (record.Code is not null))
             throw Bad($"has kind '{record.Kind}' with{(record.Code is null ? "out" : "")} a code artifact");
-        if (record.Runtime is not (FunctionManifest.NativeRuntime or FunctionManifest.PythonRuntime))
+        if (record.Runtime != FunctionManifest.NativeRuntime && ScriptRuntime.Find(record.Runtime) is null)
             throw Bad($"has runtime '{record.Runtime}'");
         if (!ArtifactManifest.IsSha256(record.CodeSha256))
             throw Bad("has no code hash");

@@ -22,7 +22,7 @@ internal static class FunctionEndpoints
     // The types a body may have, enforced by CrossSiteGuard from this metadata: none that a web page may send
     // without a CORS preflight (text/plain, form encoding), so no page can deploy or run code here.
     private const string InputRemedy = "a function's input is at most the guest's I/O buffer; send large data another way";
-    private const string ClusterInputRemedy = "in a cluster an input travels in one NATS message (limit 'cluster-payload', the servers' max_payload less 4 KiB); " +
+    private const string ClusterInputRemedy = "in a cluster an input travels in one NATS message (limit 'cluster-payload', the servers' max_payload less 16 KiB); " +
         "send less, or raise max_payload in every nats-server's configuration";
     private static readonly TimeSpan _snapshotTimeout = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan _recordTimeout = TimeSpan.FromSeconds(120);

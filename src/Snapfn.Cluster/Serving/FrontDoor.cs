@@ -31,9 +31,6 @@ public sealed record RoutedInvocation(InvocationResult Result, string Worker, in
 /// </summary>
 public sealed class FrontDoor
 {
-    /// <summary>Room left in a NATS message for the headers of a request.</summary>
-    public const int RequestHeaderAllowance = 4096;
-
     private readonly INatsConnection _nats;
     private readonly INatsJSContext _js;
     private readonly AsyncResults _results;
@@ -64,8 +61,9 @@ public sealed class FrontDoor
     /// <summary>The NATS servers' max_payload: the most one message carries.</summary>
     public int MaxPayloadBytes { get; }
 
-    /// <summary>The largest input an invocation may have in the cluster (limit <c>cluster-payload</c>).</summary>
-    public int MaxInputBytes => MaxPayloadBytes - RequestHeaderAllowance;
+    /// <summary>The largest input an invocation may have in the cluster (limit <c>cluster-payload</c>; an output has
+    /// the same bound): max_payload less room for the headers, or for a stored result's envelope.</summary>
+    public int MaxInputBytes => MaxPayloadBytes - WorkerAnswer.EnvelopeAllowance;
 
     public async Task<RoutedInvocation> InvokeAsync(InvokeRequest request, CancellationToken cancel)
     {
@@ -148,7 +146,7 @@ public sealed class FrontDoor
         if (request.Input.Length > MaxInputBytes)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.BodyTooLarge,
                 $"the input is {request.Input.Length} bytes, more than the {MaxInputBytes} bytes an invocation carries in this cluster (limit 'cluster-payload': " +
-                $"the NATS servers' max_payload of {MaxPayloadBytes} bytes less {RequestHeaderAllowance} for headers): send less, or raise max_payload in every nats-server's configuration"));
+                $"the NATS servers' max_payload of {MaxPayloadBytes} bytes less {WorkerAnswer.EnvelopeAllowance} for headers): send less, or raise max_payload in every nats-server's configuration"));
     }
 
     private async Task<bool> RetryableAsync(string function, CancellationToken cancel)

@@ -179,4 +179,14 @@ public sealed class RoutingTests(ServingClusterFixture fixture)
             Assert.True(listed.GetProperty("cluster").GetProperty("retryable").GetBoolean());
         }
     }
+
+    [Fact]
+    public async Task A_function_failure_travels_back_with_its_whole_message()
+    {
+        await Cluster.DeployAsync("raises");
+        using var response = await InvokeAsync(Cluster.Nodes[0], "raises", "fail");
+        var problem = await ProblemAsync(response, 502, "function-failed");
+        Assert.Contains("the function raised ValueError: bad input\nTraceback (most recent call last):", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(response.Headers.GetValues("Snapfn-Invocation-Id").Single(), problem.GetProperty("invocation_id").GetString());
+    }
 }

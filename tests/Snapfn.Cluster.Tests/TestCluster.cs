@@ -168,7 +168,8 @@ internal sealed class TestCluster : IAsyncDisposable
 }
 
 /// <summary>
-/// Answers invocations in place of a VM: the output is "WORKER:INPUT" (so a test sees who ran it), every run is
+/// Answers invocations in place of a VM: the output is "WORKER:INPUT" (so a test sees who ran it; an input starting
+/// "fail" fails as a Python function that raised, with a two-line error), every run is
 /// counted per worker, and <see cref="HoldNext"/> makes the next run of a function wait for the test — a deterministic
 /// "mid-request" for killing its worker.
 /// </summary>
@@ -198,6 +199,8 @@ internal sealed class FakeRuntime
         _runs.Enqueue((worker, function, plan.InvocationId));
         if (_holds.TryGetValue(function, out var hold) && hold.TryClaim(worker))
             hold.Wait(cancel);
+        if (plan.Input.AsSpan().StartsWith("fail"u8))
+            throw new Snapfn.Linux.FunctionFailedException("the function raised ValueError: bad input", "Traceback (most recent call last):\n  ValueError: bad input");
         var output = OutputBytes > 0 ? new byte[OutputBytes] : System.Text.Encoding.UTF8.GetBytes($"{worker}:{System.Text.Encoding.UTF8.GetString(plan.Input)}");
         return new InvocationResult
         {

@@ -104,15 +104,25 @@ public sealed class ClusterNode : IAsyncDisposable
     private static async Task<(NATS.Client.KeyValueStore.INatsKVStore, NATS.Client.KeyValueStore.INatsKVStore)> EnsureAsync(
         NATS.Client.JetStream.INatsJSContext js, NatsConnection nats, ClusterServingOptions options, int replicaCount, int maxPayload, CancellationToken cancel)
     {
-        try
+        // A cluster whose servers have just started answers JetStream's API only once it has elected its meta leader:
+        // retried until the join timeout, as nodes and NATS servers start in any order.
+        var deadline = DateTime.UtcNow + options.JoinTimeout;
+        while (true)
         {
-            return await ClusterSetup.EnsureAsync(js, nats.CreateKeyValueStoreContext(), options, replicaCount, maxPayload, cancel).ConfigureAwait(false);
-        }
-        catch (NatsException e)
-        {
-            throw new ClusterUnavailableException($"JetStream at {options.NatsUrls} refused the stream {ClusterNames.AsyncStream} or the buckets " +
-                $"{ClusterNames.ResultsBucket}, {ClusterNames.PlacementBucket} with {replicaCount} replicas ({e.Message}): is JetStream on in every nats-server " +
-                "(jetstream { store_dir: … }), and are there that many servers?", e);
+            try
+            {
+                return await ClusterSetup.EnsureAsync(js, nats.CreateKeyValueStoreContext(), options, replicaCount, maxPayload, cancel).ConfigureAwait(false);
+            }
+            catch (NatsException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancel).ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                throw new ClusterUnavailableException($"JetStream at {options.NatsUrls} refused the stream {ClusterNames.AsyncStream} or the buckets " +
+                    $"{ClusterNames.ResultsBucket}, {ClusterNames.PlacementBucket} with {replicaCount} replicas ({e.Message}): is JetStream on in every nats-server " +
+                    "(jetstream { store_dir: … }), and are there that many servers?", e);
+            }
         }
     }
 

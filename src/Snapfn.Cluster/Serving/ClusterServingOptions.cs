@@ -55,6 +55,10 @@ public sealed record ClusterServingOptions
     /// answered at once with a 503 so that a burst cannot make a worker hold unbounded tasks.</summary>
     public int MaxInFlight { get; init; } = 256;
 
+    /// <summary>How long a starting node waits for JetStream to answer (a NATS cluster that has just started elects
+    /// its leader first) before it gives up.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Replicas of the stream and buckets; null: three when the NATS cluster has at least three servers, else
     /// one per server.</summary>
     public int? Replicas { get; init; }

@@ -68,7 +68,7 @@ public sealed class FrontDoor
     public async Task<RoutedInvocation> InvokeAsync(InvokeRequest request, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CheckSize(request);
+        CheckRequest(request);
         var function = request.Function;
         var first = await SendPreferringAsync(request, _placement.Preferred(function), attempt: 1, cancel).ConfigureAwait(false);
         if (first.Answer is { } answered)
@@ -95,7 +95,7 @@ public sealed class FrontDoor
     public async Task<string> SubmitAsync(InvokeRequest request, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CheckSize(request);
+        CheckRequest(request);
         if (!_knownLocally(request.Function) && await _replicas.FindAsync(request.Function, cancel).ConfigureAwait(false) is null)
             throw new UnknownFunctionException($"function '{request.Function}' is not deployed to the cluster: deploy it through any node with `snapfn deploy`");
         var id = request.InvocationId ?? InvocationId.New();
@@ -141,8 +141,11 @@ public sealed class FrontDoor
         }
     }
 
-    private void CheckSize(InvokeRequest request)
+    private void CheckRequest(InvokeRequest request)
     {
+        // What the worker would refuse, refused here, before anything is queued.
+        if (request.Mode is { } mode && !FunctionService.Modes.Contains(mode))
+            throw new InvalidRequestException($"unknown mode '{(mode.Length > 64 ? mode[..64] + "…" : mode)}'; modes: {string.Join(", ", FunctionService.Modes)}");
         if (request.Input.Length > MaxInputBytes)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.BodyTooLarge,
                 $"the input is {request.Input.Length} bytes, more than the {MaxInputBytes} bytes an invocation carries in this cluster (limit 'cluster-payload': " +

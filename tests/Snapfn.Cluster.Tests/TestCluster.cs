@@ -53,7 +53,8 @@ internal sealed class TestCluster : IAsyncDisposable
     };
 
     /// <param name="fakeRuntime">False: the platform's real invocation path (KVM tests).</param>
-    public static async Task<TestCluster> StartAsync(bool fakeRuntime = true)
+    /// <param name="sockets">Kestrel on a loopback port instead of the in-memory server (for the CLI's client).</param>
+    public static async Task<TestCluster> StartAsync(bool fakeRuntime = true, bool sockets = false)
     {
         if (NatsServerBinary.Find(out var reason) is null)
             Assert.Skip(reason);
@@ -64,7 +65,7 @@ internal sealed class TestCluster : IAsyncDisposable
         try
         {
             for (var i = 0; i < 3; i++)
-                nodes.Add(await Node.StartAsync(Options(nats.ClientUrls[i], $"w{i + 1}"), replicas, fakeRuntime ? runtime : null));
+                nodes.Add(await Node.StartAsync(Options(nats.ClientUrls[i], $"w{i + 1}"), replicas, fakeRuntime ? runtime : null, sockets));
             return new TestCluster(nats, nodes, replicas, runtime);
         }
         catch
@@ -108,8 +109,17 @@ internal sealed class TestCluster : IAsyncDisposable
             WorkerId = worker;
             Service = app.Services.GetRequiredService<FunctionService>();
             Cluster = app.Services.GetRequiredService<ClusterNode>();
-            Http = ((TestServer)app.Services.GetRequiredService<IServer>()).CreateClient();
-            Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(home, AccessToken.FileName)).Trim());
+            Token = File.ReadAllText(Path.Combine(home, AccessToken.FileName)).Trim();
+            if (app.Services.GetRequiredService<IServer>() is TestServer server)
+            {
+                Http = server.CreateClient();
+            }
+            else
+            {
+                Url = DaemonHost.Addresses(app)[0];
+                Http = new HttpClient { BaseAddress = new Uri(Url + "/") };
+            }
+            Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         }
 
         public string WorkerId { get; }
@@ -120,7 +130,13 @@ internal sealed class TestCluster : IAsyncDisposable
 
         public HttpClient Http { get; }
 
-        public static async Task<Node> StartAsync(ClusterServingOptions cluster, FakeReplicas replicas, FakeRuntime? runtime)
+        /// <summary>The node's bearer token.</summary>
+        public string Token { get; }
+
+        /// <summary>http://127.0.0.1:PORT when started on sockets.</summary>
+        public string? Url { get; }
+
+        public static async Task<Node> StartAsync(ClusterServingOptions cluster, FakeReplicas replicas, FakeRuntime? runtime, bool sockets)
         {
             var home = Directory.CreateTempSubdirectory("snapfn-cluster-").FullName;
             var guests = Directory.CreateDirectory(Path.Combine(home, "no-builtins")).FullName;
@@ -133,7 +149,11 @@ internal sealed class TestCluster : IAsyncDisposable
                 Platform = new FunctionServiceOptions { Serving = new ServingOptions { MaxQueueLength = 0 }, AutoRecord = null },
                 Cluster = cluster,
                 Replicas = replicas.For,
-            }, _ => { }, host => host.UseTestServer());
+            }, _ => { }, host =>
+            {
+                if (!sockets)
+                    host.UseTestServer();
+            });
             await app.StartAsync(TestContext.Current.CancellationToken);
             var node = new Node(app, home, cluster.WorkerId!);
             if (runtime is not null)

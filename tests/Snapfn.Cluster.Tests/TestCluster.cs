@@ -59,7 +59,7 @@ internal sealed class TestCluster : IAsyncDisposable
         if (NatsServerBinary.Find(out var reason) is null)
             Assert.Skip(reason);
         var nats = await LocalNatsCluster.StartAsync(3);
-        var replicas = new FakeReplicas();
+        var replicas = new FakeReplicas { TakesSnapshots = !fakeRuntime };
         var runtime = new FakeRuntime();
         var nodes = new List<Node>();
         try
@@ -80,11 +80,11 @@ internal sealed class TestCluster : IAsyncDisposable
     public Node Worker(string id) => Nodes.Single(n => n.WorkerId == id);
 
     /// <summary>Deploys <paramref name="function"/> (hello-world's ELF, no snapshot) through node <paramref name="node"/>.</summary>
-    public async Task DeployAsync(string function, int node = 0, string query = "")
+    public async Task DeployAsync(string function, int node = 0, string query = "", bool snapshot = false)
     {
         using var content = new ByteArrayContent(Elf);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var response = await Nodes[node].Http.PostAsync($"functions?name={function}&snapshot=false&{query}", content, TestContext.Current.CancellationToken);
+        using var response = await Nodes[node].Http.PostAsync($"functions?name={function}&snapshot={(snapshot ? "true" : "false")}&{query}", content, TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
@@ -264,6 +264,10 @@ internal sealed class FakeReplicas
 
     public IReadOnlyList<(string Worker, string Function)> Fetches => _fetches.ToList();
 
+    /// <summary>True: a worker that lacks the function takes its own real snapshot (KVM tests), as the real artifact
+    /// side does when it cannot use the published one; false: a snapshot record without files (the fake runtime).</summary>
+    public bool TakesSnapshots { get; init; }
+
     public IFunctionReplicas For(NATS.Client.Core.INatsConnection nats, FunctionService service, string worker) => new View(this, service, worker);
 
     public void SetRetryable(string function, bool retryable) =>
@@ -297,7 +301,12 @@ internal sealed class FakeReplicas
                 var already = here is { Snapshot: not null };
                 if (here is null)
                     service.Register(name, published.Elf, 512, "fetched", settings: published.Settings);
-                if (!already)
+                if (!already && owner.TakesSnapshots)
+                {
+                    owner._fetches.Enqueue((worker, name));
+                    service.TakeSnapshot(name, null, TimeSpan.FromMinutes(2));
+                }
+                else if (!already)
                 {
                     owner._fetches.Enqueue((worker, name));
                     service.Registry.PutSnapshot(name, new SnapshotRecord

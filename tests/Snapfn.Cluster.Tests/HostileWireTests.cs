@@ -115,5 +115,11 @@ public sealed class HostileWireTests(ServingClusterFixture fixture)
         Assert.Equal(ErrorRemedy.Retry, failedBack.Error.Remedy);
         Assert.Equal(TimeSpan.FromSeconds(3), failedBack.RetryAfter);
         Assert.Equal(failed.Error!.Message, failedBack.Error.Message);
+
+        // A guest chooses its error's text: the worst to escape, at the bound, still reads back whole.
+        var nasty = WorkerAnswer.Failed("w1", new Snapfn.Linux.FunctionFailedException(new string('\u0001', 4000) + "\"end", null), 4096);
+        var nastyBack = WorkerAnswer.Decode(nasty.Encode(), 4096);
+        Assert.Equal(ErrorCode.FunctionFailed, nastyBack.Error!.Code);
+        Assert.Equal(nasty.Error!.Message, nastyBack.Error.Message);
     }
 }

@@ -34,9 +34,6 @@ public static class WireHeaders
     public const string ColdStart = "Snapfn-Cold-Start";
     public const string Degraded = "Snapfn-Degraded";
 
-    /// <summary>In a stored result only: the error's JSON (a reply carries it as its body).</summary>
-    public const string ErrorBody = "Snapfn-Error";
-
     /// <summary>A stored entry that is not an answer yet: the front door's marker that it accepted the id.</summary>
     public const string State = "Snapfn-State";
 }

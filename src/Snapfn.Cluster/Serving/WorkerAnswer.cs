@@ -12,7 +12,7 @@ namespace Snapfn.Cluster.Serving;
 /// What a worker answers for one invocation: its result (output and timings) or its classified error, and which worker
 /// it was. Carried two ways with the same fields: as a NATS reply (fields in headers, the output as the body; an error
 /// as a JSON body, since its text may hold line breaks a header cannot), and as an asynchronous result in the results
-/// bucket (<see cref="Encode"/>: a length-prefixed JSON of the fields, then the output). Everything read back is
+/// bucket (<see cref="Encode"/>: a length-prefixed JSON of the fields, then the output or the error's JSON). Everything read back is
 /// checked as coming from a stranger: numbers parsed and bounded, texts bounded, an unknown error code is ours.
 /// </summary>
 public sealed record WorkerAnswer
@@ -97,14 +97,12 @@ public sealed record WorkerAnswer
         return FromFields(fields, body ?? [], maxErrorBytes);
     }
 
-    /// <summary>For the results bucket: [4-byte big-endian length][JSON of the fields and the error][output].</summary>
+    /// <summary>For the results bucket: [4-byte big-endian length][JSON of the fields][the body of the reply: the
+    /// output, or the error's JSON]. The fields are bounded texts, so the header stays far below its bound.</summary>
     public byte[] Encode()
     {
-        var fields = Fields();
-        if (Error is not null)
-            fields[WireHeaders.ErrorBody] = Encoding.UTF8.GetString(ErrorJson());
-        var meta = JsonSerializer.SerializeToUtf8Bytes(fields);
-        var output = Result?.Output ?? [];
+        var meta = JsonSerializer.SerializeToUtf8Bytes(Fields());
+        var output = Result?.Output ?? ErrorJson();
         var bytes = new byte[4 + meta.Length + output.Length];
         BinaryPrimitives.WriteInt32BigEndian(bytes, meta.Length);
         meta.CopyTo(bytes, 4);
@@ -133,9 +131,7 @@ public sealed record WorkerAnswer
         }
         if (fields is null)
             return Garbled("a stored result with an empty header");
-        var rest = bytes[(4 + length)..].ToArray();
-        var body = fields.TryGetValue(WireHeaders.ErrorBody, out var errorJson) ? Encoding.UTF8.GetBytes(errorJson) : rest;
-        return FromFields(fields, body, maxErrorBytes);
+        return FromFields(fields, bytes[(4 + length)..].ToArray(), maxErrorBytes);
     }
 
     private static WorkerAnswer FromFields(Dictionary<string, string> fields, byte[] body, int maxErrorBytes)
@@ -186,7 +182,8 @@ public sealed record WorkerAnswer
         Dictionary<string, string?>? json = null;
         try
         {
-            json = body.Length <= MaxMetaBytes + maxErrorBytes * 2 ? JsonSerializer.Deserialize<Dictionary<string, string?>>(body) : null;
+            // A message of maxErrorBytes escapes to at most six times as many (\u0001).
+            json = body.Length <= MaxMetaBytes + (long)maxErrorBytes * 6 ? JsonSerializer.Deserialize<Dictionary<string, string?>>(body) : null;
         }
         catch (JsonException)
         {

@@ -189,7 +189,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
 /// <summary>
 /// Answers invocations in place of a VM: the output is "WORKER:INPUT" (so a test sees who ran it; an input starting
-/// "fail" fails as a Python function that raised, with a two-line error), every run is
+/// "fail" fails as a Python function that raised, with a two-line error; "throttle" is refused as at max_instances), every run is
 /// counted per worker, and <see cref="HoldNext"/> makes the next run of a function wait for the test — a deterministic
 /// "mid-request" for killing its worker.
 /// </summary>
@@ -219,6 +219,8 @@ internal sealed class FakeRuntime
         _runs.Enqueue((worker, function, plan.InvocationId));
         if (_holds.TryGetValue(function, out var hold) && hold.TryClaim(worker))
             hold.Wait(cancel);
+        if (plan.Input.AsSpan().SequenceEqual("throttle"u8))
+            throw new FunctionThrottledException("max-instances", $"function '{function}' runs its 1 instances and its queue is full", "raise max_instances", TimeSpan.FromSeconds(2));
         if (plan.Input.AsSpan().StartsWith("fail"u8))
             throw new Snapfn.Linux.FunctionFailedException("the function raised ValueError: bad input", "Traceback (most recent call last):\n  ValueError: bad input");
         var output = OutputBytes > 0 ? new byte[OutputBytes] : System.Text.Encoding.UTF8.GetBytes($"{worker}:{System.Text.Encoding.UTF8.GetString(plan.Input)}");

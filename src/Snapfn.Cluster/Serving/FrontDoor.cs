@@ -168,11 +168,13 @@ public sealed class FrontDoor
     private static RoutedInvocation Routed(WorkerAnswer answer, int attempts) =>
         new(answer.ResultOrThrow(), answer.Worker, attempts, answer.FetchMs);
 
-    /// <summary>To <paramref name="worker"/>'s own subject when given; where nobody listens there (it left), to the queue group.</summary>
+    /// <summary>To <paramref name="worker"/>'s own subject when given; where nobody listens there (it left), or where
+    /// it refused the request for now (429 at its max_instances, 503 busy: nothing ran), to the queue group — a warm
+    /// worker is a preference, not a pin, so that a burst is not held at one worker while the others are free.</summary>
     private async Task<Sent> SendPreferringAsync(InvokeRequest request, string? worker, int attempt, CancellationToken cancel)
     {
         var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, request, attempt, cancel).ConfigureAwait(false);
-        if (sent is null or { Kind: SentKind.NoResponders })
+        if (sent is null or { Kind: SentKind.NoResponders } || sent.Answer?.Error?.Code.Name is "too-many-requests" or "busy")
             sent = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, request, attempt, cancel).ConfigureAwait(false);
         if (sent.Kind == SentKind.NoResponders)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.NoWorkers,

@@ -10,6 +10,7 @@ root.Subcommands.Add(ExecCommand.Create());
 root.Subcommands.Add(InputsCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(InvokeCommand.Create());
+root.Subcommands.Add(ResultCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(NewCommand.Create());

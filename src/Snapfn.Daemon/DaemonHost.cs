@@ -78,6 +78,13 @@ public static class DaemonHost
         builder.Services.AddSingleton<DaemonMetrics>();
         builder.Services.AddSnapfnConsole(options.WebConsole, new ConsoleAccess(token.Matches, token.Header, FunctionService.Modes));
         builder.Services.AddSingleton(_ => new InvocationGate(options.MaxConcurrentInvocations));
+        if (options.Cluster is { } cluster)
+        {
+            // Joins once the platform is open (resolved below, so that an unreachable NATS fails the start).
+            builder.Services.AddSingleton(services => Snapfn.Cluster.Serving.ClusterNode.StartAsync(cluster, services.GetRequiredService<FunctionService>(),
+                options.Replicas, services.GetRequiredService<InvocationGate>().RunAsync, options.MaxErrorTextBytes,
+                services.GetRequiredService<ILoggerFactory>(), CancellationToken.None).GetAwaiter().GetResult());
+        }
         builder.Services.AddSingleton(services =>
         {
             var guestLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Guest");
@@ -120,6 +127,7 @@ public static class DaemonHost
         FunctionEndpoints.Map(app);
         app.MapSnapfnConsole();
         LogEndpoints.Map(app);
+        ClusterEndpoints.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snapfn.Daemon");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -141,6 +149,14 @@ public static class DaemonHost
             service.Dispose();
             DaemonLog.Stopped(logger);
         });
+        if (options.Cluster is not null)
+        {
+            var node = app.Services.GetRequiredService<Snapfn.Cluster.Serving.ClusterNode>();
+            // Stop taking cluster requests as the drain starts; leave NATS before the platform closes (the callbacks
+            // run last-registered first).
+            app.Lifetime.ApplicationStopping.Register(() => node.StopAsync(options.DrainTimeout).GetAwaiter().GetResult());
+            app.Lifetime.ApplicationStopped.Register(() => node.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
         var functions = service.List();
         DaemonLog.Started(logger, home.Path, functions.Count, functions.Count(f => f.Kind == FunctionKind.User), options.WarmPoolSize);
         if (functions.All(f => f.Kind != FunctionKind.BuiltIn))

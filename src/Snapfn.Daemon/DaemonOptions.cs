@@ -48,6 +48,14 @@ public sealed record DaemonOptions
     /// <summary>The web console at /console: its results folder and its limits.</summary>
     public Snapfn.WebConsole.ConsoleOptions WebConsole { get; init; } = new();
 
+    /// <summary>Set by <c>snapfn serve --nats</c>: the node joins a NATS JetStream cluster as a worker and its HTTP API
+    /// routes every invocation through the cluster (see <see cref="Snapfn.Cluster.Serving.FrontDoor"/>); null: alone.</summary>
+    public Snapfn.Cluster.Serving.ClusterServingOptions? Cluster { get; init; }
+
+    /// <summary>Makes the cluster's artifact side for this node (NATS connection, local platform, worker id); null: the
+    /// real one, <see cref="Snapfn.Cluster.FunctionReplicas"/> (tests pass a stand-in).</summary>
+    public Func<NATS.Client.Core.INatsConnection, FunctionService, string, Snapfn.Cluster.IFunctionReplicas>? Replicas { get; init; }
+
     /// <summary>The most of an error's text kept in the invocation log and the daemon's log (UTF-8 bytes).</summary>
     public int MaxErrorTextBytes { get; init; } = Snapfn.Platform.ErrorText.DefaultMaxBytes;
 }

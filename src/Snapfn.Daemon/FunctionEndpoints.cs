@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Snapfn.Cluster.Serving;
 using Snapfn.Daemon.Contracts;
 using Snapfn.Platform;
 using Snapfn.Snapshots.Recording;
@@ -21,6 +22,8 @@ internal static class FunctionEndpoints
     // The types a body may have, enforced by CrossSiteGuard from this metadata: none that a web page may send
     // without a CORS preflight (text/plain, form encoding), so no page can deploy or run code here.
     private const string InputRemedy = "a function's input is at most the guest's I/O buffer; send large data another way";
+    private const string ClusterInputRemedy = "in a cluster an input travels in one NATS message (limit 'cluster-payload', the servers' max_payload less 16 KiB); " +
+        "send less, or raise max_payload in every nats-server's configuration";
     private static readonly TimeSpan _snapshotTimeout = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan _recordTimeout = TimeSpan.FromSeconds(120);
 
@@ -49,15 +52,34 @@ internal static class FunctionEndpoints
             .Accepts<byte[]>(OctetStream, Json)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         functions.MapPost("/{name}/invoke", Invoke).WithName("Invoke")
-            .WithSummary("Runs one request: body = input, response = output. The platform picks the path (an idle VM of a function that keeps state, else a restore in the fastest recorded mode, else cached or vanilla); ?mode= overrides it. Snapfn-Path says which served it, Server-Timing what it cost (queue, restore, execute); JSON with Accept: application/json")
+            .WithSummary("Runs one request: body = input, response = output. The platform picks the path (an idle VM of a function that keeps state, else a restore in the fastest recorded mode, else cached or vanilla); ?mode= overrides it. Snapfn-Path says which served it, Server-Timing what it cost (queue, restore, execute); JSON with Accept: application/json. On a node of a cluster (--nats) it runs on a worker the cluster picks (Snapfn-Worker says which); ?async=1 or Prefer: respond-async queues it instead: 202, Location: /invocations/{id}")
             .Accepts<byte[]>(OctetStream, Json).Produces<byte[]>(StatusCodes.Status200OK, OctetStream).Produces<InvocationResponse>(StatusCodes.Status200OK, "application/json")
+            .Produces<AsyncInvocationResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
     }
 
-    private static List<FunctionResponse> List(FunctionService service) =>
-        service.List().Select(f => FunctionResponse.From(f, service.AutoRecordStatus(f))).ToList();
+    private static async Task<List<FunctionResponse>> List(FunctionService service, HttpContext http)
+    {
+        var local = service.List().Select(f => FunctionResponse.From(f, service.AutoRecordStatus(f))).ToList();
+        if (ClusterEndpoints.Of(http) is not { } cluster)
+            return local;
+        // On a node of a cluster: this node's built-ins, then every function deployed to the cluster (what this node
+        // knows of it where it holds it, the cluster's record in any case).
+        var byName = local.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var list = local.Where(f => f.Kind == "builtin").ToList();
+        foreach (var function in await cluster.Replicas.ListAsync(http.RequestAborted))
+        {
+            var here = byName.TryGetValue(function.Name, out var known);
+            list.Add((known ?? new FunctionResponse
+            {
+                Name = function.Name, Kind = "user", Description = "", Runtime = function.Runtime, MemoryMib = 0, ElfSha256 = "", IsTestGuest = false,
+                RegisteredAt = default, Recordings = [],
+            }) with { Cluster = ClusterSummary.From(function, here) });
+        }
+        return list;
+    }
 
     private static FunctionResponse Get(string name, FunctionService service)
     {
@@ -84,7 +106,10 @@ internal static class FunctionEndpoints
         var registered = service.Register(name, elf, memoryMib ?? FunctionManifest.DefaultMemoryMiB, description, turn, settings);
         DaemonLog.Registered(Log(loggers), name, elf.Length, registered.MemoryMib, registered.ElfSha256);
         if (snapshot is false)
+        {
+            await PublishAsync(http, name);
             return TypedResults.Created($"/functions/{name}", FunctionResponse.From(registered, service.AutoRecordStatus(registered)));
+        }
         // Deploy takes the snapshot (issue 21); one that cannot be taken is reported, the deploy stands.
         var taken = await gate.RunAsync(() => DeploySnapshot.Take(service, registered.Name, Timeout(null, DeploySnapshot.Timeout, options), http.RequestAborted),
             http.RequestAborted);
@@ -100,6 +125,7 @@ internal static class FunctionEndpoints
             failure = new SnapshotFailure(problem.Error, problem.Detail);
             DaemonLog.DeployedWithoutSnapshot(Log(loggers), name, error.Message);
         }
+        await PublishAsync(http, name);
         var now = service.Get(registered.Name);
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(now, service.AutoRecordStatus(now)) with { SnapshotError = failure });
     }
@@ -123,6 +149,7 @@ internal static class FunctionEndpoints
             var outcome = await gate.RunAsync(() => service.TakeSnapshot(function.Name, memoryMib, limit), http.RequestAborted);
             metrics.Snapshot(name, ok: true);
             DaemonLog.SnapshotTaken(Log(loggers), name, outcome.Taken.BootMs, outcome.Taken.InitMs, outcome.Taken.WriteMs);
+            await PublishAsync(http, name);
             return SnapshotResponse.From(name, outcome);
         }
         catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
@@ -164,6 +191,7 @@ internal static class FunctionEndpoints
             var outcome = await gate.RunAsync(() => service.Record(function.Name, mode, input, limit, faasnap), http.RequestAborted);
             metrics.Recording(name, mode, ok: true);
             DaemonLog.Recorded(Log(loggers), mode, name, outcome.Result.Pages, outcome.Result.Regions);
+            await PublishAsync(http, name);
             return RecordingResponse.From(name, outcome);
         }
         catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true })
@@ -174,13 +202,19 @@ internal static class FunctionEndpoints
     }
 
     private static async Task<IResult> Invoke(string name, HttpContext http, FunctionService service, InvocationGate gate,
-        DaemonMetrics metrics, DaemonOptions options, [FromQuery] string? mode, [FromQuery] bool? cold, [FromQuery] double? timeout)
+        DaemonMetrics metrics, DaemonOptions options, [FromQuery] string? mode, [FromQuery] bool? cold, [FromQuery] double? timeout,
+        [FromQuery(Name = "async")] string? asynchronous)
     {
         ProblemContext.Set(http, "function", name);
         if (mode is not null)
             ProblemContext.Set(http, "mode", mode);
         var limit = Timeout(timeout, options.DefaultInvokeTimeout, options);
-        var input = await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted);
+        var cluster = ClusterEndpoints.Of(http);
+        var wantsAsync = ClusterEndpoints.WantsAsync(http.Request, asynchronous);
+        // In a cluster the input travels in one NATS message: read no more than that.
+        var input = cluster is null
+            ? await RequestBody.ReadAsync(http.Request, (long)GuestLayout.IoBufferSize, "the input", InputRemedy, http.RequestAborted)
+            : await RequestBody.ReadAsync(http.Request, cluster.FrontDoor.MaxInputBytes, "the input", ClusterInputRemedy, http.RequestAborted);
         var start = Stopwatch.GetTimestamp();
         // The invocation's id (a header on every answer, errors included: its log lines are kept under it),
         // its span, and the wait for the function's turn and a slot of the gate as the span's first child.
@@ -189,54 +223,83 @@ internal static class FunctionEndpoints
         span?.SetTag("http.request.method", http.Request.Method);
         span?.SetTag("http.route", "/functions/{name}/invoke");
         var request = new InvokeRequest(name, input) { Mode = mode, Cold = cold ?? false, Timeout = limit, InvocationId = invocationId };
+        if (wantsAsync)
+            return await ClusterEndpoints.SubmitAsync(http, cluster, request);
         InvocationResult result;
+        string? worker = null;
         using (metrics.TrackInFlight())
         {
             var path = mode is null ? "" : ServePath.Override(mode).Name;
             var modeLabel = mode ?? "";
             try
             {
-                // Resolved once here, into its plan: the function's turn (its queue waits without a thread), then a
-                // slot of the daemon's gate. A client that goes away, or a daemon past its shutdown drain, stops the
-                // guest instead of leaving it running.
-                using var admission = await service.Server.AdmitAsync(request, http.RequestAborted);
-                path = admission.Plan.Path.Name;
-                modeLabel = admission.Plan.Mode;
-                result = await gate.RunAsync(() =>
+                if (cluster is not null)
                 {
-                    Platform.Telemetry.InvocationTelemetry.QueueWait(start);
-                    return service.Server.Run(admission, http.RequestAborted);
-                }, http.RequestAborted);
+                    // Over NATS, to whichever worker the cluster picks (this node's own included): FrontDoor.
+                    var routed = await cluster.FrontDoor.InvokeAsync(request, http.RequestAborted);
+                    (result, worker) = (routed.Result, routed.Worker);
+                }
+                else
+                {
+                    // Resolved once here, into its plan: the function's turn (its queue waits without a thread), then a
+                    // slot of the daemon's gate. A client that goes away, or a daemon past its shutdown drain, stops the
+                    // guest instead of leaving it running.
+                    using var admission = await service.Server.AdmitAsync(request, http.RequestAborted);
+                    path = admission.Plan.Path.Name;
+                    modeLabel = admission.Plan.Mode;
+                    result = await gate.RunAsync(() =>
+                    {
+                        Platform.Telemetry.InvocationTelemetry.QueueWait(start);
+                        return service.Server.Run(admission, http.RequestAborted);
+                    }, http.RequestAborted);
+                }
             }
             catch (Exception e) when (Problem.From(e) is not { IsAboutTheRequest: true } && !http.RequestAborted.IsCancellationRequested)
             {
                 metrics.Failed(name, modeLabel, path, Problem.From(e).Error, Stopwatch.GetElapsedTime(start).TotalSeconds);
                 throw;
             }
-            catch (FunctionThrottledException)
+            catch (Exception e) when (e is FunctionThrottledException or ClusterInvocationException { Code.Name: "too-many-requests" })
             {
                 metrics.Throttled(name);
                 throw;
             }
         }
         metrics.Succeeded(result, Stopwatch.GetElapsedTime(start).TotalSeconds);
-        var headers = http.Response.Headers;
+        // Snapfn-Invocation-Id: set as the response starts (InvocationIdentity), on errors too.
+        WriteHeaders(http.Response, result, worker);
+        if (WantsJson(http.Request))
+            return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
+        return TypedResults.Bytes(result.Output, OctetStream);
+    }
+
+    /// <summary>The headers of an invocation's answer: the path that served it, its timings, and in a cluster the
+    /// worker that ran it.</summary>
+    internal static void WriteHeaders(HttpResponse response, InvocationResult result, string? worker)
+    {
+        var headers = response.Headers;
         headers["Snapfn-Path"] = result.Path;
         headers["Snapfn-Mode"] = result.Mode;
         headers["Snapfn-Queue-Ms"] = Ms(result.QueueMs);
         headers["Snapfn-Restore-Ms"] = Ms(result.RestoreMs);
         headers["Snapfn-Execute-Ms"] = Ms(result.ExecuteMs);
         headers["Snapfn-Total-Ms"] = Ms(result.TotalMs);
-        // Snapfn-Invocation-Id: set as the response starts (InvocationIdentity), on errors too.
+        if (worker is not null)
+            headers["Snapfn-Worker"] = worker;
         headers["Server-Timing"] = ServerTiming.Of(result);
-        if (WantsJson(http.Request))
-            return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
-        return TypedResults.Bytes(result.Output, OctetStream);
+    }
+
+    /// <summary>After a change on this node (deploy, snapshot, recording): into the cluster's artifact and metadata
+    /// stores, so that every worker serves the new version.</summary>
+    private static async Task PublishAsync(HttpContext http, string name)
+    {
+        if (ClusterEndpoints.Of(http) is { } cluster)
+            await cluster.Replicas.PublishAsync(name, http.RequestAborted);
     }
 
     private static ILogger Log(ILoggerFactory loggers) => loggers.CreateLogger("Snapfn.Daemon.Functions");
 
-    private static bool WantsJson(HttpRequest request) =>
+    internal static bool WantsJson(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) && a.Quality is not 0);
 
     private static TimeSpan Timeout(double? seconds, TimeSpan fallback, DaemonOptions options)

@@ -68,7 +68,7 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
         ArgumentNullException.ThrowIfNull(code);
         return code.Name switch
         {
-            "unknown-function" => StatusCodes.Status404NotFound,
+            "unknown-function" or "unknown-invocation" => StatusCodes.Status404NotFound,
             "conflict" => StatusCodes.Status409Conflict,
             "unauthorized" => StatusCodes.Status401Unauthorized,
             "foreign-host" => StatusCodes.Status421MisdirectedRequest,
@@ -77,7 +77,8 @@ public sealed record Problem(int Status, string Title, string Error, string Deta
             "body-too-large" => StatusCodes.Status413PayloadTooLarge,
             "too-many-requests" => StatusCodes.Status429TooManyRequests,
             "guest-timeout" => StatusCodes.Status504GatewayTimeout,
-            "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" or "busy" => StatusCodes.Status503ServiceUnavailable,
+            "kvm-unavailable" or "runtime-unavailable" or "guest-stopped" or "busy" or "no-workers" => StatusCodes.Status503ServiceUnavailable,
+            "worker-lost" => StatusCodes.Status502BadGateway,
             "disk-full" => StatusCodes.Status507InsufficientStorage,
             _ => code.Kind switch
             {

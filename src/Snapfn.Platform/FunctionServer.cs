@@ -253,6 +253,14 @@ public sealed class FunctionServer : IDisposable
         }
     }
 
+    /// <summary>Whether the function's current snapshot is wholly in this host's page cache (what a cluster's placement
+    /// tells the front doors); false for an unknown function or one without a snapshot.</summary>
+    public bool IsSnapshotCached(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return FunctionName.IsValid(name) && _registry.FindServing(name) is { Snapshot: not null } function && SnapshotCached(function);
+    }
+
     /// <summary>The recorded modes whose recording was made from the current snapshot (the registry read keeps only
     /// those) and whose file is there; the restore checks the file's contents.</summary>
     private static HashSet<string> ValidRecordings(ServingFunction function) =>

@@ -17,10 +17,10 @@ public sealed class FunctionReplicasKvmTests(NatsClusterFixture fixture) : IDisp
     {
         GuestBuild.RequireKvm();
         var ct = TestContext.Current.CancellationToken;
-        await using var a = new ClusterNode(fixture, _dir.FullName, "node-a", 0);
-        await using var b = new ClusterNode(fixture, _dir.FullName, "node-b", 1);
+        await using var a = new ReplicaNode(fixture, _dir.FullName, "node-a", 0);
+        await using var b = new ReplicaNode(fixture, _dir.FullName, "node-b", 1);
         const string name = "kvm-greeter";
-        a.Service.Register(name, ClusterNode.Elf(), 256, "hello-world across nodes");
+        a.Service.Register(name, ReplicaNode.Elf(), 256, "hello-world across nodes");
         var taken = a.Service.TakeSnapshot(name, null, TimeSpan.FromSeconds(30));
         await a.Replicas.PublishAsync(name, ct);
 
@@ -39,8 +39,8 @@ public sealed class FunctionReplicasKvmTests(NatsClusterFixture fixture) : IDisp
     {
         GuestBuild.RequireKvm();
         var ct = TestContext.Current.CancellationToken;
-        await using var a = new ClusterNode(fixture, SharingRoots("node-a"), "home", 0);
-        await using var b = new ClusterNode(fixture, SharingRoots("node-b"), "home", 2);
+        await using var a = new ReplicaNode(fixture, SharingRoots("node-a"), "home", 0);
+        await using var b = new ReplicaNode(fixture, SharingRoots("node-b"), "home", 2);
         const string name = "py-once-kvm";
         var source = Directory.CreateDirectory(Path.Combine(_dir.FullName, "src", name)).FullName;
         File.WriteAllText(Path.Combine(source, "main.py"), "import json\n\ndef handle(request):\n    return json.dumps({'seen': json.loads(request)}).encode()\n");

@@ -20,7 +20,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
     public void Dispose() => _dir.Delete(recursive: true);
 
     /// <summary>A node with its own SNAPFN_HOME, connected to server <paramref name="server"/>.</summary>
-    private ClusterNode Node(string name, int server, ClusterOptions? options = null) => new(fixture, _dir.FullName, name, server, options);
+    private ReplicaNode Node(string name, int server, ClusterOptions? options = null) => new(fixture, _dir.FullName, name, server, options);
 
     [Fact]
     public async Task A_function_published_on_one_node_is_ensured_on_another_with_its_code_snapshot_and_recording()
@@ -31,9 +31,9 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await Fresh(a, ct);
         var state = a.DeployWithSnapshot("published by a");
 
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
-        var found = await b.Replicas.FindAsync(ClusterNode.Function, ct);
-        var fetched = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
+        var found = await b.Replicas.FindAsync(ReplicaNode.Function, ct);
+        var fetched = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
         Assert.NotNull(found);
         Assert.Contains(found, await b.Replicas.ListAsync(ct));
@@ -45,19 +45,19 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         // The ELF, the state file, the recording and the memory file's data chunks: that at 0 and one for the chunks
         // at 3 MiB and 100 MiB, which hold the same page at the same place, so they are one chunk. Nothing more.
         Assert.Equal(5, fetched.ChunksFetched);
-        var local = b.Service.Get(ClusterNode.Function);
-        Assert.Equal(a.Service.Get(ClusterNode.Function).ElfSha256, local.ElfSha256);
+        var local = b.Service.Get(ReplicaNode.Function);
+        Assert.Equal(a.Service.Get(ReplicaNode.Function).ElfSha256, local.ElfSha256);
         Assert.Equal(state.Id, local.Snapshot?.SnapshotId);
         Assert.Equal("reap", Assert.Single(local.Recordings).Mode);
-        using (var snapshot = b.Service.OpenSnapshot(ClusterNode.Function))
+        using (var snapshot = b.Service.OpenSnapshot(ReplicaNode.Function))
         {
             Assert.Equal("published by a", HandmadeSnapshot.MarkOf(snapshot.MemoryPath));
             Assert.InRange(PageCache.Sizes(snapshot.MemoryPath).Allocated, 3 * 4096, 1 << 20); // sparse: 3 pages of 256 MiB
         }
-        b.Service.VerifySnapshot(ClusterNode.Function); // every page as the state's digest says
-        Assert.True((await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct)).AlreadyLocal);
-        Assert.True((await a.Replicas.EnsureLocalAsync(ClusterNode.Function, ct)).AlreadyLocal);
-        Assert.Empty(Directory.EnumerateDirectories(b.Home.SnapshotFolder(ClusterNode.Function).Path)); // staging gone
+        b.Service.VerifySnapshot(ReplicaNode.Function); // every page as the state's digest says
+        Assert.True((await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct)).AlreadyLocal);
+        Assert.True((await a.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct)).AlreadyLocal);
+        Assert.Empty(Directory.EnumerateDirectories(b.Home.SnapshotFolder(ReplicaNode.Function).Path)); // staging gone
     }
 
     [Fact]
@@ -67,19 +67,19 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await using var a = Node("node-a", 0);
         await using var b = Node("node-b", 2);
         await Fresh(a, ct);
-        var sha = a.Service.Register(ClusterNode.Function, ClusterNode.Elf(), ClusterNode.MemoryMib, "d").ElfSha256;
+        var sha = a.Service.Register(ReplicaNode.Function, ReplicaNode.Elf(), ReplicaNode.MemoryMib, "d").ElfSha256;
         a.Snapshot(sha, "first");
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
-        var first = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
+        var first = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
         var retaken = a.Snapshot(sha, "second"); // the page at 3 MiB and 100 MiB change too (new random data)
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
-        var second = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
+        var second = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
         Assert.False(second.AlreadyLocal);
         Assert.True(second.ChunksFetched < first.ChunksFetched, $"{second.ChunksFetched} chunks the second time, {first.ChunksFetched} the first");
-        Assert.Equal(retaken.Id, b.Service.Get(ClusterNode.Function).Snapshot?.SnapshotId);
-        using var snapshot = b.Service.OpenSnapshot(ClusterNode.Function);
+        Assert.Equal(retaken.Id, b.Service.Get(ReplicaNode.Function).Snapshot?.SnapshotId);
+        using var snapshot = b.Service.OpenSnapshot(ReplicaNode.Function);
         Assert.Equal("second", HandmadeSnapshot.MarkOf(snapshot.MemoryPath));
     }
 
@@ -91,19 +91,19 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await using var b = Node("node-b", 1);
         await Fresh(a, ct);
         var state = a.DeployWithSnapshot("kept");
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
-        await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
+        await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
-        a.Service.Register(ClusterNode.Function, ClusterNode.Elf(), ClusterNode.MemoryMib, "now with a limit", settings: new FunctionSettings { MaxInstances = 2 });
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
-        var again = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        a.Service.Register(ReplicaNode.Function, ReplicaNode.Elf(), ReplicaNode.MemoryMib, "now with a limit", settings: new FunctionSettings { MaxInstances = 2 });
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
+        var again = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
         Assert.False(again.AlreadyLocal);
-        var local = b.Service.Get(ClusterNode.Function);
+        var local = b.Service.Get(ReplicaNode.Function);
         Assert.Equal(2, local.Settings.MaxInstances);
         Assert.Equal("now with a limit", local.Description);
         Assert.Equal(state.Id, local.Snapshot?.SnapshotId); // the same code: its snapshot stays
-        Assert.True((await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct)).AlreadyLocal);
+        Assert.True((await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct)).AlreadyLocal);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         var ct = TestContext.Current.CancellationToken;
         await using var a = Node("node-a", 0, new ClusterOptions { Cpu = Cpu(avx2: true) });
         var taken = 0;
-        ClusterNode? bNode = null;
+        ReplicaNode? bNode = null;
         await using var b = bNode = Node("node-b", 1, new ClusterOptions
         {
             Cpu = Cpu(avx2: false),
@@ -125,10 +125,10 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         });
         await Fresh(a, ct);
         a.DeployWithSnapshot("from a");
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
 
-        var first = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
-        var again = await b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        var first = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
+        var again = await b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
 
         Assert.True(first.TookOwnSnapshot);
         Assert.Contains("avx2", first.Note, StringComparison.Ordinal);
@@ -137,7 +137,7 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         Assert.False(again.TookOwnSnapshot);
         Assert.Contains("serves its own snapshot", again.Note, StringComparison.Ordinal);
         Assert.Equal(1, taken);
-        using var snapshot = b.Service.OpenSnapshot(ClusterNode.Function);
+        using var snapshot = b.Service.OpenSnapshot(ReplicaNode.Function);
         Assert.Equal("own", HandmadeSnapshot.MarkOf(snapshot.MemoryPath));
     }
 
@@ -150,10 +150,10 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await using var b = Node("node-b", 2, new ClusterOptions { EnsureStarting = () => gate.Task });
         await Fresh(a, ct);
         a.DeployWithSnapshot("once");
-        await a.Replicas.PublishAsync(ClusterNode.Function, ct);
+        await a.Replicas.PublishAsync(ReplicaNode.Function, ct);
 
-        var one = b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
-        var two = b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct);
+        var one = b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
+        var two = b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct);
         var runsWhileHeld = b.Replicas.Runs;
         gate.SetResult();
         var results = await Task.WhenAll(one, two);
@@ -171,21 +171,21 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await using var a = Node("node-a", 0);
         await using var b = Node("node-b", 1);
         await Fresh(a, ct);
-        a.Service.Register(ClusterNode.Function, ClusterNode.Elf(), ClusterNode.MemoryMib, "a's");
-        var first = await a.Replicas.PublishRecordAsync(ClusterNode.Function, ct);
+        a.Service.Register(ReplicaNode.Function, ReplicaNode.Elf(), ReplicaNode.MemoryMib, "a's");
+        var first = await a.Replicas.PublishRecordAsync(ReplicaNode.Function, ct);
         await using var connection = fixture.Connect(1);
         var records = new FunctionRecords(connection, new ArtifactLimits(), 3);
         // Both read version `first`; a writes first, then b's write over the same version loses.
-        var read = await records.GetAsync(ClusterNode.Function, ct);
+        var read = await records.GetAsync(ReplicaNode.Function, ct);
         var won = await records.PutAsync(first.Record with { Description = "a again", PublishedBy = "node-a" }, read!.Revision, ct);
         var e = await Assert.ThrowsAsync<FunctionConflictException>(() =>
             records.PutAsync(first.Record with { Description = "b's", PublishedBy = "node-b" }, read.Revision, ct));
 
         Assert.Contains($"by node-a (version {won})", e.Message, StringComparison.Ordinal);
         Assert.Contains("deploy again", e.Message, StringComparison.Ordinal);
-        var kept = await b.Replicas.GetRecordAsync(ClusterNode.Function, ct);
+        var kept = await b.Replicas.GetRecordAsync(ReplicaNode.Function, ct);
         Assert.Equal("a again", kept?.Record.Description);
-        Assert.Equal((long)won, (await b.Replicas.FindAsync(ClusterNode.Function, ct))?.Version);
+        Assert.Equal((long)won, (await b.Replicas.FindAsync(ReplicaNode.Function, ct))?.Version);
         // Two first publishes: the second finds a record where it expected none.
         await Assert.ThrowsAsync<FunctionConflictException>(() => records.PutAsync(first.Record, null, ct));
     }
@@ -198,19 +198,19 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
         await using var b = Node("node-b", 1);
         await Fresh(a, ct);
         a.DeployWithSnapshot("honest");
-        var published = await a.Replicas.PublishRecordAsync(ClusterNode.Function, ct);
+        var published = await a.Replicas.PublishRecordAsync(ReplicaNode.Function, ct);
         await using var connection = fixture.Connect(2);
         var records = new FunctionRecords(connection, new ArtifactLimits(), 3);
         // A broken or hostile node's record: the "memory file" is the 30 KB ELF.
         var bad = published.Record with { Snapshot = published.Record.Snapshot! with { Memory = published.Record.Code! } };
         await records.PutAsync(bad, published.Revision, ct);
 
-        var e = await Assert.ThrowsAsync<ArtifactException>(() => b.Replicas.EnsureLocalAsync(ClusterNode.Function, ct));
+        var e = await Assert.ThrowsAsync<ArtifactException>(() => b.Replicas.EnsureLocalAsync(ReplicaNode.Function, ct));
 
-        Assert.Contains($"the memory file of '{ClusterNode.Function}' in the cluster is", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the memory file of '{ReplicaNode.Function}' in the cluster is", e.Message, StringComparison.Ordinal);
         Assert.Contains($"not the {256L << 20}", e.Message, StringComparison.Ordinal);
-        Assert.Null(b.Service.Get(ClusterNode.Function).Snapshot); // the code came, no snapshot
-        Assert.Empty(Directory.EnumerateFileSystemEntries(b.Home.SnapshotFolder(ClusterNode.Function).Path));
+        Assert.Null(b.Service.Get(ReplicaNode.Function).Snapshot); // the code came, no snapshot
+        Assert.Empty(Directory.EnumerateFileSystemEntries(b.Home.SnapshotFolder(ReplicaNode.Function).Path));
     }
 
     [Fact]
@@ -225,9 +225,9 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
             File.WriteAllText(Path.Combine(folder, "snapfn.json"), """{"runtime": "python", "retryable": false}""");
             return Directory.CreateDirectory(Path.Combine(_dir.FullName, node + "-guest", "build")).FullName;
         }
-        await using var a = new ClusterNode(fixture, _dir.FullName, "node-a", 0, guestBuild: Catalog("a", "def handle(x):\n    return x\n"));
-        await using var b = new ClusterNode(fixture, _dir.FullName, "node-b", 1, guestBuild: Catalog("b", "def handle(x):\n    return x\n"));
-        await using var c = new ClusterNode(fixture, _dir.FullName, "node-c", 2, guestBuild: Catalog("c", "def handle(x):\n    return b'other'\n"));
+        await using var a = new ReplicaNode(fixture, _dir.FullName, "node-a", 0, guestBuild: Catalog("a", "def handle(x):\n    return x\n"));
+        await using var b = new ReplicaNode(fixture, _dir.FullName, "node-b", 1, guestBuild: Catalog("b", "def handle(x):\n    return x\n"));
+        await using var c = new ReplicaNode(fixture, _dir.FullName, "node-c", 2, guestBuild: Catalog("c", "def handle(x):\n    return b'other'\n"));
         await a.Replicas.EnsureBucketsAsync(ct);
 
         var published = await a.Replicas.PublishRecordAsync(name, ct);
@@ -263,11 +263,11 @@ public sealed class FunctionReplicasTests(NatsClusterFixture fixture) : IDisposa
             LeafDSub1Eax: 1, Ext1Ecx: 1u << 5, Ext1Edx: 1u << 27);
 
     /// <summary>The shared cluster outlives a test: the function's record from an earlier test is removed first.</summary>
-    private async Task Fresh(ClusterNode node, CancellationToken ct)
+    private async Task Fresh(ReplicaNode node, CancellationToken ct)
     {
         await node.Replicas.EnsureBucketsAsync(ct);
         await using var connection = fixture.Connect(0);
         var kv = await connection.CreateKeyValueStoreContext().GetStoreAsync(ClusterNames.FunctionsBucket, ct);
-        await kv.PurgeAsync(ClusterNode.Function, cancellationToken: ct);
+        await kv.PurgeAsync(ReplicaNode.Function, cancellationToken: ct);
     }
 }

@@ -63,6 +63,10 @@ public sealed partial class ErrorModelTests
         (new UsageException("bad flag"), ErrorCode.InvalidRequest),
         (new DaemonRequestException(502, "the daemon answered 502", "function-failed"), ErrorCode.FunctionFailed),
         (new RemoteStorageException(RemoteStorageStep.Machine, "no /dev/fuse"), ErrorCode.HostError),
+        // A cluster's: what the worker answered, carried back as it was classified there; or the cluster's own.
+        (new Snapfn.Cluster.Serving.ClusterInvocationException(new ClassifiedError(ErrorCode.WorkerLost, "worker w2 went silent")), ErrorCode.WorkerLost),
+        (new Snapfn.Cluster.Serving.ClusterInvocationException(new ClassifiedError(ErrorCode.TooManyRequests, "max-instances"), TimeSpan.FromSeconds(1)), ErrorCode.TooManyRequests),
+        (new Snapfn.Cluster.Serving.ClusterUnavailableException("cannot reach NATS"), ErrorCode.HostError),
     ];
 
     /// <summary>Exceptions that are not Snapfn's but reach the edges.</summary>

@@ -21,8 +21,12 @@ public static class InvokeCommand
         var concurrency = new Option<int>("--concurrency") { Description = "how many run at once", DefaultValueFactory = _ => 1 };
         var timeout = new Option<double>("--timeout") { Description = "seconds a request may run", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--json") { Description = "print one JSON object per invocation" };
+        var queue = new Option<bool>("--async")
+        {
+            Description = "on a node of a cluster (--server): queue the request and print its id at once; read the result with `snapfn result ID`",
+        };
         var server = new ServerOptions();
-        var command = new Command("invoke", "run requests on a function; the platform picks how (an idle VM, or a restore from its snapshot)") { function, mode, cold, repeat, concurrency, timeout, json };
+        var command = new Command("invoke", "run requests on a function; the platform picks how (an idle VM, or a restore from its snapshot)") { function, mode, cold, repeat, concurrency, timeout, json, queue };
         input.AddTo(command);
         server.AddTo(command);
         command.SetAction(parse =>
@@ -49,6 +53,22 @@ public static class InvokeCommand
             var options = new ParallelOptions { MaxDegreeOfParallelism = parallel };
 
             using var client = server.Connect(parse);
+            if (parse.GetValue(queue))
+            {
+                if (client is null)
+                    throw new UsageException("--async needs a daemon that is a node of a cluster: give --server URL (or $SNAPFN_SERVER)");
+                if (parse.GetValue(cold))
+                    throw new UsageException("--cold does not apply to --async: a queued request runs where and when a worker takes it");
+                for (var i = 0; i < count; i++)
+                {
+                    var queued = client.Submit(name, modeName, bytes, seconds);
+                    if (asJson)
+                        OutputWriter.WriteJson(new Dictionary<string, object?> { ["invocation_id"] = queued.InvocationId, ["location"] = queued.Location, ["repetition"] = i });
+                    else
+                        Console.WriteLine(queued.InvocationId);
+                }
+                return 0;
+            }
             if (client is not null)
             {
                 if (coldOnce)

@@ -99,8 +99,14 @@ public static class ServeCommand
         var recordQueue = new Option<int>("--max-auto-record-queue") { Description = "automatic recordings waiting for their turn (limit auto-record-queue)", DefaultValueFactory = _ => auto.MaxQueued };
         var recordInput = new Option<int>("--max-auto-record-input-kib") { Description = "KiB of a request's input kept to record from (limit auto-record-input)", DefaultValueFactory = _ => auto.MaxInputBytes >> 10 };
         var recordConcurrent = new Option<int>("--max-concurrent-auto-records") { Description = "automatic recordings running at once, all functions together", DefaultValueFactory = _ => auto.MaxConcurrent };
+        var nats = new Option<string?>("--nats")
+        {
+            Description = "join a NATS JetStream cluster as a worker (nats://HOST:PORT, comma-separated for several servers): every invocation this node's API " +
+                "takes is routed through the cluster, and this node serves the cluster's requests; its worker id is kept in $SNAPFN_HOME/worker-id",
+        };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
+            nats,
             noAutoRecord, recordQueue, recordInput, recordConcurrent,
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
@@ -143,6 +149,13 @@ public static class ServeCommand
                     MaxInvokeRuns = parse.GetValue(consoleRuns),
                 },
             };
+            if (parse.GetValue(nats) is { } urls)
+            {
+                var cluster = new Cluster.Serving.ClusterServingOptions { NatsUrls = urls, MaxTimeout = options.MaxTimeout };
+                if (cluster.Check() is { } wrong)
+                    throw new UsageException(wrong);
+                options = options with { Cluster = cluster };
+            }
             if (options.WebConsole.ResultsDirectory is { } results && !Directory.Exists(results))
                 throw new UsageException($"--results-dir {results}: no such folder; give the folder of the benchmark reports (e.g. docs/results)");
             if (options.WebConsole.MaxInvokeRuns is < 1 or > 10_000)

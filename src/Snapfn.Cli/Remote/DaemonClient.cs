@@ -124,6 +124,32 @@ public sealed class DaemonClient : IDisposable
         return (buffer.ToArray(), response.Headers.TryGetValues("Snapfn-Path", out var paths) ? paths.FirstOrDefault() : null);
     }
 
+    /// <summary>Queues an invocation on a node of a cluster (POST …/invoke?async=1): its id, to read its result with
+    /// <see cref="Result"/>.</summary>
+    public AsyncInvocationResponse Submit(string name, string? mode, byte[] input, double timeoutSeconds)
+    {
+        using var response = SendRaw(HttpMethod.Post, InvokePath(name, mode, cold: false, timeoutSeconds) + "&async=1", input, "application/json");
+        using var stream = response.Content.ReadAsStream();
+        return JsonSerializer.Deserialize<AsyncInvocationResponse>(stream, DaemonHost.Json)
+               ?? throw new DaemonRequestException((int)response.StatusCode, $"the daemon at {Server} sent an empty answer to an asynchronous invocation");
+    }
+
+    /// <summary>An asynchronous invocation's result (GET /invocations/{id}): null while it is pending, else its output and
+    /// the worker and path that served it; one that failed throws its problem as any request does.</summary>
+    public (byte[] Output, string? Worker, string? Path)? Result(string id)
+    {
+        using var response = SendRaw(HttpMethod.Get, $"invocations/{Escape(id)}", null, OctetStream);
+        if (response.StatusCode == HttpStatusCode.Accepted)
+            return null;
+        using var stream = response.Content.ReadAsStream();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return (buffer.ToArray(), Header(response, "Snapfn-Worker"), Header(response, "Snapfn-Path"));
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+
     /// <summary>A page of the function's log lines, newest first (GET /functions/{name}/logs).</summary>
     public FunctionLogsResponse Logs(string name, long? before, int limit) =>
         Send<FunctionLogsResponse>(HttpMethod.Get, $"functions/{Escape(name)}/logs?limit={limit}" + (before is { } b ? $"&before={b}" : ""), null);

@@ -25,6 +25,9 @@ public sealed record FunctionResponse
     public required IReadOnlyList<RecordingSummary> Recordings { get; init; }
     /// <summary>Where the platform's own recording of the function stands (absent when the daemon does not record by itself).</summary>
     public AutoRecordingSummary? AutoRecording { get; init; }
+    /// <summary>On a node of a cluster: the function's cluster record (absent on a daemon alone, and for built-ins).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ClusterSummary? Cluster { get; init; }
     /// <summary>Set by a deploy that stored the function but could not snapshot it: why, and what to do.</summary>
     public SnapshotFailure? SnapshotError { get; init; }
 

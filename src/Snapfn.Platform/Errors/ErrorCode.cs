@@ -29,6 +29,8 @@ public sealed class ErrorCode
     public static readonly ErrorCode BadRequest = new("bad-request", ErrorKind.Request, "Bad request");
     public static readonly ErrorCode InvalidFunction = new("invalid-function", ErrorKind.Request, "Function folder or build unusable");
     public static readonly ErrorCode UnknownFunction = new("unknown-function", ErrorKind.Request, "Unknown function");
+    /// <summary>No asynchronous invocation has this id (or its result outlived its TTL).</summary>
+    public static readonly ErrorCode UnknownInvocation = new("unknown-invocation", ErrorKind.Request, "Unknown invocation");
     public static readonly ErrorCode Conflict = new("conflict", ErrorKind.Request, "Conflict");
     public static readonly ErrorCode LimitExceeded = new("limit-exceeded", ErrorKind.Request, "Limit exceeded");
     public static readonly ErrorCode BodyTooLarge = new("body-too-large", ErrorKind.Request, "Request body too large");
@@ -64,6 +66,11 @@ public sealed class ErrorCode
     /// may succeed later (HTTP: 503 with Retry-After).</summary>
     public static readonly ErrorCode Busy = new("busy", ErrorKind.Host, "Host busy");
     public static readonly ErrorCode DaemonUnreachable = new("daemon-unreachable", ErrorKind.Host, "Daemon unreachable");
+    /// <summary>In a cluster: the worker serving a request stopped answering mid-request and the request was not sent
+    /// again (HTTP: 502, the gateway's answer for an upstream that vanished).</summary>
+    public static readonly ErrorCode WorkerLost = new("worker-lost", ErrorKind.Host, "Worker lost mid-request");
+    /// <summary>In a cluster: no worker listens for invocations (HTTP: 503).</summary>
+    public static readonly ErrorCode NoWorkers = new("no-workers", ErrorKind.Host, "No worker in the cluster");
 
     // Ours.
     public static readonly ErrorCode Internal = new("internal", ErrorKind.Bug, "Internal error");

@@ -10,7 +10,7 @@ namespace Snapfn.Cluster.Tests;
 /// One node of a test cluster: its own SNAPFN_HOME with a platform, and the replicas over a connection to one NATS
 /// server. Snapshots are made by hand (<see cref="HandmadeSnapshot"/>) and adopted, since no VM runs here.
 /// </summary>
-internal sealed class ClusterNode : IAsyncDisposable
+internal sealed class ReplicaNode : IAsyncDisposable
 {
     public const string Function = "greeter";
     public const int MemoryMib = (int)(HandmadeSnapshot.MemorySize >> 20);
@@ -18,7 +18,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     private readonly NATS.Client.Core.NatsConnection _connection;
 
     /// <param name="guestBuild">The built-in functions' guest/build folder (none by default).</param>
-    public ClusterNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null, string? guestBuild = null)
+    public ReplicaNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null, string? guestBuild = null)
     {
         Home = new SnapfnHome(Path.Combine(root, name));
         Service = new FunctionService(Home, new FunctionCatalog(guestBuild ?? Path.Combine(root, "no-builtins")));

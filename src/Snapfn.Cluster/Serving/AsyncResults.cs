@@ -1,0 +1,105 @@
+using NATS.Client.KeyValueStore;
+
+namespace Snapfn.Cluster.Serving;
+
+/// <summary>Where an asynchronous invocation stands, as <c>GET /invocations/{id}</c> answers it.</summary>
+public enum AsyncState
+{
+    /// <summary>No front door accepted this id (or its result has outlived the results' TTL).</summary>
+    Unknown,
+
+    /// <summary>Accepted, not answered yet.</summary>
+    Pending,
+
+    /// <summary>Answered: a result or an error.</summary>
+    Done,
+}
+
+/// <summary>
+/// The results bucket: invocation id → answer. A front door writes a pending marker when it accepts an id; the worker
+/// that answers replaces it only if it is still the marker the worker read (compare-and-set on its revision), or
+/// creates the entry if there was none — so a duplicate run after a redelivery never overwrites the first answer. The
+/// bucket's TTL bounds how long entries live, its max value size how large one may be.
+/// </summary>
+public sealed class AsyncResults
+{
+    // No encoded answer starts with these bytes: an answer starts with its header's length, whose first byte is 0.
+    private static readonly byte[] _pending = "snapfn-pending"u8.ToArray();
+    private readonly INatsKVStore _store;
+    private readonly int _maxErrorBytes;
+
+    public AsyncResults(INatsKVStore store, int maxErrorBytes)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _maxErrorBytes = maxErrorBytes;
+    }
+
+    /// <summary>Marks <paramref name="id"/> accepted; false when the id is known already (a client's replay).</summary>
+    public async Task<bool> MarkPendingAsync(string id, CancellationToken cancel)
+    {
+        try
+        {
+            await _store.CreateAsync(id, _pending, cancellationToken: cancel).ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsKVCreateException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes the marker of an id whose request could not be queued.</summary>
+    public async Task ForgetAsync(string id, CancellationToken cancel)
+    {
+        try
+        {
+            await _store.PurgeAsync(id, cancellationToken: cancel).ConfigureAwait(false);
+        }
+        catch (NatsKVException)
+        {
+        }
+    }
+
+    /// <summary>The state of <paramref name="id"/>, its answer when done, and the entry's revision (0 when there is none).</summary>
+    public async Task<(AsyncState State, WorkerAnswer? Answer, ulong Revision)> ReadAsync(string id, CancellationToken cancel)
+    {
+        NatsKVEntry<byte[]> entry;
+        try
+        {
+            entry = await _store.GetEntryAsync<byte[]>(id, cancellationToken: cancel).ConfigureAwait(false);
+        }
+        catch (NatsKVKeyNotFoundException)
+        {
+            return (AsyncState.Unknown, null, 0);
+        }
+        catch (NatsKVKeyDeletedException)
+        {
+            return (AsyncState.Unknown, null, 0);
+        }
+        if (entry.Value is not { } value || value.AsSpan().SequenceEqual(_pending))
+            return (AsyncState.Pending, null, entry.Revision);
+        return (AsyncState.Done, WorkerAnswer.Decode(value, _maxErrorBytes), entry.Revision);
+    }
+
+    /// <summary>Stores the answer unless another run stored one first; true when this one was stored.</summary>
+    /// <param name="pendingRevision">The marker's revision as read before the run, 0 when there was none.</param>
+    public async Task<bool> StoreAsync(string id, byte[] answer, ulong pendingRevision, CancellationToken cancel)
+    {
+        try
+        {
+            if (pendingRevision == 0)
+                await _store.CreateAsync(id, answer, cancellationToken: cancel).ConfigureAwait(false);
+            else
+                await _store.UpdateAsync(id, answer, pendingRevision, cancellationToken: cancel).ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsKVCreateException)
+        {
+            return false;
+        }
+        catch (NatsKVWrongLastRevisionException)
+        {
+            return false;
+        }
+    }
+}

@@ -243,6 +243,23 @@ public sealed class ThreadCallsTests : IDisposable
     }
 
     [Fact]
+    public void A_write_larger_than_the_pipe_returns_what_fit_instead_of_writing_it_twice()
+    {
+        Assert.Equal(0, _h.Call(Pipe2, _h.Scratch + 0x300, 0));
+        var readFd = (ulong)_h.Read<int>(_h.Scratch + 0x300);
+        var writeFd = (ulong)_h.Read<int>(_h.Scratch + 0x304);
+        StartThread();
+        Assert.Equal(65536, _h.Call(Write, writeFd, _h.Scratch, 100_000)); // 64 KiB fit: a short write
+        Assert.True(OnMain);
+        _h.Call(Write, writeFd, _h.Scratch, 1); // full: main waits, the child runs
+        Assert.True(OnChild);
+        Assert.Equal(65536, _h.Call(Read, readFd, _h.Scratch + 0x100000 - 0x10000 - 0x1000, 65536));
+        _h.Call(Futex, Word, FUTEX_WAIT, 0); // the child waits: main's write is served again and fits now
+        Assert.True(OnMain);
+        Assert.Equal(1UL, _h.Regs.rax);
+    }
+
+    [Fact]
     public void A_time_slice_switches_to_a_ready_thread_and_back_with_every_register_as_it_was()
     {
         _cpu.Fpu = [0xaa];

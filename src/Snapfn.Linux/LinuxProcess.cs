@@ -37,6 +37,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private bool _registersChanged;
     private int _fpuStateSize;
     private GuestThread? _fpuOwner;
+    private ulong? _cpuFsBase;
     private Timer? _timeSlice;
 
     private LinuxProcess(ProcessOptions options)
@@ -112,8 +113,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         return ref _registers;
     }
 
-    /// <summary>After a restore: the vCPU's FPU state is the running thread's.</summary>
-    internal void ResetFpuOwner() => _fpuOwner = Threads.Current;
+    /// <summary>After a restore: the vCPU's FPU state and FS base are the running thread's.</summary>
+    internal void ResetFpuOwner()
+    {
+        _fpuOwner = Threads.Current;
+        _cpuFsBase = Threads.Current.FsBase;
+    }
 
     /// <summary>The vCPU's FPU state for a signal frame; null without a VM.</summary>
     internal byte[]? SaveFpu()
@@ -171,6 +176,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     internal void SetFsBase(ulong value)
     {
         Cpu.SetFsBase(value);
+        _cpuFsBase = value;
         FsBase = value;
     }
 
@@ -500,7 +506,11 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         Signals.Thread = thread.Signals;
         regs = thread.Registers;
         _registers = regs;
-        Cpu.SetFsBase(thread.FsBase);
+        if (_cpuFsBase != thread.FsBase)
+        {
+            Cpu.SetFsBase(thread.FsBase); // two ioctls: only when the FS base differs
+            _cpuFsBase = thread.FsBase;
+        }
         if (_fpuOwner != thread)
         {
             // The vCPU holds the FPU state of the thread that ran last; it is kept unless that thread is gone.

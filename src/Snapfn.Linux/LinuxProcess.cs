@@ -253,9 +253,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 VmmPages.ForProcess(options.Vm.MemorySize, VdsoImage(state, options)));
             process.Cpu = new VmThreadCpu(process._vm);
             process._vdsoClock?.Attach(process._vm);
-            if (process.Threads.Multiple)
-                process.StartTimeSlice();
-            return process;
+            return process; // a restored program with threads gets its time slice when it runs (BeforeRun)
         }
         catch
         {
@@ -346,6 +344,14 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     }
 
     public SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs)
+    {
+        var action = ServeCall(ref regs);
+        if (action != SyscallAction.Continue)
+            StopTimeSlice(); // the VM stops (READY, RESULT, an exit): no kicks while it is idle; BeforeRun starts them again
+        return action;
+    }
+
+    private SyscallAction ServeCall(ref Kvm.kvm_regs regs)
     {
         var number = regs.rax;
         var args = new SyscallArgs(regs);
@@ -555,7 +561,10 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         if (!Threads.WakeReady(Clock.Monotonic, Signals.ProcessPending))
             return null;
         Threads.Preempt(regs);
-        return Reschedule(ref regs);
+        var action = Reschedule(ref regs);
+        if (action != SyscallAction.Continue)
+            StopTimeSlice();
+        return action;
     }
 
     /// <summary>Starts the time slice once a second thread exists (a VM only): every <see cref="ProcessOptions.TimeSlice"/>
@@ -580,7 +589,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         return SyscallAction.Result;
     }
 
-    public void BeforeRun(MicroVm vm) => _vdsoClock?.Refresh();
+    public void BeforeRun(MicroVm vm)
+    {
+        _vdsoClock?.Refresh();
+        if (Threads.Multiple && Exit is null)
+            StartTimeSlice();
+    }
 
     public void WriteInput(MicroVm vm, ReadOnlySpan<byte> input)
     {

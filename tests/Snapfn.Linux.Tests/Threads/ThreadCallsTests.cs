@@ -319,6 +319,30 @@ public sealed class ThreadCallsTests : IDisposable
     }
 
     [Fact]
+    public void A_function_is_at_ready_only_once_no_other_thread_can_run()
+    {
+        using var h = new SyscallHarness(function: true);
+        var mainStack = h.Regs.rsp;
+        var childStack = h.Scratch + 0x80000;
+        Assert.Equal(2, h.Call(Clone, PthreadFlags, childStack, h.Scratch + 0x104, h.Scratch + 0x108, 0));
+        h.Regs.rax = Read;
+        h.Regs.rdi = 3;
+        h.Regs.rsi = h.Scratch + 0x1000;
+        h.Regs.rdx = 4096;
+        Assert.Equal(SyscallAction.Continue, h.Process.OnSyscall(null!, ref h.Regs)); // the channel is empty: the child runs first
+        Assert.Equal(childStack, h.Regs.rsp);
+        h.Regs.rax = Futex;
+        h.Regs.rdi = h.Scratch + 0x100;
+        h.Regs.rsi = FUTEX_WAIT;
+        h.Regs.rdx = 0;
+        h.Regs.r10 = 0;
+        Assert.Equal(SyscallAction.Ready, h.Process.OnSyscall(null!, ref h.Regs)); // the child waits: READY, on main's read
+        Assert.Equal(mainStack, h.Regs.rsp);
+        Assert.Equal(1, h.Process.Threads.Current.Tid);
+        Assert.Equal((h.Scratch + 0x1000, 4096UL), h.Process.Channel!.PendingRead);
+    }
+
+    [Fact]
     public void Robust_lists_are_kept_per_thread()
     {
         Assert.Equal(0, _h.Call(SetRobustList, 0x5000, 24));

@@ -442,12 +442,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 }
                 if (!SleepUntilSomethingCanRun())
                 {
-                    // The guest is being stopped: the thread that ran last takes the EINTR, and the VM's loop stops.
-                    var last = Threads.Count > 0 ? Threads.Current : null;
-                    if (last is null || last.State == GuestThreadState.Exited)
-                        return SyscallAction.Exited;
-                    Threads.MakeCurrent(last);
-                    SwitchTo(last, ref regs);
+                    // The guest is being stopped: a waiting thread (every live one waits) takes an EINTR, and the VM's
+                    // loop, which sees the stop before it enters the guest again, ends the run.
+                    var waiter = Threads.Waiting[0];
+                    Threads.MakeCurrent(waiter);
+                    SwitchTo(waiter, ref regs);
+                    regs.rip = SyscallTrap.ReturnAddress;
                     regs.rax = unchecked((ulong)-Errno.EINTR);
                     return SyscallAction.Continue;
                 }

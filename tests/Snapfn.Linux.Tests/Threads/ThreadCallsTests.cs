@@ -154,6 +154,30 @@ public sealed class ThreadCallsTests : IDisposable
         Assert.Equal(7_000_000, _h.Clock.Slept);
     }
 
+    /// <summary>A clock whose sleeps end at once with EINTR, as the host's does when the VM is being stopped.</summary>
+    private sealed class StoppingClock : IGuestClock
+    {
+        public long Monotonic => 1_000_000_000;
+
+        public long Realtime => 2_000_000_000;
+
+        public long Sleep(long ns) => -Errno.EINTR;
+    }
+
+    [Fact]
+    public void A_vm_being_stopped_while_every_thread_waits_ends_a_wait_with_eintr()
+    {
+        StartThread();
+        _h.Write(_h.Scratch + 0x200, new Kernel.timespec { tv_sec = 100 });
+        _h.Call(Futex, Word, FUTEX_WAIT, 0, _h.Scratch + 0x200);
+        Assert.True(OnChild);
+        _h.Process.Clock = new StoppingClock();
+        _h.Call(Exit, 0); // the main thread waits for 100 s: the vCPU would sleep, but the VM is being stopped
+        Assert.True(OnMain);
+        Assert.Equal(-Errno.EINTR, (long)_h.Regs.rax);
+        Assert.Equal(SyscallTrap.ReturnAddress, _h.Regs.rip);
+    }
+
     [Fact]
     public void Two_threads_waiting_forever_are_a_deadlock_that_names_both_waits()
     {

@@ -37,6 +37,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     private bool _registersChanged;
     private int _fpuStateSize;
     private GuestThread? _fpuOwner;
+    private ulong? _cpuFsBase;
     private Timer? _timeSlice;
 
     private LinuxProcess(ProcessOptions options)
@@ -112,8 +113,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         return ref _registers;
     }
 
-    /// <summary>After a restore: the vCPU's FPU state is the running thread's.</summary>
-    internal void ResetFpuOwner() => _fpuOwner = Threads.Current;
+    /// <summary>After a restore: the vCPU's FPU state and FS base are the running thread's.</summary>
+    internal void ResetFpuOwner()
+    {
+        _fpuOwner = Threads.Current;
+        _cpuFsBase = Threads.Current.FsBase;
+    }
 
     /// <summary>The vCPU's FPU state for a signal frame; null without a VM.</summary>
     internal byte[]? SaveFpu()
@@ -171,6 +176,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     internal void SetFsBase(ulong value)
     {
         Cpu.SetFsBase(value);
+        _cpuFsBase = value;
         FsBase = value;
     }
 
@@ -247,9 +253,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 VmmPages.ForProcess(options.Vm.MemorySize, VdsoImage(state, options)));
             process.Cpu = new VmThreadCpu(process._vm);
             process._vdsoClock?.Attach(process._vm);
-            if (process.Threads.Multiple)
-                process.StartTimeSlice();
-            return process;
+            return process; // a restored program with threads gets its time slice when it runs (BeforeRun)
         }
         catch
         {
@@ -341,6 +345,14 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public SyscallAction OnSyscall(MicroVm vm, ref Kvm.kvm_regs regs)
     {
+        var action = ServeCall(ref regs);
+        if (action != SyscallAction.Continue)
+            StopTimeSlice(); // the VM stops (READY, RESULT, an exit): no kicks while it is idle; BeforeRun starts them again
+        return action;
+    }
+
+    private SyscallAction ServeCall(ref Kvm.kvm_regs regs)
+    {
         var number = regs.rax;
         var args = new SyscallArgs(regs);
         var thread = Threads.Current;
@@ -430,12 +442,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
                 }
                 if (!SleepUntilSomethingCanRun())
                 {
-                    // The guest is being stopped: the thread that ran last takes the EINTR, and the VM's loop stops.
-                    var last = Threads.Count > 0 ? Threads.Current : null;
-                    if (last is null || last.State == GuestThreadState.Exited)
-                        return SyscallAction.Exited;
-                    Threads.MakeCurrent(last);
-                    SwitchTo(last, ref regs);
+                    // The guest is being stopped: a waiting thread (every live one waits) takes an EINTR, and the VM's
+                    // loop, which sees the stop before it enters the guest again, ends the run.
+                    var waiter = Threads.Waiting[0];
+                    Threads.MakeCurrent(waiter);
+                    SwitchTo(waiter, ref regs);
+                    regs.rip = SyscallTrap.ReturnAddress;
                     regs.rax = unchecked((ulong)-Errno.EINTR);
                     return SyscallAction.Continue;
                 }
@@ -500,7 +512,11 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         Signals.Thread = thread.Signals;
         regs = thread.Registers;
         _registers = regs;
-        Cpu.SetFsBase(thread.FsBase);
+        if (_cpuFsBase != thread.FsBase)
+        {
+            Cpu.SetFsBase(thread.FsBase); // two ioctls: only when the FS base differs
+            _cpuFsBase = thread.FsBase;
+        }
         if (_fpuOwner != thread)
         {
             // The vCPU holds the FPU state of the thread that ran last; it is kept unless that thread is gone.
@@ -545,7 +561,10 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         if (!Threads.WakeReady(Clock.Monotonic, Signals.ProcessPending))
             return null;
         Threads.Preempt(regs);
-        return Reschedule(ref regs);
+        var action = Reschedule(ref regs);
+        if (action != SyscallAction.Continue)
+            StopTimeSlice();
+        return action;
     }
 
     /// <summary>Starts the time slice once a second thread exists (a VM only): every <see cref="ProcessOptions.TimeSlice"/>
@@ -570,7 +589,12 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         return SyscallAction.Result;
     }
 
-    public void BeforeRun(MicroVm vm) => _vdsoClock?.Refresh();
+    public void BeforeRun(MicroVm vm)
+    {
+        _vdsoClock?.Refresh();
+        if (Threads.Multiple && Exit is null)
+            StartTimeSlice();
+    }
 
     public void WriteInput(MicroVm vm, ReadOnlySpan<byte> input)
     {

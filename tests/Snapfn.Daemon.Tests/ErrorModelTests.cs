@@ -47,6 +47,7 @@ public sealed partial class ErrorModelTests
         (new ProcessRestoreException("the root changed"), ErrorCode.SnapshotUnusable),
         (new SyscallErrorException(14), ErrorCode.Internal),
         (new ProgramDeadlockException(0x1000), ErrorCode.GuestDeadlock),
+        (new Snapfn.Linux.Threads.ThreadBlockedException(), ErrorCode.Internal), // a thread switch's, inside the Linux layer only
         (new ChannelFrameTooLargeException(1UL << 30, 32 << 20), ErrorCode.FunctionFailed),
         (new TmpSnapshotException("the function's /tmp holds a FIFO at /tmp/x"), ErrorCode.FunctionFailed),
         (new SnapshotStateException("had pipe:[65537] open"), ErrorCode.FunctionFailed),

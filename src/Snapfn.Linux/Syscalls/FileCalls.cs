@@ -74,6 +74,10 @@ internal static class FileCalls
             }
             if (n != -Errno.EAGAIN || !waits)
                 return done > 0 ? done : n;
+            // With other threads the wait leaves the vCPU and the call is served again from the start: what was
+            // written is returned now (a short write, which callers retry) rather than written twice.
+            if (done > 0 && p.Threads.Multiple)
+                return done;
             var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: true));
             if (woken < 0)
                 return done > 0 ? done : woken;

@@ -5,9 +5,10 @@ namespace Snapfn.Linux.Threads;
 /// (<see cref="Wait"/>) or has exited (<see cref="Wait"/> null): <see cref="LinuxProcess"/> catches it and switches
 /// to another thread. Unwinding, rather than a special result, makes every call that waits — however it passes its
 /// result on — leave the vCPU the same way, and runs its finally blocks (a temporary signal mask is put back);
-/// a <see cref="WaitKind.Retry"/> call is served again from the start when the thread runs next.
+/// a <see cref="WaitKind.Retry"/> call is served again from the start when the thread runs next. It never leaves
+/// the system-call layer: one that did would be a bug of Snapfn's (the error model's "internal").
 /// </summary>
-internal sealed class ThreadBlockedException : Exception
+public sealed class ThreadBlockedException : Exception
 {
     public ThreadBlockedException(ThreadWait? wait)
         : base(wait is null ? "the thread exited" : $"the thread {wait.What}")

@@ -154,6 +154,30 @@ public sealed class ThreadCallsTests : IDisposable
         Assert.Equal(7_000_000, _h.Clock.Slept);
     }
 
+    /// <summary>A clock whose sleeps end at once with EINTR, as the host's does when the VM is being stopped.</summary>
+    private sealed class StoppingClock : IGuestClock
+    {
+        public long Monotonic => 1_000_000_000;
+
+        public long Realtime => 2_000_000_000;
+
+        public long Sleep(long ns) => -Errno.EINTR;
+    }
+
+    [Fact]
+    public void A_vm_being_stopped_while_every_thread_waits_ends_a_wait_with_eintr()
+    {
+        StartThread();
+        _h.Write(_h.Scratch + 0x200, new Kernel.timespec { tv_sec = 100 });
+        _h.Call(Futex, Word, FUTEX_WAIT, 0, _h.Scratch + 0x200);
+        Assert.True(OnChild);
+        _h.Process.Clock = new StoppingClock();
+        _h.Call(Exit, 0); // the main thread waits for 100 s: the vCPU would sleep, but the VM is being stopped
+        Assert.True(OnMain);
+        Assert.Equal(-Errno.EINTR, (long)_h.Regs.rax);
+        Assert.Equal(SyscallTrap.ReturnAddress, _h.Regs.rip);
+    }
+
     [Fact]
     public void Two_threads_waiting_forever_are_a_deadlock_that_names_both_waits()
     {
@@ -243,6 +267,23 @@ public sealed class ThreadCallsTests : IDisposable
     }
 
     [Fact]
+    public void A_write_larger_than_the_pipe_returns_what_fit_instead_of_writing_it_twice()
+    {
+        Assert.Equal(0, _h.Call(Pipe2, _h.Scratch + 0x300, 0));
+        var readFd = (ulong)_h.Read<int>(_h.Scratch + 0x300);
+        var writeFd = (ulong)_h.Read<int>(_h.Scratch + 0x304);
+        StartThread();
+        Assert.Equal(65536, _h.Call(Write, writeFd, _h.Scratch, 100_000)); // 64 KiB fit: a short write
+        Assert.True(OnMain);
+        _h.Call(Write, writeFd, _h.Scratch, 1); // full: main waits, the child runs
+        Assert.True(OnChild);
+        Assert.Equal(65536, _h.Call(Read, readFd, _h.Scratch + 0x100000 - 0x10000 - 0x1000, 65536));
+        _h.Call(Futex, Word, FUTEX_WAIT, 0); // the child waits: main's write is served again and fits now
+        Assert.True(OnMain);
+        Assert.Equal(1UL, _h.Regs.rax);
+    }
+
+    [Fact]
     public void A_time_slice_switches_to_a_ready_thread_and_back_with_every_register_as_it_was()
     {
         _cpu.Fpu = [0xaa];
@@ -299,6 +340,30 @@ public sealed class ThreadCallsTests : IDisposable
         Assert.Equal(-Errno.ENOSYS, _h.Call(Clone3, _h.Scratch, 88));
         Assert.Equal(-Errno.EFAULT, _h.Call(Clone, PthreadFlags, _childStack, 0x10, 0, 0));
         Assert.Equal(1, _h.Process.Threads.Count);
+    }
+
+    [Fact]
+    public void A_function_is_at_ready_only_once_no_other_thread_can_run()
+    {
+        using var h = new SyscallHarness(function: true);
+        var mainStack = h.Regs.rsp;
+        var childStack = h.Scratch + 0x80000;
+        Assert.Equal(2, h.Call(Clone, PthreadFlags, childStack, h.Scratch + 0x104, h.Scratch + 0x108, 0));
+        h.Regs.rax = Read;
+        h.Regs.rdi = 3;
+        h.Regs.rsi = h.Scratch + 0x1000;
+        h.Regs.rdx = 4096;
+        Assert.Equal(SyscallAction.Continue, h.Process.OnSyscall(null!, ref h.Regs)); // the channel is empty: the child runs first
+        Assert.Equal(childStack, h.Regs.rsp);
+        h.Regs.rax = Futex;
+        h.Regs.rdi = h.Scratch + 0x100;
+        h.Regs.rsi = FUTEX_WAIT;
+        h.Regs.rdx = 0;
+        h.Regs.r10 = 0;
+        Assert.Equal(SyscallAction.Ready, h.Process.OnSyscall(null!, ref h.Regs)); // the child waits: READY, on main's read
+        Assert.Equal(mainStack, h.Regs.rsp);
+        Assert.Equal(1, h.Process.Threads.Current.Tid);
+        Assert.Equal((h.Scratch + 0x1000, 4096UL), h.Process.Channel!.PendingRead);
     }
 
     [Fact]

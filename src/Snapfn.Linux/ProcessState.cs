@@ -90,6 +90,8 @@ public sealed class ProcessState
             throw new SnapshotStateException("had a timer armed (setitimer, alarm or timer_settime)");
         if (p.Signals.Pending != 0)
             throw new SnapshotStateException($"had signals pending (mask 0x{p.Signals.Pending:x})");
+        if (p.Mappings.Shared is { Count: > 0 } shared)
+            throw new SnapshotStateException($"had a MAP_SHARED mapping of {shared.AnyPath}");
         var descriptions = new List<Description>();
         var ids = new Dictionary<OpenFile, int>(ReferenceEqualityComparer.Instance);
         var descriptors = new List<Descriptor>();

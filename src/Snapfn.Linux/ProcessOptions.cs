@@ -70,6 +70,12 @@ public sealed record ProcessOptions
 
     public static readonly TimeSpan DefaultTimeSlice = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>How many bytes of MAP_SHARED mappings of /tmp files the program may hold at once; each costs as much
+    /// again on the host (the copy its stores are told apart by). Past it such an mmap is ENOMEM. Default 64 MiB.</summary>
+    public long SharedFileMappingLimit { get; init; } = DefaultSharedFileMappingLimit;
+
+    public const long DefaultSharedFileMappingLimit = 64L << 20;
+
     /// <summary>Identifies the root's contents (its manifest's package hash): a snapshot is only restored into the
     /// root it was taken with.</summary>
     public string? RootFingerprint { get; init; }

@@ -120,6 +120,8 @@ public sealed class ProcessState
             throw new SnapshotStateException($"had signals pending (mask 0x{p.Signals.Pending:x})");
         if (p.Threads.Threads.FirstOrDefault(t => t.Signals.Pending != 0) is { } signalled)
             throw new SnapshotStateException($"had signals pending for thread {signalled.Tid} (mask 0x{signalled.Signals.Pending:x})");
+        if (p.Mappings.Shared is { Count: > 0 } shared)
+            throw new SnapshotStateException($"had a MAP_SHARED mapping of {shared.AnyPath}");
         var descriptions = new List<Description>();
         var ids = new Dictionary<OpenFile, int>(ReferenceEqualityComparer.Instance);
         var descriptors = new List<Descriptor>();

@@ -93,7 +93,7 @@ public sealed record ScriptRuntime
               }
             }
             """,
-        SyntaxCheckOptions = ["-e"], Ignored = "node_modules/\n",
+        SyntaxCheckOptions = ["--v8-pool-size=1", "-e"], Ignored = "node_modules/\n",
     };
 
     public static IReadOnlyList<ScriptRuntime> All { get; } = [Python, Node];

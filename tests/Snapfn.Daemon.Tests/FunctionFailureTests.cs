@@ -190,7 +190,7 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
             ("""["python"]""", "must be a JSON object such as"),
             ("42", "must be a JSON object such as"),
             ("""{"runtime": "python", "packages": "python3-numpy"}""", "\"packages\" must be a list of Debian package names, not a string"),
-            ("""{"runtime": 3}""", "\"runtime\" must be \"python\", not a number"),
+            ("""{"runtime": 3}""", "\"runtime\" must be \"python\" or \"node\", not a number"),
             ("""{"runtime": "python", "memory_mib": "lots"}""", "\"memory_mib\" must be a whole number of MiB"),
             ("""{"runtime": "python", "pakages": []}""", "unknown field \"pakages\""),
             ("""{"runtime": "python",""", "is not valid JSON"),

@@ -5,20 +5,24 @@
 # a procfs. Debian's node needs its own paths (it loads some built-in modules from /usr/share/nodejs), so its root
 # must be / for it. Open descriptors (the channel on fd 3) pass through.
 # Needs root (unshare -m, chroot). Usage:
-#     run-node.sh ROOT FOLDER          the shim on FOLDER: node /snapfn/node/snapfn_shim.js /function
-#     run-node.sh ROOT -- ARGS...      node ARGS... (e.g. -p process.version)
+#     run-node.sh ROOT FOLDER              the shim on FOLDER: node /snapfn/node/snapfn_shim.js /function
+#     run-node.sh ROOT -- ARGS...          node ARGS... (e.g. -p process.version)
+#     run-node.sh ROOT FOLDER -- ARGS...   node ARGS... with FOLDER at /function
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-[[ $# -ge 2 ]] || { sed -n '2,10p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,11p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 root="$(cd "$1" && pwd)"
 shift
 [[ -x "$root/usr/bin/node" ]] || { echo "run-node: $root has no usr/bin/node (build it: ./snapfn runtimes --build node)" >&2; exit 2; }
 folder=""
-if [[ "$1" == "--" ]]; then
+if [[ "$1" != "--" ]]; then
+    folder="$(cd "$1" && pwd)"
+    shift
+fi
+if [[ "${1:-}" == "--" ]]; then
     shift
     set -- /usr/bin/node "$@"
 else
-    folder="$(cd "$1" && pwd)"
     set -- /usr/bin/node --v8-pool-size=1 /snapfn/node/snapfn_shim.js /function
 fi
 top="$(mktemp -d)"

@@ -27,12 +27,16 @@ public sealed unsafe class HostFile : OpenFile
 
     public override SafeFd? HostFd => _fd;
 
+    /// <summary>The writable mount's books, for a file of /tmp (null for the root's).</summary>
+    internal WritableSpace? Space => _space;
+
     public override bool MapByCopy => OnWritableMount;
 
     public override long Read(Span<byte> buffer)
     {
         if (IsDirectory)
             return -Errno.EISDIR;
+        _space?.MappedFiles?.BeforeAccess(_fd);
         return Result(Libc.read(_fd, buffer));
     }
 
@@ -43,6 +47,7 @@ public sealed unsafe class HostFile : OpenFile
     {
         if (IsDirectory)
             return -Errno.EISDIR;
+        _space?.MappedFiles?.BeforeAccess(_fd);
         return Result(Libc.pread(_fd, buffer, offset));
     }
 
@@ -62,7 +67,10 @@ public sealed unsafe class HostFile : OpenFile
         if (allowed == 0)
             return -Errno.ENOSPC;
         var part = buffer[..allowed];
+        // A MAP_SHARED mapping's stores reach the file before this write, and the write reaches the mapping after it.
+        _space.MappedFiles?.BeforeAccess(_fd);
         var n = offset < 0 ? Result(Libc.write(_fd, part)) : Result(Libc.pwrite(_fd, part, offset));
+        _space.MappedFiles?.AfterChange(_fd);
         var after = AllocatedBytes();
         if (after >= 0)
             _space.Charge(after - before);
@@ -101,7 +109,9 @@ public sealed unsafe class HostFile : OpenFile
         var before = AllocatedBytes();
         if (before < 0)
             return (int)before;
+        _space.MappedFiles?.BeforeAccess(_fd);
         var result = (int)Result(Libc.ftruncate(_fd, length));
+        _space.MappedFiles?.AfterChange(_fd);
         var after = AllocatedBytes();
         if (after >= 0)
             _space.Charge(after - before);
@@ -136,8 +146,13 @@ public sealed unsafe class HostFile : OpenFile
     }
 
     /// <summary>fsync and fdatasync on the host file: its data reaches the host's disk, as the program asked.</summary>
-    public override int Sync(bool dataOnly) =>
-        IsPath ? -Errno.EBADF : (int)Result(dataOnly ? Libc.fdatasync(_fd) : Libc.fsync(_fd));
+    public override int Sync(bool dataOnly)
+    {
+        if (IsPath)
+            return -Errno.EBADF;
+        _space?.MappedFiles?.BeforeAccess(_fd);
+        return (int)Result(dataOnly ? Libc.fdatasync(_fd) : Libc.fsync(_fd));
+    }
 
     /// <summary>syncfs of the host file system a writable mount's file lives on; the read-only root has nothing to write.</summary>
     public override int SyncFileSystem() => IsPath ? -Errno.EBADF : _space is null ? 0 : (int)Result(Libc.syncfs(_fd));

@@ -154,7 +154,7 @@ internal static class ProcFiles
         foreach (var m in p.Space.Mappings)
         {
             var perms = string.Concat((m.Protection & Protection.Read) != 0 ? "r" : "-", (m.Protection & Protection.Write) != 0 ? "w" : "-",
-                (m.Protection & Protection.Execute) != 0 ? "x" : "-", "p");
+                (m.Protection & Protection.Execute) != 0 ? "x" : "-", m.Shared ? "s" : "p");
             var name = m.Kind switch
             {
                 MappingKind.File => m.Path ?? "",

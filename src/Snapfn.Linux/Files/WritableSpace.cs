@@ -30,6 +30,9 @@ internal sealed class WritableSpace
     /// <summary>The mount's host directory (O_PATH): where /tmp is walked, captured and restored.</summary>
     public SafeFd Directory { get; }
 
+    /// <summary>The program's MAP_SHARED mappings of files here, once it has made one (null before: no cost to file I/O).</summary>
+    internal IMappedFiles? MappedFiles { get; set; }
+
     public TmpQuota Quota { get; }
 
     /// <summary>Bytes of file data counted (an upper bound until <see cref="Recount"/>).</summary>

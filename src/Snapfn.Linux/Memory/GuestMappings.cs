@@ -22,20 +22,33 @@ public sealed unsafe class GuestMappings
 
     public AddressSpace Space { get; }
 
+    private SharedFileMappings? _shared;
+
+    /// <summary>The program's MAP_SHARED file mappings, made on the first (null until then).</summary>
+    public SharedFileMappings? Shared => _shared;
+
+    /// <summary>The shared mappings' books, made with <paramref name="limit"/> bytes the first time.</summary>
+    internal SharedFileMappings SharedWithin(long limit) => _shared ??= new SharedFileMappings(_memory, limit);
+
     public void MapAnonymous(ulong start, ulong length, Protection protection, MappingKind kind = MappingKind.Anonymous)
     {
         var range = GuestRange.Of(start, length);
         if (range.IsEmpty)
             return;
+        _shared?.Remove(start, length);
         _memory.Discard(start, length);
         Space.Map(new Mapping(start, range.End, protection, kind));
     }
 
     /// <summary>Maps [start, start+length) from <paramref name="fd"/> at <paramref name="offset"/> (page-aligned);
-    /// with <paramref name="copy"/> the bytes are read into fresh zero pages instead (see OpenFile.MapByCopy).
-    /// 0 or a negated errno.</summary>
-    public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path, bool copy = false)
+    /// with <paramref name="copy"/> the bytes are read into fresh zero pages instead (see OpenFile.MapByCopy), and
+    /// with <paramref name="shared"/> (a copy, after <see cref="SharedWithin"/>) the program's stores there are written
+    /// back to the file (<see cref="SharedFileMappings"/>). 0 or a negated errno.</summary>
+    public int MapFile(ulong start, ulong length, Protection protection, SafeFd fd, ulong offset, string path, bool copy = false,
+        bool shared = false)
     {
+        if (shared && (!copy || _shared is null))
+            throw new ArgumentException("a shared mapping is made by copy, once the shared mappings' books exist", nameof(shared));
         ArgumentNullException.ThrowIfNull(fd);
         var range = GuestRange.Of(start, length);
         // As Linux's file_mmap_ok: the file's last mapped byte must be a valid (signed) file offset.
@@ -48,8 +61,11 @@ public sealed unsafe class GuestMappings
             return -Errno.ENODEV;
         var fileSize = (ulong)st.st_size;
         var filePart = offset >= fileSize ? 0 : Math.Min(length, AddressSpace.PageAlignUp(fileSize - offset));
+        _shared?.Remove(start, length);
         if (copy)
         {
+            // Stores through the file's shared mappings are in it before its bytes are read.
+            _shared?.BeforeAccess(fd);
             _memory.Discard(start, length);
             var bytes = Math.Min(filePart, fileSize - Math.Min(offset, fileSize));
             for (ulong done = 0; done < bytes;)
@@ -68,7 +84,12 @@ public sealed unsafe class GuestMappings
             if (filePart < length)
                 _memory.Discard(start + filePart, length - filePart);
         }
-        Space.Map(new Mapping(start, range.End, protection, MappingKind.File, path, offset));
+        Space.Map(new Mapping(start, range.End, protection, MappingKind.File, path, offset, shared));
+        if (shared && _shared!.Add(start, length, fd, offset, path) is var added and < 0)
+        {
+            Unmap(start, length);
+            return added;
+        }
         return 0;
     }
 
@@ -77,6 +98,8 @@ public sealed unsafe class GuestMappings
         var range = GuestRange.Of(start, length);
         if (range.IsEmpty)
             return;
+        // A shared mapping's stores reach its file before its pages go, as munmap writes them back on Linux.
+        _shared?.Remove(start, length);
         _memory.Discard(start, length);
         Space.Remove(range);
     }

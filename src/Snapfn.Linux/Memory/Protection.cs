@@ -21,8 +21,10 @@ public enum MappingKind
     Vdso,
 }
 
-/// <summary>One mapping of the program's address space: [Start, End), page-aligned.</summary>
-public sealed record Mapping(ulong Start, ulong End, Protection Protection, MappingKind Kind, string? Path = null, ulong FileOffset = 0)
+/// <summary>One mapping of the program's address space: [Start, End), page-aligned; <paramref name="Shared"/> for a
+/// MAP_SHARED file mapping whose stores reach the file (<see cref="SharedFileMappings"/>).</summary>
+public sealed record Mapping(ulong Start, ulong End, Protection Protection, MappingKind Kind, string? Path = null, ulong FileOffset = 0,
+    bool Shared = false)
 {
     public ulong Length => End - Start;
 }

@@ -70,9 +70,12 @@ internal static class MemoryCalls
             p.Mappings.MapAnonymous(start, length, protection);
             return (long)start;
         }
-        // MAP_SHARED of a file is mapped privately too: the root is read-only, and a /tmp file's shared writes
-        // would need the host mapping to be shared with the file (not done: no program here has needed it).
-        var mapped = p.Mappings.MapFile(start, length, protection, file.HostFd!, offset, file.GuestPath, file.MapByCopy);
+        // MAP_SHARED of a /tmp file writes back (SharedFileMappings); of a root file it is a private mapping, which
+        // nothing can tell apart: the root is read-only and never changes.
+        var shared = (flags & MAP_TYPE) != MAP_PRIVATE && file is HostFile { Space: { } space };
+        if (shared)
+            ((HostFile)file).Space!.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
+        var mapped = p.Mappings.MapFile(start, length, protection, file.HostFd!, offset, file.GuestPath, file.MapByCopy, shared);
         return mapped < 0 ? mapped : (long)start;
     }
 
@@ -176,6 +179,9 @@ internal static class MemoryCalls
             p.Mappings.MapAnonymous(start, length, like.Protection, like.Kind == MappingKind.Heap ? MappingKind.Anonymous : like.Kind);
             return 0;
         }
+        // A shared mapping grows or moves on the file it maps, which may have been renamed or unlinked since.
+        if (like.Shared && p.Mappings.Shared?.FileAt(like.Start) is { } sharedFile)
+            return p.Mappings.MapFile(start, length, like.Protection, sharedFile, fileOffset, like.Path!, copy: true, shared: true);
         var file = p.Root.Open(like.Path!, Snapfn.Interop.Libc.O_RDONLY, 0, out var errno);
         if (file?.HostFd is not { } fd)
         {
@@ -207,7 +213,12 @@ internal static class MemoryCalls
         {
             var m = p.Space.Find(at)!;
             var upTo = Math.Min(m.End, end);
-            if (m.Kind == MappingKind.File)
+            if (m.Shared)
+            {
+                // Linux drops the pages and reads them again from the file, which holds the stores: nothing is lost.
+                p.Mappings.Shared?.Sync(at, upTo - at);
+            }
+            else if (m.Kind == MappingKind.File)
             {
                 var result = Extend(p, m, at, upTo - at, m.FileOffset + (at - m.Start));
                 if (result < 0)
@@ -222,6 +233,27 @@ internal static class MemoryCalls
         return 0;
     }
 
-    /// <summary>msync, mlock, munlock and friends: nothing to write back or pin in a guest's memory.</summary>
+    /// <summary>mlock, munlock and friends: nothing to pin in a guest's memory.</summary>
     public static long Nothing(LinuxProcess p, in SyscallArgs a) => 0;
+
+    private const int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
+
+    /// <summary>msync: EINVAL for an unaligned address or unknown flags (MS_ASYNC with MS_SYNC too), ENOMEM where part
+    /// of the range is unmapped, as Linux's; the stores of the range's shared mappings reach their files (MS_ASYNC
+    /// too: nothing is cheaper than doing it now), and every shared mapping of those files sees them.</summary>
+    public static long Msync(LinuxProcess p, in SyscallArgs a)
+    {
+        var flags = AsInt(a.A2);
+        if (!AddressSpace.IsPageAligned(a.A0) || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) != 0 ||
+            (flags & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC))
+            return -Errno.EINVAL;
+        if (!GuestRange.TryCreatePages(a.A0, a.A1, out var range))
+            return -Errno.ENOMEM;
+        if (range.IsEmpty)
+            return 0;
+        if (!p.Space.InProgramRange(range) || !p.Space.IsMapped(range, Protection.None))
+            return -Errno.ENOMEM;
+        p.Mappings.Shared?.Sync(range.Start, range.Length);
+        return 0;
+    }
 }

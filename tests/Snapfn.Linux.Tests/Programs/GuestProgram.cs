@@ -22,14 +22,15 @@ public static class GuestProgram
 
     public static ProgramOutput Run(string program, IReadOnlyList<string>? arguments = null, IReadOnlyList<RootMount>? mounts = null,
         TimeSpan? timeout = null, IReadOnlyList<string>? environment = null, ulong memory = 512UL << 20, bool mountTests = true,
-        TmpQuota? tmpQuota = null)
+        TmpQuota? tmpQuota = null, Func<string>? root = null)
     {
         GuestBuild.RequireKvm();
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         var options = new ProcessOptions
         {
-            RootDirectory = PythonRoot.Directory,
+            // After the KVM check: a root is built (from the network) only for a test that can run.
+            RootDirectory = root?.Invoke() ?? PythonRoot.Directory,
             Program = program,
             Arguments = [program, .. arguments ?? []],
             Environment = environment ?? ProcessOptions.DefaultEnvironment,

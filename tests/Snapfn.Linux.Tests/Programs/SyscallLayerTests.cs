@@ -39,6 +39,12 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Pipes_eventfds_poll_select_and_epoll(string linkage) => GuestProgram.RunChecks("pipes-" + linkage);
 
+    /// <summary>Issue 24: MAP_SHARED mappings of /tmp files write through: stores reach read(), pread(), msync, munmap and
+    /// fsync; write(), pwrite() and ftruncate reach the mapping; two mappings merge; MADV_DONTNEED and mremap keep stores.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Shared_file_mappings_write_through(string linkage) => GuestProgram.RunChecks("mapshared-" + linkage);
+
     /// <summary>Issue 24: socketpair(AF_UNIX) streams, datagrams and seqpackets, send/recv and their flags, shutdown, a
     /// closed peer, socket options and names, poll and epoll readiness.</summary>
     [Theory]

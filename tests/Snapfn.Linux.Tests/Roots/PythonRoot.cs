@@ -27,3 +27,12 @@ public static class PythonRoot
         }
     }
 }
+
+/// <summary>The node runtime's root (Debian's nodejs), built once per test process where the python root is.</summary>
+public static class NodeRoot
+{
+    private static readonly Lazy<RuntimeRoot> _root = new(() => new RootBuilder(PythonRoot.StateDirectory).Ensure(Runtimes.Node));
+
+    /// <summary>The root's tree: the guest's "/".</summary>
+    public static string Directory => _root.Value.RootDirectory;
+}

@@ -29,13 +29,15 @@ internal sealed class SyscallHarness : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("snapfn-harness-root-").FullName;
     private readonly GuestMemory _memory = new(MemoryMapping.Anonymous(MemorySize));
 
-    public SyscallHarness(long pipeBufferLimit = ProcessOptions.DefaultPipeBufferLimit, int maxThreads = 256, bool function = false)
+    public SyscallHarness(long pipeBufferLimit = ProcessOptions.DefaultPipeBufferLimit, int maxThreads = 256, bool function = false,
+        long sharedFileMappingLimit = ProcessOptions.DefaultSharedFileMappingLimit)
     {
         Directory.CreateDirectory(Path.Combine(_root, "etc"));
         File.WriteAllText(Path.Combine(_root, "etc", "hostname"), "snapfn\n");
         Process = LinuxProcess.WithoutVm(new ProcessOptions
         {
             RootDirectory = _root, Program = "/none", Arguments = ["/none"], PipeBufferLimit = pipeBufferLimit, MaxThreads = maxThreads, Function = function,
+            SharedFileMappingLimit = sharedFileMappingLimit,
             Vm = new MicroVmOptions { MemorySize = MemorySize, Name = "harness" },
         }, _memory);
         Process.Clock = Clock;

@@ -37,7 +37,7 @@ public sealed class ClusterRig : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(waitReady);
         Directory.CreateDirectory(parent);
-        var rig = new ClusterRig(Directory.CreateTempSubdirectory(Path.Combine(Path.GetFullPath(parent), "cluster-")).FullName);
+        var rig = new ClusterRig(Directory.CreateDirectory(Path.Combine(Path.GetFullPath(parent), $"cluster-{Guid.NewGuid():N}"[..16])).FullName);
         try
         {
             var natsFolder = Path.Combine(rig.Scratch, "nats");

@@ -98,10 +98,13 @@ public sealed class ClusterLoadTests
         Assert.Equal(_settings.Requests, records.Count);
         Assert.Equal(Enumerable.Range(0, _settings.Requests), records.Select(r => r.Sequence));
         Assert.All(records, r => Assert.True(r.Succeeded, $"#{r.Sequence}: {r.Status} {r.Error}"));
-        // The held request was cut by the kill and sent again through the next node.
-        var resent = Assert.Single(records, r => r.FrontDoorResends > 0);
-        Assert.Equal(0, resent.FrontDoor);
-        Assert.True(resent.SentMs < load.KillMs);
+        // The held request (the first through w3) was cut by the kill and sent again through the next node; a request
+        // that chose w3 just as the kill began may have been refused and resent too, never one sent to w3 and lost.
+        var held = records[2];
+        Assert.Equal(1, held.FrontDoorResends);
+        Assert.Equal(0, held.FrontDoor);
+        Assert.True(held.SentMs < load.KillMs);
+        Assert.All(records.Where(r => r.FrontDoorResends > 0), r => Assert.Equal(0, r.FrontDoor));
         Assert.All(records.Where(r => r.SentMs >= load.KillMs), r => Assert.NotEqual(_settings.KillWorker, r.FrontDoor));
         Assert.Equal(_settings.Requests / _settings.AsyncEvery, records.Count(r => r.Kind == InvocationKind.Async));
         Assert.All(records.Where(r => r.Kind == InvocationKind.Async), r => Assert.Equal("w2", r.Worker));
@@ -110,7 +113,8 @@ public sealed class ClusterLoadTests
         var report = new ClusterReport(new ClusterRun { Settings = _settings, WorkerIds = ["w1", "w2", "w3"], KilledWorker = "w3", KillMs = load.KillMs, Requests = records },
             new MachineFacts("test", null, null, SmallPages: false));
         Assert.Equal(0, report.Lost);
-        Assert.Equal(1, report.FrontDoorResends);
+        Assert.Equal(records.Sum(r => r.FrontDoorResends), report.FrontDoorResends);
+        Assert.InRange(report.FrontDoorResends, 1, records.Count);
     }
 
     [Fact]

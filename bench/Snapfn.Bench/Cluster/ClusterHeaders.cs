@@ -10,4 +10,7 @@ public static class ClusterHeaders
     public const string InvocationId = "Snapfn-Invocation-Id";
     /// <summary>Comma-separated ids of the workers that were given the invocation first and did not answer.</summary>
     public const string RetriedFrom = "Snapfn-Retried-From";
+    /// <summary>Milliseconds the worker spent making the function local (fetching its artifacts) before the run;
+    /// absent or 0 when it already held it.</summary>
+    public const string FetchMs = "Snapfn-Fetch-Ms";
 }

@@ -173,9 +173,11 @@ public sealed class ClusterLoad(ClusterSettings settings, IReadOnlyList<FrontDoo
         var retried = Header(response, ClusterHeaders.RetriedFrom) is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
+        var fetch = Header(response, ClusterHeaders.FetchMs) is { } text
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms > 0 ? ms : (double?)null;
         return new ClusterRequest(sequence, function, kind, door, sent, Now, (int)response.StatusCode,
             Header(response, ClusterHeaders.InvocationId) ?? id, Header(response, ClusterHeaders.Worker), retried, resends,
-            ok ? null : Shorten(body));
+            ok ? null : Shorten(body), fetch);
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>

@@ -104,6 +104,14 @@ public sealed class ClusterReport : IExperimentReport
     /// redelivered by the work queue.</summary>
     public int Rerouted => Run.KilledWorker is { } dead ? Run.Requests.Count(r => r.Succeeded && r.RetriedFrom.Contains(dead) && r.Worker != dead) : 0;
 
+    /// <summary>The fetches the replies reported (<c>Snapfn-Fetch-Ms</c>): per worker and function, the first
+    /// (the one that fetched from the object store) and how many replies carried one.</summary>
+    public IReadOnlyList<(string Worker, string Function, double FirstFetchMs, int Replies)> FetchesSeen =>
+        [.. Run.Requests.Where(r => r.FetchMs > 0 && r.Worker is not null)
+            .GroupBy(r => (Worker: r.Worker!, r.Function))
+            .OrderBy(g => g.Key.Worker, StringComparer.Ordinal).ThenBy(g => g.Key.Function, StringComparer.Ordinal)
+            .Select(g => (g.Key.Worker, g.Key.Function, g.OrderBy(r => r.SentMs).First().FetchMs!.Value, g.Count()))];
+
     /// <summary>The mean time of a worker's fetches of <paramref name="fetch"/>'s function, in ms.</summary>
     public static double MeanFetchMs(ReplicaFetchReading fetch)
     {
@@ -136,6 +144,11 @@ public sealed class ClusterReport : IExperimentReport
         }
         foreach (var fetch in Run.Fetches.Where(f => f.Fetches > 0 || f.OwnSnapshots > 0))
             lines.Add(FetchLine(fetch));
+        foreach (var (worker, function, ms, _) in FetchesSeen)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{worker}'s first reply for {function} spent {ms:0} ms making it local (Snapfn-Fetch-Ms), against {ReportFormat.Figure(SnapshotMs(function), "0")} ms to take its snapshot"));
+        }
         return lines;
     }
 
@@ -181,6 +194,7 @@ public sealed class ClusterReport : IExperimentReport
             },
             workers = Run.WorkerIds,
             snapshots = Run.Snapshots.Select(s => new { s.Function, s.Worker, s.BootMs, s.InitMs, s.WriteMs, total_ms = s.TotalMs }),
+            fetches_seen_in_replies = FetchesSeen.Select(f => new { f.Worker, f.Function, first_fetch_ms = f.FirstFetchMs, f.Replies }),
             fetches = Run.Fetches.Select(f => new { f.Worker, f.Function, f.Fetches, f.Chunks, f.Bytes, f.Seconds, mean_fetch_ms = ReportFormat.Finite(MeanFetchMs(f)), f.OwnSnapshots }),
             notes = Run.Notes,
             requests = Run.Requests,

@@ -22,7 +22,8 @@ public enum KillPhase
 /// <see cref="Worker"/> is the reply's <c>Snapfn-Worker</c> header (the worker that ran it); <see cref="RetriedFrom"/>
 /// the workers that were given it first and did not answer (<c>Snapfn-Retried-From</c>); <see cref="FrontDoorResends"/>
 /// how often the client sent it again through another node because its front door's connection was cut (the front
-/// door itself was the worker killed).
+/// door itself was the worker killed); <see cref="FetchMs"/> the reply's <c>Snapfn-Fetch-Ms</c>, the time the worker spent
+/// making the function local (fetching it from the object store) before this run, when it did.
 /// </summary>
 public sealed record ClusterRequest(
     int Sequence,
@@ -36,7 +37,8 @@ public sealed record ClusterRequest(
     string? Worker,
     IReadOnlyList<string> RetriedFrom,
     int FrontDoorResends = 0,
-    string? Error = null)
+    string? Error = null,
+    double? FetchMs = null)
 {
     /// <summary>The request ended with its function's output: HTTP 200 with an answer time.</summary>
     public bool Succeeded => Status == 200 && AnsweredMs is not null;

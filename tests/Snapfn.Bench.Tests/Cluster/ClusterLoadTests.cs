@@ -16,6 +16,7 @@ public sealed class ClusterLoadTests
     {
         private readonly TaskCompletionSource _killed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, int> _polls = new();
+        private readonly ConcurrentDictionary<string, int> _fetched = new();
         private int _ids;
         private int _held;
         private int _requests;
@@ -54,7 +55,13 @@ public sealed class ClusterLoadTests
                 return Answer(HttpStatusCode.Accepted, id, null);
             }
             if (request.Method == HttpMethod.Post)
-                return Answer(HttpStatusCode.OK, $"s{Interlocked.Increment(ref _ids)}", door);
+            {
+                var answer = Answer(HttpStatusCode.OK, $"s{Interlocked.Increment(ref _ids)}", door);
+                // The first reply of each door carries the time its worker spent fetching the function.
+                if (_fetched.TryAdd(door, 0))
+                    answer.Headers.Add(ClusterHeaders.FetchMs, "123.5");
+                return answer;
+            }
             var polled = path["/invocations/".Length..];
             if (!_polls.TryGetValue(polled, out var count))
                 return Answer(HttpStatusCode.NotFound, polled, null);
@@ -113,6 +120,8 @@ public sealed class ClusterLoadTests
         var report = new ClusterReport(new ClusterRun { Settings = _settings, WorkerIds = ["w1", "w2", "w3"], KilledWorker = "w3", KillMs = load.KillMs, Requests = records },
             new MachineFacts("test", null, null, SmallPages: false));
         Assert.Equal(0, report.Lost);
+        Assert.Equal(["w1", "w2", "w3"], report.FetchesSeen.Select(f => f.Worker).Distinct().Order());
+        Assert.All(report.FetchesSeen, f => Assert.Equal(123.5, f.FirstFetchMs));
         Assert.Equal(records.Sum(r => r.FrontDoorResends), report.FrontDoorResends);
         Assert.InRange(report.FrontDoorResends, 1, records.Count);
     }

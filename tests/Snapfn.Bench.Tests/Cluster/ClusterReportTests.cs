@@ -126,6 +126,23 @@ public sealed class ClusterReportTests
     }
 
     [Fact]
+    public void The_first_reply_with_a_fetch_time_says_which_worker_fetched_and_how_long_it_took()
+    {
+        var run = Run();
+        ClusterRequest[] requests =
+        [
+            .. run.Requests,
+            Sync(10, 300, 900, "w2") with { FetchMs = 550 },
+            Sync(11, 310, 700, "w2") with { FetchMs = 20 }, // a reply that waited on the same fetch
+            Sync(12, 320, 330, "w1") with { FetchMs = null },
+        ];
+        var report = new ClusterReport(run with { Requests = requests }, _machine);
+        var seen = Assert.Single(report.FetchesSeen);
+        Assert.Equal(("w2", "py-json", 550.0, 2), seen);
+        Assert.Contains("w2's first reply for py-json spent 550 ms making it local (Snapfn-Fetch-Ms), against 1000 ms to take its snapshot", report.SummaryLines());
+    }
+
+    [Fact]
     public void The_output_folder_has_results_json_report_md_and_the_chart_with_the_figures_above()
     {
         var report = new ClusterReport(Run(), _machine);

@@ -27,6 +27,17 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
 
     public bool Partial { get; private set; }
 
+    /// <summary>What the machine must have before anything starts: KVM and nats-server. A seam for the test that
+    /// runs the experiment's orchestration with stand-in workers.</summary>
+    internal Action RequireMachine { get; init; } = () =>
+    {
+        RequireKvm();
+        NatsServerBinary.Require();
+    };
+
+    /// <summary>The command that starts a worker (<see cref="WorkerCommand"/>); a seam for the same test.</summary>
+    internal Func<WorkerSpec, ProcessStartInfo>? StartWorker { get; init; }
+
     /// <summary>Refuses, saying what is missing, on a machine where the experiment cannot run: no KVM, or no
     /// nats-server. Nothing has been started when this throws.</summary>
     public static void RequireKvm()
@@ -56,19 +67,29 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     public async Task<ClusterRun> RunAsync(string scratchParent, string sharedHome, Action<string> progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        RequireKvm();
-        NatsServerBinary.Require();
+        RequireMachine();
         var inputs = settings.Functions.ToDictionary(f => f, f => WorkloadInputs.Get(catalog, f, InputSet.B));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
         progress($"starting {settings.NatsNodes} nats-servers and {settings.Workers} workers");
-        await using var rig = await ClusterRig.StartAsync(settings, scratchParent, spec =>
+        ClusterRig started;
+        try
         {
-            WorkerHome.Prepare(spec.Home, sharedHome);
-            return WorkerCommand(spec);
-        }, (worker, token) => WaitHealthyAsync(http, worker, token), ct).ConfigureAwait(false);
+            started = await ClusterRig.StartAsync(settings, scratchParent, spec =>
+            {
+                WorkerHome.Prepare(spec.Home, sharedHome);
+                return (StartWorker ?? WorkerCommand)(spec);
+            }, (worker, token) => WaitHealthyAsync(http, worker, token), ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // StartAsync stopped what it had started before it threw.
+            Partial = true;
+            return new ClusterRun { Settings = settings, WorkerIds = [], Requests = [], Notes = ["interrupted while the cluster was starting: nothing was measured"] };
+        }
+        await using var rig = started;
         var doors = rig.Workers.Select(w => new FrontDoor(w.Spec.Id, new Uri(w.Spec.ListenUrl + "/"),
             File.ReadAllText(Path.Combine(w.Spec.Home, "token")).Trim())).ToList();
         var workerIds = doors.Select(d => d.WorkerId).ToList();

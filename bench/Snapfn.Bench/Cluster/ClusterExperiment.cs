@@ -22,6 +22,9 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     private static readonly TimeSpan _readyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan _deployTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(20);
+    /// <summary>One /healthz or /metrics request: a worker that takes the connection and never answers must not
+    /// hold the run.</summary>
+    private static readonly TimeSpan _probeTimeout = TimeSpan.FromSeconds(10);
 
     private readonly List<string> _notes = [];
 
@@ -146,13 +149,19 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
                 throw new InvalidOperationException($"worker {worker.Spec.Id} (snapfn serve --nats) exited at start:{Environment.NewLine}{worker.Tail()}");
             try
             {
-                using var response = await http.GetAsync(new Uri(worker.Spec.ListenUrl + "/healthz"), ct).ConfigureAwait(false);
+                using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                probe.CancelAfter(_probeTimeout);
+                using var response = await http.GetAsync(new Uri(worker.Spec.ListenUrl + "/healthz"), probe.Token).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.OK)
                     return;
             }
             catch (HttpRequestException)
             {
                 // Not listening yet.
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // This probe went unanswered; the deadline below decides.
             }
             if (deadline.Elapsed > _readyTimeout)
                 throw new TimeoutException($"worker {worker.Spec.Id} did not answer /healthz within {_readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{worker.Tail()}");
@@ -181,11 +190,13 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     {
         try
         {
+            using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            probe.CancelAfter(_probeTimeout);
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(door.BaseAddress, "metrics"));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", door.Token);
-            using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+            using var response = await http.SendAsync(request, probe.Token).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
-            var readings = ReplicaMetrics.Read(door.WorkerId, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+            var readings = ReplicaMetrics.Read(door.WorkerId, await response.Content.ReadAsStringAsync(probe.Token).ConfigureAwait(false));
             if (readings.Count == 0)
                 Note($"{door.WorkerId}'s /metrics has no {ReplicaMetrics.Fetches}: which worker fetched a snapshot is unknown");
             return readings;
@@ -193,6 +204,11 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
         catch (HttpRequestException e)
         {
             Note($"{door.WorkerId}'s /metrics could not be read ({e.Message}): its fetches are not in the report");
+            return [];
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Note($"{door.WorkerId}'s /metrics did not answer within {_probeTimeout.TotalSeconds:0} s: its fetches are not in the report");
             return [];
         }
     }

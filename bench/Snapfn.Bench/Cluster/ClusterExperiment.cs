@@ -113,8 +113,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
                 // Every worker's fetches so far: the one about to die cannot be asked afterwards.
                 foreach (var door in doors)
                     fetches[door.WorkerId] = await ReadFetchesAsync(http, door, ct).ConfigureAwait(false);
-                await rig.KillAsync(settings.KillWorker).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
+            }, () => rig.KillAsync(settings.KillWorker), ct).ConfigureAwait(false);
             Partial = ct.IsCancellationRequested;
             foreach (var door in doors.Where((_, i) => i != settings.KillWorker))
                 fetches[door.WorkerId] = await ReadFetchesAsync(http, door, CancellationToken.None).ConfigureAwait(false);

@@ -34,10 +34,12 @@ public sealed class ClusterLoad(ClusterSettings settings, IReadOnlyList<FrontDoo
         }
     }
 
-    /// <summary>Runs the burst; <paramref name="kill"/> is given the time it started and returns once the worker is
-    /// dead. Cancelled, it stops sending and returns what was answered or lost so far.</summary>
-    public async Task RunAsync(int killDoor, Func<Task> kill, CancellationToken ct)
+    /// <summary>Runs the burst. Half way, <paramref name="beforeKill"/> runs (what must be read from the worker
+    /// before it dies), then the kill's time is taken and <paramref name="kill"/> returns once the worker is dead.
+    /// Cancelled, it stops sending and returns what was answered or lost so far.</summary>
+    public async Task RunAsync(int killDoor, Func<Task> beforeKill, Func<Task> kill, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(beforeKill);
         ArgumentNullException.ThrowIfNull(kill);
         _killDoor = killDoor;
         _clock.Start();
@@ -50,6 +52,7 @@ public sealed class ClusterLoad(ClusterSettings settings, IReadOnlyList<FrontDoo
                     return;
                 if (sequence == settings.KillAfter)
                 {
+                    await beforeKill().ConfigureAwait(false);
                     KillMs = Now;
                     // Skipped from the kill on: the cluster's recovery is measured, not a load balancer's.
                     _deadDoor = killDoor;

@@ -92,8 +92,14 @@ public sealed class ClusterLoadTests
         using var http = new HttpClient(cluster);
         var load = new ClusterLoad(_settings, Doors, _inputs, http);
         var kills = 0;
+        var readBefore = false;
         await load.RunAsync(_settings.KillWorker, () =>
         {
+            readBefore = true;
+            return Task.CompletedTask;
+        }, () =>
+        {
+            Assert.True(readBefore);
             kills++;
             cluster.Kill();
             return Task.CompletedTask;
@@ -133,7 +139,7 @@ public sealed class ClusterLoadTests
         var cluster = new FakeCluster { OnRequest = n => { if (n == 10) cancel.Cancel(); } };
         using var http = new HttpClient(cluster);
         var load = new ClusterLoad(_settings, Doors, _inputs, http);
-        await load.RunAsync(_settings.KillWorker, () => Task.CompletedTask, cancel.Token);
+        await load.RunAsync(_settings.KillWorker, () => Task.CompletedTask, () => Task.CompletedTask, cancel.Token);
         cluster.Kill();
 
         // The tenth request of the handler cancelled; it was answered, none was sent after it.

@@ -22,8 +22,11 @@ public sealed class ClusterLoad(ClusterSettings settings, IReadOnlyList<FrontDoo
     private int _next = -1;
     private volatile int _deadDoor = -1;
     private int _killDoor = -1;
+    // Written by the client that kills, read by all: a double is read whole (NaN: not yet), a double? need not be.
+    private double _killMs = double.NaN;
 
-    public double? KillMs { get; private set; }
+    /// <summary>When the worker was SIGKILLed, in ms since the burst started; null before.</summary>
+    public double? KillMs => Volatile.Read(ref _killMs) is var ms && double.IsNaN(ms) ? null : ms;
 
     public IReadOnlyList<ClusterRequest> Records
     {
@@ -53,7 +56,7 @@ public sealed class ClusterLoad(ClusterSettings settings, IReadOnlyList<FrontDoo
                 if (sequence == settings.KillAfter)
                 {
                     await beforeKill().ConfigureAwait(false);
-                    KillMs = Now;
+                    Volatile.Write(ref _killMs, Now);
                     // Skipped from the kill on: the cluster's recovery is measured, not a load balancer's.
                     _deadDoor = killDoor;
                     await kill().ConfigureAwait(false);

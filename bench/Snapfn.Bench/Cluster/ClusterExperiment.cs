@@ -35,7 +35,8 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     internal Action RequireMachine { get; init; } = () =>
     {
         RequireKvm();
-        NatsServerBinary.Require();
+        if (NatsServerBinary.Find(out var reason) is null)
+            throw new ClusterRunException($"the cluster experiment runs three nats-servers: {reason}");
     };
 
     /// <summary>The command that starts a worker (<see cref="WorkerCommand"/>); a seam for the same test.</summary>
@@ -115,7 +116,8 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
                     fetches[door.WorkerId] = await ReadFetchesAsync(http, door, ct).ConfigureAwait(false);
             }, () => rig.KillAsync(settings.KillWorker), ct).ConfigureAwait(false);
             Partial = ct.IsCancellationRequested;
-            foreach (var door in doors.Where((_, i) => i != settings.KillWorker))
+            // The dead worker's were read before it died; without a kill (interrupted before it), all three now.
+            foreach (var door in doors.Where((_, i) => load.KillMs is null || i != settings.KillWorker))
                 fetches[door.WorkerId] = await ReadFetchesAsync(http, door, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -145,7 +147,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
         while (true)
         {
             if (worker.HasExited)
-                throw new InvalidOperationException($"worker {worker.Spec.Id} (snapfn serve --nats) exited at start:{Environment.NewLine}{worker.Tail()}");
+                throw new ClusterRunException($"worker {worker.Spec.Id} (snapfn serve --nats) exited at start:{Environment.NewLine}{worker.Tail()}");
             try
             {
                 using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -163,7 +165,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
                 // This probe went unanswered; the deadline below decides.
             }
             if (deadline.Elapsed > _readyTimeout)
-                throw new TimeoutException($"worker {worker.Spec.Id} did not answer /healthz within {_readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{worker.Tail()}");
+                throw new ClusterRunException($"worker {worker.Spec.Id} did not answer /healthz within {_readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{worker.Tail()}");
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
     }
@@ -179,7 +181,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
         using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"deploying {function} through {door.WorkerId} failed: HTTP {(int)response.StatusCode}: {body}");
+            throw new ClusterRunException($"deploying {function} through {door.WorkerId} failed: HTTP {(int)response.StatusCode}: {(body.Length > 2000 ? body[..2000] + "…" : body)}");
         using var json = JsonDocument.Parse(body);
         double Ms(string name) => json.RootElement.TryGetProperty(name, out var v) ? v.GetDouble() : double.NaN;
         return new SnapshotTaken(function, door.WorkerId, Ms("boot_ms"), Ms("init_ms"), Ms("write_ms"));

@@ -32,8 +32,8 @@ public static class BenchCommand
         _ => throw new UsageException($"--suite must be python, c or node, not '{suite}'"),
     };
 
-    /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote).</summary>
-    public static readonly string[] Experiments = ["paper", "drift", "concurrency", "remote"];
+    /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote); and cluster (issue 23).</summary>
+    public static readonly string[] Experiments = ["paper", "drift", "concurrency", "remote", "cluster"];
 
     /// <summary>E3's functions: one small, one with a working set of tens of MB; --quick keeps the small one.</summary>
     private static readonly string[] _concurrencyFunctions = ["py-json", "py-image"];
@@ -53,7 +53,7 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
         var experiment = new Option<string>("--experiment")
         {
-            Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4)",
+            Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4); cluster: three workers on NATS, one killed mid-burst (needs KVM and nats-server)",
             DefaultValueFactory = _ => "paper",
         };
         var readAhead = new Option<int?>("--read-ahead-kb")
@@ -65,9 +65,10 @@ public static class BenchCommand
         var gap = new Option<int?>("--gap-pages") { Description = "faasnap recordings: merge loading-set pages closer than N pages (default 32; 0 for remote storage, as the paper)" };
         var scanMs = new Option<double?>("--scan-ms") { Description = "faasnap recordings: scan the page cache every N ms (default 2), or check the resident size that often with --scan-growth-kb" };
         var scanGrowth = new Option<int?>("--scan-growth-kb") { Description = "faasnap recordings: scan each time the resident size grew by N KiB (FaaSnap's daemon: 4096, checked every 4 ms); 0: a fixed interval" };
+        var requests = new Option<int?>("--requests") { Description = $"cluster: requests in the burst (default {Bench.Cluster.ClusterSettings.FullRequests}; {Bench.Cluster.ClusterSettings.QuickRequests} with --quick)" };
         var command = new Command("bench", "run the FaaSnap paper's comparison of restore modes on this machine")
         {
-            experiment, functions, suite, modes, repeat, inputSet, quick, output, json, readAhead, smallPages, fullMemory, gap, scanMs, scanGrowth,
+            experiment, functions, suite, modes, repeat, inputSet, quick, output, json, readAhead, smallPages, fullMemory, gap, scanMs, scanGrowth, requests,
         };
         command.SetAction(parse =>
         {
@@ -75,6 +76,9 @@ public static class BenchCommand
             var name = parse.GetValue(experiment)!;
             if (!Experiments.Contains(name))
                 throw new UsageException($"--experiment must be {string.Join(", ", Experiments)}, not '{name}'");
+            if (name == "cluster")
+                return RunCluster(isQuick, parse.GetValue(requests), List(parse.GetValue(functions)), List(parse.GetValue(modes)), parse.GetValue(repeat),
+                    parse.GetValue(output), parse.GetValue(json));
             var suiteFunctions = Suite(parse.GetValue(suite)!, isQuick);
             var options = new BenchOptions
             {
@@ -227,6 +231,55 @@ public static class BenchCommand
             }
         }
         return Finish(folder, resultsPath, json, experiment.Partial);
+    }
+
+    /// <summary>The cluster experiment (issue 23): it refuses on a machine without KVM before it starts anything, and
+    /// on Ctrl-C or SIGTERM stops every process it started before it writes what it measured.</summary>
+    private static int RunCluster(bool quick, int? requests, string[]? functions, string[]? modes, int? repeat, string? output, bool json)
+    {
+        Bench.Cluster.ClusterSettings settings;
+        try
+        {
+            settings = Bench.Cluster.ClusterArguments.Parse(quick, requests, functions, modes, repeat);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        var catalog = FunctionCatalog.Default();
+        foreach (var f in settings.Functions)
+        {
+            catalog.Get(f);
+            if (!WorkloadInputs.Has(catalog, f))
+                throw new UsageException($"function '{f}' has no built-in input to invoke it with");
+        }
+        Bench.Cluster.ClusterExperiment.RequireKvm();
+        var folder = output ?? Bench.Cluster.ClusterArguments.DefaultFolder(DateTime.Now);
+        Directory.CreateDirectory(folder);
+        var home = SnapfnHome.Default();
+        var experiment = new Bench.Cluster.ClusterExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), catalog);
+        Bench.Cluster.ClusterRun run;
+        // The workers' homes and the NATS stores go beside the results, and are deleted when the run ends.
+        var scratch = Path.Combine(folder, "scratch");
+        using (var signals = new Bench.Cluster.ShutdownSignals())
+        {
+            try
+            {
+                run = experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), signals.Token).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                if (Directory.Exists(scratch) && !Directory.EnumerateFileSystemEntries(scratch).Any())
+                    Directory.Delete(scratch);
+            }
+        }
+        var report = new Bench.Cluster.ClusterReport(run, MachineSettings.Facts(home));
+        var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, repeat: 1);
+        foreach (var line in report.SummaryLines())
+            AnsiConsole.WriteLine(line);
+        var code = Finish(folder, resultsPath, json, experiment.Partial);
+        // Lost requests are the experiment's failure: the issue's check is `lost 0`.
+        return code == 0 && report.Lost > 0 ? CliErrors.Failure : code;
     }
 
     private static void RefuseWarm(BenchOptions options, string experiment)

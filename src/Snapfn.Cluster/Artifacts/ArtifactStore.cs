@@ -303,7 +303,7 @@ public sealed class ArtifactStore
         {
             throw new ArtifactException($"{What()} is missing from the cluster's object store ({ClusterNames.ChunksBucket}): publish the function again from a node that holds it", e);
         }
-        catch (BoundedStream.OverflowException e)
+        catch (InternalBufferOverflowException e)
         {
             throw new ArtifactException($"{What()} is longer than the {content.Length} bytes its manifest gives: refused; publish the function again from a node that holds it", e);
         }
@@ -366,7 +366,7 @@ public sealed class ArtifactStore
         public override void Write(ReadOnlySpan<byte> data)
         {
             if (data.Length > buffer.Length - Written)
-                throw new OverflowException();
+                throw new InternalBufferOverflowException("more bytes than the chunk may have");
             data.CopyTo(buffer.Span[Written..]);
             Written += data.Length;
         }
@@ -381,15 +381,6 @@ public sealed class ArtifactStore
         {
             Write(buffer.AsSpan(offset, count));
             return Task.CompletedTask;
-        }
-
-        public sealed class OverflowException : IOException
-        {
-            public OverflowException() : base("more bytes than the chunk may have") { }
-
-            public OverflowException(string message) : base(message) { }
-
-            public OverflowException(string message, Exception inner) : base(message, inner) { }
         }
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Snapfn.Cluster;
 
@@ -46,7 +44,7 @@ public sealed class LocalNatsCluster : IAsyncDisposable
             folder = Path.Combine(parent, Path.GetFileName(folder));
             Directory.CreateDirectory(folder);
         }
-        var ports = FreePorts(nodes * 3);
+        var ports = LoopbackPorts.Free(nodes * 3);
         var list = new List<Node>();
         var cluster = new LocalNatsCluster(folder, list);
         try
@@ -95,29 +93,6 @@ public sealed class LocalNatsCluster : IAsyncDisposable
         catch (IOException)
         {
             // A store file still being closed by a dying server; the temp folder is the OS's to clean then.
-        }
-    }
-
-    /// <summary>Ports from the kernel, all held open until all are chosen so that no two are the same.</summary>
-    private static List<int> FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-            }
         }
     }
 

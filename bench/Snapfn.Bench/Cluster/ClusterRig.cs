@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Snapfn.Cluster;
 
 namespace Snapfn.Bench.Cluster;
@@ -44,7 +42,7 @@ public sealed class ClusterRig : IAsyncDisposable
             Directory.CreateDirectory(natsFolder);
             rig._nats = await LocalNatsCluster.StartAsync(settings.NatsNodes, natsFolder, ct).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
-            var ports = FreePorts(settings.Workers);
+            var ports = LoopbackPorts.Free(settings.Workers);
             for (var i = 0; i < settings.Workers; i++)
             {
                 var id = ClusterSettings.WorkerId(i);
@@ -95,27 +93,6 @@ public sealed class ClusterRig : IAsyncDisposable
         }
         catch (UnauthorizedAccessException)
         {
-        }
-    }
-
-    /// <summary>Ports from the kernel, all held open until all are chosen so that no two are the same.</summary>
-    private static List<int> FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-                listener.Stop();
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Snapfn.Cluster.Artifacts;
 
@@ -16,13 +15,6 @@ public sealed record ArtifactManifest
     /// <summary>The entry of a chunk of zeros in <see cref="Chunks"/>.</summary>
     public const string ZeroChunk = "";
 
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        MaxDepth = 8,
-    };
 
     public int Format { get; init; } = CurrentFormat;
 
@@ -44,7 +36,7 @@ public sealed record ArtifactManifest
     /// <summary>The length of chunk <paramref name="index"/> (the last one may be short).</summary>
     public int LengthOf(int index) => (int)Math.Min(ChunkSize, Size - (long)index * ChunkSize);
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, _json);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ClusterJson.Options);
 
     /// <summary>Parses and checks a manifest read from the store under <paramref name="artifactId"/>: its length, its
     /// format, every size and count against <paramref name="limits"/>, every chunk name, and that its digest is the
@@ -58,7 +50,7 @@ public sealed record ArtifactManifest
         ArtifactManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<ArtifactManifest>(json, _json);
+            manifest = JsonSerializer.Deserialize<ArtifactManifest>(json, ClusterJson.Options);
         }
         catch (JsonException e)
         {

@@ -22,13 +22,6 @@ public sealed record FunctionRecord
     /// <summary>Kind of a built-in function, whose code every node has in its guest build (checked by hash).</summary>
     public const string BuiltInKind = "builtin";
 
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        MaxDepth = 8,
-    };
 
     public int Format { get; init; } = CurrentFormat;
 
@@ -67,7 +60,7 @@ public sealed record FunctionRecord
 
     public DateTimeOffset PublishedAt { get; init; }
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, _json);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ClusterJson.Options);
 
     /// <summary>Every artifact id the record names.</summary>
     [JsonIgnore]
@@ -84,7 +77,7 @@ public sealed record FunctionRecord
         FunctionRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize<FunctionRecord>(json, _json);
+            record = JsonSerializer.Deserialize<FunctionRecord>(json, ClusterJson.Options);
         }
         catch (JsonException e)
         {

@@ -68,6 +68,8 @@ public sealed partial class ErrorModelTests
         (new Snapfn.Cluster.Serving.ClusterInvocationException(new ClassifiedError(ErrorCode.WorkerLost, "worker w2 went silent")), ErrorCode.WorkerLost),
         (new Snapfn.Cluster.Serving.ClusterInvocationException(new ClassifiedError(ErrorCode.TooManyRequests, "max-instances"), TimeSpan.FromSeconds(1)), ErrorCode.TooManyRequests),
         (new Snapfn.Cluster.Serving.ClusterUnavailableException("cannot reach NATS"), ErrorCode.HostError),
+        (new Snapfn.Cluster.Artifacts.ArtifactException("chunk 3 is not what its name says"), ErrorCode.SnapshotUnusable),
+        (new Snapfn.Bench.Cluster.ClusterRunException("worker w2 did not start"), ErrorCode.HostError),
     ];
 
     /// <summary>Exceptions that are not Snapfn's but reach the edges.</summary>

@@ -76,7 +76,7 @@ internal static class ClusterEndpoints
             default:
                 var result = answer!.ResultOrThrow();
                 http.Response.Headers[InvocationIdentity.Header] = id;
-                FunctionEndpoints.WriteHeaders(http.Response, result, answer.Worker);
+                FunctionEndpoints.WriteHeaders(http.Response, result, new FunctionEndpoints.RoutedBy(answer.Worker, answer.FetchMs, answer.RetriedFrom));
                 return FunctionEndpoints.WantsJson(http.Request)
                     ? TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json)
                     : TypedResults.Bytes(result.Output, "application/octet-stream");

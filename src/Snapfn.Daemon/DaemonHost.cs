@@ -83,7 +83,7 @@ public static class DaemonHost
             // Joins once the platform is open (resolved below, so that an unreachable NATS fails the start).
             builder.Services.AddSingleton(services => Snapfn.Cluster.Serving.ClusterNode.StartAsync(cluster, services.GetRequiredService<FunctionService>(),
                 options.Replicas, services.GetRequiredService<InvocationGate>().RunAsync, options.MaxErrorTextBytes,
-                services.GetRequiredService<ILoggerFactory>(), CancellationToken.None).GetAwaiter().GetResult());
+                services.GetRequiredService<ILoggerFactory>(), CancellationToken.None, services.GetRequiredService<DaemonMetrics>().ReplicaFetched).GetAwaiter().GetResult());
         }
         builder.Services.AddSingleton(services =>
         {

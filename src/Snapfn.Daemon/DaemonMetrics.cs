@@ -25,6 +25,10 @@ public sealed class DaemonMetrics
     private readonly Counter _throttled;
     private readonly Counter _evictions;
     private readonly Gauge _instances;
+    private readonly Counter _replicaFetches;
+    private readonly Counter _replicaChunks;
+    private readonly Counter _replicaBytes;
+    private readonly Histogram _replicaSeconds;
     private static readonly string[] _states = ["busy", "idle", "queued"];
 
     public DaemonMetrics()
@@ -62,6 +66,29 @@ public sealed class DaemonMetrics
             ["function", "reason"]);
         _instances = factory.CreateGauge("snapfn_instances", "VMs of each function now, by state (busy: running a request; idle: kept for the next; queued: requests waiting).",
             ["function", "state"]);
+        // In a cluster (--nats): this worker making functions local that another node deployed (docs/cluster.md).
+        _replicaFetches = factory.CreateCounter("snapfn_cluster_replica_fetches_total",
+            "Times this worker made a function local before running it, by outcome (fetched: chunks came from the object store; own_snapshot: this CPU " +
+            "could not run the published snapshot, so it took its own; local: it held the current version already).", ["function", "outcome"]);
+        _replicaChunks = factory.CreateCounter("snapfn_cluster_replica_fetch_chunks_total", "Chunks of functions' artifacts fetched from the object store.", ["function"]);
+        _replicaBytes = factory.CreateCounter("snapfn_cluster_replica_fetch_bytes_total", "Bytes of functions' artifacts fetched from the object store.", ["function"]);
+        // 1 ms to ~9 min: a fetch of a small function from a nearby server is milliseconds, a snapshot of its own seconds.
+        _replicaSeconds = factory.CreateHistogram("snapfn_cluster_replica_fetch_seconds",
+            "How long making a function local took, when this worker did not hold it (fetched or own_snapshot).", ["function"],
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 20) });
+    }
+
+    /// <summary>Counts one <see cref="Cluster.IFunctionReplicas.EnsureLocalAsync"/> of this worker.</summary>
+    public void ReplicaFetched(string function, Cluster.ReplicaFetch fetch)
+    {
+        ArgumentNullException.ThrowIfNull(fetch);
+        var outcome = fetch.TookOwnSnapshot ? "own_snapshot" : fetch.AlreadyLocal ? "local" : "fetched";
+        _replicaFetches.WithLabels(function, outcome).Inc();
+        if (fetch.AlreadyLocal && !fetch.TookOwnSnapshot)
+            return;
+        _replicaChunks.WithLabels(function).Inc(fetch.ChunksFetched);
+        _replicaBytes.WithLabels(function).Inc(fetch.BytesFetched);
+        _replicaSeconds.WithLabels(function).Observe(fetch.Elapsed.TotalSeconds);
     }
 
     /// <summary>Counts <paramref name="instances"/>' evictions, and reads its instance counts at each scrape.</summary>

@@ -226,7 +226,7 @@ internal static class FunctionEndpoints
         if (wantsAsync)
             return await ClusterEndpoints.SubmitAsync(http, cluster, request);
         InvocationResult result;
-        string? worker = null;
+        Cluster.Serving.RoutedInvocation? routed = null;
         using (metrics.TrackInFlight())
         {
             var path = mode is null ? "" : ServePath.Override(mode).Name;
@@ -236,8 +236,8 @@ internal static class FunctionEndpoints
                 if (cluster is not null)
                 {
                     // Over NATS, to whichever worker the cluster picks (this node's own included): FrontDoor.
-                    var routed = await cluster.FrontDoor.InvokeAsync(request, http.RequestAborted);
-                    (result, worker) = (routed.Result, routed.Worker);
+                    routed = await cluster.FrontDoor.InvokeAsync(request, http.RequestAborted);
+                    result = routed.Result;
                 }
                 else
                 {
@@ -267,15 +267,19 @@ internal static class FunctionEndpoints
         }
         metrics.Succeeded(result, Stopwatch.GetElapsedTime(start).TotalSeconds);
         // Snapfn-Invocation-Id: set as the response starts (InvocationIdentity), on errors too.
-        WriteHeaders(http.Response, result, worker);
+        WriteHeaders(http.Response, result, routed is null ? null : new RoutedBy(routed.Worker, routed.FetchMs, routed.RetriedFrom));
         if (WantsJson(http.Request))
             return TypedResults.Json(InvocationResponse.From(result), DaemonHost.Json);
         return TypedResults.Bytes(result.Output, OctetStream);
     }
 
+    /// <summary>In a cluster: the worker that ran an invocation, the milliseconds it spent making the function local
+    /// first (0: it held it), and the workers that took the invocation before it and vanished.</summary>
+    internal sealed record RoutedBy(string Worker, double FetchMs, IReadOnlyList<string> RetriedFrom);
+
     /// <summary>The headers of an invocation's answer: the path that served it, its timings, and in a cluster the
-    /// worker that ran it.</summary>
-    internal static void WriteHeaders(HttpResponse response, InvocationResult result, string? worker)
+    /// worker that ran it (docs/cluster.md, "Reply headers").</summary>
+    internal static void WriteHeaders(HttpResponse response, InvocationResult result, RoutedBy? routed)
     {
         var headers = response.Headers;
         headers["Snapfn-Path"] = result.Path;
@@ -284,8 +288,13 @@ internal static class FunctionEndpoints
         headers["Snapfn-Restore-Ms"] = Ms(result.RestoreMs);
         headers["Snapfn-Execute-Ms"] = Ms(result.ExecuteMs);
         headers["Snapfn-Total-Ms"] = Ms(result.TotalMs);
-        if (worker is not null)
-            headers["Snapfn-Worker"] = worker;
+        if (routed is not null)
+        {
+            headers[Cluster.Serving.WireHeaders.Worker] = routed.Worker;
+            headers[Cluster.Serving.WireHeaders.FetchMs] = Ms(routed.FetchMs);
+            if (routed.RetriedFrom.Count > 0)
+                headers[Cluster.Serving.WireHeaders.RetriedFrom] = string.Join(',', routed.RetriedFrom);
+        }
         headers["Server-Timing"] = ServerTiming.Of(result);
     }
 

@@ -49,6 +49,9 @@ internal sealed class ProblemMiddleware
             context.Response.Clear();
             if ((e as IRetryAfter ?? e.InnerException as IRetryAfter)?.RetryAfter is { } retry)
                 context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // In a cluster: the worker the request reached (that answered this error, or vanished with it).
+            if (e is Cluster.Serving.ClusterInvocationException { Worker: { } worker })
+                context.Response.Headers[Cluster.Serving.WireHeaders.Worker] = worker;
             await problem.ToResult(ProblemContext.Get(context)).ExecuteAsync(context);
         }
     }

@@ -120,6 +120,28 @@ public sealed class ArtifactStoreTests(NatsClusterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_chunk_longer_than_its_manifest_says_is_refused_at_the_buffers_end()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = fixture.Connect(0);
+        await using var second = fixture.Connect(1);
+        var source = File("long.bin", 3L * Chunk, (0, 3 * Chunk));
+        var put = await Store(first, "a").PutAsync("memory", source, null, ct);
+        var bad = put.Manifest.Chunks[1];
+        var objects = await first.CreateObjectStoreContext().GetObjectStoreAsync(ClusterNames.ChunksBucket, ct);
+        var longer = new byte[Chunk + 4096];
+        Random.Shared.NextBytes(longer);
+        await objects.PutAsync(bad, longer, ct);
+
+        var fetcher = Store(second, "b");
+        var e = await Assert.ThrowsAsync<ArtifactException>(() => fetcher.FetchAsync(put.Id, Path.Combine(_dir.FullName, "never.bin"), ct));
+
+        Assert.Contains($"chunk 1 ({bad}) of artifact '{put.Id}' is longer than the {Chunk} bytes its manifest gives", e.Message, StringComparison.Ordinal);
+        Assert.False(fetcher.Cache.Contains(bad));
+        Assert.Equal(["long.bin"], _dir.EnumerateFiles().Select(f => f.Name));
+    }
+
+    [Fact]
     public async Task A_manifest_with_absurd_sizes_is_refused_before_anything_is_written()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -35,6 +35,16 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void Serve_worker_id_names_the_worker_and_is_checked()
+    {
+        Assert.Equal("w1", Serve("--nats", "nats://10.0.0.1:4222", "--worker-id", "w1").Cluster!.WorkerId);
+        UsageException Refused(params string[] args) => Assert.Throws<UsageException>(() => ServeCommand.Create(_ => { }).Parse(args)
+            .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        Assert.Contains("worker id 'W 1'", Refused("--nats", "nats://10.0.0.1:4222", "--worker-id", "W 1").Message, StringComparison.Ordinal);
+        Assert.Contains("give --nats URL too", Refused("--worker-id", "w1").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_remote_client_works_against_any_node()
     {
         await using var cluster = await TestCluster.StartAsync(sockets: true);

@@ -43,6 +43,25 @@ public sealed class HostileWireTests(ServingClusterFixture fixture)
     }
 
     [Fact]
+    public void A_retried_from_list_keeps_only_worker_ids_and_a_bounded_number_of_them()
+    {
+        var headers = new NatsHeaders
+        {
+            [WireHeaders.Outcome] = "error", [WireHeaders.Worker] = "w1",
+            [WireHeaders.RetriedFrom] = "w2, ../x,W3,w2," + string.Join(',', Enumerable.Range(0, 100).Select(i => $"n{i}")),
+        };
+        var answer = WorkerAnswer.FromReply(headers, JsonSerializer.SerializeToUtf8Bytes(new { code = "function-failed", message = "x" }), 4096);
+        Assert.Equal("w2", answer.RetriedFrom[0]);
+        Assert.DoesNotContain("../x", answer.RetriedFrom);
+        Assert.DoesNotContain("W3", answer.RetriedFrom);
+        Assert.True(answer.RetriedFrom.Count <= WorkerAnswer.MaxRetriedFrom);
+        Assert.Equal(answer.RetriedFrom.Distinct().Count(), answer.RetriedFrom.Count);
+        // Through the results bucket's encoding too.
+        var stored = WorkerAnswer.Decode(answer.Encode(), 4096);
+        Assert.Equal(answer.RetriedFrom, stored.RetriedFrom);
+    }
+
+    [Fact]
     public void A_garbled_answer_is_an_error_of_ours_never_a_trusted_value()
     {
         var headers = new NatsHeaders

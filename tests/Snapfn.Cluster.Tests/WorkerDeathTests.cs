@@ -43,6 +43,8 @@ public sealed class WorkerDeathTests
         var worker = response.Headers.GetValues("Snapfn-Worker").Single();
         Assert.NotEqual("w3", worker);
         Assert.Equal($"{worker}:once", body);
+        // The front door names the worker that took the request and vanished (the bench's "rerouted").
+        Assert.Equal("w3", response.Headers.GetValues("Snapfn-Retried-From").Single());
         // Two runs: the lost one on w3 and the retry; not a third.
         Assert.Equal(["w3", worker], cluster.Runtime.Runs.Where(r => r.Function == "retried").Select(r => r.Worker));
     }
@@ -127,6 +129,8 @@ public sealed class WorkerDeathTests
             Assert.NotEqual(victim, worker);
             Assert.Equal($"{worker}:later", body);
             Assert.Equal(id, done.Headers.GetValues("Snapfn-Invocation-Id").Single());
+            // The victim wrote "running on it" into the result's entry when it took the delivery: the answer names it.
+            Assert.Equal(victim, done.Headers.GetValues("Snapfn-Retried-From").Single());
         }
         // Served by the victim (lost) and by one other worker: not twice elsewhere.
         var runs = cluster.Runtime.Runs.Where(r => r.Function == "queued").ToList();

@@ -112,11 +112,13 @@ public sealed class ClusterReport : IExperimentReport
             .OrderBy(g => g.Key.Worker, StringComparer.Ordinal).ThenBy(g => g.Key.Function, StringComparer.Ordinal)
             .Select(g => (g.Key.Worker, g.Key.Function, g.OrderBy(r => r.SentMs).First().FetchMs!.Value, g.Count()))];
 
-    /// <summary>The mean time of a worker's fetches of <paramref name="fetch"/>'s function, in ms.</summary>
+    /// <summary>The mean time of a worker's fetches of <paramref name="fetch"/>'s function, in ms: the histogram's sum
+    /// covers every call that was not "local", the fetches and the snapshots the worker took itself.</summary>
     public static double MeanFetchMs(ReplicaFetchReading fetch)
     {
         ArgumentNullException.ThrowIfNull(fetch);
-        return fetch.Fetches > 0 ? fetch.Seconds * 1000 / fetch.Fetches : double.NaN;
+        var calls = fetch.Fetches + fetch.OwnSnapshots;
+        return calls > 0 ? fetch.Seconds * 1000 / calls : double.NaN;
     }
 
     /// <summary>What taking <paramref name="function"/>'s snapshot cost at deploy (boot + init + write), in ms.</summary>

@@ -104,9 +104,13 @@ public static class ServeCommand
             Description = "join a NATS JetStream cluster as a worker (nats://HOST:PORT, comma-separated for several servers): every invocation this node's API " +
                 "takes is routed through the cluster, and this node serves the cluster's requests; its worker id is kept in $SNAPFN_HOME/worker-id",
         };
+        var workerId = new Option<string?>("--worker-id")
+        {
+            Description = "with --nats: this worker's id in the cluster (lower-case letters, digits and inner dashes, at most 64), instead of the one kept in $SNAPFN_HOME/worker-id",
+        };
         var command = new Command("serve", "run the Snapfn daemon: HTTP API, function registry, metrics")
         {
-            nats,
+            nats, workerId,
             noAutoRecord, recordQueue, recordInput, recordConcurrent,
             listen, warmPool, concurrency, drain, hosts, deployMib, deployFiles, fileMib, unpackedMib, ratio, packages, deploys, deployWait, errorKib,
             maxGuestMemory, budget, budgetWait, shells, shellIdle, tmpMib, tmpEntries, frameMib,
@@ -151,10 +155,14 @@ public static class ServeCommand
             };
             if (parse.GetValue(nats) is { } urls)
             {
-                var cluster = new Cluster.Serving.ClusterServingOptions { NatsUrls = urls, MaxTimeout = options.MaxTimeout };
+                var cluster = new Cluster.Serving.ClusterServingOptions { NatsUrls = urls, WorkerId = parse.GetValue(workerId), MaxTimeout = options.MaxTimeout };
                 if (cluster.Check() is { } wrong)
                     throw new UsageException(wrong);
                 options = options with { Cluster = cluster };
+            }
+            else if (parse.GetValue(workerId) is not null)
+            {
+                throw new UsageException("--worker-id names this node in a cluster: give --nats URL too");
             }
             if (options.WebConsole.ResultsDirectory is { } results && !Directory.Exists(results))
                 throw new UsageException($"--results-dir {results}: no such folder; give the folder of the benchmark reports (e.g. docs/results)");

@@ -303,7 +303,7 @@ public sealed class ArtifactStore
         {
             throw new ArtifactException($"{What()} is missing from the cluster's object store ({ClusterNames.ChunksBucket}): publish the function again from a node that holds it", e);
         }
-        catch (InternalBufferOverflowException e)
+        catch (ArtifactException e) when (sink.Overflowed)
         {
             throw new ArtifactException($"{What()} is longer than the {content.Length} bytes its manifest gives: refused; publish the function again from a node that holds it", e);
         }
@@ -343,6 +343,10 @@ public sealed class ArtifactStore
     {
         public int Written { get; private set; }
 
+        /// <summary>A write went past the buffer's end (and was refused with an <see cref="ArtifactException"/>, which
+        /// the caller words with the chunk's name).</summary>
+        public bool Overflowed { get; private set; }
+
         public override bool CanRead => false;
 
         public override bool CanSeek => false;
@@ -366,7 +370,10 @@ public sealed class ArtifactStore
         public override void Write(ReadOnlySpan<byte> data)
         {
             if (data.Length > buffer.Length - Written)
-                throw new InternalBufferOverflowException("more bytes than the chunk may have");
+            {
+                Overflowed = true;
+                throw new ArtifactException("more bytes than the chunk may have");
+            }
             data.CopyTo(buffer.Span[Written..]);
             Written += data.Length;
         }

@@ -1,3 +1,4 @@
+using System.Text;
 using NATS.Client.KeyValueStore;
 
 namespace Snapfn.Cluster.Serving;
@@ -19,7 +20,9 @@ public enum AsyncState
 /// The results bucket: invocation id → answer. A front door writes a pending marker when it accepts an id; the worker
 /// that answers replaces it only if it is still the marker the worker read (compare-and-set on its revision), or
 /// creates the entry if there was none — so a duplicate run after a redelivery never overwrites the first answer. The
-/// bucket's TTL bounds how long entries live, its max value size how large one may be.
+/// bucket's TTL bounds how long entries live, its max value size how large one may be. A worker that takes a delivery
+/// first writes its id into the marker (<see cref="TakeAsync"/>: "running on W"), so that the worker of a later
+/// delivery knows which workers took it before and vanished, and its answer names them (<c>Snapfn-Retried-From</c>).
 /// </summary>
 public sealed class AsyncResults
 {
@@ -76,9 +79,51 @@ public sealed class AsyncResults
         {
             return (AsyncState.Unknown, null, 0);
         }
-        if (entry.Value is not { } value || value.AsSpan().SequenceEqual(_pending))
+        if (entry.Value is not { } value || value.AsSpan().StartsWith(_pending))
             return (AsyncState.Pending, null, entry.Revision);
         return (AsyncState.Done, WorkerAnswer.Decode(value, _maxErrorBytes), entry.Revision);
+    }
+
+    /// <summary>A worker takes a delivery of <paramref name="id"/>: unless it is answered already, writes
+    /// <paramref name="worker"/> into its marker (compare-and-set, again on a race) and returns the workers that took
+    /// it before, with the marker's new revision to store the answer against.</summary>
+    public async Task<(AsyncState State, IReadOnlyList<string> TookBefore, ulong Revision)> TakeAsync(string id, string worker, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        while (true)
+        {
+            NatsKVEntry<byte[]>? entry = null;
+            try
+            {
+                entry = await _store.GetEntryAsync<byte[]>(id, cancellationToken: cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            {
+            }
+            var value = entry?.Value ?? _pending;
+            if (!value.AsSpan().StartsWith(_pending))
+                return (AsyncState.Done, [], entry!.Value.Revision);
+            var before = value.Length > _pending.Length + 1 ? WorkerAnswer.WorkerIds(Encoding.ASCII.GetString(value, _pending.Length + 1, value.Length - _pending.Length - 1)) : [];
+            var marker = Marker([.. before, worker]);
+            try
+            {
+                var revision = entry is { Revision: > 0 } e
+                    ? await _store.UpdateAsync(id, marker, e.Revision, cancellationToken: cancel).ConfigureAwait(false)
+                    : await _store.CreateAsync(id, marker, cancellationToken: cancel).ConfigureAwait(false);
+                return (AsyncState.Pending, before, revision);
+            }
+            catch (Exception e) when (e is NatsKVWrongLastRevisionException or NatsKVCreateException)
+            {
+                // Another delivery (or its answer) wrote first: read it again.
+            }
+        }
+    }
+
+    /// <summary>The pending marker naming the workers that took the invocation, the first <see cref="WorkerAnswer.MaxRetriedFrom"/>.</summary>
+    private static byte[] Marker(IEnumerable<string> workers)
+    {
+        var list = string.Join(',', workers.Distinct(StringComparer.Ordinal).Take(WorkerAnswer.MaxRetriedFrom));
+        return [.. _pending, (byte)':', .. Encoding.ASCII.GetBytes(list)];
     }
 
     /// <summary>Stores the answer unless another run stored one first; true when this one was stored.</summary>

@@ -91,7 +91,7 @@ public sealed class AsyncWorker : IAsyncDisposable
             await message.AckTerminateAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
             return;
         }
-        var (state, _, revision) = await _results.ReadAsync(id, _stop.Token).ConfigureAwait(false);
+        var (state, tookBefore, revision) = await _results.TakeAsync(id, _invoker.Worker, _stop.Token).ConfigureAwait(false);
         var delivery = message.Metadata?.NumDelivered ?? 1;
         if (state == AsyncState.Done)
         {
@@ -102,6 +102,8 @@ public sealed class AsyncWorker : IAsyncDisposable
         }
         var function = InvocationRequestWire.FunctionOf(message.Subject, ClusterNames.AsyncSubjectPrefix) ?? "";
         var answer = await AnswerAsync(message, function, id, delivery).ConfigureAwait(false);
+        // The workers that took it before this delivery (their ids in the marker) vanished without answering.
+        answer = answer with { RetriedFrom = tookBefore };
         var bytes = answer.Encode();
         var stored = await _results.StoreAsync(id, bytes, revision, _stop.Token).ConfigureAwait(false);
         await message.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);

@@ -54,9 +54,10 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <see cref="IFunctionReplicas"/>); null: <see cref="FunctionReplicas"/>, the cluster's object and key-value stores (tests
     /// pass a stand-in).</param>
     /// <param name="slots">The host's invocation gate (the daemon's), shared with its local HTTP requests.</param>
+    /// <param name="fetched">Told of each time this worker makes a function local (the daemon's metrics).</param>
     public static async Task<ClusterNode> StartAsync(ClusterServingOptions options, FunctionService service,
         Func<INatsConnection, FunctionService, string, IFunctionReplicas>? replicas, InvocationSlots? slots, int maxErrorBytes,
-        ILoggerFactory? loggers, CancellationToken cancel)
+        ILoggerFactory? loggers, CancellationToken cancel, Action<string, ReplicaFetch>? fetched = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(service);
@@ -81,7 +82,7 @@ public sealed class ClusterNode : IAsyncDisposable
             var (resultsStore, placementStore) = await EnsureAsync(js, nats, options, replicaCount, maxPayload, cancel).ConfigureAwait(false);
             var replicasOf = replicas?.Invoke(nats, service, worker) ?? await ArtifactSideAsync(nats, service, worker, replicaCount, cancel).ConfigureAwait(false);
             var results = new AsyncResults(resultsStore, maxErrorBytes);
-            var invoker = new LocalInvoker(service, replicasOf, worker, slots, maxErrorBytes) { MaxOutputBytes = maxPayload - WorkerAnswer.EnvelopeAllowance };
+            var invoker = new LocalInvoker(service, replicasOf, worker, slots, maxErrorBytes) { MaxOutputBytes = maxPayload - WorkerAnswer.EnvelopeAllowance, Fetched = fetched };
             var publisher = new PlacementPublisher(placementStore, service, worker, options, log);
             var sync = new ClusterWorker(nats, invoker, options, log, publisher.Touched);
             var async = new AsyncWorker(js, results, invoker, replicasOf, options, log, publisher.Touched);

@@ -7,8 +7,9 @@ using Snapfn.Platform.Errors;
 
 namespace Snapfn.Cluster.Serving;
 
-/// <summary>An invocation answered through the cluster: the result, which worker ran it and how many sends it took.</summary>
-public sealed record RoutedInvocation(InvocationResult Result, string Worker, int Attempts, double FetchMs);
+/// <summary>An invocation answered through the cluster: the result, which worker ran it, how many sends it took, how
+/// long the worker spent making the function local, and the workers that took it before and vanished.</summary>
+public sealed record RoutedInvocation(InvocationResult Result, string Worker, int Attempts, double FetchMs, IReadOnlyList<string> RetriedFrom);
 
 /// <summary>
 /// Any node's way into the cluster: every invocation its HTTP API takes goes over NATS, to this node's own worker too
@@ -72,7 +73,7 @@ public sealed class FrontDoor
         var function = request.Function;
         var first = await SendPreferringAsync(request, _placement.Preferred(function), attempt: 1, cancel).ConfigureAwait(false);
         if (first.Answer is { } answered)
-            return Routed(answered, 1);
+            return Routed(answered, 1, []);
         var retryable = await RetryableAsync(function, cancel).ConfigureAwait(false);
         var what = first.Describe(_options);
         if (!retryable)
@@ -85,7 +86,7 @@ public sealed class FrontDoor
         ClusterLog.WorkerLost(_log, first.Worker, function, request.InvocationId ?? "", "sent once more to another worker");
         var second = await SendPreferringAsync(request, _placement.Preferred(function, exclude: first.Worker), attempt: 2, cancel).ConfigureAwait(false);
         if (second.Answer is { } retried)
-            return Routed(retried, 2);
+            return Routed(retried, 2, first.Worker is { } vanished ? [vanished] : []);
         throw new ClusterInvocationException(new ClassifiedError(ErrorCode.WorkerLost,
             $"{what}; sent once more, and then {second.Describe(_options)}: the request was not sent a third time; check the workers' logs, then send it again",
             ErrorRemedy.Retry), worker: second.Worker);
@@ -165,17 +166,19 @@ public sealed class FrontDoor
         }
     }
 
-    private static RoutedInvocation Routed(WorkerAnswer answer, int attempts) =>
-        new(answer.ResultOrThrow(), answer.Worker, attempts, answer.FetchMs);
+    /// <param name="vanished">The worker of the first send when it took the request and went silent (none when no worker
+    /// took it).</param>
+    private static RoutedInvocation Routed(WorkerAnswer answer, int attempts, IReadOnlyList<string> vanished) =>
+        new(answer.ResultOrThrow(), answer.Worker, attempts, answer.FetchMs, vanished);
 
     /// <summary>To <paramref name="worker"/>'s own subject when given; where nobody listens there (it left), or where
     /// it refused the request for now (429 at its max_instances, 503 busy: nothing ran), to the queue group — a warm
     /// worker is a preference, not a pin, so that a burst is not held at one worker while the others are free.</summary>
     private async Task<Sent> SendPreferringAsync(InvokeRequest request, string? worker, int attempt, CancellationToken cancel)
     {
-        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, request, attempt, cancel).ConfigureAwait(false);
+        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, worker, request, attempt, cancel).ConfigureAwait(false);
         if (sent is null or { Kind: SentKind.NoResponders } || sent.Answer?.Error?.Code.Name is "too-many-requests" or "busy")
-            sent = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, request, attempt, cancel).ConfigureAwait(false);
+            sent = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, null, request, attempt, cancel).ConfigureAwait(false);
         if (sent.Kind == SentKind.NoResponders)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.NoWorkers,
                 "no worker listens for invocations in this cluster: start one with `snapfn serve --nats URL`", ErrorRemedy.Retry), TimeSpan.FromSeconds(5));
@@ -186,14 +189,16 @@ public sealed class FrontDoor
         return sent;
     }
 
-    private async Task<Sent> SendAsync(string subject, InvokeRequest request, int attempt, CancellationToken cancel)
+    /// <param name="target">The worker whose own subject this is (null: the queue group). A request NATS delivered
+    /// there (it did not answer "no responders") went to that worker, even when its <c>accepted</c> never came.</param>
+    private async Task<Sent> SendAsync(string subject, string? target, InvokeRequest request, int attempt, CancellationToken cancel)
     {
         var inbox = _nats.NewInbox();
         await using var replies = await _nats.SubscribeCoreAsync<byte[]>(inbox, cancellationToken: cancel).ConfigureAwait(false);
         await _nats.PublishAsync(subject, request.Input, InvocationRequestWire.ToHeaders(request, attempt), replyTo: inbox, cancellationToken: cancel).ConfigureAwait(false);
         var backstop = request.Timeout + _options.FetchAllowance + _options.HeartbeatTimeout;
         var started = Stopwatch.GetTimestamp();
-        string? worker = null;
+        var worker = target;
         var accepted = false;
         while (true)
         {

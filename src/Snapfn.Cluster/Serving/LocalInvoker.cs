@@ -35,6 +35,10 @@ public sealed class LocalInvoker
 
     public int MaxErrorBytes { get; }
 
+    /// <summary>Told of each time this worker made a function local (the daemon counts them in its metrics,
+    /// <c>snapfn_cluster_replica_fetch*</c>).</summary>
+    public Action<string, ReplicaFetch>? Fetched { get; init; }
+
     /// <summary>The most output an answer may carry (set from the NATS servers' max_payload once connected).</summary>
     public int MaxOutputBytes { get; set; } = int.MaxValue;
 
@@ -45,8 +49,10 @@ public sealed class LocalInvoker
         double fetchMs = 0;
         try
         {
-            await _replicas.EnsureLocalAsync(request.Function, cancel).ConfigureAwait(false);
-            fetchMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var fetch = await _replicas.EnsureLocalAsync(request.Function, cancel).ConfigureAwait(false);
+            // 0 when the function was here already: Snapfn-Fetch-Ms names the runs that paid for a fetch.
+            fetchMs = fetch.AlreadyLocal ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            Fetched?.Invoke(request.Function, fetch);
             using var admission = await _service.Server.AdmitAsync(request, cancel).ConfigureAwait(false);
             var result = await _slots(() => _service.Server.Run(admission, cancel), cancel).ConfigureAwait(false);
             if (result.Output.Length > MaxOutputBytes)

@@ -30,6 +30,8 @@ public static class WireHeaders
     public const string ExecuteMs = "Snapfn-Execute-Ms";
     public const string TotalMs = "Snapfn-Total-Ms";
     public const string FetchMs = "Snapfn-Fetch-Ms";
+    /// <summary>Comma-separated ids of the workers that took the invocation before and vanished without answering.</summary>
+    public const string RetriedFrom = "Snapfn-Retried-From";
     public const string CachedPages = "Snapfn-Cached-Pages";
     public const string ColdStart = "Snapfn-Cold-Start";
     public const string Degraded = "Snapfn-Degraded";

@@ -29,8 +29,16 @@ public sealed record WorkerAnswer
 
     public TimeSpan? RetryAfter { get; init; }
 
-    /// <summary>How long the worker spent making the function local (<see cref="IFunctionReplicas.EnsureLocalAsync"/>).</summary>
+    /// <summary>How long the worker spent making the function local (<see cref="IFunctionReplicas.EnsureLocalAsync"/>); 0
+    /// when it held it already.</summary>
     public double FetchMs { get; init; }
+
+    /// <summary>The workers that took this invocation before (a delivery of the asynchronous stream) and vanished
+    /// without answering, oldest first; empty when there were none.</summary>
+    public IReadOnlyList<string> RetriedFrom { get; init; } = [];
+
+    /// <summary>Most ids <see cref="RetriedFrom"/> keeps (the first ones): a bound on what travels and is stored.</summary>
+    public const int MaxRetriedFrom = 16;
 
     /// <summary>The result, or the error as the exception a front door throws.</summary>
     public InvocationResult ResultOrThrow() =>
@@ -52,6 +60,8 @@ public sealed record WorkerAnswer
     public Dictionary<string, string> Fields()
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal) { [WireHeaders.Worker] = Worker, [WireHeaders.FetchMs] = Ms(FetchMs) };
+        if (RetriedFrom.Count > 0)
+            fields[WireHeaders.RetriedFrom] = string.Join(',', RetriedFrom.Take(MaxRetriedFrom));
         if (Result is { } r)
         {
             fields[WireHeaders.Outcome] = "ok";
@@ -138,6 +148,7 @@ public sealed record WorkerAnswer
     {
         var worker = Text(fields, WireHeaders.Worker) ?? "(unnamed worker)";
         var fetch = Number(fields, WireHeaders.FetchMs);
+        var retriedFrom = WorkerIds(fields.GetValueOrDefault(WireHeaders.RetriedFrom));
         if (Text(fields, WireHeaders.Outcome) == "ok")
         {
             var result = new InvocationResult
@@ -157,10 +168,10 @@ public sealed record WorkerAnswer
                 // The mode's counters stay in the worker's invocation log and metrics; they do not travel.
                 Counters = new Dictionary<string, double>(),
             };
-            return new WorkerAnswer { Worker = worker, Result = result, FetchMs = fetch };
+            return new WorkerAnswer { Worker = worker, Result = result, FetchMs = fetch, RetriedFrom = retriedFrom };
         }
         var (error, retry) = ParseError(body, worker, maxErrorBytes);
-        return new WorkerAnswer { Worker = worker, Error = error, RetryAfter = retry, FetchMs = fetch };
+        return new WorkerAnswer { Worker = worker, Error = error, RetryAfter = retry, FetchMs = fetch, RetriedFrom = retriedFrom };
     }
 
     private byte[] ErrorJson()
@@ -202,6 +213,12 @@ public sealed record WorkerAnswer
             ? TimeSpan.FromMilliseconds(ms) : null;
         return (new ClassifiedError(code, message, remedy), retry);
     }
+
+    /// <summary>The valid worker ids of a comma-separated list read from a stranger, distinct, at most
+    /// <see cref="MaxRetriedFrom"/>; anything else in it is dropped.</summary>
+    public static IReadOnlyList<string> WorkerIds(string? list) => list is null
+        ? []
+        : [.. list.Split(',', MaxRetriedFrom + 1, StringSplitOptions.TrimEntries).Take(MaxRetriedFrom).Where(Serving.WorkerId.IsValid).Distinct(StringComparer.Ordinal)];
 
     private static WorkerAnswer Garbled(string what) =>
         new() { Worker = "(unknown)", Error = new ClassifiedError(ErrorCode.Internal, $"the results bucket holds {what}") };

@@ -120,6 +120,8 @@ public sealed class ClusterReportTests
         Assert.Equal(1000, report.SnapshotMs("py-json"));
         Assert.Equal(250, ClusterReport.MeanFetchMs(report.Run.Fetches[0]));
         Assert.True(double.IsNaN(ClusterReport.MeanFetchMs(report.Run.Fetches[1])));
+        // A snapshot the worker took itself is in the histogram's sum too, so it counts among the calls.
+        Assert.Equal(300, ClusterReport.MeanFetchMs(new ReplicaFetchReading("w3", "py-json", Fetches: 1, Chunks: 3, Bytes: 1, Seconds: 0.6, OwnSnapshots: 1)));
         var fetchLine = Assert.Single(report.SummaryLines(), l => l.StartsWith("w2 fetched", StringComparison.Ordinal));
         Assert.Contains("40 chunks, 20.0 MiB in 250 ms, against 1000 ms to take it", fetchLine, StringComparison.Ordinal);
         Assert.DoesNotContain(report.SummaryLines(), l => l.StartsWith("w3 fetched", StringComparison.Ordinal));

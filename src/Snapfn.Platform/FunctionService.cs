@@ -175,8 +175,12 @@ public sealed partial class FunctionService : IDisposable
 
     public IReadOnlyList<RegisteredFunction> List() => _registry.List();
 
-    public RegisteredFunction Get(string name) =>
-        _registry.Find(CheckName(name)) ?? (SyncIfNewBuiltIn(name) ? _registry.Find(name) : null) ?? throw _registry.Unknown(name);
+    public RegisteredFunction Get(string name) => Find(CheckName(name)) ?? throw _registry.Unknown(name);
+
+    /// <summary>The function, or null when this node has none of that name (or the name is not a valid one): one row
+    /// read, where <see cref="List"/> reads them all.</summary>
+    public RegisteredFunction? Find(string name) =>
+        _registry.Find(name) ?? (FunctionName.IsValid(name) && SyncIfNewBuiltIn(name) ? _registry.Find(name) : null);
 
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
     /// see <see cref="FunctionPackage"/>) — then registers it, replacing an earlier version. A package's check waits

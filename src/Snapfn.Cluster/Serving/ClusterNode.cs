@@ -87,7 +87,7 @@ public sealed class ClusterNode : IAsyncDisposable
             var sync = new ClusterWorker(nats, invoker, options, log, publisher.Touched);
             var async = new AsyncWorker(js, results, invoker, replicasOf, options, log, publisher.Touched);
             var placement = new PlacementTable(placementStore, options, log);
-            var frontDoor = new FrontDoor(nats, js, results, placement, replicasOf, options, name => service.List().Any(f => f.Name == name), maxPayload, maxErrorBytes, log);
+            var frontDoor = new FrontDoor(nats, js, results, placement, replicasOf, options, name => service.Find(name) is not null, maxPayload, maxErrorBytes, log);
             var node = new ClusterNode(nats, worker, replicasOf, sync, async, publisher, placement, frontDoor, replicaCount);
             placement.Start();
             publisher.Start();

@@ -93,6 +93,22 @@ public sealed class ArtifactStoreTests(NatsClusterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_manifest_missed_by_a_replica_is_read_from_the_streams_leader_and_an_absent_one_is_none()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = fixture.Connect(0);
+        await using var second = fixture.Connect(2);
+        var put = await Store(first, "a").PutAsync("memory", File("leader.bin", 2L * Chunk, (0, Chunk)), null, ct);
+        var reader = Store(second, "b");
+
+        var json = await reader.LeaderReadAsync(put.Id, ct);
+
+        Assert.NotNull(json);
+        Assert.Equal(put.Manifest.Sha256, ArtifactManifest.Parse(json, put.Id, reader.Limits).Sha256);
+        Assert.Null(await reader.LeaderReadAsync(ArtifactId.Of("memory", new string('0', 64)), ct));
+    }
+
+    [Fact]
     public async Task A_chunk_whose_content_is_not_its_name_is_refused_naming_the_artifact_and_chunk_and_is_not_cached()
     {
         var ct = TestContext.Current.CancellationToken;

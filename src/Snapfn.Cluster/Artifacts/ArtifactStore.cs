@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 using NATS.Client.ObjectStore;
 using NATS.Net;
@@ -128,9 +130,28 @@ public sealed class ArtifactStore
             throw new ArtifactException($"'{id}' is not an artifact id (a function record names it): publish the function again");
         var (_, manifests) = await StoresAsync(ct).ConfigureAwait(false);
         var entry = await manifests.TryGetEntryAsync<byte[]>(id, cancellationToken: ct).ConfigureAwait(false);
-        if (!entry.Success || entry.Value.Value is not { } json)
+        var json = entry.Success ? entry.Value.Value : await LeaderReadAsync(id, ct).ConfigureAwait(false);
+        if (json is null)
             throw new ArtifactException($"artifact '{id}' has no manifest in the cluster (bucket {ClusterNames.ManifestsBucket}): publish the function again from a node that holds it");
         return ArtifactManifest.Parse(json, id, _limits);
+    }
+
+    /// <summary>A key-value read may be answered by any replica of the bucket (JetStream's direct get), one that has
+    /// not yet applied a manifest another node has just written; a miss is asked again of the stream's leader, which
+    /// has every acknowledged write. Manifests never change once written, so only a miss needs this.</summary>
+    internal async Task<byte[]?> LeaderReadAsync(string id, CancellationToken ct)
+    {
+        var js = _connection.CreateJetStreamContext();
+        try
+        {
+            var stream = await js.GetStreamAsync("KV_" + ClusterNames.ManifestsBucket, cancellationToken: ct).ConfigureAwait(false);
+            var answer = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"$KV.{ClusterNames.ManifestsBucket}.{id}" }, ct).ConfigureAwait(false);
+            return answer.Message.Data.ToArray();
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return null;
+        }
     }
 
     /// <summary>Writes artifact <paramref name="id"/> to <paramref name="destination"/> (replaced atomically; its

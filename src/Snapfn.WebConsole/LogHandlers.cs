@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -17,6 +18,13 @@ public sealed record LogEntry(long Id, string InvocationId, string Time, string 
         var id = e.TryGetProperty("id", out var i) && i.TryGetInt64(out var n) ? n : 0;
         return new LogEntry(id, Field("invocation_id"), Field("time"), Field("stream"), Field("path"), Field("text"));
     }
+
+    /// <summary>The time as the page shows it: UTC to the millisecond (console.js's <c>shownTime</c> writes live lines
+    /// the same way); a time the daemon wrote in another form is shown as it came.</summary>
+    public string ShownTime =>
+        DateTimeOffset.TryParse(Time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+            ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture) + " UTC"
+            : Time;
 }
 
 /// <summary>

@@ -118,4 +118,14 @@ public sealed class ConsoleUnitTests
         Assert.Contains("snapfn.json", noManifest.Said, StringComparison.Ordinal);
         Assert.Null(PageHandlers.Pack(Files(), null).Body);
     }
+
+    [Fact]
+    public void A_log_line_s_time_is_shown_in_utc_to_the_millisecond_or_as_it_came()
+    {
+        static LogEntry At(string time) => new(1, "id", time, "stdout", "mode-warm", "text");
+        // The daemon writes ISO 8601 with seven decimals and an offset; the page shows UTC, three decimals.
+        Assert.Equal("2026-12-07 12:51:57.705 UTC", At("2026-12-07T12:51:57.7056551+00:00").ShownTime);
+        Assert.Equal("2026-12-07 11:51:57.705 UTC", At("2026-12-07T12:51:57.7056551+01:00").ShownTime);
+        Assert.Equal("not a time", At("not a time").ShownTime);
+    }
 }

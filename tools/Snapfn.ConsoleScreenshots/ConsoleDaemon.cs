@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Snapfn.Daemon;
 using Snapfn.Platform;
+using Snapfn.Vmm;
 using Snapfn.WebConsole;
 
 namespace Snapfn.ConsoleScreenshots;
@@ -64,7 +65,7 @@ public sealed class ConsoleDaemon : IAsyncDisposable
     public void UseFakeRuntime()
     {
         var runs = 0;
-        Service.Server.RunInvocation = (plan, _, _) =>
+        Service.Server.RunInvocation = (plan, options, _) =>
         {
             var n = Interlocked.Increment(ref runs);
             string name;
@@ -80,6 +81,8 @@ public sealed class ConsoleDaemon : IAsyncDisposable
             // Deterministic, varied numbers so that plots have a shape: a restore around 3 ms, an execute around 1 ms.
             var restore = plan.Mode == "warm" ? 0 : 2.5 + (n * 7 % 10) / 10.0;
             var execute = 0.8 + (n * 3 % 5) / 10.0;
+            // What a handler's print would write, through the daemon's real capture: the Logs page shows stored lines.
+            options.Output?.Write(GuestOutputKind.Stdout, Encoding.UTF8.GetBytes($"greeting {name} (fake runtime, run {n})\n"));
             return new InvocationResult
             {
                 Function = plan.Function.Info.Name, Mode = plan.Mode, Output = Encoding.UTF8.GetBytes($"Hello, {name}! (fake runtime)"),

@@ -26,6 +26,12 @@ function drawChart(el) {
     }, data, el);
 }
 
+// As LogEntry.ShownTime on the server: UTC to the millisecond, or the text as it came.
+function shownTime(text) {
+    const t = new Date(text ?? "");
+    return isNaN(t) ? (text ?? "") : t.toISOString().replace("T", " ").slice(0, 23) + " UTC";
+}
+
 function followLog(status) {
     const table = document.querySelector("#log-table tbody");
     const source = new EventSource(status.dataset.follow);
@@ -35,7 +41,7 @@ function followLog(status) {
         try { entry = JSON.parse(event.data); } catch { return; }
         const row = document.createElement("tr");
         row.className = entry.stream || "";
-        for (const value of [entry.time, entry.invocation_id, entry.path, entry.stream]) {
+        for (const value of [shownTime(entry.time), entry.invocation_id, entry.path, entry.stream]) {
             const cell = document.createElement("td");
             cell.textContent = value ?? "";
             row.appendChild(cell);

@@ -176,7 +176,7 @@ public sealed class ProcessState
         if (p.Threads.Threads.FirstOrDefault(t => t.Signals.Pending != 0) is { } signalled)
             throw new SnapshotStateException($"had signals pending for thread {signalled.Tid} (mask 0x{signalled.Signals.Pending:x})");
         if (p.Mappings.Shared is { Count: > 0 } shared)
-            throw new SnapshotStateException($"had a MAP_SHARED mapping of {shared.AnyPath}");
+            SyncSharedMappings(p, shared);
         var files = new List<OpenFile>();
         var ids = new Dictionary<OpenFile, int>(ReferenceEqualityComparer.Instance);
         var descriptors = new List<Descriptor>();
@@ -218,6 +218,21 @@ public sealed class ProcessState
             Threads = CaptureThreads(p),
             LeaderExitStatus = p.Threads.LeaderExitStatus,
         };
+    }
+
+    /// <summary>Writes every MAP_SHARED mapping's stores back to its /tmp file, so that the snapshot's /tmp holds what its
+    /// memory does; a mapping whose file no longer has its path (renamed, removed) could not be found again and is refused.</summary>
+    private static void SyncSharedMappings(LinuxProcess p, SharedFileMappings shared)
+    {
+        shared.SyncAll();
+        foreach (var (path, identity) in shared.Files())
+        {
+            var file = p.Root.Open(path, Libc.O_RDONLY, 0, out _);
+            var same = file?.HostFd is { } fd && SharedFileMappings.IdentityOf(fd) == identity;
+            file?.Dispose();
+            if (!same)
+                throw new SnapshotStateException($"had a MAP_SHARED mapping of {path}, whose file has since been renamed or removed");
+        }
     }
 
     private static ThreadRecord[] CaptureThreads(LinuxProcess p)
@@ -303,9 +318,36 @@ public sealed class ProcessState
         }
         foreach (var file in files)
             file?.Release(); // Set took a reference for each descriptor
+        RestoreSharedMappings(p);
         if (p.Channel is { } channel)
             channel.PendingRead = PendingRead;
         ApplyThreads(p);
+    }
+
+    /// <summary>Each MAP_SHARED mapping again over its restored /tmp file: its memory (the snapshot's) holds what the file
+    /// does, and its stores go on reaching the file.</summary>
+    private void RestoreSharedMappings(LinuxProcess p)
+    {
+        foreach (var m in Mappings.Where(m => m.Shared))
+        {
+            var file = p.Root.Open(m.Path!, Libc.O_RDWR, 0, out var errno);
+            try
+            {
+                if (file is not HostFile { Space: { } space, HostFd: { } fd })
+                    throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be opened for writing now ({(file is null ? Errno.Name(errno) : "not a file of a writable mount")})");
+                space.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
+                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!);
+                if (added == -Errno.ENOMEM)
+                    throw new ProcessRestoreException($"the program's MAP_SHARED mappings are larger than ProcessOptions.SharedFileMappingLimit " +
+                        $"({p.Options.SharedFileMappingLimit} bytes): raise it to what the snapshot was taken with");
+                if (added < 0)
+                    throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be mapped again ({Errno.Name((int)-added)})");
+            }
+            finally
+            {
+                file?.Dispose();
+            }
+        }
     }
 
     /// <summary>Rebuilds the threads: the one on the vCPU becomes the running thread, the others wait or are ready as
@@ -457,6 +499,7 @@ public sealed class ProcessState
                 w.Write((int)m.Kind);
                 w.Write(m.Path ?? "");
                 w.Write(m.FileOffset);
+                w.Write(m.Shared);
             }
             w.Write(Pipes.Count);
             foreach (var pipe in Pipes)
@@ -535,9 +578,12 @@ public sealed class ProcessState
             for (var i = 0; i < mappings.Length; i++)
             {
                 var (start, end, protection, kind, path, offset) = (r.ReadUInt64(), r.ReadUInt64(), (Protection)r.ReadInt32(), (MappingKind)r.ReadInt32(), r.ReadString(), r.ReadUInt64());
+                var shared = version >= 3 && r.ReadBoolean();
                 if (end <= start || (start | end) % AddressSpace.PageSize != 0)
                     throw new InvalidDataException("a mapping is not page-aligned");
-                mappings[i] = new Mapping(start, end, protection, kind, path.Length == 0 ? null : path, offset);
+                if (shared && (kind != MappingKind.File || path.Length == 0 || offset % AddressSpace.PageSize != 0))
+                    throw new InvalidDataException("a shared mapping is not of a file at a page-aligned offset");
+                mappings[i] = new Mapping(start, end, protection, kind, path.Length == 0 ? null : path, offset, shared);
             }
             var pipes = Array.Empty<PipeRecord>();
             if (version >= 3)

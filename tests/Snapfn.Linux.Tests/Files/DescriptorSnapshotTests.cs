@@ -33,12 +33,16 @@ public sealed class DescriptorSnapshotTests : IDisposable
     }
 
     /// <summary>The state through its bytes, put into a fresh process (whose scratch memory is at the same address).</summary>
-    private SyscallHarness Restore(long pipeBufferLimit = ProcessOptions.DefaultPipeBufferLimit)
+    /// <summary>With <paramref name="copy"/>, that range of the memory too, as a snapshot's memory holds it.</summary>
+    private SyscallHarness Restore(long pipeBufferLimit = ProcessOptions.DefaultPipeBufferLimit, (ulong Start, int Length)? copy = null,
+        long sharedFileMappingLimit = ProcessOptions.DefaultSharedFileMappingLimit)
     {
         var state = ProcessState.Deserialize(_h.Process.Capture().Serialize());
-        var r = new SyscallHarness(pipeBufferLimit);
+        var r = new SyscallHarness(pipeBufferLimit, sharedFileMappingLimit: sharedFileMappingLimit);
         _restored.Add(r);
         Assert.Equal(_h.Scratch, r.Scratch);
+        if (copy is var (start, length))
+            _h.Process.Memory.Span(start, (ulong)length).CopyTo(r.Process.Memory.Span(start, (ulong)length));
         state.ApplyTo(r.Process);
         return r;
     }
@@ -259,6 +263,53 @@ public sealed class DescriptorSnapshotTests : IDisposable
         Assert.Equal(1 << 20, _h.Call(Fcntl, (ulong)w, F_SETPIPE_SZ, 1 << 20));
         var e = Assert.Throws<ProcessRestoreException>(() => Restore(pipeBufferLimit: 1 << 16));
         Assert.Contains("PipeBufferLimit", e.Message, StringComparison.Ordinal);
+    }
+
+    private const ulong Mmap = 9, Pread = 17, Pwrite = 18, Ftruncate = 77, Rename = 82, Msync = 26;
+    private const int Page = 4096, O_RDWR = 2, O_CREAT = 0x40, PROT_RW = 3, MAP_SHARED = 1, MS_SYNC = 4;
+
+    private (int Fd, ulong Map) MapShared(string name)
+    {
+        var fd = (int)_h.Call(Openat, AtFdCwd, _h.Text(_h.Scratch + 0x500, "/tmp/" + name), O_RDWR | O_CREAT, 0x1a4);
+        Assert.True(fd > 0);
+        Assert.Equal(0, _h.Call(Ftruncate, (ulong)fd, 2 * Page));
+        var map = _h.Call(Mmap, 0, 2 * Page, PROT_RW, MAP_SHARED, (ulong)fd, 0);
+        Assert.True(map > 0, $"mmap: {map}");
+        return (fd, (ulong)map);
+    }
+
+    private static string HostBytes(SyscallHarness h, string name, int offset, int length) =>
+        Encoding.ASCII.GetString(File.ReadAllBytes(Path.Combine(h.Process.TmpDirectory, name)), offset, length);
+
+    [Fact]
+    public void A_shared_mapping_of_a_tmp_file_comes_back_and_goes_on_writing_back()
+    {
+        var (fd, map) = MapShared("m");
+        _h.Process.User.Write(map + 10, "stored"u8);
+
+        var h = Restore(copy: (map, 2 * Page));
+        Assert.Equal("stored", HostBytes(h, "m", 10, 6)); // the snapshot wrote it back before /tmp was taken
+        Assert.Equal("stored", Encoding.ASCII.GetString(h.Process.User.Readable(map + 10, 6)));
+        h.Process.User.Write(map + Page, "after"u8);
+        Assert.Equal(5, h.Call(Pread, (ulong)fd, h.Scratch + 0x700, 5, Page)); // a read of the file sees the store
+        Assert.Equal("after", Encoding.ASCII.GetString(h.Process.User.Readable(h.Scratch + 0x700, 5)));
+        Assert.Equal(3, h.Call(Pwrite, (ulong)fd, h.Text(h.Scratch + 0x700, "pw!"), 3, 20)); // a write of the file reaches the mapping
+        Assert.Equal("pw!", Encoding.ASCII.GetString(h.Process.User.Readable(map + 20, 3)));
+        h.Process.User.Write(map + 30, "synced"u8);
+        Assert.Equal(0, h.Call(Msync, map, 2 * Page, MS_SYNC));
+        Assert.Equal("synced", HostBytes(h, "m", 30, 6));
+        Assert.NotEqual("synced", HostBytes(_h, "m", 30, 6)); // the copy's own /tmp, not the original's
+    }
+
+    [Fact]
+    public void A_shared_mapping_past_the_restored_limit_or_of_a_renamed_file_is_refused_saying_why()
+    {
+        MapShared("big");
+        var e = Assert.Throws<ProcessRestoreException>(() => Restore(sharedFileMappingLimit: Page));
+        Assert.Contains("SharedFileMappingLimit", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _h.Call(Rename, _h.Text(_h.Scratch + 0x500, "/tmp/big"), _h.Text(_h.Scratch + 0x600, "/tmp/moved")));
+        var renamed = Assert.Throws<SnapshotStateException>(() => _h.Process.Capture());
+        Assert.Contains("/tmp/big", renamed.Message, StringComparison.Ordinal);
     }
 
     private ProcessState Captured()

@@ -101,7 +101,7 @@ public sealed class StateFileTarget : FuzzTarget
         }));
         // Open files (issue 24, process state version 3): what Node's libuv holds at its first read — an epoll instance
         // over a pipe's read end and an eventfd, a pipe with a byte buffered — and asyncio's socket pair, a datagram
-        // pair with two messages, and a made-up file at an offset.
+        // pair with two messages, a made-up file at an offset, and a MAP_SHARED mapping of a /tmp file.
         ProcessState.Description Of(ProcessState.DescriptionKind kind, string path, int flags, ProcessState.DescriptionState? state) =>
             new(kind, path, flags, 0) { State = state };
         ProcessState.SocketState Socket(int peer, int type, params byte[][] queue) =>
@@ -112,7 +112,9 @@ public sealed class StateFileTarget : FuzzTarget
             Process = new ProcessState
             {
                 Program = "/usr/bin/node", RootFingerprint = process.RootFingerprint, Cwd = process.Cwd, ThreadName = "node"u8.ToArray(),
-                BrkStart = process.BrkStart, BrkEnd = process.BrkEnd, Mappings = process.Mappings, SignalActions = actions, Tmp = [],
+                BrkStart = process.BrkStart, BrkEnd = process.BrkEnd, SignalActions = actions,
+                Mappings = [.. process.Mappings, new Mapping(0x7f00000, 0x7f02000, Protection.Read | Protection.Write, MappingKind.File, "/tmp/shared", 0, Shared: true)],
+                Tmp = [new ProcessState.TmpEntry("shared", ProcessState.TmpEntryKind.File, 0x1a4, new byte[8192])],
                 Pipes = [new ProcessState.PipeRecord(65536, "*"u8.ToArray()), new ProcessState.PipeRecord(4096, [])],
                 Descriptions =
                 [

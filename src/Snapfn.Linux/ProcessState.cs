@@ -21,7 +21,8 @@ namespace Snapfn.Linux;
 /// version 2 (before pipes, socket pairs, eventfds, epoll instances and the made-up files were kept) still loads.
 /// Since version 3 a description may be a pipe end (its pipe, with the bytes it holds, is in <see cref="Pipes"/>, shared by
 /// both ends), an end of a socket pair (its peer by description), an eventfd, an epoll instance (its registrations by
-/// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path).
+/// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path),
+/// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
 /// </summary>
 public sealed class ProcessState
 {
@@ -227,6 +228,8 @@ public sealed class ProcessState
         shared.SyncAll();
         foreach (var (path, identity) in shared.Files())
         {
+            if (!path.StartsWith("/tmp/", StringComparison.Ordinal))
+                throw new SnapshotStateException($"had a MAP_SHARED mapping of {path}, outside /tmp (a snapshot keeps only /tmp's files)");
             var file = p.Root.Open(path, Libc.O_RDONLY, 0, out _);
             var same = file?.HostFd is { } fd && SharedFileMappings.IdentityOf(fd) == identity;
             file?.Dispose();
@@ -581,8 +584,8 @@ public sealed class ProcessState
                 var shared = version >= 3 && r.ReadBoolean();
                 if (end <= start || (start | end) % AddressSpace.PageSize != 0)
                     throw new InvalidDataException("a mapping is not page-aligned");
-                if (shared && (kind != MappingKind.File || path.Length == 0 || offset % AddressSpace.PageSize != 0))
-                    throw new InvalidDataException("a shared mapping is not of a file at a page-aligned offset");
+                if (shared && (kind != MappingKind.File || !path.StartsWith("/tmp/", StringComparison.Ordinal) || offset % AddressSpace.PageSize != 0))
+                    throw new InvalidDataException("a shared mapping is not of a /tmp file at a page-aligned offset");
                 mappings[i] = new Mapping(start, end, protection, kind, path.Length == 0 ? null : path, offset, shared);
             }
             var pipes = Array.Empty<PipeRecord>();

@@ -1,5 +1,6 @@
 using System.Text;
 using Snapfn.Linux.Abi;
+using Snapfn.Linux.Memory;
 using Snapfn.Linux.Tests.Syscalls;
 
 namespace Snapfn.Linux.Tests.Files;
@@ -322,10 +323,11 @@ public sealed class DescriptorSnapshotTests : IDisposable
         return _h.Process.Capture();
     }
 
-    private static ProcessState With(ProcessState s, IReadOnlyList<ProcessState.Description> descriptions, IReadOnlyList<ProcessState.PipeRecord>? pipes = null) => new()
+    private static ProcessState With(ProcessState s, IReadOnlyList<ProcessState.Description> descriptions, IReadOnlyList<ProcessState.PipeRecord>? pipes = null,
+        IReadOnlyList<Mapping>? mappings = null) => new()
     {
         Program = s.Program, RootFingerprint = s.RootFingerprint, Cwd = s.Cwd, Umask = s.Umask, FsBase = s.FsBase, ThreadName = s.ThreadName,
-        BrkStart = s.BrkStart, BrkEnd = s.BrkEnd, Mappings = s.Mappings, Descriptions = descriptions, Pipes = pipes ?? s.Pipes,
+        BrkStart = s.BrkStart, BrkEnd = s.BrkEnd, Mappings = mappings ?? s.Mappings, Descriptions = descriptions, Pipes = pipes ?? s.Pipes,
         Descriptors = [], SignalActions = s.SignalActions, SignalMask = s.SignalMask, AlternateStack = s.AlternateStack, PendingRead = s.PendingRead,
         Tmp = s.Tmp, Threads = s.Threads, LeaderExitStatus = s.LeaderExitStatus,
     };
@@ -336,7 +338,8 @@ public sealed class DescriptorSnapshotTests : IDisposable
     public static TheoryData<string> Crafted => new()
     {
         "pipe capacity", "pipe bytes", "pipe index", "pipe without end", "two read ends", "socket peer", "socket type", "socket queue",
-        "epoll target", "epoll of epoll", "epoll twice", "eventfd counter", "made-up path", "unknown kind",
+        "epoll target", "epoll of epoll", "epoll twice", "eventfd counter", "made-up path", "unknown kind", "shared outside tmp",
+        "shared anonymous",
     };
 
     /// <summary>A state file is data from disk: each crafted reference or count is refused as malformed, not followed.</summary>
@@ -370,6 +373,10 @@ public sealed class DescriptorSnapshotTests : IDisposable
             "epoll twice" => With(s, [.. s.Descriptions.Select(d => d == epoll ? d with { State = new ProcessState.EpollState([watches[0], watches[0] with { Data = 2 }]) } : d)]),
             "eventfd counter" => With(s, [.. s.Descriptions, new ProcessState.Description(ProcessState.DescriptionKind.Event, "", 2, 0) { State = new ProcessState.EventState(ulong.MaxValue, false) }]),
             "made-up path" => With(s, [.. s.Descriptions, new ProcessState.Description(ProcessState.DescriptionKind.Synthetic, "/etc/shadow", 0, 0)]),
+            "shared outside tmp" => With(s, s.Descriptions, mappings: [.. s.Mappings, new Mapping(0x7f00000, 0x7f01000, Protection.Read,
+                MappingKind.File, "/function/data", 0, Shared: true)]),
+            "shared anonymous" => With(s, s.Descriptions, mappings: [.. s.Mappings, new Mapping(0x7f00000, 0x7f01000, Protection.Read,
+                MappingKind.Anonymous, "/tmp/x", 0, Shared: true)]),
             "unknown kind" => With(s, [.. s.Descriptions, new ProcessState.Description((ProcessState.DescriptionKind)99, "/x", 0, 0)]),
             _ => throw new ArgumentOutOfRangeException(nameof(what)),
         };

@@ -7,7 +7,8 @@
  *   - an eventfd holding 1 and an EFD_SEMAPHORE one holding 2;
  *   - an epoll instance watching the pipe's read end (level, data 1), the eventfd (EPOLLET, data 2) and a stream
  *     socket pair's end (EPOLLONESHOT, data 3), with one epoll_wait done, which reports all three;
- *   - that stream pair with one byte queued, and a datagram pair with the messages "a" and "bc" queued.
+ *   - that stream pair with one byte queued, and a datagram pair with the messages "a" and "bc" queued;
+ *   - a MAP_SHARED mapping of /tmp/fdsnap-shared with "pre" stored and not yet synced.
  * Its first request is answered with a status-0 frame "fdsnap: N failed" after the checks below (one `ok`/`FAIL`
  * line each on stdout); later requests with "fdsnap: again". Natively: printf '\0\0\0\0\0\0\0\0' | ./fdsnap 3<&0
  * (the answer's write to fd 3 then fails, and the lines on stdout say what was checked). */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,6 +87,13 @@ int main(void)
     if (write(p[1], "*", 1) != 1 || write(q[1], "end", 3) != 3 || close(q[1]) || close(p[0]) || dup_read < 0 ||
         send(s[1], "", 1, 0) != 1 || send(d[1], "a", 1, 0) != 1 || send(d[1], "bc", 2, 0) != 2)
         return 1;
+    int shared_fd = open("/tmp/fdsnap-shared", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (shared_fd < 0 || ftruncate(shared_fd, 8192))
+        return 1;
+    char *shared = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, shared_fd, 0);
+    if (shared == MAP_FAILED)
+        return 1;
+    memcpy(shared + 4096, "pre", 3);
     check("epoll-before", ready_mask(ep) == 0xe, "the pipe, the eventfd and the socket are reported before the snapshot");
 
     if (!request()) /* the snapshot point */
@@ -109,6 +118,12 @@ int main(void)
           recv(s[1], buf, sizeof buf, 0) == 1 && buf[0] == 'x', "the queued byte, and both ways after");
     check("socket-dgram", recv(d[0], buf, sizeof buf, 0) == 1 && buf[0] == 'a' && recv(d[0], buf, sizeof buf, 0) == 2 &&
           memcmp(buf, "bc", 2) == 0 && recv(d[0], buf, sizeof buf, 0) == -1, "two messages, boundaries kept");
+
+    check("shared-mapping", memcmp(shared + 4096, "pre", 3) == 0 && pread(shared_fd, buf, 3, 4096) == 3 && memcmp(buf, "pre", 3) == 0,
+          "the store made before the snapshot, in the mapping and the file");
+    memcpy(shared + 100, "post", 4);
+    check("shared-write-back", pread(shared_fd, buf, 4, 100) == 4 && memcmp(buf, "post", 4) == 0 && pwrite(shared_fd, "pw", 2, 200) == 2 &&
+          memcmp(shared + 200, "pw", 2) == 0, "a store reaches the file, a write reaches the mapping");
 
     char text[64];
     snprintf(text, sizeof text, "fdsnap: %d failed", failures);

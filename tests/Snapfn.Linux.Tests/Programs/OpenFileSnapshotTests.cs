@@ -4,7 +4,7 @@ using Snapfn.Vmm;
 namespace Snapfn.Linux.Tests.Programs;
 
 /// <summary>Issue 24: a C function (guest/linux-tests/fdsnap.c) snapshotted at READY with pipes, eventfds, an epoll
-/// instance and socket pairs open, restored into fresh VMs: each copy finds them as they were (the program checks
+/// instance, socket pairs and a MAP_SHARED mapping of a /tmp file open, restored into fresh VMs: each copy finds them as they were (the program checks
 /// them itself and answers how many checks failed). Needs KVM; it skips without.</summary>
 public sealed class OpenFileSnapshotTests
 {
@@ -20,6 +20,7 @@ public sealed class OpenFileSnapshotTests
         var state = ProcessState.Deserialize(original.Capture().Serialize());
         Assert.Contains(state.Descriptions, d => d.Kind == ProcessState.DescriptionKind.Epoll);
         Assert.Equal(2, state.Pipes.Count);
+        Assert.Contains(state.Mappings, m => m.Shared && m.Path == "/tmp/fdsnap-shared");
         var options = original.Options;
         for (var copy = 0; copy < 2; copy++)
         {

@@ -466,7 +466,7 @@ public sealed class ProcessState
                 var channel = p.Channel?.File ?? p.OpenChannel();
                 channel.AddReference();
                 return channel;
-            default:
+            case DescriptionKind.Host or DescriptionKind.Device:
                 var file = p.Root.Open(d.Path, d.Flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_DIRECTORY | Libc.O_NONBLOCK | Libc.O_PATH), 0, out var errno)
                     ?? throw new ProcessRestoreException($"the program had {d.Path} open at the snapshot point, and it cannot be opened now ({Errno.Name(errno)})");
                 if (d.Offset > 0 && file.Seek(d.Offset, Kernel.SEEK_SET) < 0)
@@ -475,6 +475,8 @@ public sealed class ProcessState
                     throw new ProcessRestoreException($"cannot seek {d.Path} back to offset {d.Offset}");
                 }
                 return file;
+            default:
+                throw new ProcessRestoreException($"the snapshot's description of {d.Path} ({d.Kind}) says nothing of what it held: take the snapshot again");
         }
     }
 

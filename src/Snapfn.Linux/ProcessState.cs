@@ -17,11 +17,16 @@ namespace Snapfn.Linux;
 /// and the contents of its private /tmp, and every thread: the one on the vCPU (whose registers and FPU state are the
 /// snapshot's vCPU state) and the others with their registers, FS base, FPU state, signal mask and what they wait
 /// for. Restoring it into a fresh process makes the program's next step the same as the original's. Serialised
-/// inside the snapshot's state file, which checksums it. Version 1 (before threads) still loads, as one thread.
+/// inside the snapshot's state file, which checksums it. Version 1 (before threads) still loads, as one thread;
+/// version 2 (before pipes, socket pairs, eventfds, epoll instances and the made-up files were kept) still loads.
+/// Since version 3 a description may be a pipe end (its pipe, with the bytes it holds, is in <see cref="Pipes"/>, shared by
+/// both ends), an end of a socket pair (its peer by description), an eventfd, an epoll instance (its registrations by
+/// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path),
+/// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
 /// </summary>
 public sealed class ProcessState
 {
-    private const int Version = 2;
+    private const int Version = 3;
     private const int FirstVersion = 1;
 
     /// <summary>Threads a state file may hold (what a process may have is <see cref="ProcessOptions.MaxThreads"/>).</summary>
@@ -34,6 +39,18 @@ public sealed class ProcessState
 
     /// <summary>Entries (files, directories, links) a snapshot's /tmp may hold.</summary>
     public const int MaxTmpEntries = 10_000;
+
+    /// <summary>What one end of a socket pair can hold unread: a full SO_SNDBUF and one message sent past it.</summary>
+    private const int MaxSocketQueueBytes = 2 * SocketEnd.DefaultSendBuffer + SocketQueue.MessageOverhead;
+
+    /// <summary>Messages one end can hold unread: each costs at least its overhead against the sender's SO_SNDBUF.</summary>
+    private const int MaxSocketMessages = MaxSocketQueueBytes / SocketQueue.MessageOverhead + 1;
+
+    /// <summary>Plain SOL_SOCKET options one end may have set (setsockopt keeps only the names it knows).</summary>
+    private const int MaxSocketOptions = 64;
+
+    /// <summary>The largest errno (SO_ERROR's range).</summary>
+    private const int MaxErrno = 4095;
 
     internal ProcessState() { }
 
@@ -56,6 +73,9 @@ public sealed class ProcessState
     public required IReadOnlyList<Mapping> Mappings { get; init; }
 
     public required IReadOnlyList<Description> Descriptions { get; init; }
+
+    /// <summary>The pipes the descriptions' pipe ends belong to (version 3).</summary>
+    public IReadOnlyList<PipeRecord> Pipes { get; init; } = [];
 
     public required IReadOnlyList<Descriptor> Descriptors { get; init; }
 
@@ -85,8 +105,35 @@ public sealed class ProcessState
         Kvm.kvm_regs Registers, ulong Mask, ulong? SavedMask, Kernel.stack_t AlternateStack, ulong ClearChildTid, ulong RobustList,
         ulong RobustListLength, long? CallDeadline, ThreadWait? Wait);
 
-    /// <summary>An open file description: what it is, and for a host file its path, flags and offset.</summary>
-    public sealed record Description(DescriptionKind Kind, string Path, int Flags, long Offset);
+    /// <summary>An open file description: what it is, and for a host file its path, flags and offset; for a pipe end,
+    /// socket end, eventfd or epoll instance what it holds (<see cref="State"/>).</summary>
+    public sealed record Description(DescriptionKind Kind, string Path, int Flags, long Offset)
+    {
+        public DescriptionState? State { get; init; }
+    }
+
+    /// <summary>What a description that lives only in the VMM holds.</summary>
+    public abstract record DescriptionState;
+
+    /// <summary>A pipe end: its pipe, by index in <see cref="Pipes"/>.</summary>
+    public sealed record PipeEndState(int Pipe) : DescriptionState;
+
+    /// <summary>An end of a socket pair: its peer by description (-1: closed) and what it holds.</summary>
+    public sealed record SocketState(int Peer, SocketEnd.SocketEndState End) : DescriptionState;
+
+    /// <summary>An eventfd: its counter and whether it counts as a semaphore.</summary>
+    public sealed record EventState(ulong Counter, bool Semaphore) : DescriptionState;
+
+    /// <summary>An epoll instance: its live registrations in the order it reports them.</summary>
+    public sealed record EpollState(IReadOnlyList<EpollWatch> Watches) : DescriptionState;
+
+    /// <summary>One registration: the descriptor number it was made with (which may since have been closed or
+    /// replaced), the file by description, the events and data word, and the one-shot and edge states
+    /// (<see cref="Reported"/>: an edge-triggered registration reported the file's present readiness already).</summary>
+    public sealed record EpollWatch(int Fd, int Target, uint Events, ulong Data, bool Disabled, bool Reported);
+
+    /// <summary>A pipe: its capacity (F_SETPIPE_SZ) and the bytes waiting in it.</summary>
+    public sealed record PipeRecord(int Capacity, byte[] Bytes);
 
     /// <summary>A descriptor of the guest program: its number there (the FdTable slot, never a host descriptor) and its description.</summary>
     public sealed record Descriptor(int Number, int Description, bool CloseOnExec);
@@ -103,6 +150,15 @@ public sealed class ProcessState
         Channel,
         Device,
         Host,
+        PipeRead,
+        PipeWrite,
+        Socket,
+        Event,
+        Epoll,
+
+        /// <summary>A read-only file or directory the VMM makes up (/proc/cpuinfo, /etc/passwd, /proc/self/fd):
+        /// opened again by its path, at its offset.</summary>
+        Synthetic,
     }
 
     public enum TmpEntryKind
@@ -121,20 +177,23 @@ public sealed class ProcessState
         if (p.Threads.Threads.FirstOrDefault(t => t.Signals.Pending != 0) is { } signalled)
             throw new SnapshotStateException($"had signals pending for thread {signalled.Tid} (mask 0x{signalled.Signals.Pending:x})");
         if (p.Mappings.Shared is { Count: > 0 } shared)
-            throw new SnapshotStateException($"had a MAP_SHARED mapping of {shared.AnyPath}");
-        var descriptions = new List<Description>();
+            SyncSharedMappings(p, shared);
+        var files = new List<OpenFile>();
         var ids = new Dictionary<OpenFile, int>(ReferenceEqualityComparer.Instance);
         var descriptors = new List<Descriptor>();
         foreach (var (fd, file, closeOnExec) in p.Files.Entries())
         {
             if (!ids.TryGetValue(file, out var id))
             {
-                id = descriptions.Count;
+                id = files.Count;
                 ids[file] = id;
-                descriptions.Add(Describe(file));
+                files.Add(file);
             }
             descriptors.Add(new Descriptor(fd, id, closeOnExec));
         }
+        var pipes = new List<PipeRecord>();
+        var pipeIds = new Dictionary<Pipe, int>(ReferenceEqualityComparer.Instance);
+        var descriptions = files.Select(file => Describe(file, ids, pipes, pipeIds)).ToList();
         var actions = new Kernel.kernel_sigaction[SignalState.Count + 1];
         for (var signal = 1; signal <= SignalState.Count; signal++)
             actions[signal] = p.Signals.Action(signal);
@@ -150,6 +209,7 @@ public sealed class ProcessState
             BrkEnd = p.Space.BrkEnd,
             Mappings = [.. p.Space.Mappings],
             Descriptions = descriptions,
+            Pipes = pipes,
             Descriptors = descriptors,
             SignalActions = actions,
             SignalMask = p.Signals.Mask,
@@ -159,6 +219,23 @@ public sealed class ProcessState
             Threads = CaptureThreads(p),
             LeaderExitStatus = p.Threads.LeaderExitStatus,
         };
+    }
+
+    /// <summary>Writes every MAP_SHARED mapping's stores back to its /tmp file, so that the snapshot's /tmp holds what its
+    /// memory does; a mapping whose file no longer has its path (renamed, removed) could not be found again and is refused.</summary>
+    private static void SyncSharedMappings(LinuxProcess p, SharedFileMappings shared)
+    {
+        shared.SyncAll();
+        foreach (var (path, identity) in shared.Files())
+        {
+            if (!path.StartsWith("/tmp/", StringComparison.Ordinal))
+                throw new SnapshotStateException($"had a MAP_SHARED mapping of {path}, outside /tmp (a snapshot keeps only /tmp's files)");
+            var file = p.Root.Open(path, Libc.O_RDONLY, 0, out _);
+            var same = file?.HostFd is { } fd && SharedFileMappings.IdentityOf(fd) == identity;
+            file?.Dispose();
+            if (!same)
+                throw new SnapshotStateException($"had a MAP_SHARED mapping of {path}, whose file has since been renamed or removed");
+        }
     }
 
     private static ThreadRecord[] CaptureThreads(LinuxProcess p)
@@ -174,8 +251,29 @@ public sealed class ProcessState
         })];
     }
 
-    private static Description Describe(OpenFile file) => file switch
+    /// <summary>What <paramref name="file"/> is; a pipe end adds its pipe to <paramref name="pipes"/> the first time, an end of
+    /// a socket pair and an epoll instance name other descriptions by <paramref name="ids"/>.</summary>
+    private static Description Describe(OpenFile file, Dictionary<OpenFile, int> ids, List<PipeRecord> pipes, Dictionary<Pipe, int> pipeIds) => file switch
     {
+        PipeEnd end => new Description(end.IsReadEnd ? DescriptionKind.PipeRead : DescriptionKind.PipeWrite, file.GuestPath, file.StatusFlags, 0)
+        {
+            State = new PipeEndState(PipeId(end.Pipe, pipes, pipeIds)),
+        },
+        SocketEnd socket => new Description(DescriptionKind.Socket, file.GuestPath, file.StatusFlags, 0)
+        {
+            State = new SocketState(socket.Peer is { } peer ? Id(peer, ids, "the peer of a socket pair") : -1, socket.Snapshot()),
+        },
+        EventFile eventFile => new Description(DescriptionKind.Event, file.GuestPath, file.StatusFlags, 0)
+        {
+            State = new EventState(eventFile.Counter, eventFile.Semaphore),
+        },
+        EpollFile epoll => new Description(DescriptionKind.Epoll, file.GuestPath, file.StatusFlags, 0)
+        {
+            State = new EpollState([.. epoll.Registrations().Select(r =>
+                new EpollWatch(r.Fd, Id(r.File, ids, $"a file an epoll instance watches (registered as fd {r.Fd})"), r.Events, r.Data, r.Disabled, r.Reported))]),
+        },
+        ContentFile => new Description(DescriptionKind.Synthetic, file.GuestPath, file.StatusFlags, Math.Max(0, file.Seek(0, Kernel.SEEK_CUR))),
+        SyntheticDirectory directory => new Description(DescriptionKind.Synthetic, file.GuestPath, file.StatusFlags, directory.Position),
         ChannelFile => new Description(DescriptionKind.Channel, file.GuestPath, file.StatusFlags, 0),
         StreamFile when file.GuestPath == "/dev/stdin" => new Description(DescriptionKind.StandardInput, file.GuestPath, file.StatusFlags, 0),
         StreamFile when file.GuestPath == "/dev/stdout" => new Description(DescriptionKind.StandardOutput, file.GuestPath, file.StatusFlags, 0),
@@ -183,9 +281,22 @@ public sealed class ProcessState
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
             host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
-        PipeEnd or SocketEnd or EventFile or EpollFile or ContentFile or SyntheticDirectory => throw new SnapshotStateException($"had {file.GuestPath} open"),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
     };
+
+    private static int Id(OpenFile file, Dictionary<OpenFile, int> ids, string what) =>
+        ids.TryGetValue(file, out var id) ? id : throw new SnapshotStateException($"held {what}, {file.GuestPath}, open without a descriptor");
+
+    private static int PipeId(Pipe pipe, List<PipeRecord> pipes, Dictionary<Pipe, int> pipeIds)
+    {
+        if (!pipeIds.TryGetValue(pipe, out var id))
+        {
+            id = pipes.Count;
+            pipeIds[pipe] = id;
+            pipes.Add(new PipeRecord(pipe.Capacity, pipe.Peek()));
+        }
+        return id;
+    }
 
     /// <summary>Puts this state into a fresh process (its memory is the snapshot's, already mapped).</summary>
     internal void ApplyTo(LinuxProcess p)
@@ -202,7 +313,7 @@ public sealed class ProcessState
             p.Signals.Action(signal) = SignalActions[signal];
         p.Signals.Mask = SignalMask;
         p.Signals.AlternateStack = AlternateStack;
-        var files = Descriptions.Select(d => Reopen(p, d)).ToArray();
+        var files = RestoreFiles(p);
         foreach (var descriptor in Descriptors)
         {
             if (files[descriptor.Description] is { } file)
@@ -210,9 +321,36 @@ public sealed class ProcessState
         }
         foreach (var file in files)
             file?.Release(); // Set took a reference for each descriptor
+        RestoreSharedMappings(p);
         if (p.Channel is { } channel)
             channel.PendingRead = PendingRead;
         ApplyThreads(p);
+    }
+
+    /// <summary>Each MAP_SHARED mapping again over its restored /tmp file: its memory (the snapshot's) holds what the file
+    /// does, and its stores go on reaching the file.</summary>
+    private void RestoreSharedMappings(LinuxProcess p)
+    {
+        foreach (var m in Mappings.Where(m => m.Shared))
+        {
+            var file = p.Root.Open(m.Path!, Libc.O_RDWR, 0, out var errno);
+            try
+            {
+                if (file is not HostFile { Space: { } space, HostFd: { } fd })
+                    throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be opened for writing now ({(file is null ? Errno.Name(errno) : "not a file of a writable mount")})");
+                space.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
+                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!);
+                if (added == -Errno.ENOMEM)
+                    throw new ProcessRestoreException($"the program's MAP_SHARED mappings are larger than ProcessOptions.SharedFileMappingLimit " +
+                        $"({p.Options.SharedFileMappingLimit} bytes): raise it to what the snapshot was taken with");
+                if (added < 0)
+                    throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be mapped again ({Errno.Name((int)-added)})");
+            }
+            finally
+            {
+                file?.Dispose();
+            }
+        }
     }
 
     /// <summary>Rebuilds the threads: the one on the vCPU becomes the running thread, the others wait or are ready as
@@ -261,10 +399,63 @@ public sealed class ProcessState
         thread.CallDeadline = r.CallDeadline;
     }
 
-    private static OpenFile? Reopen(LinuxProcess p, Description d)
+    /// <summary>
+    /// Every description as a file of <paramref name="p"/>: the pipes first (each end then joins its pipe), the second end of
+    /// a socket pair joins the first, and the epoll instances come last, so that each registration finds its file holding
+    /// what it held (an edge already reported stays reported).
+    /// </summary>
+    private OpenFile?[] RestoreFiles(LinuxProcess p)
+    {
+        var pipes = Pipes.Select(r => Pipe.Restore(p.Pipes, r.Capacity, r.Bytes) ?? throw BuffersFull(p, $"a pipe of {r.Capacity} bytes")).ToArray();
+        var files = new OpenFile?[Descriptions.Count];
+        for (var i = 0; i < files.Length; i++)
+        {
+            if (Descriptions[i].Kind != DescriptionKind.Epoll)
+                files[i] = Reopen(p, Descriptions[i], pipes, files);
+        }
+        for (var i = 0; i < files.Length; i++)
+        {
+            if (Descriptions[i] is { Kind: DescriptionKind.Epoll, State: EpollState state } d)
+            {
+                var epoll = new EpollFile(d.Flags & Libc.O_NONBLOCK);
+                files[i] = epoll;
+                foreach (var w in state.Watches)
+                {
+                    if (files[w.Target] is not { } target || epoll.Restore(w.Fd, target, w.Events, w.Data, w.Disabled, w.Reported) < 0)
+                        throw new ProcessRestoreException($"an epoll instance of the snapshot's program cannot watch fd {w.Fd} again");
+                }
+            }
+        }
+        return files;
+    }
+
+    private static ProcessRestoreException BuffersFull(LinuxProcess p, string what) =>
+        new($"the snapshot's program held {what}, more than its pipe and socket buffers may hold ({p.Pipes.Limit} bytes, " +
+            "ProcessOptions.PipeBufferLimit): raise it to what the snapshot was taken with");
+
+    /// <summary>Status flags a restored pipe, socket or eventfd keeps from the snapshot's (F_SETFL's; the access mode is its kind's).</summary>
+    private const int KeptFlags = Libc.O_NONBLOCK | Libc.O_APPEND;
+
+    private static OpenFile? Reopen(LinuxProcess p, Description d, Pipe[] pipes, OpenFile?[] restored)
     {
         switch (d.Kind)
         {
+            case DescriptionKind.PipeRead or DescriptionKind.PipeWrite when d.State is PipeEndState end:
+                return PipeEnd.Attach(pipes[end.Pipe], d.Kind == DescriptionKind.PipeRead, d.Flags & KeptFlags);
+            case DescriptionKind.Socket when d.State is SocketState socket:
+                var peer = socket.Peer >= 0 ? restored[socket.Peer] as SocketEnd : null;
+                return SocketEnd.Restore(p.Pipes, d.Flags & KeptFlags, socket.End, peer)
+                    ?? throw BuffersFull(p, $"{socket.End.Queue.Sum(q => (long)q.Length)} bytes unread in a socket pair");
+            case DescriptionKind.Event when d.State is EventState counter:
+                return new EventFile(counter.Counter, counter.Semaphore, d.Flags & KeptFlags);
+            case DescriptionKind.Synthetic:
+                var path = ProcFiles.Normalize(d.Path);
+                var synthetic = path is not null ? ProcFiles.Open(p, path, d.Flags & Libc.O_DIRECTORY, out var error) : p.Root.Open(d.Path, Libc.O_RDONLY, 0, out error);
+                if (synthetic is null)
+                    throw new ProcessRestoreException($"the program had {d.Path} open at the snapshot point, and it cannot be opened now ({Errno.Name(error)})");
+                if (d.Offset > 0)
+                    synthetic.Seek(d.Offset, Kernel.SEEK_SET);
+                return synthetic;
             case DescriptionKind.StandardInput:
                 return new StreamFile("/dev/stdin", d.Flags, null, 0x10);
             case DescriptionKind.StandardOutput:
@@ -275,7 +466,7 @@ public sealed class ProcessState
                 var channel = p.Channel?.File ?? p.OpenChannel();
                 channel.AddReference();
                 return channel;
-            default:
+            case DescriptionKind.Host or DescriptionKind.Device:
                 var file = p.Root.Open(d.Path, d.Flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_DIRECTORY | Libc.O_NONBLOCK | Libc.O_PATH), 0, out var errno)
                     ?? throw new ProcessRestoreException($"the program had {d.Path} open at the snapshot point, and it cannot be opened now ({Errno.Name(errno)})");
                 if (d.Offset > 0 && file.Seek(d.Offset, Kernel.SEEK_SET) < 0)
@@ -284,6 +475,8 @@ public sealed class ProcessState
                     throw new ProcessRestoreException($"cannot seek {d.Path} back to offset {d.Offset}");
                 }
                 return file;
+            default:
+                throw new ProcessRestoreException($"the snapshot's description of {d.Path} ({d.Kind}) says nothing of what it held: take the snapshot again");
         }
     }
 
@@ -311,6 +504,14 @@ public sealed class ProcessState
                 w.Write((int)m.Kind);
                 w.Write(m.Path ?? "");
                 w.Write(m.FileOffset);
+                w.Write(m.Shared);
+            }
+            w.Write(Pipes.Count);
+            foreach (var pipe in Pipes)
+            {
+                w.Write(pipe.Capacity);
+                w.Write(pipe.Bytes.Length);
+                w.Write(pipe.Bytes);
             }
             w.Write(Descriptions.Count);
             foreach (var d in Descriptions)
@@ -319,6 +520,7 @@ public sealed class ProcessState
                 w.Write(d.Path);
                 w.Write(d.Flags);
                 w.Write(d.Offset);
+                WriteState(w, d.State);
             }
             w.Write(Descriptors.Count);
             foreach (var d in Descriptors)
@@ -381,13 +583,34 @@ public sealed class ProcessState
             for (var i = 0; i < mappings.Length; i++)
             {
                 var (start, end, protection, kind, path, offset) = (r.ReadUInt64(), r.ReadUInt64(), (Protection)r.ReadInt32(), (MappingKind)r.ReadInt32(), r.ReadString(), r.ReadUInt64());
+                var shared = version >= 3 && r.ReadBoolean();
                 if (end <= start || (start | end) % AddressSpace.PageSize != 0)
                     throw new InvalidDataException("a mapping is not page-aligned");
-                mappings[i] = new Mapping(start, end, protection, kind, path.Length == 0 ? null : path, offset);
+                if (shared && (kind != MappingKind.File || !path.StartsWith("/tmp/", StringComparison.Ordinal) || offset % AddressSpace.PageSize != 0))
+                    throw new InvalidDataException("a shared mapping is not of a /tmp file at a page-aligned offset");
+                mappings[i] = new Mapping(start, end, protection, kind, path.Length == 0 ? null : path, offset, shared);
+            }
+            var pipes = Array.Empty<PipeRecord>();
+            if (version >= 3)
+            {
+                pipes = new PipeRecord[Count(r, FdTable.Limit)];
+                for (var i = 0; i < pipes.Length; i++)
+                {
+                    var capacity = r.ReadInt32();
+                    if (!Pipe.IsCapacity(capacity))
+                        throw new InvalidDataException($"a pipe's capacity of {capacity} bytes is not a power of two pages up to {Pipe.MaxCapacity}");
+                    pipes[i] = new PipeRecord(capacity, r.ReadBytes(Count(r, capacity)));
+                }
             }
             var descriptions = new Description[Count(r, FdTable.Limit)];
             for (var i = 0; i < descriptions.Length; i++)
-                descriptions[i] = new Description((DescriptionKind)r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt64());
+            {
+                var kind = (DescriptionKind)r.ReadInt32();
+                if (!Enum.IsDefined(kind) || version < 3 && kind > DescriptionKind.Host)
+                    throw new InvalidDataException($"a description has the unknown kind {(int)kind}");
+                descriptions[i] = new Description(kind, r.ReadString(), r.ReadInt32(), r.ReadInt64()) { State = version >= 3 ? ReadState(r, kind) : null };
+            }
+            CheckDescriptions(descriptions, pipes);
             var descriptors = new Descriptor[Count(r, FdTable.Limit)];
             for (var i = 0; i < descriptors.Length; i++)
             {
@@ -429,7 +652,7 @@ public sealed class ProcessState
             {
                 Program = program, RootFingerprint = fingerprint.Length == 0 ? null : fingerprint, Cwd = cwd, Umask = umask,
                 FsBase = fsBase, ThreadName = threadName, BrkStart = brkStart, BrkEnd = brkEnd, Mappings = mappings,
-                Descriptions = descriptions, Descriptors = descriptors, SignalActions = actions, SignalMask = mask,
+                Descriptions = descriptions, Pipes = pipes, Descriptors = descriptors, SignalActions = actions, SignalMask = mask,
                 AlternateStack = stack, PendingRead = hasPending ? pending : null, Tmp = tmp, Threads = threads, LeaderExitStatus = leaderExit,
             };
         }
@@ -438,6 +661,150 @@ public sealed class ProcessState
             throw new InvalidDataException("the process state is malformed", e);
         }
     }
+
+    private static void WriteState(BinaryWriter w, DescriptionState? state)
+    {
+        switch (state)
+        {
+            case PipeEndState pipe:
+                w.Write(pipe.Pipe);
+                break;
+            case SocketState socket:
+                var end = socket.End;
+                w.Write(socket.Peer);
+                w.Write(end.Type);
+                w.Write(end.Shutdown);
+                w.Write(end.SendBuffer);
+                w.Write(end.ReceiveBuffer);
+                w.Write(end.PendingError);
+                w.Write(end.RefusedOnce);
+                w.Write(end.Options.Count);
+                foreach (var (name, value) in end.Options)
+                {
+                    w.Write(name);
+                    w.Write(value);
+                }
+                w.Write(end.Queue.Count);
+                foreach (var piece in end.Queue)
+                {
+                    w.Write(piece.Length);
+                    w.Write(piece);
+                }
+                break;
+            case EventState counter:
+                w.Write(counter.Counter);
+                w.Write(counter.Semaphore);
+                break;
+            case EpollState epoll:
+                w.Write(epoll.Watches.Count);
+                foreach (var watch in epoll.Watches)
+                {
+                    w.Write(watch.Fd);
+                    w.Write(watch.Target);
+                    w.Write(watch.Events);
+                    w.Write(watch.Data);
+                    w.Write(watch.Disabled);
+                    w.Write(watch.Reported);
+                }
+                break;
+        }
+    }
+
+    /// <summary>What a version 3 description of <paramref name="kind"/> holds, each count bounded by what the kind can hold
+    /// before anything is allocated.</summary>
+    private static DescriptionState? ReadState(BinaryReader r, DescriptionKind kind)
+    {
+        switch (kind)
+        {
+            case DescriptionKind.PipeRead or DescriptionKind.PipeWrite:
+                return new PipeEndState(r.ReadInt32());
+            case DescriptionKind.Socket:
+                var peer = r.ReadInt32();
+                var (type, shutdown, send, receive, error, refused) = (r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean());
+                if (type is not (SocketEnd.SOCK_STREAM or SocketEnd.SOCK_DGRAM or SocketEnd.SOCK_SEQPACKET) || shutdown is < 0 or > 3 ||
+                    send is < SocketEnd.MinSendBuffer or > SocketEnd.DefaultSendBuffer || receive is < SocketEnd.MinSendBuffer or > SocketEnd.DefaultSendBuffer ||
+                    error is < 0 or > MaxErrno)
+                    throw new InvalidDataException("a socket's type, shutdown, buffer sizes or pending error are out of range");
+                var options = new (int, int)[Count(r, MaxSocketOptions)];
+                for (var i = 0; i < options.Length; i++)
+                    options[i] = (r.ReadInt32(), r.ReadInt32());
+                if (options.Select(o => o.Item1).Distinct().Count() != options.Length)
+                    throw new InvalidDataException("a socket has an option twice");
+                var queue = new byte[Count(r, type == SocketEnd.SOCK_STREAM ? 1 : MaxSocketMessages)][];
+                var total = 0L;
+                for (var i = 0; i < queue.Length; i++)
+                {
+                    queue[i] = r.ReadBytes(Count(r, (int)(MaxSocketQueueBytes - total)));
+                    total += queue[i].Length;
+                }
+                return new SocketState(peer, new SocketEnd.SocketEndState(type, shutdown, send, receive, error, refused, options, queue));
+            case DescriptionKind.Event:
+                var value = r.ReadUInt64();
+                if (value > EventFile.MaxCounter)
+                    throw new InvalidDataException("an eventfd's counter is out of range");
+                return new EventState(value, r.ReadBoolean());
+            case DescriptionKind.Epoll:
+                var watches = new EpollWatch[Count(r, EpollFile.MaxRegistrations)];
+                for (var i = 0; i < watches.Length; i++)
+                {
+                    watches[i] = new EpollWatch(r.ReadInt32(), r.ReadInt32(), r.ReadUInt32(), r.ReadUInt64(), r.ReadBoolean(), r.ReadBoolean());
+                    if (watches[i].Fd is < 0 or >= FdTable.Limit)
+                        throw new InvalidDataException("an epoll registration's descriptor is out of range");
+                }
+                return new EpollState(watches);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// What refers to another description or pipe refers to one that is there and can be: a pipe end to a pipe with at most
+    /// one end of each kind and every pipe to an end; an end of a socket pair to an end of its type that names it back; an
+    /// epoll registration to a file epoll can watch (not another epoll instance, as here), each (fd, file) once; a made-up
+    /// file to one of the paths the VMM makes up.
+    /// </summary>
+    private static void CheckDescriptions(Description[] descriptions, PipeRecord[] pipes)
+    {
+        var ends = new int[pipes.Length, 2];
+        for (var i = 0; i < descriptions.Length; i++)
+        {
+            var d = descriptions[i];
+            switch (d.State)
+            {
+                case PipeEndState pipe:
+                    if (pipe.Pipe < 0 || pipe.Pipe >= pipes.Length || ++ends[pipe.Pipe, d.Kind == DescriptionKind.PipeRead ? 0 : 1] > 1)
+                        throw new InvalidDataException("a pipe end names a pipe out of range or taken");
+                    break;
+                case SocketState socket:
+                    if (socket.Peer != -1 && (socket.Peer < 0 || socket.Peer >= descriptions.Length || socket.Peer == i ||
+                        descriptions[socket.Peer].State is not SocketState other || other.Peer != i || other.End.Type != socket.End.Type))
+                        throw new InvalidDataException("a socket's peer is out of range or not its peer");
+                    break;
+                case EpollState epoll:
+                    foreach (var w in epoll.Watches)
+                    {
+                        if (w.Target < 0 || w.Target >= descriptions.Length || !CanEpoll(descriptions[w.Target].Kind))
+                            throw new InvalidDataException("an epoll registration names a file out of range or one epoll cannot watch");
+                    }
+                    if (epoll.Watches.Select(w => (w.Fd, w.Target)).Distinct().Count() != epoll.Watches.Count)
+                        throw new InvalidDataException("an epoll instance has a registration twice");
+                    break;
+            }
+            if (d.Kind == DescriptionKind.Synthetic && !IsSynthetic(d.Path) || d.Offset < 0)
+                throw new InvalidDataException($"a made-up file has the path {d.Path}, which the VMM does not make up, or an offset is negative");
+        }
+        for (var i = 0; i < pipes.Length; i++)
+        {
+            if (ends[i, 0] + ends[i, 1] == 0)
+                throw new InvalidDataException("a pipe has no end");
+        }
+    }
+
+    private static bool CanEpoll(DescriptionKind kind) => kind is DescriptionKind.PipeRead or DescriptionKind.PipeWrite or DescriptionKind.Socket or
+        DescriptionKind.Event or DescriptionKind.Channel or DescriptionKind.StandardInput or DescriptionKind.StandardOutput or DescriptionKind.StandardError;
+
+    private static bool IsSynthetic(string path) =>
+        ContentFile.Known.ContainsKey(path) || path is "/proc/self" or "/proc/self/fd" or "/proc/self/status" or "/proc/self/maps";
 
     private static void WriteThread(BinaryWriter w, ThreadRecord t)
     {

@@ -36,8 +36,8 @@ public sealed class TmpSnapshotException : GuestFailureException
     public TmpSnapshotException(string message, Exception innerException) : base(message, innerException) { }
 }
 
-/// <summary>The program holds, at its snapshot point, state a snapshot does not keep (a pipe, an eventfd, an epoll
-/// instance, an armed timer, a pending signal): the function's to fix, in its init().</summary>
+/// <summary>The program holds, at its snapshot point, state a snapshot does not keep (an armed timer, a pending signal,
+/// a MAP_SHARED mapping): the function's to fix, in its init().</summary>
 public sealed class SnapshotStateException : GuestFailureException
 {
     public SnapshotStateException(string what)

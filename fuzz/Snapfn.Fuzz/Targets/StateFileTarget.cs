@@ -99,6 +99,48 @@ public sealed class StateFileTarget : FuzzTarget
                 ],
             },
         }));
+        // Open files (issue 24, process state version 3): what Node's libuv holds at its first read — an epoll instance
+        // over a pipe's read end and an eventfd, a pipe with a byte buffered — and asyncio's socket pair, a datagram
+        // pair with two messages, a made-up file at an offset, and a MAP_SHARED mapping of a /tmp file.
+        ProcessState.Description Of(ProcessState.DescriptionKind kind, string path, int flags, ProcessState.DescriptionState? state) =>
+            new(kind, path, flags, 0) { State = state };
+        ProcessState.SocketState Socket(int peer, int type, params byte[][] queue) =>
+            new(peer, new Linux.Files.SocketEnd.SocketEndState(type, 0, 212992, 212992, 0, false, [(9, 1)], queue));
+        yield return ("linux-files", Body(c with
+        {
+            Function = "node-hello-world",
+            Process = new ProcessState
+            {
+                Program = "/usr/bin/node", RootFingerprint = process.RootFingerprint, Cwd = process.Cwd, ThreadName = "node"u8.ToArray(),
+                BrkStart = process.BrkStart, BrkEnd = process.BrkEnd, SignalActions = actions,
+                Mappings = [.. process.Mappings, new Mapping(0x7f00000, 0x7f02000, Protection.Read | Protection.Write, MappingKind.File, "/tmp/shared", 0, Shared: true)],
+                Tmp = [new ProcessState.TmpEntry("shared", ProcessState.TmpEntryKind.File, 0x1a4, new byte[8192])],
+                Pipes = [new ProcessState.PipeRecord(65536, "*"u8.ToArray()), new ProcessState.PipeRecord(4096, [])],
+                Descriptions =
+                [
+                    Of(ProcessState.DescriptionKind.StandardInput, "", 0, null),
+                    Of(ProcessState.DescriptionKind.Epoll, "anon_inode:[eventpoll]", 2, new ProcessState.EpollState(
+                    [
+                        new ProcessState.EpollWatch(7, 4, 1, 7, false, false),
+                        new ProcessState.EpollWatch(9, 5, 1u | (1u << 31), 9, false, true),
+                    ])),
+                    Of(ProcessState.DescriptionKind.PipeRead, "pipe:[1]", 0, new ProcessState.PipeEndState(0)),
+                    Of(ProcessState.DescriptionKind.PipeWrite, "pipe:[1]", 1, new ProcessState.PipeEndState(0)),
+                    Of(ProcessState.DescriptionKind.PipeRead, "pipe:[2]", 0x800, new ProcessState.PipeEndState(1)),
+                    Of(ProcessState.DescriptionKind.Event, "anon_inode:[eventfd]", 0x802, new ProcessState.EventState(1, false)),
+                    Of(ProcessState.DescriptionKind.Socket, "socket:[3]", 0x802, Socket(7, 1, [0])),
+                    Of(ProcessState.DescriptionKind.Socket, "socket:[4]", 0x802, Socket(6, 1)),
+                    Of(ProcessState.DescriptionKind.Socket, "socket:[5]", 2, Socket(9, 2, "a"u8.ToArray(), "bc"u8.ToArray())),
+                    Of(ProcessState.DescriptionKind.Socket, "socket:[6]", 2, Socket(8, 2)),
+                    new(ProcessState.DescriptionKind.Synthetic, "/proc/cpuinfo", 0, 12),
+                ],
+                Descriptors =
+                [
+                    new(0, 0, false), new(4, 1, true), new(5, 2, true), new(6, 3, true), new(7, 4, true), new(9, 5, true), new(10, 6, true),
+                    new(11, 7, true), new(12, 8, false), new(13, 9, false), new(14, 10, true), new(20, 2, false),
+                ],
+            },
+        }));
     }
 
     private static byte[] Body(SnapshotState state) => StateFile.Serialize(state)[..^32];

@@ -81,6 +81,24 @@ public sealed class EpollFile : OpenFile
         return 0;
     }
 
+    /// <summary>The live registrations in order (the order <see cref="Collect"/> reports them in), for a snapshot:
+    /// <c>Reported</c> is true where an edge-triggered one has reported its file's readiness and it has not changed since.</summary>
+    internal IEnumerable<(int Fd, OpenFile File, uint Events, ulong Data, bool Disabled, bool Reported)> Registrations() =>
+        _registrations.Where(r => !r.File.IsClosed).Select(r => (r.Fd, r.File, r.Events, r.Data, r.Disabled, r.ReportedVersion == r.File.ReadinessVersion));
+
+    /// <summary>Adds a registration as a snapshot had it (see <see cref="Registrations"/>): 0, or EEXIST or ENOSPC as
+    /// <see cref="Add"/>. Called once the file holds what it held, so that "reported" means its present readiness.</summary>
+    internal int Restore(int fd, OpenFile file, uint events, ulong data, bool disabled, bool reported)
+    {
+        var added = Add(fd, file, events, data);
+        if (added < 0)
+            return added;
+        var r = _registrations[^1];
+        r.Disabled = disabled;
+        r.ReportedVersion = reported ? file.ReadinessVersion : -1;
+        return 0;
+    }
+
     private Registration? Find(int fd, OpenFile file) =>
         _registrations.Find(r => r.Fd == fd && ReferenceEquals(r.File, file));
 

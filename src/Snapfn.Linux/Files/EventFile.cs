@@ -27,6 +27,12 @@ public sealed class EventFile : OpenFile
 
     public ulong Counter { get; private set; }
 
+    /// <summary>EFD_SEMAPHORE: a read takes 1, not the whole counter.</summary>
+    public bool Semaphore => _semaphore;
+
+    /// <summary>The largest value the counter can hold (2^64 - 2).</summary>
+    public const ulong MaxCounter = Max;
+
     public override long Read(Span<byte> buffer)
     {
         if (buffer.Length < 8)

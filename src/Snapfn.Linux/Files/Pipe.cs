@@ -57,6 +57,15 @@ internal sealed class Pipe
     private byte[]? _ring;
     private int _head;
 
+    private Pipe(PipeBuffers budget, int capacity)
+    {
+        _budget = budget;
+        Inode = (ulong)Interlocked.Increment(ref _nextInode);
+        Capacity = capacity;
+        Readers = 0;
+        Writers = 0;
+    }
+
     public Pipe(PipeBuffers budget)
     {
         _budget = budget;
@@ -70,6 +79,44 @@ internal sealed class Pipe
             budget.Reserve(PageSize);
             Capacity = PageSize;
         }
+    }
+
+    /// <summary>
+    /// A pipe as a snapshot had it: <paramref name="capacity"/> (a power of two pages, at most
+    /// <see cref="MaxCapacity"/>) and the bytes it held, with no end yet (<see cref="PipeEnd.Attach"/>). Null when the
+    /// budget cannot take the capacity (a one-page pipe is taken whatever the budget, as a new pipe is).
+    /// </summary>
+    public static Pipe? Restore(PipeBuffers budget, int capacity, ReadOnlySpan<byte> bytes)
+    {
+        if (!IsCapacity(capacity) || bytes.Length > capacity)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "not a pipe capacity, or smaller than what the pipe holds");
+        if (!budget.TryReserve(capacity))
+        {
+            if (capacity != PageSize)
+                return null;
+            budget.Reserve(PageSize);
+        }
+        var pipe = new Pipe(budget, capacity);
+        if (!bytes.IsEmpty)
+            pipe.Write(bytes);
+        return pipe;
+    }
+
+    /// <summary>True for a capacity a pipe can have: a power of two pages up to <see cref="MaxCapacity"/>.</summary>
+    public static bool IsCapacity(int capacity) => capacity is >= PageSize and <= MaxCapacity && (capacity & (capacity - 1)) == 0;
+
+    /// <summary>A copy of the bytes waiting, in order, without reading them (for a snapshot).</summary>
+    public byte[] Peek()
+    {
+        var bytes = new byte[Count];
+        for (var done = 0; done < Count;)
+        {
+            var at = (_head + done) % Capacity;
+            var run = Math.Min(Count - done, Capacity - at);
+            _ring.AsSpan(at, run).CopyTo(bytes.AsSpan(done));
+            done += run;
+        }
+        return bytes;
     }
 
     public ulong Inode { get; }
@@ -174,7 +221,20 @@ public sealed class PipeEnd : OpenFile
         return (new PipeEnd(pipe, true, statusFlags), new PipeEnd(pipe, false, statusFlags));
     }
 
+    /// <summary>An end of a restored <paramref name="pipe"/>: counted as one of its readers or writers.</summary>
+    internal static PipeEnd Attach(Pipe pipe, bool reads, int statusFlags)
+    {
+        if (reads)
+            pipe.Readers++;
+        else
+            pipe.Writers++;
+        pipe.Changed();
+        return new PipeEnd(pipe, reads, statusFlags);
+    }
+
     public bool IsReadEnd => _reads;
+
+    internal Pipe Pipe => _pipe;
 
     /// <summary>Bytes waiting to be read (FIONREAD).</summary>
     public int Available => _pipe.Count;

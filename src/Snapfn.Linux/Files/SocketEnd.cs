@@ -65,6 +65,47 @@ public sealed class SocketEnd : OpenFile
         return (first, second);
     }
 
+    /// <summary>
+    /// An end as a snapshot had it (what <see cref="Snapshot"/> gave), connected to <paramref name="peer"/> when that
+    /// end is already restored (the second end of a pair passes the first), alone otherwise (its peer was closed, or
+    /// comes later). Null when the program's buffers cannot hold what was queued.
+    /// </summary>
+    internal static SocketEnd? Restore(PipeBuffers budget, int statusFlags, SocketEndState state, SocketEnd? peer)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Type is not (SOCK_STREAM or SOCK_DGRAM or SOCK_SEQPACKET) || peer is not null && (peer.Type != state.Type || peer._peer is not null))
+            throw new ArgumentOutOfRangeException(nameof(state), "not a socket type socketpair makes here, or a peer of another type");
+        var end = new SocketEnd(state.Type, budget, peer?._connection ?? new Connection(), statusFlags)
+        {
+            Shutdown = state.Shutdown & ShutdownMask,
+            SendBuffer = Math.Clamp(state.SendBuffer, MinSendBuffer, DefaultSendBuffer),
+            ReceiveBuffer = Math.Clamp(state.ReceiveBuffer, MinSendBuffer, DefaultSendBuffer),
+            PendingError = state.PendingError,
+            _refusedOnce = state.RefusedOnce,
+        };
+        foreach (var (name, value) in state.Options)
+            end._options[name] = value;
+        if (!end._received.Restore(state.Queue))
+        {
+            end._received.Clear();
+            return null;
+        }
+        if (peer is not null)
+        {
+            end._peer = peer;
+            peer._peer = end;
+        }
+        return end;
+    }
+
+    /// <summary>What this end holds, for a snapshot (its peer is the caller's to name).</summary>
+    internal SocketEndState Snapshot() =>
+        new(Type, Shutdown, SendBuffer, ReceiveBuffer, PendingError, _refusedOnce, [.. _options.OrderBy(o => o.Key).Select(o => (o.Key, o.Value))],
+            _received.Snapshot());
+
+    /// <summary>The connected end, or null once it was closed.</summary>
+    internal SocketEnd? Peer => _peer;
+
     public int Type { get; }
 
     public ulong Inode { get; }
@@ -242,6 +283,12 @@ public sealed class SocketEnd : OpenFile
         }
         base.Dispose(disposing);
     }
+
+    /// <summary>One end of a socket pair in a snapshot: its type, shutdown bits, buffer sizes, SO_ERROR, whether a datagram
+    /// end already answered ECONNREFUSED, the plain options set, and what it has received and not read (each message, or a
+    /// stream's bytes).</summary>
+    public sealed record SocketEndState(int Type, int Shutdown, int SendBuffer, int ReceiveBuffer, int PendingError, bool RefusedOnce,
+        IReadOnlyList<(int Name, int Value)> Options, IReadOnlyList<byte[]> Queue);
 
     /// <summary>What the two ends share: the count that changes with either end's readiness.</summary>
     private sealed class Connection

@@ -118,6 +118,30 @@ internal sealed class SocketQueue
         return message.Length;
     }
 
+    /// <summary>What is queued, for a snapshot: each message, or a stream's bytes as one piece (none when empty).</summary>
+    public List<byte[]> Snapshot()
+    {
+        if (!Messages)
+        {
+            var bytes = new byte[Bytes];
+            ReadBytes(bytes, peek: true);
+            return Bytes == 0 ? [] : [bytes];
+        }
+        return [.. _segments.Select(s => s.Data.AsSpan(s.Start, s.Length).ToArray())];
+    }
+
+    /// <summary>Queues what <see cref="Snapshot"/> gave, charged as it was sent; false when the program's buffers
+    /// cannot hold it.</summary>
+    public bool Restore(IReadOnlyList<byte[]> pieces)
+    {
+        foreach (var piece in pieces)
+        {
+            if (Append(piece, long.MaxValue) != piece.Length)
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>Drops everything (the end was closed) and gives its memory back.</summary>
     public void Clear()
     {

@@ -23,6 +23,9 @@ internal sealed class SyntheticDirectory : OpenFile
 
     public override bool IsDirectory => true;
 
+    /// <summary>The next entry a read returns (what lseek takes back), for a snapshot.</summary>
+    internal int Position => _next;
+
     public override long Read(Span<byte> buffer) => -Errno.EISDIR;
 
     /// <summary>linux_dirent64 records: d_ino, d_off, d_reclen, d_type, the NUL-terminated name, 8-byte aligned;

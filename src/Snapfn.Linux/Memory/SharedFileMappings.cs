@@ -20,8 +20,9 @@ namespace Snapfn.Linux.Memory;
 /// points (each writes back only the bytes it changed, byte by byte, so neither overwrites the other). What does
 /// not: a store is not in the file while nothing syncs it (another process could tell; none exists here); pages
 /// past the end of the file read as zero and are never written back (Linux raises SIGBUS there); a store made by
-/// another thread while a sync copies the mapping may be lost; shared mappings are not kept in snapshots (a
-/// snapshot with one is refused).</para>
+/// another thread while a sync copies the mapping may be lost. A snapshot writes every mapping's stores back
+/// (<see cref="SyncAll"/>), so that its /tmp and its memory agree, and a restore registers each mapping again over
+/// the restored file (<see cref="Add"/>): the write-back goes on in every copy.</para>
 /// </summary>
 public sealed class SharedFileMappings : IMappedFiles
 {
@@ -79,6 +80,20 @@ public sealed class SharedFileMappings : IMappedFiles
         Bytes += (long)length;
         return 0;
     }
+
+    /// <summary>Every mapping's stores into its file, and every mapping from its file (a snapshot's /tmp then holds what
+    /// its memory does).</summary>
+    internal void SyncAll()
+    {
+        foreach (var key in _files.Keys.ToList())
+            SyncFile(key);
+    }
+
+    /// <summary>Each mapping's guest path (the one it was made by) and the identity of its file on the host.</summary>
+    internal IEnumerable<(string Path, (ulong Dev, ulong Ino) File)> Files() => _regions.Select(r => (r.Path, r.Key));
+
+    /// <summary>The identity of <paramref name="fd"/>'s file on the host (device, inode), as <see cref="Files"/> gives it.</summary>
+    internal static (ulong Dev, ulong Ino)? IdentityOf(SafeFd fd) => KeyOf(fd);
 
     /// <summary>The host file behind the shared mapping at <paramref name="address"/>, or null.</summary>
     internal SafeFd? FileAt(ulong address) => _regions.FirstOrDefault(r => address >= r.Start && address < r.End)?.File.Fd;

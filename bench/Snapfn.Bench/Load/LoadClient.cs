@@ -41,6 +41,10 @@ public sealed class LoadClient
         _origin = _time.GetTimestamp();
     }
 
+    /// <summary>Called with each request once it is counted (after a 429, once its client's pause has started), on
+    /// the client's task: progress, and the tests' hook.</summary>
+    public Action<LoadSample>? Answered { get; init; }
+
     /// <summary>Milliseconds since the run's timeline started.</summary>
     public double NowMs => _time.GetElapsedTime(_origin).TotalMilliseconds;
 
@@ -74,11 +78,17 @@ public sealed class LoadClient
                         stop.Cancel();
                     }
                 }
-                if (sample.Outcome == LoadOutcome.Throttled && RetryAfter(sample, windowEnd) is { } pause)
+                // A 429's pause starts before the sample is reported, so that whoever is told (a test moving the
+                // clock) sees the client already waiting.
+                var pause = sample.Outcome == LoadOutcome.Throttled && RetryAfter(sample, windowEnd) is { } wait
+                    ? Task.Delay(wait, _time, stop.Token)
+                    : null;
+                Answered?.Invoke(sample);
+                if (pause is not null)
                 {
                     try
                     {
-                        await Task.Delay(pause, _time, stop.Token).ConfigureAwait(false);
+                        await pause.ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {

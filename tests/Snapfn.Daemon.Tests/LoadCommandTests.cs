@@ -62,3 +62,51 @@ public sealed class LoadCommandTests
         return (process.ExitCode, await stderr);
     }
 }
+
+/// <summary>
+/// The load experiment's run with a real <c>snapfn serve</c> and a real <c>snapfn deploy</c>, without KVM: the deploy
+/// is refused (the function is given a built-in's name, refused before anything would need a VM), and the run fails
+/// with the deploy's own words, after it has stopped the daemon and deleted its home. What it checks is the bench's
+/// orchestration and clean-up, not the platform.
+/// </summary>
+public sealed class LoadExperimentProcessTests
+{
+    [Fact]
+    public async Task A_refused_deploy_fails_the_run_with_its_reason_and_leaves_no_daemon_or_home_behind()
+    {
+        using var scratch = new TempDirectory();
+        var settings = Bench.Load.LoadSettings.For(quick: true) with { Function = "py-hello-world" };
+        var experiment = new Bench.Load.LoadExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), Platform.FunctionCatalog.Default())
+        {
+            RequireMachine = () => { },
+        };
+        var steps = new List<string>();
+        var runs = Path.Combine(scratch.Path, "scratch");
+
+        var error = await Assert.ThrowsAsync<Bench.Load.LoadRunException>(() =>
+            experiment.RunAsync(runs, Path.Combine(scratch.Path, "user-home"), steps.Add, TestContext.Current.CancellationToken));
+
+        Assert.Contains("snapfn deploy exited with", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'py-hello-world' is a built-in function", error.Message, StringComparison.Ordinal);
+        Assert.Contains(steps, s => s.StartsWith("starting snapfn serve on http://127.0.0.1:", StringComparison.Ordinal));
+        Assert.Equal("stopping the daemon", steps[^1]);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(runs));
+        // No process of the run is left: none names its scratch folder on its command line or in its environment.
+        var left = Directory.EnumerateDirectories("/proc")
+            .Where(d => int.TryParse(Path.GetFileName(d), out var pid) && pid != Environment.ProcessId)
+            .Where(d =>
+            {
+                try
+                {
+                    return File.ReadAllText(Path.Combine(d, "cmdline")).Contains(runs, StringComparison.Ordinal)
+                        || File.ReadAllText(Path.Combine(d, "environ")).Contains(runs, StringComparison.Ordinal);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return false;
+                }
+            })
+            .ToList();
+        Assert.Empty(left);
+    }
+}

@@ -196,8 +196,11 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
         Directory.CreateDirectory(folder);
         foreach (var file in Directory.EnumerateFiles(source))
             File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        var manifest = FunctionManifest.Load(source) with { Name = settings.Function };
-        File.WriteAllText(Path.Combine(folder, FunctionManifest.FileName), manifest.ToJson());
+        // The built-in's snapfn.json has no name (a built-in is named by its folder); a user's folder must have one.
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, FunctionManifest.FileName)))?.AsObject()
+            ?? throw new LoadRunException($"{source}/{FunctionManifest.FileName} is not a JSON object");
+        manifest["name"] = settings.Function;
+        File.WriteAllText(Path.Combine(folder, FunctionManifest.FileName), manifest.ToJsonString() + "\n");
         return folder;
     }
 

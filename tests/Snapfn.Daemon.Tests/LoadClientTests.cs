@@ -216,6 +216,27 @@ public sealed class LoadClientTests : IAsyncLifetime
         Assert.True(double.IsNaN(figures.P50Ms));
     }
 
+    [Fact]
+    public async Task Cancelled_mid_level_the_clients_stop_and_return_what_was_answered_without_the_request_cut_short()
+    {
+        await StartAsync(new ServingOptions(), "");
+        var settings = new LoadSettings { Levels = [2], Warmup = TimeSpan.Zero, Duration = TimeSpan.FromSeconds(30) };
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var level = Client(settings).RunLevelAsync(2, interrupt.Token);
+
+        await RunningAsync(2);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Proceed();
+        // Both answered, both sent again; then Ctrl-C while those two run.
+        await RunningAsync(2);
+        await interrupt.CancelAsync();
+        var samples = await level;
+
+        Assert.Equal(2, samples.Samples.Count);
+        Assert.All(samples.Samples, s => Assert.Equal((LoadOutcome.Ok, 0.0, 1000.0), (s.Outcome, s.SentMs, s.LatencyMs)));
+        Assert.Null(samples.StoppedEarly);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _gate.TrySetResult();

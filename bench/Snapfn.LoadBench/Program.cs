@@ -12,6 +12,8 @@ using Snapfn.Platform;
 // Starts `snapfn serve` (a separate process) on a free loopback port with a fresh $SNAPFN_HOME, snapshots and records
 // the function over HTTP, then measures each (mode, concurrency) against the daemon and, right after, in process
 // through FunctionService (what `snapfn invoke` runs): one run, the same machine state, ratios comparable.
+// It measures the daemon's own overhead per mode (?mode=); the load of issue 21, the platform picking the path, is
+// `snapfn bench --experiment load` (bench/Snapfn.Bench/Load).
 var function = Arg("--function", "hello-world");
 var modes = Arg("--modes", "warm,faasnap").Split(',');
 var levels = Arg("--concurrency", "1,2,8").Split(',').Select(int.Parse).ToArray();

@@ -103,9 +103,18 @@ public sealed class Invoker : IDisposable
 
     /// <summary>The result of a run on a VM that was already there (a warm VM, a kept one) or booted for it: no
     /// restore, so no mode counters and nothing read from a page cache.</summary>
-    private static InvocationResult OnLiveVm(string function, string mode, byte[] output, long start, GuestRun run, bool coldStart) => new()
+    private static InvocationResult OnLiveVm(string function, string mode, byte[] output, long start, GuestRun run, bool coldStart) =>
+        Measured(function, mode, output, start, run, new Dictionary<string, double>(), cachedPagesBefore: 0) with { ColdStart = coldStart };
+
+    /// <summary>
+    /// The one place an invocation's result takes its timings from its run, whatever served it: restore from
+    /// <paramref name="start"/> (the invocation's start, a restore's or a kept VM's turn) to the guest's first
+    /// instruction, execute from there to its result, total the two, and the run's timestamps; and its counters with
+    /// the run's VM exits.
+    /// </summary>
+    private static InvocationResult Measured(string function, string mode, byte[] output, long start, GuestRun run,
+        IReadOnlyDictionary<string, double> counters, long cachedPagesBefore) => new()
     {
-        ColdStart = coldStart,
         Function = function,
         Mode = mode,
         Output = output,
@@ -114,8 +123,8 @@ public sealed class Invoker : IDisposable
         TotalMs = BootRun.Ms(start, run.StoppedAt),
         StartedAt = start,
         StoppedAt = run.StoppedAt,
-        CachedPagesBefore = 0,
-        Counters = WithExits(new Dictionary<string, double>(), run),
+        CachedPagesBefore = cachedPagesBefore,
+        Counters = WithExits(counters, run),
     };
 
     /// <summary>An idle warm VM booted from the same code as <paramref name="function"/> now; idle ones of an older
@@ -288,19 +297,9 @@ public sealed class Invoker : IDisposable
         }
         _shells.Replenish(snapshot.State.MemorySize);
         Telemetry.InvocationTelemetry.Restored(start, memoryRestored, timeline, run);
-        var result = new InvocationResult
+        var result = Measured(function.Name, label, output, start, run, kept?.Counters ?? memory.Counters, cachedBefore) with
         {
-            Function = function.Name,
-            Mode = label,
-            Output = output,
-            RestoreMs = BootRun.Ms(start, run.EnteredAt),
-            ExecuteMs = BootRun.Ms(run.EnteredAt, run.StoppedAt),
-            TotalMs = BootRun.Ms(start, run.StoppedAt),
-            StartedAt = start,
-            StoppedAt = run.StoppedAt,
-            CachedPagesBefore = cachedBefore,
             FilePmdMappedKb = filePmdMappedKb,
-            Counters = WithExits(kept?.Counters ?? memory.Counters, run),
             Degraded = (kept?.Degraded ?? memory.Degraded) ?? (cold && cachedBefore > 0
                 ? $"the run was asked cold, but {cachedBefore} pages of the mode's files were in the page cache before it (something else maps them?)"
                 : null),

@@ -70,6 +70,7 @@ public sealed partial class ErrorModelTests
         (new Snapfn.Cluster.Serving.ClusterUnavailableException("cannot reach NATS"), ErrorCode.HostError),
         (new Snapfn.Cluster.Artifacts.ArtifactException("chunk 3 is not what its name says"), ErrorCode.SnapshotUnusable),
         (new Snapfn.Bench.Cluster.ClusterRunException("worker w2 did not start"), ErrorCode.HostError),
+        (new Snapfn.Bench.Load.LoadRunException("the deploy took no snapshot"), ErrorCode.HostError),
     ];
 
     /// <summary>Exceptions that are not Snapfn's but reach the edges.</summary>

@@ -32,8 +32,9 @@ public static class BenchCommand
         _ => throw new UsageException($"--suite must be python, c or node, not '{suite}'"),
     };
 
-    /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote); and cluster (issue 23).</summary>
-    public static readonly string[] Experiments = ["paper", "drift", "concurrency", "remote", "cluster"];
+    /// <summary>The paper's experiments: E1 (paper), E2 (drift), E3 (concurrency), E4 (remote); cluster (issue 23) and
+    /// load (issue 21).</summary>
+    public static readonly string[] Experiments = ["paper", "drift", "concurrency", "remote", "cluster", "load"];
 
     /// <summary>E3's functions: one small, one with a working set of tens of MB; --quick keeps the small one.</summary>
     private static readonly string[] _concurrencyFunctions = ["py-json", "py-image"];
@@ -53,7 +54,7 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "print results.json to stdout as well" };
         var experiment = new Option<string>("--experiment")
         {
-            Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4); cluster: three workers on NATS, one killed mid-burst (needs KVM and nats-server)",
+            Description = "paper: record with A, test with B (E1); drift: inputs of growing size (E2); concurrency: N cold invocations at once (E3); remote: the snapshot on a network file system (E4); cluster: three workers on NATS, one killed mid-burst (needs KVM and nats-server); load: 1, 8 and 32 clients on a daemon, no mode, the platform picking the path (needs KVM)",
             DefaultValueFactory = _ => "paper",
         };
         var readAhead = new Option<int?>("--read-ahead-kb")
@@ -78,6 +79,9 @@ public static class BenchCommand
                 throw new UsageException($"--experiment must be {string.Join(", ", Experiments)}, not '{name}'");
             if (name == "cluster")
                 return RunCluster(isQuick, parse.GetValue(requests), List(parse.GetValue(functions)), List(parse.GetValue(modes)), parse.GetValue(repeat),
+                    parse.GetValue(output), parse.GetValue(json));
+            if (name == "load")
+                return RunLoad(isQuick, parse.GetValue(requests), List(parse.GetValue(functions)), List(parse.GetValue(modes)), parse.GetValue(repeat),
                     parse.GetValue(output), parse.GetValue(json));
             var suiteFunctions = Suite(parse.GetValue(suite)!, isQuick);
             var options = new BenchOptions
@@ -280,6 +284,47 @@ public static class BenchCommand
         var code = Finish(folder, resultsPath, json, experiment.Partial);
         // Lost requests are the experiment's failure: the issue's check is `lost 0`.
         return code == 0 && report.Lost > 0 ? CliErrors.Failure : code;
+    }
+
+    /// <summary>The load experiment (issue 21): as the cluster experiment, it refuses on a machine without KVM before
+    /// it starts anything, and on Ctrl-C or SIGTERM stops the daemon it started before it writes what it measured.</summary>
+    private static int RunLoad(bool quick, int? requests, string[]? functions, string[]? modes, int? repeat, string? output, bool json)
+    {
+        Bench.Load.LoadSettings settings;
+        try
+        {
+            settings = Bench.Load.LoadSettings.For(quick, functions, modes, repeat, requests);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        Bench.Load.LoadExperiment.RequireKvm();
+        var folder = output ?? Bench.Load.LoadSettings.DefaultFolder(DateTime.Now);
+        Directory.CreateDirectory(folder);
+        var home = SnapfnHome.Default();
+        var experiment = new Bench.Load.LoadExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), FunctionCatalog.Default());
+        Bench.Load.LoadRun run;
+        var scratch = Path.Combine(folder, "scratch");
+        using (var signals = new Bench.Cluster.ShutdownSignals())
+        {
+            try
+            {
+                run = experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), signals.Token).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                if (Directory.Exists(scratch) && !Directory.EnumerateFileSystemEntries(scratch).Any())
+                    Directory.Delete(scratch);
+            }
+        }
+        var report = new Bench.Load.LoadReport(run, MachineSettings.Facts(home));
+        var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, repeat: 1);
+        foreach (var line in report.SummaryLines())
+            AnsiConsole.WriteLine(line);
+        var code = Finish(folder, resultsPath, json, experiment.Partial);
+        // A level stopped by its errors measured a broken daemon, not its load: the report says which errors.
+        return code == 0 && run.Levels.Any(l => l.Requests.StoppedEarly is not null) ? CliErrors.Failure : code;
     }
 
     private static void RefuseWarm(BenchOptions options, string experiment)

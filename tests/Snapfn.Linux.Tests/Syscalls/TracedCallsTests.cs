@@ -273,5 +273,21 @@ public sealed class TracedCallsTests : IDisposable
         Assert.All(traced.Where(n => n is not ("rseq")), name => Assert.NotNull(byName[name].Function));
     }
 
+    /// <summary>libuv's uv_cpu_info (Node's os.cpus()) counts the cpuN lines of /proc/stat and sscanf's six numbers
+    /// after each, aborting the program when they are not there.</summary>
+    [Fact]
+    public void Proc_stat_describes_one_cpu_in_the_format_libuv_parses()
+    {
+        var fd = _h.Call(Openat, AtFdcwd, Path0("/proc/stat"), 0x80000 /* O_CLOEXEC */);
+        Assert.True(fd >= 0, $"open /proc/stat: {fd}");
+        var n = _h.Call(0 /* read */, (ulong)fd, _h.Scratch + 0x2000, 4096);
+        Assert.True(n > 0);
+        var lines = System.Text.Encoding.ASCII.GetString(_h.Process.User.Readable(_h.Scratch + 0x2000, (ulong)n)).Split('\n');
+        Assert.StartsWith("cpu  ", lines[0], StringComparison.Ordinal);
+        var cpus = lines.Where(l => l.StartsWith("cpu", StringComparison.Ordinal) && l.Length > 3 && char.IsAsciiDigit(l[3])).ToArray();
+        var cpu0 = Assert.Single(cpus);
+        Assert.True(cpu0["cpu0 ".Length..].Split(' ').Count(f => ulong.TryParse(f, out _)) >= 6, cpu0);
+    }
+
     public void Dispose() => _h.Dispose();
 }

@@ -1,6 +1,6 @@
 /* runtimes: the calls Debian's node (V8, libuv) and python3 (threads, asyncio) were traced making at start and
  * per request that the layer used to refuse (docs/node-syscalls.md): capget/capset, statx, the protection-key calls,
- * clone3's argument checks, mprotect's protection bits, madvise(MADV_DONTFORK), and robust mutexes whose owner
+ * clone3's argument checks, mprotect's protection bits, madvise(MADV_DONTFORK), rt_sigaction's unknown flag bits, and robust mutexes whose owner
  * thread exits (the robust futex list walked at exit). Run as `/tests/runtimes-static` (no arguments).
  *
  * Every check is a plain Linux program's expectation: the answers Snapfn gives where Linux may differ (no
@@ -128,6 +128,32 @@ static void check_protection(void)
     munmap(page, 4096);
 }
 
+/* --- rt_sigaction's flag bits --------------------------------------------------------------------------------- */
+
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+static void ignore_signal(int signal)
+{
+    (void)signal;
+}
+
+static void check_sigaction_flags(void)
+{
+    /* Node's SIGINT handler: glibc sign-extends an int's SA_RESETHAND (0x80000000) into the upper half. Linux keeps
+     * only the flag bits it knows, so a program can probe for one (SA_UNSUPPORTED, 0x400) by reading it back. */
+    struct kernel_sigaction action = {ignore_signal, 0xffffffff80000000ul | SA_RESTART | 0x400, NULL, 0};
+    struct kernel_sigaction old;
+    if (lt_sys_ok("sigaction-unknown-flags", syscall(SYS_rt_sigaction, SIGUSR2, &action, NULL, 8)) &&
+        lt_sys_ok("sigaction-read-back", syscall(SYS_rt_sigaction, SIGUSR2, NULL, &old, 8)))
+        lt_check("sigaction-unknown-flags-dropped", old.flags == (0x80000000ul | SA_RESTART), "flags 0x%lx", old.flags);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 /* --- clone3's checks ------------------------------------------------------------------------------------------ */
 
 static void check_clone3_arguments(void)
@@ -218,6 +244,7 @@ int main(void)
     check_capabilities();
     check_statx();
     check_protection();
+    check_sigaction_flags();
     check_clone3_arguments();
     check_robust_mutex();
     return lt_finish();

@@ -7,7 +7,7 @@ namespace Snapfn.Linux.Tests.Syscalls;
 
 /// <summary>Issue 24: the calls Debian's node and python3 were traced making on the host (docs/node-syscalls.md) that
 /// the layer answered with ENOSYS or got wrong: capget/capset, the protection-key calls, statx, clone3, mprotect's
-/// checks of its protection bits, and io_uring refused without a warning. Hostile pointers are EFAULT, never a VMM
+/// checks of its protection bits, rt_sigaction's unknown flag bits, /proc/stat, and io_uring refused without a warning. Hostile pointers are EFAULT, never a VMM
 /// exception.</summary>
 public sealed class TracedCallsTests : IDisposable
 {
@@ -271,6 +271,17 @@ public sealed class TracedCallsTests : IDisposable
         var byName = SyscallTable.All.ToDictionary(e => e.Name);
         Assert.All(traced, name => Assert.NotEqual(SupportLevel.Unsupported, byName[name].Support));
         Assert.All(traced.Where(n => n is not ("rseq")), name => Assert.NotNull(byName[name].Function));
+    }
+
+    [Fact]
+    public void Rt_sigaction_keeps_only_the_flag_bits_linux_knows()
+    {
+        // Node's SIGINT handler as glibc passes it: SA_RESETHAND sign-extended from an int; SA_UNSUPPORTED (0x400) is
+        // how a program probes for flags, and must not come back.
+        _h.Write(Args, new Kernel.kernel_sigaction { sa_handler = 0x400100, sa_flags = 0xffff_ffff_8000_0000UL | 0x0400_0000 | 0x400, sa_restorer = 0x400200 });
+        Assert.Equal(0, _h.Call(13, 2 /* SIGINT */, Args, 0, 8));
+        Assert.Equal(0, _h.Call(13, 2, 0, Args + 0x40, 8));
+        Assert.Equal(0x8000_0000UL | 0x0400_0000, _h.Read<Kernel.kernel_sigaction>(Args + 0x40).sa_flags);
     }
 
     /// <summary>libuv's uv_cpu_info (Node's os.cpus()) counts the cpuN lines of /proc/stat and sscanf's six numbers

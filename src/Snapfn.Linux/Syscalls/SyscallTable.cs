@@ -380,7 +380,7 @@ public static class SyscallTable
         [321] = Unsupported("bpf"),
         [322] = Denied("execveat", Errno.EACCES, "no exec"),
         [323] = Unsupported("userfaultfd"),
-        [324] = Denied("membarrier", Errno.ENOSYS, "one thread"),
+        [324] = Denied("membarrier", Errno.ENOSYS, "not implemented: glibc, python3 and node do not call it (docs/node-syscalls.md)"),
         [325] = Supported("mlock2", MemoryCalls.Nothing),
         [326] = Unsupported("copy_file_range"),
         [327] = Unsupported("preadv2"),

@@ -80,6 +80,11 @@ static void check_statx(void)
     memset(&stx, 0, sizeof stx);
     if (lt_sys_ok("statx-empty-path", syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx)))
         lt_check("statx-empty-path-is-the-fd", stx.stx_ino == st.st_ino, "ino %llu", (unsigned long long)stx.stx_ino);
+    struct stat cwd;
+    memset(&stx, 0, sizeof stx);
+    if (lt_sys_ok("statx-cwd-empty-path", syscall(SYS_statx, AT_FDCWD, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx)) &&
+        lt_sys_ok("statx-cwd-stat", stat(".", &cwd)))
+        lt_check("statx-cwd-is-the-working-directory", stx.stx_ino == cwd.st_ino, "ino %llu", (unsigned long long)stx.stx_ino);
     memset(&stx, 0, sizeof stx);
     if (lt_sys_ok("statx-dir-nofollow", syscall(SYS_statx, AT_FDCWD, "/tmp", AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx)))
         lt_check("statx-dir-type", S_ISDIR(stx.stx_mode), "mode 0%o", stx.stx_mode);

@@ -252,12 +252,17 @@ internal static class FileCalls
         return 0;
     }
 
-    /// <summary>What fstatat(dirfd, path, flags) finds: the descriptor itself for AT_EMPTY_PATH and "".</summary>
+    /// <summary>What fstatat(dirfd, path, flags) finds: the descriptor itself for AT_EMPTY_PATH and "" (the working
+    /// directory for AT_FDCWD, as Linux).</summary>
     private static long Lookup(LinuxProcess p, int dirfd, ulong pathAddress, int flags, out Kernel.stat st)
     {
         st = default;
         if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
+        {
+            if (dirfd == Libc.AT_FDCWD)
+                return ProcFiles.Normalize(p.Cwd) is { } cwdProc ? ProcFiles.Stat(p, cwdProc, true, out st) : p.Root.Stat(p.Cwd, true, out st);
             return p.Files.Get(dirfd) is { } file ? file.Stat(out st) : -Errno.EBADF;
+        }
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;

@@ -158,6 +158,9 @@ public sealed class TracedCallsTests : IDisposable
         Assert.True(fd >= 0);
         Assert.Equal(stx.stx_ino, StatxOf("", 0x1000 /* AT_EMPTY_PATH */, (ulong)fd).stx_ino);
         Assert.Equal(0x4000, StatxOf("/etc", 0x100 /* AT_SYMLINK_NOFOLLOW */).stx_mode & 0xf000);
+        Assert.Equal(StatxOf("/").stx_ino, StatxOf("", 0x1000).stx_ino); // AT_FDCWD with "": the working directory, /
+        Assert.Equal(0, _h.Call(Newfstatat, AtFdcwd, Path0(""), _h.Scratch + 0x800, 0x1000));
+        Assert.Equal(StatxOf("/").stx_ino, _h.Read<Kernel.stat>(_h.Scratch + 0x800).st_ino);
     }
 
     /// <summary>glibc's makedev.</summary>

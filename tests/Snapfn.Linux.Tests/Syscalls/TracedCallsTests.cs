@@ -257,6 +257,38 @@ public sealed class TracedCallsTests : IDisposable
         Assert.Equal(SupportLevel.Denied, SyscallTable.Lookup(425)!.Support);
     }
 
+    /// <summary>Every combination of pointers at the edges of guest memory and of 64-bit space, and of sizes around
+    /// the limits, for the calls this change serves: each answer is an errno Linux gives or a success, never a VMM
+    /// exception (which <see cref="LinuxProcess.Serve"/> would turn into the program's failure).</summary>
+    [Fact]
+    public void Hostile_arguments_to_the_new_calls_are_errnos()
+    {
+        ulong[] pointers = [0, 8, _h.Scratch, End - 2, End - 12, End, 1UL << 47, ulong.MaxValue - 3, ulong.MaxValue];
+        ulong[] numbers = [0, 1, 63, 64, 88, 4097, 0x8000_0000, ulong.MaxValue];
+        int[] allowed = [0, Errno.EFAULT, Errno.EINVAL, Errno.E2BIG, Errno.EPERM, Errno.ESRCH, Errno.ENOENT, Errno.EBADF, Errno.EAGAIN, Errno.ENOTDIR,
+            Errno.ENAMETOOLONG];
+        foreach (var a0 in pointers)
+        {
+            foreach (var a1 in pointers.Concat(numbers))
+            {
+                _h.Write(_h.Scratch, 0UL); // a clone_args or capability header the calls may read: zeros
+                Check(Capget, a0, a1);
+                Check(Capset, a0, a1);
+                Check(Clone3, a0, a1);
+                Check(PkeyAlloc, a0, a1);
+                Check(PkeyFree, a0);
+                foreach (var flags in numbers)
+                    Check(Statx, AtFdcwd, a0, flags, a1, a0);
+            }
+        }
+
+        void Check(ulong number, ulong a0 = 0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0)
+        {
+            var result = _h.Call(number, a0, a1, a2, a3, a4);
+            Assert.True(result == 0 || allowed.Contains((int)-result), $"{number}(0x{a0:x}, 0x{a1:x}, 0x{a2:x}, 0x{a3:x}, 0x{a4:x}) = {result}");
+        }
+    }
+
     /// <summary>Every call node (hello-world, json and a handler using fs, crypto, zlib and timers) and python3 (a
     /// ThreadPoolExecutor and asyncio) made when traced natively (docs/node-syscalls.md): each is served, or refused on
     /// purpose with an errno the program handles; none is a gap that would print a warning.</summary>

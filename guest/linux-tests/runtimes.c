@@ -1,6 +1,6 @@
 /* runtimes: the calls Debian's node (V8, libuv) and python3 (threads, asyncio) were traced making at start and
  * per request that the layer used to refuse (docs/node-syscalls.md): capget/capset, statx, the protection-key calls,
- * clone3's argument checks, mprotect's protection bits, madvise(MADV_DONTFORK), rt_sigaction's unknown flag bits, and robust mutexes whose owner
+ * clone3's argument checks, mprotect's protection bits, madvise(MADV_DONTFORK), rt_sigaction's unknown flag bits, /proc/self/stat and statm as libuv reads them, and robust mutexes whose owner
  * thread exits (the robust futex list walked at exit). Run as `/tests/runtimes-static` (no arguments).
  *
  * Every check is a plain Linux program's expectation: the answers Snapfn gives where Linux may differ (no
@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -159,6 +161,51 @@ static void check_sigaction_flags(void)
     signal(SIGUSR2, SIG_DFL);
 }
 
+/* --- /proc/self/stat and statm -------------------------------------------------------------------------------- */
+
+/* The field after the n-th space following the ')' that ends the command name: libuv's way to the resident size
+ * (uv_resident_set_memory, Node's process.memoryUsage()), which reads field 24 with n = 22. */
+static long stat_field_after_name(const char *line, int n)
+{
+    const char *s = strrchr(line, ')');
+    for (int i = 0; s != NULL && i < n; i++)
+        s = strchr(s + 1, ' ');
+    return s == NULL ? -1 : strtol(s, NULL, 10);
+}
+
+static void check_proc_stat(void)
+{
+    char line[1024];
+    int fd = open("/proc/self/stat", O_RDONLY);
+    if (!lt_sys_ok("proc-stat-open", fd))
+        return;
+    ssize_t n = read(fd, line, sizeof line - 1);
+    close(fd);
+    if (!lt_check("proc-stat-read", n > 0, "read returned %zd", n))
+        return;
+    line[n] = '\0';
+    lt_check("proc-stat-pid", strtol(line, NULL, 10) == getpid(), "%.40s", line);
+    lt_check("proc-stat-name", strchr(line, '(') != NULL && strrchr(line, ')') != NULL, "%.40s", line);
+    long rss = stat_field_after_name(line, 22);
+    lt_check("proc-stat-rss-pages", rss > 0 && rss < (1L << 40) / 4096, "rss %ld", rss);
+    lt_check("proc-stat-threads", stat_field_after_name(line, 18) >= 1, "threads %ld", stat_field_after_name(line, 18));
+    lt_check("proc-stat-vsize", stat_field_after_name(line, 21) >= rss * 4096, "vsize %ld rss %ld", stat_field_after_name(line, 21), rss);
+    int fields = 0;
+    for (const char *s = strrchr(line, ')'); s != NULL; s = strchr(s + 1, ' '))
+        fields++;
+    lt_check("proc-stat-fields", fields >= 50, "%d fields after the name", fields + 1);
+
+    fd = open("/proc/self/statm", O_RDONLY);
+    if (!lt_sys_ok("proc-statm-open", fd))
+        return;
+    n = read(fd, line, sizeof line - 1);
+    close(fd);
+    line[n > 0 ? n : 0] = '\0';
+    unsigned long size = 0, resident = 0, shared = 0, text = 0, lib = 0, data = 0, dt = 0;
+    lt_check("proc-statm", sscanf(line, "%lu %lu %lu %lu %lu %lu %lu", &size, &resident, &shared, &text, &lib, &data, &dt) == 7 &&
+             resident > 0 && resident <= size && data <= size, "%s", line);
+}
+
 /* --- clone3's checks ------------------------------------------------------------------------------------------ */
 
 static void check_clone3_arguments(void)
@@ -250,6 +297,7 @@ int main(void)
     check_statx();
     check_protection();
     check_sigaction_flags();
+    check_proc_stat();
     check_clone3_arguments();
     check_robust_mutex();
     return lt_finish();

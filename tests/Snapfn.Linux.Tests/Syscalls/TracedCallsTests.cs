@@ -7,7 +7,7 @@ namespace Snapfn.Linux.Tests.Syscalls;
 
 /// <summary>Issue 24: the calls Debian's node and python3 were traced making on the host (docs/node-syscalls.md) that
 /// the layer answered with ENOSYS or got wrong: capget/capset, the protection-key calls, statx, clone3, mprotect's
-/// checks of its protection bits, rt_sigaction's unknown flag bits, /proc/stat, and io_uring refused without a warning. Hostile pointers are EFAULT, never a VMM
+/// checks of its protection bits, rt_sigaction's unknown flag bits, /proc/stat, /proc/self/stat and statm, and io_uring refused without a warning. Hostile pointers are EFAULT, never a VMM
 /// exception.</summary>
 public sealed class TracedCallsTests : IDisposable
 {
@@ -317,6 +317,44 @@ public sealed class TracedCallsTests : IDisposable
         Assert.Equal(0, _h.Call(13, 2 /* SIGINT */, Args, 0, 8));
         Assert.Equal(0, _h.Call(13, 2, 0, Args + 0x40, 8));
         Assert.Equal(0x8000_0000UL | 0x0400_0000, _h.Read<Kernel.kernel_sigaction>(Args + 0x40).sa_flags);
+    }
+
+    private string ReadFile(string path)
+    {
+        var fd = _h.Call(Openat, AtFdcwd, Path0(path), 0);
+        Assert.True(fd >= 0, $"open {path}: {fd}");
+        var n = _h.Call(0 /* read */, (ulong)fd, _h.Scratch + 0x2000, 4096);
+        Assert.True(n > 0, $"read {path}: {n}");
+        _h.Call(3 /* close */, (ulong)fd);
+        return System.Text.Encoding.ASCII.GetString(_h.Process.User.Readable(_h.Scratch + 0x2000, (ulong)n));
+    }
+
+    /// <summary>libuv's uv_resident_set_memory (Node's process.memoryUsage()) reads /proc/self/stat's 24th field, the
+    /// resident pages, after the command name's ')'; it threw ENOENT in the VM before the file existed.</summary>
+    [Fact]
+    public void Proc_self_stat_and_statm_have_linux_fields_where_libuv_reads_them()
+    {
+        Assert.Equal(0, _h.Call(157 /* prctl */, 15 /* PR_SET_NAME */, _h.Text(_h.Scratch + 0x300, "a (b) c")));
+        Assert.Equal(0, _h.Call(Mprotect, _h.Scratch + 0x10000, 0x10000, 0)); // PROT_NONE: not resident
+        var line = ReadFile("/proc/self/stat").TrimEnd('\n');
+        Assert.StartsWith("1 (a (b) c) R ", line, StringComparison.Ordinal);
+        var fields = line[(line.LastIndexOf(')') + 2)..].Split(' ');
+        Assert.Equal(52 - 2, fields.Length);
+        long Field(int n) => long.Parse(fields[n - 3], System.Globalization.CultureInfo.InvariantCulture);
+        var mapped = _h.Process.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length);
+        Assert.Equal((long)mapped, Field(23)); // vsize, bytes
+        Assert.Equal((long)(mapped - 0x10000) / 4096, Field(24)); // rss, pages
+        Assert.Equal(1, Field(20)); // threads
+        Assert.Equal(17, Field(38)); // exit signal
+        Assert.Equal(ReadFile("/proc/1/stat"), ReadFile("/proc/self/stat"));
+
+        var statm = ReadFile("/proc/self/statm").TrimEnd('\n').Split(' ').Select(ulong.Parse).ToArray();
+        Assert.Equal(7, statm.Length);
+        Assert.Equal(mapped / 4096, statm[0]);
+        Assert.Equal((mapped - 0x10000) / 4096, statm[1]);
+
+        Assert.Equal(0, _h.Call(Newfstatat, AtFdcwd, Path0("/proc/self/stat"), _h.Scratch + 0x800, 0));
+        Assert.Equal(Kernel.S_IFREG, _h.Read<Kernel.stat>(_h.Scratch + 0x800).st_mode & Kernel.S_IFMT);
     }
 
     /// <summary>libuv's uv_cpu_info (Node's os.cpus()) counts the cpuN lines of /proc/stat and sscanf's six numbers

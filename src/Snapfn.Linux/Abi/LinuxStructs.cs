@@ -156,6 +156,55 @@ public static class Kernel
         public int msg_flags;
     }
 
+    /// <summary>struct statx_timestamp.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct statx_timestamp
+    {
+        public long tv_sec;
+        public uint tv_nsec;
+        public int reserved;
+    }
+
+    /// <summary>struct statx (256 bytes): what statx writes, the spare words zero.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 256)]
+    public struct statx
+    {
+        public uint stx_mask;
+        public uint stx_blksize;
+        public ulong stx_attributes;
+        public uint stx_nlink;
+        public uint stx_uid;
+        public uint stx_gid;
+        public ushort stx_mode;
+        public ushort spare0;
+        public ulong stx_ino;
+        public ulong stx_size;
+        public ulong stx_blocks;
+        public ulong stx_attributes_mask;
+        public statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+        public uint stx_rdev_major, stx_rdev_minor;
+        public uint stx_dev_major, stx_dev_minor;
+        public ulong stx_mnt_id;
+    }
+
+    /// <summary>struct clone_args, clone3's argument (its first version, CLONE_ARGS_SIZE_VER0, is 64 bytes; this is
+    /// the 88-byte version 2).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct clone_args
+    {
+        public ulong flags;
+        public ulong pidfd;
+        public ulong child_tid;
+        public ulong parent_tid;
+        public ulong exit_signal;
+        public ulong stack;
+        public ulong stack_size;
+        public ulong tls;
+        public ulong set_tid;
+        public ulong set_tid_size;
+        public ulong cgroup;
+    }
+
     /// <summary>struct ucred, SO_PEERCRED's answer.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct ucred

@@ -4,8 +4,8 @@ using Snapfn.Linux.Abi;
 namespace Snapfn.Linux.Files;
 
 /// <summary>
-/// A read-only file whose bytes the VMM makes up: /proc/cpuinfo and /sys/devices/system/cpu/{possible,present,
-/// online}, which libraries read to size their thread pools (PyTorch's cpuinfo aborts without them) and which
+/// A read-only file whose bytes the VMM makes up: /proc/cpuinfo, /proc/stat and /sys/devices/system/cpu/{possible,
+/// present,online}, which libraries read to size their thread pools (PyTorch's cpuinfo aborts without them) and which
 /// describe the guest: one CPU, with the host CPU's model and flags; /etc/passwd, /etc/group and /etc/nsswitch.conf
 /// with the guest's users, whatever the root holds there; /proc/self/status and /proc/self/maps (ProcFiles).
 /// </summary>
@@ -28,6 +28,9 @@ public sealed class ContentFile : OpenFile
         ["/sys/devices/system/cpu/possible"] = () => "0\n"u8.ToArray(),
         ["/sys/devices/system/cpu/present"] = () => "0\n"u8.ToArray(),
         ["/sys/devices/system/cpu/online"] = () => "0\n"u8.ToArray(),
+        // One CPU for libuv's uv_cpu_info (Node's os.cpus(), which is [] without the file, so that code sizing a pool
+        // by os.cpus().length gets 0), in the format it parses (it aborts on another); the times are not kept: zero.
+        ["/proc/stat"] = () => "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nintr 0\nctxt 0\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n"u8.ToArray(),
         // Who the program is: root (uid 0, as getuid says) and nobody, with Debian's names and homes; glibc reads these
         // for getpwuid/getgrgid (its default without nsswitch.conf is "files", which the file here also says).
         ["/etc/passwd"] = () => "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"u8.ToArray(),

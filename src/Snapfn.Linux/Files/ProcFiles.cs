@@ -11,14 +11,15 @@ namespace Snapfn.Linux.Files;
 /// <summary>
 /// The part of /proc that describes the program itself, made from the process's state when it is opened:
 /// /proc/self (also /proc/1) with fd/ (a link per open descriptor, to the path it was opened by, or pipe:[n] and
-/// anon_inode:[...] as Linux names them; /dev/fd is the same directory), status (identity, memory, signal masks) and
-/// maps (the address space's mappings). /proc/self/exe stays with <see cref="RootFileSystem"/>. Opening
+/// anon_inode:[...] as Linux names them; /dev/fd is the same directory), status (identity, memory, signal masks),
+/// stat and statm (the same in proc(5)'s one-line forms) and maps (the address space's mappings). /proc/self/exe stays with <see cref="RootFileSystem"/>. Opening
 /// /proc/self/fd/N reopens a file by its path, and shares a pipe's or eventfd's open file (Linux reopens the inode).
 /// </summary>
 internal static class ProcFiles
 {
     private const string Self = "/proc/self";
     private const ulong SelfInode = 0x400, FdInode = 0x500, StatusInode = 0x401, MapsInode = 0x402;
+    private static readonly string[] _files = ["maps", "stat", "statm", "status"];
 
     /// <summary>The /proc/self path <paramref name="path"/> names, or null when it is not one of these.</summary>
     public static string? Normalize(string path)
@@ -30,7 +31,7 @@ internal static class ProcFiles
         }
         if (path == "/dev/fd" || path.StartsWith("/dev/fd/", StringComparison.Ordinal))
             path = Self + "/fd" + path["/dev/fd".Length..];
-        return path is Self or Self + "/fd" or Self + "/status" or Self + "/maps" || FdNumber(path) is not null ? path : null;
+        return path is Self or Self + "/fd" || _files.Any(f => path == Self + "/" + f) || FdNumber(path) is not null ? path : null;
     }
 
     private static int? FdNumber(string path) =>
@@ -61,7 +62,7 @@ internal static class ProcFiles
         {
             case Self:
                 return new SyntheticDirectory(path, SelfInode,
-                    () => [("exe", SyntheticDirectory.DT_LNK), ("fd", SyntheticDirectory.DT_DIR), ("maps", SyntheticDirectory.DT_REG), ("status", SyntheticDirectory.DT_REG)]);
+                    () => [("exe", SyntheticDirectory.DT_LNK), ("fd", SyntheticDirectory.DT_DIR), .. _files.Select(f => (f, SyntheticDirectory.DT_REG))]);
             case Self + "/fd":
                 return new SyntheticDirectory(path, FdInode,
                     () => [.. p.Files.Entries().Select(e => (e.Fd.ToString(CultureInfo.InvariantCulture), SyntheticDirectory.DT_LNK))]);
@@ -71,7 +72,14 @@ internal static class ProcFiles
                     errno = Errno.ENOTDIR;
                     return null;
                 }
-                return new ContentFile(path, path.EndsWith("/maps", StringComparison.Ordinal) ? Maps(p) : Status(p), flags & Libc.O_ACCMODE);
+                var content = path[(Self.Length + 1)..] switch
+                {
+                    "maps" => Maps(p),
+                    "stat" => ProcessStat(p),
+                    "statm" => ProcessStatm(p),
+                    _ => Status(p),
+                };
+                return new ContentFile(path, content, flags & Libc.O_ACCMODE);
         }
     }
 
@@ -146,6 +154,40 @@ internal static class ProcFiles
             .Append("voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
         return Encoding.UTF8.GetBytes(text.ToString());
     }
+
+    /// <summary>
+    /// /proc/self/stat: proc(5)'s 52 fields on one line. libuv's uv_resident_set_memory (Node's process.memoryUsage())
+    /// reads the 24th, the resident size in pages, and fails without the file. Pages are not tracked one by one, so
+    /// the resident size is what is mapped with some access (a PROT_NONE reservation, such as V8's, is never
+    /// resident); the user time is the program's CPU time as times() counts it; addresses a debugger would read are 0,
+    /// as Linux shows them to a reader without ptrace access.
+    /// </summary>
+    private static byte[] ProcessStat(LinuxProcess p)
+    {
+        var (size, resident) = Sizes(p);
+        var ticks = TimeCalls.CpuNanoseconds(p) / 10_000_000; // USER_HZ is 100
+        var (pending, blocked) = (p.Signals.Thread.Pending | p.Signals.ProcessPending, p.Signals.Mask);
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"1 ({Encoding.UTF8.GetString(p.ThreadName)}) R 0 1 1 0 -1 4194560 0 0 0 0 {ticks} 0 0 0 20 0 {p.Threads.Count} 0 0 {size} " +
+            $"{resident / AddressSpace.PageSize} 18446744073709551615 0 0 0 0 0 {pending & 0x7fff_ffff} {blocked & 0x7fff_ffff} 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        return Encoding.ASCII.GetBytes(text);
+    }
+
+    /// <summary>/proc/self/statm: size, resident, shared, text, lib, data and dt in pages (resident as in stat).</summary>
+    private static byte[] ProcessStatm(LinuxProcess p)
+    {
+        var (size, resident) = Sizes(p);
+        var mappings = p.Space.Mappings;
+        var text = mappings.Where(m => m.Kind == MappingKind.File && (m.Protection & Protection.Execute) != 0).Aggregate(0UL, (sum, m) => sum + m.Length);
+        var data = mappings.Where(m => m.Kind is MappingKind.Heap or MappingKind.Anonymous or MappingKind.Stack).Aggregate(0UL, (sum, m) => sum + m.Length);
+        const ulong page = AddressSpace.PageSize;
+        return Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{size / page} {resident / page} 0 {text / page} 0 {data / page} 0\n"));
+    }
+
+    /// <summary>Bytes mapped, and of those mapped with some access.</summary>
+    private static (ulong Size, ulong Resident) Sizes(LinuxProcess p) =>
+        (p.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length),
+         p.Space.Mappings.Where(m => m.Protection != Protection.None).Aggregate(0UL, (sum, m) => sum + m.Length));
 
     /// <summary>One line a mapping, as Linux prints them: range, rwxp, offset, device, inode, what it maps.</summary>
     private static byte[] Maps(LinuxProcess p)

@@ -245,18 +245,79 @@ internal static class FileCalls
     {
         // Check the output buffer first, as Linux does before it looks the path up.
         _ = p.User.Writable(statAddress, (ulong)System.Runtime.CompilerServices.Unsafe.SizeOf<Kernel.stat>());
-        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
-            return Fstat(p, new SyscallArgs((ulong)dirfd, statAddress));
-        var path = Resolve(p, dirfd, pathAddress, out var errno);
-        if (path is null)
-            return -errno;
-        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
-        var result = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out var st) : p.Root.Stat(path, follow, out st);
+        var result = Lookup(p, dirfd, pathAddress, flags, out var st);
         if (result < 0)
             return result;
         p.User.Write(statAddress, st);
         return 0;
     }
+
+    /// <summary>What fstatat(dirfd, path, flags) finds: the descriptor itself for AT_EMPTY_PATH and "" (the working
+    /// directory for AT_FDCWD, as Linux).</summary>
+    private static long Lookup(LinuxProcess p, int dirfd, ulong pathAddress, int flags, out Kernel.stat st)
+    {
+        st = default;
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
+        {
+            if (dirfd == Libc.AT_FDCWD)
+                return ProcFiles.Normalize(p.Cwd) is { } cwdProc ? ProcFiles.Stat(p, cwdProc, true, out st) : p.Root.Stat(p.Cwd, true, out st);
+            return p.Files.Get(dirfd) is { } file ? file.Stat(out st) : -Errno.EBADF;
+        }
+        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        if (path is null)
+            return -errno;
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        return ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out st) : p.Root.Stat(path, follow, out st);
+    }
+
+    private const int AT_NO_AUTOMOUNT = 0x800, AT_STATX_FORCE_SYNC = 0x2000, AT_STATX_DONT_SYNC = 0x4000;
+    private const uint STATX_BASIC_STATS = 0x7ff, STATX__RESERVED = 0x8000_0000;
+
+    /// <summary>
+    /// statx(dirfd, path, flags, mask, buffer): what fstatat finds, in struct statx. The basic fields are always
+    /// filled and stx_mask says so (STATX_BASIC_STATS; no birth time, mount id or attributes, whatever the mask asks,
+    /// as Linux answers for a file system that has none of them). Linux's checks: a reserved mask bit, both sync
+    /// flags or an unknown flag is EINVAL. libuv (Node's fs.stat) calls it first and falls back to fstatat only on
+    /// ENOSYS.
+    /// </summary>
+    public static long Statx(LinuxProcess p, in SyscallArgs a)
+    {
+        var (dirfd, flags, mask) = (AsInt(a.A0), AsInt(a.A2), (uint)a.A3);
+        if ((mask & STATX__RESERVED) != 0 || (flags & (AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC)) == (AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC) ||
+            (flags & ~(Libc.AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | Libc.AT_EMPTY_PATH | AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC)) != 0)
+            return -Errno.EINVAL;
+        _ = p.User.Writable(a.A4, (ulong)System.Runtime.CompilerServices.Unsafe.SizeOf<Kernel.statx>());
+        var result = Lookup(p, dirfd, a.A1, flags, out var st);
+        if (result < 0)
+            return result;
+        p.User.Write(a.A4, new Kernel.statx
+        {
+            stx_mask = STATX_BASIC_STATS,
+            stx_blksize = (uint)st.st_blksize,
+            stx_nlink = (uint)st.st_nlink,
+            stx_uid = st.st_uid,
+            stx_gid = st.st_gid,
+            stx_mode = (ushort)st.st_mode,
+            stx_ino = st.st_ino,
+            stx_size = (ulong)st.st_size,
+            stx_blocks = (ulong)st.st_blocks,
+            stx_atime = Timestamp(st.st_atime, st.st_atime_nsec),
+            stx_ctime = Timestamp(st.st_ctime, st.st_ctime_nsec),
+            stx_mtime = Timestamp(st.st_mtime, st.st_mtime_nsec),
+            stx_rdev_major = Major(st.st_rdev),
+            stx_rdev_minor = Minor(st.st_rdev),
+            stx_dev_major = Major(st.st_dev),
+            stx_dev_minor = Minor(st.st_dev),
+        });
+        return 0;
+    }
+
+    private static Kernel.statx_timestamp Timestamp(long seconds, long nanoseconds) => new() { tv_sec = seconds, tv_nsec = (uint)nanoseconds };
+
+    // The userspace dev_t encoding (glibc's makedev, the kernel's new_encode_dev): 12 bits of major, 20 of minor.
+    private static uint Major(ulong dev) => (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
+
+    private static uint Minor(ulong dev) => (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
 
     public static long Getdents64(LinuxProcess p, in SyscallArgs a)
     {

@@ -90,18 +90,45 @@ internal static class MemoryCalls
         return 0;
     }
 
-    public static long Mprotect(LinuxProcess p, in SyscallArgs a)
+    private const ulong PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8, PROT_GROWSDOWN = 0x0100_0000, PROT_GROWSUP = 0x0200_0000;
+
+    public static long Mprotect(LinuxProcess p, in SyscallArgs a) => Protect(p, a.A0, a.A1, a.A2, pkey: -1);
+
+    /// <summary>pkey_mprotect(addr, len, prot, pkey): mprotect with pkey -1; any other key is EINVAL, since none can be
+    /// allocated (<see cref="PkeyAlloc"/>).</summary>
+    public static long PkeyMprotect(LinuxProcess p, in SyscallArgs a) => Protect(p, a.A0, a.A1, a.A2, AsInt(a.A3));
+
+    /// <summary>
+    /// pkey_alloc(flags, access_rights): EINVAL, as Linux on an x86 CPU whose protection keys are off (the guest's
+    /// CR4.PKE is clear and CPUID says so): a program learns there are none and runs without them (V8 asks for one
+    /// at start and carries on). Bad flags or rights are EINVAL too, as Linux checks them first.
+    /// </summary>
+    public static long PkeyAlloc(LinuxProcess p, in SyscallArgs a) => -Errno.EINVAL;
+
+    /// <summary>pkey_free(pkey): no key is ever allocated, so every one is EINVAL, as Linux's.</summary>
+    public static long PkeyFree(LinuxProcess p, in SyscallArgs a) => -Errno.EINVAL;
+
+    /// <summary>Linux's do_mprotect_pkey, in its order of checks: PROT_GROWSDOWN with PROT_GROWSUP, an unaligned
+    /// start (EINVAL), an empty range (0), a wrapping end (ENOMEM), unknown protection bits or a key that is not
+    /// allocated (EINVAL), a range outside the program's mappings (ENOMEM). PROT_SEM changes nothing on x86;
+    /// PROT_GROWSDOWN/UP apply the change to the range given only.</summary>
+    private static long Protect(LinuxProcess p, ulong start, ulong length, ulong prot, int pkey)
     {
-        if (!AddressSpace.IsPageAligned(a.A0))
+        if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
             return -Errno.EINVAL;
-        if (a.A1 == 0)
+        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+        if (!AddressSpace.IsPageAligned(start))
+            return -Errno.EINVAL;
+        if (length == 0)
             return 0;
         // Linux: an end that wraps (end <= start after rounding) is ENOMEM, like a range with unmapped pages.
-        if (!GuestRange.TryCreatePages(a.A0, a.A1, out var range))
+        if (!GuestRange.TryCreatePages(start, length, out var range))
             return -Errno.ENOMEM;
+        if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0 || pkey != -1)
+            return -Errno.EINVAL;
         if (!p.Space.InProgramRange(range))
-            return a.A0 < ProcessGuest.ProgramBase ? -Errno.EACCES : -Errno.ENOMEM;
-        return p.Space.Protect(range, (Protection)(a.A2 & 7)) ? 0 : -Errno.ENOMEM;
+            return start < ProcessGuest.ProgramBase ? -Errno.EACCES : -Errno.ENOMEM;
+        return p.Space.Protect(range, (Protection)(prot & 7)) ? 0 : -Errno.ENOMEM;
     }
 
     /// <summary>brk never fails with an errno: Linux answers a request it refuses with the current break.</summary>

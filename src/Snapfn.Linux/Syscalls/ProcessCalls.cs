@@ -56,6 +56,66 @@ internal static class ProcessCalls
         return 0;
     }
 
+    private const uint LINUX_CAPABILITY_VERSION_1 = 0x19980330, LINUX_CAPABILITY_VERSION_2 = 0x20071026,
+        LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+    /// <summary>
+    /// capget(header, data): the program holds no capability (effective, permitted and inheritable are empty), as
+    /// PR_CAPBSET_READ says of its bounding set: root inside the VM, but nothing a capability would let it do exists
+    /// there. Node asks at start whether it holds CAP_NET_BIND_SERVICE alone. Linux's version handshake: an unknown
+    /// version is EINVAL with the preferred version written back (0 when data is NULL, which is how a program asks).
+    /// </summary>
+    public static long Capget(LinuxProcess p, in SyscallArgs a)
+    {
+        var words = CapabilityWords(p, a.A0, out var errno);
+        if (a.A1 == 0 || errno != 0)
+            return a.A1 == 0 && errno == Errno.EINVAL ? 0 : -errno;
+        var pid = p.User.Read<int>(a.A0 + 4);
+        if (pid < 0)
+            return -Errno.EINVAL;
+        if (pid != 0 && pid != LinuxProcess.Pid && p.Threads.Find(pid) is null)
+            return -Errno.ESRCH;
+        // struct __user_cap_data_struct { effective, permitted, inheritable }: one per 32 capabilities.
+        p.User.Writable(a.A1, (ulong)(words * 12)).Clear();
+        return 0;
+    }
+
+    /// <summary>capset(header, data): for this process only (EPERM for another pid); with nothing permitted, the
+    /// only sets it may take are empty ones (anything else is EPERM, as for an unprivileged Linux process).</summary>
+    public static long Capset(LinuxProcess p, in SyscallArgs a)
+    {
+        var words = CapabilityWords(p, a.A0, out var errno);
+        if (errno != 0)
+            return -errno;
+        var pid = p.User.Read<int>(a.A0 + 4);
+        if (pid != 0 && pid != p.Threads.Current.Tid)
+            return -Errno.EPERM;
+        foreach (var b in p.User.Readable(a.A1, (ulong)(words * 12)))
+        {
+            if (b != 0)
+                return -Errno.EPERM;
+        }
+        return 0;
+    }
+
+    /// <summary>How many __user_cap_data_struct the header's version copies (1 or 2), or 0 with EFAULT or EINVAL (an
+    /// unknown version, after writing the kernel's own into the header, as Linux does).</summary>
+    private static int CapabilityWords(LinuxProcess p, ulong header, out int errno)
+    {
+        errno = 0;
+        switch (p.User.Read<uint>(header))
+        {
+            case LINUX_CAPABILITY_VERSION_1:
+                return 1;
+            case LINUX_CAPABILITY_VERSION_2 or LINUX_CAPABILITY_VERSION_3:
+                return 2;
+            default:
+                p.User.Write(header, LINUX_CAPABILITY_VERSION_3);
+                errno = Errno.EINVAL;
+                return 0;
+        }
+    }
+
     public static long Getrlimit(LinuxProcess p, in SyscallArgs a) => Prlimit64(p, new SyscallArgs(0, a.A0, 0, a.A1));
 
     public static long Setrlimit(LinuxProcess p, in SyscallArgs a) => 0;

@@ -10,6 +10,12 @@ internal static class SignalCalls
     private const int MINSIGSTKSZ = 2048;
     private const int SS_AUTODISARM = 1 << 31;
 
+    private const ulong SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_EXPOSE_TAGBITS = 0x800;
+
+    /// <summary>Linux's UAPI_SA_FLAGS on x86-64: the sa_flags bits rt_sigaction keeps.</summary>
+    private const ulong UapiFlags = SA_NOCLDSTOP | SA_NOCLDWAIT | SignalDelivery.SA_SIGINFO | SignalDelivery.SA_ONSTACK |
+        SignalDelivery.SA_RESTART | SignalDelivery.SA_NODEFER | SignalDelivery.SA_RESETHAND | SA_EXPOSE_TAGBITS | SignalDelivery.SA_RESTORER;
+
     public static long RtSigaction(LinuxProcess p, in SyscallArgs a)
     {
         var signal = AsInt(a.A0);
@@ -23,6 +29,9 @@ internal static class SignalCalls
         {
             action = p.User.Read<Kernel.kernel_sigaction>(a.A1);
             action.sa_mask &= ~SignalState.Unblockable; // as Linux: SIGKILL and SIGSTOP can never be blocked
+            // As Linux (5.11 on): unknown flag bits are dropped, so that a program can probe for one (SA_UNSUPPORTED)
+            // by reading the action back; glibc sign-extends an int's SA_RESETHAND into the upper half (Node's SIGINT).
+            action.sa_flags &= UapiFlags;
             // POSIX: setting a pending signal's action to "ignore" discards it, blocked or not.
             if (p.Signals.IsIgnored(signal))
             {

@@ -22,7 +22,6 @@ internal static class ThreadCalls
     public const ulong OptionalFlags = CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_CHILD_SETTID;
 
     private const ulong UserAddressLimit = 1UL << 47;
-    private const int RobustListHeadSize = 24;
 
     /// <summary>
     /// clone(flags, stack, parent_tid, child_tid, tls): a new thread that returns 0 from this call on
@@ -30,43 +29,86 @@ internal static class ThreadCalls
     /// the given TLS; the caller gets its thread id. A new process (no CLONE_THREAD, CLONE_VM, ...) or a thread that
     /// would not share files or the working directory is EAGAIN, as fork's: Snapfn runs one process.
     /// </summary>
-    public static long Clone(LinuxProcess p, in SyscallArgs a)
+    public static long Clone(LinuxProcess p, in SyscallArgs a) => Start(p, 56, "clone", a.A0, a.A1, a.A2, a.A3, a.A4);
+
+    /// <summary>clone3's smallest argument struct (CLONE_ARGS_SIZE_VER0); Linux refuses one larger than a page.</summary>
+    public const int CloneArgsSizeVer0 = 64;
+
+    private const ulong CLONE_CLEAR_SIGHAND = 0x1_0000_0000, CLONE_INTO_CGROUP = 0x2_0000_0000, CSIGNAL = 0xff;
+
+    /// <summary>
+    /// clone3(args, size): as clone, from struct clone_args (glibc's pthread_create tries it first). Linux's checks
+    /// of the struct come first: a size below 64 bytes is EINVAL, above a page E2BIG, nonzero bytes past the
+    /// version this layer knows E2BIG; set_tid, an exit signal with CLONE_THREAD, CLONE_DETACHED (not a clone3 flag),
+    /// a stack without a size (or a size without a stack) are EINVAL. The new thread's stack pointer is
+    /// stack + stack_size. The flags a thread may not have are clone's EAGAIN.
+    /// </summary>
+    public static long Clone3(LinuxProcess p, in SyscallArgs a)
     {
-        var flags = a.A0;
+        var size = a.A1;
+        if (size < CloneArgsSizeVer0)
+            return -Errno.EINVAL;
+        if (size > AddressSpace.PageSize)
+            return -Errno.E2BIG;
+        var known = (ulong)System.Runtime.CompilerServices.Unsafe.SizeOf<Kernel.clone_args>();
+        var bytes = p.User.Readable(a.A0, size);
+        if (size > known && bytes[(int)known..].IndexOfAnyExcept((byte)0) >= 0)
+            return -Errno.E2BIG;
+        Span<byte> copy = stackalloc byte[(int)known];
+        copy.Clear();
+        bytes[..(int)Math.Min(size, known)].CopyTo(copy);
+        var args = System.Runtime.InteropServices.MemoryMarshal.Read<Kernel.clone_args>(copy);
+        if (args.set_tid != 0 || args.set_tid_size != 0 || (args.exit_signal & ~CSIGNAL) != 0 || args.exit_signal > (ulong)SignalState.Count ||
+            (args.flags & CLONE_INTO_CGROUP) != 0 && (args.cgroup > int.MaxValue || size < known))
+            return -Errno.EINVAL;
+        if ((args.flags & ~(0xffff_ffffUL | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP)) != 0 || (args.flags & (CLONE_DETACHED | CSIGNAL)) != 0 ||
+            (args.flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND)) == (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) ||
+            (args.flags & CLONE_THREAD) != 0 && args.exit_signal != 0)
+            return -Errno.EINVAL;
+        // Linux's clone3_stack_valid: a stack and its size come together, and lie in user space.
+        if (args.stack == 0 ? args.stack_size != 0 : args.stack_size == 0 || args.stack >= UserAddressLimit || args.stack_size > UserAddressLimit - args.stack)
+            return -Errno.EINVAL;
+        var stack = args.stack == 0 ? 0 : args.stack + args.stack_size;
+        return Start(p, 435, "clone3", args.flags, stack, args.parent_tid, args.child_tid, args.tls);
+    }
+
+    private static long Start(LinuxProcess p, ulong number, string call, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+    {
         if ((flags & ThreadFlags) != ThreadFlags || (flags & ~(ThreadFlags | OptionalFlags)) != 0)
         {
-            p.Options.Warning?.Invoke($"snapfn: the program called clone with flags 0x{flags:x}: only threads (CLONE_VM|CLONE_FS|CLONE_FILES|" +
+            p.Options.Warning?.Invoke($"snapfn: the program called {call} with flags 0x{flags:x}: only threads (CLONE_VM|CLONE_FS|CLONE_FILES|" +
                 "CLONE_SIGHAND|CLONE_THREAD, as pthread_create) are supported, no processes; it got EAGAIN");
             return -Errno.EAGAIN;
         }
-        if ((flags & CLONE_SETTLS) != 0 && a.A4 >= UserAddressLimit)
+        if ((flags & CLONE_SETTLS) != 0 && tls >= UserAddressLimit)
             return -Errno.EPERM;
         if (p.Threads.Count >= p.Threads.MaxThreads)
             return -Errno.EAGAIN;
         // The tid words are checked before the thread exists, so that a bad pointer leaves nothing behind.
         if ((flags & CLONE_PARENT_SETTID) != 0)
-            _ = p.User.Writable(a.A2, 4);
+            _ = p.User.Writable(parentTid, 4);
         if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) != 0)
-            _ = p.User.Writable(a.A3, 4);
+            _ = p.User.Writable(childTid, 4);
         var registers = p.Registers;
         registers.rax = 0;
-        if (a.A1 != 0)
-            registers.rsp = a.A1;
-        var fsBase = (flags & CLONE_SETTLS) != 0 ? a.A4 : p.FsBase;
-        var child = p.Threads.Create(registers, 56, fsBase, p.Signals.Thread.CloneForNewThread(), p.Cpu.SaveFpu())!;
+        if (stack != 0)
+            registers.rsp = stack;
+        var fsBase = (flags & CLONE_SETTLS) != 0 ? tls : p.FsBase;
+        var child = p.Threads.Create(registers, number, fsBase, p.Signals.Thread.CloneForNewThread(), p.Cpu.SaveFpu())!;
         if ((flags & CLONE_CHILD_CLEARTID) != 0)
-            child.ClearChildTid = a.A3;
+            child.ClearChildTid = childTid;
         if ((flags & CLONE_PARENT_SETTID) != 0)
-            p.User.Write(a.A2, child.Tid);
+            p.User.Write(parentTid, child.Tid);
         if ((flags & CLONE_CHILD_SETTID) != 0)
-            p.User.Write(a.A3, child.Tid);
+            p.User.Write(childTid, child.Tid);
         p.StartTimeSlice();
         return child.Tid;
     }
 
-    /// <summary>exit: ends the calling thread only. Its CLONE_CHILD_CLEARTID word is set to 0 and woken (how
-    /// pthread_join waits); the last thread's exit ends the program, with the main thread's status if it exited
-    /// before (as Linux reports the group leader's).</summary>
+    /// <summary>exit: ends the calling thread only. Its robust futex list is walked (<see cref="RobustList"/>), then
+    /// its CLONE_CHILD_CLEARTID word is set to 0 and woken (how pthread_join waits), in Linux's order; the last
+    /// thread's exit ends the program, with the main thread's status if it exited before (as Linux reports the group
+    /// leader's).</summary>
     public static long Exit(LinuxProcess p, in SyscallArgs a)
     {
         var status = AsInt(a.A0) & 0xff;
@@ -76,6 +118,7 @@ internal static class ThreadCalls
             p.Terminate(new ProgramExit(p.Threads.LeaderExitStatus ?? status, null, null));
             return 0;
         }
+        RobustList.Release(p, thread);
         if (thread.ClearChildTid != 0)
         {
             try
@@ -118,7 +161,7 @@ internal static class ThreadCalls
 
     public static long SetRobustList(LinuxProcess p, in SyscallArgs a)
     {
-        if (a.A1 != RobustListHeadSize)
+        if (a.A1 != RobustList.HeadSize)
             return -Errno.EINVAL;
         p.Threads.Current.RobustList = a.A0;
         p.Threads.Current.RobustListLength = a.A1;
@@ -132,7 +175,7 @@ internal static class ThreadCalls
         if (thread is null)
             return -Errno.ESRCH;
         p.User.Write(a.A1, thread.RobustList);
-        p.User.Write(a.A2, (ulong)RobustListHeadSize);
+        p.User.Write(a.A2, (ulong)RobustList.HeadSize);
         return 0;
     }
 

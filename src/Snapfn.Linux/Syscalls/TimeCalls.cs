@@ -87,7 +87,7 @@ internal static class TimeCalls
 
     /// <summary>The program's CPU time: its time in the VM less the time it spent waiting in system calls (sleeps,
     /// polls, timers), all of it counted as user time.</summary>
-    private static long CpuNanoseconds(LinuxProcess p) => Math.Max(0, (long)(p.Uptime.TotalMilliseconds * 1_000_000) - p.WaitedNs);
+    internal static long CpuNanoseconds(LinuxProcess p) => Math.Max(0, (long)(p.Uptime.TotalMilliseconds * 1_000_000) - p.WaitedNs);
 
     /// <summary>getrusage: RUSAGE_SELF and RUSAGE_THREAD are the program's CPU time (all user time) and, as its
     /// maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>

@@ -97,7 +97,7 @@ public sealed class GuestThread
     /// sent to it (how pthread_join learns of the end). 0: none.</summary>
     public ulong ClearChildTid { get; set; }
 
-    /// <summary>set_robust_list's head and length (kept for get_robust_list; the list is not walked at exit).</summary>
+    /// <summary>set_robust_list's head and length: the list is walked when the thread exits (Syscalls.RobustList).</summary>
     public ulong RobustList { get; set; }
 
     public ulong RobustListLength { get; set; }

@@ -51,6 +51,27 @@ public sealed class KernelAbiTests
             { "offsetof(struct msghdr, msg_controllen)", Offset<Kernel.msghdr>("msg_controllen") },
             { "offsetof(struct msghdr, msg_flags)", Offset<Kernel.msghdr>("msg_flags") },
             { "sizeof(struct ucred)", Size<Kernel.ucred>() },
+            { "sizeof(struct statx)", Size<Kernel.statx>() },
+            { "offsetof(struct statx, stx_mode)", Offset<Kernel.statx>("stx_mode") },
+            { "offsetof(struct statx, stx_ino)", Offset<Kernel.statx>("stx_ino") },
+            { "offsetof(struct statx, stx_attributes_mask)", Offset<Kernel.statx>("stx_attributes_mask") },
+            { "offsetof(struct statx, stx_atime)", Offset<Kernel.statx>("stx_atime") },
+            { "offsetof(struct statx, stx_mtime)", Offset<Kernel.statx>("stx_mtime") },
+            { "offsetof(struct statx, stx_rdev_major)", Offset<Kernel.statx>("stx_rdev_major") },
+            { "offsetof(struct statx, stx_dev_minor)", Offset<Kernel.statx>("stx_dev_minor") },
+            { "offsetof(struct statx, stx_mnt_id)", Offset<Kernel.statx>("stx_mnt_id") },
+            { "sizeof(struct statx_timestamp)", Size<Kernel.statx_timestamp>() },
+            { "sizeof(struct clone_args)", Size<Kernel.clone_args>() },
+            { "offsetof(struct clone_args, stack_size)", Offset<Kernel.clone_args>("stack_size") },
+            { "offsetof(struct clone_args, tls)", Offset<Kernel.clone_args>("tls") },
+            { "CLONE_ARGS_SIZE_VER0", (ulong)Snapfn.Linux.Syscalls.ThreadCalls.CloneArgsSizeVer0 },
+            { "sizeof(struct __user_cap_header_struct)", 8 },
+            { "sizeof(struct __user_cap_data_struct)", 12 },
+            { "_LINUX_CAPABILITY_VERSION_3", 0x20080522 },
+            { "ROBUST_LIST_LIMIT", (ulong)Snapfn.Linux.Syscalls.RobustList.Limit },
+            { "sizeof(struct robust_list_head)", (ulong)Snapfn.Linux.Syscalls.RobustList.HeadSize },
+            { "FUTEX_OWNER_DIED", Snapfn.Linux.Syscalls.RobustList.FUTEX_OWNER_DIED },
+            { "FUTEX_WAITERS", Snapfn.Linux.Syscalls.RobustList.FUTEX_WAITERS },
             { "SEEK_SET", (ulong)Kernel.SEEK_SET },
             { "SEEK_CUR", (ulong)Kernel.SEEK_CUR },
             { "SEEK_END", (ulong)Kernel.SEEK_END },
@@ -94,6 +115,9 @@ public sealed class KernelAbiTests
                 #include <sys/uio.h>
                 #include <unistd.h>
                 #include <linux/utsname.h>
+                #include <linux/capability.h>
+                #include <linux/futex.h>
+                #include <linux/sched.h>
                 struct kernel_sigaction_abi { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
         """, Values().Select(row => (string)row.Data.Item1));
 }

@@ -63,6 +63,18 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Threads_futexes_and_signals_to_one_thread(string linkage) => GuestProgram.RunChecks("threads-" + linkage);
 
+    /// <summary>Issue 24: the calls node and python3 were traced making that the layer used to refuse (capget/capset,
+    /// statx, the protection-key calls, clone3's checks, mprotect's bits, MADV_DONTFORK) and robust mutexes whose
+    /// owner thread exits (EOWNERDEAD, the waiter woken by the walk of the robust list), rt_sigaction dropping unknown flag
+    /// bits, /proc/self/stat and statm as libuv reads them. 70 checks, all ok natively.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Calls_node_and_python_make_and_robust_mutexes(string linkage)
+    {
+        var output = GuestProgram.RunChecks("runtimes-" + linkage);
+        Assert.DoesNotContain("which Snapfn does not support", output.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Network_processes_and_unsupported_calls_are_refused(string linkage)

@@ -12,7 +12,7 @@ namespace Snapfn.Linux.Tests.Threads;
 public sealed class ThreadCallsTests : IDisposable
 {
     private const ulong Clone = 56, Exit = 60, ExitGroup = 231, Gettid = 186, Futex = 202, Tgkill = 234, Tkill = 200, SchedYield = 24,
-        SetRobustList = 273, GetRobustList = 274, RtSigaction = 13, RtSigprocmask = 14, Read = 0, Write = 1, Pipe2 = 293, Clone3 = 435,
+        SetRobustList = 273, GetRobustList = 274, RtSigaction = 13, RtSigprocmask = 14, Read = 0, Write = 1, Pipe2 = 293,
         ArchPrctl = 158;
     private const ulong FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_CMP_REQUEUE = 4, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_PRIVATE = 128;
     private const ulong PthreadFlags = 0x3d0f00; // glibc 2.36's pthread_create: VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
@@ -337,7 +337,6 @@ public sealed class ThreadCallsTests : IDisposable
         Assert.Equal(-Errno.EAGAIN, h.Call(Clone, PthreadFlags, h.Scratch + 0x80000, h.Scratch, h.Scratch, 0));
         Assert.Equal(-Errno.EAGAIN, _h.Call(Clone, 17 /* SIGCHLD: fork */, 0, 0, 0, 0));
         Assert.Equal(-Errno.EAGAIN, _h.Call(Clone, 0x4111 /* CLONE_VM|CLONE_VFORK|SIGCHLD: posix_spawn */, 0, 0, 0, 0));
-        Assert.Equal(-Errno.ENOSYS, _h.Call(Clone3, _h.Scratch, 88));
         Assert.Equal(-Errno.EFAULT, _h.Call(Clone, PthreadFlags, _childStack, 0x10, 0, 0));
         Assert.Equal(1, _h.Process.Threads.Count);
     }

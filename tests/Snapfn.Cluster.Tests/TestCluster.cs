@@ -293,6 +293,15 @@ internal sealed class FakeReplicas
             return Task.CompletedTask;
         }
 
+        public Task<bool> DeleteAsync(string name, CancellationToken ct)
+        {
+            var inCluster = owner._published.TryRemove(name, out _);
+            var here = service.Find(name) is not null;
+            if (here)
+                service.Delete(name);
+            return Task.FromResult(inCluster || here);
+        }
+
         public Task<ReplicaFetch> EnsureLocalAsync(string name, CancellationToken ct)
         {
             if (!owner._published.TryGetValue(name, out var published))

@@ -33,6 +33,7 @@ public sealed class ArtifactStore
     private readonly INatsConnection _connection;
     private readonly ArtifactLimits _limits;
     private readonly int _replicas;
+    private readonly LeaderReads _leader;
     private INatsObjStore? _chunks;
     private INatsKVStore? _manifests;
 
@@ -47,6 +48,7 @@ public sealed class ArtifactStore
         Cache = cache;
         _limits = limits;
         _replicas = replicas;
+        _leader = new LeaderReads(connection);
     }
 
     public ChunkCache Cache { get; }
@@ -128,30 +130,12 @@ public sealed class ArtifactStore
     {
         if (!ArtifactId.IsValid(id))
             throw new ArtifactException($"'{id}' is not an artifact id (a function record names it): publish the function again");
-        var (_, manifests) = await StoresAsync(ct).ConfigureAwait(false);
-        var entry = await manifests.TryGetEntryAsync<byte[]>(id, cancellationToken: ct).ConfigureAwait(false);
-        var json = entry.Success ? entry.Value.Value : await LeaderReadAsync(id, ct).ConfigureAwait(false);
+        _ = await StoresAsync(ct).ConfigureAwait(false);
+        // From the bucket's leader: a manifest another node has just written is there (LeaderReads).
+        var json = (await _leader.GetKeyAsync(ClusterNames.ManifestsBucket, id, ct).ConfigureAwait(false))?.Value;
         if (json is null)
             throw new ArtifactException($"artifact '{id}' has no manifest in the cluster (bucket {ClusterNames.ManifestsBucket}): publish the function again from a node that holds it");
         return ArtifactManifest.Parse(json, id, _limits);
-    }
-
-    /// <summary>A key-value read may be answered by any replica of the bucket (JetStream's direct get), one that has
-    /// not yet applied a manifest another node has just written; a miss is asked again of the stream's leader, which
-    /// has every acknowledged write. Manifests never change once written, so only a miss needs this.</summary>
-    internal async Task<byte[]?> LeaderReadAsync(string id, CancellationToken ct)
-    {
-        var js = _connection.CreateJetStreamContext();
-        try
-        {
-            var stream = await js.GetStreamAsync("KV_" + ClusterNames.ManifestsBucket, cancellationToken: ct).ConfigureAwait(false);
-            var answer = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"$KV.{ClusterNames.ManifestsBucket}.{id}" }, ct).ConfigureAwait(false);
-            return answer.Message.Data.ToArray();
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return null;
-        }
     }
 
     /// <summary>Writes artifact <paramref name="id"/> to <paramref name="destination"/> (replaced atomically; its

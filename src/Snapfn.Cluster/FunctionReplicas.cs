@@ -121,6 +121,7 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
     public async Task<VersionedRecord> PublishRecordAsync(string name, CancellationToken ct)
     {
         var function = _service.Get(name);
+        var started = Stopwatch.StartNew();
         // Read before anything is uploaded: a record another node writes meanwhile makes this publish lose.
         var previous = await _records.GetAsync(name, ct).ConfigureAwait(false);
         var staging = Directory.CreateTempSubdirectory("snapfn-publish-").FullName;
@@ -156,6 +157,13 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
                 PublishedBy = _options.NodeName,
                 PublishedAt = DateTimeOffset.UtcNow,
             };
+            // The chunk collector keeps what a publish uploaded, or relied on, for at least this long (its grace).
+            if (started.Elapsed > ChunkCollector.MaxPublishTime)
+            {
+                throw new ArtifactException(
+                    $"publishing '{name}' took {started.Elapsed.TotalMinutes:0} min, more than the {ChunkCollector.MaxPublishTime.TotalMinutes:0} min a publish may take " +
+                    "(the chunk collector may have removed chunks it relied on): its record was not written; publish it again (a second publish sends only what is missing)");
+            }
             var revision = await _records.PutAsync(record, previous?.Revision, ct).ConfigureAwait(false);
             var written = new VersionedRecord(record, revision);
             // Seen by this node at once: it never serves an older version than the one it published.

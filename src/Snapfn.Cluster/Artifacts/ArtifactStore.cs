@@ -51,7 +51,15 @@ public sealed class ArtifactStore
         _leader = new LeaderReads(connection);
     }
 
+    /// <summary>A chunk already in the cluster is relied on by a publish only if it was uploaded less than this long
+    /// ago; an older one is uploaded again (so that the chunk collector, which deletes only chunks older than its grace,
+    /// cannot delete it under the publish: <see cref="ChunkCollector"/>).</summary>
+    public static readonly TimeSpan ReuseAge = TimeSpan.FromMinutes(10);
+
     public ChunkCache Cache { get; }
+
+    /// <summary>The clock the chunks' upload times are compared with (a seam for tests).</summary>
+    internal TimeProvider Time { get; init; } = TimeProvider.System;
 
     public ArtifactLimits Limits => _limits;
 
@@ -79,7 +87,7 @@ public sealed class ArtifactStore
         {
             try
             {
-                if (await ExistsAsync(chunks, name, ct).ConfigureAwait(false))
+                if (await UploadedAsync(chunks, name, ct).ConfigureAwait(false) is { } at && Time.GetUtcNow() - at < ReuseAge)
                     return;
                 using var stream = new MemoryStream(copy, 0, length, writable: false);
                 await chunks.PutAsync(name, stream, leaveOpen: true, ct).ConfigureAwait(false);
@@ -281,16 +289,16 @@ public sealed class ArtifactStore
         return (chunks, manifests);
     }
 
-    private static async Task<bool> ExistsAsync(INatsObjStore chunks, string name, CancellationToken ct)
+    /// <summary>When the chunk was uploaded, or null when the cluster does not have it.</summary>
+    private static async Task<DateTimeOffset?> UploadedAsync(INatsObjStore chunks, string name, CancellationToken ct)
     {
         try
         {
-            await chunks.GetInfoAsync(name, cancellationToken: ct).ConfigureAwait(false);
-            return true;
+            return (await chunks.GetInfoAsync(name, cancellationToken: ct).ConfigureAwait(false)).MTime;
         }
         catch (NatsObjNotFoundException)
         {
-            return false;
+            return null;
         }
     }
 

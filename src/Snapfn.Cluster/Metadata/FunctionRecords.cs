@@ -141,10 +141,18 @@ public sealed class FunctionRecords
     /// <summary>Creates the bucket with this node's replica count where it does not exist.</summary>
     public async Task EnsureBucketAsync(CancellationToken ct) => _ = await StoreAsync(ct).ConfigureAwait(false);
 
+    /// <summary>The records of a cluster as they are, for a tool that must not change the bucket (the chunk collector):
+    /// the bucket is opened, never created or reconfigured.</summary>
+    internal static FunctionRecords OpenExisting(INatsConnection connection, ArtifactLimits limits) => new(connection, limits, 1) { _openOnly = true };
+
+    private bool _openOnly;
+
     private async Task<INatsKVStore> StoreAsync(CancellationToken ct)
     {
         if (_store is { } store)
             return store;
+        if (_openOnly)
+            return _store = await _connection.CreateKeyValueStoreContext().GetStoreAsync(ClusterNames.FunctionsBucket, ct).ConfigureAwait(false);
         _store = await BucketSetup.RetryAsync(() => _connection.CreateKeyValueStoreContext().CreateOrUpdateStoreAsync(
             new NatsKVConfig(ClusterNames.FunctionsBucket)
             {

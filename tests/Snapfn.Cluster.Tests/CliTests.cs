@@ -93,3 +93,25 @@ public sealed class CliTests
         }
     }
 }
+
+/// <summary>`snapfn cluster gc` against the shared cluster (a dry run: it removes nothing other tests use).</summary>
+public sealed class ClusterGcCliTests(NatsClusterFixture fixture)
+{
+    private static int Run(params string[] args) =>
+        ClusterCommand.Create().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+    [Fact]
+    public void A_dry_run_succeeds_and_a_grace_too_short_or_malformed_is_refused()
+    {
+        var url = fixture.Cluster.ClientUrls[1];
+
+        Assert.Equal(0, Run("gc", "--nats", url, "--dry-run"));
+        var shortGrace = Assert.Throws<Snapfn.Platform.InvalidRequestException>(() => Run("gc", "--nats", url, "--grace", "5m", "--dry-run"));
+        Assert.Contains("is too short", shortGrace.Message, StringComparison.Ordinal);
+        Assert.Contains("1x", Assert.Throws<UsageException>(() => Run("gc", "--nats", url, "--grace", "1x")).Message, StringComparison.Ordinal);
+        Assert.Contains("give nats://HOST:PORT", Assert.Throws<UsageException>(() => Run("gc", "--nats", "http://x:1")).Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromMinutes(90), ClusterCommand.ParseDuration("1.5h"));
+        Assert.Equal(TimeSpan.FromSeconds(90), ClusterCommand.ParseDuration("90s"));
+        Assert.Equal(TimeSpan.FromDays(2), ClusterCommand.ParseDuration("2d"));
+    }
+}

@@ -188,12 +188,13 @@ public sealed class FunctionRecordViewTests(NatsClusterFixture fixture) : IDispo
     [Fact]
     public async Task A_delete_on_one_node_makes_another_drop_its_copy_and_answer_the_function_as_unknown()
     {
-        await using var a = new ReplicaNode(fixture, _dir.FullName, "node-a", 0);
-        await using var b = new ReplicaNode(fixture, _dir.FullName, "node-b", 2);
+        // A name of its own: FunctionReplicasTests publish theirs on the shared cluster meanwhile.
+        const string name = "deleted-everywhere";
+        await using var a = new ReplicaNode(fixture, _dir.FullName, "node-a", 0, function: name);
+        await using var b = new ReplicaNode(fixture, _dir.FullName, "node-b", 2, function: name);
         await a.Replicas.StartAsync(Cancel);
         await b.Replicas.StartAsync(Cancel);
-        const string name = ReplicaNode.Function;
-        await a.Replicas.DeleteAsync(name, Cancel); // an earlier test's record
+        await a.Replicas.DeleteAsync(name, Cancel); // an earlier run's record
         a.DeployWithSnapshot("to be deleted");
         var published = await a.Replicas.PublishRecordAsync(name, Cancel);
         await Eventually.Async(() => b.Replicas.View.TryGet(name, out var seen) && seen.Revision == published.Revision, "b sees the deploy");

@@ -37,6 +37,7 @@ public sealed class FunctionRecordView : IAsyncDisposable
     private Task? _watch;
     private ulong _lastRevision;
     private long _watches;
+    private int _disposed;
 
     public FunctionRecordView(FunctionRecords records, ILogger? log = null)
     {
@@ -191,6 +192,8 @@ public sealed class FunctionRecordView : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_watch is not null)
             await _watch.ConfigureAwait(false);

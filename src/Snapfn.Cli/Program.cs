@@ -21,4 +21,6 @@ root.Subcommands.Add(MicrobenchCommand.Create());
 root.Subcommands.Add(RuntimesCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(LogsCommand.Create());
+root.Subcommands.Add(DeleteCommand.Create());
+root.Subcommands.Add(ClusterCommand.Create());
 return CliErrors.Guard(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

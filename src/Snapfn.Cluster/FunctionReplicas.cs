@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using Snapfn.Cluster.Artifacts;
 using Snapfn.Cluster.Metadata;
+using Snapfn.Cluster.Serving;
 using Snapfn.Platform;
 
 namespace Snapfn.Cluster;
@@ -13,18 +15,23 @@ namespace Snapfn.Cluster;
 /// the local platform (<see cref="FunctionService"/>) as what a node serves from. Publishing uploads the artifacts
 /// first and the record last, so no node sees a record whose artifacts are missing. Ensuring fetches what the node
 /// lacks into the platform without booting the runtime, unless this CPU lacks features the snapshot's host had;
-/// concurrent ensures of one function on this node share one run.
+/// concurrent ensures of one function on this node share one run. Once started (<see cref="StartAsync"/>), the records
+/// are read from a view in memory kept by a watch of the bucket (<see cref="FunctionRecordView"/>), so that serving a
+/// function this node holds costs no read of the cluster; a function deleted from the cluster is dropped from this
+/// node when the watch delivers its delete.
 /// </summary>
 public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
 {
     private readonly FunctionService _service;
     private readonly ClusterOptions _options;
     private readonly FunctionRecords _records;
+    private readonly FunctionRecordView _view;
+    private readonly ILogger _log;
     private readonly ConcurrentDictionary<string, Lazy<Task<ReplicaFetch>>> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private long _runs;
 
-    public FunctionReplicas(INatsConnection connection, FunctionService service, ClusterOptions? options = null)
+    public FunctionReplicas(INatsConnection connection, FunctionService service, ClusterOptions? options = null, ILogger? log = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(service);
@@ -34,6 +41,25 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
         var cache = new ChunkCache(Path.Combine(service.Home.Path, "cluster", "chunks"), _options.Artifacts.MaxCacheBytes);
         Artifacts = new ArtifactStore(connection, cache, _options.Artifacts, _options.Replicas);
         _records = new FunctionRecords(connection, _options.Artifacts, _options.Replicas);
+        _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _view = new FunctionRecordView(_records, _log);
+        _view.Changed += DropIfDeleted;
+    }
+
+    /// <summary>This node's view of the functions' records (for tests: it is watched once <see cref="StartAsync"/> ran).</summary>
+    public FunctionRecordView View => _view;
+
+    /// <summary>Raised after this node removed its local copy of a function deleted from the cluster (its placement
+    /// entries go with it: <see cref="Serving.PlacementPublisher.ForgetAsync"/>).</summary>
+    public event Action<string>? LocalCopyDropped;
+
+    /// <summary>Creates the buckets where they do not exist and starts watching the functions' records; returns once
+    /// the view holds the bucket's state (until then, and without it, every read goes to the bucket).</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await EnsureBucketsAsync(ct).ConfigureAwait(false);
+        _view.Start();
+        await _view.WhenReadyAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Where this node's chunks and manifests go and come from.</summary>
@@ -50,13 +76,44 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
     }
 
     public async Task<IReadOnlyList<ClusterFunction>> ListAsync(CancellationToken ct) =>
-        (await _records.ListAsync(ct).ConfigureAwait(false)).Select(r => r.ToClusterFunction()).ToList();
+        (_view.Ready ? _view.Records : await _records.ListAsync(ct).ConfigureAwait(false)).Select(r => r.ToClusterFunction()).ToList();
 
     public async Task<ClusterFunction?> FindAsync(string name, CancellationToken ct) =>
-        (await _records.GetAsync(name, ct).ConfigureAwait(false))?.ToClusterFunction();
+        (await CurrentAsync(name, ct).ConfigureAwait(false))?.ToClusterFunction();
 
-    /// <summary>The function's full cluster record with its version, or null.</summary>
+    /// <summary>The function's full cluster record with its version, or null; read from the bucket's leader.</summary>
     public Task<VersionedRecord?> GetRecordAsync(string name, CancellationToken ct) => _records.GetAsync(name, ct);
+
+    /// <summary>The function's current record: the view's, where it holds one; else (the view not started or not
+    /// ready, a name it has not seen, a function it saw deleted) read from the bucket's leader, so that a function
+    /// just deployed elsewhere, whose record the watch has not delivered yet, is not answered as unknown.</summary>
+    private async Task<VersionedRecord?> CurrentAsync(string name, CancellationToken ct)
+    {
+        if (_view.TryGet(name, out var seen))
+        {
+            if (seen.Error is { } error)
+                throw new ArtifactException(error);
+            if (seen.Record is { } record)
+                return record;
+        }
+        return await _records.GetAsync(name, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the function's record from the cluster (compare-and-set on the revision read, so a version
+    /// published meanwhile by another node is not deleted unseen) and this node's copy; every other node drops its
+    /// copy when its watch delivers the delete. An invocation running on a copy finishes on it (the platform leases
+    /// the files it runs on). False when neither the cluster nor this node had it.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_service.Find(name) is { Kind: FunctionKind.BuiltIn })
+            throw new FunctionConflictException($"'{name}' is a built-in function of every node: it cannot be deleted");
+        var deleted = await _records.DeleteAsync(name, ct).ConfigureAwait(false);
+        if (deleted is { } revision)
+            _view.Note(name, null, revision, DateTimeOffset.UtcNow);
+        var local = DropLocal(name);
+        return deleted is not null || local;
+    }
 
     public async Task PublishAsync(string name, CancellationToken ct) => _ = await PublishRecordAsync(name, ct).ConfigureAwait(false);
 
@@ -64,6 +121,7 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
     public async Task<VersionedRecord> PublishRecordAsync(string name, CancellationToken ct)
     {
         var function = _service.Get(name);
+        var started = Stopwatch.StartNew();
         // Read before anything is uploaded: a record another node writes meanwhile makes this publish lose.
         var previous = await _records.GetAsync(name, ct).ConfigureAwait(false);
         var staging = Directory.CreateTempSubdirectory("snapfn-publish-").FullName;
@@ -99,8 +157,18 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
                 PublishedBy = _options.NodeName,
                 PublishedAt = DateTimeOffset.UtcNow,
             };
+            // The chunk collector keeps what a publish uploaded, or relied on, for at least this long (its grace).
+            if (started.Elapsed > ChunkCollector.MaxPublishTime)
+            {
+                throw new ArtifactException(
+                    $"publishing '{name}' took {started.Elapsed.TotalMinutes:0} min, more than the {ChunkCollector.MaxPublishTime.TotalMinutes:0} min a publish may take " +
+                    "(the chunk collector may have removed chunks it relied on): its record was not written; publish it again (a second publish sends only what is missing)");
+            }
             var revision = await _records.PutAsync(record, previous?.Revision, ct).ConfigureAwait(false);
-            return new VersionedRecord(record, revision);
+            var written = new VersionedRecord(record, revision);
+            // Seen by this node at once: it never serves an older version than the one it published.
+            _view.Note(name, written, revision, DateTimeOffset.UtcNow);
+            return written;
         }
         finally
         {
@@ -163,7 +231,8 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
     private async Task<ReplicaFetch> EnsureAsync(string name, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        var found = await _records.GetAsync(name, ct).ConfigureAwait(false)
+        // From the view, where it holds the function: no read of the cluster on the way to a run.
+        var found = await CurrentAsync(name, ct).ConfigureAwait(false)
             ?? throw new UnknownFunctionException($"function '{name}' is not deployed to the cluster: deploy it through any node");
         var record = found.Record;
         var local = Local(name);
@@ -297,10 +366,44 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
         }
     }
 
-    /// <summary>Stops the ensures in flight (their callers see them cancelled).</summary>
+    /// <summary>The view applied a delete: this node's copy goes, unless it is newer than the delete (a deploy through
+    /// this node of the same name since, whose record is on its way): its code is not the deleted version's, and it
+    /// was registered after the delete was stored.</summary>
+    private void DropIfDeleted(ViewedFunction change)
+    {
+        if (!change.Deleted || _service.Find(change.Name) is not { Kind: FunctionKind.User } local)
+            return;
+        var deletedVersion = change.Previous is { } previous && string.Equals(previous.Record.CodeSha256, local.ElfSha256, StringComparison.Ordinal);
+        if (!deletedVersion && local.RegisteredAt > change.Stored)
+        {
+            ClusterLog.Dropped(_log, change.Name, change.Revision, "this node's copy is newer than the delete and stays");
+            return;
+        }
+        if (DropLocal(change.Name))
+            ClusterLog.Dropped(_log, change.Name, change.Revision, "this node's copy was removed");
+    }
+
+    /// <summary>Removes this node's copy of a user function (its code, snapshot and recordings; an invocation running
+    /// on them finishes first, as the platform leases them) and tells <see cref="LocalCopyDropped"/>.</summary>
+    private bool DropLocal(string name)
+    {
+        try
+        {
+            _service.Delete(name);
+        }
+        catch (UnknownFunctionException)
+        {
+            return false;
+        }
+        LocalCopyDropped?.Invoke(name);
+        return true;
+    }
+
+    /// <summary>Stops the watch and the ensures in flight (their callers see them cancelled).</summary>
     public void Dispose()
     {
         _stopping.Cancel();
+        _view.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _stopping.Dispose();
     }
 }

@@ -17,6 +17,10 @@ public interface IFunctionReplicas
     /// the object store, then its record into the key-value store, so every worker can serve it.</summary>
     Task PublishAsync(string name, CancellationToken ct);
 
+    /// <summary>Deletes the function from the cluster (its record, so that every node drops its copy and answers
+    /// invocations of it as unknown) and from this node; false when neither had it.</summary>
+    Task<bool> DeleteAsync(string name, CancellationToken ct);
+
     /// <summary>Before this node serves the function: makes the local platform hold its current version and snapshot,
     /// fetching only the chunks it lacks; a snapshot this CPU cannot run is retaken here, and the result says so.</summary>
     Task<ReplicaFetch> EnsureLocalAsync(string name, CancellationToken ct);

@@ -33,7 +33,13 @@ public sealed class LocalNatsCluster : IAsyncDisposable
 
     /// <summary>Starts <paramref name="nodes"/> servers under a new folder in <paramref name="parent"/> (default: the
     /// temp folder) and waits until each reports JetStream healthy.</summary>
-    public static async Task<LocalNatsCluster> StartAsync(int nodes = 3, string? parent = null, CancellationToken ct = default)
+    public static Task<LocalNatsCluster> StartAsync(int nodes = 3, string? parent = null, CancellationToken ct = default) =>
+        StartAsync(nodes, parent, advertise: true, ct);
+
+    /// <summary><see cref="StartAsync(int, string?, CancellationToken)"/>; <paramref name="advertise"/> false: the
+    /// servers do not tell their clients of each other (<c>no_advertise</c>), so a client reconnects only to the server
+    /// it was given (tests of a client cut off until its server returns).</summary>
+    public static async Task<LocalNatsCluster> StartAsync(int nodes, string? parent, bool advertise, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodes, 1);
         var binary = NatsServerBinary.Require();
@@ -52,7 +58,7 @@ public sealed class LocalNatsCluster : IAsyncDisposable
             for (var i = 0; i < nodes; i++)
             {
                 var node = new Node(i, ports[i * 3], ports[i * 3 + 1], ports[i * 3 + 2], folder);
-                node.WriteConfig(ports.Where((_, k) => k % 3 == 2).ToList());
+                node.WriteConfig(ports.Where((_, k) => k % 3 == 2).ToList(), advertise);
                 list.Add(node);
             }
             foreach (var node in list)
@@ -75,6 +81,22 @@ public sealed class LocalNatsCluster : IAsyncDisposable
 
     /// <summary>Kills node <paramref name="index"/> (SIGKILL), as a machine that dies would vanish.</summary>
     public void Kill(int index) => _nodes[index].Kill();
+
+    /// <summary>Kills node <paramref name="index"/> and waits until its process is gone (its clients are cut off).</summary>
+    public async Task StopAsync(int index)
+    {
+        _nodes[index].Kill();
+        await _nodes[index].WaitExitAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts stopped node <paramref name="index"/> again on its ports and store, and waits until JetStream is
+    /// healthy on it (a restarted server: clients that were cut off reconnect).</summary>
+    public async Task StartAgainAsync(int index, CancellationToken ct = default)
+    {
+        _nodes[index].Start(NatsServerBinary.Require());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await _nodes[index].WaitReadyAsync(http, _readyTimeout, ct).ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -107,7 +129,7 @@ public sealed class LocalNatsCluster : IAsyncDisposable
 
         private string LogPath => Path.Combine(_dir, "nats.log");
 
-        public void WriteConfig(IReadOnlyList<int> routePorts)
+        public void WriteConfig(IReadOnlyList<int> routePorts, bool advertise)
         {
             Directory.CreateDirectory(Path.Combine(_dir, "jetstream"));
             var routes = string.Join(", ", routePorts.Select(p => $"\"nats-route://127.0.0.1:{p}\""));
@@ -125,6 +147,7 @@ public sealed class LocalNatsCluster : IAsyncDisposable
                   name: "snapfn-local"
                   listen: "127.0.0.1:{{routePort}}"
                   routes: [{{routes}}]
+                  no_advertise: {{(advertise ? "false" : "true")}}
                 }
                 """);
             File.WriteAllText(ConfigPath, config);
@@ -207,6 +230,7 @@ public sealed class LocalNatsCluster : IAsyncDisposable
             }
             await _process.WaitForExitAsync().ConfigureAwait(false);
             _process.Dispose();
+            _process = null;
         }
 
         private string Tail()

@@ -130,9 +130,13 @@ internal static class FunctionEndpoints
         return TypedResults.Created($"/functions/{name}", FunctionResponse.From(now, service.AutoRecordStatus(now)) with { SnapshotError = failure });
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.NoContent Delete(string name, FunctionService service, ILoggerFactory loggers)
+    private static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> Delete(string name, HttpContext http, FunctionService service, ILoggerFactory loggers)
     {
-        service.Delete(name);
+        // On a node of a cluster, from the cluster too: every node drops its copy (ClusterNode.DeleteAsync).
+        if (ClusterEndpoints.Of(http) is { } cluster)
+            await cluster.DeleteAsync(name, http.RequestAborted);
+        else
+            service.Delete(name);
         DaemonLog.Deleted(Log(loggers), name);
         return TypedResults.NoContent();
     }

@@ -101,11 +101,12 @@ public sealed class ArtifactStoreTests(NatsClusterFixture fixture) : IDisposable
         var put = await Store(first, "a").PutAsync("memory", File("leader.bin", 2L * Chunk, (0, Chunk)), null, ct);
         var reader = Store(second, "b");
 
-        var json = await reader.LeaderReadAsync(put.Id, ct);
+        var manifest = await reader.GetManifestAsync(put.Id, ct);
 
-        Assert.NotNull(json);
-        Assert.Equal(put.Manifest.Sha256, ArtifactManifest.Parse(json, put.Id, reader.Limits).Sha256);
-        Assert.Null(await reader.LeaderReadAsync(ArtifactId.Of("memory", new string('0', 64)), ct));
+        Assert.Equal(put.Manifest.Sha256, manifest.Sha256);
+        var absent = ArtifactId.Of("memory", new string('0', 64));
+        var e = await Assert.ThrowsAsync<ArtifactException>(() => reader.GetManifestAsync(absent, ct));
+        Assert.Contains($"artifact '{absent}' has no manifest in the cluster", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

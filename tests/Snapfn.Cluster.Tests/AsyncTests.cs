@@ -87,7 +87,7 @@ public sealed class AsyncTests(ServingClusterFixture fixture)
     {
         await using var nats = Cluster.Nats.ClientUrls[1] is { } url ? new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = url }) : null;
         var store = await nats!.CreateKeyValueStoreContext().GetStoreAsync(ClusterNames.ResultsBucket, Cancel);
-        var results = new AsyncResults(store, 4096);
+        var results = new AsyncResults(store, new LeaderReads(nats!), 4096);
         var id = InvocationId.New();
         Assert.True(await results.MarkPendingAsync(id, Cancel));
         Assert.False(await results.MarkPendingAsync(id, Cancel));

@@ -68,6 +68,13 @@ public sealed class CliTests
         Assert.Equal($"{result!.Value.Worker}:later", System.Text.Encoding.UTF8.GetString(result.Value.Output));
         var unknown = Assert.Throws<DaemonRequestException>(() => back.Result(Snapfn.Platform.InvocationId.New()));
         Assert.Equal(404, unknown.Status);
+        // `snapfn delete --server` through one node: unknown through every node, and a second delete is a 404.
+        back.Delete("remote");
+        using (var third = new DaemonClient(cluster.Nodes[2].Url!, cluster.Nodes[2].Token))
+        {
+            Assert.Equal(404, Assert.Throws<DaemonRequestException>(() => third.InvokeRaw("remote", null, "gone"u8.ToArray(), cold: false, timeoutSeconds: 30)).Status);
+            Assert.Equal(404, Assert.Throws<DaemonRequestException>(() => third.Delete("remote")).Status);
+        }
     }
 
     [Fact]
@@ -91,5 +98,32 @@ public sealed class CliTests
             Directory.Delete(one, recursive: true);
             Directory.Delete(two, recursive: true);
         }
+    }
+}
+
+/// <summary>`snapfn cluster gc` against a cluster of its own (the shared one holds other tests' damaged manifests, which
+/// rightly stop a collection).</summary>
+public sealed class ClusterGcCliTests
+{
+    private static int Run(params string[] args) =>
+        ClusterCommand.Create().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+    [Fact]
+    public async Task A_dry_run_succeeds_and_a_grace_too_short_or_malformed_is_refused()
+    {
+        if (NatsServerBinary.Find(out var reason) is null)
+            Assert.Skip(reason);
+        await using var nats = await LocalNatsCluster.StartAsync(3, ct: TestContext.Current.CancellationToken);
+        var url = nats.ClientUrls[1];
+
+        Assert.Equal(0, Run("gc", "--nats", url, "--dry-run"));
+        Assert.Equal(0, Run("gc", "--nats", nats.ClientUrlList, "--grace", "2h"));
+        var shortGrace = Assert.Throws<Snapfn.Platform.InvalidRequestException>(() => Run("gc", "--nats", url, "--grace", "5m", "--dry-run"));
+        Assert.Contains("is too short", shortGrace.Message, StringComparison.Ordinal);
+        Assert.Contains("1x", Assert.Throws<UsageException>(() => Run("gc", "--nats", url, "--grace", "1x")).Message, StringComparison.Ordinal);
+        Assert.Contains("give nats://HOST:PORT", Assert.Throws<UsageException>(() => Run("gc", "--nats", "http://x:1")).Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromMinutes(90), ClusterCommand.ParseDuration("1.5h"));
+        Assert.Equal(TimeSpan.FromSeconds(90), ClusterCommand.ParseDuration("90s"));
+        Assert.Equal(TimeSpan.FromDays(2), ClusterCommand.ParseDuration("2d"));
     }
 }

@@ -18,8 +18,12 @@ internal sealed class ReplicaNode : IAsyncDisposable
     private readonly NATS.Client.Core.NatsConnection _connection;
 
     /// <param name="guestBuild">The built-in functions' guest/build folder (none by default).</param>
-    public ReplicaNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null, string? guestBuild = null)
+    /// <param name="function">The function <see cref="DeployWithSnapshot"/> and <see cref="Snapshot"/> make (test classes that
+    /// run at the same time on the shared cluster use names of their own).</param>
+    public ReplicaNode(NatsClusterFixture fixture, string root, string name, int server, ClusterOptions? options = null, string? guestBuild = null,
+        string function = Function)
     {
+        FunctionName = function;
         Home = new SnapfnHome(Path.Combine(root, name));
         Service = new FunctionService(Home, new FunctionCatalog(guestBuild ?? Path.Combine(root, "no-builtins")));
         _connection = fixture.Connect(server);
@@ -27,6 +31,8 @@ internal sealed class ReplicaNode : IAsyncDisposable
     }
 
     public SnapfnHome Home { get; }
+
+    public string FunctionName { get; }
 
     public FunctionService Service { get; }
 
@@ -38,7 +44,7 @@ internal sealed class ReplicaNode : IAsyncDisposable
     /// at 3 MiB and at 100 MiB, the rest zero; with a reap recording of two of them. Returns the state.</summary>
     public SnapshotState DeployWithSnapshot(string mark, string elf = "hello-world")
     {
-        var sha = Service.Register(Function, Elf(elf), MemoryMib, "a test function").ElfSha256;
+        var sha = Service.Register(FunctionName, Elf(elf), MemoryMib, "a test function").ElfSha256;
         return Snapshot(sha, mark);
     }
 
@@ -48,7 +54,7 @@ internal sealed class ReplicaNode : IAsyncDisposable
         var staging = Directory.CreateTempSubdirectory("snapfn-handmade-").FullName;
         try
         {
-            var folder = new SnapshotFolder(staging, Function);
+            var folder = new SnapshotFolder(staging, FunctionName);
             var data = new byte[4096];
             Random.Shared.NextBytes(data);
             var state = HandmadeSnapshot.Take(folder, sha, [.. HandmadeSnapshot.Marked(mark), (3UL << 20, data), (100UL << 20, data)]);
@@ -56,7 +62,7 @@ internal sealed class ReplicaNode : IAsyncDisposable
             var recording = Path.Combine(staging, "reap.ws");
             var file = RecordingWriter.Write(recording, "reap", snapshot, [(0x1000UL, 4096UL, 0u), (3UL << 20, 4096UL, 1u)], [], alignLargePages: false,
                 RecordingProvenance.Of("{}"u8, "reap"));
-            Service.AdoptSnapshot(Function, new AdoptedSnapshot(folder.StatePath, folder.File(state.MemoryFileName), MemoryMib, 3,
+            Service.AdoptSnapshot(FunctionName, new AdoptedSnapshot(folder.StatePath, folder.File(state.MemoryFileName), MemoryMib, 3,
                 [new AdoptedRecording("reap", recording, (long)file.Pages, file.Regions.Count, DateTimeOffset.UtcNow)]));
             return state;
         }

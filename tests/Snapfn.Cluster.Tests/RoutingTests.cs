@@ -143,6 +143,26 @@ public sealed class RoutingTests(ServingClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_function_deleted_through_one_front_door_is_unknown_through_every_front_door()
+    {
+        await Cluster.DeployAsync("route-deleted", node: 0);
+        using (var served = await InvokeAsync(Cluster.Nodes[2], "route-deleted", "before"))
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+
+        using var deleted = await Cluster.Nodes[1].Http.DeleteAsync("functions/route-deleted", Cancel);
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        foreach (var node in Cluster.Nodes)
+        {
+            using var response = await InvokeAsync(node, "route-deleted", "after");
+            await ProblemAsync(response, 404, "unknown-function");
+        }
+        using var again = await Cluster.Nodes[2].Http.DeleteAsync("functions/route-deleted", Cancel);
+        var problem = await ProblemAsync(again, 404, "unknown-function");
+        Assert.Contains("nothing to delete", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_function_is_a_404_from_any_front_door()
     {
         foreach (var node in Cluster.Nodes)

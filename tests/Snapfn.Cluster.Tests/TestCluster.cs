@@ -262,6 +262,7 @@ internal sealed class FakeReplicas
 {
     private readonly ConcurrentDictionary<string, (byte[] Elf, FunctionSettings Settings, ClusterFunction Record)> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Worker, string Function)> _fetches = new();
+    private readonly ConcurrentBag<FunctionService> _nodes = [];
     private long _version;
 
     public IReadOnlyList<(string Worker, string Function)> Fetches => _fetches.ToList();
@@ -270,7 +271,11 @@ internal sealed class FakeReplicas
     /// side does when it cannot use the published one; false: a snapshot record without files (the fake runtime).</summary>
     public bool TakesSnapshots { get; init; }
 
-    public IFunctionReplicas For(NATS.Client.Core.INatsConnection nats, FunctionService service, string worker) => new View(this, service, worker);
+    public IFunctionReplicas For(NATS.Client.Core.INatsConnection nats, FunctionService service, string worker)
+    {
+        _nodes.Add(service);
+        return new View(this, service, worker);
+    }
 
     public void SetRetryable(string function, bool retryable) =>
         _published.AddOrUpdate(function, _ => throw new InvalidOperationException("deploy first"), (_, p) => (p.Elf, p.Settings, p.Record with { Retryable = retryable }));
@@ -291,6 +296,20 @@ internal sealed class FakeReplicas
             var elf = File.ReadAllBytes(function.ElfPath);
             owner._published[name] = (elf, function.Settings, new ClusterFunction(name, Interlocked.Increment(ref owner._version), "native", Retryable: true, function.Snapshot is not null));
             return Task.CompletedTask;
+        }
+
+        /// <summary>Out of the published functions, and off every node at once (as the real side's watch does, a
+        /// moment later).</summary>
+        public Task<bool> DeleteAsync(string name, CancellationToken ct)
+        {
+            var inCluster = owner._published.TryRemove(name, out _);
+            var here = false;
+            foreach (var node in owner._nodes.Where(n => n.Find(name) is { Kind: FunctionKind.User }))
+            {
+                node.Delete(name);
+                here |= node == service;
+            }
+            return Task.FromResult(inCluster || here);
         }
 
         public Task<ReplicaFetch> EnsureLocalAsync(string name, CancellationToken ct)

@@ -90,6 +90,12 @@ public sealed class DaemonClient : IDisposable
 
     public string Server { get; }
 
+    /// <summary>Deletes a user function (on a node of a cluster: from the whole cluster).</summary>
+    public void Delete(string name)
+    {
+        using var response = SendRaw(HttpMethod.Delete, $"functions/{Escape(name)}", null, "application/json");
+    }
+
     public IReadOnlyList<FunctionResponse> List() => Send<List<FunctionResponse>>(HttpMethod.Get, "functions", null);
 
     /// <summary>Registers the function and, with <paramref name="snapshot"/>, snapshots it (a failed snapshot is in

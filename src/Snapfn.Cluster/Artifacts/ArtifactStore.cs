@@ -33,6 +33,7 @@ public sealed class ArtifactStore
     private readonly INatsConnection _connection;
     private readonly ArtifactLimits _limits;
     private readonly int _replicas;
+    private readonly LeaderReads _leader;
     private INatsObjStore? _chunks;
     private INatsKVStore? _manifests;
 
@@ -47,9 +48,18 @@ public sealed class ArtifactStore
         Cache = cache;
         _limits = limits;
         _replicas = replicas;
+        _leader = new LeaderReads(connection);
     }
 
+    /// <summary>A chunk already in the cluster is relied on by a publish only if it was uploaded less than this long
+    /// ago; an older one is uploaded again (so that the chunk collector, which deletes only chunks older than its grace,
+    /// cannot delete it under the publish: <see cref="ChunkCollector"/>).</summary>
+    public static readonly TimeSpan ReuseAge = TimeSpan.FromMinutes(10);
+
     public ChunkCache Cache { get; }
+
+    /// <summary>The clock the chunks' upload times are compared with (a seam for tests).</summary>
+    internal TimeProvider Time { get; init; } = TimeProvider.System;
 
     public ArtifactLimits Limits => _limits;
 
@@ -77,7 +87,7 @@ public sealed class ArtifactStore
         {
             try
             {
-                if (await ExistsAsync(chunks, name, ct).ConfigureAwait(false))
+                if (await UploadedAsync(chunks, name, ct).ConfigureAwait(false) is { } at && Time.GetUtcNow() - at < ReuseAge)
                     return;
                 using var stream = new MemoryStream(copy, 0, length, writable: false);
                 await chunks.PutAsync(name, stream, leaveOpen: true, ct).ConfigureAwait(false);
@@ -128,30 +138,12 @@ public sealed class ArtifactStore
     {
         if (!ArtifactId.IsValid(id))
             throw new ArtifactException($"'{id}' is not an artifact id (a function record names it): publish the function again");
-        var (_, manifests) = await StoresAsync(ct).ConfigureAwait(false);
-        var entry = await manifests.TryGetEntryAsync<byte[]>(id, cancellationToken: ct).ConfigureAwait(false);
-        var json = entry.Success ? entry.Value.Value : await LeaderReadAsync(id, ct).ConfigureAwait(false);
+        _ = await StoresAsync(ct).ConfigureAwait(false);
+        // From the bucket's leader: a manifest another node has just written is there (LeaderReads).
+        var json = (await _leader.GetKeyAsync(ClusterNames.ManifestsBucket, id, ct).ConfigureAwait(false))?.Value;
         if (json is null)
             throw new ArtifactException($"artifact '{id}' has no manifest in the cluster (bucket {ClusterNames.ManifestsBucket}): publish the function again from a node that holds it");
         return ArtifactManifest.Parse(json, id, _limits);
-    }
-
-    /// <summary>A key-value read may be answered by any replica of the bucket (JetStream's direct get), one that has
-    /// not yet applied a manifest another node has just written; a miss is asked again of the stream's leader, which
-    /// has every acknowledged write. Manifests never change once written, so only a miss needs this.</summary>
-    internal async Task<byte[]?> LeaderReadAsync(string id, CancellationToken ct)
-    {
-        var js = _connection.CreateJetStreamContext();
-        try
-        {
-            var stream = await js.GetStreamAsync("KV_" + ClusterNames.ManifestsBucket, cancellationToken: ct).ConfigureAwait(false);
-            var answer = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"$KV.{ClusterNames.ManifestsBucket}.{id}" }, ct).ConfigureAwait(false);
-            return answer.Message.Data.ToArray();
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return null;
-        }
     }
 
     /// <summary>Writes artifact <paramref name="id"/> to <paramref name="destination"/> (replaced atomically; its
@@ -297,16 +289,16 @@ public sealed class ArtifactStore
         return (chunks, manifests);
     }
 
-    private static async Task<bool> ExistsAsync(INatsObjStore chunks, string name, CancellationToken ct)
+    /// <summary>When the chunk was uploaded, or null when the cluster does not have it.</summary>
+    private static async Task<DateTimeOffset?> UploadedAsync(INatsObjStore chunks, string name, CancellationToken ct)
     {
         try
         {
-            await chunks.GetInfoAsync(name, cancellationToken: ct).ConfigureAwait(false);
-            return true;
+            return (await chunks.GetInfoAsync(name, cancellationToken: ct).ConfigureAwait(false)).MTime;
         }
         catch (NatsObjNotFoundException)
         {
-            return false;
+            return null;
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class FunctionRecords
     private readonly INatsConnection _connection;
     private readonly ArtifactLimits _limits;
     private readonly int _replicas;
+    private readonly LeaderReads _leader;
     private INatsKVStore? _store;
 
     public FunctionRecords(INatsConnection connection, ArtifactLimits limits, int replicas)
@@ -33,37 +34,72 @@ public sealed class FunctionRecords
         _connection = connection;
         _limits = limits;
         _replicas = replicas;
+        _leader = new LeaderReads(connection);
     }
 
-    /// <summary>The function's record and its revision, or null when no node published it.</summary>
+    public ArtifactLimits Limits => _limits;
+
+    /// <summary>The function's record and its revision, or null when no node published it (or its record was deleted).
+    /// Read from the bucket's leader (<see cref="LeaderReads"/>): a record another node has just written is seen.</summary>
     public async Task<VersionedRecord?> GetAsync(string name, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!FunctionName.IsValid(name))
             return null;
-        var store = await StoreAsync(ct).ConfigureAwait(false);
-        var entry = await store.TryGetEntryAsync<byte[]>(name, cancellationToken: ct).ConfigureAwait(false);
-        if (!entry.Success)
-        {
-            return entry.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException
-                ? null
-                : throw entry.Error;
-        }
-        if (entry.Value.Value is not { } json)
+        _ = await StoreAsync(ct).ConfigureAwait(false);
+        if (await _leader.GetKeyAsync(ClusterNames.FunctionsBucket, name, ct).ConfigureAwait(false) is not { } entry)
             return null;
-        return new VersionedRecord(FunctionRecord.Parse(json, name, _limits), entry.Value.Revision);
+        return new VersionedRecord(FunctionRecord.Parse(entry.Value, name, _limits), entry.Revision);
     }
 
+    /// <summary>Deletes the function's record, compare-and-set on the revision read from the leader (readable or not:
+    /// a garbled record can be deleted too), and returns the lowest revision the delete can have (the store does not
+    /// report the delete marker's own); null when there is no record. The marker stays, so that every node's watch sees
+    /// it. <see cref="FunctionConflictException"/> when another node wrote the record between the read and the delete.</summary>
+    public async Task<ulong?> DeleteAsync(string name, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!FunctionName.IsValid(name))
+            return null;
+        var store = await StoreAsync(ct).ConfigureAwait(false);
+        if (await _leader.GetKeyAsync(ClusterNames.FunctionsBucket, name, ct).ConfigureAwait(false) is not { } current)
+            return null;
+        try
+        {
+            await store.DeleteAsync(name, new NatsKVDeleteOpts { Revision = current.Revision }, ct).ConfigureAwait(false);
+            return current.Revision + 1;
+        }
+        catch (NatsKVWrongLastRevisionException)
+        {
+            throw new FunctionConflictException(
+                $"function '{name}' was published again or deleted by another node while this node deleted version {current.Revision}: nothing was deleted; " +
+                "look at it again (snapfn functions) and delete it again if you still mean to");
+        }
+    }
+
+    /// <summary>The bucket (created where it does not exist), for <see cref="FunctionRecordView"/>'s watch.</summary>
+    internal Task<INatsKVStore> BucketAsync(CancellationToken ct) => StoreAsync(ct);
+
     /// <summary>Every function's record, by name; one that does not parse is left out (its own get says why).</summary>
-    public async Task<IReadOnlyList<VersionedRecord>> ListAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<VersionedRecord>> ListAsync(CancellationToken ct) => (await ScanAsync(ct).ConfigureAwait(false)).Records;
+
+    /// <summary>Every function's record, by name, and the keys whose record cannot be read (not parsed, too long, not
+    /// a function's name): the chunk collector must not guess what those name.</summary>
+    public async Task<(IReadOnlyList<VersionedRecord> Records, IReadOnlyList<string> Unreadable)> ScanAsync(CancellationToken ct)
     {
         var store = await StoreAsync(ct).ConfigureAwait(false);
         var names = new List<string>();
         await foreach (var key in store.GetKeysAsync(cancellationToken: ct).ConfigureAwait(false))
             names.Add(key);
         var records = new List<VersionedRecord>();
+        var unreadable = new List<string>();
         foreach (var name in names.Order(StringComparer.Ordinal))
         {
+            if (!FunctionName.IsValid(name))
+            {
+                unreadable.Add(name);
+                continue;
+            }
             try
             {
                 if (await GetAsync(name, ct).ConfigureAwait(false) is { } record)
@@ -72,9 +108,10 @@ public sealed class FunctionRecords
             catch (Exception e) when (e is ArtifactException or LimitExceededException)
             {
                 // Listed by name only where it can be read; serving it reports the error.
+                unreadable.Add(name);
             }
         }
-        return records;
+        return (records, unreadable);
     }
 
     /// <summary>Writes <paramref name="record"/> if the function's record is still at <paramref name="expected"/>
@@ -104,10 +141,18 @@ public sealed class FunctionRecords
     /// <summary>Creates the bucket with this node's replica count where it does not exist.</summary>
     public async Task EnsureBucketAsync(CancellationToken ct) => _ = await StoreAsync(ct).ConfigureAwait(false);
 
+    /// <summary>The records of a cluster as they are, for a tool that must not change the bucket (the chunk collector):
+    /// the bucket is opened, never created or reconfigured.</summary>
+    internal static FunctionRecords OpenExisting(INatsConnection connection, ArtifactLimits limits) => new(connection, limits, 1) { _openOnly = true };
+
+    private bool _openOnly;
+
     private async Task<INatsKVStore> StoreAsync(CancellationToken ct)
     {
         if (_store is { } store)
             return store;
+        if (_openOnly)
+            return _store = await _connection.CreateKeyValueStoreContext().GetStoreAsync(ClusterNames.FunctionsBucket, ct).ConfigureAwait(false);
         _store = await BucketSetup.RetryAsync(() => _connection.CreateKeyValueStoreContext().CreateOrUpdateStoreAsync(
             new NatsKVConfig(ClusterNames.FunctionsBucket)
             {

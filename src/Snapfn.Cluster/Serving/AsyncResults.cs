@@ -29,13 +29,21 @@ public sealed class AsyncResults
     // No encoded answer starts with these bytes: an answer starts with its header's length, whose first byte is 0.
     private static readonly byte[] _pending = "snapfn-pending"u8.ToArray();
     private readonly INatsKVStore _store;
+    private readonly LeaderReads _leader;
     private readonly int _maxErrorBytes;
 
-    public AsyncResults(INatsKVStore store, int maxErrorBytes)
+    /// <param name="leader">Reads the entries from the bucket's leader: a front door that did not accept an id must
+    /// not answer 404 for it because its replica has not yet applied the marker another front door wrote.</param>
+    public AsyncResults(INatsKVStore store, LeaderReads leader, int maxErrorBytes)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
+        _leader = leader ?? throw new ArgumentNullException(nameof(leader));
         _maxErrorBytes = maxErrorBytes;
     }
+
+    /// <summary>The entry of <paramref name="id"/> as the bucket's leader has it, or null.</summary>
+    private Task<LeaderValue?> EntryAsync(string id, CancellationToken cancel) =>
+        _leader.GetKeyAsync(_store.Bucket, id, cancel);
 
     /// <summary>Marks <paramref name="id"/> accepted; false when the id is known already (a client's replay).</summary>
     public async Task<bool> MarkPendingAsync(string id, CancellationToken cancel)
@@ -66,20 +74,10 @@ public sealed class AsyncResults
     /// <summary>The state of <paramref name="id"/>, its answer when done, and the entry's revision (0 when there is none).</summary>
     public async Task<(AsyncState State, WorkerAnswer? Answer, ulong Revision)> ReadAsync(string id, CancellationToken cancel)
     {
-        NatsKVEntry<byte[]> entry;
-        try
-        {
-            entry = await _store.GetEntryAsync<byte[]>(id, cancellationToken: cancel).ConfigureAwait(false);
-        }
-        catch (NatsKVKeyNotFoundException)
-        {
+        if (await EntryAsync(id, cancel).ConfigureAwait(false) is not { } entry)
             return (AsyncState.Unknown, null, 0);
-        }
-        catch (NatsKVKeyDeletedException)
-        {
-            return (AsyncState.Unknown, null, 0);
-        }
-        if (entry.Value is not { } value || value.AsSpan().StartsWith(_pending))
+        var value = entry.Value;
+        if (value.Length == 0 || value.AsSpan().StartsWith(_pending))
             return (AsyncState.Pending, null, entry.Revision);
         return (AsyncState.Done, WorkerAnswer.Decode(value, _maxErrorBytes), entry.Revision);
     }
@@ -92,23 +90,16 @@ public sealed class AsyncResults
         ArgumentNullException.ThrowIfNull(worker);
         while (true)
         {
-            NatsKVEntry<byte[]>? entry = null;
-            try
-            {
-                entry = await _store.GetEntryAsync<byte[]>(id, cancellationToken: cancel).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-            {
-            }
+            var entry = await EntryAsync(id, cancel).ConfigureAwait(false);
             var value = entry?.Value ?? _pending;
             if (!value.AsSpan().StartsWith(_pending))
-                return (AsyncState.Done, [], entry!.Value.Revision);
+                return (AsyncState.Done, [], entry!.Revision);
             var before = value.Length > _pending.Length + 1 ? WorkerAnswer.WorkerIds(Encoding.ASCII.GetString(value, _pending.Length + 1, value.Length - _pending.Length - 1)) : [];
             var marker = Marker([.. before, worker]);
             try
             {
-                var revision = entry is { Revision: > 0 } e
-                    ? await _store.UpdateAsync(id, marker, e.Revision, cancellationToken: cancel).ConfigureAwait(false)
+                var revision = entry is { Revision: > 0 } read
+                    ? await _store.UpdateAsync(id, marker, read.Revision, cancellationToken: cancel).ConfigureAwait(false)
                     : await _store.CreateAsync(id, marker, cancellationToken: cancel).ConfigureAwait(false);
                 return (AsyncState.Pending, before, revision);
             }

@@ -22,4 +22,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "placement: {Problem}")]
     public static partial void PlacementTrouble(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "function records: {Problem}")]
+    public static partial void RecordsTrouble(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2307, Level = LogLevel.Information, Message = "function {Function} was deleted from the cluster (version {Revision}): {Outcome}")]
+    public static partial void Dropped(ILogger logger, string function, ulong revision, string outcome);
 }

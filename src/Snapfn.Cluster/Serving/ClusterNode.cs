@@ -80,8 +80,8 @@ public sealed class ClusterNode : IAsyncDisposable
             var replicaCount = ClusterSetup.Replicas(nats, options);
             var js = nats.CreateJetStreamContext();
             var (resultsStore, placementStore) = await EnsureAsync(js, nats, options, replicaCount, maxPayload, cancel).ConfigureAwait(false);
-            var replicasOf = replicas?.Invoke(nats, service, worker) ?? await ArtifactSideAsync(nats, service, worker, replicaCount, cancel).ConfigureAwait(false);
-            var results = new AsyncResults(resultsStore, maxErrorBytes);
+            var replicasOf = replicas?.Invoke(nats, service, worker) ?? await ArtifactSideAsync(nats, service, worker, replicaCount, log, cancel).ConfigureAwait(false);
+            var results = new AsyncResults(resultsStore, new LeaderReads(nats), maxErrorBytes);
             var invoker = new LocalInvoker(service, replicasOf, worker, slots, maxErrorBytes) { MaxOutputBytes = maxPayload - WorkerAnswer.EnvelopeAllowance, Fetched = fetched };
             var publisher = new PlacementPublisher(placementStore, service, worker, options, log);
             var sync = new ClusterWorker(nats, invoker, options, log, publisher.Touched);
@@ -89,6 +89,9 @@ public sealed class ClusterNode : IAsyncDisposable
             var placement = new PlacementTable(placementStore, options, log);
             var frontDoor = new FrontDoor(nats, js, results, placement, replicasOf, options, name => service.Find(name) is not null, maxPayload, maxErrorBytes, log);
             var node = new ClusterNode(nats, worker, replicasOf, sync, async, publisher, placement, frontDoor, replicaCount);
+            // A function deleted from the cluster and dropped here: its placement entries go at once.
+            if (replicasOf is FunctionReplicas artifacts)
+                artifacts.LocalCopyDropped += publisher.Forget;
             placement.Start();
             publisher.Start();
             await sync.StartAsync(cancel).ConfigureAwait(false);
@@ -106,12 +109,13 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>The artifact side: functions' records, code and snapshots in the cluster's stores, its buckets made now
     /// so that a cluster that cannot hold them fails the join rather than the first deploy.</summary>
     private static async Task<FunctionReplicas> ArtifactSideAsync(NatsConnection nats, FunctionService service, string worker, int replicaCount,
-        CancellationToken cancel)
+        ILogger log, CancellationToken cancel)
     {
-        var replicas = new FunctionReplicas(nats, service, new ClusterOptions { Replicas = replicaCount, NodeName = worker });
+        var replicas = new FunctionReplicas(nats, service, new ClusterOptions { Replicas = replicaCount, NodeName = worker }, log);
         try
         {
-            await replicas.EnsureBucketsAsync(cancel).ConfigureAwait(false);
+            // The buckets, and the view of the functions' records filled before this node serves anything.
+            await replicas.StartAsync(cancel).ConfigureAwait(false);
             return replicas;
         }
         catch
@@ -144,6 +148,16 @@ public sealed class ClusterNode : IAsyncDisposable
                     "(jetstream { store_dir: … }), and are there that many servers?", e);
             }
         }
+    }
+
+    /// <summary>Deletes a user function from the cluster and from this node (<c>DELETE /functions/{name}</c> on any
+    /// node): every node drops its copy when it sees the delete, and later invocations through any node are answered
+    /// as unknown; this worker's placement entries go now.</summary>
+    public async Task DeleteAsync(string name, CancellationToken cancel)
+    {
+        if (!await Replicas.DeleteAsync(name, cancel).ConfigureAwait(false))
+            throw new UnknownFunctionException($"function '{name}' is neither deployed to the cluster nor on this node: nothing to delete (snapfn functions lists them)");
+        await Publisher.ForgetAsync(name, cancel).ConfigureAwait(false);
     }
 
     /// <summary>Stops taking synchronous requests and waits up to <paramref name="drain"/> for those in hand.</summary>

@@ -67,12 +67,49 @@ public sealed class PlacementPublisher : IAsyncDisposable
         }, CancellationToken.None);
     }
 
-    /// <summary>Writes (or deletes) the entry of every function this worker has.</summary>
+    /// <summary>Writes (or deletes) the entry of every function this worker has, and deletes those of functions it
+    /// no longer has (deleted here, or dropped after a delete elsewhere).</summary>
     public async Task RefreshAsync(CancellationToken cancel)
     {
+        var held = new HashSet<string>(StringComparer.Ordinal);
         foreach (var function in _service.List())
+        {
+            held.Add(function.Name);
             await PublishAsync(function.Name, cancel).ConfigureAwait(false);
+        }
+        foreach (var gone in _published.Keys.Where(f => !held.Contains(f)).ToList())
+            await ForgetAsync(gone, cancel).ConfigureAwait(false);
     }
+
+    /// <summary>This worker no longer has <paramref name="function"/> (it was deleted): its entry goes now, so that no
+    /// front door prefers this worker for it.</summary>
+    public async Task ForgetAsync(string function, CancellationToken cancel)
+    {
+        await _writing.WaitAsync(cancel).ConfigureAwait(false);
+        try
+        {
+            if (_published.TryRemove(function, out _))
+                await _store.DeleteAsync(KeyOf(function, _worker), cancellationToken: cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    /// <summary><see cref="ForgetAsync"/> in the background (from the records' watch, which must not wait on NATS).</summary>
+    public void Forget(string function) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await ForgetAsync(function, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The next round deletes it (the function is no longer listed), or its max age does.
+            }
+        }, CancellationToken.None);
 
     /// <summary>What this worker holds of <paramref name="function"/> now, or null when nothing.</summary>
     public PlacementHolding? Holding(string function)

@@ -5,7 +5,7 @@ namespace Snapfn.Fuzz;
 /// <summary>Every target, by name.</summary>
 public static class FuzzTargets
 {
-    public static IReadOnlyList<string> Names { get; } = ["state-file", "recording", "manifest", "deploy-zip", "syscalls", "http-api", "hypercall"];
+    public static IReadOnlyList<string> Names { get; } = ["state-file", "recording", "manifest", "deploy-zip", "syscalls", "http-api", "hypercall", "cluster"];
 
     /// <summary>A new harness for <paramref name="name"/> (a harness may hold set-up such as a scratch folder; dispose it).</summary>
     public static FuzzTarget Create(string name) => name switch
@@ -17,6 +17,7 @@ public static class FuzzTargets
         "syscalls" => new SyscallTarget(),
         "http-api" => new HttpApiTarget(),
         "hypercall" => new HypercallTarget(),
+        "cluster" => new ClusterTarget(),
         _ => throw new ArgumentException($"no fuzz target '{name}'; the targets are: {string.Join(", ", Names)}", nameof(name)),
     };
 }

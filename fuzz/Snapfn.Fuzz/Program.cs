@@ -46,7 +46,10 @@ try
             return 0;
         case ["--replay", .. var paths]:
             if (target is Snapfn.Fuzz.Targets.SyscallTarget syscalls)
+            {
                 syscalls.CheckEveryCall = true;
+                syscalls.Trace = Environment.GetEnvironmentVariable("SNAPFN_FUZZ_TRACE") == "1";
+            }
             var findings = 0;
             foreach (var (name, bytes) in ShortRun.Corpus([.. paths.Where(Directory.Exists)]).Concat(paths.Where(File.Exists).Select(p => (p, File.ReadAllBytes(p)))))
             {

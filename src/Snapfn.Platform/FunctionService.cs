@@ -182,6 +182,9 @@ public sealed partial class FunctionService : IDisposable
     public RegisteredFunction? Find(string name) =>
         _registry.Find(name) ?? (FunctionName.IsValid(name) && SyncIfNewBuiltIn(name) ? _registry.Find(name) : null);
 
+    /// <summary>The longest description a function may have (one line).</summary>
+    public const int MaxDescriptionChars = 500;
+
     /// <summary>Validates and stores a user function — an ELF, or a Python function's package (a zip of its folder,
     /// see <see cref="FunctionPackage"/>) — then registers it, replacing an earlier version. A package's check waits
     /// for a turn of <see cref="Deploys"/> unless the caller already holds <paramref name="turn"/>.</summary>
@@ -194,8 +197,8 @@ public sealed partial class FunctionService : IDisposable
         CheckName(name);
         var memorySize = CheckMemory(memoryMib, "memory_mib");
         description ??= "";
-        if (description.Length > 500 || description.Any(char.IsControl))
-            throw new InvalidRequestException("description must be one line of at most 500 characters");
+        if (description.Length > MaxDescriptionChars || description.Any(char.IsControl))
+            throw new InvalidRequestException($"description must be one line of at most {MaxDescriptionChars} characters");
         if (settings?.MaxInstances is { } max && FunctionSettings.CheckMaxInstances(max) is { } wrong)
             throw new InvalidRequestException($"max_instances {wrong}");
         if (FunctionPackage.IsPackage(code))

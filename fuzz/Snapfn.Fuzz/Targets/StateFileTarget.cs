@@ -38,8 +38,20 @@ public sealed class StateFileTarget : FuzzTarget
                 throw new InvariantViolatedException($"a refusal that does not name the file: {e.Message}", e);
             return;
         }
-        // What was accepted can be written again.
-        _ = StateFile.Serialize(state);
+        // What was accepted can be written again, what is written is read again, and it writes the same bytes: no
+        // field (a thread's wait, its signal state) is lost or changed on the way through a snapshot and a restore.
+        var written = StateFile.Serialize(state);
+        SnapshotState again;
+        try
+        {
+            again = StateFile.Deserialize(written, Path, SnapshotRemedy.TakeSnapshot("fuzz"));
+        }
+        catch (SnapshotInvalidException e)
+        {
+            throw new InvariantViolatedException($"an accepted state, written again, is refused: {e.Message}", e);
+        }
+        if (!StateFile.Serialize(again).AsSpan().SequenceEqual(written))
+            throw new InvariantViolatedException("an accepted state, written again and read back, writes different bytes");
     }
 
     public override IEnumerable<(string Name, byte[] Bytes)> Seeds()
@@ -138,6 +150,32 @@ public sealed class StateFileTarget : FuzzTarget
                 [
                     new(0, 0, false), new(4, 1, true), new(5, 2, true), new(6, 3, true), new(7, 4, true), new(9, 5, true), new(10, 6, true),
                     new(11, 7, true), new(12, 8, false), new(13, 9, false), new(14, 10, true), new(20, 2, false),
+                ],
+            },
+        }));
+        // Every kind of wait and resume, and each thread's own signal state (a mask saved by rt_sigsuspend, an
+        // alternate stack, a wait that a blocked signal also ends), with the main thread gone (exit status 3).
+        ProcessState.ThreadRecord Other(int tid, ResumeKind resume, ThreadWait? wait) => Thread(tid, wait) with
+        {
+            Resume = resume, SavedMask = 1UL << 9, AlternateStack = new Kernel.stack_t { ss_sp = 0x7e0000000000UL + (ulong)tid * 0x4000, ss_size = 0x4000 },
+            ClearChildTid = 0x7f0000000990UL + (ulong)tid * 8, RobustList = 0, RobustListLength = 0, CallDeadline = 9_000_000_000,
+        };
+        yield return ("linux-threads-waits", Body(c with
+        {
+            Function = "py-asyncio",
+            Process = new ProcessState
+            {
+                Program = process.Program, RootFingerprint = process.RootFingerprint, Cwd = process.Cwd, ThreadName = process.ThreadName,
+                BrkStart = process.BrkStart, BrkEnd = process.BrkEnd, Mappings = process.Mappings, Descriptions = process.Descriptions,
+                Descriptors = process.Descriptors, SignalActions = actions, SignalMask = 0, Tmp = [], LeaderExitStatus = 3,
+                Threads =
+                [
+                    Thread(4, null) with { OnCpu = true, Fpu = [], Registers = default },
+                    Other(5, ResumeKind.FromSyscall, new ThreadWait(WaitKind.Futex, "waits on the futex at 0x7f0000000b00 (bitset 4)", long.MaxValue, 0x7f0000000b00, 4)),
+                    Other(6, ResumeKind.Retry, new ThreadWait(WaitKind.Retry, "waits in rt_sigtimedwait", 7_000_000_000, 0, uint.MaxValue, 1UL << 9)),
+                    Other(7, ResumeKind.FromSyscall, new ThreadWait(WaitKind.Channel, "reads its invocation channel")),
+                    Other(8, ResumeKind.Preempted, null) with { Registers = new Kvm.kvm_regs { rip = 0x401234, rsp = 0x7200000, rflags = 0x202 } },
+                    Other(9, ResumeKind.Retry, new ThreadWait(WaitKind.Retry, "waits in epoll_wait on fd 7", 6_000_000_000)),
                 ],
             },
         }));

@@ -96,14 +96,35 @@ public sealed record FunctionRecord
             throw Bad($"has runtime '{record.Runtime}'");
         if (!ArtifactManifest.IsSha256(record.CodeSha256))
             throw Bad("has no code hash");
+        // JSON's null reaches any field, required or not: each is checked before anything reads it.
+        if (record.Recordings is null || record.Recordings.Any(r => r is null) || record.Description is null || record.PublishedBy is null)
+            throw Bad("has a field that is null");
+        if (record.Snapshot is { } s && (s.State is null || s.Memory is null))
+            throw Bad("names a snapshot without its files");
         if (record.Artifacts.Any(id => !ArtifactId.IsValid(id)))
             throw Bad("names an artifact by something that is not an artifact id");
-        if (record.MemoryMib is < MemorySize.MinMiB or > MemorySize.MaxMiB || record.Snapshot?.MemoryMib is < MemorySize.MinMiB or > MemorySize.MaxMiB)
+        // What the node hands its platform (register the code with these settings, adopt the snapshot) must be what the
+        // platform takes, or a broken record would be reported as a bad request of whoever invoked the function.
+        if (!IsMemorySize(record.MemoryMib) || (record.Snapshot is { } sized && !IsMemorySize(sized.MemoryMib)))
             throw Bad($"gives an impossible memory size");
+        if (record.Description.Length > FunctionService.MaxDescriptionChars || record.Description.Any(char.IsControl))
+            throw Bad($"gives a description that is not one line of at most {FunctionService.MaxDescriptionChars} characters");
+        if (record.MaxInstances is { } max && FunctionSettings.CheckMaxInstances(max) is { } wrong)
+            throw Bad($"gives max_instances {max}, which {wrong}");
         if (record.Recordings.Count > 16 || record.Recordings.Select(r => r.Mode).Distinct().Count() != record.Recordings.Count)
             throw Bad("lists recordings more than once a mode");
+        if (record.Recordings.Count > 0 && record.Snapshot is null)
+            throw Bad("lists recordings without the snapshot they were made from");
+        if (record.Recordings.FirstOrDefault(r => !FunctionService.RecordModes.Contains(r.Mode)) is { } unknown)
+            throw Bad($"lists a recording in mode '{unknown.Mode}', which this Snapfn does not record (run the same Snapfn on every node)");
+        var pages = record.Snapshot is { } snapshot ? (long)snapshot.MemoryMib << 8 : 0;
+        if (record.Snapshot?.DataPages is < 0 || record.Snapshot?.DataPages > pages
+            || record.Recordings.Any(r => r.Pages < 0 || r.Pages > pages || r.Regions < 0))
+            throw Bad("gives page counts outside its snapshot's memory");
         return record;
     }
+
+    private static bool IsMemorySize(int mib) => mib is >= MemorySize.MinMiB and <= MemorySize.MaxMiB && mib % 2 == 0;
 }
 
 /// <summary>A snapshot in the cluster: which one (the state file's id), its two files as artifacts, and what the

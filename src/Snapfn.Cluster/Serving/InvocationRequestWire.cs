@@ -7,6 +7,9 @@ namespace Snapfn.Cluster.Serving;
 /// <summary>An <see cref="InvokeRequest"/> as NATS headers and back; what a worker reads is checked as any client's.</summary>
 public static class InvocationRequestWire
 {
+    /// <summary>The timeout of a request without <see cref="WireHeaders.TimeoutMs"/>: an HTTP request's default.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
     public static NatsHeaders ToHeaders(InvokeRequest request, int attempt)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -30,7 +33,8 @@ public static class InvocationRequestWire
     {
         ArgumentNullException.ThrowIfNull(function);
         string? Value(string key) => headers is not null && headers.TryGetValue(key, out var v) ? v.ToString() : null;
-        var timeout = TimeSpan.FromSeconds(60);
+        // Without the header (a front door always sends it), the daemon's default, never more than this node allows.
+        var timeout = maxTimeout < DefaultTimeout ? maxTimeout : DefaultTimeout;
         if (Value(WireHeaders.TimeoutMs) is { } text)
         {
             if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) || ms < 1 || ms > maxTimeout.TotalMilliseconds)

@@ -87,35 +87,41 @@ public sealed class PlacementTable : IAsyncDisposable
 
     private void Apply(NatsKVEntry<byte[]> entry)
     {
-        // FUNCTION.WORKER: neither a function name nor a worker id holds a dot; anything else is not an entry of ours.
-        var dot = entry.Key.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0 || entry.Key.IndexOf('.', dot + 1) >= 0)
-            return;
-        var function = entry.Key[..dot];
-        var worker = entry.Key[(dot + 1)..];
-        if (!FunctionName.IsValid(function) || !WorkerId.IsValid(worker))
+        if (Read(entry.Key, entry.Operation == NatsKVOperation.Put ? entry.Value : null) is not var (function, worker, holding))
             return;
         var workers = _functions.GetOrAdd(function, _ => new(StringComparer.Ordinal));
-        if (entry.Operation != NatsKVOperation.Put)
-        {
+        if (holding is null)
             workers.TryRemove(worker, out _);
-        }
         else
-        {
-            PlacementHolding? holding = null;
-            try
-            {
-                holding = entry.Value is { Length: > 0 and < 4096 } value ? JsonSerializer.Deserialize<PlacementHolding>(value) : null;
-            }
-            catch (JsonException)
-            {
-            }
-            if (holding is null || holding.Worker != worker || holding.Idle < 0)
-                workers.TryRemove(worker, out _);
-            else
-                workers[worker] = (holding, entry.Created == default ? _time.GetUtcNow() : entry.Created);
-        }
+            workers[worker] = (holding, entry.Created == default ? _time.GetUtcNow() : entry.Created);
         Changed?.Invoke();
+    }
+
+    /// <summary>
+    /// What a placement entry says, read as from a stranger (any node can write the bucket): its function and worker,
+    /// or null when its key is not <c>FUNCTION.WORKER</c> of valid names (not an entry of ours); the holding is null
+    /// when <paramref name="value"/> (null for a deletion) is not a holding of that worker, and the entry is dropped.
+    /// </summary>
+    internal static (string Function, string Worker, PlacementHolding? Holding)? Read(string key, byte[]? value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        // FUNCTION.WORKER: neither a function name nor a worker id holds a dot.
+        var dot = key.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || key.IndexOf('.', dot + 1) >= 0)
+            return null;
+        var function = key[..dot];
+        var worker = key[(dot + 1)..];
+        if (!FunctionName.IsValid(function) || !WorkerId.IsValid(worker))
+            return null;
+        PlacementHolding? holding = null;
+        try
+        {
+            holding = value is { Length: > 0 and < 4096 } ? JsonSerializer.Deserialize<PlacementHolding>(value) : null;
+        }
+        catch (JsonException)
+        {
+        }
+        return (function, worker, holding is null || holding.Worker != worker || holding.Idle < 0 ? null : holding);
     }
 
     public async ValueTask DisposeAsync()

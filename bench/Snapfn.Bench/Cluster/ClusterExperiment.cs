@@ -85,7 +85,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
             {
                 WorkerHome.Prepare(spec.Home, sharedHome);
                 return (StartWorker ?? WorkerCommand)(spec);
-            }, (worker, token) => WaitHealthyAsync(http, worker, token), ct).ConfigureAwait(false);
+            }, (worker, token) => worker.WaitHealthyAsync(http, $"worker {worker.Spec.Id} (snapfn serve --nats)", _readyTimeout, _probeTimeout, reason => new ClusterRunException(reason), token), ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -139,35 +139,6 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
             Snapshots = snapshots,
             Notes = _notes,
         };
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, WorkerProcess worker, CancellationToken ct)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (worker.HasExited)
-                throw new ClusterRunException($"worker {worker.Spec.Id} (snapfn serve --nats) exited at start:{Environment.NewLine}{worker.Tail()}");
-            try
-            {
-                using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                probe.CancelAfter(_probeTimeout);
-                using var response = await http.GetAsync(new Uri(worker.Spec.ListenUrl + "/healthz"), probe.Token).ConfigureAwait(false);
-                if (response.StatusCode == HttpStatusCode.OK)
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // This probe went unanswered; the deadline below decides.
-            }
-            if (deadline.Elapsed > _readyTimeout)
-                throw new ClusterRunException($"worker {worker.Spec.Id} did not answer /healthz within {_readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{worker.Tail()}");
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Takes the function's snapshot through <paramref name="door"/> (a built-in function's deploy); the

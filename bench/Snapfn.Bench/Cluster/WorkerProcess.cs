@@ -91,6 +91,41 @@ public sealed class WorkerProcess : IDisposable
         await WaitExitAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Waits until the process answers GET /healthz on its <see cref="WorkerSpec.ListenUrl"/> with 200, each
+    /// probe bounded by <paramref name="probeTimeout"/> (a process that takes the connection and never answers must not
+    /// hold the run). Throws what <paramref name="failed"/> makes of the reason — <paramref name="name"/> exited, or did
+    /// not answer within <paramref name="readyTimeout"/> — with the process's last lines.</summary>
+    public async Task WaitHealthyAsync(HttpClient http, string name, TimeSpan readyTimeout, TimeSpan probeTimeout,
+        Func<string, Exception> failed, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        var healthz = new Uri(Spec.ListenUrl.TrimEnd('/') + "/healthz");
+        while (true)
+        {
+            if (HasExited)
+                throw failed($"{name} exited at start:{Environment.NewLine}{Tail()}");
+            try
+            {
+                using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                probe.CancelAfter(probeTimeout);
+                using var response = await http.GetAsync(healthz, probe.Token).ConfigureAwait(false);
+                if (response.StatusCode == System.Net.HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // This probe went unanswered; the deadline below decides.
+            }
+            if (waited.Elapsed > readyTimeout)
+                throw failed($"{name} did not answer /healthz within {readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{Tail()}");
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Waits for the process to be gone (and reaped), however it ended.</summary>
     public Task WaitExitAsync() => _process.WaitForExitAsync();
 

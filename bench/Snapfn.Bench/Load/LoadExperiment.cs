@@ -101,7 +101,7 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
             progress($"starting snapfn serve on {url} with a fresh SNAPFN_HOME");
             daemon = WorkerProcess.Start(new WorkerSpec(0, "daemon", home, url, NatsUrls: ""), DaemonCommand(home, url));
             var baseUri = new Uri(url + "/");
-            await WaitHealthyAsync(http, daemon, baseUri, ct).ConfigureAwait(false);
+            await daemon.WaitHealthyAsync(http, "snapfn serve", _readyTimeout, _probeTimeout, reason => new LoadRunException(reason), ct).ConfigureAwait(false);
             var token = (await File.ReadAllTextAsync(Path.Combine(home, "token"), ct).ConfigureAwait(false)).Trim();
 
             var folder = WriteFunctionFolder(root);
@@ -255,35 +255,6 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
                 state += $": {reason}";
         }
         return $"{state}; recordings: {(recordings.Length == 0 ? "none" : recordings)}";
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, WorkerProcess daemon, Uri baseUri, CancellationToken ct)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            if (daemon.HasExited)
-                throw new LoadRunException($"snapfn serve exited at start:{Environment.NewLine}{daemon.Tail()}");
-            try
-            {
-                using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                probe.CancelAfter(_probeTimeout);
-                using var response = await http.GetAsync(new Uri(baseUri, "healthz"), probe.Token).ConfigureAwait(false);
-                if (response.StatusCode == HttpStatusCode.OK)
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // This probe went unanswered; the deadline below decides.
-            }
-            if (waited.Elapsed > _readyTimeout)
-                throw new LoadRunException($"snapfn serve did not answer /healthz within {_readyTimeout.TotalSeconds:0} s:{Environment.NewLine}{daemon.Tail()}");
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
     }
 
     private async Task<string?> GetAsync(HttpClient http, Uri uri, string token, string what, CancellationToken ct)

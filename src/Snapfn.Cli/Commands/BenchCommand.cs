@@ -262,21 +262,8 @@ public static class BenchCommand
         Directory.CreateDirectory(folder);
         var home = SnapfnHome.Default();
         var experiment = new Bench.Cluster.ClusterExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), catalog);
-        Bench.Cluster.ClusterRun run;
         // The workers' homes and the NATS stores go beside the results, and are deleted when the run ends.
-        var scratch = Path.Combine(folder, "scratch");
-        using (var signals = new Bench.Cluster.ShutdownSignals())
-        {
-            try
-            {
-                run = experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), signals.Token).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                if (Directory.Exists(scratch) && !Directory.EnumerateFileSystemEntries(scratch).Any())
-                    Directory.Delete(scratch);
-            }
-        }
+        var run = RunWithScratch(folder, (scratch, stop) => experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), stop));
         var report = new Bench.Cluster.ClusterReport(run, MachineSettings.Facts(home));
         var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, repeat: 1);
         foreach (var line in report.SummaryLines())
@@ -304,20 +291,7 @@ public static class BenchCommand
         Directory.CreateDirectory(folder);
         var home = SnapfnHome.Default();
         var experiment = new Bench.Load.LoadExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), FunctionCatalog.Default());
-        Bench.Load.LoadRun run;
-        var scratch = Path.Combine(folder, "scratch");
-        using (var signals = new Bench.Cluster.ShutdownSignals())
-        {
-            try
-            {
-                run = experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), signals.Token).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                if (Directory.Exists(scratch) && !Directory.EnumerateFileSystemEntries(scratch).Any())
-                    Directory.Delete(scratch);
-            }
-        }
+        var run = RunWithScratch(folder, (scratch, stop) => experiment.RunAsync(scratch, home.Path, step => AnsiConsole.WriteLine(step), stop));
         var report = new Bench.Load.LoadReport(run, MachineSettings.Facts(home));
         var resultsPath = ExperimentOutput.Write(report, folder, CommandLine(), experiment.Partial, repeat: 1);
         foreach (var line in report.SummaryLines())
@@ -325,6 +299,24 @@ public static class BenchCommand
         var code = Finish(folder, resultsPath, json, experiment.Partial);
         // A level stopped by its errors measured a broken daemon, not its load: the report says which errors.
         return code == 0 && run.Levels.Any(l => l.Requests.StoppedEarly is not null) ? CliErrors.Failure : code;
+    }
+
+    /// <summary>Runs an experiment that starts processes of its own (the cluster's workers, the load's daemon) with its
+    /// scratch folder under the results folder, stopped by Ctrl-C or SIGTERM (<see cref="Bench.Cluster.ShutdownSignals"/>);
+    /// the scratch folder is removed when the experiment left it empty.</summary>
+    private static T RunWithScratch<T>(string folder, Func<string, CancellationToken, Task<T>> run)
+    {
+        var scratch = Path.Combine(folder, "scratch");
+        using var signals = new Bench.Cluster.ShutdownSignals();
+        try
+        {
+            return run(scratch, signals.Token).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            if (Directory.Exists(scratch) && !Directory.EnumerateFileSystemEntries(scratch).Any())
+                Directory.Delete(scratch);
+        }
     }
 
     private static void RefuseWarm(BenchOptions options, string experiment)

@@ -44,20 +44,7 @@ public sealed record ArtifactManifest
     /// <see cref="Platform.LimitExceededException"/> for one over a limit.</summary>
     public static ArtifactManifest Parse(ReadOnlySpan<byte> json, string artifactId, ArtifactLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        if (json.Length > limits.MaxManifestBytes)
-            throw limits.ManifestTooLarge($"the manifest of artifact '{artifactId}'", json.Length);
-        ArtifactManifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<ArtifactManifest>(json, ClusterJson.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new ArtifactException($"the manifest of artifact '{artifactId}' is not valid: {e.Message}", e);
-        }
-        if (manifest is null)
-            throw new ArtifactException($"the manifest of artifact '{artifactId}' is empty");
+        var manifest = ClusterJson.Read<ArtifactManifest>(json, $"the manifest of artifact '{artifactId}'", limits);
         manifest.Check(artifactId, limits);
         return manifest;
     }

@@ -71,21 +71,9 @@ public sealed record FunctionRecord
     /// malformed one, <see cref="LimitExceededException"/> for one longer than a manifest may be.</summary>
     public static FunctionRecord Parse(ReadOnlySpan<byte> json, string key, ArtifactLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        if (json.Length > limits.MaxManifestBytes)
-            throw limits.ManifestTooLarge($"the cluster record of function '{key}'", json.Length);
-        FunctionRecord? record;
-        try
-        {
-            record = JsonSerializer.Deserialize<FunctionRecord>(json, ClusterJson.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new ArtifactException($"the cluster record of function '{key}' is not valid: {e.Message}; deploy the function again", e);
-        }
-        ArtifactException Bad(string what) => new($"the cluster record of function '{key}' {what}; deploy the function again");
-        if (record is null)
-            throw Bad("is empty");
+        const string Remedy = "; deploy the function again";
+        var record = ClusterJson.Read<FunctionRecord>(json, $"the cluster record of function '{key}'", limits, Remedy);
+        ArtifactException Bad(string what) => new($"the cluster record of function '{key}' {what}{Remedy}");
         if (record.Format != CurrentFormat)
             throw Bad($"has format {record.Format}; this Snapfn reads format {CurrentFormat} (run the same Snapfn on every node)");
         if (record.Name != key || !FunctionName.IsValid(record.Name))

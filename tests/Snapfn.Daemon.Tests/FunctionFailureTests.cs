@@ -254,15 +254,7 @@ public sealed class FunctionFailureTests : IClassFixture<PythonDaemonFixture>
     /// <summary>The CLI this test project was built with, on <paramref name="home"/>: its exit code and stderr.</summary>
     private static (int Code, string Stderr) Cli(string home, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "snapfn.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        info.Environment["SNAPFN_HOME"] = home;
-        info.Environment["SNAPFN_GUEST_DIR"] = FunctionCatalog.Default().GuestDirectory;
-        info.Environment.Remove("SNAPFN_SERVER");
-        info.Environment.Remove("SNAPFN_TOKEN");
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        using var process = SnapfnProcess.Start(home, null, args);
         var stderr = process.StandardError.ReadToEndAsync(Cancel);
         _ = process.StandardOutput.ReadToEndAsync(Cancel);
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"snapfn {string.Join(' ', args)} did not finish");

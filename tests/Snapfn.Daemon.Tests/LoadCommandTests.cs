@@ -42,20 +42,7 @@ public sealed class LoadCommandTests
 
     private static async Task<(int Code, string Stderr)> SnapfnAsync(string home, string workingDirectory, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "snapfn.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        info.Environment["SNAPFN_HOME"] = home;
-        info.Environment.Remove("SNAPFN_SERVER");
-        info.Environment.Remove("SNAPFN_TOKEN");
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        using var process = SnapfnProcess.Start(home, workingDirectory, args);
         var stderr = process.StandardError.ReadToEndAsync(Cancel);
         _ = process.StandardOutput.ReadToEndAsync(Cancel);
         await process.WaitForExitAsync(Cancel);

@@ -159,25 +159,7 @@ public sealed class ServeProcessTests
         return stderr.Result;
     }
 
-    /// <summary>The CLI this test project was built with (snapfn.dll beside the tests), run as `dotnet snapfn.dll`.</summary>
-    private static Process Snapfn(string home, string workingDirectory, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "snapfn.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        info.Environment["SNAPFN_HOME"] = home;
-        info.Environment["SNAPFN_GUEST_DIR"] = Platform.FunctionCatalog.Default().GuestDirectory;
-        info.Environment.Remove("SNAPFN_SERVER");
-        info.Environment.Remove("SNAPFN_TOKEN");
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
-    }
+    private static Process Snapfn(string home, string workingDirectory, params string[] args) => SnapfnProcess.Start(home, workingDirectory, args);
 
     private static int FreePort()
     {

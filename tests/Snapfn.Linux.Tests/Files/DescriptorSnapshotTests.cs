@@ -313,6 +313,41 @@ public sealed class DescriptorSnapshotTests : IDisposable
         Assert.Contains("/tmp/big", renamed.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>An attack on the restore: a state whose MAP_SHARED mapping names a host file — through <c>..</c> past
+    /// /tmp, or through a link the program made in its /tmp — never opens it. The mapping's file is looked up in the
+    /// guest's own root (a link's target too), where no such file is: the restore is refused naming the mapping, and
+    /// the planted host file keeps its random token.</summary>
+    [Theory]
+    [InlineData("dot-dot")]
+    [InlineData("link")]
+    public void A_shared_mapping_that_names_a_host_file_never_reaches_it(string how)
+    {
+        var host = Directory.CreateTempSubdirectory("snapfn-shared-attack-").FullName;
+        try
+        {
+            var target = Path.Combine(host, "secret");
+            var token = Guid.NewGuid().ToString("N");
+            File.WriteAllText(target, token);
+            var (_, map) = MapShared("m");
+            const ulong Symlinkat = 266;
+            Assert.Equal(0, _h.Call(Symlinkat, _h.Text(_h.Scratch + 0x500, target), AtFdCwd, _h.Text(_h.Scratch + 0x600, "/tmp/link")));
+            var s = _h.Process.Capture();
+            var path = how == "dot-dot" ? "/tmp/" + string.Concat(Enumerable.Repeat("../", 16)) + target.TrimStart('/') : "/tmp/link";
+            var crafted = With(s, s.Descriptions, mappings: [.. s.Mappings.Select(m => m.Start == map ? m with { Path = path } : m)]);
+            Assert.Contains(crafted.Mappings, m => m.Path == path && m.Shared);
+
+            var r = new SyscallHarness();
+            _restored.Add(r);
+            var e = Assert.Throws<ProcessRestoreException>(() => ProcessState.Deserialize(crafted.Serialize()).ApplyTo(r.Process));
+            Assert.Contains($"the program had {path} mapped MAP_SHARED", e.Message, StringComparison.Ordinal);
+            Assert.Equal(token, File.ReadAllText(target));
+        }
+        finally
+        {
+            Directory.Delete(host, recursive: true);
+        }
+    }
+
     private ProcessState Captured()
     {
         var (r, w) = Pair(_h, Pipe2, 0);

@@ -12,7 +12,7 @@ namespace Snapfn.Vmm;
 public sealed class MicroVm : IDisposable
 {
     private readonly VmShell _shell;
-    private readonly Vcpu _vcpu;
+    private readonly IVcpu _vcpu;
     private readonly VcpuThread _thread;
     private readonly MicroVmOptions _options;
     private readonly ISyscallHandler? _syscalls;
@@ -88,7 +88,7 @@ public sealed class MicroVm : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(syscalls);
         ArgumentNullException.ThrowIfNull(load);
-        if (!KvmSystem.Shared.SupportsSyncRegs)
+        if (VirtualCpu.Selected == CpuKind.Kvm && !KvmSystem.Shared.SupportsSyncRegs)
             throw new KvmUnavailableException("this KVM lacks KVM_CAP_SYNC_REGS, which Snapfn needs to serve a Linux program's system calls");
         // The C runtime's layout does not apply; only its size and page-table addresses are used.
         var layout = GuestLayout.For(options.MemorySize, GuestAbi.ElfBase);
@@ -271,7 +271,7 @@ public sealed class MicroVm : IDisposable
         using var watchdog = new Timer(_ =>
         {
             _stopRequested = true;
-            _thread.Kick();
+            _vcpu.Kick();
         }, null, _options.Timeout, Timeout.InfiniteTimeSpan);
         try
         {
@@ -289,7 +289,7 @@ public sealed class MicroVm : IDisposable
     public void Interrupt()
     {
         if (!_disposed)
-            _thread.Kick();
+            _vcpu.Kick();
     }
 
     /// <summary>Stops the guest from another thread (a failed page server): the run in progress ends with
@@ -298,7 +298,7 @@ public sealed class MicroVm : IDisposable
     {
         _stopReason = reason;
         _stopRequested = true;
-        _thread.Kick();
+        _vcpu.Kick();
     }
 
     /// <summary>Stops the guest when <paramref name="cancel"/> fires; dispose the registration when the run is over.</summary>

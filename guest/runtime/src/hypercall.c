@@ -8,8 +8,10 @@ void snapfn_heap_setup(uint64_t start, uint64_t end);
 
 static inline void hypercall(uint32_t number)
 {
-    /* The "memory" clobber makes the compiler store mailbox arguments and buffers before the exit. */
-    __asm__ volatile("outl %0, %w1" : : "a"(number), "Nd"((uint16_t)SNAPFN_HC_PORT) : "memory");
+    /* The "memory" clobber makes the compiler store mailbox arguments and buffers before the exit. The jump ends
+     * the emulator's translated block right after the `out`, so that on a software CPU (which stops only between
+     * blocks) nothing after the hypercall runs before the VMM has answered it; on KVM it costs nothing. */
+    __asm__ volatile("outl %0, %w1\n\tjmp 1f\n1:" : : "a"(number), "Nd"((uint16_t)SNAPFN_HC_PORT) : "memory");
 }
 
 void snapfn_log(const char *fmt, ...)

@@ -17,7 +17,6 @@ namespace Snapfn.Linux.Syscalls;
 /// </summary>
 public sealed unsafe class VdsoClock
 {
-    private static readonly delegate* unmanaged<ulong> _rdtsc = HostTsc.Create();
     private static readonly Lazy<ulong> _calibrated = new(Calibrate);
     private MicroVm? _vm;
     private long _tscOffset;
@@ -30,10 +29,10 @@ public sealed unsafe class VdsoClock
     {
         ArgumentNullException.ThrowIfNull(vm);
         _vm = vm;
-        var host = _rdtsc();
+        var host = HostTsc.Read();
         var guest = vm.ReadGuestTsc();
         _tscOffset = unchecked((long)(guest - host));
-        _firstTsc = _rdtsc();
+        _firstTsc = HostTsc.Read();
         _firstMonotonic = HostClock.MonotonicNs();
         _mult = _calibrated.Value;
         // A restored VM's page was written by another VM, against another TSC offset: start from the host's clocks.
@@ -46,7 +45,7 @@ public sealed unsafe class VdsoClock
         if (_vm is null)
             return (HostClock.MonotonicNs(), HostClock.RealtimeNs());
         ref var data = ref _vm.Memory.Ref<VdsoData>(Vdso.DataAddress);
-        var tsc = _rdtsc();
+        var tsc = HostTsc.Read();
         var hostMonotonic = HostClock.MonotonicNs();
         var monotonic = hostMonotonic;
         var realtime = HostClock.RealtimeNs();
@@ -73,9 +72,9 @@ public sealed unsafe class VdsoClock
     private static ulong Calibrate()
     {
         var t0 = Stopwatch.GetTimestamp();
-        var c0 = _rdtsc();
+        var c0 = HostTsc.Read();
         Thread.Sleep(20);
-        var c1 = _rdtsc();
+        var c1 = HostTsc.Read();
         var ns = Stopwatch.GetElapsedTime(t0).Ticks * 100;
         return (ulong)(((UInt128)(ulong)ns << 32) / (c1 - c0));
     }
@@ -93,22 +92,5 @@ public static class HostClock
         Libc.timespec ts;
         _ = Libc.clock_gettime(clock, &ts);
         return ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
-    }
-}
-
-/// <summary>rdtsc for the host: .NET has no intrinsic for it, so a 10-byte function is put in an executable page.</summary>
-internal static unsafe class HostTsc
-{
-    /// <summary>Lives as long as the process: the function pointer into it is static.</summary>
-    private static MemoryMapping? _page;
-
-    public static delegate* unmanaged<ulong> Create()
-    {
-        ReadOnlySpan<byte> code = [0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3]; // rdtsc; shl rdx,32; or rax,rdx; ret
-        var page = MemoryMapping.Anonymous(4096);
-        code.CopyTo(new Span<byte>((void*)page.Address, code.Length));
-        page.Protect(Libc.PROT_READ | Libc.PROT_EXEC, "rdtsc page");
-        _page = page;
-        return (delegate* unmanaged<ulong>)page.Address;
     }
 }

@@ -4,19 +4,21 @@ using Snapfn.Interop;
 namespace Snapfn.Vmm;
 
 /// <summary>
-/// One vCPU: its file descriptor, its shared kvm_run page and the register ioctls. <see cref="Run"/> must be
-/// called on a <see cref="VcpuThread"/>, which keeps the kick signal blocked outside KVM_RUN.
+/// One KVM vCPU: its file descriptor, its shared kvm_run page and the register ioctls. <see cref="Run"/> must be
+/// called on its <see cref="VcpuThread"/>, which keeps the kick signal blocked outside KVM_RUN.
 /// </summary>
-public sealed unsafe class Vcpu : IDisposable
+internal sealed unsafe class KvmVcpu : IVcpu
 {
     private readonly SafeFd _fd;
     private readonly KvmSystem _kvm;
+    private readonly VcpuThread _thread;
     private readonly MemoryMapping _runPage;
     private readonly nint _run;
 
-    internal Vcpu(KvmSystem kvm, SafeFd vm)
+    internal KvmVcpu(KvmSystem kvm, SafeFd vm, VcpuThread thread)
     {
         _kvm = kvm;
+        _thread = thread;
         var fd = Libc.ioctl(vm, Kvm.KVM_CREATE_VCPU, 0);
         if (fd < 0)
             SyscallException.Throw("ioctl(KVM_CREATE_VCPU)", Marshal.GetLastPInvokeError());
@@ -54,6 +56,9 @@ public sealed unsafe class Vcpu : IDisposable
         SyscallException.Throw("ioctl(KVM_RUN)", errno);
         return false;
     }
+
+    /// <summary>A signal that KVM lets through only inside KVM_RUN (<see cref="VcpuThread"/>).</summary>
+    public void Kick() => _thread.Kick();
 
     /// <summary>Lets KVM finish the instruction that caused the last exit (an `out`), so that the saved RIP points
     /// past it: KVM_RUN with immediate_exit completes pending port I/O and returns EINTR without entering the guest.</summary>

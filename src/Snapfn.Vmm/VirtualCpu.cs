@@ -1,0 +1,52 @@
+using Snapfn.Interop;
+
+namespace Snapfn.Vmm;
+
+/// <summary>Which kind of vCPU runs guests in this process.</summary>
+public enum CpuKind
+{
+    /// <summary>KVM (/dev/kvm): the platform's CPU, the only one anything is measured on.</summary>
+    Kvm,
+
+    /// <summary>Emulated in software (<see cref="SoftVcpu"/>): guests behave as on KVM, one to two orders of magnitude
+    /// slower. For machines without KVM: tests, trying Snapfn out. Never for benchmarks.</summary>
+    Soft,
+}
+
+/// <summary>
+/// The vCPU kind, chosen once per process by <see cref="EnvironmentVariable"/> (<c>kvm</c>, the default, or
+/// <c>soft</c>): an explicit choice, so that nobody measures the emulator by accident.
+/// </summary>
+public static class VirtualCpu
+{
+    public const string EnvironmentVariable = "SNAPFN_CPU";
+
+    private static readonly Lazy<CpuKind> _selected = new(() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)));
+
+    public static CpuKind Selected => _selected.Value;
+
+    /// <summary>Whether guests can run here with the selected vCPU; <paramref name="reason"/> says why not and what to do.</summary>
+    public static bool IsAvailable(out string reason)
+    {
+        if (Selected == CpuKind.Soft)
+            return Unicorn.IsLoadable(out reason);
+        if (KvmSystem.IsAvailable(out reason))
+            return true;
+        reason += $" (or set {EnvironmentVariable}=soft to run guests on an emulated CPU: slow, for tests only)";
+        return false;
+    }
+
+    /// <summary>Throws <see cref="KvmUnavailableException"/> with the reason when guests cannot run here.</summary>
+    public static void EnsureAvailable()
+    {
+        if (!IsAvailable(out var reason))
+            throw new KvmUnavailableException(reason);
+    }
+
+    internal static CpuKind Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "kvm" => CpuKind.Kvm,
+        "soft" => CpuKind.Soft,
+        _ => throw new KvmUnavailableException($"{EnvironmentVariable}={value} is not a vCPU kind: use kvm (the default) or soft"),
+    };
+}

@@ -22,8 +22,8 @@ namespace Snapfn.Vmm;
 /// memory is an MMIO exit, as on KVM.</item>
 /// <item>Code that the VMM changes behind the CPU's back (a mapping replaced or discarded) would still run from
 /// Unicorn's translation cache: the cache is dropped after every system call or hypercall that can do that.</item>
-/// <item>CPUID is Unicorn's (SSE up to 4.2, no AVX), so programs pick code paths the emulator runs; XSAVE areas
-/// hold the x87 and SSE state. The TSC is the host's.</item>
+/// <item>CPUID says what the emulator runs (<see cref="SoftCpuid"/>: SSE up to 4.2, no AVX), so programs pick code
+/// paths it runs; XSAVE areas hold the x87 and SSE state. The TSC is the host's.</item>
 /// </list>
 /// It is slower than KVM by one to two orders of magnitude: a correctness backend, never one to measure with.
 /// </summary>
@@ -69,8 +69,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private ulong _exitAddress;
     private ulong _syscallNumber;
 
-    /// <summary>RIP once the pending `out` completes (0: none pending).</summary>
-    private ulong _pendingRip;
+    /// <summary>The stub's `out` that the last exit stopped on (0: none pending).</summary>
+    private ulong _pendingOut;
     private bool _flushCode;
 
     private enum Exit { None, Syscall, PortIo, Exception, Unmapped, InvalidInstruction }
@@ -89,6 +89,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, nint, void>)&OnSyscall, user, 1, 0, UC_X86_INS_SYSCALL), "uc_hook_add(syscall)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, uint, nint, void>)&OnOut, user, 1, 0, UC_X86_INS_OUT), "uc_hook_add(out)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, nint, uint>)&OnIn, user, 1, 0, UC_X86_INS_IN), "uc_hook_add(in)");
+            Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, nint, int>)&OnCpuid, user, 1, 0, UC_X86_INS_CPUID), "uc_hook_add(cpuid)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INSN_INVALID, (delegate* unmanaged<nint, nint, byte>)&OnInvalid, user, 1, 0), "uc_hook_add(invalid)");
@@ -99,6 +100,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
             throw;
         }
         RunPage.io.data_offset = IoDataOffset;
+        // As KVM with KVM_CAP_SYNC_REGS: the registers are in the run page at every exit.
+        RunPage.kvm_valid_regs = Kvm.KVM_SYNC_X86_REGS;
     }
 
     public ref Kvm.kvm_run RunPage => ref *(Kvm.kvm_run*)_run;
@@ -209,17 +212,20 @@ internal sealed unsafe class SoftVcpu : IVcpu
         run.io.count = 1;
         run.io.data_offset = IoDataOffset;
         *(uint*)(_run + IoDataOffset) = (uint)regs.rax;
-        _pendingRip = lstar + 2;
+        _pendingOut = lstar;
         return true;
     }
 
+    /// <summary>As KVM does (complete_fast_pio_out): the `out` is skipped only when RIP is still on it, that is for
+    /// the thread whose exit it was; a VMM that put another thread's registers in place has its RIP kept.</summary>
     public void CompletePendingIo()
     {
-        if (_pendingRip == 0)
+        if (_pendingOut == 0)
             return;
-        var rip = _pendingRip;
-        _pendingRip = 0;
-        Check(uc_reg_write(_uc, UC_X86_REG_RIP, &rip), "uc_reg_write(RIP)");
+        var pending = _pendingOut;
+        _pendingOut = 0;
+        if (ReadRegister(UC_X86_REG_RIP) == pending)
+            WriteRegister(UC_X86_REG_RIP, pending + 2);
     }
 
     public void Kick()
@@ -528,6 +534,19 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _ = uc_emu_stop(uc);
         }
         return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int OnCpuid(nint uc, nint user)
+    {
+        var vcpu = Of(user);
+        if (SoftCpuid.Answer((uint)vcpu.ReadRegister(UC_X86_REG_RAX)) is not { } answer)
+            return 0; // Unicorn's own answer
+        vcpu.WriteRegister(UC_X86_REG_RAX, answer.Eax);
+        vcpu.WriteRegister(UC_X86_REG_RBX, answer.Ebx);
+        vcpu.WriteRegister(UC_X86_REG_RCX, answer.Ecx);
+        vcpu.WriteRegister(UC_X86_REG_RDX, answer.Edx);
+        return 1;
     }
 
     [UnmanagedCallersOnly]

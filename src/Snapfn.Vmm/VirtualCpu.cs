@@ -43,6 +43,14 @@ public static class VirtualCpu
             throw new KvmUnavailableException(reason);
     }
 
+    /// <summary>Refuses to measure <paramref name="what"/> on the software vCPU: its timings say nothing about Snapfn.</summary>
+    public static void RequireKvmToMeasure(string what)
+    {
+        if (Selected == CpuKind.Soft)
+            throw new KvmUnavailableException($"{what} measures KVM micro-VMs, and {EnvironmentVariable}=soft runs guests on an emulated CPU " +
+                                              $"whose timings mean nothing: unset {EnvironmentVariable} and run it on a host with /dev/kvm");
+    }
+
     internal static CpuKind Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" or "kvm" => CpuKind.Kvm,

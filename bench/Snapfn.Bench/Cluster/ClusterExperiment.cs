@@ -46,6 +46,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     /// nats-server. Nothing has been started when this throws.</summary>
     public static void RequireKvm()
     {
+        VirtualCpu.RequireKvmToMeasure("this experiment");
         if (!KvmSystem.IsAvailable(out var reason))
         {
             throw new KvmUnavailableException(

@@ -73,6 +73,7 @@ public static class BenchCommand
         };
         command.SetAction(parse =>
         {
+            Vmm.VirtualCpu.RequireKvmToMeasure("snapfn bench");
             var isQuick = parse.GetValue(quick);
             var name = parse.GetValue(experiment)!;
             if (!Experiments.Contains(name))

@@ -16,6 +16,7 @@ public static class MicrobenchCommand
         var command = new Command("microbench", "measure the micro-VM itself: compute vs native, hypercall, first touch, boot, restore, Linux programs") { restores, linux };
         command.SetAction(parse =>
         {
+            Vmm.VirtualCpu.RequireKvmToMeasure("snapfn microbench");
             void Progress(string step) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(step)}...[/]");
             var results = new List<MicroResult>();
             if (!parse.GetValue(linux))

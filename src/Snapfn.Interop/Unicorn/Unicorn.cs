@@ -22,6 +22,7 @@ public static unsafe class Unicorn
     public const int UC_X86_INS_IN = 218;
     public const int UC_X86_INS_OUT = 500;
     public const int UC_X86_INS_SYSCALL = 699;
+    public const int UC_X86_INS_CPUID = 113;
 
     public const int UC_ERR_OK = 0;
 

@@ -29,8 +29,12 @@ public static class SyscallTrap
     /// <summary>True where KVM is PVM (the kvm_pvm module is loaded): guest code runs at CPL 3 only.</summary>
     public static bool HostIsPvm { get; } = Directory.Exists("/sys/module/kvm_pvm");
 
+    /// <summary>Whether `syscall` leaves the guest at CPL 3, as under PVM; the software vCPU does the same on any host
+    /// (it serves `syscall` itself and never enters CPL 0).</summary>
+    public static bool StaysAtCpl3 => HostIsPvm || VirtualCpu.Selected == CpuKind.Soft;
+
     /// <summary>The stub for this host.</summary>
-    public static ReadOnlySpan<byte> Stub => HostIsPvm ? Cpl3Stub : Cpl0Stub;
+    public static ReadOnlySpan<byte> Stub => StaysAtCpl3 ? Cpl3Stub : Cpl0Stub;
 
     /// <summary>STAR: `syscall` loads the kernel selectors from bits 32..47, `sysretq` the user ones from 48..63
     /// (SS = base + 8, CS = base + 16, the order of <see cref="GdtBuilder.SysretUserData"/> and code).</summary>

@@ -70,7 +70,7 @@ public sealed class VmmPages
     public static VmmPages ForRuntime(GuestLayout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
-        return Cached($"runtime:{layout.MemorySize}:{layout.ImageEnd}:{SyscallTrap.HostIsPvm}", () =>
+        return Cached($"runtime:{layout.MemorySize}:{layout.ImageEnd}:{SyscallTrap.StaysAtCpl3}", () =>
         {
             var low = new byte[GuestLayout.LargePageSize];
             PageTableBuilder.Build(low, layout);
@@ -99,7 +99,7 @@ public sealed class VmmPages
         // The data page follows at most 64 KiB of image (Linux's Vdso.MaxImageSize).
         if ((ulong)vdsoImage.Length > ProcessGuest.ReadOnlyWindowSize - GuestLayout.PageSize)
             throw new ArgumentException($"a vDSO image of {vdsoImage.Length} bytes does not fit the read-only window", nameof(vdsoImage));
-        var key = $"process:{memorySize}:{SyscallTrap.HostIsPvm}:{Convert.ToHexString(SHA256.HashData(vdsoImage))}";
+        var key = $"process:{memorySize}:{SyscallTrap.StaysAtCpl3}:{Convert.ToHexString(SHA256.HashData(vdsoImage))}";
         var image = vdsoImage.ToArray();
         return Cached(key, () =>
         {

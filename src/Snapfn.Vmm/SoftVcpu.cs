@@ -79,6 +79,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     {
         ArgumentNullException.ThrowIfNull(memory);
         _memory = new GuestMemory(memory);
+        // Built now, on a scratch engine: building it inside the cpuid hook would run one engine within another's run.
+        _ = SoftCpuid.Answer(1);
         Check(uc_open(UC_ARCH_X86, UC_MODE_64, out _uc), "uc_open");
         _run = (byte*)NativeMemory.AllocZeroed((nuint)RunPageSize);
         _self = GCHandle.Alloc(this);

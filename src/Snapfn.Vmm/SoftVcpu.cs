@@ -42,6 +42,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// mremap, madvise, shmat, shmdt.</summary>
     private static readonly HashSet<ulong> _memoryCalls = [9, 10, 11, 12, 25, 28, 30, 67];
 
+    /// <summary>The pages that loading the control state reads through the paging structures: the tables on the
+    /// walk to the low 2 MiB, and the GDT's page (which also holds the trampoline).</summary>
+    private static readonly ulong[] _walkedPages =
+    [
+        GuestLayout.Pml4Address, GuestLayout.PdptAddress, GuestLayout.PageDirectoriesAddress, GuestLayout.LowPageTableAddress,
+        GuestLayout.GdtAddress,
+    ];
+
     private static readonly int[] _generalRegisters =
     [
         UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
@@ -324,6 +332,25 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// </summary>
     private void ApplyControl(in Kvm.kvm_sregs sregs)
     {
+        // The iretq and the selector loads below walk the page tables and read the GDT, and the CPU sets the
+        // accessed bits on that walk; KVM_SET_SREGS writes no guest memory. The pages they touch are put back as
+        // they were, so that a restored guest's memory is the snapshot's until the guest runs.
+        Span<byte> saved = stackalloc byte[_walkedPages.Length * (int)GuestLayout.PageSize];
+        for (var i = 0; i < _walkedPages.Length; i++)
+            _memory.Span(_walkedPages[i], GuestLayout.PageSize).CopyTo(saved[(i * (int)GuestLayout.PageSize)..]);
+        try
+        {
+            LoadControl(sregs);
+        }
+        finally
+        {
+            for (var i = 0; i < _walkedPages.Length; i++)
+                saved.Slice(i * (int)GuestLayout.PageSize, (int)GuestLayout.PageSize).CopyTo(_memory.Span(_walkedPages[i], GuestLayout.PageSize));
+        }
+    }
+
+    private void LoadControl(in Kvm.kvm_sregs sregs)
+    {
         var regs = GetRegs();
         WriteRegister(UC_X86_REG_CR3, sregs.cr3);
         WriteRegister(UC_X86_REG_CR4, sregs.cr4);
@@ -352,32 +379,26 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _flushCode = true;
     }
 
+    /// <summary>The one-instruction trampoline; its bytes and frame are overwritten with the rest of the GDT's page
+    /// when <see cref="ApplyControl"/> puts that page back.</summary>
     private void DropToCpl3(ushort cs, ushort ss)
     {
         const int frameOffset = 0x40;
         var tail = _memory.Span(TrampolineAddress, 0x80);
-        var saved = tail.ToArray();
-        try
-        {
-            tail[0] = 0x48; // iretq
-            tail[1] = 0xcf;
-            var frame = MemoryMarshal.Cast<byte, ulong>(tail.Slice(frameOffset, 40));
-            frame[0] = TrampolineAddress + 2; // RIP: anywhere; the guest's registers are loaded after
-            frame[1] = cs;
-            frame[2] = CpuSetup.RflagsReserved;
-            frame[3] = TrampolineAddress + frameOffset; // RSP
-            frame[4] = ss;
-            WriteRegister(UC_X86_REG_RSP, TrampolineAddress + frameOffset);
-            Check(uc_emu_start(_uc, TrampolineAddress, 0, 0, 1), "dropping to CPL 3 (iretq)");
-            ushort loaded;
-            Check(uc_reg_read(_uc, UC_X86_REG_CS, &loaded), "uc_reg_read(CS)");
-            if (loaded != cs)
-                throw new SyscallException($"the software CPU did not enter CPL 3 (CS is 0x{loaded:x}, not 0x{cs:x}): is the GDT in place?");
-        }
-        finally
-        {
-            saved.CopyTo(tail);
-        }
+        tail[0] = 0x48; // iretq
+        tail[1] = 0xcf;
+        var frame = MemoryMarshal.Cast<byte, ulong>(tail.Slice(frameOffset, 40));
+        frame[0] = TrampolineAddress + 2; // RIP: anywhere; the guest's registers are loaded after
+        frame[1] = cs;
+        frame[2] = CpuSetup.RflagsReserved;
+        frame[3] = TrampolineAddress + frameOffset; // RSP
+        frame[4] = ss;
+        WriteRegister(UC_X86_REG_RSP, TrampolineAddress + frameOffset);
+        Check(uc_emu_start(_uc, TrampolineAddress, 0, 0, 1), "dropping to CPL 3 (iretq)");
+        ushort loaded;
+        Check(uc_reg_read(_uc, UC_X86_REG_CS, &loaded), "uc_reg_read(CS)");
+        if (loaded != cs)
+            throw new SyscallException($"the software CPU did not enter CPL 3 (CS is 0x{loaded:x}, not 0x{cs:x}): is the GDT in place?");
     }
 
     public void SetXcr0(ulong value) => _xcr0 = value;

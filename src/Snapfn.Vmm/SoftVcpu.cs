@@ -42,6 +42,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// mremap, madvise, shmat, shmdt.</summary>
     private static readonly HashSet<ulong> _memoryCalls = [9, 10, 11, 12, 25, 28, 30, 67];
 
+    /// <summary>The pages that loading the control state reads through the paging structures: the tables on the
+    /// walk to the low 2 MiB, and the GDT's page (which also holds the trampoline).</summary>
+    private static readonly ulong[] _walkedPages =
+    [
+        GuestLayout.Pml4Address, GuestLayout.PdptAddress, GuestLayout.PageDirectoriesAddress, GuestLayout.LowPageTableAddress,
+        GuestLayout.GdtAddress,
+    ];
+
     private static readonly int[] _generalRegisters =
     [
         UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
@@ -120,7 +128,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_flushCode)
         {
             _flushCode = false;
-            Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
+            DropTranslatedCode();
         }
         if (Interlocked.Exchange(ref _kickPending, 0) != 0)
             return false;
@@ -184,6 +192,36 @@ internal sealed unsafe class SoftVcpu : IVcpu
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Drops the translations of guest code whose bytes the VMM may have changed behind the CPU's back. Not with
+    /// Unicorn's TB flush: Unicorn 2.0 clears its whole code buffer (1 GiB) at every flush, which cost ~0.1 s a
+    /// memory system call and left 1 GiB resident per vCPU (eight restores at once stalled for minutes). Instead the
+    /// translations of guest memory are invalidated by range, which costs nothing where no code was translated.
+    /// Unicorn resolves the range's first address as an instruction fetch at the CPU's privilege, so the range
+    /// starts at the lowest page a CPL-3 guest may use; below it lie only the VMM's supervisor pages, where guest
+    /// code never runs.
+    /// </summary>
+    private void DropTranslatedCode()
+    {
+        if (LowestUserPage() is { } start)
+            Check(uc_ctl(_uc, UC_CTL_TB_REMOVE_CACHE_WRITE, start, _memory.Size), "uc_ctl(TB_REMOVE_CACHE)");
+        else
+            Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
+    }
+
+    private ulong? LowestUserPage()
+    {
+        if ((_sregs.cr0 & (1UL << 31)) == 0 || _sregs.cr3 != GuestLayout.Pml4Address || _memory.Size < GuestLayout.LargePageSize)
+            return null;
+        var low = _memory.Span(0, GuestLayout.LargePageSize);
+        for (var page = GuestLayout.PageSize; page < _memory.Size; page += page < GuestLayout.LargePageSize ? GuestLayout.PageSize : GuestLayout.LargePageSize)
+        {
+            if ((PageTableBuilder.Translate(low, page) & PageTableBuilder.User) != 0)
+                return page;
+        }
+        return null;
     }
 
     /// <summary>The `syscall` just executed (RIP is past it): do what the CPU does under PVM (RCX = return address,
@@ -296,6 +334,25 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// </summary>
     private void ApplyControl(in Kvm.kvm_sregs sregs)
     {
+        // The iretq and the selector loads below walk the page tables and read the GDT, and the CPU sets the
+        // accessed bits on that walk; KVM_SET_SREGS writes no guest memory. The pages they touch are put back as
+        // they were, so that a restored guest's memory is the snapshot's until the guest runs.
+        Span<byte> saved = stackalloc byte[_walkedPages.Length * (int)GuestLayout.PageSize];
+        for (var i = 0; i < _walkedPages.Length; i++)
+            _memory.Span(_walkedPages[i], GuestLayout.PageSize).CopyTo(saved[(i * (int)GuestLayout.PageSize)..]);
+        try
+        {
+            LoadControl(sregs);
+        }
+        finally
+        {
+            for (var i = 0; i < _walkedPages.Length; i++)
+                saved.Slice(i * (int)GuestLayout.PageSize, (int)GuestLayout.PageSize).CopyTo(_memory.Span(_walkedPages[i], GuestLayout.PageSize));
+        }
+    }
+
+    private void LoadControl(in Kvm.kvm_sregs sregs)
+    {
         var regs = GetRegs();
         WriteRegister(UC_X86_REG_CR3, sregs.cr3);
         WriteRegister(UC_X86_REG_CR4, sregs.cr4);
@@ -324,32 +381,26 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _flushCode = true;
     }
 
+    /// <summary>The one-instruction trampoline; its bytes and frame are overwritten with the rest of the GDT's page
+    /// when <see cref="ApplyControl"/> puts that page back.</summary>
     private void DropToCpl3(ushort cs, ushort ss)
     {
         const int frameOffset = 0x40;
         var tail = _memory.Span(TrampolineAddress, 0x80);
-        var saved = tail.ToArray();
-        try
-        {
-            tail[0] = 0x48; // iretq
-            tail[1] = 0xcf;
-            var frame = MemoryMarshal.Cast<byte, ulong>(tail.Slice(frameOffset, 40));
-            frame[0] = TrampolineAddress + 2; // RIP: anywhere; the guest's registers are loaded after
-            frame[1] = cs;
-            frame[2] = CpuSetup.RflagsReserved;
-            frame[3] = TrampolineAddress + frameOffset; // RSP
-            frame[4] = ss;
-            WriteRegister(UC_X86_REG_RSP, TrampolineAddress + frameOffset);
-            Check(uc_emu_start(_uc, TrampolineAddress, 0, 0, 1), "dropping to CPL 3 (iretq)");
-            ushort loaded;
-            Check(uc_reg_read(_uc, UC_X86_REG_CS, &loaded), "uc_reg_read(CS)");
-            if (loaded != cs)
-                throw new SyscallException($"the software CPU did not enter CPL 3 (CS is 0x{loaded:x}, not 0x{cs:x}): is the GDT in place?");
-        }
-        finally
-        {
-            saved.CopyTo(tail);
-        }
+        tail[0] = 0x48; // iretq
+        tail[1] = 0xcf;
+        var frame = MemoryMarshal.Cast<byte, ulong>(tail.Slice(frameOffset, 40));
+        frame[0] = TrampolineAddress + 2; // RIP: anywhere; the guest's registers are loaded after
+        frame[1] = cs;
+        frame[2] = CpuSetup.RflagsReserved;
+        frame[3] = TrampolineAddress + frameOffset; // RSP
+        frame[4] = ss;
+        WriteRegister(UC_X86_REG_RSP, TrampolineAddress + frameOffset);
+        Check(uc_emu_start(_uc, TrampolineAddress, 0, 0, 1), "dropping to CPL 3 (iretq)");
+        ushort loaded;
+        Check(uc_reg_read(_uc, UC_X86_REG_CS, &loaded), "uc_reg_read(CS)");
+        if (loaded != cs)
+            throw new SyscallException($"the software CPU did not enter CPL 3 (CS is 0x{loaded:x}, not 0x{cs:x}): is the GDT in place?");
     }
 
     public void SetXcr0(ulong value) => _xcr0 = value;
@@ -474,6 +525,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     public void RestoreState(VcpuState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        // Guest memory was put back (a VM reset in place): translations of code the guest wrote since are stale.
+        _flushCode = true;
         SetSregs(state.Sregs);
         if (state.Xcrs.nr_xcrs > 0)
             _xcr0 = state.Xcrs.xcrs[0].value;

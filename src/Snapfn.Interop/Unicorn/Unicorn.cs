@@ -29,6 +29,9 @@ public static unsafe class Unicorn
     /// <summary>UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0): drops every translated block.</summary>
     public const int UC_CTL_TB_FLUSH_WRITE = 10 | (1 << 30);
 
+    /// <summary>UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drops the translated blocks of [begin, end).</summary>
+    public const int UC_CTL_TB_REMOVE_CACHE_WRITE = 9 | (2 << 26) | (1 << 30);
+
     public const int UC_X86_REG_RAX = 35, UC_X86_REG_RBX = 37, UC_X86_REG_RCX = 38, UC_X86_REG_RDX = 40;
     public const int UC_X86_REG_RSI = 43, UC_X86_REG_RDI = 39, UC_X86_REG_RSP = 44, UC_X86_REG_RBP = 36;
     public const int UC_X86_REG_R8 = 106; // R8..R15 are consecutive
@@ -100,6 +103,10 @@ public static unsafe class Unicorn
 
     [DllImport(Library)]
     public static extern int uc_ctl(nint uc, int control);
+
+    /// <summary>uc_ctl with two 64-bit arguments (passed as fixed ones, as for <see cref="uc_hook_add_insn"/>).</summary>
+    [DllImport(Library, EntryPoint = "uc_ctl")]
+    public static extern int uc_ctl(nint uc, int control, ulong first, ulong second);
 
     [DllImport(Library)]
     public static extern nint uc_strerror(int error);

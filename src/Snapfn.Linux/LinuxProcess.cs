@@ -638,8 +638,18 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
     public void Terminate(ProgramExit exit) => Exit ??= exit;
 
     /// <summary>Serves system call <paramref name="number"/>: its result or a negated errno (an unsupported call is
-    /// ENOSYS, reported once); a failure of the program is thrown (<see cref="Serve"/>).</summary>
+    /// ENOSYS, reported once); a failure of the program is thrown (<see cref="Serve"/>). Every call that ends here is
+    /// recorded (the crash report's last calls, the strace): a call that blocks is recorded when it ends, a read of
+    /// the invocation channel never (it ends when the next request comes).</summary>
     internal long Dispatch(ulong number, in SyscallArgs args)
+    {
+        var result = ServeOrRefuse(number, args);
+        if (result != FunctionChannel.Waiting)
+            Record(number, args, result);
+        return result;
+    }
+
+    private long ServeOrRefuse(ulong number, in SyscallArgs args)
     {
         var entry = SyscallTable.Lookup(number);
         if (entry?.Function is { } function)

@@ -22,7 +22,7 @@ namespace Snapfn.Vmm;
 /// memory is an MMIO exit, as on KVM.</item>
 /// <item>Code that the VMM changes behind the CPU's back (a mapping replaced or discarded) would still run from
 /// Unicorn's translation cache: the cache is dropped after every system call or hypercall that can do that.</item>
-/// <item>CPUID says what the emulator runs (<see cref="SoftCpuid"/>: SSE up to 4.2, no AVX), so programs pick code
+/// <item>CPUID says what the emulator runs (<see cref="SoftCpuid"/>: SSE up to 4.1, no POPCNT or AVX), so programs pick code
 /// paths it runs; XSAVE areas hold the x87 and SSE state. The TSC is the host's.</item>
 /// </list>
 /// It is slower than KVM by one to two orders of magnitude: a correctness backend, never one to measure with.

@@ -41,4 +41,19 @@ public sealed class DispatcherTests
         Assert.Same(failure, Assert.Throws<ChannelException>(() =>
             LinuxProcess.Serve(null!, (LinuxProcess p, in SyscallArgs a) => throw failure, 1, _args)));
     }
+
+    /// <summary>A refactoring of the call path dropped the recording: crash reports listed no last system calls and
+    /// the strace was empty. Every call that ends is recorded with its result, a refused one too.</summary>
+    [Fact]
+    public void Every_served_call_is_recorded_for_the_crash_report_with_its_result()
+    {
+        using var h = new SyscallHarness();
+        var before = h.Process.SyscallCount;
+        var pid = h.Call(39);
+        Assert.Equal(-Errno.ENOSYS, h.Call(100_000, 7));
+        Assert.Equal(before + 2, h.Process.SyscallCount);
+        var lines = h.Process.RecentSyscalls().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"  getpid(0x0, 0x0, 0x0) = 0x{pid:x}", lines[^2]);
+        Assert.Equal("  syscall_100000(0x7, 0x0, 0x0) = -1 ENOSYS", lines[^1]);
+    }
 }

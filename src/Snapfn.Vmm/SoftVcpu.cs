@@ -18,6 +18,12 @@ namespace Snapfn.Vmm;
 /// C runtime's hypercalls end their block right after the `out` (guest/runtime/src/hypercall.c), so nothing of the
 /// guest runs between the `out` and the VMM's answer. Port permissions are not checked: the VMM refuses every port
 /// a guest may not use when it serves the exit, which ends such a guest as KVM's #GP would.</item>
+/// <item>A kick (<see cref="Kick"/>, the time slice's or the watchdog's) is not an asynchronous uc_emu_stop: Unicorn
+/// 2.0 checks a stop request after every memory access inside a translated block too, and then leaves RIP at the
+/// block's start with the block's first stores done, so the resumed guest ran them twice (a `lock inc` counted
+/// twice, a preempted thread's mutex broken). The kick only sets a flag that a block hook reads on the vCPU's
+/// thread, where a stop takes effect before the block's first instruction, as KVM's exit on a kick leaves the
+/// guest between two instructions.</item>
 /// <item>Any exception is a shutdown (the guest has no IDT: on KVM it is a triple fault); an access outside guest
 /// memory is an MMIO exit, as on KVM.</item>
 /// <item>Code that the VMM changes behind the CPU's back (a mapping replaced or discarded) would still run from
@@ -65,8 +71,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private Kvm.kvm_sregs _sregs;
     private bool _controlApplied;
     private ulong _xcr0;
-    private int _kickPending;
-    private volatile bool _running;
+    /// <summary>Set by <see cref="Kick"/>, read by the block hook: native memory, the hook's user data.</summary>
+    private readonly int* _kickPending;
 
     // What the hooks saw during the last run.
     private Exit _exit;
@@ -91,6 +97,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _ = SoftCpuid.Answer(1);
         Check(uc_open(UC_ARCH_X86, UC_MODE_64, out _uc), "uc_open");
         _run = (byte*)NativeMemory.AllocZeroed((nuint)RunPageSize);
+        _kickPending = (int*)NativeMemory.AllocZeroed(sizeof(int));
         _self = GCHandle.Alloc(this);
         try
         {
@@ -100,9 +107,17 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, uint, nint, void>)&OnOut, user, 1, 0, UC_X86_INS_OUT), "uc_hook_add(out)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, nint, uint>)&OnIn, user, 1, 0, UC_X86_INS_IN), "uc_hook_add(in)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, nint, int>)&OnCpuid, user, 1, 0, UC_X86_INS_CPUID), "uc_hook_add(cpuid)");
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0),
+                "uc_hook_add(block)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INSN_INVALID, (delegate* unmanaged<nint, nint, byte>)&OnInvalid, user, 1, 0), "uc_hook_add(invalid)");
+            // The x87 and SSE control words a CPU has after reset, as KVM's new vCPU: Unicorn's read 0 (fnstcw and
+            // stmxcsr said so), and once an XSAVE area holding them was loaded back (a thread switch, a signal
+            // return) every x87 operation rounded to single precision and every SSE exception was unmasked.
+            WriteRegister(UC_X86_REG_FPCW, 0x37f);
+            WriteRegister(UC_X86_REG_FPTAG, 0xffff);
+            WriteRegister(UC_X86_REG_MXCSR, 0x1f80);
         }
         catch
         {
@@ -130,23 +145,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _flushCode = false;
             DropTranslatedCode();
         }
-        if (Interlocked.Exchange(ref _kickPending, 0) != 0)
+        if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
         Check(uc_reg_read(_uc, UC_X86_REG_RIP, &rip), "uc_reg_read(RIP)");
-        _running = true;
-        int error;
-        try
-        {
-            error = uc_emu_start(_uc, rip, 0, 0, 0);
-        }
-        finally
-        {
-            _running = false;
-        }
+        var error = uc_emu_start(_uc, rip, 0, 0, 0);
         var exited = Report(error, ref run);
-        if (!exited && Interlocked.Exchange(ref _kickPending, 0) == 0)
+        if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
         {
             // Stopped with no hook called and nobody asking: Unicorn does this on a fault it cannot deliver (#UD
             // from `ud2` at CPL 3 with no IDT). On KVM the same guest triple-faults.
@@ -268,17 +274,9 @@ internal sealed unsafe class SoftVcpu : IVcpu
             WriteRegister(UC_X86_REG_RIP, pending + 2);
     }
 
-    public void Kick()
-    {
-        Interlocked.Exchange(ref _kickPending, 1);
-        // Unicorn forgets a stop that arrives before its run has really begun, so the kick is repeated until the run
-        // in progress has noticed it (the flag is cleared) or no run is in progress.
-        for (var attempt = 0; attempt < 1000 && _running && Volatile.Read(ref _kickPending) != 0; attempt++)
-        {
-            _ = uc_emu_stop(_uc);
-            Thread.Sleep(attempt == 0 ? 0 : 1);
-        }
-    }
+    /// <summary>Stops the run in progress before its next translated block (<see cref="OnBlock"/>), or the next run
+    /// before it starts; callable from any thread.</summary>
+    public void Kick() => Interlocked.Exchange(ref *_kickPending, 1);
 
     public Kvm.kvm_regs GetRegs()
     {
@@ -552,6 +550,16 @@ internal sealed unsafe class SoftVcpu : IVcpu
 
     private static SoftVcpu Of(nint user) => (SoftVcpu)GCHandle.FromIntPtr(user).Target!;
 
+    /// <summary>The start of every translated block, before its first instruction: a pending kick stops the run
+    /// here, where RIP is exact and nothing of the block has run. (Its user data is the kick flag itself, so that
+    /// the hook costs a read.) The trampoline that drops to CPL 3 is the VMM's, not the guest's: it is not stopped.</summary>
+    [UnmanagedCallersOnly]
+    private static void OnBlock(nint uc, ulong address, uint size, nint kickPending)
+    {
+        if (address != TrampolineAddress && Volatile.Read(ref *(int*)kickPending) != 0)
+            _ = uc_emu_stop(uc);
+    }
+
     [UnmanagedCallersOnly]
     private static void OnSyscall(nint uc, nint user)
     {
@@ -641,5 +649,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_self.IsAllocated)
             _self.Free();
         NativeMemory.Free(_run);
+        NativeMemory.Free(_kickPending);
     }
 }

@@ -131,7 +131,7 @@ internal static class ProcessCalls
         {
             var limit = a.A1 switch
             {
-                3 => new Kernel.rlimit { rlim_cur = AddressSpace.StackSize, rlim_max = infinity },   // RLIMIT_STACK
+                3 => new Kernel.rlimit { rlim_cur = AddressSpace.ThreadStackLimit, rlim_max = infinity }, // RLIMIT_STACK
                 7 => new Kernel.rlimit { rlim_cur = Files.FdTable.Limit, rlim_max = Files.FdTable.Limit }, // RLIMIT_NOFILE
                 9 => new Kernel.rlimit { rlim_cur = p.MemorySize, rlim_max = p.MemorySize },          // RLIMIT_AS
                 4 => new Kernel.rlimit { rlim_cur = 0, rlim_max = infinity },                        // RLIMIT_CORE

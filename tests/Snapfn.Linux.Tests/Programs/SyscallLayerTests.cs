@@ -63,6 +63,13 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Threads_futexes_and_signals_to_one_thread(string linkage) => GuestProgram.RunChecks("threads-" + linkage);
 
+    /// <summary>Threads that compute without system calls are switched by the time slice and each comes back exactly as
+    /// it left: its integer, flag, SSE and x87 results are what one thread alone computes, and an atomic add runs once
+    /// per step (the soft CPU once re-ran the start of a block after a kick, and reset the x87 control word to 0).</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Preempted_threads_keep_their_registers_and_run_each_instruction_once(string linkage) => GuestProgram.RunChecks("preempt-" + linkage);
+
     /// <summary>Issue 24: the calls node and python3 were traced making that the layer used to refuse (capget/capset,
     /// statx, the protection-key calls, clone3's checks, mprotect's bits, MADV_DONTFORK) and robust mutexes whose
     /// owner thread exits (EOWNERDEAD, the waiter woken by the walk of the robust list), rt_sigaction dropping unknown flag

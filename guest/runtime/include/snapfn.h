@@ -66,6 +66,29 @@ double fmax(double a, double b);
 float expf(float x);
 float sqrtf(float x);
 
+/* Whether AVX2 and FMA code may run here: CPUID says the CPU has AVX, FMA and AVX2, and (OSXSAVE, then XCR0)
+ * that the AVX state is enabled. Functions with an AVX2 kernel ask this on every request and fall back to plain
+ * SSE2 code otherwise: a CPU without AVX2 (SNAPFN_CPU=soft's, an older host) would fault on the first VEX
+ * instruction, and a request is where a snapshot restored elsewhere first runs. */
+static inline bool snapfn_cpu_has_avx2_fma(void)
+{
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+    if (a < 7)
+        return false;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    const uint32_t fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
+    if ((c & (fma | osxsave | avx)) != (fma | osxsave | avx))
+        return false;
+    uint32_t xcr0, xcr0_high;
+    __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_high) : "c"(0));
+    (void)xcr0_high;
+    if ((xcr0 & 6) != 6) /* SSE and AVX state */
+        return false;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    return (b & (1u << 5)) != 0;
+}
+
 /* A small deterministic PRNG (xorshift64*) for functions that need random data with a fixed seed. */
 typedef struct { uint64_t state; } snapfn_rng;
 static inline void snapfn_rng_seed(snapfn_rng *r, uint64_t seed) { r->state = seed ? seed : 0x9e3779b97f4a7c15ULL; }

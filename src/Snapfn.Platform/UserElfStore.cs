@@ -11,6 +11,12 @@ namespace Snapfn.Platform;
 /// </summary>
 public sealed class UserElfStore
 {
+    // Deleted functions whose folder waits for a version still leased (a background recording, an invocation): the
+    // folder goes with that version's deferred deletion. The lock makes "is it still deleted? then delete the empty
+    // folder" one step against a deploy of the same name taking the folder back.
+    private readonly HashSet<string> _orphaned = new(StringComparer.Ordinal);
+    private readonly Lock _folders = new();
+
     public UserElfStore(SnapfnHome home)
     {
         ArgumentNullException.ThrowIfNull(home);
@@ -32,6 +38,7 @@ public sealed class UserElfStore
     public string Store(string function, string sha256, byte[] elf)
     {
         var path = PathOf(function, sha256);
+        Adopt(function);
         Directory.CreateDirectory(Folder(function));
         DurableFile.Replace(path, elf);
         return path;
@@ -42,6 +49,7 @@ public sealed class UserElfStore
     public string StoreScript(string function, string sha256, byte[] package, DeployLimits limits)
     {
         var path = ScriptPathOf(function, sha256);
+        Adopt(function);
         if (Directory.Exists(path))
             return path;
         var temporary = Path.Combine(Folder(function), $".tmp-{Guid.NewGuid():N}");
@@ -74,16 +82,35 @@ public sealed class UserElfStore
         // By name: the registry's path to the current version may be spelt from another $SNAPFN_HOME path.
         var kept = keep is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(keep));
         var all = Directory.EnumerateFiles(folder).Concat(Directory.EnumerateDirectories(folder)).ToList();
+        if (keep is null)
+        {
+            // Marked before any version is retired: a lease that ends meanwhile then takes the folder with it.
+            lock (_folders)
+                _orphaned.Add(function);
+        }
         var deferred = false;
         foreach (var path in all)
         {
             if (!string.Equals(Path.GetFileName(path), kept, StringComparison.Ordinal))
                 deferred |= !Leases.Retire(path);
         }
-        // The folder itself goes with its last version; one whose versions are still in use stays (empty, once
-        // they end) until the next start's prune.
+        // The folder itself goes with its last version: now, or when the last leased version's deletion runs.
         if (keep is null && !deferred)
-            Directory.Delete(folder, recursive: true);
+        {
+            lock (_folders)
+            {
+                _orphaned.Remove(function);
+                if (Directory.Exists(folder))
+                    Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The function is deployed again: its folder is its own again, not one waiting to go.</summary>
+    private void Adopt(string function)
+    {
+        lock (_folders)
+            _orphaned.Remove(function);
     }
 
     /// <summary>At start, when no lease can exist yet: deletes every stored version that is not the current one
@@ -103,12 +130,22 @@ public sealed class UserElfStore
         }
     }
 
-    private static void DeleteVersion(string path)
+    private void DeleteVersion(string path)
     {
         if (Directory.Exists(path))
             Directory.Delete(path, recursive: true);
         else
             File.Delete(path);
+        var folder = Path.GetDirectoryName(path)!;
+        lock (_folders)
+        {
+            // The last version of a deleted function: its folder goes too (if nothing else was left in it).
+            if (_orphaned.Contains(Path.GetFileName(folder)) && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                _orphaned.Remove(Path.GetFileName(folder));
+                Directory.Delete(folder);
+            }
+        }
     }
 
     private string Folder(string function)

@@ -15,7 +15,16 @@ public sealed class DaemonFixture : IAsyncLifetime
 
     public string Sources => _sources.Path;
 
-    public async ValueTask InitializeAsync() => _daemon = await RunningDaemon.StartAsync(_home.Path);
+    public async ValueTask InitializeAsync()
+    {
+        var platform = new Snapfn.Platform.FunctionServiceOptions { AutoRecord = new() };
+        // On the emulated CPU a VM runs for seconds, not milliseconds: a request that waits for a free instance, or
+        // for room in the host memory budget (the parallel test sends more at once than either holds), waits as long
+        // as a request may take (the clients' timeout) instead of KVM's few seconds.
+        if (Vmm.VirtualCpu.Selected == Vmm.CpuKind.Soft)
+            platform = platform with { HostMemoryWait = TimeSpan.FromMinutes(5), Serving = platform.Serving with { MaxQueueWait = TimeSpan.FromMinutes(5) } };
+        _daemon = await RunningDaemon.StartAsync(_home.Path, new DaemonOptions { Listen = "http://127.0.0.1:0", Platform = platform });
+    }
 
     /// <summary>Takes the function's snapshot once for all the tests that need it.</summary>
     public Task EnsureSnapshotAsync(string function)

@@ -19,7 +19,7 @@ public sealed class KvmConsoleFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        if (!KvmSystem.IsAvailable(out _) || Chromium.Unavailable() is not null)
+        if (!VirtualCpu.IsAvailable(out _) || Chromium.Unavailable() is not null)
             return;
         ConsoleDaemon.ShareRuntimeRoots(_home.Path);
         _daemon = await ConsoleDaemon.StartAsync(_home.Path, null);
@@ -43,7 +43,7 @@ public sealed class ConsoleKvmTests : IClassFixture<KvmConsoleFixture>
     [Fact]
     public void A_Python_function_deployed_and_invoked_from_the_browser_answers_and_its_print_appears_in_Logs()
     {
-        if (!KvmSystem.IsAvailable(out var reason))
+        if (!VirtualCpu.IsAvailable(out var reason))
             Assert.Skip($"needs /dev/kvm: {reason}");
         Browser.Require();
         var daemon = _fixture.Daemon;

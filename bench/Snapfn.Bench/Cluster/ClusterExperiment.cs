@@ -46,7 +46,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     /// nats-server. Nothing has been started when this throws.</summary>
     public static void RequireKvm()
     {
-        VirtualCpu.RequireKvmToMeasure("this experiment");
+        VirtualCpu.RequireKvmToMeasure("the cluster experiment");
         if (!KvmSystem.IsAvailable(out var reason))
         {
             throw new KvmUnavailableException(

@@ -37,7 +37,7 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
     /// <summary>Refuses, saying what is missing, on a machine without KVM. Nothing has been started when this throws.</summary>
     public static void RequireKvm()
     {
-        VirtualCpu.RequireKvmToMeasure("this experiment");
+        VirtualCpu.RequireKvmToMeasure("the load experiment");
         if (!KvmSystem.IsAvailable(out var reason))
         {
             throw new KvmUnavailableException(

@@ -73,7 +73,6 @@ public static class BenchCommand
         };
         command.SetAction(parse =>
         {
-            Vmm.VirtualCpu.RequireKvmToMeasure("snapfn bench");
             var isQuick = parse.GetValue(quick);
             var name = parse.GetValue(experiment)!;
             if (!Experiments.Contains(name))
@@ -110,6 +109,9 @@ public static class BenchCommand
                 FaasnapRecording = RecordOptions(parse.GetValue(gap) ?? (name == "remote" ? 0 : null), parse.GetValue(scanMs), parse.GetValue(scanGrowth)),
             };
             Validate(options);
+            // After the usage checks (a wrong command line is said first, on any machine); the load and cluster
+            // experiments refuse the emulated CPU themselves, after theirs.
+            Vmm.VirtualCpu.RequireKvmToMeasure("snapfn bench");
             var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             // Written to a file or a pipe, the tables need not fit 80 columns (Spectre's guess without a terminal):
             // seven modes do not.

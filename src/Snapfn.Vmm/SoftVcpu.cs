@@ -57,8 +57,9 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private Kvm.kvm_sregs _sregs;
     private bool _controlApplied;
     private ulong _xcr0;
-    private int _kickPending;
-    private volatile bool _running;
+    /// <summary>A kick not yet acted on (1) or none (0): native memory, so that the block hook reads it without a GC
+    /// handle (it runs at the start of every translated block).</summary>
+    private readonly int* _kickPending;
 
     // What the hooks saw during the last run.
     private Exit _exit;
@@ -81,6 +82,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _memory = new GuestMemory(memory);
         Check(uc_open(UC_ARCH_X86, UC_MODE_64, out _uc), "uc_open");
         _run = (byte*)NativeMemory.AllocZeroed((nuint)RunPageSize);
+        _kickPending = (int*)NativeMemory.AllocZeroed(sizeof(int));
         _self = GCHandle.Alloc(this);
         try
         {
@@ -93,6 +95,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INSN_INVALID, (delegate* unmanaged<nint, nint, byte>)&OnInvalid, user, 1, 0), "uc_hook_add(invalid)");
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0), "uc_hook_add(block)");
         }
         catch
         {
@@ -120,23 +123,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _flushCode = false;
             Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
         }
-        if (Interlocked.Exchange(ref _kickPending, 0) != 0)
+        if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
         Check(uc_reg_read(_uc, UC_X86_REG_RIP, &rip), "uc_reg_read(RIP)");
-        _running = true;
-        int error;
-        try
-        {
-            error = uc_emu_start(_uc, rip, 0, 0, 0);
-        }
-        finally
-        {
-            _running = false;
-        }
+        var error = uc_emu_start(_uc, rip, 0, 0, 0);
         var exited = Report(error, ref run);
-        if (!exited && Interlocked.Exchange(ref _kickPending, 0) == 0)
+        if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
         {
             // Stopped with no hook called and nobody asking: Unicorn does this on a fault it cannot deliver (#UD
             // from `ud2` at CPL 3 with no IDT). On KVM the same guest triple-faults.
@@ -228,17 +222,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
             WriteRegister(UC_X86_REG_RIP, pending + 2);
     }
 
-    public void Kick()
-    {
-        Interlocked.Exchange(ref _kickPending, 1);
-        // Unicorn forgets a stop that arrives before its run has really begun, so the kick is repeated until the run
-        // in progress has noticed it (the flag is cleared) or no run is in progress.
-        for (var attempt = 0; attempt < 1000 && _running && Volatile.Read(ref _kickPending) != 0; attempt++)
-        {
-            _ = uc_emu_stop(_uc);
-            Thread.Sleep(attempt == 0 ? 0 : 1);
-        }
-    }
+    /// <summary>
+    /// Asks the run in progress (or the next) to stop at the start of its next translated block. Only the flag is set
+    /// here: Unicorn's uc_emu_stop is not safe from another thread. Called so (a time slice every 10 ms), it raced with
+    /// the vCPU thread's own stops and resumed guests with an instruction executed twice or a register lost — node
+    /// jumped into its stack, or V8 found its snapshot's checksum wrong. The block hook (<see cref="OnBlock"/>) makes
+    /// the stop on the vCPU thread, before the block runs, so the guest resumes exactly there.
+    /// </summary>
+    public void Kick() => Interlocked.Exchange(ref *_kickPending, 1);
 
     public Kvm.kvm_regs GetRegs()
     {
@@ -570,6 +561,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
         return 0; // not handled: the run stops
     }
 
+    /// <summary>Runs before every translated block: a kick stops the run there (Unicorn then resumes at the block).</summary>
+    [UnmanagedCallersOnly]
+    private static void OnBlock(nint uc, ulong address, uint size, nint kickPending)
+    {
+        if (Volatile.Read(ref *(int*)kickPending) != 0)
+            _ = uc_emu_stop(uc);
+    }
+
     [UnmanagedCallersOnly]
     private static byte OnInvalid(nint uc, nint user)
     {
@@ -586,5 +585,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_self.IsAllocated)
             _self.Free();
         NativeMemory.Free(_run);
+        NativeMemory.Free(_kickPending);
     }
 }

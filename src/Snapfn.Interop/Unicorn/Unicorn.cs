@@ -16,6 +16,7 @@ public static unsafe class Unicorn
 
     public const int UC_HOOK_INTR = 1;
     public const int UC_HOOK_INSN = 2;
+    public const int UC_HOOK_BLOCK = 8;
     public const int UC_HOOK_MEM_UNMAPPED = 112;
     public const int UC_HOOK_INSN_INVALID = 16384;
 

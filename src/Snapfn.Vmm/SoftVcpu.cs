@@ -61,6 +61,13 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// handle (it runs at the start of every translated block).</summary>
     private readonly int* _kickPending;
 
+    /// <summary>Whether the block hook is in place (kicks are then only the flag), and whether it is wanted: when the
+    /// guest starts a thread (so before any time slice) or at the first kick. It costs a call per translated block,
+    /// which a guest that is never kicked does not pay.</summary>
+    private volatile bool _blockHooked;
+    private volatile bool _wantBlockHook;
+    private volatile bool _running;
+
     // What the hooks saw during the last run.
     private Exit _exit;
     private uint _exitPort;
@@ -95,7 +102,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INSN_INVALID, (delegate* unmanaged<nint, nint, byte>)&OnInvalid, user, 1, 0), "uc_hook_add(invalid)");
-            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0), "uc_hook_add(block)");
         }
         catch
         {
@@ -123,12 +129,27 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _flushCode = false;
             Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
         }
+        if (_wantBlockHook && !_blockHooked)
+        {
+            // Added between runs, on this thread: the only time Unicorn allows it.
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0), "uc_hook_add(block)");
+            _blockHooked = true;
+        }
         if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
         Check(uc_reg_read(_uc, UC_X86_REG_RIP, &rip), "uc_reg_read(RIP)");
-        var error = uc_emu_start(_uc, rip, 0, 0, 0);
+        _running = true;
+        int error;
+        try
+        {
+            error = uc_emu_start(_uc, rip, 0, 0, 0);
+        }
+        finally
+        {
+            _running = false;
+        }
         var exited = Report(error, ref run);
         if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
         {
@@ -227,9 +248,25 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// here: Unicorn's uc_emu_stop is not safe from another thread. Called so (a time slice every 10 ms), it raced with
     /// the vCPU thread's own stops and resumed guests with an instruction executed twice or a register lost — node
     /// jumped into its stack, or V8 found its snapshot's checksum wrong. The block hook (<see cref="OnBlock"/>) makes
-    /// the stop on the vCPU thread, before the block runs, so the guest resumes exactly there.
+    /// the stop on the vCPU thread, before the block runs, so the guest resumes exactly there. It is added when the
+    /// guest calls clone or clone3 (before its second thread can need a time slice); until then — a single-threaded
+    /// guest stopped by its watchdog, or the first kick of a restored multi-threaded one — a kick stops the run from
+    /// this thread as before, and asks for the hook.
     /// </summary>
-    public void Kick() => Interlocked.Exchange(ref *_kickPending, 1);
+    public void Kick()
+    {
+        Interlocked.Exchange(ref *_kickPending, 1);
+        if (_blockHooked)
+            return;
+        _wantBlockHook = true;
+        // Unicorn forgets a stop that arrives before its run has really begun, so the kick is repeated until the run
+        // in progress has noticed it (the flag is cleared) or no run is in progress.
+        for (var attempt = 0; attempt < 1000 && !_blockHooked && _running && Volatile.Read(ref *_kickPending) != 0; attempt++)
+        {
+            _ = uc_emu_stop(_uc);
+            Thread.Sleep(attempt == 0 ? 0 : 1);
+        }
+    }
 
     public Kvm.kvm_regs GetRegs()
     {
@@ -494,6 +531,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
         var vcpu = Of(user);
         vcpu._exit = Exit.Syscall;
         vcpu._syscallNumber = vcpu.ReadRegister(UC_X86_REG_RAX);
+        if (vcpu._syscallNumber is 56 or 435) // clone, clone3: a second thread will need time slices
+            vcpu._wantBlockHook = true;
         _ = uc_emu_stop(uc);
     }
 

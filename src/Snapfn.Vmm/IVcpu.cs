@@ -19,8 +19,13 @@ internal interface IVcpu : IDisposable
     /// <summary>Finishes the `out` of the last exit without running the guest, so that RIP points past it.</summary>
     void CompletePendingIo();
 
-    /// <summary>Interrupts a run in progress, or the next one if none is; callable from any thread.</summary>
+    /// <summary>Interrupts a run in progress, or the next one if none is, to stop the guest for good (a watchdog, a
+    /// stop); callable from any thread.</summary>
     void Kick();
+
+    /// <summary>Interrupts a run in progress, or the next one, between two instructions, for the guest to go on after
+    /// the VMM has looked at it (a time slice); callable from any thread.</summary>
+    void Preempt();
 
     Kvm.kvm_regs GetRegs();
 

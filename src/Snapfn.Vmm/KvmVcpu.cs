@@ -60,6 +60,9 @@ internal sealed unsafe class KvmVcpu : IVcpu
     /// <summary>A signal that KVM lets through only inside KVM_RUN (<see cref="VcpuThread"/>).</summary>
     public void Kick() => _thread.Kick();
 
+    /// <summary>KVM leaves the guest between two instructions on any kick.</summary>
+    public void Preempt() => _thread.Kick();
+
     /// <summary>Lets KVM finish the instruction that caused the last exit (an `out`), so that the saved RIP points
     /// past it: KVM_RUN with immediate_exit completes pending port I/O and returns EINTR without entering the guest.</summary>
     public void CompletePendingIo()

@@ -289,7 +289,7 @@ public sealed class MicroVm : IDisposable
     public void Interrupt()
     {
         if (!_disposed)
-            _vcpu.Kick();
+            _vcpu.Preempt();
     }
 
     /// <summary>Stops the guest from another thread (a failed page server): the run in progress ends with

@@ -71,8 +71,16 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private Kvm.kvm_sregs _sregs;
     private bool _controlApplied;
     private ulong _xcr0;
-    /// <summary>Set by <see cref="Kick"/>, read by the block hook: native memory, the hook's user data.</summary>
+    /// <summary>A kick not yet acted on (1) or none (0): native memory, so that the block hook reads it without a GC
+    /// handle (it runs at the start of every translated block).</summary>
     private readonly int* _kickPending;
+
+    /// <summary>Whether the block hook is in place (kicks are then only the flag), and whether it is wanted: when the
+    /// guest starts a thread (so before any time slice) or at the first kick. It costs a call per translated block,
+    /// which a guest that is never kicked does not pay.</summary>
+    private volatile bool _blockHooked;
+    private volatile bool _wantBlockHook;
+    private volatile bool _running;
 
     // What the hooks saw during the last run.
     private Exit _exit;
@@ -107,8 +115,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, uint, nint, void>)&OnOut, user, 1, 0, UC_X86_INS_OUT), "uc_hook_add(out)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, nint, uint>)&OnIn, user, 1, 0, UC_X86_INS_IN), "uc_hook_add(in)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, nint, int>)&OnCpuid, user, 1, 0, UC_X86_INS_CPUID), "uc_hook_add(cpuid)");
-            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0),
-                "uc_hook_add(block)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INSN_INVALID, (delegate* unmanaged<nint, nint, byte>)&OnInvalid, user, 1, 0), "uc_hook_add(invalid)");
@@ -145,12 +151,27 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _flushCode = false;
             DropTranslatedCode();
         }
+        if (_wantBlockHook && !_blockHooked)
+        {
+            // Added between runs, on this thread: the only time Unicorn allows it.
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0), "uc_hook_add(block)");
+            _blockHooked = true;
+        }
         if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
         Check(uc_reg_read(_uc, UC_X86_REG_RIP, &rip), "uc_reg_read(RIP)");
-        var error = uc_emu_start(_uc, rip, 0, 0, 0);
+        _running = true;
+        int error;
+        try
+        {
+            error = uc_emu_start(_uc, rip, 0, 0, 0);
+        }
+        finally
+        {
+            _running = false;
+        }
         var exited = Report(error, ref run);
         if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
         {
@@ -274,9 +295,37 @@ internal sealed unsafe class SoftVcpu : IVcpu
             WriteRegister(UC_X86_REG_RIP, pending + 2);
     }
 
-    /// <summary>Stops the run in progress before its next translated block (<see cref="OnBlock"/>), or the next run
-    /// before it starts; callable from any thread.</summary>
-    public void Kick() => Interlocked.Exchange(ref *_kickPending, 1);
+    /// <summary>
+    /// Interrupts the run in progress (or the next) exactly between two instructions, so that the guest goes on from
+    /// there (a time slice). Only a flag is set here: Unicorn's uc_emu_stop is not safe from another thread. Called so
+    /// every 10 ms it raced with the vCPU thread's own stops and resumed guests with an instruction executed twice or a
+    /// register lost (node jumped into its stack, V8 found its snapshot's checksum wrong, a `lock inc` counted twice).
+    /// The block hook (<see cref="OnBlock"/>) makes the stop on the vCPU thread, before a block runs. It costs a call
+    /// per translated block, so it is added only when wanted: when the guest calls clone or clone3, or at the first
+    /// preemption (which then takes effect at the guest's next exit).
+    /// </summary>
+    public void Preempt()
+    {
+        Interlocked.Exchange(ref *_kickPending, 1);
+        _wantBlockHook = true;
+    }
+
+    /// <summary>
+    /// Stops the run in progress (or the next) for good: the watchdog's or a stop's, after which the VM is failed and
+    /// never resumed. Where the block hook is in place the flag is enough; otherwise the run is stopped from this
+    /// thread, which may leave the guest's state torn (see <see cref="Preempt"/>) but never the VMM's, and the state
+    /// of a failed VM is not used again. Unicorn forgets a stop that arrives before its run has really begun, so the
+    /// stop is repeated until the run has noticed it or no run is in progress.
+    /// </summary>
+    public void Kick()
+    {
+        Interlocked.Exchange(ref *_kickPending, 1);
+        for (var attempt = 0; attempt < 1000 && !_blockHooked && _running && Volatile.Read(ref *_kickPending) != 0; attempt++)
+        {
+            _ = uc_emu_stop(_uc);
+            Thread.Sleep(attempt == 0 ? 0 : 1);
+        }
+    }
 
     public Kvm.kvm_regs GetRegs()
     {
@@ -566,6 +615,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
         var vcpu = Of(user);
         vcpu._exit = Exit.Syscall;
         vcpu._syscallNumber = vcpu.ReadRegister(UC_X86_REG_RAX);
+        if (vcpu._syscallNumber is 56 or 435) // clone, clone3: a second thread will need time slices
+            vcpu._wantBlockHook = true;
         _ = uc_emu_stop(uc);
     }
 

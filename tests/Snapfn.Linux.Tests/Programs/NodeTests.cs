@@ -6,8 +6,10 @@ namespace Snapfn.Linux.Tests.Programs;
 /// without it) and threads in the Linux layer: V8 starts its worker threads before any JavaScript runs.</summary>
 public sealed class NodeTests
 {
+    /// <summary>The watchdog is generous: on the software CPU node's start alone takes a minute or more (V8
+    /// deserializes its heap and JIT-compiles), and the machine may be shared; on KVM it takes well under a second.</summary>
     private static ProgramOutput Node(string code) =>
-        GuestProgram.Run("/usr/bin/node", ["--v8-pool-size=1", "-e", code], mountTests: false, memory: 1UL << 30,
+        GuestProgram.Run("/usr/bin/node", ["--v8-pool-size=1", "-e", code], mountTests: false, memory: 1UL << 30, timeout: TimeSpan.FromMinutes(5),
             environment: [.. ProcessOptions.DefaultEnvironment, "UV_THREADPOOL_SIZE=1"], root: () => NodeRoot.Directory);
 
     [Fact]

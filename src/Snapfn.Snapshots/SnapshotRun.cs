@@ -38,7 +38,9 @@ public static class SnapshotRun
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(options);
-        var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options);
+        // The guest's size is the snapshot's, whatever the caller's options say: a recorder given a function's
+        // default options (2 GiB) built a 2 GiB address space and page tables over a 512 MiB snapshot.
+        var vm = snapshot.Program.Restore(snapshot.State, shell, memory.Memory, options with { MemorySize = snapshot.State.MemorySize });
         try
         {
             // The VMM rebuilt its own pages; they must be the ones the guest was snapshotted with (the same vDSO, stub, layout).

@@ -272,7 +272,7 @@ public sealed class MicroVm : IDisposable
         {
             _stopRequested = true;
             _vcpu.Kick();
-        }, null, _options.Timeout, Timeout.InfiniteTimeSpan);
+        }, null, VirtualCpu.WatchdogDelay(_options.Timeout), Timeout.InfiniteTimeSpan);
         try
         {
             return _thread.Invoke(ExitLoop);

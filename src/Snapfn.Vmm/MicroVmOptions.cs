@@ -7,7 +7,8 @@ public sealed record MicroVmOptions
 
     public ulong MemorySize { get; init; } = DefaultMemorySize;
 
-    /// <summary>How long init() or one request may run before the watchdog stops the guest.</summary>
+    /// <summary>How long init() or one request may run before the watchdog stops the guest (a time on KVM; the emulated
+    /// CPU stretches it, see <see cref="VirtualCpu.WatchdogDelay"/>).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Receives the guest's log lines (the LOG hypercall); null drops them.</summary>

@@ -43,6 +43,24 @@ public static class VirtualCpu
             throw new KvmUnavailableException(reason);
     }
 
+    /// <summary>How many times longer than its timeout a guest runs on the emulated CPU before the watchdog stops it.</summary>
+    public const int SoftTimeoutScale = 5;
+
+    /// <summary>
+    /// A guest's timeout (<see cref="MicroVmOptions.Timeout"/>) is a time on KVM; the emulated CPU runs guest code one to
+    /// two orders of magnitude slower, and on a loaded 2-core host a Python start-up alone took most of a 60 s limit.
+    /// So on it the watchdog waits <see cref="SoftTimeoutScale"/> times as long, and a limit chosen for KVM (a deploy's
+    /// syntax check, a function's timeout) keeps its meaning; errors still name the timeout as it was set.
+    /// </summary>
+    public static TimeSpan WatchdogDelay(TimeSpan timeout)
+    {
+        if (Selected != CpuKind.Soft || timeout <= TimeSpan.Zero)
+            return timeout;
+        // A Timer takes at most 0xfffffffe ms.
+        var limit = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+        return timeout >= limit / SoftTimeoutScale ? limit : timeout * SoftTimeoutScale;
+    }
+
     /// <summary>Refuses to measure <paramref name="what"/> on the software vCPU: its timings say nothing about Snapfn.</summary>
     public static void RequireKvmToMeasure(string what)
     {

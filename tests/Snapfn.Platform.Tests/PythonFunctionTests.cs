@@ -115,7 +115,7 @@ public sealed class PythonFunctionTests : IDisposable
         var function = _home.Function("too-big", "def handle(request):\n    return b'x' * (40 << 20)\n");
         _home.Snapshots.Take(function, _home.Options);
         var e = Assert.ThrowsAny<GuestFailureException>(() => _home.Invoke(function, "vanilla", ""));
-        Assert.Contains("at most 32 MiB", e.Message, StringComparison.Ordinal);
+        Assert.Contains("limit of 33554432 bytes (32 MiB)", e.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _home.Dispose();

@@ -124,12 +124,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     public bool Run()
     {
         ref var run = ref RunPage;
-        if ((run.kvm_dirty_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
-        {
-            SetRegs(run.sync_regs);
-            run.kvm_dirty_regs &= ~Kvm.KVM_SYNC_X86_REGS;
-        }
-        CompletePendingIo();
+        LoadDirtyRegisters();
+        CompleteOut();
         if (_flushCode)
         {
             _flushCode = false;
@@ -222,9 +218,32 @@ internal sealed unsafe class SoftVcpu : IVcpu
         return true;
     }
 
+    /// <summary>As KVM_RUN with immediate_exit: the registers the VMM left in the run page are loaded first, then the
+    /// pending `out` is completed (<see cref="CompleteOut"/>), and the run page shows the result. Loading them first
+    /// matters: a snapshot at READY completes the `out` here while the run page still holds the exit's registers
+    /// (RIP on the `out`), and the next run loaded those back over the completed RIP and ran the `out` again, as a
+    /// system call whose number was the read's result.</summary>
+    public void CompletePendingIo()
+    {
+        LoadDirtyRegisters();
+        CompleteOut();
+        if ((RunPage.kvm_valid_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+            RunPage.sync_regs = GetRegs();
+    }
+
+    private void LoadDirtyRegisters()
+    {
+        ref var run = ref RunPage;
+        if ((run.kvm_dirty_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+        {
+            SetRegs(run.sync_regs);
+            run.kvm_dirty_regs &= ~Kvm.KVM_SYNC_X86_REGS;
+        }
+    }
+
     /// <summary>As KVM does (complete_fast_pio_out): the `out` is skipped only when RIP is still on it, that is for
     /// the thread whose exit it was; a VMM that put another thread's registers in place has its RIP kept.</summary>
-    public void CompletePendingIo()
+    private void CompleteOut()
     {
         if (_pendingOut == 0)
             return;

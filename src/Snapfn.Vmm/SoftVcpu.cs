@@ -63,8 +63,9 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private Kvm.kvm_sregs _sregs;
     private bool _controlApplied;
     private ulong _xcr0;
-    /// <summary>Set by <see cref="Kick"/>, read by the block hook: native memory, the hook's user data.</summary>
-    private readonly int* _kickPending;
+    /// <summary>Set by <see cref="Kick"/>, read by the block hook through its address (the hook's user data): pinned, and
+    /// managed so that a kick that races a dispose writes to live memory.</summary>
+    private readonly int[] _kick = GC.AllocateArray<int>(1, pinned: true);
 
     // What the hooks saw during the last run.
     private Exit _exit;
@@ -87,7 +88,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _memory = new GuestMemory(memory);
         Check(uc_open(UC_ARCH_X86, UC_MODE_64, out _uc), "uc_open");
         _run = (byte*)NativeMemory.AllocZeroed((nuint)RunPageSize);
-        _kickPending = (int*)NativeMemory.AllocZeroed(sizeof(int));
         _self = GCHandle.Alloc(this);
         try
         {
@@ -97,7 +97,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, uint, nint, void>)&OnOut, user, 1, 0, UC_X86_INS_OUT), "uc_hook_add(out)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, uint, int, nint, uint>)&OnIn, user, 1, 0, UC_X86_INS_IN), "uc_hook_add(in)");
             Check(uc_hook_add_insn(_uc, out _, UC_HOOK_INSN, (delegate* unmanaged<nint, nint, int>)&OnCpuid, user, 1, 0, UC_X86_INS_CPUID), "uc_hook_add(cpuid)");
-            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0),
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, Marshal.UnsafeAddrOfPinnedArrayElement(_kick, 0), 1, 0),
                 "uc_hook_add(block)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_INTR, (delegate* unmanaged<nint, uint, nint, void>)&OnInterrupt, user, 1, 0), "uc_hook_add(intr)");
             Check(uc_hook_add(_uc, out _, UC_HOOK_MEM_UNMAPPED, (delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, user, 1, 0), "uc_hook_add(unmapped)");
@@ -131,14 +131,14 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _flushCode = false;
             Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
         }
-        if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
+        if (Interlocked.Exchange(ref _kick[0], 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
         Check(uc_reg_read(_uc, UC_X86_REG_RIP, &rip), "uc_reg_read(RIP)");
         var error = uc_emu_start(_uc, rip, 0, 0, 0);
         var exited = Report(error, ref run);
-        if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
+        if (!exited && Interlocked.Exchange(ref _kick[0], 0) == 0)
         {
             // Stopped with no hook called and nobody asking: Unicorn does this on a fault it cannot deliver (#UD
             // from `ud2` at CPL 3 with no IDT). On KVM the same guest triple-faults.
@@ -255,7 +255,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
 
     /// <summary>Stops the run in progress before its next translated block (<see cref="OnBlock"/>), or the next run
     /// before it starts; callable from any thread.</summary>
-    public void Kick() => Interlocked.Exchange(ref *_kickPending, 1);
+    public void Kick() => Interlocked.Exchange(ref _kick[0], 1);
 
     public Kvm.kvm_regs GetRegs()
     {
@@ -613,6 +613,5 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_self.IsAllocated)
             _self.Free();
         NativeMemory.Free(_run);
-        NativeMemory.Free(_kickPending);
     }
 }

@@ -71,9 +71,9 @@ internal sealed unsafe class SoftVcpu : IVcpu
     private Kvm.kvm_sregs _sregs;
     private bool _controlApplied;
     private ulong _xcr0;
-    /// <summary>A kick not yet acted on (1) or none (0): native memory, so that the block hook reads it without a GC
-    /// handle (it runs at the start of every translated block).</summary>
-    private readonly int* _kickPending;
+    /// <summary>Set by <see cref="Kick"/>, read by the block hook through its address (the hook's user data): pinned, and
+    /// managed so that a kick that races a dispose writes to live memory.</summary>
+    private readonly int[] _kick = GC.AllocateArray<int>(1, pinned: true);
 
     /// <summary>Whether the block hook is in place (kicks are then only the flag), and whether it is wanted: when the
     /// guest starts a thread (so before any time slice) or at the first kick. It costs a call per translated block,
@@ -105,7 +105,6 @@ internal sealed unsafe class SoftVcpu : IVcpu
         _ = SoftCpuid.Answer(1);
         Check(uc_open(UC_ARCH_X86, UC_MODE_64, out _uc), "uc_open");
         _run = (byte*)NativeMemory.AllocZeroed((nuint)RunPageSize);
-        _kickPending = (int*)NativeMemory.AllocZeroed(sizeof(int));
         _self = GCHandle.Alloc(this);
         try
         {
@@ -140,12 +139,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     public bool Run()
     {
         ref var run = ref RunPage;
-        if ((run.kvm_dirty_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
-        {
-            SetRegs(run.sync_regs);
-            run.kvm_dirty_regs &= ~Kvm.KVM_SYNC_X86_REGS;
-        }
-        CompletePendingIo();
+        LoadDirtyRegisters();
+        CompleteOut();
         if (_flushCode)
         {
             _flushCode = false;
@@ -154,10 +149,10 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_wantBlockHook && !_blockHooked)
         {
             // Added between runs, on this thread: the only time Unicorn allows it.
-            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, (nint)_kickPending, 1, 0), "uc_hook_add(block)");
+            Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, Marshal.UnsafeAddrOfPinnedArrayElement(_kick, 0), 1, 0), "uc_hook_add(block)");
             _blockHooked = true;
         }
-        if (Interlocked.Exchange(ref *_kickPending, 0) != 0)
+        if (Interlocked.Exchange(ref _kick[0], 0) != 0)
             return false;
         _exit = Exit.None;
         ulong rip;
@@ -173,7 +168,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _running = false;
         }
         var exited = Report(error, ref run);
-        if (!exited && Interlocked.Exchange(ref *_kickPending, 0) == 0)
+        if (!exited && Interlocked.Exchange(ref _kick[0], 0) == 0)
         {
             // Stopped with no hook called and nobody asking: Unicorn does this on a fault it cannot deliver (#UD
             // from `ud2` at CPL 3 with no IDT). On KVM the same guest triple-faults.
@@ -283,9 +278,32 @@ internal sealed unsafe class SoftVcpu : IVcpu
         return true;
     }
 
+    /// <summary>As KVM_RUN with immediate_exit: the registers the VMM left in the run page are loaded first, then the
+    /// pending `out` is completed (<see cref="CompleteOut"/>), and the run page shows the result. Loading them first
+    /// matters: a snapshot at READY completes the `out` here while the run page still holds the exit's registers
+    /// (RIP on the `out`), and the next run loaded those back over the completed RIP and ran the `out` again, as a
+    /// system call whose number was the read's result.</summary>
+    public void CompletePendingIo()
+    {
+        LoadDirtyRegisters();
+        CompleteOut();
+        if ((RunPage.kvm_valid_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+            RunPage.sync_regs = GetRegs();
+    }
+
+    private void LoadDirtyRegisters()
+    {
+        ref var run = ref RunPage;
+        if ((run.kvm_dirty_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+        {
+            SetRegs(run.sync_regs);
+            run.kvm_dirty_regs &= ~Kvm.KVM_SYNC_X86_REGS;
+        }
+    }
+
     /// <summary>As KVM does (complete_fast_pio_out): the `out` is skipped only when RIP is still on it, that is for
     /// the thread whose exit it was; a VMM that put another thread's registers in place has its RIP kept.</summary>
-    public void CompletePendingIo()
+    private void CompleteOut()
     {
         if (_pendingOut == 0)
             return;
@@ -306,7 +324,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// </summary>
     public void Preempt()
     {
-        Interlocked.Exchange(ref *_kickPending, 1);
+        Interlocked.Exchange(ref _kick[0], 1);
         _wantBlockHook = true;
     }
 
@@ -319,8 +337,8 @@ internal sealed unsafe class SoftVcpu : IVcpu
     /// </summary>
     public void Kick()
     {
-        Interlocked.Exchange(ref *_kickPending, 1);
-        for (var attempt = 0; attempt < 1000 && !_blockHooked && _running && Volatile.Read(ref *_kickPending) != 0; attempt++)
+        Interlocked.Exchange(ref _kick[0], 1);
+        for (var attempt = 0; attempt < 1000 && !_blockHooked && _running && Volatile.Read(ref _kick[0]) != 0; attempt++)
         {
             _ = uc_emu_stop(_uc);
             Thread.Sleep(attempt == 0 ? 0 : 1);
@@ -700,6 +718,5 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_self.IsAllocated)
             _self.Free();
         NativeMemory.Free(_run);
-        NativeMemory.Free(_kickPending);
     }
 }

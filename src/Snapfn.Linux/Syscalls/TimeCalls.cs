@@ -56,19 +56,21 @@ internal static class TimeCalls
         return Sleep(p, ns, a.A1);
     }
 
+    /// <summary>clock_nanosleep: as nanosleep on the given clock, or until an absolute time with TIMER_ABSTIME. Its
+    /// errors are negated errnos like every system call's (glibc's wrapper is what returns them positive: a positive
+    /// result here read as success, so a sleep a signal interrupted looked complete).</summary>
     public static long ClockNanosleep(LinuxProcess p, in SyscallArgs a)
     {
         const ulong TIMER_ABSTIME = 1;
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
-            return Errno.EINVAL; // clock_nanosleep returns the error number, not -1
+            return -Errno.EINVAL;
         var now = Now(p, AsInt(a.A0));
         if (now < 0 || AsInt(a.A0) == CLOCK_THREAD_CPUTIME_ID)
-            return Errno.EINVAL;
+            return -Errno.EINVAL;
         var absolute = (a.A1 & TIMER_ABSTIME) != 0;
         if (absolute)
             ns -= now;
-        var result = Sleep(p, ns, absolute ? 0 : a.A3);
-        return result < 0 ? -result : 0;
+        return Sleep(p, ns, absolute ? 0 : a.A3);
     }
 
     private static long Sleep(LinuxProcess p, long ns, ulong remainingAddress)

@@ -169,6 +169,32 @@ public sealed class SignalTests : IDisposable
         Assert.Equal(-Errno.EINVAL, _h.Call(Setitimer, 3, _h.Scratch + 0x100, 0));
     }
 
+    /// <summary>clock_nanosleep's errors are negated errnos like any call's (it once returned them positive, which glibc
+    /// read as success: a sleep a signal ended looked complete, and a bad clock or timespec slept not at all).</summary>
+    [Fact]
+    public void Clock_nanosleep_ended_by_a_signal_is_EINTR_with_the_time_left_and_its_errors_are_negative()
+    {
+        const ulong ClockNanosleep = 230, CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;
+        Handle(SIGALRM);
+        _h.Write(_h.Scratch + 0x100, new Kernel.itimerval { it_value = new Kernel.timeval { tv_sec = 1 } });
+        Assert.Equal(0, _h.Call(Setitimer, 0, _h.Scratch + 0x100, 0));
+        _h.Write(_h.Scratch + 0x300, new Kernel.timespec { tv_sec = 5 });
+        _h.Call(ClockNanosleep, CLOCK_MONOTONIC, 0, _h.Scratch + 0x300, _h.Scratch + 0x400);
+        Assert.Equal(Handler, _h.Regs.rcx);
+        Assert.Equal(unchecked((ulong)-Errno.EINTR), _h.Read<ulong>(_h.Regs.rdx + 40 + 13 * 8)); // the interrupted call's result
+        Assert.Equal(4, _h.Read<Kernel.timespec>(_h.Scratch + 0x400).tv_sec);
+
+        _h.Write(_h.Scratch + 0x300, new Kernel.timespec { tv_sec = 0, tv_nsec = 1_000_000_000 });
+        Assert.Equal(-Errno.EINVAL, _h.Call(ClockNanosleep, CLOCK_MONOTONIC, 0, _h.Scratch + 0x300, 0));
+        _h.Write(_h.Scratch + 0x300, new Kernel.timespec { tv_sec = 1 });
+        Assert.Equal(-Errno.EINVAL, _h.Call(ClockNanosleep, 99, 0, _h.Scratch + 0x300, 0));
+        Assert.Equal(-Errno.EFAULT, _h.Call(ClockNanosleep, CLOCK_MONOTONIC, 0, 0, 0));
+        var before = _h.Clock.Monotonic;
+        _h.Write(_h.Scratch + 0x300, new Kernel.timespec { tv_sec = (before + 2_000_000_000) / 1_000_000_000, tv_nsec = (before + 2_000_000_000) % 1_000_000_000 });
+        Assert.Equal(0, _h.Call(ClockNanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, _h.Scratch + 0x300, 0));
+        Assert.Equal(before + 2_000_000_000, _h.Clock.Monotonic);
+    }
+
     [Fact]
     public void Alarm_returns_what_was_left_and_its_default_action_ends_the_program()
     {

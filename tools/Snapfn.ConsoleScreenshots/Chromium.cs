@@ -46,8 +46,12 @@ public sealed class Chromium : IDisposable
         service.HideCommandPromptWindow = true;
         try
         {
-            var driver = new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
-            driver.Manage().Timeouts().PageLoad = TimeSpan.FromMinutes(5);
+            // A click that submits a form returns when the next page has loaded: the deploy page's answers after the
+            // build and the snapshot, minutes on the emulated CPU (SNAPFN_CPU=soft). The driver's command timeout
+            // exceeds the page-load timeout, so that a slow page fails as a page load, not as a lost command.
+            var pageLoad = TimeSpan.FromMinutes(10);
+            var driver = new ChromeDriver(service, options, pageLoad + TimeSpan.FromMinutes(1));
+            driver.Manage().Timeouts().PageLoad = pageLoad;
             return new Chromium(driver, profile);
         }
         catch

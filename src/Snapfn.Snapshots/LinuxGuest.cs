@@ -29,10 +29,8 @@ public sealed class LinuxGuest(ProcessOptions process, string codeSha256) : IGue
         }
         try
         {
-            // The VM has the snapshot's memory size, whatever the caller's options say (a recording's options carry
-            // the default size): the process's address space and the VMM's pages are built for it, and a size from
-            // elsewhere builds other page tables, which the VMM pages' digest then refuses.
-            return LinuxProcess.Restore(saved, ProcessFor(options with { MemorySize = state.MemorySize }), shell!, memory, state.Layout, state.Vcpu).Vm;
+            // SnapshotRun.Start passes the snapshot's memory size, whatever the caller's options said.
+            return LinuxProcess.Restore(saved, ProcessFor(options), shell!, memory, state.Layout, state.Vcpu).Vm;
         }
         catch (ProcessRestoreException e)
         {

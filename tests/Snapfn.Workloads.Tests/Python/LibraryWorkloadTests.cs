@@ -72,7 +72,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     public void Py_pagerank_top_ten_match_a_power_iteration_on_the_same_graph(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("py-pagerank", set);
+        var input = Guests.PagerankInput("py-pagerank", set);
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();

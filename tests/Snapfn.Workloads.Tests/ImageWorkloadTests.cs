@@ -29,10 +29,10 @@ public sealed class ImageWorkloadTests(ITestOutputHelper log)
     public void Video_output_is_every_frame_in_gray(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("video", set);
+        var input = Guests.VideoInput("video", set);
         var output = Guests.Run("video", input);
 
-        var worst = JpegWorkloads.AssertEveryFrameGray(input, output, (_, header, _) =>
+        var worst = JpegWorkloads.AssertEveryFrameGray(input, Guests.VideoFrames, output, (_, header, _) =>
         {
             // A baseline frame with one component: gray as the JPEG stores it.
             Assert.Equal(0xC0, header.Sof);

@@ -16,6 +16,7 @@ public sealed class ParameterWorkloadTests(ITestOutputHelper log)
     public void Read_list_checksum_is_the_fnv_fold_of_the_replayed_values()
     {
         Guests.RequireKvm();
+        Guests.SkipOnSoftCpu("read-list's init() builds its fixed 512 MiB list of 16 777 216 nodes (it did not finish within a minute there)");
         using var output = JsonDocument.Parse(Guests.Run("read-list", Guests.Input("read-list", InputSet.A)));
         const int Nodes = 536870912 / 32;
         var rng = new SpecRng(1);
@@ -74,7 +75,7 @@ public sealed class ParameterWorkloadTests(ITestOutputHelper log)
     public void Matmul_trace_and_samples_match_a_recomputation(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("matmul", set);
+        var input = Guests.MatmulInput("matmul", set);
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();

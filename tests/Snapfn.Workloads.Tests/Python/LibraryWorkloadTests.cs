@@ -43,7 +43,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     public void Py_matmul_trace_and_samples_match_a_recomputation(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("py-matmul", set);
+        var input = Guests.MatmulInput("py-matmul", set);
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
@@ -72,7 +72,7 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     public void Py_pagerank_top_ten_match_a_power_iteration_on_the_same_graph(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("py-pagerank", set);
+        var input = Guests.PagerankInput("py-pagerank", set);
         using var parameters = JsonDocument.Parse(input);
         var n = parameters.RootElement.GetProperty("n").GetInt32();
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
@@ -117,10 +117,10 @@ public sealed class LibraryWorkloadTests(ITestOutputHelper log)
     public void Py_video_output_is_every_frame_in_gray(InputSet set)
     {
         Guests.RequireKvm();
-        var input = Guests.Input("py-video", set);
+        var input = Guests.VideoInput("py-video", set);
         var output = Guests.RunScript("py-video", input);
 
-        var worst = JpegWorkloads.AssertEveryFrameGray(input, output, (f, _, pixels) =>
+        var worst = JpegWorkloads.AssertEveryFrameGray(input, Guests.VideoFrames, output, (f, _, pixels) =>
         {
             // FFmpeg's MJPEG encoder has no gray format: the frames are YCbCr with Cb = Cr = 128, so R = G = B.
             for (var p = 0; p < pixels.Length; p += 3)

@@ -68,7 +68,7 @@ public sealed class FunctionChannelTests
         StandardError = bytes => stderr.Append(Encoding.UTF8.GetString(bytes)),
         Function = true,
         RootFingerprint = PythonRoot.Root.Manifest.PackagesSha256,
-        Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = GuestTimeouts.For(TimeSpan.FromSeconds(30)), Name = "fn" },
+        Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(30), Name = "fn" },
     };
 
     private static string Call(MicroVm vm, string input)

@@ -40,7 +40,7 @@ public static class GuestProgram
             StandardOutput = bytes => { lock (stdout) stdout.Append(Encoding.UTF8.GetString(bytes)); },
             StandardError = bytes => { lock (stderr) stderr.Append(Encoding.UTF8.GetString(bytes)); },
             Warning = line => { lock (stderr) stderr.AppendLine(line); },
-            Vm = new MicroVmOptions { MemorySize = memory, Timeout = timeout ?? GuestTimeouts.For(TimeSpan.FromSeconds(60)), Name = "test" },
+            Vm = new MicroVmOptions { MemorySize = memory, Timeout = timeout ?? TimeSpan.FromSeconds(60), Name = "test" },
         };
         using var process = LinuxProcess.Start(options);
         var exit = process.Run();
@@ -65,7 +65,7 @@ public static class GuestProgram
             StandardError = bytes => { lock (output) output.Append(Encoding.UTF8.GetString(bytes)); },
             Function = true,
             MaxChannelFrame = maxChannelFrame,
-            Vm = new MicroVmOptions { MemorySize = memory, Timeout = GuestTimeouts.For(TimeSpan.FromSeconds(60)), Name = "test-fn" },
+            Vm = new MicroVmOptions { MemorySize = memory, Timeout = TimeSpan.FromSeconds(60), Name = "test-fn" },
         });
     }
 

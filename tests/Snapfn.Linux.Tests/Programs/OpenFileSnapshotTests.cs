@@ -82,7 +82,7 @@ public sealed class OpenFileSnapshotTests
             StandardError = bytes => stderr.Append(Encoding.UTF8.GetString(bytes)),
             Function = true,
             RootFingerprint = PythonRoot.Root.Manifest.PackagesSha256,
-            Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = GuestTimeouts.For(TimeSpan.FromSeconds(30)), Name = "fn" },
+            Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(30), Name = "fn" },
         };
         using var original = LinuxProcess.Start(options);
         Assert.Equal(GuestStop.Ready, original.Vm.RunToReady().Stop);

@@ -62,7 +62,7 @@ public sealed class TmpAttackTests : IDisposable
         VdsoPath = File.Exists(GuestProgram.VdsoPath) ? GuestProgram.VdsoPath : null,
         Function = true,
         RootFingerprint = PythonRoot.Root.Manifest.PackagesSha256,
-        Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = GuestTimeouts.For(TimeSpan.FromSeconds(30)), Name = "tmp-attack" },
+        Vm = new MicroVmOptions { MemorySize = 256UL << 20, Timeout = TimeSpan.FromSeconds(30), Name = "tmp-attack" },
     };
 
     [Fact]

@@ -7,7 +7,8 @@ using Snapfn.Vmm;
 using Snapfn.WebConsole;
 
 // scripts/console-screenshots [--out DIR] [--results DIR]: a daemon with a fresh home, Chromium over each page of the
-// console, one PNG per page. Where /dev/kvm is missing, invocations are answered by a fake runtime (and the pages say
+// console, one PNG per page. Guests run on KVM, or on the emulated CPU with SNAPFN_CPU=soft (whose timings the pages
+// then show are the emulator's); where neither can run, invocations are answered by a fake runtime (and the pages say
 // so in the output they show); deploys and everything else are the real daemon's.
 var output = Path.GetFullPath(Arg("--out") ?? Path.Combine("docs", "console"));
 var results = Arg("--results") is { } r ? Path.GetFullPath(r) : ResultsFolder.FindDefault(Environment.CurrentDirectory);
@@ -20,13 +21,13 @@ Directory.CreateDirectory(output);
 var home = Directory.CreateTempSubdirectory("snapfn-shots-").FullName;
 try
 {
-    var kvm = KvmSystem.IsAvailable(out var noKvm);
+    var kvm = VirtualCpu.IsAvailable(out var noKvm);
     if (kvm)
         ConsoleDaemon.ShareRuntimeRoots(home);
     await using var daemon = await ConsoleDaemon.StartAsync(home, results);
     if (!kvm)
     {
-        Console.Error.WriteLine($"console-screenshots: no usable KVM ({noKvm}): invocations are answered by a fake runtime; the pages are the real console's");
+        Console.Error.WriteLine($"console-screenshots: guests cannot run here ({noKvm}): invocations are answered by a fake runtime; the pages are the real console's");
         daemon.UseFakeRuntime();
     }
     using var browser = Chromium.Start();

@@ -46,15 +46,7 @@ public static class Guests
 
     /// <summary>The input of a matmul function (matmul, py-matmul) for <paramref name="set"/>: its own on KVM, the
     /// same seed with n = <see cref="SoftCpuMatmulN"/> on the emulated CPU.</summary>
-    public static byte[] MatmulInput(string function, InputSet set)
-    {
-        var input = Input(function, set);
-        if (!OnSoftCpu)
-            return input;
-        using var parameters = System.Text.Json.JsonDocument.Parse(input);
-        var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        return System.Text.Encoding.ASCII.GetBytes($"{{\"n\":{SoftCpuMatmulN},\"seed\":{seed}}}");
-    }
+    public static byte[] MatmulInput(string function, InputSet set) => SizedInput(function, set, SoftCpuMatmulN);
 
     /// <summary>py-pagerank's n on the emulated CPU: igraph's graph generation and PRPACK at 90 000 nodes took over
     /// ten minutes there; 5000 nodes (about 50 000 edges) still rank a scale-free graph with a clear top ten.</summary>
@@ -62,14 +54,18 @@ public static class Guests
 
     /// <summary>The input of py-pagerank for <paramref name="set"/>: its own on KVM, the same seed with n =
     /// <see cref="SoftCpuPagerankN"/> on the emulated CPU.</summary>
-    public static byte[] PagerankInput(string function, InputSet set)
+    public static byte[] PagerankInput(string function, InputSet set) => SizedInput(function, set, SoftCpuPagerankN);
+
+    /// <summary>An {"n", "seed"} input for <paramref name="set"/>: its own on KVM, the same seed with
+    /// n = <paramref name="softCpuN"/> on the emulated CPU.</summary>
+    private static byte[] SizedInput(string function, InputSet set, int softCpuN)
     {
         var input = Input(function, set);
         if (!OnSoftCpu)
             return input;
         using var parameters = System.Text.Json.JsonDocument.Parse(input);
         var seed = parameters.RootElement.GetProperty("seed").GetUInt64();
-        return System.Text.Encoding.ASCII.GetBytes($"{{\"n\":{SoftCpuPagerankN},\"seed\":{seed}}}");
+        return System.Text.Encoding.ASCII.GetBytes($"{{\"n\":{softCpuN},\"seed\":{seed}}}");
     }
 
     /// <summary>Frames of a video input the emulated CPU gets (of 30): every frame is decoded, turned gray and encoded

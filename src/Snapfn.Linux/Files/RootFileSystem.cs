@@ -26,6 +26,7 @@ public sealed unsafe class RootFileSystem : IDisposable
     private const int OpenFlagsPassed = Libc.O_ACCMODE | Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_APPEND |
         Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_PATH | Libc.O_TMPFILE;
     private const int ProcSelfExeInode = 0x200;
+    private const int MountParentInode = 0x201;
 
     private readonly MountPoint[] _mounts;
 
@@ -142,9 +143,28 @@ public sealed unsafe class RootFileSystem : IDisposable
         var (mount, relative) = Find(path);
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
-            return -errno;
+            return errno == Errno.ENOENT && HoldsAMountPoint(path) ? MountParentStat(out st) : -errno;
         fixed (Kernel.stat* p = &st)
             return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a directory above a mount point (/snapfn above /snapfn/node).</summary>
+    private bool HoldsAMountPoint(string path) =>
+        _mounts.Any(m => m.Mount.GuestPath != path && GuestPath.IsUnder(m.Mount.GuestPath, path));
+
+    /// <summary>
+    /// A directory above a mount point that the root itself lacks (roots are built without /snapfn): on Linux a mount
+    /// point's parents exist, and programs rely on it — node's realpath of its main script lstat()s /snapfn before
+    /// /snapfn/node and gave up with ENOENT. It reads as an empty, read-only directory of root's.
+    /// </summary>
+    private static int MountParentStat(out Kernel.stat st)
+    {
+        st = default;
+        st.st_mode = Kernel.S_IFDIR | 0x16d; // 0555
+        st.st_nlink = 2;
+        st.st_ino = MountParentInode;
+        st.st_blksize = 4096;
+        return 0;
     }
 
     /// <summary>readlink of <paramref name="path"/> into <paramref name="buffer"/>: the byte count or a negated errno.</summary>

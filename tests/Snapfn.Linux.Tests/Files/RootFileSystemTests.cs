@@ -48,6 +48,20 @@ public sealed class RootFileSystemTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_above_a_mount_point_exists_even_where_the_root_lacks_it()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_dir.FullName, "bare")).FullName;
+        var shim = Directory.CreateDirectory(Path.Combine(_dir.FullName, "shim")).FullName;
+        using var fs = new RootFileSystem(root, [new RootMount("/snapfn/node", shim, Writable: false)]);
+        Assert.Equal(0, fs.Stat("/snapfn", followSymlinks: false, out var st));
+        Assert.Equal(Kernel.S_IFDIR, st.st_mode & Kernel.S_IFMT);
+        Assert.Equal(0, fs.Stat("/snapfn/node", followSymlinks: false, out st));
+        // Only what holds a mount point: a sibling stays missing.
+        Assert.Equal(-Errno.ENOENT, fs.Stat("/snapfx", followSymlinks: false, out _));
+        Assert.Equal(-Errno.ENOENT, fs.Stat("/snapfn/python", followSymlinks: false, out _));
+    }
+
+    [Fact]
     public void The_host_path_of_the_secret_is_not_a_guest_path()
     {
         Assert.Null(_fs.Open(_secretPath, Libc.O_RDONLY, 0, out var errno));

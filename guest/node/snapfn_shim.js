@@ -180,13 +180,20 @@ async function load(folder) {
 
 // Math.random's state is V8's, taken at the snapshot point: every copy restored from one snapshot would draw the
 // same numbers. The shim puts a generator of its own in its place (xoshiro128**, two outputs per double), seeded
-// from the kernel at start and again in each VM on FIRST_IN_VM.
+// from the kernel at start and again in each VM on FIRST_IN_VM. From the kernel itself (/dev/urandom), not through
+// crypto.randomFillSync: that is OpenSSL's generator, whose state is in the snapshot too, so every restored copy drew
+// the same seed.
 function installRandom() {
-  const crypto = require('crypto');
+  const fs = require('fs');
   const state = new Uint32Array(4);
   const rotl = (x, k) => (x << k) | (x >>> (32 - k));
   const seed = () => {
-    do crypto.randomFillSync(state); while ((state[0] | state[1] | state[2] | state[3]) === 0);
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      do fs.readSync(fd, state, 0, state.byteLength, null); while ((state[0] | state[1] | state[2] | state[3]) === 0);
+    } finally {
+      fs.closeSync(fd);
+    }
   };
   const next = () => {
     const result = Math.imul(rotl(Math.imul(state[1], 5), 7), 9) >>> 0;

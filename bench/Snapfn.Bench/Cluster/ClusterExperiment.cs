@@ -44,15 +44,8 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
 
     /// <summary>Refuses, saying what is missing, on a machine where the experiment cannot run: no KVM, or no
     /// nats-server. Nothing has been started when this throws.</summary>
-    public static void RequireKvm()
-    {
-        VirtualCpu.RequireKvmToMeasure("the cluster experiment");
-        if (!KvmSystem.IsAvailable(out var reason))
-        {
-            throw new KvmUnavailableException(
-                $"the cluster experiment needs KVM (its three workers boot micro-VMs): {reason}. Nothing was started and no results were written");
-        }
-    }
+    public static void RequireKvm() =>
+        KvmRequirement.Require("the cluster experiment", "its three workers boot micro-VMs");
 
     /// <summary>The command that starts worker <paramref name="spec"/>: this CLI's <c>snapfn serve</c> joined to
     /// the NATS cluster, in its own home.</summary>

@@ -35,15 +35,8 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
     internal Action RequireMachine { get; init; } = RequireKvm;
 
     /// <summary>Refuses, saying what is missing, on a machine without KVM. Nothing has been started when this throws.</summary>
-    public static void RequireKvm()
-    {
-        VirtualCpu.RequireKvmToMeasure("the load experiment");
-        if (!KvmSystem.IsAvailable(out var reason))
-        {
-            throw new KvmUnavailableException(
-                $"the load experiment needs KVM (the daemon it measures restores a micro-VM for every request): {reason}. Nothing was started and no results were written");
-        }
-    }
+    public static void RequireKvm() =>
+        KvmRequirement.Require("the load experiment", "the daemon it measures restores a micro-VM for every request");
 
     /// <summary>The command that starts the daemon: this CLI's <c>snapfn serve</c> on <paramref name="url"/>, in
     /// <paramref name="home"/>.</summary>

@@ -141,6 +141,20 @@ internal sealed unsafe class SoftVcpu : IVcpu
         ref var run = ref RunPage;
         LoadDirtyRegisters();
         CompleteOut();
+        bool? exited;
+        do
+            exited = RunUntilStopped(ref run);
+        while (exited is null);
+        if ((run.kvm_valid_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
+            run.sync_regs = GetRegs();
+        return exited.Value;
+    }
+
+    /// <summary>One <c>uc_emu_start</c>, up to what stopped it: true for an exit in the run page, false for a kick,
+    /// null when the guest goes on without an exit (a `syscall` into its own code at LSTAR). The caller loops rather
+    /// than this recursing, so that a kick taken here is the caller's answer and not mistaken for a shutdown.</summary>
+    private bool? RunUntilStopped(ref Kvm.kvm_run run)
+    {
         if (_flushCode)
         {
             _flushCode = false;
@@ -168,20 +182,18 @@ internal sealed unsafe class SoftVcpu : IVcpu
             _running = false;
         }
         var exited = Report(error, ref run);
-        if (!exited && Interlocked.Exchange(ref _kick[0], 0) == 0)
+        if (exited == false && Interlocked.Exchange(ref _kick[0], 0) == 0)
         {
             // Stopped with no hook called and nobody asking: Unicorn does this on a fault it cannot deliver (#UD
             // from `ud2` at CPL 3 with no IDT). On KVM the same guest triple-faults.
             run.exit_reason = Kvm.KVM_EXIT_SHUTDOWN;
-            exited = true;
+            return true;
         }
-        if ((run.kvm_valid_regs & Kvm.KVM_SYNC_X86_REGS) != 0)
-            run.sync_regs = GetRegs();
         return exited;
     }
 
-    /// <summary>Turns what the hooks saw into KVM's exit; false when no hook saw anything.</summary>
-    private bool Report(int error, ref Kvm.kvm_run run)
+    /// <summary>Turns what the hooks saw into KVM's exit; false when no hook saw anything, null when the guest goes on.</summary>
+    private bool? Report(int error, ref Kvm.kvm_run run)
     {
         switch (_exit)
         {
@@ -247,8 +259,9 @@ internal sealed unsafe class SoftVcpu : IVcpu
     }
 
     /// <summary>The `syscall` just executed (RIP is past it): do what the CPU does under PVM (RCX = return address,
-    /// R11 = flags, RIP = LSTAR at CPL 3) and, when LSTAR holds the VMM's stub, report the stub's `out` as its exit.</summary>
-    private bool ReportSyscall(ref Kvm.kvm_run run)
+    /// R11 = flags, RIP = LSTAR at CPL 3) and, when LSTAR holds the VMM's stub, report the stub's `out` as its exit;
+    /// null when LSTAR holds other code, which then runs as any guest code does.</summary>
+    private bool? ReportSyscall(ref Kvm.kvm_run run)
     {
         var regs = GetRegs();
         if ((_sregs.efer & CpuSetup.EferSyscallEnable) == 0 || !_msrs.TryGetValue(SyscallTrap.MsrLstar, out var lstar) || lstar == 0)
@@ -266,7 +279,7 @@ internal sealed unsafe class SoftVcpu : IVcpu
         if (_memoryCalls.Contains(_syscallNumber))
             _flushCode = true;
         if (!_memory.Contains(lstar, 2) || _memory.Span(lstar, 2) is not [0xe7, var port])
-            return Run(); // not the stub: the guest's own code at LSTAR runs on
+            return null; // not the stub: the guest's own code at LSTAR runs on
         run.exit_reason = Kvm.KVM_EXIT_IO;
         run.io.direction = Kvm.KVM_EXIT_IO_OUT;
         run.io.size = 4;

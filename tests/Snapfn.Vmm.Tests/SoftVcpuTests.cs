@@ -108,6 +108,23 @@ public sealed unsafe class SoftVcpuTests : IDisposable
     }
 
     [Fact]
+    public void A_syscall_into_the_guests_own_code_at_lstar_runs_it_and_exits_where_that_code_does()
+    {
+        // At Code: mov eax, 39 ; syscall. At Code + 16, where LSTAR points: mov eax, 0x55 ; out 0x80, eax.
+        var code = new byte[32];
+        new byte[] { 0xb8, 39, 0, 0, 0, 0x0f, 0x05 }.CopyTo(code, 0);
+        new byte[] { 0xb8, 0x55, 0, 0, 0, 0xe7, 0x80 }.CopyTo(code, 16);
+        var cpu = ProcessAt(code);
+        cpu.SetMsrs([new MsrValue(SyscallTrap.MsrLstar, Code + 16)]);
+        Assert.True(cpu.Run());
+        ref var run = ref cpu.RunPage;
+        Assert.Equal(Kvm.KVM_EXIT_IO, run.exit_reason);
+        Assert.Equal((ushort)0x80, run.io.port);
+        Assert.Equal(Code + 7, run.sync_regs.rcx);
+        Assert.Equal(0x55UL, run.sync_regs.rax);
+    }
+
+    [Fact]
     public void A_fault_with_no_idt_is_a_shutdown_like_a_triple_fault()
     {
         // mov rax, [0] with page 0 not present to the program: #PF, and no IDT to deliver it.

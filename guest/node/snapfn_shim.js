@@ -8,8 +8,9 @@
 // ../python/README.md (one protocol for every language); the error texts and what differs for Node are in
 // README.md beside this file.
 //
-// Only fs and path (loaded by Node itself at start); the channel is read and written with synchronous calls, so
-// that the first read happens on the main thread at a point the shim chooses.
+// It requires fs and path (loaded by Node itself at start) and crypto (to reseed it, see installReseeding); the
+// channel is read and written with synchronous calls, so that the first read happens on the main thread at a point
+// the shim chooses.
 
 const fs = require('fs');
 const path = require('path');
@@ -178,22 +179,30 @@ async function load(folder) {
   return (request) => handle.call(module, request);
 }
 
-// Math.random's state is V8's, taken at the snapshot point: every copy restored from one snapshot would draw the
-// same numbers. The shim puts a generator of its own in its place (xoshiro128**, two outputs per double), seeded
-// from the kernel at start and again in each VM on FIRST_IN_VM. From the kernel itself (/dev/urandom), not through
-// crypto.randomFillSync: that is OpenSSL's generator, whose state is in the snapshot too, so every restored copy drew
-// the same seed.
-function installRandom() {
-  const fs = require('fs');
+// State that every copy restored from one snapshot would share, and that must differ between them:
+// - Math.random's state is V8's, taken at the snapshot point. The shim puts a generator of its own in its place
+//   (xoshiro128**, two outputs per double), seeded from the kernel (/dev/urandom) at start and again in each VM.
+// - OpenSSL's generators, behind crypto.randomBytes, randomUUID, randomInt, webcrypto and key generation. Node has
+//   no call that reseeds them, so the shim loads a Node-API module of its own (native/openssl_reseed.c, built by
+//   `make -C guest`) that does, with fresh kernel bytes as additional input.
+// - crypto.randomUUID's cache (uncacheRandomUuid).
+// All are set up before the snapshot point; the returned function runs on FIRST_IN_VM, before the VM's first
+// request. Math.random is not seeded through crypto: OpenSSL's state is the snapshot's until the reseed.
+function installReseeding() {
+  const reseedOpenSsl = loadOpenSslReseed();
   const state = new Uint32Array(4);
   const rotl = (x, k) => (x << k) | (x >>> (32 - k));
-  const seed = () => {
+  const fromKernel = (target) => {
     const fd = fs.openSync('/dev/urandom', 'r');
     try {
-      do fs.readSync(fd, state, 0, state.byteLength, null); while ((state[0] | state[1] | state[2] | state[3]) === 0);
+      let got = 0;
+      while (got < target.byteLength) got += fs.readSync(fd, target, got, target.byteLength - got, null);
     } finally {
       fs.closeSync(fd);
     }
+  };
+  const seedMath = () => {
+    do fromKernel(state); while ((state[0] | state[1] | state[2] | state[3]) === 0);
   };
   const next = () => {
     const result = Math.imul(rotl(Math.imul(state[1], 5), 7), 9) >>> 0;
@@ -206,11 +215,43 @@ function installRandom() {
     state[3] = rotl(state[3], 11);
     return result;
   };
-  seed();
+  seedMath();
   Math.random = function random() {
     return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
   };
-  return seed;
+  uncacheRandomUuid();
+  const additional = Buffer.alloc(32);
+  return () => {
+    seedMath();
+    fromKernel(additional);
+    reseedOpenSsl(additional);
+  };
+}
+
+// crypto.randomUUID() hands out UUIDs from a cache of random bytes for 128 of them, filled at once: a cache filled
+// before the snapshot would hand the same UUIDs out again in every restored copy. The shim's randomUUID draws each
+// one from OpenSSL, which is reseeded in every VM. An invalid argument still reaches Node's check.
+function uncacheRandomUuid() {
+  const crypto = require('crypto');
+  const randomUUID = crypto.randomUUID;
+  const uncached = (options) => (options === undefined || (typeof options === 'object' && options !== null)
+    ? randomUUID({ ...options, disableEntropyCache: true }) : randomUUID(options));
+  crypto.randomUUID = function randomUuid(options) { return uncached(options); };
+  crypto.webcrypto.randomUUID = function randomUuid() { return uncached(undefined); };
+}
+
+class ShimIncomplete extends Error {}
+
+function loadOpenSslReseed() {
+  const file = path.join(__dirname, 'native', 'openssl_reseed.node');
+  const module = { exports: {} };
+  try {
+    process.dlopen(module, file);
+  } catch (e) {
+    throw new ShimIncomplete(`the shim's OpenSSL re-seeding module ${file} cannot be loaded (${describe(e)}): ` +
+      'build it with `make -C guest` in the Snapfn checkout');
+  }
+  return module.exports.reseed;
 }
 
 async function serve(handle, folder, reseed) {
@@ -231,7 +272,7 @@ async function serve(handle, folder, reseed) {
         reseedPending = false;
       } catch (e) {
         // Kept pending: no request in this VM may run on the snapshot's shared state.
-        writeError(STATUS_HANDLER_FAILED, `re-seeding Math.random from the kernel failed: ${describe(e)}`);
+        writeError(STATUS_HANDLER_FAILED, `re-seeding Math.random and OpenSSL from the kernel failed: ${describe(e)}`);
         continue;
       }
     }
@@ -265,8 +306,15 @@ async function main() {
     return 2;
   }
   const folder = path.resolve(process.argv[2]);
+  let reseed;
   try {
-    const reseed = installRandom();
+    reseed = installReseeding();
+  } catch (e) {
+    if (!(e instanceof ShimIncomplete)) throw e;
+    writeError(STATUS_INIT_FAILED, `init failed: ${e.message}`);
+    return 1;
+  }
+  try {
     const handle = await load(folder);
     if (handle === null) return 1;
     await serve(handle, folder, reseed);

@@ -150,12 +150,19 @@ def load(folder):
 
 
 def reseed_random():
-    # Every copy restored from one snapshot starts with the snapshot's `random` state, so without this they would
+    # Every copy restored from one snapshot starts with the snapshot's generator states, so without this they would
     # all draw the same "random" numbers. A module imported after the snapshot point seeds itself in its own VM,
-    # so only one that is already loaded needs it; the shim never imports random itself.
+    # so only one that is already loaded needs it; the shim imports neither itself.
+    # - `random`: seeded from the kernel.
+    # - OpenSSL's generators (ssl, and libraries on the same libcrypto such as Debian's cryptography): RAND_add
+    #   reseeds the primary one from the kernel, and each thread's generator reseeds from it at its next draw.
+    #   Python's os.urandom and secrets read the kernel at every call and need nothing.
     module = sys.modules.get("random")
     if module is not None:
         module.seed(os.urandom(32))
+    if "_ssl" in sys.modules or any(name == "cryptography" or name.startswith("cryptography.") for name in sys.modules):
+        import _ssl
+        _ssl.RAND_add(os.urandom(32), 32.0)
 
 
 def result_error(result):
@@ -190,7 +197,7 @@ def serve(handle, folder):
                 reseed_pending = False
             except Exception as e:  # kept pending: no request in this VM may run on the snapshot's shared state
                 flush_std()
-                write_error(STATUS_HANDLER_FAILED, f"re-seeding random from os.urandom failed: {describe(e)}")
+                write_error(STATUS_HANDLER_FAILED, f"re-seeding random and OpenSSL from the kernel failed: {describe(e)}")
                 continue
         try:
             result = handle(request)

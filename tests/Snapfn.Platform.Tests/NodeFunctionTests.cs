@@ -52,6 +52,25 @@ public sealed class NodeFunctionTests : IDisposable
     }
 
     [Fact]
+    public void Restored_copies_draw_different_openssl_bytes_and_uuids_even_when_init_drew_before_the_snapshot()
+    {
+        // init() draws from OpenSSL and fills randomUUID's cache before the snapshot: without the shim's reseeding
+        // every restored copy answered with the same bytes and the same UUID.
+        var function = _home.Function("node-entropy", """
+            const crypto = require('crypto');
+            exports.init = () => { crypto.randomBytes(16); crypto.randomUUID(); crypto.webcrypto.randomUUID(); };
+            exports.handle = () => Buffer.from([crypto.randomBytes(16).toString('hex'), crypto.randomUUID(),
+              crypto.webcrypto.randomUUID(), crypto.randomInt(1 << 30)].join(' '));
+            """);
+        _home.Snapshots.Take(function, _home.Options);
+        var a = _home.Invoke(function, "vanilla", "").Split(' ');
+        var b = _home.Invoke(function, "vanilla", "").Split(' ');
+        Assert.Equal(4, a.Length);
+        for (var i = 0; i < a.Length; i++)
+            Assert.NotEqual(a[i], b[i]);
+    }
+
+    [Fact]
     public void A_throwing_handler_fails_the_request_with_its_line_and_the_warm_vm_stays_usable()
     {
         var function = _home.Function("node-bad", "exports.handle = (r) => {\n  if (r.toString() === 'ok') return Buffer.from('fine');\n  throw new RangeError('boom');\n};\n");

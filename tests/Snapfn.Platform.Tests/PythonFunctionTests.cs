@@ -64,6 +64,21 @@ public sealed class PythonFunctionTests : IDisposable
     }
 
     [Fact]
+    public void Restored_copies_draw_different_openssl_bytes_when_init_drew_before_the_snapshot()
+    {
+        // ssl's generator is OpenSSL's, whose state is in the snapshot: without the shim's RAND_add every restored
+        // copy answered with the same bytes.
+        var function = _home.Function("openssl-random", """
+            import ssl
+            ssl.RAND_bytes(16)
+            def handle(request):
+                return ssl.RAND_bytes(16).hex().encode()
+            """);
+        _home.Snapshots.Take(function, _home.Options);
+        Assert.NotEqual(_home.Invoke(function, "vanilla", ""), _home.Invoke(function, "vanilla", ""));
+    }
+
+    [Fact]
     public void A_syntax_error_fails_the_snapshot_with_its_line_and_keeps_the_old_snapshot()
     {
         var function = _home.Function("broken", "def handle(request):\n    return b'ok'\n");

@@ -96,9 +96,15 @@ public static class DaemonHost
                 GuestLog = (function, line) => DaemonLog.GuestLine(guestLogger, function, line),
                 Deploys = options.Deploys,
                 MaxErrorTextBytes = options.MaxErrorTextBytes,
-                // What the recorder does goes to the daemon's log
+                // What the recorder does goes to the daemon's log, and the recordings it makes to its metrics, counted
+                // with those made by hand (the platform now makes most of them)
                 AutoRecord = options.Platform.AutoRecord is { } auto
-                    ? auto with { Log = (function, message) => DaemonLog.AutoRecord(recordLogger, function, message) } : null,
+                    ? auto with
+                    {
+                        Log = (function, message) => DaemonLog.AutoRecord(recordLogger, function, message),
+                        Recorded = services.GetRequiredService<DaemonMetrics>().Recording,
+                    }
+                    : null,
             });
         });
 

@@ -133,6 +133,10 @@ public sealed class AutoRecordingApiTests : IClassFixture<PythonDaemonFixture>, 
         var status = function.GetProperty("auto_recording");
         Assert.Equal("recorded", status.GetProperty("state").GetString());
         Assert.Equal("first-invocation", status.GetProperty("trigger").GetString());
+        // Counted on /metrics as recordings made, as one made by hand is (the load trial's daemon showed none).
+        var metrics = await Daemon.Http.GetStringAsync("metrics", Cancel);
+        Assert.Equal(new Dictionary<string, double> { ["faasnap/ok"] = 1, ["reap/ok"] = 1 },
+            Bench.Load.DaemonReading.Parse(metrics, "auto-first").Recordings.OrderBy(r => r.Key, StringComparer.Ordinal).ToDictionary());
         // The recordings serve: both modes answer as the first request did.
         foreach (var mode in new[] { "reap", "faasnap" })
             Assert.Equal("Hello, Bob!", await Daemon.PostTextAsync($"functions/auto-first/invoke?mode={mode}", """{"name": "Bob"}"""));

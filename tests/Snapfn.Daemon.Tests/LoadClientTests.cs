@@ -211,6 +211,7 @@ public sealed class LoadClientTests : IAsyncLifetime
             Assert.Contains("ValueError: no", s.Error, StringComparison.Ordinal);
         });
         Assert.StartsWith("stopped after 5 errors; the first: HTTP 502:", samples.StoppedEarly, StringComparison.Ordinal);
+        Assert.Equal(0, samples.WindowEndMs); // stopped before the clock moved: nothing was measured over time
         var figures = LoadReport.Figures(new LoadLevelRun(samples, null, null, 1, 0, null));
         Assert.Equal((0, 0, 5), (figures.Ok, figures.Throttled, figures.Errors));
         Assert.True(double.IsNaN(figures.P50Ms));
@@ -235,6 +236,9 @@ public sealed class LoadClientTests : IAsyncLifetime
         Assert.Equal(2, samples.Samples.Count);
         Assert.All(samples.Samples, s => Assert.Equal((LoadOutcome.Ok, 0.0, 1000.0), (s.Outcome, s.SentMs, s.LatencyMs)));
         Assert.Null(samples.StoppedEarly);
+        // The window measured ended when it was stopped (1 s), not when it was meant to (30 s): 2 answers a second.
+        Assert.Equal(1000, samples.WindowEndMs);
+        Assert.Equal(2, LoadReport.Figures(new LoadLevelRun(samples, null, null, 2, 0, null)).Throughput, 9);
     }
 
     public async ValueTask DisposeAsync()

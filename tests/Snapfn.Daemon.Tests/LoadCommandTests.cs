@@ -2,36 +2,32 @@ using System.Diagnostics;
 
 namespace Snapfn.Daemon.Tests;
 
-/// <summary><c>snapfn bench --experiment load</c> as a user runs it: on a machine without KVM it refuses with one
-/// line saying why, before it starts a daemon or makes a folder; the other experiments' flags are refused by name.</summary>
+/// <summary><c>snapfn bench --experiment load</c> as a user runs it: on a machine without KVM, unless
+/// <c>SNAPFN_CPU=soft</c> chose the emulated CPU for a trial, it refuses with one line saying why and naming that
+/// choice, before it starts a daemon or makes a folder; the other experiments' flags are refused by name.</summary>
 public sealed class LoadCommandTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Without_KVM_the_load_experiment_refuses_and_starts_nothing()
+    public async Task Without_KVM_and_without_SNAPFN_CPU_soft_the_load_experiment_refuses_and_starts_nothing()
     {
-        // On the emulated CPU it refuses too, for another reason: its timings would mean nothing.
-        var soft = Vmm.VirtualCpu.Selected == Vmm.CpuKind.Soft;
-        if (!soft && Vmm.KvmSystem.IsAvailable(out _))
+        if (Vmm.KvmSystem.IsAvailable(out _))
             Assert.Skip("this machine has KVM: the experiment would run (minutes) instead of refusing");
         using var scratch = new TempDirectory();
         var home = Directory.CreateDirectory(Path.Combine(scratch.Path, "home")).FullName;
         var results = Path.Combine(scratch.Path, "results");
 
-        var (code, stderr) = await SnapfnAsync(home, scratch.Path, "bench", "--experiment", "load", "--quick", "--out", results);
+        // SNAPFN_CPU unset (whatever the tests run with): the default CPU, KVM, which this machine lacks.
+        var (code, stderr) = await SnapfnAsync(home, scratch.Path, new Dictionary<string, string?> { [Vmm.VirtualCpu.EnvironmentVariable] = null },
+            "bench", "--experiment", "load", "--quick", "--out", results);
 
         Assert.Equal(1, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        if (soft)
-        {
-            Assert.StartsWith("snapfn: the load experiment measures KVM micro-VMs, and SNAPFN_CPU=soft", line, StringComparison.Ordinal);
-        }
-        else
-        {
-            Assert.StartsWith("snapfn: the load experiment needs KVM", line, StringComparison.Ordinal);
-            Assert.Contains("Nothing was started and no results were written", line, StringComparison.Ordinal);
-        }
+        Assert.StartsWith("snapfn: the load experiment needs KVM", line, StringComparison.Ordinal);
+        Assert.Contains("Nothing was started and no results were written", line, StringComparison.Ordinal);
+        // What to do without KVM: the emulated CPU, for a trial.
+        Assert.Contains("SNAPFN_CPU=soft runs it on an emulated CPU as a trial", line, StringComparison.Ordinal);
         // No results folder, no default one, and no daemon's home (its token is written at its start).
         Assert.False(Path.Exists(results));
         Assert.False(Path.Exists(Path.Combine(scratch.Path, "bench-results")));
@@ -49,9 +45,12 @@ public sealed class LoadCommandTests
         Assert.Contains("leave out --modes", stderr, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Stderr)> SnapfnAsync(string home, string workingDirectory, params string[] args)
+    private static Task<(int Code, string Stderr)> SnapfnAsync(string home, string workingDirectory, params string[] args) =>
+        SnapfnAsync(home, workingDirectory, null, args);
+
+    private static async Task<(int Code, string Stderr)> SnapfnAsync(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        using var process = SnapfnProcess.Start(home, workingDirectory, args);
+        using var process = SnapfnProcess.Start(home, workingDirectory, environment, args);
         var stderr = process.StandardError.ReadToEndAsync(Cancel);
         _ = process.StandardOutput.ReadToEndAsync(Cancel);
         await process.WaitForExitAsync(Cancel);
@@ -74,7 +73,8 @@ public sealed class LoadExperimentProcessTests
         var settings = Bench.Load.LoadSettings.For(quick: true) with { Function = "py-hello-world" };
         var experiment = new Bench.Load.LoadExperiment(settings, Path.Combine(AppContext.BaseDirectory, "snapfn.dll"), Platform.FunctionCatalog.Default())
         {
-            RequireMachine = () => { },
+            // As under SNAPFN_CPU=soft: a trial, which says so before anything else.
+            RequireMachine = () => new Bench.ExperimentCpu(Vmm.CpuKind.Soft),
         };
         var steps = new List<string>();
         var runs = Path.Combine(scratch.Path, "scratch");
@@ -84,7 +84,8 @@ public sealed class LoadExperimentProcessTests
 
         Assert.Contains("snapfn deploy exited with", error.Message, StringComparison.Ordinal);
         Assert.Contains("'py-hello-world' is a built-in function", error.Message, StringComparison.Ordinal);
-        Assert.Contains(steps, s => s.StartsWith("starting snapfn serve on http://127.0.0.1:", StringComparison.Ordinal));
+        Assert.StartsWith("EMULATED CPU (SNAPFN_CPU=soft)", steps[0], StringComparison.Ordinal);
+        Assert.StartsWith("starting snapfn serve on http://127.0.0.1:", steps[1], StringComparison.Ordinal);
         Assert.Equal("stopping the daemon", steps[^1]);
         Assert.Empty(Directory.EnumerateFileSystemEntries(runs));
         // No process of the run is left: none names its scratch folder on its command line or in its environment.

@@ -16,11 +16,16 @@ public sealed class AutoRecorderTests : IDisposable
     private readonly FakeClock _clock = new();
     private readonly Queue<Action> _workers = new();
     private readonly List<string> _log = [];
+    private readonly List<string> _counted = [];
     private AutoRecorder? _recorder;
 
     private AutoRecorder Recorder(AutoRecordOptions? options = null)
     {
-        _recorder = new AutoRecorder((options ?? new AutoRecordOptions()) with { Log = (f, m) => _log.Add($"{f}: {m}") }, _target, _clock);
+        _recorder = new AutoRecorder((options ?? new AutoRecordOptions()) with
+        {
+            Log = (f, m) => _log.Add($"{f}: {m}"),
+            Recorded = (f, m, ok) => _counted.Add($"{f} {m} {(ok ? "ok" : "error")}"),
+        }, _target, _clock);
         _recorder.StartWorker = work =>
         {
             _workers.Enqueue(work);
@@ -81,6 +86,8 @@ public sealed class AutoRecorderTests : IDisposable
         Assert.Equal(AutoRecordStatus.Recorded, Status().State);
         Assert.Equal("first-invocation", Status().Trigger);
         Assert.Equal(0, recorder.Queued);
+        // Counted as recordings made (the daemon's snapfn_recordings_total), as one made by hand is.
+        Assert.Equal(["fn reap ok", "fn faasnap ok"], _counted);
     }
 
     [Fact]
@@ -155,6 +162,7 @@ public sealed class AutoRecorderTests : IDisposable
         Assert.Single(_target.Staged);
         Assert.Empty(_target.Committed);
         Assert.Equal(["reap"], _target.Discarded);
+        Assert.Empty(_counted); // neither made nor failed
         Assert.Equal(AutoRecordStatus.Waiting, Status().State);
         Assert.Contains(_log, l => l.Contains("discarded", StringComparison.Ordinal));
     }
@@ -240,6 +248,7 @@ public sealed class AutoRecorderTests : IDisposable
         Assert.Equal(AutoRecordStatus.Failed, status.State);
         Assert.Contains("no KVM here", status.Reason, StringComparison.Ordinal);
         Assert.Contains(_log, l => l.Contains("no KVM here", StringComparison.Ordinal));
+        Assert.Equal(["fn reap error"], _counted);
 
         recorder.Observe(Fn, "vanilla", _inputB, Result("vanilla"));
         Assert.Equal(0, recorder.Queued);

@@ -98,6 +98,10 @@ public sealed class LoadClient
             }
         }, CancellationToken.None)).ToList();
         await Task.WhenAll(loops).ConfigureAwait(false);
+        // A level stopped early (Ctrl-C, its error bound) measured only until it stopped: its throughput is over that
+        // time, not over the window it was meant to run.
+        if (stop.IsCancellationRequested)
+            windowEnd = Math.Clamp(NowMs, windowStart, windowEnd);
         lock (samples)
             return new LoadLevelSamples(clients, windowStart, windowEnd, [.. samples.OrderBy(s => s.SentMs).ThenBy(s => s.Client)], stopped);
     }

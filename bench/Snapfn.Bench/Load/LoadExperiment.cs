@@ -15,10 +15,12 @@ namespace Snapfn.Bench.Load;
 /// user's, as the cluster experiment's workers', <see cref="WorkerHome"/>), py-hello-world's folder deployed with
 /// <c>snapfn deploy --server</c> as a user deploys it (the deploy takes the snapshot; nothing is recorded by hand),
 /// then each level of <see cref="LoadSettings.Levels"/> clients by <see cref="LoadClient"/>, with the daemon's
-/// /metrics read before, during and after. It needs KVM: <see cref="RequireKvm"/> refuses before anything starts, so
-/// no figure is ever made up. Whatever happens (an error, Ctrl-C), the daemon is stopped and its home deleted.
+/// /metrics read before, during and after. It needs guests: <see cref="RequireGuests"/> refuses before anything starts
+/// on a machine without KVM, unless the emulated CPU was chosen (<c>SNAPFN_CPU=soft</c>), which makes the run a trial
+/// labelled as such (<see cref="ExperimentCpu"/>). Whatever happens (an error, Ctrl-C), the daemon is stopped and its
+/// home deleted.
 /// </summary>
-public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, FunctionCatalog catalog)
+public sealed class LoadExperiment(LoadSettings requested, string snapfnDll, FunctionCatalog catalog)
 {
     private static readonly TimeSpan _readyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan _deployTimeout = TimeSpan.FromMinutes(10);
@@ -31,12 +33,14 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
 
     public bool Partial { get; private set; }
 
-    /// <summary>What the machine must have before anything starts; a seam for tests.</summary>
-    internal Action RequireMachine { get; init; } = RequireKvm;
+    /// <summary>What the machine must have before anything starts, and the CPU the guests will run on; a seam for tests.</summary>
+    internal Func<ExperimentCpu> RequireMachine { get; init; } = RequireGuests;
 
-    /// <summary>Refuses, saying what is missing, on a machine without KVM. Nothing has been started when this throws.</summary>
-    public static void RequireKvm() =>
-        KvmRequirement.Require("the load experiment", "the daemon it measures restores a micro-VM for every request");
+    /// <summary>The CPU the daemon's guests will run on: KVM, or the emulated CPU when <c>SNAPFN_CPU=soft</c> chose it (a
+    /// trial). Refuses, saying what is missing and naming <c>SNAPFN_CPU=soft</c>, on a machine without KVM otherwise.
+    /// Nothing has been started when this throws.</summary>
+    public static ExperimentCpu RequireGuests() =>
+        KvmRequirement.RequireGuests("the load experiment", "the daemon it measures restores a micro-VM for every request");
 
     /// <summary>The command that starts the daemon: this CLI's <c>snapfn serve</c> on <paramref name="url"/>, in
     /// <paramref name="home"/>.</summary>
@@ -72,8 +76,12 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
     public async Task<LoadRun> RunAsync(string scratch, string sharedHome, Action<string> progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        RequireMachine();
+        var cpu = RequireMachine();
+        // The emulated CPU's trial runs longer levels (LoadSettings.On says why); the settings it ran are recorded.
+        var settings = requested.On(cpu);
         settings.Validate();
+        if (cpu.Caveat is { } caveat)
+            progress(caveat);
         Directory.CreateDirectory(scratch);
         var root = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(scratch), $"load-{Guid.NewGuid():N}"[..13])).FullName;
         var home = Path.Combine(root, "home");
@@ -111,7 +119,7 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
             {
                 progress(string.Create(CultureInfo.InvariantCulture,
                     $"{clients} client(s): {settings.Warmup.TotalSeconds:0.#} s warm-up, then {settings.Duration.TotalSeconds:0.#} s measured"));
-                levels.Add(await RunLevelAsync(http, client, baseUri, token, clients, ct).ConfigureAwait(false));
+                levels.Add(await RunLevelAsync(settings, http, client, baseUri, token, clients, ct).ConfigureAwait(false));
                 if (ct.IsCancellationRequested)
                     break;
             }
@@ -133,10 +141,10 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
             }
             Delete(root);
         }
-        return new LoadRun { Settings = settings, Deploy = deploy, Levels = levels, Notes = _notes };
+        return new LoadRun { Settings = settings, Cpu = cpu, Deploy = deploy, Levels = levels, Notes = _notes };
     }
 
-    private async Task<LoadLevelRun> RunLevelAsync(HttpClient http, LoadClient client, Uri baseUri, string token, int clients, CancellationToken ct)
+    private async Task<LoadLevelRun> RunLevelAsync(LoadSettings settings, HttpClient http, LoadClient client, Uri baseUri, string token, int clients, CancellationToken ct)
     {
         var before = await ScrapeAsync(http, baseUri, token, ct).ConfigureAwait(false);
         double peakBusy = before?.Instance("busy") ?? 0, peakQueued = before?.Instance("queued") ?? 0;
@@ -186,14 +194,14 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
     private string WriteFunctionFolder(string root)
     {
         var source = Path.Combine(catalog.FunctionsDirectory, LoadSettings.SourceFunction);
-        var folder = Path.Combine(root, settings.Function);
+        var folder = Path.Combine(root, requested.Function);
         Directory.CreateDirectory(folder);
         foreach (var file in Directory.EnumerateFiles(source))
             File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
         // The built-in's snapfn.json has no name (a built-in is named by its folder); a user's folder must have one.
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, FunctionManifest.FileName)))?.AsObject()
             ?? throw new LoadRunException($"{source}/{FunctionManifest.FileName} is not a JSON object");
-        manifest["name"] = settings.Function;
+        manifest["name"] = requested.Function;
         File.WriteAllText(Path.Combine(folder, FunctionManifest.FileName), manifest.ToJsonString() + "\n");
         return folder;
     }
@@ -278,11 +286,11 @@ public sealed class LoadExperiment(LoadSettings settings, string snapfnDll, Func
 
     private async Task<DaemonReading?> ScrapeAsync(HttpClient http, Uri baseUri, string token, CancellationToken ct) =>
         await GetAsync(http, new Uri(baseUri, "metrics"), token, "/metrics", ct).ConfigureAwait(false) is { } text
-            ? DaemonReading.Parse(text, settings.Function)
+            ? DaemonReading.Parse(text, requested.Function)
             : null;
 
     private async Task<JsonDocument?> ReadFunctionAsync(HttpClient http, Uri baseUri, string token, CancellationToken ct) =>
-        await GetAsync(http, new Uri(baseUri, $"functions/{settings.Function}"), token, $"GET /functions/{settings.Function}", ct).ConfigureAwait(false) is { } text
+        await GetAsync(http, new Uri(baseUri, $"functions/{requested.Function}"), token, $"GET /functions/{requested.Function}", ct).ConfigureAwait(false) is { } text
             ? JsonDocument.Parse(text)
             : null;
 

@@ -3,6 +3,7 @@ using System.Text;
 using ScottPlot;
 using Snapfn.Bench.Experiments;
 using Snapfn.Platform;
+using Snapfn.Vmm;
 
 namespace Snapfn.Bench.Load;
 
@@ -170,6 +171,8 @@ public sealed class LoadReport : IExperimentReport
     public IReadOnlyList<string> SummaryLines()
     {
         var lines = new List<string>();
+        if (Run.Cpu.Caveat is { } caveat)
+            lines.Add(caveat);
         foreach (var f in AllFigures)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture,
@@ -192,6 +195,9 @@ public sealed class LoadReport : IExperimentReport
         var s = Run.Settings;
         var document = new
         {
+            // Before the figures: on the emulated CPU they are a trial's, and its times are the emulator's.
+            cpu = Run.Cpu.Name,
+            caveat = Run.Cpu.Caveat,
             settings = new
             {
                 s.Function,
@@ -204,6 +210,7 @@ public sealed class LoadReport : IExperimentReport
                 s.MaxErrorsPerLevel,
                 max_retry_after_s = s.MaxRetryAfter.TotalSeconds,
                 timeline_window_s = s.TimelineWindow.TotalSeconds,
+                time_scale = s.TimeScale,
             },
             deploy = Run.Deploy,
             levels = Run.Levels.Select(l => (Level: l, Figures: Figures(l))).Select(x => new
@@ -259,7 +266,15 @@ public sealed class LoadReport : IExperimentReport
     {
         var md = new StringBuilder();
         var s = Run.Settings;
-        ReportFormat.Preamble(md, "Snapfn benchmark: load on the daemon, the platform picking the path (issue 21)", commandLine, interrupted, Machine);
+        // First of all, above the title: nobody may read an emulated run's times as Snapfn's.
+        if (Run.Cpu.Caveat is { } caveat)
+            md.AppendLine(CultureInfo.InvariantCulture, $"> **{caveat}**").AppendLine();
+        ReportFormat.Preamble(md, Run.Cpu.Emulated
+            ? "Snapfn load trial on the EMULATED CPU: the daemon picking the path (issue 21); counts only, no time is a measurement"
+            : "Snapfn benchmark: load on the daemon, the platform picking the path (issue 21)", commandLine, interrupted, Machine);
+        md.AppendLine(CultureInfo.InvariantCulture, $"- cpu: {Run.Cpu.Name}");
+        if (s.TimeScale != 1)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- times of the run scaled by {s.TimeScale} for the emulated CPU (warm-up, measured window, timeline window; the request timeout by {VirtualCpu.SoftTimeoutScale}, as the daemon's watchdog)");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- one `snapfn serve` with a fresh SNAPFN_HOME; {LoadSettings.SourceFunction}'s code deployed as `{s.Function}` with `snapfn deploy` (the deploy takes the snapshot; no record step); then, for {string.Join(", ", s.Levels)} concurrent clients in turn, each client sends `POST /functions/{s.Function}/invoke` without a mode, the next when the last is answered: {s.Warmup.TotalSeconds:0.#} s of warm-up, then {s.Duration.TotalSeconds:0.#} s measured");
         md.AppendLine("- throughput: requests answered 200 per second of the measured window; p50/p99: their latency at the client; paths: `Snapfn-Path` of each answer; cold starts: the paths that restored a VM; queue: `Snapfn-Queue-Ms`; a 429 (the function ran its max_instances and its queue was full or the wait too long) makes its client wait Retry-After, and is counted apart from errors (any other status, or no answer)");
@@ -336,6 +351,11 @@ public sealed class LoadReport : IExperimentReport
         return md.ToString();
     }
 
+    /// <summary>The chart's title: on the emulated CPU it says first that its latencies are the emulator's.</summary>
+    public string ChartTitle => Run.Cpu.Emulated
+        ? "EMULATED CPU (SNAPFN_CPU=soft): a trial, its latencies are not measurements"
+        : "load: latency of each answered request, by the path that served it";
+
     public void WriteCharts(string folder)
     {
         var answered = Timeline.Where(s => s.Outcome == LoadOutcome.Ok).ToList();
@@ -356,7 +376,7 @@ public sealed class LoadReport : IExperimentReport
         plot.Axes.Bottom.Label.Text = "sent at (s since the run started)";
         plot.Axes.Left.Label.Text = "latency (ms)";
         plot.ShowLegend(Edge.Right);
-        plot.Title("load: latency of each answered request, by the path that served it");
+        plot.Title(ChartTitle);
         plot.SavePng(Path.Combine(folder, "chart-latency.png"), 1000, 520);
     }
 }

@@ -15,7 +15,11 @@ public sealed record LoadLevelRun(LoadLevelSamples Requests, DaemonReading? Befo
 /// figures.</summary>
 public sealed record LoadRun
 {
+    /// <summary>The settings the run ran, after <see cref="LoadSettings.On"/> (its times scaled on the emulated CPU).</summary>
     public required LoadSettings Settings { get; init; }
+    /// <summary>The CPU the daemon's guests ran on: on the emulated one the run is a trial, and its times are the
+    /// emulator's.</summary>
+    public required ExperimentCpu Cpu { get; init; }
     /// <summary>What <c>snapfn deploy</c> printed, and the snapshot the deploy took.</summary>
     public IReadOnlyList<string> Deploy { get; init; } = [];
     public required IReadOnlyList<LoadLevelRun> Levels { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Snapfn.Vmm;
 
 namespace Snapfn.Bench.Load;
 
@@ -58,6 +59,36 @@ public sealed record LoadSettings
 
     /// <summary>How often /metrics is read during a level, for the peak of busy and queued instances.</summary>
     public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many times longer each level's warm-up, measured window and timeline window are on the emulated CPU
+    /// (<see cref="On"/>): a request that takes milliseconds on KVM takes about a second there, so KVM's windows would
+    /// hold a handful of requests per client, too few to see the paths change as the platform records.</summary>
+    public const int EmulatedTimeScale = 10;
+
+    /// <summary>The factor <see cref="On"/> applied to this run's times: 1 on KVM, <see cref="EmulatedTimeScale"/> on the
+    /// emulated CPU. results.json records it beside the times it scaled.</summary>
+    public int TimeScale { get; init; } = 1;
+
+    /// <summary>
+    /// The settings to run on <paramref name="cpu"/>: these on KVM, unchanged; on the emulated CPU, a trial whose
+    /// warm-up, measured window and timeline window are <see cref="EmulatedTimeScale"/> times as long, and whose request
+    /// timeout is as many times longer as the daemon's watchdog waits there (<see cref="VirtualCpu.SoftTimeoutScale"/>),
+    /// so that a request is not counted an error for being slow where the platform lets it be.
+    /// </summary>
+    public LoadSettings On(ExperimentCpu cpu)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        if (!cpu.Emulated || TimeScale != 1)
+            return this;
+        return this with
+        {
+            Warmup = Warmup * EmulatedTimeScale,
+            Duration = Duration * EmulatedTimeScale,
+            TimelineWindow = TimelineWindow * EmulatedTimeScale,
+            RequestTimeout = RequestTimeout * VirtualCpu.SoftTimeoutScale,
+            TimeScale = EmulatedTimeScale,
+        };
+    }
 
     /// <summary>The settings <c>--quick</c> asks for; throws <see cref="ArgumentException"/> naming the flag to fix.</summary>
     public static LoadSettings For(bool quick, IReadOnlyList<string>? functions = null, IReadOnlyList<string>? modes = null, int? repeat = null, int? requests = null)

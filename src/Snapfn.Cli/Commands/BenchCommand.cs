@@ -289,7 +289,8 @@ public static class BenchCommand
         {
             throw new UsageException(e.Message);
         }
-        Bench.Load.LoadExperiment.RequireKvm();
+        // Before the folder is made: without KVM, and without SNAPFN_CPU=soft chosen for a trial, nothing starts.
+        Bench.Load.LoadExperiment.RequireGuests();
         var folder = output ?? Bench.Load.LoadSettings.DefaultFolder(DateTime.Now);
         Directory.CreateDirectory(folder);
         var home = SnapfnHome.Default();

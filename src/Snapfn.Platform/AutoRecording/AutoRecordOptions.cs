@@ -34,6 +34,11 @@ public sealed record AutoRecordOptions
     /// <summary>Receives what the recorder did and why (function, message): queued, recorded, discarded, failed.</summary>
     public Action<string, string>? Log { get; init; }
 
+    /// <summary>Receives each recording the recorder finished (function, mode, whether it was made and swapped in): the
+    /// daemon counts them with the ones made by hand (snapfn_recordings_total). A recording discarded because the
+    /// function changed meanwhile is neither; it is only logged. Called on the recorder's worker; must not throw.</summary>
+    public Action<string, string, bool>? Recorded { get; init; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrent, 1, nameof(MaxConcurrent));

@@ -293,6 +293,7 @@ public sealed class AutoRecorder : IDisposable
             catch (Exception e)
             {
                 failure = $"recording {mode} from the {AutoRecordStatus.Name(job.Trigger)} input failed: {e.Message}";
+                Counted(job.Function, mode, ok: false);
                 break;
             }
             bool swapped;
@@ -303,6 +304,7 @@ public sealed class AutoRecorder : IDisposable
             catch (Exception e)
             {
                 failure = $"swapping in the {mode} recording failed: {e.Message}";
+                Counted(job.Function, mode, ok: false);
                 break;
             }
             if (!swapped)
@@ -321,6 +323,7 @@ public sealed class AutoRecorder : IDisposable
                 }
             }
             Log(job.Function, $"recorded {mode} ({AutoRecordStatus.Name(job.Trigger)}): {staged.Result.Pages} pages in {staged.Result.Regions} regions");
+            Counted(job.Function, mode, ok: true);
         }
         var now = _clock.GetUtcNow();
         lock (_lock)
@@ -381,6 +384,8 @@ public sealed class AutoRecorder : IDisposable
     }
 
     private void Log(string function, string message) => _options.Log?.Invoke(function, message);
+
+    private void Counted(string function, string mode, bool ok) => _options.Recorded?.Invoke(function, mode, ok);
 
     /// <summary>What the recorder knows of one function (under <see cref="_lock"/>).</summary>
     private sealed class FunctionState

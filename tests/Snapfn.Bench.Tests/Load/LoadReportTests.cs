@@ -41,6 +41,7 @@ public sealed class LoadReportTests
         return new LoadRun
         {
             Settings = new LoadSettings { Levels = [1, 8], Warmup = TimeSpan.FromSeconds(1), Duration = TimeSpan.FromSeconds(2), TimelineWindow = TimeSpan.FromSeconds(1) },
+            Cpu = new ExperimentCpu(Vmm.CpuKind.Kvm),
             Deploy = ["deployed hello-load on http://127.0.0.1:1: 512 MiB, sha256 0123456789ab"],
             Levels =
             [
@@ -162,6 +163,9 @@ public sealed class LoadReportTests
             using var json = JsonDocument.Parse(File.ReadAllText(results));
             var root = json.RootElement;
             Assert.Equal("load", root.GetProperty("experiment").GetString());
+            Assert.Equal("kvm", root.GetProperty("cpu").GetString());
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("caveat").ValueKind);
+            Assert.Equal(1, root.GetProperty("settings").GetProperty("time_scale").GetInt32());
             var levels = root.GetProperty("levels").EnumerateArray().ToList();
             Assert.Equal([1, 8], levels.Select(l => l.GetProperty("clients").GetInt32()));
             Assert.Equal(1, levels[0].GetProperty("throttled").GetInt32());
@@ -182,6 +186,36 @@ public sealed class LoadReportTests
             Assert.Contains("1 × HTTP 500: {\"error\":\"internal\"}", md, StringComparison.Ordinal);
             Assert.Contains("/metrics could not be read: connection refused", md, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(folder, "chart-latency.png")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void An_emulated_run_is_labelled_a_trial_first_in_every_output()
+    {
+        var kvm = Scripted();
+        var run = kvm with { Cpu = new ExperimentCpu(Vmm.CpuKind.Soft), Settings = kvm.Settings.On(new ExperimentCpu(Vmm.CpuKind.Soft)) };
+        var report = new LoadReport(run, _machine);
+        var caveat = run.Cpu.Caveat!;
+        var folder = Directory.CreateTempSubdirectory("snapfn-load-trial-").FullName;
+        try
+        {
+            var results = ExperimentOutput.Write(report, folder, "snapfn bench --experiment load --quick", partial: false, repeat: 1);
+
+            using var json = JsonDocument.Parse(File.ReadAllText(results));
+            Assert.Equal("soft", json.RootElement.GetProperty("cpu").GetString());
+            Assert.Equal(caveat, json.RootElement.GetProperty("caveat").GetString());
+            Assert.Equal(LoadSettings.EmulatedTimeScale, json.RootElement.GetProperty("settings").GetProperty("time_scale").GetInt32());
+            // The caveat is report.md's first line, and the console's summary starts with it.
+            Assert.Equal($"> **{caveat}**", File.ReadLines(Path.Combine(folder, "report.md")).First());
+            Assert.Contains("EMULATED CPU", File.ReadLines(Path.Combine(folder, "report.md")).Skip(2).First(), StringComparison.Ordinal);
+            Assert.Equal(caveat, report.SummaryLines()[0]);
+            Assert.StartsWith("EMULATED CPU (SNAPFN_CPU=soft)", report.ChartTitle, StringComparison.Ordinal);
+            Assert.DoesNotContain("EMULATED", new LoadReport(kvm, _machine).ChartTitle, StringComparison.Ordinal);
+            Assert.DoesNotContain(new LoadReport(kvm, _machine).SummaryLines(), l => l.Contains("EMULATED", StringComparison.Ordinal));
         }
         finally
         {

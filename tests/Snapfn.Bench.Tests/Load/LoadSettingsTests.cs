@@ -31,33 +31,57 @@ public sealed class LoadSettingsTests
     }
 
     [Fact]
-    public void The_experiment_refuses_without_KVM_before_it_starts_anything()
+    public void Without_KVM_it_refuses_naming_the_emulated_cpu_and_under_it_runs_a_trial()
     {
         var soft = Vmm.VirtualCpu.Selected == Vmm.CpuKind.Soft;
         if (!soft && Vmm.KvmSystem.IsAvailable(out _))
             Assert.Skip("this machine has KVM: the refusal cannot be seen here");
-        var error = Assert.Throws<Vmm.KvmUnavailableException>(LoadExperiment.RequireKvm);
         if (soft)
         {
-            // The emulated CPU runs guests, but its timings would mean nothing.
-            Assert.StartsWith("the load experiment measures KVM micro-VMs, and SNAPFN_CPU=soft", error.Message, StringComparison.Ordinal);
+            // SNAPFN_CPU=soft chose the emulated CPU: a trial, labelled as such (the process test checks the refusal
+            // without it, in a process of its own: the CPU is chosen once per process).
+            var cpu = LoadExperiment.RequireGuests();
+            Assert.True(cpu.Emulated);
+            Assert.Equal("soft", cpu.Name);
+            Assert.StartsWith("EMULATED CPU (SNAPFN_CPU=soft)", cpu.Caveat, StringComparison.Ordinal);
             return;
         }
+        var error = Assert.Throws<Vmm.KvmUnavailableException>(LoadExperiment.RequireGuests);
         Assert.Contains("the load experiment needs KVM", error.Message, StringComparison.Ordinal);
         Assert.Contains("Nothing was started and no results were written", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SNAPFN_CPU=soft runs it on an emulated CPU as a trial", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Without_KVM_the_run_itself_refuses_before_it_makes_a_folder()
+    public async Task A_refusing_machine_stops_the_run_before_it_makes_a_folder()
     {
-        if (Vmm.VirtualCpu.Selected != Vmm.CpuKind.Soft && Vmm.KvmSystem.IsAvailable(out _))
-            Assert.Skip("this machine has KVM: the refusal cannot be seen here");
         var root = Path.Combine(Path.GetTempPath(), $"snapfn-load-refusal-{Guid.NewGuid():N}");
-        var experiment = new LoadExperiment(LoadSettings.For(quick: true), "/nonexistent/snapfn.dll", Platform.FunctionCatalog.Default());
+        var experiment = new LoadExperiment(LoadSettings.For(quick: true), "/nonexistent/snapfn.dll", Platform.FunctionCatalog.Default())
+        {
+            RequireMachine = () => throw new Vmm.KvmUnavailableException("the load experiment needs KVM (test)"),
+        };
         var steps = new List<string>();
         await Assert.ThrowsAsync<Vmm.KvmUnavailableException>(() => experiment.RunAsync(Path.Combine(root, "scratch"), Path.Combine(root, "home"), steps.Add, TestContext.Current.CancellationToken));
         Assert.Empty(steps);
         Assert.False(Path.Exists(root));
+    }
+
+    [Fact]
+    public void On_the_emulated_cpu_the_trial_runs_longer_levels_and_says_so_on_kvm_nothing_changes()
+    {
+        var quick = LoadSettings.For(quick: true);
+        Assert.Same(quick, quick.On(new ExperimentCpu(Vmm.CpuKind.Kvm)));
+        Assert.Equal(1, quick.TimeScale);
+
+        var trial = quick.On(new ExperimentCpu(Vmm.CpuKind.Soft));
+        Assert.Equal(LoadSettings.EmulatedTimeScale, trial.TimeScale);
+        Assert.Equal(quick.Warmup * LoadSettings.EmulatedTimeScale, trial.Warmup);
+        Assert.Equal(quick.Duration * LoadSettings.EmulatedTimeScale, trial.Duration);
+        Assert.Equal(quick.TimelineWindow * LoadSettings.EmulatedTimeScale, trial.TimelineWindow);
+        Assert.Equal(quick.RequestTimeout * Vmm.VirtualCpu.SoftTimeoutScale, trial.RequestTimeout);
+        Assert.Equal(quick.Levels, trial.Levels);
+        // Scaled once: the settings of a trial are not scaled again.
+        Assert.Same(trial, trial.On(new ExperimentCpu(Vmm.CpuKind.Soft)));
     }
 
     [Fact]

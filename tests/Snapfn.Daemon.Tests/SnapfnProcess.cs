@@ -8,7 +8,11 @@ namespace Snapfn.Daemon.Tests;
 /// from the environment of whoever runs the tests.</summary>
 internal static class SnapfnProcess
 {
-    public static Process Start(string home, string? workingDirectory, params string[] args)
+    public static Process Start(string home, string? workingDirectory, params string[] args) => Start(null, home, workingDirectory, args);
+
+    /// <summary><see cref="Start(string, string?, string[])"/> with <paramref name="environment"/>'s variables set
+    /// (a null value removes one) over what this process has.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string?>? environment, string home, string? workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (workingDirectory is not null)
@@ -20,6 +24,13 @@ internal static class SnapfnProcess
         info.Environment["SNAPFN_GUEST_DIR"] = FunctionCatalog.Default().GuestDirectory;
         info.Environment.Remove("SNAPFN_SERVER");
         info.Environment.Remove("SNAPFN_TOKEN");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
         return Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
     }
 }

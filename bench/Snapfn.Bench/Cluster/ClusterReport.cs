@@ -128,10 +128,11 @@ public sealed class ClusterReport : IExperimentReport
     /// <summary>The lines printed at the end and put at the top of report.md.</summary>
     public IReadOnlyList<string> SummaryLines()
     {
-        var lines = new List<string>
-        {
-            $"requests sent {Sent}, answered {Answered}, lost {Lost}, served twice {ServedTwice}",
-        };
+        var lines = new List<string>();
+        // First, so that no time below is read as a measurement.
+        if (Run.Cpu.Caveat is { } caveat)
+            lines.Add(caveat);
+        lines.Add($"requests sent {Sent}, answered {Answered}, lost {Lost}, served twice {ServedTwice}");
         if (Failed > 0)
             lines.Add($"of the lost, answered with an error: {Failed}");
         if (Run.KilledWorker is { } dead && Run.KillMs is { } kill)
@@ -163,6 +164,8 @@ public sealed class ClusterReport : IExperimentReport
         var phases = Enum.GetValues<KillPhase>();
         var document = new
         {
+            cpu = Run.Cpu.Name,
+            cpu_caveat = Run.Cpu.Caveat,
             settings = new
             {
                 Run.Settings.NatsNodes,
@@ -173,6 +176,8 @@ public sealed class ClusterReport : IExperimentReport
                 Run.Settings.AsyncEvery,
                 KillAfter = Run.Settings.KillAfter,
                 RequestTimeoutS = Run.Settings.RequestTimeout.TotalSeconds,
+                // The experiment's own timeouts on guest work against KVM's (the emulated CPU's are scaled).
+                Run.Settings.TimeoutScale,
                 PollIntervalMs = Run.Settings.PollInterval.TotalMilliseconds,
             },
             summary = new
@@ -208,7 +213,12 @@ public sealed class ClusterReport : IExperimentReport
     public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
-        ReportFormat.Preamble(md, "Snapfn benchmark: three workers on a NATS JetStream cluster, one SIGKILLed mid-burst", commandLine, interrupted, Machine);
+        ReportFormat.Preamble(md, "Snapfn benchmark: three workers on a NATS JetStream cluster, one SIGKILLed mid-burst" + (Run.Cpu.Emulated ? " (emulated CPU: a trial)" : ""),
+            commandLine, interrupted, Machine);
+        if (Run.Cpu.Caveat is { } caveat)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- **{caveat}**");
+        if (Run.Settings.TimeoutScale != 1)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- the experiment's own timeouts on guest work are {Run.Settings.TimeoutScale}x KVM's on this CPU: a request is lost after {Run.Settings.RequestTimeout.TotalSeconds:0} s");
         var s = Run.Settings;
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- {s.NatsNodes} nats-servers and {s.Workers} workers (`snapfn serve --nats`) on loopback, each with its own SNAPFN_HOME; {string.Join(", ", s.Functions)} deployed through {(Run.WorkerIds.Count > 0 ? Run.WorkerIds[0] : "the first worker")}; {s.Requests} requests from {s.Clients} clients through the front doors in turn, one in {s.AsyncEvery} asynchronous; {Run.KilledWorker ?? "no worker"} SIGKILLed after {s.KillAfter} were sent (then its front door is skipped, as a load balancer's health check would)");
@@ -269,6 +279,11 @@ public sealed class ClusterReport : IExperimentReport
         return md.ToString();
     }
 
+    /// <summary>The chart's title: on the emulated CPU it says the latencies are the emulator's, so that the chart
+    /// cannot be read alone as a measurement.</summary>
+    public string ChartTitle => "cluster: latency of each request, one worker killed" +
+        (Run.Cpu.Emulated ? " (EMULATED CPU: the emulator's times, not a measurement)" : "");
+
     public void WriteCharts(string folder)
     {
         var plot = new Plot();
@@ -289,7 +304,7 @@ public sealed class ClusterReport : IExperimentReport
         plot.Axes.Bottom.Label.Text = "sent at (s since the burst started)";
         plot.Axes.Left.Label.Text = "latency (ms)";
         plot.ShowLegend(Edge.Right);
-        plot.Title("cluster: latency of each request, one worker killed");
+        plot.Title(ChartTitle);
         plot.SavePng(Path.Combine(folder, "chart-latency.png"), 900, 480);
     }
 }

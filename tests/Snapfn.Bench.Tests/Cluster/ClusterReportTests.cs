@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Snapfn.Bench.Cluster;
 using Snapfn.Bench.Experiments;
+using Snapfn.Vmm;
 
 namespace Snapfn.Bench.Tests.Cluster;
 
@@ -24,6 +25,7 @@ public sealed class ClusterReportTests
     private static ClusterRun Run(IReadOnlyList<ServedInvocation>? served = null) => new()
     {
         Settings = ClusterSettings.For(quick: true),
+        Cpu = new ExperimentCpu(CpuKind.Kvm),
         WorkerIds = ["w1", "w2", "w3"],
         KilledWorker = "w3",
         KillMs = 100,
@@ -168,6 +170,48 @@ public sealed class ClusterReportTests
             Assert.Contains("| sync | before | 3 | 20.0 | 30.0 |", md, StringComparison.Ordinal);
             Assert.Contains("## Lost requests: 2", md, StringComparison.Ordinal);
             Assert.True(new FileInfo(Path.Combine(folder, "chart-latency.png")).Length > 0);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void On_KVM_nothing_is_labelled_emulated()
+    {
+        var report = new ClusterReport(Run(), _machine);
+        Assert.StartsWith("requests sent 10", report.SummaryLines()[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("EMULATED", report.Markdown("snapfn bench --experiment cluster", interrupted: false, repeat: 1), StringComparison.Ordinal);
+        Assert.DoesNotContain("EMULATED", report.ChartTitle, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_emulated_run_says_so_first_everywhere_a_time_is_shown_and_records_its_cpu_and_timeout_scale()
+    {
+        var cpu = new ExperimentCpu(CpuKind.Soft);
+        var run = Run() with { Cpu = cpu, Settings = ClusterSettings.For(quick: true).ForCpu(cpu) };
+        var report = new ClusterReport(run, _machine);
+        var caveat = cpu.Caveat!;
+        // Printed first on the console: the summary's first line.
+        Assert.Equal(caveat, report.SummaryLines()[0]);
+        Assert.Contains("EMULATED CPU", report.ChartTitle, StringComparison.Ordinal);
+        var folder = Directory.CreateTempSubdirectory("snapfn-cluster-report-").FullName;
+        try
+        {
+            var results = ExperimentOutput.Write(report, folder, "snapfn bench --experiment cluster --quick", partial: false, repeat: 1);
+            using var json = JsonDocument.Parse(File.ReadAllText(results));
+            Assert.Equal("soft", json.RootElement.GetProperty("cpu").GetString());
+            Assert.Equal(caveat, json.RootElement.GetProperty("cpu_caveat").GetString());
+            var settings = json.RootElement.GetProperty("settings");
+            Assert.Equal(ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("timeout_scale").GetInt32());
+            Assert.Equal(60.0 * ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("request_timeout_s").GetDouble());
+            // At the top of report.md: in the title, and the caveat before any figure.
+            var md = File.ReadAllLines(Path.Combine(folder, "report.md"));
+            Assert.EndsWith("(emulated CPU: a trial)", md[0], StringComparison.Ordinal);
+            var caveatLine = Array.FindIndex(md, l => l.Contains(caveat, StringComparison.Ordinal));
+            Assert.InRange(caveatLine, 1, Array.FindIndex(md, l => l.Contains("requests sent 10", StringComparison.Ordinal)) - 1);
+            Assert.True(caveatLine < Array.FindIndex(md, l => l.StartsWith("## ", StringComparison.Ordinal)));
         }
         finally
         {

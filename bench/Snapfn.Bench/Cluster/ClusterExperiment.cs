@@ -203,7 +203,7 @@ public sealed class ClusterExperiment(ClusterSettings requested, string snapfnDl
             var withoutId = entries.Count(e => e.InvocationId is null);
             if (withoutId > 0)
                 Note($"{worker.Id} logged {withoutId} invocation(s) without an id: they cannot be counted as served twice");
-            return [.. entries.Where(e => e.InvocationId is not null).Select(e => new ServedInvocation(worker.Id, e.InvocationId!, e.Function, e.Succeeded))];
+            return [.. entries.Where(e => e.InvocationId is not null).Select(e => new ServedInvocation(worker.Id, e.InvocationId!, e.Function, e.Succeeded, e.Mode, e.Id))];
         }
         catch (Exception e) when (e is IOException or Microsoft.Data.Sqlite.SqliteException)
         {

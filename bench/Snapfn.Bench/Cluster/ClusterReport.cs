@@ -44,6 +44,22 @@ public sealed class ClusterReport : IExperimentReport
 
     public int ServedTwice => ServedTwiceIds.Count;
 
+    /// <summary>How each worker's VMs of each function came to be, from its invocation log: the mode of its first
+    /// invocation, and how many by mode. A worker that fetched a snapshot and restored from it shows restore modes
+    /// only; <c>warm</c> (<see cref="Snapfn.Snapshots.Backends.WarmMode"/>) would be a VM booted with the runtime.</summary>
+    public IReadOnlyList<(string Worker, string Function, string FirstMode, IReadOnlyDictionary<string, int> Modes)> ServedModes =>
+        [.. Run.Served.Where(s => s.Mode is not null)
+            .GroupBy(s => (s.Worker, s.Function))
+            .OrderBy(g => g.Key.Worker, StringComparer.Ordinal).ThenBy(g => g.Key.Function, StringComparer.Ordinal)
+            .Select(g => (g.Key.Worker, g.Key.Function, g.MinBy(s => s.Order)!.Mode!,
+                (IReadOnlyDictionary<string, int>)g.GroupBy(s => s.Mode!, StringComparer.Ordinal).OrderBy(m => m.Key, StringComparer.Ordinal)
+                    .ToDictionary(m => m.Key, m => m.Count(), StringComparer.Ordinal)))];
+
+    /// <summary>The invocations <paramref name="worker"/> ran of <paramref name="function"/> on a VM booted with the
+    /// runtime rather than restored from a snapshot.</summary>
+    public int Booted(string worker, string function) =>
+        Run.Served.Count(s => s.Worker == worker && s.Function == function && s.Mode == Snapfn.Snapshots.Backends.WarmMode.Name);
+
     /// <summary>Requests the client saw answered whose id no worker's log holds: a log not read (the note says why)
     /// or an id not passed on from the front door to the worker.</summary>
     public int AnsweredButNotLogged
@@ -146,7 +162,11 @@ public sealed class ClusterReport : IExperimentReport
                 $"{kind.ToString().ToLowerInvariant()} p50/p99 ms: before the kill {ReportFormat.Figure(Percentile(kind, KillPhase.Before, 50), "0.0")}/{ReportFormat.Figure(Percentile(kind, KillPhase.Before, 99), "0.0")}, after {ReportFormat.Figure(Percentile(kind, KillPhase.After, 50), "0.0")}/{ReportFormat.Figure(Percentile(kind, KillPhase.After, 99), "0.0")}"));
         }
         foreach (var fetch in Run.Fetches.Where(f => f.Fetches > 0 || f.OwnSnapshots > 0))
+        {
             lines.Add(FetchLine(fetch));
+            if (ServedModes.FirstOrDefault(m => m.Worker == fetch.Worker && m.Function == fetch.Function) is { Modes: not null } served)
+                lines.Add(ModesLine(served.Worker, served.Function, served.FirstMode, served.Modes));
+        }
         foreach (var (worker, function, ms, _) in FetchesSeen)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture,
@@ -154,6 +174,10 @@ public sealed class ClusterReport : IExperimentReport
         }
         return lines;
     }
+
+    private string ModesLine(string worker, string function, string first, IReadOnlyDictionary<string, int> modes) =>
+        $"{worker} ran {function} {modes.Values.Sum()} time(s), the first in mode {first}; by mode: {string.Join(", ", modes.Select(m => $"{m.Key} {m.Value}"))}; " +
+        (Booted(worker, function) is var booted and > 0 ? $"{booted} on a VM booted with the runtime" : "none booted the runtime (every VM restored from the snapshot)");
 
     private string FetchLine(ReplicaFetchReading f) => string.Create(CultureInfo.InvariantCulture,
         $"{f.Worker} fetched {f.Function}'s snapshot from the object store: {f.Chunks} chunks, {f.Bytes / 1048576.0:0.0} MiB in {ReportFormat.Figure(MeanFetchMs(f), "0")} ms, against {ReportFormat.Figure(SnapshotMs(f.Function), "0")} ms to take it")
@@ -202,6 +226,7 @@ public sealed class ClusterReport : IExperimentReport
             workers = Run.WorkerIds,
             snapshots = Run.Snapshots.Select(s => new { s.Function, s.Worker, s.BootMs, s.InitMs, s.WriteMs, total_ms = s.TotalMs }),
             fetches_seen_in_replies = FetchesSeen.Select(f => new { f.Worker, f.Function, first_fetch_ms = f.FirstFetchMs, f.Replies }),
+            served_modes = ServedModes.Select(m => new { m.Worker, m.Function, first_mode = m.FirstMode, m.Modes, booted = Booted(m.Worker, m.Function) }),
             fetches = Run.Fetches.Select(f => new { f.Worker, f.Function, f.Fetches, f.Chunks, f.Bytes, f.Seconds, mean_fetch_ms = ReportFormat.Finite(MeanFetchMs(f)), f.OwnSnapshots }),
             notes = Run.Notes,
             requests = Run.Requests,

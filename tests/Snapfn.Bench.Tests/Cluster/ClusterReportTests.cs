@@ -218,4 +218,24 @@ public sealed class ClusterReportTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public void Each_fetchers_log_says_whether_it_restored_from_the_fetched_snapshot_or_booted_the_runtime()
+    {
+        ServedInvocation[] served =
+        [
+            new("w2", "id2", "py-json", true, "vanilla", Order: 1), new("w2", "id4", "py-json", true, "faasnap", Order: 2),
+            new("w2", "id5", "py-json", true, "faasnap", Order: 3), new("w1", "id0", "py-json", true, "warm", Order: 1),
+        ];
+        var report = new ClusterReport(Run(served), _machine);
+
+        Assert.Equal([("w1", "py-json", "warm"), ("w2", "py-json", "vanilla")], report.ServedModes.Select(m => (m.Worker, m.Function, m.FirstMode)));
+        Assert.Equal(new Dictionary<string, int> { ["faasnap"] = 2, ["vanilla"] = 1 }, report.ServedModes[1].Modes);
+        Assert.Equal(1, report.Booted("w1", "py-json"));
+        Assert.Equal(0, report.Booted("w2", "py-json"));
+        // Said for the worker that fetched (w2), after its fetch line.
+        var lines = report.SummaryLines();
+        var fetch = lines.ToList().FindIndex(l => l.StartsWith("w2 fetched", StringComparison.Ordinal));
+        Assert.Equal("w2 ran py-json 3 time(s), the first in mode vanilla; by mode: faasnap 2, vanilla 1; none booted the runtime (every VM restored from the snapshot)", lines[fetch + 1]);
+    }
 }

@@ -44,12 +44,4 @@ internal static class KvmRequirement
                 $"Without KVM, {VirtualCpu.EnvironmentVariable}=soft runs it on an emulated CPU as a trial: its counts hold, its times are not measurements");
         return new ExperimentCpu(CpuKind.Kvm);
     }
-
-    /// <summary>Refuses the emulated CPU and a machine without KVM (the old rule, until each experiment labels a trial).</summary>
-    public static void Require(string experiment, string why)
-    {
-        VirtualCpu.RequireKvmToMeasure(experiment);
-        if (!KvmSystem.IsAvailable(out var reason))
-            throw new KvmUnavailableException($"{experiment} needs KVM ({why}): {reason}. Nothing was started and no results were written");
-    }
 }

@@ -209,8 +209,14 @@ public sealed class FunctionReplicas : IFunctionReplicas, IDisposable
         var run = new Lazy<Task<ReplicaFetch>>(() => RunAsync(name));
         var shared = _inFlight.GetOrAdd(name, run);
         // A caller's cancellation stops its wait, not the shared run other callers wait for.
-        return shared.Value.WaitAsync(ct);
+        var wait = shared.Value.WaitAsync(ct);
+        // Only the caller whose run it is reports its fetch as its own: every other caller that waited on it says so,
+        // or a fetch of N chunks would be counted once per waiting request.
+        return ReferenceEquals(shared, run) ? wait : JoinedAsync(wait);
     }
+
+    private static async Task<ReplicaFetch> JoinedAsync(Task<ReplicaFetch> run) =>
+        await run.ConfigureAwait(false) with { Joined = true };
 
     private async Task<ReplicaFetch> RunAsync(string name)
     {

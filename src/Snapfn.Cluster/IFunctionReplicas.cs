@@ -30,11 +30,14 @@ public interface IFunctionReplicas
 /// is not sent again (the function declared itself non-retryable in snapfn.json).</summary>
 public sealed record ClusterFunction(string Name, long Version, string Runtime, bool Retryable, bool HasSnapshot);
 
-/// <summary>What <see cref="IFunctionReplicas.EnsureLocalAsync"/> did, for the logs and the cluster bench.</summary>
+/// <summary>What <see cref="IFunctionReplicas.EnsureLocalAsync"/> did, for the logs and the cluster bench.
+/// <paramref name="Joined"/>: this call found another call on this node already making the function local and waited
+/// for it; what that run fetched is the other call's, and is counted once, with it.</summary>
 public sealed record ReplicaFetch(
     bool AlreadyLocal,
     long ChunksFetched,
     long BytesFetched,
     TimeSpan Elapsed,
     bool TookOwnSnapshot,
-    string? Note);
+    string? Note,
+    bool Joined = false);

@@ -82,9 +82,10 @@ public sealed class DaemonMetrics
     public void ReplicaFetched(string function, Cluster.ReplicaFetch fetch)
     {
         ArgumentNullException.ThrowIfNull(fetch);
-        var outcome = fetch.TookOwnSnapshot ? "own_snapshot" : fetch.AlreadyLocal ? "local" : "fetched";
+        var outcome = fetch.Joined ? "joined" : fetch.TookOwnSnapshot ? "own_snapshot" : fetch.AlreadyLocal ? "local" : "fetched";
         _replicaFetches.WithLabels(function, outcome).Inc();
-        if (fetch.AlreadyLocal && !fetch.TookOwnSnapshot)
+        // A call that waited on another's run: its chunks, bytes and time are that call's, counted once there.
+        if (fetch.Joined || (fetch.AlreadyLocal && !fetch.TookOwnSnapshot))
             return;
         _replicaChunks.WithLabels(function).Inc(fetch.ChunksFetched);
         _replicaBytes.WithLabels(function).Inc(fetch.BytesFetched);

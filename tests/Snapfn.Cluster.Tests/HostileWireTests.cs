@@ -43,6 +43,22 @@ public sealed class HostileWireTests(ServingClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_worker_named_among_those_that_refused_a_request_declines_it_at_once_without_running_it()
+    {
+        await fixture.Cluster.DeployAsync("hostile");
+        await using var nats = new NatsConnection(NatsOpts.Default with { Url = fixture.Cluster.Nats.ClientUrls[0] });
+        var headers = new NatsHeaders { [WireHeaders.InvocationId] = InvocationId.New(), [WireHeaders.RefusedBy] = "w9,w2" };
+        var reply = await nats.RequestAsync<byte[], byte[]>(ClusterWorker.OwnPrefix("w2") + "hostile", "x"u8.ToArray(), headers, cancellationToken: Cancel);
+
+        Assert.Equal(WireHeaders.Done, reply.Headers![WireHeaders.Reply].ToString());
+        var answer = WorkerAnswer.FromReply(reply.Headers, reply.Data, 4096);
+        Assert.Equal(ErrorCode.Busy, answer.Error!.Code);
+        Assert.Equal("w2", answer.Worker);
+        Assert.Contains("refused this request a moment ago", answer.Error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Cluster.Runtime.Runs, r => r.Function == "hostile");
+    }
+
+    [Fact]
     public void A_retried_from_list_keeps_only_worker_ids_and_a_bounded_number_of_them()
     {
         var headers = new NatsHeaders
@@ -109,6 +125,25 @@ public sealed class HostileWireTests(ServingClusterFixture fixture)
         var answer = WorkerAnswer.Decode(stored, 4096);
         Assert.Null(answer.Result);
         Assert.Equal(ErrorCode.Internal, answer.Error!.Code);
+    }
+
+    [Fact]
+    public void The_workers_that_refused_a_request_travel_with_it_bounded()
+    {
+        var request = new InvokeRequest("f", []) { InvocationId = InvocationId.New() };
+        var headers = InvocationRequestWire.ToHeaders(request, attempt: 1, ["w2", "w3"]);
+        Assert.True(InvocationRequestWire.RefusedBy(headers, "w2"));
+        Assert.True(InvocationRequestWire.RefusedBy(headers, "w3"));
+        Assert.False(InvocationRequestWire.RefusedBy(headers, "w1"));
+        Assert.False(InvocationRequestWire.RefusedBy(InvocationRequestWire.ToHeaders(request, attempt: 1), "w2"));
+        // A hostile header: only the first MaxRefusedBy ids are read, whatever follows.
+        var many = new NATS.Client.Core.NatsHeaders
+        {
+            [WireHeaders.RefusedBy] = string.Join(',', Enumerable.Range(0, 10_000).Select(i => $"x{i}")) + ",w1",
+        };
+        Assert.True(InvocationRequestWire.RefusedBy(many, "x15"));
+        Assert.False(InvocationRequestWire.RefusedBy(many, "x16"));
+        Assert.False(InvocationRequestWire.RefusedBy(many, "w1"));
     }
 
     [Fact]

@@ -126,15 +126,16 @@ public sealed class RoutingTests(ServingClusterFixture fixture)
         Assert.Equal("w2", await hold.Started.WaitAsync(TimeSpan.FromSeconds(30), Cancel));
 
         // w2 refuses the next one at once (max_instances 1, no queue): sent on to the queue group, where the other
-        // workers are free; the group may choose w2 again, which then answers 429 — never an error of the cluster.
-        // Twelve chances for the group to choose another worker at least once: all to w2 is (1/3)^12.
+        // workers are free. When the group chooses w2 again, w2 declines at once (the request names it as having
+        // refused) and the group is asked again: every request is served elsewhere, none answered 429 while others
+        // are free. (Before, a group that chose w2 again answered the client w2's 429: the emulated cluster trial lost
+        // a request so, "Host busy" from the one worker that held the snapshot while the two others were idle.) Each
+        // request fails only if the group chooses w2 MaxSendsAfterRefusal times running: (1/3)^12.
         for (var i = 0; i < 12; i++)
         {
             using var next = await InvokeAsync(Cluster.Nodes[i % 3], "hot", "next");
-            if (next.StatusCode == HttpStatusCode.OK)
-                Assert.NotEqual("w2", next.Headers.GetValues("Snapfn-Worker").Single());
-            else
-                await ProblemAsync(next, 429, "too-many-requests");
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+            Assert.NotEqual("w2", next.Headers.GetValues("Snapfn-Worker").Single());
         }
         Assert.Contains(Cluster.Runtime.Runs, r => r.Function == "hot" && r.Worker != "w2");
         hold.Release();

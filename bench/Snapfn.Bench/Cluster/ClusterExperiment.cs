@@ -13,11 +13,13 @@ namespace Snapfn.Bench.Cluster;
 /// <summary>
 /// The cluster experiment (issue 23): a NATS cluster and three workers on loopback (<see cref="ClusterRig"/>), the
 /// functions deployed through the first worker (its snapshot taken there once), a burst through every front door
-/// with one worker SIGKILLed in the middle (<see cref="ClusterLoad"/>), then what the workers logged and fetched. It
-/// needs KVM (every worker boots micro-VMs): <see cref="RequireKvm"/> refuses before anything starts, so no figure is
-/// ever made up.
+/// with one worker SIGKILLed in the middle (<see cref="ClusterLoad"/>), then what the workers logged and fetched. Every
+/// worker boots micro-VMs: <see cref="RequireGuests"/> refuses before anything starts where guests cannot run. On the
+/// emulated CPU (<c>SNAPFN_CPU=soft</c>, which the workers inherit) the run is a labelled trial
+/// (<see cref="ExperimentCpu"/>): its counts hold, its times are the emulator's, and the experiment's own timeouts on
+/// guest work are scaled (<see cref="ClusterSettings.ForCpu"/>).
 /// </summary>
-public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll, FunctionCatalog catalog)
+public sealed class ClusterExperiment(ClusterSettings requested, string snapfnDll, FunctionCatalog catalog)
 {
     private static readonly TimeSpan _readyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan _deployTimeout = TimeSpan.FromMinutes(10);
@@ -30,33 +32,39 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
 
     public bool Partial { get; private set; }
 
-    /// <summary>What the machine must have before anything starts: KVM and nats-server. A seam for the test that
-    /// runs the experiment's orchestration with stand-in workers.</summary>
-    internal Action RequireMachine { get; init; } = () =>
+    /// <summary>What the machine must have before anything starts: a CPU for guests (KVM, or the emulated one chosen
+    /// explicitly) and nats-server; returns the CPU the workers run on. A seam for the test that runs the experiment's
+    /// orchestration with stand-in workers.</summary>
+    internal Func<ExperimentCpu> RequireMachine { get; init; } = () =>
     {
-        RequireKvm();
+        var cpu = RequireGuests();
         if (NatsServerBinary.Find(out var reason) is null)
             throw new ClusterRunException($"the cluster experiment runs three nats-servers: {reason}");
+        return cpu;
     };
 
     /// <summary>The command that starts a worker (<see cref="WorkerCommand"/>); a seam for the same test.</summary>
     internal Func<WorkerSpec, ProcessStartInfo>? StartWorker { get; init; }
 
-    /// <summary>Refuses, saying what is missing, on a machine where the experiment cannot run: no KVM, or no
-    /// nats-server. Nothing has been started when this throws.</summary>
-    public static void RequireKvm() =>
-        KvmRequirement.Require("the cluster experiment", "its three workers boot micro-VMs");
+    /// <summary>Refuses, saying what to do, on a machine where the workers' guests cannot run: no KVM, unless
+    /// <c>SNAPFN_CPU=soft</c> asked for the emulated CPU (a trial, labelled so). Nothing has been started when this
+    /// throws.</summary>
+    public static ExperimentCpu RequireGuests() =>
+        KvmRequirement.RequireGuests("the cluster experiment", "its three workers boot micro-VMs");
 
     /// <summary>The command that starts worker <paramref name="spec"/>: this CLI's <c>snapfn serve</c> joined to
-    /// the NATS cluster, in its own home.</summary>
-    public ProcessStartInfo WorkerCommand(WorkerSpec spec)
+    /// the NATS cluster, in its own home, its guests on <paramref name="cpu"/> (said explicitly, not left to whatever
+    /// SNAPFN_CPU the user's shell has).</summary>
+    public ProcessStartInfo WorkerCommand(WorkerSpec spec, ExperimentCpu cpu)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(cpu);
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
         foreach (var arg in new[] { snapfnDll, "serve", "--nats", spec.NatsUrls, "--listen", spec.ListenUrl, "--worker-id", spec.Id })
             start.ArgumentList.Add(arg);
         start.Environment["SNAPFN_HOME"] = spec.Home;
         start.Environment["SNAPFN_GUEST_DIR"] = catalog.GuestDirectory;
+        start.Environment[VirtualCpu.EnvironmentVariable] = cpu.Name;
         start.Environment.Remove("SNAPFN_SERVER");
         start.Environment.Remove("SNAPFN_TOKEN");
         return start;
@@ -65,7 +73,11 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
     public async Task<ClusterRun> RunAsync(string scratchParent, string sharedHome, Action<string> progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        RequireMachine();
+        var cpu = RequireMachine();
+        // The settings as run: on the emulated CPU, with its timeouts on guest work scaled.
+        var settings = requested.ForCpu(cpu);
+        if (settings.TimeoutScale != 1)
+            progress($"on the emulated CPU the experiment's own timeouts on guest work are {settings.TimeoutScale}x KVM's: a request is lost after {settings.RequestTimeout.TotalSeconds:0} s");
         var inputs = settings.Functions.ToDictionary(f => f, f => WorkloadInputs.Get(catalog, f, InputSet.B));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
@@ -78,14 +90,14 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
             started = await ClusterRig.StartAsync(settings, scratchParent, spec =>
             {
                 WorkerHome.Prepare(spec.Home, sharedHome);
-                return (StartWorker ?? WorkerCommand)(spec);
+                return StartWorker is { } start ? start(spec) : WorkerCommand(spec, cpu);
             }, (worker, token) => worker.WaitHealthyAsync(http, $"worker {worker.Spec.Id} (snapfn serve --nats)", _readyTimeout, _probeTimeout, reason => new ClusterRunException(reason), token), ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // StartAsync stopped what it had started before it threw.
             Partial = true;
-            return new ClusterRun { Settings = settings, WorkerIds = [], Requests = [], Notes = ["interrupted while the cluster was starting: nothing was measured"] };
+            return new ClusterRun { Settings = settings, Cpu = cpu, WorkerIds = [], Requests = [], Notes = ["interrupted while the cluster was starting: nothing was measured"] };
         }
         await using var rig = started;
         var doors = rig.Workers.Select(w => new FrontDoor(w.Spec.Id, new Uri(w.Spec.ListenUrl + "/"),
@@ -99,7 +111,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
             foreach (var function in settings.Functions)
             {
                 progress($"deploying {function} through {doors[0].WorkerId} (its snapshot is taken there)");
-                snapshots.Add(await DeployAsync(http, doors[0], function, ct).ConfigureAwait(false));
+                snapshots.Add(await DeployAsync(http, doors[0], function, _deployTimeout * settings.TimeoutScale, ct).ConfigureAwait(false));
             }
             var killed = rig.Workers[settings.KillWorker];
             progress($"{settings.Requests} requests through {doors.Count} front doors; {killed.Spec.Id} is killed after {settings.KillAfter}");
@@ -124,6 +136,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
         return new ClusterRun
         {
             Settings = settings,
+            Cpu = cpu,
             WorkerIds = workerIds,
             KilledWorker = load.KillMs is null ? null : workerIds[settings.KillWorker],
             KillMs = load.KillMs,
@@ -137,12 +150,12 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
 
     /// <summary>Takes the function's snapshot through <paramref name="door"/> (a built-in function's deploy); the
     /// worker publishes it to the cluster's object store, from which the others fetch it.</summary>
-    private static async Task<SnapshotTaken> DeployAsync(HttpClient http, FrontDoor door, string function, CancellationToken ct)
+    private static async Task<SnapshotTaken> DeployAsync(HttpClient http, FrontDoor door, string function, TimeSpan deployTimeout, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(door.BaseAddress, $"functions/{function}/snapshot"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", door.Token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_deployTimeout);
+        timeout.CancelAfter(deployTimeout);
         using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -190,7 +203,7 @@ public sealed class ClusterExperiment(ClusterSettings settings, string snapfnDll
             var withoutId = entries.Count(e => e.InvocationId is null);
             if (withoutId > 0)
                 Note($"{worker.Id} logged {withoutId} invocation(s) without an id: they cannot be counted as served twice");
-            return [.. entries.Where(e => e.InvocationId is not null).Select(e => new ServedInvocation(worker.Id, e.InvocationId!, e.Function, e.Succeeded))];
+            return [.. entries.Where(e => e.InvocationId is not null).Select(e => new ServedInvocation(worker.Id, e.InvocationId!, e.Function, e.Succeeded, e.Mode, e.Id))];
         }
         catch (Exception e) when (e is IOException or Microsoft.Data.Sqlite.SqliteException)
         {

@@ -44,6 +44,22 @@ public sealed class ClusterReport : IExperimentReport
 
     public int ServedTwice => ServedTwiceIds.Count;
 
+    /// <summary>How each worker's VMs of each function came to be, from its invocation log: the mode of its first
+    /// invocation, and how many by mode. A worker that fetched a snapshot and restored from it shows restore modes
+    /// only; <c>warm</c> (<see cref="Snapfn.Snapshots.Backends.WarmMode"/>) would be a VM booted with the runtime.</summary>
+    public IReadOnlyList<(string Worker, string Function, string FirstMode, IReadOnlyDictionary<string, int> Modes)> ServedModes =>
+        [.. Run.Served.Where(s => s.Mode is not null)
+            .GroupBy(s => (s.Worker, s.Function))
+            .OrderBy(g => g.Key.Worker, StringComparer.Ordinal).ThenBy(g => g.Key.Function, StringComparer.Ordinal)
+            .Select(g => (g.Key.Worker, g.Key.Function, g.MinBy(s => s.Order)!.Mode!,
+                (IReadOnlyDictionary<string, int>)g.GroupBy(s => s.Mode!, StringComparer.Ordinal).OrderBy(m => m.Key, StringComparer.Ordinal)
+                    .ToDictionary(m => m.Key, m => m.Count(), StringComparer.Ordinal)))];
+
+    /// <summary>The invocations <paramref name="worker"/> ran of <paramref name="function"/> on a VM booted with the
+    /// runtime rather than restored from a snapshot.</summary>
+    public int Booted(string worker, string function) =>
+        Run.Served.Count(s => s.Worker == worker && s.Function == function && s.Mode == Snapfn.Snapshots.Backends.WarmMode.Name);
+
     /// <summary>Requests the client saw answered whose id no worker's log holds: a log not read (the note says why)
     /// or an id not passed on from the front door to the worker.</summary>
     public int AnsweredButNotLogged
@@ -128,10 +144,11 @@ public sealed class ClusterReport : IExperimentReport
     /// <summary>The lines printed at the end and put at the top of report.md.</summary>
     public IReadOnlyList<string> SummaryLines()
     {
-        var lines = new List<string>
-        {
-            $"requests sent {Sent}, answered {Answered}, lost {Lost}, served twice {ServedTwice}",
-        };
+        var lines = new List<string>();
+        // First, so that no time below is read as a measurement.
+        if (Run.Cpu.Caveat is { } caveat)
+            lines.Add(caveat);
+        lines.Add($"requests sent {Sent}, answered {Answered}, lost {Lost}, served twice {ServedTwice}");
         if (Failed > 0)
             lines.Add($"of the lost, answered with an error: {Failed}");
         if (Run.KilledWorker is { } dead && Run.KillMs is { } kill)
@@ -145,7 +162,11 @@ public sealed class ClusterReport : IExperimentReport
                 $"{kind.ToString().ToLowerInvariant()} p50/p99 ms: before the kill {ReportFormat.Figure(Percentile(kind, KillPhase.Before, 50), "0.0")}/{ReportFormat.Figure(Percentile(kind, KillPhase.Before, 99), "0.0")}, after {ReportFormat.Figure(Percentile(kind, KillPhase.After, 50), "0.0")}/{ReportFormat.Figure(Percentile(kind, KillPhase.After, 99), "0.0")}"));
         }
         foreach (var fetch in Run.Fetches.Where(f => f.Fetches > 0 || f.OwnSnapshots > 0))
+        {
             lines.Add(FetchLine(fetch));
+            if (ServedModes.FirstOrDefault(m => m.Worker == fetch.Worker && m.Function == fetch.Function) is { Modes: not null } served)
+                lines.Add(ModesLine(served.Worker, served.Function, served.FirstMode, served.Modes));
+        }
         foreach (var (worker, function, ms, _) in FetchesSeen)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture,
@@ -153,6 +174,10 @@ public sealed class ClusterReport : IExperimentReport
         }
         return lines;
     }
+
+    private string ModesLine(string worker, string function, string first, IReadOnlyDictionary<string, int> modes) =>
+        $"{worker} ran {function} {modes.Values.Sum()} time(s), the first in mode {first}; by mode: {string.Join(", ", modes.Select(m => $"{m.Key} {m.Value}"))}; " +
+        (Booted(worker, function) is var booted and > 0 ? $"{booted} on a VM booted with the runtime" : "none booted the runtime (every VM restored from the snapshot)");
 
     private string FetchLine(ReplicaFetchReading f) => string.Create(CultureInfo.InvariantCulture,
         $"{f.Worker} fetched {f.Function}'s snapshot from the object store: {f.Chunks} chunks, {f.Bytes / 1048576.0:0.0} MiB in {ReportFormat.Figure(MeanFetchMs(f), "0")} ms, against {ReportFormat.Figure(SnapshotMs(f.Function), "0")} ms to take it")
@@ -163,6 +188,8 @@ public sealed class ClusterReport : IExperimentReport
         var phases = Enum.GetValues<KillPhase>();
         var document = new
         {
+            cpu = Run.Cpu.Name,
+            cpu_caveat = Run.Cpu.Caveat,
             settings = new
             {
                 Run.Settings.NatsNodes,
@@ -173,6 +200,8 @@ public sealed class ClusterReport : IExperimentReport
                 Run.Settings.AsyncEvery,
                 KillAfter = Run.Settings.KillAfter,
                 RequestTimeoutS = Run.Settings.RequestTimeout.TotalSeconds,
+                // The experiment's own timeouts on guest work against KVM's (the emulated CPU's are scaled).
+                Run.Settings.TimeoutScale,
                 PollIntervalMs = Run.Settings.PollInterval.TotalMilliseconds,
             },
             summary = new
@@ -197,6 +226,7 @@ public sealed class ClusterReport : IExperimentReport
             workers = Run.WorkerIds,
             snapshots = Run.Snapshots.Select(s => new { s.Function, s.Worker, s.BootMs, s.InitMs, s.WriteMs, total_ms = s.TotalMs }),
             fetches_seen_in_replies = FetchesSeen.Select(f => new { f.Worker, f.Function, first_fetch_ms = f.FirstFetchMs, f.Replies }),
+            served_modes = ServedModes.Select(m => new { m.Worker, m.Function, first_mode = m.FirstMode, m.Modes, booted = Booted(m.Worker, m.Function) }),
             fetches = Run.Fetches.Select(f => new { f.Worker, f.Function, f.Fetches, f.Chunks, f.Bytes, f.Seconds, mean_fetch_ms = ReportFormat.Finite(MeanFetchMs(f)), f.OwnSnapshots }),
             notes = Run.Notes,
             requests = Run.Requests,
@@ -208,7 +238,12 @@ public sealed class ClusterReport : IExperimentReport
     public string Markdown(string commandLine, bool interrupted, int repeat)
     {
         var md = new StringBuilder();
-        ReportFormat.Preamble(md, "Snapfn benchmark: three workers on a NATS JetStream cluster, one SIGKILLed mid-burst", commandLine, interrupted, Machine);
+        ReportFormat.Preamble(md, "Snapfn benchmark: three workers on a NATS JetStream cluster, one SIGKILLed mid-burst" + (Run.Cpu.Emulated ? " (emulated CPU: a trial)" : ""),
+            commandLine, interrupted, Machine);
+        if (Run.Cpu.Caveat is { } caveat)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- **{caveat}**");
+        if (Run.Settings.TimeoutScale != 1)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- the experiment's own timeouts on guest work are {Run.Settings.TimeoutScale}x KVM's on this CPU: a request is lost after {Run.Settings.RequestTimeout.TotalSeconds:0} s");
         var s = Run.Settings;
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- {s.NatsNodes} nats-servers and {s.Workers} workers (`snapfn serve --nats`) on loopback, each with its own SNAPFN_HOME; {string.Join(", ", s.Functions)} deployed through {(Run.WorkerIds.Count > 0 ? Run.WorkerIds[0] : "the first worker")}; {s.Requests} requests from {s.Clients} clients through the front doors in turn, one in {s.AsyncEvery} asynchronous; {Run.KilledWorker ?? "no worker"} SIGKILLed after {s.KillAfter} were sent (then its front door is skipped, as a load balancer's health check would)");
@@ -269,6 +304,13 @@ public sealed class ClusterReport : IExperimentReport
         return md.ToString();
     }
 
+    /// <summary>The chart's title: on the emulated CPU it says the latencies are the emulator's, so that the chart
+    /// cannot be read alone as a measurement.</summary>
+    public string ChartTitle => Run.Cpu.Emulated
+        // First, and short enough for the chart's width (a longer title is cut at both ends).
+        ? "EMULATED CPU, not a measurement: latency per request, a worker killed"
+        : "cluster: latency of each request, one worker killed";
+
     public void WriteCharts(string folder)
     {
         var plot = new Plot();
@@ -289,7 +331,7 @@ public sealed class ClusterReport : IExperimentReport
         plot.Axes.Bottom.Label.Text = "sent at (s since the burst started)";
         plot.Axes.Left.Label.Text = "latency (ms)";
         plot.ShowLegend(Edge.Right);
-        plot.Title("cluster: latency of each request, one worker killed");
+        plot.Title(ChartTitle);
         plot.SavePng(Path.Combine(folder, "chart-latency.png"), 900, 480);
     }
 }

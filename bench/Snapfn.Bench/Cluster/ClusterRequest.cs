@@ -54,8 +54,9 @@ public sealed record ClusterRequest(
 }
 
 /// <summary>One finished invocation in a worker's invocation log (its SNAPFN_HOME's registry), read after the run:
-/// what the workers did, as against what the client saw.</summary>
-public sealed record ServedInvocation(string Worker, string InvocationId, string Function, bool Succeeded);
+/// what the workers did, as against what the client saw. <paramref name="Mode"/> is how the VM came to be (a restore
+/// mode, or <c>warm</c>: a VM booted with the runtime); <paramref name="Order"/> its place in that worker's log.</summary>
+public sealed record ServedInvocation(string Worker, string InvocationId, string Function, bool Succeeded, string? Mode = null, long Order = 0);
 
 /// <summary>What one worker did to hold a function it had not deployed, as its <c>/metrics</c> said (see
 /// docs/cluster.md): fetched from the object store, or took its own snapshot (a CPU that cannot run the published one).</summary>

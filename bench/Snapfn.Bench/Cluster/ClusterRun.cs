@@ -6,6 +6,8 @@ namespace Snapfn.Bench.Cluster;
 public sealed record ClusterRun
 {
     public required ClusterSettings Settings { get; init; }
+    /// <summary>The CPU the workers' guests ran on: on the emulated one, every time of the run is the emulator's.</summary>
+    public required ExperimentCpu Cpu { get; init; }
     public required IReadOnlyList<string> WorkerIds { get; init; }
     /// <summary>The worker SIGKILLed, and when (ms since the burst started); null when the run stopped before.</summary>
     public string? KilledWorker { get; init; }

@@ -32,8 +32,27 @@ public sealed record ClusterSettings
     public int KillAfter => Requests / 2;
     /// <summary>The most one request may take before the client gives it up (it is then lost).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>What the experiment's own timeouts on guest work (a request, a deploy's snapshot) are multiplied by: 1
+    /// on KVM; <see cref="EmulatedTimeoutScale"/> on the emulated CPU (<see cref="ForCpu"/>), recorded in results.json.</summary>
+    public int TimeoutScale { get; init; } = 1;
+
+    /// <summary>The emulated CPU runs guest code one to two orders of magnitude slower than KVM: a cold Python request
+    /// there takes tens of seconds, and an asynchronous one redelivered after a kill waits out the ack wait (30 s)
+    /// first, so a KVM timeout would count slow requests as lost.</summary>
+    public const int EmulatedTimeoutScale = 3;
+
     /// <summary>How often an async result is asked for; the async latencies are this coarse.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>These settings for guests on <paramref name="cpu"/>: on the emulated CPU, the timeouts on guest work
+    /// scaled by <see cref="EmulatedTimeoutScale"/>; on KVM, unchanged.</summary>
+    public ClusterSettings ForCpu(ExperimentCpu cpu)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        return cpu.Emulated && TimeoutScale == 1
+            ? this with { TimeoutScale = EmulatedTimeoutScale, RequestTimeout = RequestTimeout * EmulatedTimeoutScale }
+            : this;
+    }
 
     /// <summary>The settings <c>--quick</c> and <c>--requests</c> ask for; throws <see cref="ArgumentException"/> with
     /// the flag to fix when a value is outside what the experiment can run.</summary>

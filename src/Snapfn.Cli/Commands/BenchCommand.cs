@@ -109,8 +109,8 @@ public static class BenchCommand
                 FaasnapRecording = RecordOptions(parse.GetValue(gap) ?? (name == "remote" ? 0 : null), parse.GetValue(scanMs), parse.GetValue(scanGrowth)),
             };
             Validate(options);
-            // After the usage checks (a wrong command line is said first, on any machine); the load and cluster
-            // experiments refuse the emulated CPU themselves, after theirs.
+            // After the usage checks (a wrong command line is said first, on any machine). The load and cluster
+            // experiments check the CPU themselves, after theirs: they run on the emulated CPU as labelled trials.
             Vmm.VirtualCpu.RequireKvmToMeasure("snapfn bench");
             var folder = parse.GetValue(output) ?? Path.Combine("bench-results", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             // Written to a file or a pipe, the tables need not fit 80 columns (Spectre's guess without a terminal):
@@ -240,7 +240,8 @@ public static class BenchCommand
         return Finish(folder, resultsPath, json, experiment.Partial);
     }
 
-    /// <summary>The cluster experiment (issue 23): it refuses on a machine without KVM before it starts anything, and
+    /// <summary>The cluster experiment (issue 23): it refuses on a machine without KVM before it starts anything (unless
+    /// SNAPFN_CPU=soft asks for a trial on the emulated CPU, labelled so in everything it prints and writes), and
     /// on Ctrl-C or SIGTERM stops every process it started before it writes what it measured.</summary>
     private static int RunCluster(bool quick, int? requests, string[]? functions, string[]? modes, int? repeat, string? output, bool json)
     {
@@ -260,7 +261,10 @@ public static class BenchCommand
             if (!WorkloadInputs.Has(catalog, f))
                 throw new UsageException($"function '{f}' has no built-in input to invoke it with");
         }
-        Bench.Cluster.ClusterExperiment.RequireKvm();
+        // Before anything is started or written; on the emulated CPU, the trial's caveat is the first thing said.
+        var cpu = Bench.Cluster.ClusterExperiment.RequireGuests();
+        if (cpu.Caveat is { } caveat)
+            AnsiConsole.WriteLine(caveat);
         var folder = output ?? Bench.Cluster.ClusterArguments.DefaultFolder(DateTime.Now);
         Directory.CreateDirectory(folder);
         var home = SnapfnHome.Default();

@@ -102,6 +102,18 @@ public sealed class ClusterWorker : IAsyncDisposable
                 await ReplyAsync(replyTo, WorkerAnswer.Failed(Id, e, _invoker.MaxErrorBytes)).ConfigureAwait(false);
                 return;
             }
+            if (InvocationRequestWire.RefusedBy(message.Headers, Id))
+            {
+                // This worker refused the request a moment ago (busy, or at max_instances): declined at once, nothing
+                // run, so that the front door's next send to the queue group can reach a worker that is free.
+                await ReplyAsync(replyTo, new WorkerAnswer
+                {
+                    Worker = Id,
+                    Error = new ClassifiedError(ErrorCode.Busy, $"worker {Id} refused this request a moment ago (busy): another worker is tried", ErrorRemedy.Retry),
+                    RetryAfter = TimeSpan.FromSeconds(1),
+                }).ConfigureAwait(false);
+                return;
+            }
             await SignalAsync(replyTo, WireHeaders.Accepted).ConfigureAwait(false);
             WorkerAnswer answer;
             using (var beating = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))

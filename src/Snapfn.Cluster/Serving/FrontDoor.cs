@@ -171,14 +171,40 @@ public sealed class FrontDoor
     private static RoutedInvocation Routed(WorkerAnswer answer, int attempts, IReadOnlyList<string> vanished) =>
         new(answer.ResultOrThrow(), answer.Worker, attempts, answer.FetchMs, vanished);
 
+    /// <summary>Sends to the queue group after workers refused a request for now: at most this many, each naming the
+    /// workers that refused (<see cref="WireHeaders.RefusedBy"/>), who decline at once when the group chooses them
+    /// again. The group chooses at random: with one free worker of three, all of them missing it is (2/3)^12.</summary>
+    public const int MaxSendsAfterRefusal = 12;
+
     /// <summary>To <paramref name="worker"/>'s own subject when given; where nobody listens there (it left), or where
     /// it refused the request for now (429 at its max_instances, 503 busy: nothing ran), to the queue group — a warm
-    /// worker is a preference, not a pin, so that a burst is not held at one worker while the others are free.</summary>
+    /// worker is a preference, not a pin, so that a burst is not held at one worker while the others are free. A
+    /// refusal from the group's choice is sent to the group again, naming every worker that refused (they decline at
+    /// once), up to <see cref="MaxSendsAfterRefusal"/> times: the cluster answers "busy" only when no worker it
+    /// reached could take the request, never because the group chose the refusing worker again.</summary>
     private async Task<Sent> SendPreferringAsync(InvokeRequest request, string? worker, int attempt, CancellationToken cancel)
     {
-        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, worker, request, attempt, cancel).ConfigureAwait(false);
-        if (sent is null or { Kind: SentKind.NoResponders } || sent.Answer?.Error?.Code.Name is "too-many-requests" or "busy")
-            sent = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, null, request, attempt, cancel).ConfigureAwait(false);
+        var refused = new List<string>();
+        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, worker, request, attempt, refused, cancel).ConfigureAwait(false);
+        if (sent is null or { Kind: SentKind.NoResponders } || Refused(sent))
+        {
+            // The refusal to answer when every send is refused: a worker's own (why it was busy), not a decline.
+            var refusal = sent is not null && Refused(sent) ? sent : null;
+            var sends = 0;
+            Sent next;
+            do
+            {
+                if (sent is not null && Refused(sent) && sent.Worker is { } refuser && !refused.Contains(refuser) && refused.Count < InvocationRequestWire.MaxRefusedBy)
+                    refused.Add(refuser);
+                var declining = refused.ToList();
+                next = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, null, request, attempt, refused, cancel).ConfigureAwait(false);
+                if (Refused(next) && (next.Worker is null || !declining.Contains(next.Worker)))
+                    refusal = next;
+                sent = next;
+            }
+            while (Refused(next) && ++sends < MaxSendsAfterRefusal);
+            sent = Refused(next) && refusal is not null ? refusal : next;
+        }
         if (sent.Kind == SentKind.NoResponders)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.NoWorkers,
                 "no worker listens for invocations in this cluster: start one with `snapfn serve --nats URL`", ErrorRemedy.Retry), TimeSpan.FromSeconds(5));
@@ -191,11 +217,13 @@ public sealed class FrontDoor
 
     /// <param name="target">The worker whose own subject this is (null: the queue group). A request NATS delivered
     /// there (it did not answer "no responders") went to that worker, even when its <c>accepted</c> never came.</param>
-    private async Task<Sent> SendAsync(string subject, string? target, InvokeRequest request, int attempt, CancellationToken cancel)
+    private static bool Refused(Sent sent) => sent.Answer?.Error?.Code.Name is "too-many-requests" or "busy";
+
+    private async Task<Sent> SendAsync(string subject, string? target, InvokeRequest request, int attempt, IReadOnlyCollection<string> refusedBy, CancellationToken cancel)
     {
         var inbox = _nats.NewInbox();
         await using var replies = await _nats.SubscribeCoreAsync<byte[]>(inbox, cancellationToken: cancel).ConfigureAwait(false);
-        await _nats.PublishAsync(subject, request.Input, InvocationRequestWire.ToHeaders(request, attempt), replyTo: inbox, cancellationToken: cancel).ConfigureAwait(false);
+        await _nats.PublishAsync(subject, request.Input, InvocationRequestWire.ToHeaders(request, attempt, refusedBy), replyTo: inbox, cancellationToken: cancel).ConfigureAwait(false);
         var backstop = request.Timeout + _options.FetchAllowance + _options.HeartbeatTimeout;
         var started = Stopwatch.GetTimestamp();
         var worker = target;

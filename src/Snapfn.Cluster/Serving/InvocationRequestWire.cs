@@ -10,7 +10,10 @@ public static class InvocationRequestWire
     /// <summary>The timeout of a request without <see cref="WireHeaders.TimeoutMs"/>: an HTTP request's default.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    public static NatsHeaders ToHeaders(InvokeRequest request, int attempt)
+    /// <summary>The most worker ids <see cref="WireHeaders.RefusedBy"/> carries (and a worker reads).</summary>
+    public const int MaxRefusedBy = 16;
+
+    public static NatsHeaders ToHeaders(InvokeRequest request, int attempt, IReadOnlyCollection<string>? refusedBy = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var headers = new NatsHeaders
@@ -24,7 +27,23 @@ public static class InvocationRequestWire
             headers[WireHeaders.RequestMode] = mode;
         if (request.Cold)
             headers[WireHeaders.Cold] = "1";
+        if (refusedBy is { Count: > 0 })
+            headers[WireHeaders.RefusedBy] = string.Join(',', refusedBy.Take(MaxRefusedBy));
         return headers;
+    }
+
+    /// <summary>Whether <paramref name="worker"/> is among the workers the request's <see cref="WireHeaders.RefusedBy"/>
+    /// names (at most <see cref="MaxRefusedBy"/> are read; anything that is not a worker id is ignored).</summary>
+    public static bool RefusedBy(NatsHeaders? headers, string worker)
+    {
+        if (headers is null || !headers.TryGetValue(WireHeaders.RefusedBy, out var value))
+            return false;
+        var text = value.ToString();
+        // Bounded before it is split: a hostile header cannot make a worker hold more than this.
+        if (text.Length > MaxRefusedBy * 65)
+            text = text[..(MaxRefusedBy * 65)];
+        return text.Split(',', MaxRefusedBy + 1, StringSplitOptions.TrimEntries).Take(MaxRefusedBy)
+            .Any(id => string.Equals(id, worker, StringComparison.Ordinal));
     }
 
     /// <summary>The request for <paramref name="function"/> these headers and body describe.</summary>

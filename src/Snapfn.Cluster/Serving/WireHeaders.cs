@@ -14,6 +14,9 @@ public static class WireHeaders
     public const string Cold = "Snapfn-Cold";
     public const string TimeoutMs = "Snapfn-Timeout-Ms";
     public const string Attempt = "Snapfn-Attempt";
+    /// <summary>Comma-separated ids of the workers that refused this request for now (busy, or at max_instances:
+    /// nothing ran); a worker named there declines it at once, so that the queue group's next choice is tried.</summary>
+    public const string RefusedBy = "Snapfn-Refused-By";
 
     // Reply.
     public const string Reply = "Snapfn-Reply";

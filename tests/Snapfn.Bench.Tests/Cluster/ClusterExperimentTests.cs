@@ -40,7 +40,7 @@ public sealed class ClusterExperimentTests
             var settings = ClusterSettings.For(quick: true, requests: 60) with { PollInterval = TimeSpan.FromMilliseconds(5) };
             var experiment = new ClusterExperiment(settings, "unused.dll", Platform.FunctionCatalog.Default())
             {
-                RequireMachine = () => { },
+                RequireMachine = () => new ExperimentCpu(Vmm.CpuKind.Kvm),
                 StartWorker = spec =>
                 {
                     var start = new ProcessStartInfo(python);

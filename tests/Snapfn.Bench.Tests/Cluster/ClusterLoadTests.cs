@@ -123,7 +123,7 @@ public sealed class ClusterLoadTests
         Assert.All(records.Where(r => r.Kind == InvocationKind.Async), r => Assert.Equal("w2", r.Worker));
         Assert.Equal(records.Count, records.Select(r => r.InvocationId).Distinct().Count());
 
-        var report = new ClusterReport(new ClusterRun { Settings = _settings, WorkerIds = ["w1", "w2", "w3"], KilledWorker = "w3", KillMs = load.KillMs, Requests = records },
+        var report = new ClusterReport(new ClusterRun { Settings = _settings, Cpu = new ExperimentCpu(Vmm.CpuKind.Kvm), WorkerIds = ["w1", "w2", "w3"], KilledWorker = "w3", KillMs = load.KillMs, Requests = records },
             new MachineFacts("test", null, null, SmallPages: false));
         Assert.Equal(0, report.Lost);
         Assert.Equal(["w1", "w2", "w3"], report.FetchesSeen.Select(f => f.Worker).Distinct().Order());

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Snapfn.Bench.Cluster;
 using Snapfn.Bench.Experiments;
+using Snapfn.Vmm;
 
 namespace Snapfn.Bench.Tests.Cluster;
 
@@ -24,6 +25,7 @@ public sealed class ClusterReportTests
     private static ClusterRun Run(IReadOnlyList<ServedInvocation>? served = null) => new()
     {
         Settings = ClusterSettings.For(quick: true),
+        Cpu = new ExperimentCpu(CpuKind.Kvm),
         WorkerIds = ["w1", "w2", "w3"],
         KilledWorker = "w3",
         KillMs = 100,
@@ -173,5 +175,67 @@ public sealed class ClusterReportTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void On_KVM_nothing_is_labelled_emulated()
+    {
+        var report = new ClusterReport(Run(), _machine);
+        Assert.StartsWith("requests sent 10", report.SummaryLines()[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("EMULATED", report.Markdown("snapfn bench --experiment cluster", interrupted: false, repeat: 1), StringComparison.Ordinal);
+        Assert.DoesNotContain("EMULATED", report.ChartTitle, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_emulated_run_says_so_first_everywhere_a_time_is_shown_and_records_its_cpu_and_timeout_scale()
+    {
+        var cpu = new ExperimentCpu(CpuKind.Soft);
+        var run = Run() with { Cpu = cpu, Settings = ClusterSettings.For(quick: true).ForCpu(cpu) };
+        var report = new ClusterReport(run, _machine);
+        var caveat = cpu.Caveat!;
+        // Printed first on the console: the summary's first line.
+        Assert.Equal(caveat, report.SummaryLines()[0]);
+        Assert.StartsWith("EMULATED CPU, not a measurement", report.ChartTitle, StringComparison.Ordinal);
+        var folder = Directory.CreateTempSubdirectory("snapfn-cluster-report-").FullName;
+        try
+        {
+            var results = ExperimentOutput.Write(report, folder, "snapfn bench --experiment cluster --quick", partial: false, repeat: 1);
+            using var json = JsonDocument.Parse(File.ReadAllText(results));
+            Assert.Equal("soft", json.RootElement.GetProperty("cpu").GetString());
+            Assert.Equal(caveat, json.RootElement.GetProperty("cpu_caveat").GetString());
+            var settings = json.RootElement.GetProperty("settings");
+            Assert.Equal(ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("timeout_scale").GetInt32());
+            Assert.Equal(60.0 * ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("request_timeout_s").GetDouble());
+            // At the top of report.md: in the title, and the caveat before any figure.
+            var md = File.ReadAllLines(Path.Combine(folder, "report.md"));
+            Assert.EndsWith("(emulated CPU: a trial)", md[0], StringComparison.Ordinal);
+            var caveatLine = Array.FindIndex(md, l => l.Contains(caveat, StringComparison.Ordinal));
+            Assert.InRange(caveatLine, 1, Array.FindIndex(md, l => l.Contains("requests sent 10", StringComparison.Ordinal)) - 1);
+            Assert.True(caveatLine < Array.FindIndex(md, l => l.StartsWith("## ", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Each_fetchers_log_says_whether_it_restored_from_the_fetched_snapshot_or_booted_the_runtime()
+    {
+        ServedInvocation[] served =
+        [
+            new("w2", "id2", "py-json", true, "vanilla", Order: 1), new("w2", "id4", "py-json", true, "faasnap", Order: 2),
+            new("w2", "id5", "py-json", true, "faasnap", Order: 3), new("w1", "id0", "py-json", true, "warm", Order: 1),
+        ];
+        var report = new ClusterReport(Run(served), _machine);
+
+        Assert.Equal([("w1", "py-json", "warm"), ("w2", "py-json", "vanilla")], report.ServedModes.Select(m => (m.Worker, m.Function, m.FirstMode)));
+        Assert.Equal(new Dictionary<string, int> { ["faasnap"] = 2, ["vanilla"] = 1 }, report.ServedModes[1].Modes);
+        Assert.Equal(1, report.Booted("w1", "py-json"));
+        Assert.Equal(0, report.Booted("w2", "py-json"));
+        // Said for the worker that fetched (w2), after its fetch line.
+        var lines = report.SummaryLines();
+        var fetch = lines.ToList().FindIndex(l => l.StartsWith("w2 fetched", StringComparison.Ordinal));
+        Assert.Equal("w2 ran py-json 3 time(s), the first in mode vanilla; by mode: faasnap 2, vanilla 1; none booted the runtime (every VM restored from the snapshot)", lines[fetch + 1]);
     }
 }

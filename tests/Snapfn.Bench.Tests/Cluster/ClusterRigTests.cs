@@ -183,23 +183,30 @@ public sealed class ClusterRigTests
     }
 
     [Fact]
-    public void The_experiment_refuses_without_KVM_before_it_starts_anything()
+    public void Without_KVM_the_experiment_refuses_unless_the_emulated_cpu_was_asked_for_and_then_it_is_a_labelled_trial()
     {
-        var soft = Vmm.VirtualCpu.Selected == Vmm.CpuKind.Soft;
-        if (!soft && Vmm.KvmSystem.IsAvailable(out _))
+        if (Vmm.VirtualCpu.Selected == Vmm.CpuKind.Soft)
         {
-            ClusterExperiment.RequireKvm();
+            // SNAPFN_CPU=soft (scripts/test sets it without /dev/kvm): accepted, as a trial whose times are not measurements.
+            var cpu = ClusterExperiment.RequireGuests();
+            Assert.True(cpu.Emulated);
+            Assert.Equal("soft", cpu.Name);
+            Assert.StartsWith("EMULATED CPU (SNAPFN_CPU=soft)", cpu.Caveat, StringComparison.Ordinal);
             return;
         }
-        var error = Assert.Throws<Vmm.KvmUnavailableException>(ClusterExperiment.RequireKvm);
-        if (soft)
+        if (Vmm.KvmSystem.IsAvailable(out _))
         {
-            // The emulated CPU runs guests, but its timings would mean nothing.
-            Assert.StartsWith("the cluster experiment measures KVM micro-VMs, and SNAPFN_CPU=soft", error.Message, StringComparison.Ordinal);
+            var kvm = ClusterExperiment.RequireGuests();
+            Assert.False(kvm.Emulated);
+            Assert.Null(kvm.Caveat);
             return;
         }
-        Assert.Contains("needs KVM", error.Message, StringComparison.Ordinal);
-        Assert.Contains("no results were written", error.Message, StringComparison.Ordinal);
+        // The CLI-level check (nothing started, no folder written, with and without SNAPFN_CPU) is
+        // Snapfn.Daemon.Tests' ClusterCommandTests, which runs the command in a process of its own.
+        var error = Assert.Throws<Vmm.KvmUnavailableException>(() => ClusterExperiment.RequireGuests());
+        Assert.StartsWith("the cluster experiment needs KVM", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was started and no results were written", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SNAPFN_CPU=soft", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -207,11 +214,15 @@ public sealed class ClusterRigTests
     {
         var catalog = Platform.FunctionCatalog.Default();
         var experiment = new ClusterExperiment(ClusterSettings.For(quick: true), "/opt/snapfn/snapfn.dll", catalog);
-        var start = experiment.WorkerCommand(new WorkerSpec(1, "w2", "/scratch/w2", "http://127.0.0.1:4000", "nats://127.0.0.1:1,nats://127.0.0.1:2"));
+        var spec = new WorkerSpec(1, "w2", "/scratch/w2", "http://127.0.0.1:4000", "nats://127.0.0.1:1,nats://127.0.0.1:2");
+        var start = experiment.WorkerCommand(spec, new ExperimentCpu(Vmm.CpuKind.Kvm));
         Assert.Equal("dotnet", start.FileName);
         Assert.Equal(["/opt/snapfn/snapfn.dll", "serve", "--nats", "nats://127.0.0.1:1,nats://127.0.0.1:2", "--listen", "http://127.0.0.1:4000", "--worker-id", "w2"],
             start.ArgumentList);
         Assert.Equal("/scratch/w2", start.Environment["SNAPFN_HOME"]);
         Assert.False(start.Environment.ContainsKey("SNAPFN_SERVER"));
+        // The workers' guests run on the CPU the experiment checked, whatever SNAPFN_CPU the shell has.
+        Assert.Equal("kvm", start.Environment["SNAPFN_CPU"]);
+        Assert.Equal("soft", experiment.WorkerCommand(spec, new ExperimentCpu(Vmm.CpuKind.Soft)).Environment["SNAPFN_CPU"]);
     }
 }

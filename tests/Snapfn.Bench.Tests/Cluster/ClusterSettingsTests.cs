@@ -54,4 +54,18 @@ public sealed class ClusterSettingsTests
     {
         Assert.Equal(Path.Combine("bench-results", "cluster", "20261207-101500"), ClusterArguments.DefaultFolder(new DateTime(2026, 12, 7, 10, 15, 0)));
     }
+
+    [Fact]
+    public void On_the_emulated_cpu_the_request_timeout_is_scaled_and_on_KVM_it_is_not()
+    {
+        var settings = ClusterSettings.For(quick: true);
+        var kvm = settings.ForCpu(new ExperimentCpu(Vmm.CpuKind.Kvm));
+        Assert.Equal(settings, kvm);
+        Assert.Equal(1, kvm.TimeoutScale);
+        var soft = settings.ForCpu(new ExperimentCpu(Vmm.CpuKind.Soft));
+        Assert.Equal(ClusterSettings.EmulatedTimeoutScale, soft.TimeoutScale);
+        Assert.Equal(settings.RequestTimeout * ClusterSettings.EmulatedTimeoutScale, soft.RequestTimeout);
+        // Scaled once, however often asked.
+        Assert.Equal(soft, soft.ForCpu(new ExperimentCpu(Vmm.CpuKind.Soft)));
+    }
 }

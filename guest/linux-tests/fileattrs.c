@@ -41,6 +41,38 @@ static void check_chmod(void)
     unlink(path);
 }
 
+/* The program's umask is the only one applied: the VMM's own (022 for most daemons) must not narrow the modes. */
+static void check_umask(void)
+{
+    const char *dir = "/tmp/fileattrs-umask-dir", *file = "/tmp/fileattrs-umask-file";
+    mode_t old = umask(002);
+    lt_sys_ok("umask-mkdir-call", mkdir(dir, 0777));
+    lt_check("umask-mkdir", mode_of(dir) == 0775, "mode 0%o, want 0775", mode_of(dir));
+    int fd = open(file, O_CREAT | O_WRONLY, 0666);
+    lt_check("umask-creat", fd >= 0 && mode_of(file) == 0664, "fd %d, mode 0%o, want 0664", fd, mode_of(file));
+    close(fd);
+    chmod(file, 0600);
+    fd = open(file, O_CREAT | O_WRONLY, 0666);
+    lt_check("umask-creat-existing-keeps-mode", fd >= 0 && mode_of(file) == 0600, "fd %d, mode 0%o, want 0600", fd, mode_of(file));
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+    umask(0);
+    mkdir(dir, 0777);
+    lt_check("umask-zero-mkdir", mode_of(dir) == 0777, "mode 0%o, want 0777", mode_of(dir));
+    fd = open(file, O_CREAT | O_EXCL | O_WRONLY, 0666);
+    lt_check("umask-zero-creat-excl", fd >= 0 && mode_of(file) == 0666, "fd %d, mode 0%o, want 0666", fd, mode_of(file));
+    close(fd);
+    fd = open("/tmp", O_TMPFILE | O_RDWR, 0646);
+    struct stat st;
+    lt_check("umask-zero-tmpfile", fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0646, "fd %d, mode 0%o, want 0646", fd,
+             fd >= 0 ? st.st_mode & 07777 : 0);
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+    umask(old);
+}
+
 static void check_times(void)
 {
     const char *path = "/tmp/fileattrs-times";
@@ -191,6 +223,7 @@ int main(void)
 {
     lt_init();
     check_chmod();
+    check_umask();
     check_times();
     check_users();
     check_proc();

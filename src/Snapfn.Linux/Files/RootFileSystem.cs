@@ -97,17 +97,43 @@ public sealed unsafe class RootFileSystem : IDisposable
             creates = false;
             noRoom = true;
         }
-        var handle = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff, out errno);
+        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY;
+        var created = exclusive;
+        SafeFd? handle;
+        if (creates && !exclusive)
+        {
+            // Whether the file is new decides whether its mode is set below: open it as it is, else create it alone.
+            handle = OpenAt(mount, relative, passed & ~Libc.O_CREAT, 0, out errno);
+            if (handle is null && errno == Errno.ENOENT)
+            {
+                handle = OpenAt(mount, relative, passed | Libc.O_EXCL, (uint)mode & 0xfff, out errno);
+                created = handle is not null;
+                // EEXIST: the last name is a dangling link, which O_CREAT follows (and O_EXCL does not).
+                if (handle is null && errno == Errno.EEXIST)
+                    handle = OpenAt(mount, relative, passed, (uint)mode & 0xfff, out errno);
+            }
+        }
+        else
+        {
+            handle = OpenAt(mount, relative, passed, (uint)mode & 0xfff, out errno);
+        }
         if (handle is null)
         {
             if (noRoom && errno == Errno.ENOENT)
                 errno = Errno.ENOSPC;
             return null;
         }
+        // The host applied the daemon's umask on top of the program's (already out of mode): set the mode the program asked for.
+        if (created && Libc.fchmod(handle, (uint)mode & 0xfff) < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            return null;
+        }
         if (mount.Space is { } space)
         {
             if (creates)
-                space.EntryCreated(surely: exclusive);
+                space.EntryCreated(surely: created);
             if ((flags & Libc.O_TRUNC) != 0)
                 space.Changed();
         }
@@ -285,8 +311,11 @@ public sealed unsafe class RootFileSystem : IDisposable
     public bool IsDirectory(string path) =>
         Stat(path, followSymlinks: true, out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
 
+    /// <summary>mkdir with <paramref name="mode"/> (the program's umask already out of it); the daemon's own umask,
+    /// which the host applied too, is undone by setting the mode again.</summary>
     public int MakeDirectory(string path, int mode) =>
-        Creating(path, () => InParent(path, (parent, name) => Libc.mkdirat(parent, name, (uint)mode & 0xfff)));
+        Creating(path, () => InParent(path, (parent, name) =>
+            Libc.mkdirat(parent, name, (uint)mode & 0xfff) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & 0xfff, 0)));
 
     public int Unlink(string path, bool directory) =>
         Freeing(path, InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0)));

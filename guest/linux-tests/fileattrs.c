@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -71,6 +73,42 @@ static void check_umask(void)
     unlink(file);
     rmdir(dir);
     umask(old);
+}
+
+/* statfs/fstatfs: /tmp is a tmpfs whose free blocks a write takes, the root is read-only, pipes are pipefs. */
+static void check_statfs(void)
+{
+    struct statfs before, after, usr, piped, onfd;
+    long r = syscall(SYS_statfs, "/tmp", &before);
+    lt_check("statfs-tmp", r == 0 && before.f_type == 0x01021994 && before.f_bsize == 4096 && before.f_blocks > 0 &&
+                               before.f_bfree <= before.f_blocks && before.f_files > 0 && before.f_namelen == 255 && !(before.f_flags & ST_RDONLY),
+             "returned %ld (%s): type 0x%lx bsize %ld blocks %lu free %lu files %lu namelen %ld flags 0x%lx", r, lt_errname(errno),
+             (long)before.f_type, (long)before.f_bsize, (unsigned long)before.f_blocks, (unsigned long)before.f_bfree,
+             (unsigned long)before.f_files, (long)before.f_namelen, (long)before.f_flags);
+    const char *path = "/tmp/fileattrs-statfs";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    static char block[1 << 20];
+    memset(block, 'x', sizeof block);
+    lt_check("statfs-write", write(fd, block, sizeof block) == (ssize_t)sizeof block, "short write");
+    syscall(SYS_statfs, "/tmp", &after);
+    lt_check("statfs-tmp-write-takes-blocks", after.f_bfree + 256 <= before.f_bfree && after.f_ffree < before.f_ffree,
+             "free blocks %lu -> %lu, free inodes %lu -> %lu", (unsigned long)before.f_bfree, (unsigned long)after.f_bfree,
+             (unsigned long)before.f_ffree, (unsigned long)after.f_ffree);
+    r = syscall(SYS_fstatfs, fd, &onfd);
+    lt_check("fstatfs-tmp-file", r == 0 && onfd.f_type == 0x01021994, "returned %ld, type 0x%lx", r, (long)onfd.f_type);
+    close(fd);
+    unlink(path);
+    r = syscall(SYS_statfs, "/usr/lib", &usr);
+    lt_check("statfs-root-readonly", r == 0 && (usr.f_flags & ST_RDONLY) && usr.f_bavail == 0 && usr.f_type != 0x01021994,
+             "returned %ld, flags 0x%lx, available %lu", r, (long)usr.f_flags, (unsigned long)usr.f_bavail);
+    lt_sys_errno("statfs-missing-enoent", syscall(SYS_statfs, "/tmp/fileattrs-missing", &usr), ENOENT);
+    int p[2];
+    pipe(p);
+    r = syscall(SYS_fstatfs, p[0], &piped);
+    lt_check("fstatfs-pipe", r == 0 && piped.f_type == 0x50495045, "returned %ld, type 0x%lx", r, (long)piped.f_type);
+    close(p[0]);
+    close(p[1]);
+    lt_sys_errno("fstatfs-closed-ebadf", syscall(SYS_fstatfs, p[0], &piped), EBADF);
 }
 
 static void check_times(void)
@@ -224,6 +262,7 @@ int main(void)
     lt_init();
     check_chmod();
     check_umask();
+    check_statfs();
     check_times();
     check_users();
     check_proc();

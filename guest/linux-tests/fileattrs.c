@@ -111,6 +111,47 @@ static void check_statfs(void)
     lt_sys_errno("fstatfs-closed-ebadf", syscall(SYS_fstatfs, p[0], &piped), EBADF);
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Links in /tmp whose targets are absolute or leave /tmp are followed in the program's namespace, not below /tmp. */
+static void check_links(void)
+{
+    mkdir("/tmp/fa-d", 0755);
+    symlink("/tmp/fa-d", "/tmp/fa-abs");
+    symlink("/usr/lib", "/tmp/fa-out");
+    symlink("../usr/lib", "/tmp/fa-up");
+    struct stat st;
+    lt_check("link-absolute-into-tmp", is_dir("/tmp/fa-abs") && lstat("/tmp/fa-abs", &st) == 0 && S_ISLNK(st.st_mode), "not a directory");
+    lt_check("link-absolute-to-root", is_dir("/tmp/fa-out") && access("/tmp/fa-out/python3.11/os.py", R_OK) == 0, "not followed");
+    lt_check("link-relative-leaving-tmp", is_dir("/tmp/fa-up/python3.11"), "not followed");
+    int fd = open("/tmp/fa-abs/f", O_CREAT | O_WRONLY, 0644);
+    lt_check("link-create-through", fd >= 0 && access("/tmp/fa-d/f", F_OK) == 0, "fd %d (%s)", fd, lt_errname(errno));
+    close(fd);
+    lt_sys_ok("link-mkdir-through", mkdir("/tmp/fa-abs/sub", 0755));
+    lt_check("link-mkdir-through-lands", is_dir("/tmp/fa-d/sub"), "no /tmp/fa-d/sub");
+    lt_sys_errno("link-create-in-root-erofs", open("/tmp/fa-out/fa-new", O_CREAT | O_WRONLY, 0644), EROFS);
+    symlink("/tmp/fa-target", "/tmp/fa-dangling");
+    lt_sys_errno("link-dangling-excl-eexist", open("/tmp/fa-dangling", O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST);
+    fd = open("/tmp/fa-dangling", O_CREAT | O_WRONLY, 0644);
+    lt_check("link-dangling-creat-makes-target", fd >= 0 && access("/tmp/fa-target", F_OK) == 0, "fd %d (%s)", fd, lt_errname(errno));
+    close(fd);
+    symlink("/tmp/fa-loop2", "/tmp/fa-loop1");
+    symlink("/tmp/fa-loop1", "/tmp/fa-loop2");
+    lt_sys_errno("link-loop-eloop", stat("/tmp/fa-loop1", &st), ELOOP);
+    char target[64] = {0};
+    lt_check("link-readlink", readlink("/tmp/fa-abs", target, sizeof target - 1) == 9 && strcmp(target, "/tmp/fa-d") == 0, "'%s'", target);
+    const char *names[] = {"/tmp/fa-loop1", "/tmp/fa-loop2", "/tmp/fa-dangling", "/tmp/fa-target", "/tmp/fa-d/f",
+                           "/tmp/fa-abs", "/tmp/fa-out", "/tmp/fa-up"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unlink(names[i]);
+    rmdir("/tmp/fa-d/sub");
+    rmdir("/tmp/fa-d");
+}
+
 static void check_times(void)
 {
     const char *path = "/tmp/fileattrs-times";
@@ -263,6 +304,7 @@ int main(void)
     check_chmod();
     check_umask();
     check_statfs();
+    check_links();
     check_times();
     check_users();
     check_proc();

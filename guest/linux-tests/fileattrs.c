@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static mode_t mode_of(const char *path)
@@ -150,6 +151,20 @@ static void check_links(void)
         unlink(names[i]);
     rmdir("/tmp/fa-d/sub");
     rmdir("/tmp/fa-d");
+}
+
+/* No extended attributes: EOPNOTSUPP, which shutil.copystat takes as "nothing to copy" (ENOSYS made it fail). */
+static void check_xattrs(void)
+{
+    const char *path = "/tmp/fileattrs-xattr";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    char buffer[64];
+    lt_sys_errno("listxattr-eopnotsupp", syscall(SYS_listxattr, path, buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("flistxattr-eopnotsupp", syscall(SYS_flistxattr, fd, buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("getxattr-eopnotsupp", syscall(SYS_getxattr, path, "user.x", buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("setxattr-eopnotsupp", syscall(SYS_setxattr, path, "user.x", "1", 1, 0), EOPNOTSUPP);
+    close(fd);
+    unlink(path);
 }
 
 static void check_times(void)
@@ -305,6 +320,7 @@ int main(void)
     check_umask();
     check_statfs();
     check_links();
+    check_xattrs();
     check_times();
     check_users();
     check_proc();

@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static mode_t mode_of(const char *path)
@@ -37,6 +40,129 @@ static void check_chmod(void)
     int opath = open(path, O_PATH);
     lt_sys_errno("fchmod-opath-ebadf", syscall(SYS_fchmod, opath, 0644), EBADF);
     close(opath);
+    close(fd);
+    unlink(path);
+}
+
+/* The program's umask is the only one applied: the VMM's own (022 for most daemons) must not narrow the modes. */
+static void check_umask(void)
+{
+    const char *dir = "/tmp/fileattrs-umask-dir", *file = "/tmp/fileattrs-umask-file";
+    mode_t old = umask(002);
+    lt_sys_ok("umask-mkdir-call", mkdir(dir, 0777));
+    lt_check("umask-mkdir", mode_of(dir) == 0775, "mode 0%o, want 0775", mode_of(dir));
+    int fd = open(file, O_CREAT | O_WRONLY, 0666);
+    lt_check("umask-creat", fd >= 0 && mode_of(file) == 0664, "fd %d, mode 0%o, want 0664", fd, mode_of(file));
+    close(fd);
+    chmod(file, 0600);
+    fd = open(file, O_CREAT | O_WRONLY, 0666);
+    lt_check("umask-creat-existing-keeps-mode", fd >= 0 && mode_of(file) == 0600, "fd %d, mode 0%o, want 0600", fd, mode_of(file));
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+    umask(0);
+    mkdir(dir, 0777);
+    lt_check("umask-zero-mkdir", mode_of(dir) == 0777, "mode 0%o, want 0777", mode_of(dir));
+    fd = open(file, O_CREAT | O_EXCL | O_WRONLY, 0666);
+    lt_check("umask-zero-creat-excl", fd >= 0 && mode_of(file) == 0666, "fd %d, mode 0%o, want 0666", fd, mode_of(file));
+    close(fd);
+    fd = open("/tmp", O_TMPFILE | O_RDWR, 0646);
+    struct stat st;
+    lt_check("umask-zero-tmpfile", fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0646, "fd %d, mode 0%o, want 0646", fd,
+             fd >= 0 ? st.st_mode & 07777 : 0);
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+    umask(old);
+}
+
+/* statfs/fstatfs: /tmp is a tmpfs whose free blocks a write takes, the root is read-only, pipes are pipefs. */
+static void check_statfs(void)
+{
+    struct statfs before, after, usr, piped, onfd;
+    long r = syscall(SYS_statfs, "/tmp", &before);
+    lt_check("statfs-tmp", r == 0 && before.f_type == 0x01021994 && before.f_bsize == 4096 && before.f_blocks > 0 &&
+                               before.f_bfree <= before.f_blocks && before.f_files > 0 && before.f_namelen == 255 && !(before.f_flags & ST_RDONLY),
+             "returned %ld (%s): type 0x%lx bsize %ld blocks %lu free %lu files %lu namelen %ld flags 0x%lx", r, lt_errname(errno),
+             (long)before.f_type, (long)before.f_bsize, (unsigned long)before.f_blocks, (unsigned long)before.f_bfree,
+             (unsigned long)before.f_files, (long)before.f_namelen, (long)before.f_flags);
+    const char *path = "/tmp/fileattrs-statfs";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    static char block[1 << 20];
+    memset(block, 'x', sizeof block);
+    lt_check("statfs-write", write(fd, block, sizeof block) == (ssize_t)sizeof block, "short write");
+    syscall(SYS_statfs, "/tmp", &after);
+    lt_check("statfs-tmp-write-takes-blocks", after.f_bfree + 256 <= before.f_bfree && after.f_ffree < before.f_ffree,
+             "free blocks %lu -> %lu, free inodes %lu -> %lu", (unsigned long)before.f_bfree, (unsigned long)after.f_bfree,
+             (unsigned long)before.f_ffree, (unsigned long)after.f_ffree);
+    r = syscall(SYS_fstatfs, fd, &onfd);
+    lt_check("fstatfs-tmp-file", r == 0 && onfd.f_type == 0x01021994, "returned %ld, type 0x%lx", r, (long)onfd.f_type);
+    close(fd);
+    unlink(path);
+    r = syscall(SYS_statfs, "/usr/lib", &usr);
+    lt_check("statfs-root-readonly", r == 0 && (usr.f_flags & ST_RDONLY) && usr.f_bavail == 0 && usr.f_type != 0x01021994,
+             "returned %ld, flags 0x%lx, available %lu", r, (long)usr.f_flags, (unsigned long)usr.f_bavail);
+    lt_sys_errno("statfs-missing-enoent", syscall(SYS_statfs, "/tmp/fileattrs-missing", &usr), ENOENT);
+    int p[2];
+    pipe(p);
+    r = syscall(SYS_fstatfs, p[0], &piped);
+    lt_check("fstatfs-pipe", r == 0 && piped.f_type == 0x50495045, "returned %ld, type 0x%lx", r, (long)piped.f_type);
+    close(p[0]);
+    close(p[1]);
+    lt_sys_errno("fstatfs-closed-ebadf", syscall(SYS_fstatfs, p[0], &piped), EBADF);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Links in /tmp whose targets are absolute or leave /tmp are followed in the program's namespace, not below /tmp. */
+static void check_links(void)
+{
+    mkdir("/tmp/fa-d", 0755);
+    symlink("/tmp/fa-d", "/tmp/fa-abs");
+    symlink("/usr/lib", "/tmp/fa-out");
+    symlink("../usr/lib", "/tmp/fa-up");
+    struct stat st;
+    lt_check("link-absolute-into-tmp", is_dir("/tmp/fa-abs") && lstat("/tmp/fa-abs", &st) == 0 && S_ISLNK(st.st_mode), "not a directory");
+    lt_check("link-absolute-to-root", is_dir("/tmp/fa-out") && access("/tmp/fa-out/python3.11/os.py", R_OK) == 0, "not followed");
+    lt_check("link-relative-leaving-tmp", is_dir("/tmp/fa-up/python3.11"), "not followed");
+    int fd = open("/tmp/fa-abs/f", O_CREAT | O_WRONLY, 0644);
+    lt_check("link-create-through", fd >= 0 && access("/tmp/fa-d/f", F_OK) == 0, "fd %d (%s)", fd, lt_errname(errno));
+    close(fd);
+    lt_sys_ok("link-mkdir-through", mkdir("/tmp/fa-abs/sub", 0755));
+    lt_check("link-mkdir-through-lands", is_dir("/tmp/fa-d/sub"), "no /tmp/fa-d/sub");
+    lt_sys_errno("link-create-in-root-erofs", open("/tmp/fa-out/fa-new", O_CREAT | O_WRONLY, 0644), EROFS);
+    symlink("/tmp/fa-target", "/tmp/fa-dangling");
+    lt_sys_errno("link-dangling-excl-eexist", open("/tmp/fa-dangling", O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST);
+    fd = open("/tmp/fa-dangling", O_CREAT | O_WRONLY, 0644);
+    lt_check("link-dangling-creat-makes-target", fd >= 0 && access("/tmp/fa-target", F_OK) == 0, "fd %d (%s)", fd, lt_errname(errno));
+    close(fd);
+    symlink("/tmp/fa-loop2", "/tmp/fa-loop1");
+    symlink("/tmp/fa-loop1", "/tmp/fa-loop2");
+    lt_sys_errno("link-loop-eloop", stat("/tmp/fa-loop1", &st), ELOOP);
+    char target[64] = {0};
+    lt_check("link-readlink", readlink("/tmp/fa-abs", target, sizeof target - 1) == 9 && strcmp(target, "/tmp/fa-d") == 0, "'%s'", target);
+    const char *names[] = {"/tmp/fa-loop1", "/tmp/fa-loop2", "/tmp/fa-dangling", "/tmp/fa-target", "/tmp/fa-d/f",
+                           "/tmp/fa-abs", "/tmp/fa-out", "/tmp/fa-up"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unlink(names[i]);
+    rmdir("/tmp/fa-d/sub");
+    rmdir("/tmp/fa-d");
+}
+
+/* No extended attributes: EOPNOTSUPP, which shutil.copystat takes as "nothing to copy" (ENOSYS made it fail). */
+static void check_xattrs(void)
+{
+    const char *path = "/tmp/fileattrs-xattr";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    char buffer[64];
+    lt_sys_errno("listxattr-eopnotsupp", syscall(SYS_listxattr, path, buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("flistxattr-eopnotsupp", syscall(SYS_flistxattr, fd, buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("getxattr-eopnotsupp", syscall(SYS_getxattr, path, "user.x", buffer, sizeof buffer), EOPNOTSUPP);
+    lt_sys_errno("setxattr-eopnotsupp", syscall(SYS_setxattr, path, "user.x", "1", 1, 0), EOPNOTSUPP);
     close(fd);
     unlink(path);
 }
@@ -191,6 +317,10 @@ int main(void)
 {
     lt_init();
     check_chmod();
+    check_umask();
+    check_statfs();
+    check_links();
+    check_xattrs();
     check_times();
     check_users();
     check_proc();

@@ -47,6 +47,22 @@ static struct sums compute(uint64_t seed, int count_shared)
     return (struct sums){a ^ b ^ c, carries, real, extended};
 }
 
+/* Spins without system calls until another thread sets `released`: only a time slice can let that thread run. */
+static volatile int released;
+
+static void __attribute__((noinline)) spin_until_released(void)
+{
+    while (!released) {
+    }
+}
+
+static void *releaser(void *arg)
+{
+    (void)arg;
+    released = 1;
+    return NULL;
+}
+
 struct work {
     uint64_t seed;
     struct sums got;
@@ -62,6 +78,19 @@ static void *worker(void *arg)
 int main(void)
 {
     lt_init();
+    /* The spin's code runs once before the first thread exists, so an emulator has translated it already when time
+     * slices begin: they must still stop it (the emulated CPU's block hook once missed code translated before it). */
+    released = 1;
+    spin_until_released();
+    released = 0;
+    pthread_t releasing;
+    if (pthread_create(&releasing, NULL, releaser, NULL) == 0) {
+        spin_until_released();
+        pthread_join(releasing, NULL);
+        lt_ok("time-slice-stops-code-translated-before-the-first-thread", "the releaser ran");
+    } else {
+        lt_fail("time-slice-stops-code-translated-before-the-first-thread", "pthread_create failed");
+    }
     struct sums want[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         want[i] = compute(1000 + i, 0);

@@ -165,6 +165,11 @@ internal sealed unsafe class SoftVcpu : IVcpu
             // Added between runs, on this thread: the only time Unicorn allows it.
             Check(uc_hook_add(_uc, out _, UC_HOOK_BLOCK, (delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, Marshal.UnsafeAddrOfPinnedArrayElement(_kick, 0), 1, 0), "uc_hook_add(block)");
             _blockHooked = true;
+            // The hook is compiled into each block as it is translated: code translated before (Python's eval loop,
+            // long before its first thread) would never see a kick, and a guest spinning there ran past its watchdog
+            // and kept its other threads from running. Translate everything again, this time with the hook: a full
+            // flush (dropping guest memory's range left the old blocks in use), once in a VM's life.
+            Check(uc_ctl(_uc, UC_CTL_TB_FLUSH_WRITE), "uc_ctl(TB_FLUSH)");
         }
         if (Interlocked.Exchange(ref _kick[0], 0) != 0)
             return false;

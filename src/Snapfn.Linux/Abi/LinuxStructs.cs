@@ -143,6 +143,20 @@ public static class Kernel
         public long reserved0, reserved1, reserved2;
     }
 
+    /// <summary>struct statfs on x86-64 (120 bytes), as statfs and fstatfs write it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct statfs
+    {
+        public long f_type;
+        public long f_bsize;
+        public ulong f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+        public int f_fsid0, f_fsid1;
+        public long f_namelen;
+        public long f_frsize;
+        public long f_flags;
+        public long f_spare0, f_spare1, f_spare2, f_spare3;
+    }
+
     /// <summary>struct user_msghdr, as sendmsg and recvmsg read it (56 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct msghdr

@@ -74,7 +74,14 @@ public sealed unsafe class RootFileSystem : IDisposable
             }
             return new ContentFile(path, content(), flags & Libc.O_ACCMODE);
         }
-        var (mount, relative) = Find(path);
+        // O_CREAT|O_EXCL and O_NOFOLLOW do not follow a last link (EEXIST, ELOOP); O_CREAT alone creates its target.
+        var followLast = (flags & Libc.O_NOFOLLOW) == 0 && (flags & (Libc.O_CREAT | Libc.O_EXCL)) != (Libc.O_CREAT | Libc.O_EXCL);
+        if (Resolved(path, followLast) is not { } resolved)
+        {
+            errno = Errno.ELOOP;
+            return null;
+        }
+        var (mount, relative) = Find(resolved);
         var tmpFile = (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
         var writes = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & (Libc.O_CREAT | Libc.O_TRUNC)) != 0 || tmpFile;
         if (writes && !mount.Mount.Writable)
@@ -97,17 +104,43 @@ public sealed unsafe class RootFileSystem : IDisposable
             creates = false;
             noRoom = true;
         }
-        var handle = OpenAt(mount, relative, (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY, (uint)mode & 0xfff, out errno);
+        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY;
+        var created = exclusive;
+        SafeFd? handle;
+        if (creates && !exclusive)
+        {
+            // Whether the file is new decides whether its mode is set below: open it as it is, else create it alone.
+            handle = OpenAt(mount, relative, passed & ~Libc.O_CREAT, 0, out errno);
+            if (handle is null && errno == Errno.ENOENT)
+            {
+                handle = OpenAt(mount, relative, passed | Libc.O_EXCL, (uint)mode & 0xfff, out errno);
+                created = handle is not null;
+                // EEXIST: the last name is a dangling link, which O_CREAT follows (and O_EXCL does not).
+                if (handle is null && errno == Errno.EEXIST)
+                    handle = OpenAt(mount, relative, passed, (uint)mode & 0xfff, out errno);
+            }
+        }
+        else
+        {
+            handle = OpenAt(mount, relative, passed, (uint)mode & 0xfff, out errno);
+        }
         if (handle is null)
         {
             if (noRoom && errno == Errno.ENOENT)
                 errno = Errno.ENOSPC;
             return null;
         }
+        // The host applied the daemon's umask on top of the program's (already out of mode): set the mode the program asked for.
+        if (created && Libc.fchmod(handle, (uint)mode & 0xfff) < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            return null;
+        }
         if (mount.Space is { } space)
         {
             if (creates)
-                space.EntryCreated(surely: exclusive);
+                space.EntryCreated(surely: created);
             if ((flags & Libc.O_TRUNC) != 0)
                 space.Changed();
         }
@@ -140,7 +173,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             return DeviceFile.Stat(device, out st);
         if (ContentFile.Known.TryGetValue(path, out var content))
             return ContentFile.Stat(path, content().Length, out st);
-        var (mount, relative) = Find(path);
+        if (Resolved(path, followSymlinks) is not { } resolved)
+            return -Errno.ELOOP;
+        var (mount, relative) = Find(resolved);
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
             return errno == Errno.ENOENT && HoldsAMountPoint(path) ? MountParentStat(out st) : -errno;
@@ -179,7 +214,9 @@ public sealed unsafe class RootFileSystem : IDisposable
         }
         if (DeviceFile.ForPath(path) is not null)
             return -Errno.EINVAL;
-        var (mount, relative) = Find(path);
+        if (Resolved(path, followLast: false) is not { } resolved)
+            return -Errno.ELOOP;
+        var (mount, relative) = Find(resolved);
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0, out var errno);
         if (fd is null)
             return -errno;
@@ -212,7 +249,9 @@ public sealed unsafe class RootFileSystem : IDisposable
     {
         if (IsSynthetic(path))
             return -Errno.EROFS;
-        var (mount, relative) = Find(path);
+        if (Resolved(path, followSymlinks) is not { } resolved)
+            return -Errno.ELOOP;
+        var (mount, relative) = Find(resolved);
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
             return -errno;
@@ -236,7 +275,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             if (!followSymlinks)
                 return Stat(path, followSymlinks: false, out _) is < 0 and var missing ? missing
                     : InParent(path, (parent, name) => Libc.utimensat(parent, name, timesPointer, Libc.AT_SYMLINK_NOFOLLOW));
-            var (mount, relative) = Find(path);
+            if (Resolved(path, followLast: true) is not { } resolved)
+                return -Errno.ELOOP;
+            var (mount, relative) = Find(resolved);
             using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC, 0, out var errno);
             if (fd is null)
                 return -errno;
@@ -285,8 +326,11 @@ public sealed unsafe class RootFileSystem : IDisposable
     public bool IsDirectory(string path) =>
         Stat(path, followSymlinks: true, out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
 
+    /// <summary>mkdir with <paramref name="mode"/> (the program's umask already out of it); the daemon's own umask,
+    /// which the host applied too, is undone by setting the mode again.</summary>
     public int MakeDirectory(string path, int mode) =>
-        Creating(path, () => InParent(path, (parent, name) => Libc.mkdirat(parent, name, (uint)mode & 0xfff)));
+        Creating(path, () => InParent(path, (parent, name) =>
+            Libc.mkdirat(parent, name, (uint)mode & 0xfff) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & 0xfff, 0)));
 
     public int Unlink(string path, bool directory) =>
         Freeing(path, InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0)));
@@ -309,6 +353,9 @@ public sealed unsafe class RootFileSystem : IDisposable
         return Freeing(to, InParent(from, (fromParent, fromName) =>
             InParent(to, (toParent, toName) => Libc.renameat(fromParent, fromName, toParent, toName))));
     }
+
+    /// <summary>The mount <paramref name="path"/> (absolute, normalised) is on: whether it is writable, and then what it holds.</summary>
+    internal (bool Writable, WritableSpace? Space) MountOf(string path) => Find(path).Mount is var m ? (m.Mount.Writable, m.Space) : default;
 
     /// <summary>The quota of the writable mount at <paramref name="guestPath"/> (its host directory, what it holds).</summary>
     internal WritableSpace? Space(string guestPath) =>
@@ -339,9 +386,11 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// name: the name itself is never followed, so a symlink there is the link, not its target.</summary>
     private int InParent(string path, ParentOperation operation)
     {
-        if (GuestPath.Split(path) is not var (parent, name) || name is "." or "..")
+        if (GuestPath.Split(path) is not var (unresolvedParent, name) || name is "." or "..")
             return -Errno.EBUSY;
-        var (mount, relative) = Find(path);
+        if (Resolved(unresolvedParent, followLast: true) is not { } parent)
+            return -Errno.ELOOP;
+        var (mount, relative) = Find(GuestPath.Combine(parent, name));
         if (!mount.Mount.Writable)
             return -Errno.EROFS;
         if (relative == ".")
@@ -354,6 +403,55 @@ public sealed unsafe class RootFileSystem : IDisposable
             return -errno;
         fixed (byte* n = CString.Of(name))
             return (int)HostFile.Result(operation(fd, n));
+    }
+
+    /// <summary>Longest chain of symbolic links a lookup follows (Linux's MAXSYMLINKS).</summary>
+    private const int MaxSymlinks = 40;
+
+    /// <summary>
+    /// <paramref name="path"/> with the symbolic links met below a mount other than the root's followed in the guest's
+    /// namespace (its last name's only when <paramref name="followLast"/>). openat2 resolves a link inside the mount it
+    /// is in, whose directory is its root: a link in /tmp to /tmp/d or to /usr/lib — an absolute target, or "../usr"
+    /// — would be looked up below the mount's own directory and not be found. The root's own links stay with the
+    /// host's lookup (targets in the root). Costs one openat2 when the path holds no link; never leaves the root either
+    /// way, since each step is again a guest path resolved inside its mount. Null past <see cref="MaxSymlinks"/> links (ELOOP).
+    /// </summary>
+    private string? Resolved(string path, bool followLast)
+    {
+        var (mount, relative) = Find(path);
+        if (mount.Mount.GuestPath == "/")
+            return path;
+        var flags = Libc.O_PATH | Libc.O_CLOEXEC | (followLast ? 0 : Libc.O_NOFOLLOW);
+        using (var fd = OpenAt(mount, relative, flags, 0, out var errno, Libc.RESOLVE_NO_SYMLINKS))
+        {
+            if (fd is not null || errno != Errno.ELOOP)
+                return path;
+        }
+        var pending = new Stack<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var current = "/";
+        var links = 0;
+        var buffer = new byte[TmpTree.MaxPathBytes + 1];
+        while (pending.TryPop(out var name))
+        {
+            var candidate = GuestPath.Combine(current, name);
+            if ((pending.Count == 0 && !followLast) || name == ".." ||
+                Stat(candidate, followSymlinks: false, out var st) < 0 || (st.st_mode & Kernel.S_IFMT) != Kernel.S_IFLNK)
+            {
+                current = candidate; // a missing name too: the call itself reports it (or creates it)
+                continue;
+            }
+            if (++links > MaxSymlinks)
+                return null;
+            var length = ReadLink(candidate, buffer);
+            if (length <= 0)
+                return path; // the call itself meets the unreadable link
+            var target = Encoding.UTF8.GetString(buffer, 0, (int)length);
+            if (target.StartsWith('/'))
+                current = "/";
+            foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+                pending.Push(part);
+        }
+        return current;
     }
 
     private (MountPoint Mount, string Relative) Find(string path)
@@ -370,12 +468,12 @@ public sealed unsafe class RootFileSystem : IDisposable
     }
 
     /// <summary>openat2 below the mount's directory: the new descriptor, or null and the errno.</summary>
-    private static SafeFd? OpenAt(MountPoint mount, string relative, int flags, uint mode, out int errno)
+    private static SafeFd? OpenAt(MountPoint mount, string relative, int flags, uint mode, out int errno, ulong resolve = 0)
     {
         // openat2 refuses a mode without O_CREAT or O_TMPFILE; O_TMPFILE's bits include O_DIRECTORY's, so test it whole
         // (Python's os.open passes 0o777 with O_DIRECTORY).
         var creates = (flags & Libc.O_CREAT) != 0 || (flags & Libc.O_TMPFILE) == Libc.O_TMPFILE;
-        var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = creates ? mode : 0, resolve = Resolve };
+        var how = new Libc.open_how { flags = (ulong)(uint)flags, mode = creates ? mode : 0, resolve = Resolve | resolve };
         fixed (byte* p = CString.Of(relative))
         {
             var fd = Libc.openat2(mount.Handle, p, &how);

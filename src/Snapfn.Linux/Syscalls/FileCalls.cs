@@ -628,6 +628,29 @@ internal static class FileCalls
 
     public static long Sync(LinuxProcess p, in SyscallArgs a) => p.Root.SyncAll();
 
+    /// <summary>statfs(path, buf): the made-up statistics of the file system the path is on (FileSystemStats), once
+    /// the path is found as stat would find it.</summary>
+    public static long Statfs(LinuxProcess p, in SyscallArgs a)
+    {
+        _ = p.User.Writable(a.A1, (ulong)Unsafe.SizeOf<Kernel.statfs>());
+        var path = Resolve(p, Libc.AT_FDCWD, a.A0, out var errno);
+        if (path is null)
+            return -errno;
+        var found = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, true, out _) : p.Root.Stat(path, true, out _);
+        if (found < 0)
+            return found;
+        p.User.Write(a.A1, FileSystemStats.ForPath(p.Root, path));
+        return 0;
+    }
+
+    public static long Fstatfs(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        p.User.Write(a.A1, FileSystemStats.ForFile(p.Root, file));
+        return 0;
+    }
+
     public static long SyncFileRange(LinuxProcess p, in SyscallArgs a)
     {
         const ulong ValidFlags = 1 | 2 | 4; // SYNC_FILE_RANGE_WAIT_BEFORE, _WRITE, _WAIT_AFTER

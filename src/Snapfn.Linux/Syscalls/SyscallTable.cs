@@ -54,6 +54,11 @@ public static class SyscallTable
     private static Func<ulong, SyscallEntry> Unsupported(string name) =>
         n => new SyscallEntry(n, name, SupportLevel.Unsupported, null, Errno.ENOSYS, null);
 
+    /// <summary>The guest's file systems have no extended attributes: EOPNOTSUPP, as Linux answers for a file system
+    /// without them, which programs take as "nothing to copy" (Python's shutil.copystat, cp -a); ENOSYS made
+    /// shutil.copy2 and copytree fail.</summary>
+    private const string NoXattrs = "no extended attributes on the guest's file systems (EOPNOTSUPP, as a file system without them)";
+
     private static Dictionary<ulong, Func<ulong, SyscallEntry>> Rows => new()
     {
         [0] = Supported("read", FileCalls.Read),
@@ -193,8 +198,8 @@ public static class SyscallTable
         [134] = Unsupported("uselib"),
         [135] = Unsupported("personality"),
         [136] = Unsupported("ustat"),
-        [137] = Denied("statfs", Errno.ENOSYS, "no file-system statistics (libselinux probes them and carries on)"),
-        [138] = Denied("fstatfs", Errno.ENOSYS, "no file-system statistics (libselinux probes them and carries on)"),
+        [137] = Partial("statfs", FileCalls.Statfs, "made-up statistics: /tmp is a tmpfs the size of its quota, the root a read-only image"),
+        [138] = Partial("fstatfs", FileCalls.Fstatfs, "made-up statistics: /tmp is a tmpfs the size of its quota, the root a read-only image"),
         [139] = Unsupported("sysfs"),
         [140] = Unsupported("getpriority"),
         [141] = Unsupported("setpriority"),
@@ -244,18 +249,18 @@ public static class SyscallTable
         [185] = Unsupported("security"),
         [186] = Supported("gettid", ThreadCalls.Gettid),
         [187] = Unsupported("readahead"),
-        [188] = Unsupported("setxattr"),
-        [189] = Unsupported("lsetxattr"),
-        [190] = Unsupported("fsetxattr"),
-        [191] = Unsupported("getxattr"),
-        [192] = Unsupported("lgetxattr"),
-        [193] = Unsupported("fgetxattr"),
-        [194] = Unsupported("listxattr"),
-        [195] = Unsupported("llistxattr"),
-        [196] = Unsupported("flistxattr"),
-        [197] = Unsupported("removexattr"),
-        [198] = Unsupported("lremovexattr"),
-        [199] = Unsupported("fremovexattr"),
+        [188] = Denied("setxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [189] = Denied("lsetxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [190] = Denied("fsetxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [191] = Denied("getxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [192] = Denied("lgetxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [193] = Denied("fgetxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [194] = Denied("listxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [195] = Denied("llistxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [196] = Denied("flistxattr", Errno.EOPNOTSUPP, NoXattrs),
+        [197] = Denied("removexattr", Errno.EOPNOTSUPP, NoXattrs),
+        [198] = Denied("lremovexattr", Errno.EOPNOTSUPP, NoXattrs),
+        [199] = Denied("fremovexattr", Errno.EOPNOTSUPP, NoXattrs),
         [200] = Supported("tkill", ThreadCalls.Tkill),
         [201] = Supported("time", TimeCalls.Time),
         [202] = Partial("futex", ThreadCalls.Futex, "WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE; no PI locks or WAKE_OP (ENOSYS)"),

@@ -51,6 +51,10 @@ public sealed class KernelAbiTests
             { "offsetof(struct msghdr, msg_controllen)", Offset<Kernel.msghdr>("msg_controllen") },
             { "offsetof(struct msghdr, msg_flags)", Offset<Kernel.msghdr>("msg_flags") },
             { "sizeof(struct ucred)", Size<Kernel.ucred>() },
+            { "sizeof(struct statfs)", Size<Kernel.statfs>() },
+            { "offsetof(struct statfs, f_fsid)", Offset<Kernel.statfs>("f_fsid0") },
+            { "offsetof(struct statfs, f_namelen)", Offset<Kernel.statfs>("f_namelen") },
+            { "offsetof(struct statfs, f_flags)", Offset<Kernel.statfs>("f_flags") },
             { "sizeof(struct statx)", Size<Kernel.statx>() },
             { "offsetof(struct statx, stx_mode)", Offset<Kernel.statx>("stx_mode") },
             { "offsetof(struct statx, stx_ino)", Offset<Kernel.statx>("stx_ino") },
@@ -110,6 +114,7 @@ public sealed class KernelAbiTests
                 #include <sys/times.h>
                 #include <time.h>
                 #include <sys/stat.h>
+                #include <sys/statfs.h>
                 #include <sys/sysinfo.h>
                 #include <sys/time.h>
                 #include <sys/uio.h>

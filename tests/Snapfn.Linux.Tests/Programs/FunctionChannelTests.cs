@@ -40,7 +40,10 @@ public sealed class FunctionChannelTests
     private const string ThreadedServer = """
         import os, struct, threading, concurrent.futures
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=3)
-        assert list(pool.map(lambda x: x + 1, range(6))) == [1, 2, 3, 4, 5, 6]  # every worker started before READY
+        # Three tasks that wait for each other: the pool starts a worker for each (it reuses only an idle one), so
+        # all three exist before READY, however fast the CPU runs them.
+        barrier = threading.Barrier(3)
+        assert sorted(pool.map(lambda x: (barrier.wait(), x)[1], range(3))) == [0, 1, 2]
         def readn(n):
             b = b''
             while len(b) < n:

@@ -2,15 +2,18 @@ using System.Diagnostics;
 
 namespace Snapfn.Daemon.Tests;
 
-/// <summary><c>snapfn bench --experiment load</c> as a user runs it: on a machine without KVM, unless
-/// <c>SNAPFN_CPU=soft</c> chose the emulated CPU for a trial, it refuses with one line saying why and naming that
-/// choice, before it starts a daemon or makes a folder; the other experiments' flags are refused by name.</summary>
+/// <summary><c>snapfn bench --experiment load</c> and <c>cluster</c> as a user runs them: on a machine without KVM,
+/// unless <c>SNAPFN_CPU=soft</c> chose the emulated CPU for a trial, each refuses with one line saying why and naming
+/// that choice, before it starts a daemon, a nats-server or a worker or makes a folder; the load experiment refuses the
+/// other experiments' flags by name.</summary>
 public sealed class LoadCommandTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Without_KVM_and_without_SNAPFN_CPU_soft_the_load_experiment_refuses_and_starts_nothing()
+    [Theory]
+    [InlineData("load")]
+    [InlineData("cluster")]
+    public async Task Without_KVM_and_without_SNAPFN_CPU_soft_the_experiment_refuses_and_starts_nothing(string experiment)
     {
         if (Vmm.KvmSystem.IsAvailable(out _))
             Assert.Skip("this machine has KVM: the experiment would run (minutes) instead of refusing");
@@ -18,17 +21,17 @@ public sealed class LoadCommandTests
         var home = Directory.CreateDirectory(Path.Combine(scratch.Path, "home")).FullName;
         var results = Path.Combine(scratch.Path, "results");
 
-        // SNAPFN_CPU unset (whatever the tests run with): the default CPU, KVM, which this machine lacks.
+        // SNAPFN_CPU unset (whatever the tests run with: scripts/test sets soft): the default CPU, KVM, which this machine lacks.
         var (code, stderr) = await SnapfnAsync(home, scratch.Path, new Dictionary<string, string?> { [Vmm.VirtualCpu.EnvironmentVariable] = null },
-            "bench", "--experiment", "load", "--quick", "--out", results);
+            "bench", "--experiment", experiment, "--quick", "--out", results);
 
         Assert.Equal(1, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("snapfn: the load experiment needs KVM", line, StringComparison.Ordinal);
+        Assert.StartsWith($"snapfn: the {experiment} experiment needs KVM", line, StringComparison.Ordinal);
         Assert.Contains("Nothing was started and no results were written", line, StringComparison.Ordinal);
         // What to do without KVM: the emulated CPU, for a trial.
         Assert.Contains("SNAPFN_CPU=soft runs it on an emulated CPU as a trial", line, StringComparison.Ordinal);
-        // No results folder, no default one, and no daemon's home (its token is written at its start).
+        // No results folder, no default one, and no daemon's or worker's home (a token is written at a start).
         Assert.False(Path.Exists(results));
         Assert.False(Path.Exists(Path.Combine(scratch.Path, "bench-results")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(home));

@@ -74,6 +74,8 @@ public sealed class ClusterExperiment(ClusterSettings requested, string snapfnDl
     {
         ArgumentNullException.ThrowIfNull(progress);
         var cpu = RequireMachine();
+        if (cpu.Caveat is { } caveat)
+            progress(caveat);
         // The settings as run: on the emulated CPU, with its timeouts on guest work scaled.
         var settings = requested.ForCpu(cpu);
         if (settings.TimeoutScale != 1)

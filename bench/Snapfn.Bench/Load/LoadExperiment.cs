@@ -77,8 +77,8 @@ public sealed class LoadExperiment(LoadSettings requested, string snapfnDll, Fun
     {
         ArgumentNullException.ThrowIfNull(progress);
         var cpu = RequireMachine();
-        // The emulated CPU's trial runs longer levels (LoadSettings.On says why); the settings it ran are recorded.
-        var settings = requested.On(cpu);
+        // The emulated CPU's trial runs longer levels (LoadSettings.ForCpu says why); the settings it ran are recorded.
+        var settings = requested.ForCpu(cpu);
         settings.Validate();
         if (cpu.Caveat is { } caveat)
             progress(caveat);

@@ -15,7 +15,7 @@ public sealed record LoadLevelRun(LoadLevelSamples Requests, DaemonReading? Befo
 /// figures.</summary>
 public sealed record LoadRun
 {
-    /// <summary>The settings the run ran, after <see cref="LoadSettings.On"/> (its times scaled on the emulated CPU).</summary>
+    /// <summary>The settings the run ran, after <see cref="LoadSettings.ForCpu"/> (its times scaled on the emulated CPU).</summary>
     public required LoadSettings Settings { get; init; }
     /// <summary>The CPU the daemon's guests ran on: on the emulated one the run is a trial, and its times are the
     /// emulator's.</summary>

@@ -61,11 +61,11 @@ public sealed record LoadSettings
     public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How many times longer each level's warm-up, measured window and timeline window are on the emulated CPU
-    /// (<see cref="On"/>): a request that takes milliseconds on KVM takes about a second there, so KVM's windows would
+    /// (<see cref="ForCpu"/>): a request that takes milliseconds on KVM takes about a second there, so KVM's windows would
     /// hold a handful of requests per client, too few to see the paths change as the platform records.</summary>
     public const int EmulatedTimeScale = 10;
 
-    /// <summary>The factor <see cref="On"/> applied to this run's times: 1 on KVM, <see cref="EmulatedTimeScale"/> on the
+    /// <summary>The factor <see cref="ForCpu"/> applied to this run's times: 1 on KVM, <see cref="EmulatedTimeScale"/> on the
     /// emulated CPU. results.json records it beside the times it scaled.</summary>
     public int TimeScale { get; init; } = 1;
 
@@ -75,7 +75,7 @@ public sealed record LoadSettings
     /// timeout is as many times longer as the daemon's watchdog waits there (<see cref="VirtualCpu.SoftTimeoutScale"/>),
     /// so that a request is not counted an error for being slow where the platform lets it be.
     /// </summary>
-    public LoadSettings On(ExperimentCpu cpu)
+    public LoadSettings ForCpu(ExperimentCpu cpu)
     {
         ArgumentNullException.ThrowIfNull(cpu);
         if (!cpu.Emulated || TimeScale != 1)

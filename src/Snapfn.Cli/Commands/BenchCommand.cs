@@ -261,10 +261,8 @@ public static class BenchCommand
             if (!WorkloadInputs.Has(catalog, f))
                 throw new UsageException($"function '{f}' has no built-in input to invoke it with");
         }
-        // Before anything is started or written; on the emulated CPU, the trial's caveat is the first thing said.
-        var cpu = Bench.Cluster.ClusterExperiment.RequireGuests();
-        if (cpu.Caveat is { } caveat)
-            AnsiConsole.WriteLine(caveat);
+        // Before the folder is made: without KVM, and without SNAPFN_CPU=soft chosen for a trial, nothing starts.
+        Bench.Cluster.ClusterExperiment.RequireGuests();
         var folder = output ?? Bench.Cluster.ClusterArguments.DefaultFolder(DateTime.Now);
         Directory.CreateDirectory(folder);
         var home = SnapfnHome.Default();

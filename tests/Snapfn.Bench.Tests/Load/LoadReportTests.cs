@@ -197,7 +197,7 @@ public sealed class LoadReportTests
     public void An_emulated_run_is_labelled_a_trial_first_in_every_output()
     {
         var kvm = Scripted();
-        var run = kvm with { Cpu = new ExperimentCpu(Vmm.CpuKind.Soft), Settings = kvm.Settings.On(new ExperimentCpu(Vmm.CpuKind.Soft)) };
+        var run = kvm with { Cpu = new ExperimentCpu(Vmm.CpuKind.Soft), Settings = kvm.Settings.ForCpu(new ExperimentCpu(Vmm.CpuKind.Soft)) };
         var report = new LoadReport(run, _machine);
         var caveat = run.Cpu.Caveat!;
         var folder = Directory.CreateTempSubdirectory("snapfn-load-trial-").FullName;

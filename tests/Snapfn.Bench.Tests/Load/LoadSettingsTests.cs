@@ -70,10 +70,10 @@ public sealed class LoadSettingsTests
     public void On_the_emulated_cpu_the_trial_runs_longer_levels_and_says_so_on_kvm_nothing_changes()
     {
         var quick = LoadSettings.For(quick: true);
-        Assert.Same(quick, quick.On(new ExperimentCpu(Vmm.CpuKind.Kvm)));
+        Assert.Same(quick, quick.ForCpu(new ExperimentCpu(Vmm.CpuKind.Kvm)));
         Assert.Equal(1, quick.TimeScale);
 
-        var trial = quick.On(new ExperimentCpu(Vmm.CpuKind.Soft));
+        var trial = quick.ForCpu(new ExperimentCpu(Vmm.CpuKind.Soft));
         Assert.Equal(LoadSettings.EmulatedTimeScale, trial.TimeScale);
         Assert.Equal(quick.Warmup * LoadSettings.EmulatedTimeScale, trial.Warmup);
         Assert.Equal(quick.Duration * LoadSettings.EmulatedTimeScale, trial.Duration);
@@ -81,7 +81,7 @@ public sealed class LoadSettingsTests
         Assert.Equal(quick.RequestTimeout * Vmm.VirtualCpu.SoftTimeoutScale, trial.RequestTimeout);
         Assert.Equal(quick.Levels, trial.Levels);
         // Scaled once: the settings of a trial are not scaled again.
-        Assert.Same(trial, trial.On(new ExperimentCpu(Vmm.CpuKind.Soft)));
+        Assert.Same(trial, trial.ForCpu(new ExperimentCpu(Vmm.CpuKind.Soft)));
     }
 
     [Fact]

@@ -184,27 +184,29 @@ public sealed class FrontDoor
     /// reached could take the request, never because the group chose the refusing worker again.</summary>
     private async Task<Sent> SendPreferringAsync(InvokeRequest request, string? worker, int attempt, CancellationToken cancel)
     {
-        var refused = new List<string>();
-        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, worker, request, attempt, refused, cancel).ConfigureAwait(false);
-        if (sent is null or { Kind: SentKind.NoResponders } || Refused(sent))
+        var refusers = new List<string>();
+        var sent = worker is null ? null : await SendAsync(ClusterWorker.OwnPrefix(worker) + request.Function, worker, request, attempt, refusers, cancel).ConfigureAwait(false);
+        if (sent is not null && sent.Kind != SentKind.NoResponders && !Refused(sent))
+            return Checked(sent, request);
+        // What to answer when every send is refused: a refusal a worker gave for itself (why it was busy), not the
+        // decline of a worker that had refused already.
+        var refusal = sent is not null && Refused(sent) ? sent : null;
+        for (var sends = 0; sends < MaxSendsAfterRefusal; sends++)
         {
-            // The refusal to answer when every send is refused: a worker's own (why it was busy), not a decline.
-            var refusal = sent is not null && Refused(sent) ? sent : null;
-            var sends = 0;
-            Sent next;
-            do
-            {
-                if (sent is not null && Refused(sent) && sent.Worker is { } refuser && !refused.Contains(refuser) && refused.Count < InvocationRequestWire.MaxRefusedBy)
-                    refused.Add(refuser);
-                var declining = refused.ToList();
-                next = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, null, request, attempt, refused, cancel).ConfigureAwait(false);
-                if (Refused(next) && (next.Worker is null || !declining.Contains(next.Worker)))
-                    refusal = next;
-                sent = next;
-            }
-            while (Refused(next) && ++sends < MaxSendsAfterRefusal);
-            sent = Refused(next) && refusal is not null ? refusal : next;
+            if (sent is not null && Refused(sent) && sent.Worker is { } refuser && !refusers.Contains(refuser) && refusers.Count < InvocationRequestWire.MaxRefusedBy)
+                refusers.Add(refuser);
+            sent = await SendAsync(ClusterNames.InvokeSubjectPrefix + request.Function, null, request, attempt, refusers, cancel).ConfigureAwait(false);
+            if (!Refused(sent))
+                return Checked(sent, request);
+            if (sent.Worker is null || !refusers.Contains(sent.Worker))
+                refusal = sent;
         }
+        return refusal ?? sent!;
+    }
+
+    /// <summary>The send, or the error a front door answers for a send that reached no worker or overran.</summary>
+    private Sent Checked(Sent sent, InvokeRequest request)
+    {
         if (sent.Kind == SentKind.NoResponders)
             throw new ClusterInvocationException(new ClassifiedError(ErrorCode.NoWorkers,
                 "no worker listens for invocations in this cluster: start one with `snapfn serve --nats URL`", ErrorRemedy.Retry), TimeSpan.FromSeconds(5));

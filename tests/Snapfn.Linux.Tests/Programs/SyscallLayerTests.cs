@@ -34,6 +34,12 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void File_modes_times_sync_users_and_proc_self(string linkage) => GuestProgram.RunChecks("fileattrs-" + linkage);
 
+    /// <summary>Issue 24: sendfile (Python's shutil.copyfile) and copy_file_range: whole files past one call's chunk,
+    /// offsets through the pointer or the descriptor, into a pipe, and Linux's refusals.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Sendfile_and_copy_file_range(string linkage) => GuestProgram.RunChecks("copies-" + linkage);
+
     /// <summary>Issue 24: pipe2, eventfd2, poll, ppoll, select, pselect6 and epoll, with readiness and timeouts.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]

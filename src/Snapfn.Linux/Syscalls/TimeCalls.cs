@@ -22,10 +22,11 @@ internal static class TimeCalls
 
     public static long ClockGetres(LinuxProcess p, in SyscallArgs a)
     {
-        if (Now(p, AsInt(a.A0)) < 0)
+        var clock = AsInt(a.A0);
+        if (CpuClocks.IsCpuClock(clock) ? !CpuClocks.Find(p, clock, forGettime: false, out _) : Now(p, clock) < 0)
             return -Errno.EINVAL;
         if (a.A1 != 0)
-            p.User.Write(a.A1, new Kernel.timespec { tv_sec = 0, tv_nsec = 1 });
+            p.User.Write(a.A1, new Kernel.timespec { tv_sec = 0, tv_nsec = CpuClocks.IsCpuClock(clock) ? CpuClocks.Resolution(clock) : 1 });
         return 0;
     }
 
@@ -58,19 +59,54 @@ internal static class TimeCalls
 
     /// <summary>clock_nanosleep: as nanosleep on the given clock, or until an absolute time with TIMER_ABSTIME. Its
     /// errors are negated errnos like every system call's (glibc's wrapper is what returns them positive: a positive
-    /// result here read as success, so a sleep a signal interrupted looked complete).</summary>
+    /// result here read as success, so a sleep a signal interrupted looked complete). As Linux: the clocks without a
+    /// sleep (MONOTONIC_RAW, the coarse ones, CLOCK_THREAD_CPUTIME_ID) are EOPNOTSUPP (glibc answers EINVAL itself for
+    /// CLOCK_THREAD_CPUTIME_ID), the caller's own thread clock EINVAL; a CPU clock waits for its CPU time.</summary>
     public static long ClockNanosleep(LinuxProcess p, in SyscallArgs a)
     {
         const ulong TIMER_ABSTIME = 1;
+        var clock = AsInt(a.A0);
+        if (Now(p, clock) is var now && now < 0 && !CpuClocks.IsCpuClock(clock))
+            return -Errno.EINVAL;
+        if (clock is CLOCK_THREAD_CPUTIME_ID or CLOCK_MONOTONIC_RAW or CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE || CpuClocks.IsFdClock(clock))
+            return -Errno.EOPNOTSUPP; // a file descriptor's clock (posix_clock) has no sleep either
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
             return -Errno.EINVAL;
-        var now = Now(p, AsInt(a.A0));
-        if (now < 0 || AsInt(a.A0) == CLOCK_THREAD_CPUTIME_ID)
-            return -Errno.EINVAL;
         var absolute = (a.A1 & TIMER_ABSTIME) != 0;
+        if (CpuClocks.IsCpuClock(clock))
+            return CpuSleep(p, clock, ns, absolute, absolute ? 0 : a.A3);
         if (absolute)
             ns -= now;
         return Sleep(p, ns, absolute ? 0 : a.A3);
+    }
+
+    /// <summary>A sleep until a CPU clock (the process's, or another thread's) has counted the time asked. The clock
+    /// moves only while another thread runs, so it waits as a retry with, as deadline, the earliest moment the time
+    /// could be reached (CPU time never runs faster than the wall clock), and looks again; with no other thread it
+    /// could never end, as on Linux (Waits.Block stops such a program unless a timer's signal can end the wait).</summary>
+    private static long CpuSleep(LinuxProcess p, int clock, long ns, bool absolute, ulong remainingAddress)
+    {
+        if (CpuClocks.IsCallersThreadClock(p, clock) || !CpuClocks.Find(p, clock, forGettime: false, out var thread))
+            return -Errno.EINVAL;
+        var caller = p.Threads.Current;
+        var target = absolute ? ns : caller.CallCpuTarget ?? Later(CpuClocks.Nanoseconds(p, thread), ns);
+        while (true)
+        {
+            var left = target - CpuClocks.Nanoseconds(p, thread);
+            if (left <= 0)
+                return 0;
+            caller.CallCpuTarget = target;
+            caller.CallDeadline = null; // each look waits anew for the CPU time still missing
+            var woken = Waits.Block(p, p.Threads.Multiple ? left : Waits.Forever, "sleeps on a CPU-time clock that no other thread can advance");
+            if (woken == 0)
+                continue;
+            if (woken == -Waits.ERESTARTSYS && remainingAddress != 0)
+            {
+                left = Math.Max(0, target - CpuClocks.Nanoseconds(p, thread));
+                p.User.Write(remainingAddress, new Kernel.timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 });
+            }
+            return woken == -Waits.ERESTARTSYS ? -Errno.EINTR : woken;
+        }
     }
 
     private static long Sleep(LinuxProcess p, long ns, ulong remainingAddress)
@@ -296,7 +332,7 @@ internal static class TimeCalls
     {
         CLOCK_REALTIME or CLOCK_REALTIME_COARSE or 8 /* CLOCK_REALTIME_ALARM */ => p.Clock.Realtime,
         CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME or 9 /* CLOCK_BOOTTIME_ALARM */ => p.Clock.Monotonic,
-        CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => CpuNanoseconds(p),
+        _ when CpuClocks.IsCpuClock(clock) => CpuClocks.Find(p, clock, forGettime: true, out var thread) ? CpuClocks.Nanoseconds(p, thread) : -Errno.EINVAL,
         _ => -Errno.EINVAL,
     };
 }

@@ -108,6 +108,16 @@ public sealed class GuestThread
     /// <see cref="WaitKind.Retry"/>, so that a relative timeout counts from the call's first attempt.</summary>
     public long? CallDeadline { get; set; }
 
+    /// <summary>The CPU time it used up to the moment it last took the vCPU (<see cref="ThreadScheduler.CpuNanoseconds"/>).</summary>
+    internal long CpuNs { get; set; }
+
+    /// <summary>The process's CPU time when it last took the vCPU.</summary>
+    internal long CpuSince { get; set; }
+
+    /// <summary>The CPU time a clock_nanosleep on a CPU clock waits for, kept while the call is served again after a
+    /// <see cref="WaitKind.Retry"/> (a relative sleep counts from its first attempt); cleared with <see cref="CallDeadline"/>.</summary>
+    internal long? CallCpuTarget { get; set; }
+
     /// <summary>The thread's exit status (exit's argument).</summary>
     public int ExitStatus { get; internal set; }
 

@@ -1,0 +1,171 @@
+/* clocks: the CPU-time clocks of threads and of the process (clock_getcpuclockid, pthread_getcpuclockid, their
+ * gettime, getres and nanosleep).
+ * Run as `/tests/clocks-static` (no arguments).
+ *
+ * The program holds no capability (capget says so), so these are an unprivileged Linux process's expectations:
+ * run as a user natively, it passes there too. Threads run on one vCPU in Snapfn and in parallel on Linux; the
+ * CPU-time checks hold either way. */
+#include "lt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Linux's encoding of CPU clock ids (glibc's MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK). */
+#define CPUCLOCK_PROF 0
+#define CPUCLOCK_SCHED 2
+#define PROCESS_CPUCLOCK(pid, which) ((clockid_t)((~(unsigned)(pid) << 3) | (which)))
+#define THREAD_CPUCLOCK(tid, which) PROCESS_CPUCLOCK(tid, (which) | 4)
+
+static int64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts = {0, 0};
+    if (clock_gettime(clock, &ts) != 0)
+        return -1;
+    return lt_ts_ns(&ts);
+}
+
+/* Burns CPU until `clock` has counted `ns` more (or 10 s of wall time have passed). */
+static void spin_on(clockid_t clock, int64_t ns)
+{
+    int64_t start = clock_ns(clock), wall = clock_ns(CLOCK_MONOTONIC);
+    while (clock_ns(clock) - start < ns && clock_ns(CLOCK_MONOTONIC) - wall < 10 * LT_NS_PER_SEC)
+        ;
+}
+
+/* --- CPU-time clocks of this thread and of the process ------------------------------------------------------------- */
+
+static void check_own_cpu_clocks(void)
+{
+    clockid_t mine = 0;
+    int e = pthread_getcpuclockid(pthread_self(), &mine);
+    long tid = syscall(SYS_gettid);
+    lt_check("pthread-getcpuclockid", e == 0 && mine != CLOCK_THREAD_CPUTIME_ID && mine == THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED),
+             "returned %d, clock %d (want %d)", e, (int)mine, (int)THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED));
+    int64_t t0 = clock_ns(mine), s0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    spin_on(mine, 20 * LT_MS);
+    int64_t t1 = clock_ns(mine), s1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    lt_check("thread-cpu-clock-counts", t0 >= 0 && t1 - t0 >= 20 * LT_MS && s1 - s0 >= 20 * LT_MS && s1 - s0 < 10 * LT_NS_PER_SEC,
+             "own clock %lld -> %lld, CLOCK_THREAD_CPUTIME_ID %lld -> %lld", (long long)t0, (long long)t1, (long long)s0,
+             (long long)s1);
+    int64_t self_clock = lt_raw_clock_ns(THREAD_CPUCLOCK(0, CPUCLOCK_SCHED));
+    lt_check("thread-cpu-clock-pid-0", self_clock >= t1, "tid 0 reads %lld, the thread's clock %lld before",
+             (long long)self_clock, (long long)t1);
+
+    typedef int (*gettime_fn)(clockid_t, struct timespec *);
+    gettime_fn vdso = (__extension__(gettime_fn) lt_vdso_sym("__vdso_clock_gettime"));
+    struct timespec ts = {0, 0};
+    int vr = vdso ? vdso(mine, &ts) : -1;
+    int64_t after = clock_ns(mine);
+    lt_check("vdso-thread-cpu-clock-falls-back", vr == 0 && lt_ts_ns(&ts) >= t1 && lt_ts_ns(&ts) <= after,
+             "returned %d, %lld (between %lld and %lld)", vr, (long long)lt_ts_ns(&ts), (long long)t1, (long long)after);
+
+    clockid_t process = 0;
+    e = clock_getcpuclockid(0, &process);
+    lt_check("clock-getcpuclockid-self", e == 0 && process == PROCESS_CPUCLOCK(0, CPUCLOCK_SCHED), "returned %d, clock %d", e,
+             (int)process);
+    int64_t p0 = clock_ns(process), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    spin_on(process, 10 * LT_MS);
+    int64_t p1 = clock_ns(process), c1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    lt_check("process-cpu-clock-counts", p0 >= 0 && p1 - p0 >= 10 * LT_MS && c1 - c0 >= 10 * LT_MS && c0 >= p0,
+             "clock %lld -> %lld, CLOCK_PROCESS_CPUTIME_ID %lld -> %lld", (long long)p0, (long long)p1, (long long)c0,
+             (long long)c1);
+    clockid_t by_pid = 0;
+    e = clock_getcpuclockid(getpid(), &by_pid);
+    lt_check("clock-getcpuclockid-getpid", e == 0 && clock_ns(by_pid) >= p1, "returned %d, clock %d", e, (int)by_pid);
+    e = clock_getcpuclockid(54321, &by_pid);
+    lt_check("clock-getcpuclockid-missing-esrch", e == ESRCH, "returned %d (%s)", e, lt_errname(e));
+
+    struct timespec ts2;
+    lt_sys_errno("cpu-clock-missing-thread-einval", syscall(SYS_clock_gettime, THREAD_CPUCLOCK(54321, CPUCLOCK_SCHED), &ts2),
+                 EINVAL);
+    lt_sys_errno("cpu-clock-bad-which-einval", syscall(SYS_clock_gettime, THREAD_CPUCLOCK(0, 3), &ts2), EINVAL);
+    lt_sys_errno("cpu-clock-missing-process-einval", syscall(SYS_clock_getres, PROCESS_CPUCLOCK(54321, CPUCLOCK_SCHED), &ts2),
+                 EINVAL);
+    memset(&ts2, 0xff, sizeof ts2);
+    long r = syscall(SYS_clock_getres, mine, &ts2);
+    lt_check("cpu-clock-getres-sched", r == 0 && ts2.tv_sec == 0 && ts2.tv_nsec == 1, "returned %ld, %lld.%09ld", r,
+             (long long)ts2.tv_sec, ts2.tv_nsec);
+    r = syscall(SYS_clock_getres, PROCESS_CPUCLOCK(0, CPUCLOCK_PROF), &ts2);
+    lt_check("cpu-clock-getres-prof-tick", r == 0 && ts2.tv_sec == 0 && ts2.tv_nsec >= LT_MS && ts2.tv_nsec <= 10 * LT_MS,
+             "returned %ld, %lld.%09ld", r, (long long)ts2.tv_sec, ts2.tv_nsec);
+
+    struct timespec ms = {0, LT_MS};
+    lt_sys_errno("clock-nanosleep-thread-cputime-eopnotsupp",
+                 syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &ms, NULL), EOPNOTSUPP);
+    e = clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &ms, NULL);
+    lt_check("clock-nanosleep-thread-cputime-glibc-einval", e == EINVAL, "returned %d (%s)", e, lt_errname(e));
+    e = clock_nanosleep(mine, 0, &ms, NULL);
+    lt_check("clock-nanosleep-own-thread-clock-einval", e == EINVAL, "returned %d (%s)", e, lt_errname(e));
+    lt_sys_errno("clock-nanosleep-monotonic-coarse-eopnotsupp",
+                 syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_COARSE, 0, &ms, NULL), EOPNOTSUPP);
+    lt_sys_errno("clock-nanosleep-missing-thread-einval",
+                 syscall(SYS_clock_nanosleep, THREAD_CPUCLOCK(54321, CPUCLOCK_SCHED), 0, &ms, NULL), EINVAL);
+}
+
+/* --- the CPU clock of another thread ------------------------------------------------------------------------------ */
+
+static atomic_long worker_tid;
+static atomic_int worker_stop;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    atomic_store(&worker_tid, syscall(SYS_gettid));
+    int64_t wall = clock_ns(CLOCK_MONOTONIC);
+    while (!atomic_load(&worker_stop) && clock_ns(CLOCK_MONOTONIC) - wall < 20 * LT_NS_PER_SEC)
+        ;
+    return NULL;
+}
+
+static void check_other_thread_clock(void)
+{
+    pthread_t t;
+    if (!lt_check("spinner-created", pthread_create(&t, NULL, spinner, NULL) == 0, "pthread_create failed"))
+        return;
+    while (atomic_load(&worker_tid) == 0)
+        sched_yield();
+    long tid = atomic_load(&worker_tid);
+    clockid_t theirs = 0;
+    int e = pthread_getcpuclockid(t, &theirs);
+    lt_check("pthread-getcpuclockid-other", e == 0 && theirs == THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), "returned %d, clock %d", e,
+             (int)theirs);
+
+    int64_t w0 = clock_ns(theirs), m0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), p0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    struct timespec rel = {0, 30 * LT_MS};
+    e = clock_nanosleep(theirs, 0, &rel, NULL);
+    int64_t w1 = clock_ns(theirs), m1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    lt_check("clock-nanosleep-other-thread-relative", e == 0 && w0 >= 0 && w1 - w0 >= 30 * LT_MS,
+             "returned %d (%s), its clock %lld -> %lld", e, lt_errname(e), (long long)w0, (long long)w1);
+    /* The sleeping thread was not charged with the time the other one ran. */
+    lt_check("thread-cpu-clock-is-per-thread", m1 - m0 < w1 - w0, "mine grew %lld ns while theirs grew %lld ns",
+             (long long)(m1 - m0), (long long)(w1 - w0));
+    struct timespec target = {(w1 + 20 * LT_MS) / LT_NS_PER_SEC, (w1 + 20 * LT_MS) % LT_NS_PER_SEC};
+    e = clock_nanosleep(theirs, TIMER_ABSTIME, &target, NULL);
+    int64_t w2 = clock_ns(theirs), p1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    lt_check("clock-nanosleep-other-thread-absolute", e == 0 && w2 >= lt_ts_ns(&target), "returned %d (%s), clock %lld, target %lld",
+             e, lt_errname(e), (long long)w2, (long long)lt_ts_ns(&target));
+    lt_check("process-cpu-clock-sums-threads", p1 - p0 >= w2 - w0, "process grew %lld ns, the spinner %lld ns",
+             (long long)(p1 - p0), (long long)(w2 - w0));
+
+    atomic_store(&worker_stop, 1);
+    pthread_join(t, NULL);
+    struct timespec ts;
+    lt_sys_errno("cpu-clock-of-exited-thread-einval", syscall(SYS_clock_gettime, theirs, &ts), EINVAL);
+}
+
+int main(void)
+{
+    lt_init();
+    check_own_cpu_clocks();
+    check_other_thread_clock();
+    return lt_finish();
+}

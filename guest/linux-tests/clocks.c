@@ -1,5 +1,5 @@
-/* clocks: the CPU-time clocks of threads and of the process (clock_getcpuclockid, pthread_getcpuclockid, their
- * gettime, getres and nanosleep).
+/* clocks: setting the time (refused: no CAP_SYS_TIME), the NTP query, the CPU-time clocks of threads and of the
+ * process (clock_getcpuclockid, pthread_getcpuclockid, their gettime, getres and nanosleep).
  * Run as `/tests/clocks-static` (no arguments).
  *
  * The program holds no capability (capget says so), so these are an unprivileged Linux process's expectations:
@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,54 @@ static void spin_on(clockid_t clock, int64_t ns)
     int64_t start = clock_ns(clock), wall = clock_ns(CLOCK_MONOTONIC);
     while (clock_ns(clock) - start < ns && clock_ns(CLOCK_MONOTONIC) - wall < 10 * LT_NS_PER_SEC)
         ;
+}
+
+/* --- setting the time -------------------------------------------------------------------------------------------- */
+
+static void check_set_time(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    lt_sys_errno("clock-settime-realtime-eperm", syscall(SYS_clock_settime, CLOCK_REALTIME, &now), EPERM);
+    lt_sys_errno("clock-settime-glibc-eperm", clock_settime(CLOCK_REALTIME, &now), EPERM);
+    lt_sys_errno("clock-settime-monotonic-einval", syscall(SYS_clock_settime, CLOCK_MONOTONIC, &now), EINVAL);
+    lt_sys_errno("clock-settime-process-cputime-einval", syscall(SYS_clock_settime, CLOCK_PROCESS_CPUTIME_ID, &now), EINVAL);
+    lt_sys_errno("clock-settime-bad-clock-einval", syscall(SYS_clock_settime, 12345, &now), EINVAL);
+    struct timespec bad = {now.tv_sec, 1000000000};
+    lt_sys_errno("clock-settime-bad-nsec-einval", syscall(SYS_clock_settime, CLOCK_REALTIME, &bad), EINVAL);
+    lt_sys_errno("clock-settime-efault", syscall(SYS_clock_settime, CLOCK_REALTIME, (void *)8), EFAULT);
+    lt_sys_errno("clock-settime-cpu-clock-eperm", syscall(SYS_clock_settime, PROCESS_CPUCLOCK(0, CPUCLOCK_SCHED), &now),
+                 EPERM);
+    lt_sys_errno("clock-settime-missing-thread-einval",
+                 syscall(SYS_clock_settime, THREAD_CPUCLOCK(54321, CPUCLOCK_SCHED), &now), EINVAL);
+
+    struct timeval tv = {now.tv_sec, 0};
+    lt_sys_errno("settimeofday-eperm", syscall(SYS_settimeofday, &tv, NULL), EPERM);
+    lt_sys_errno("settimeofday-null-eperm", syscall(SYS_settimeofday, NULL, NULL), EPERM);
+    struct timeval bad_tv = {now.tv_sec, 1000001};
+    lt_sys_errno("settimeofday-bad-usec-einval", syscall(SYS_settimeofday, &bad_tv, NULL), EINVAL);
+    lt_sys_errno("settimeofday-efault", syscall(SYS_settimeofday, (void *)8, NULL), EFAULT);
+
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    int64_t before = clock_ns(CLOCK_REALTIME) / LT_NS_PER_SEC;
+    long r = syscall(SYS_adjtimex, &tx);
+    int64_t after = clock_ns(CLOCK_REALTIME) / LT_NS_PER_SEC;
+    lt_check("adjtimex-read", (r == TIME_OK || r == TIME_ERROR) && tx.tick > 0 && tx.time.tv_sec >= before &&
+                                  tx.time.tv_sec <= after && tx.maxerror >= 0 && tx.precision > 0,
+             "returned %ld (%s), tick %ld, time %ld (%lld..%lld), maxerror %ld, precision %ld", r, lt_errname(errno),
+             tx.tick, (long)tx.time.tv_sec, (long long)before, (long long)after, tx.maxerror, tx.precision);
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_OFFSET_SS_READ;
+    lt_sys_ok("adjtimex-offset-ss-read", syscall(SYS_adjtimex, &tx));
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_FREQUENCY;
+    lt_sys_errno("adjtimex-set-frequency-eperm", syscall(SYS_adjtimex, &tx), EPERM);
+    lt_sys_errno("adjtimex-efault", syscall(SYS_adjtimex, (void *)8), EFAULT);
+    memset(&tx, 0, sizeof tx);
+    lt_sys_ok("clock-adjtime-realtime-read", syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
+    lt_sys_errno("clock-adjtime-monotonic-eopnotsupp", syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, &tx), EOPNOTSUPP);
+    lt_sys_errno("clock-adjtime-bad-clock-einval", syscall(SYS_clock_adjtime, 12345, &tx), EINVAL);
 }
 
 /* --- CPU-time clocks of this thread and of the process ------------------------------------------------------------- */
@@ -165,6 +214,7 @@ static void check_other_thread_clock(void)
 int main(void)
 {
     lt_init();
+    check_set_time();
     check_own_cpu_clocks();
     check_other_thread_clock();
     return lt_finish();

@@ -30,6 +30,98 @@ internal static class TimeCalls
         return 0;
     }
 
+    /// <summary>clock_settime: the program has no CAP_SYS_TIME (capget says so), so setting CLOCK_REALTIME or a CPU
+    /// clock is EPERM once the arguments are valid; a clock Linux cannot set at all (MONOTONIC, BOOTTIME, the coarse
+    /// and alarm clocks, CLOCK_PROCESS/THREAD_CPUTIME_ID) is EINVAL, as is a file descriptor's clock (no PTP devices).</summary>
+    public static long ClockSettime(LinuxProcess p, in SyscallArgs a)
+    {
+        var clock = AsInt(a.A0);
+        var cpu = CpuClocks.IsCpuClock(clock) && clock < 0;
+        if (clock != CLOCK_REALTIME && !cpu && !CpuClocks.IsFdClock(clock))
+            return -Errno.EINVAL;
+        var value = p.User.Read<Kernel.timespec>(a.A1);
+        if (CpuClocks.IsFdClock(clock) || (cpu && !CpuClocks.Find(p, clock, forGettime: false, out _)))
+            return -Errno.EINVAL;
+        return cpu || IsSettableTime(value) ? -Errno.EPERM : -Errno.EINVAL;
+    }
+
+    /// <summary>settimeofday: EFAULT and EINVAL for its arguments as Linux checks them (it takes tv_usec = 10^6 before
+    /// its own range check refuses it), then EPERM: no CAP_SYS_TIME, even with both pointers NULL.</summary>
+    public static long Settimeofday(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 != 0)
+        {
+            var tv = p.User.Read<Kernel.timeval>(a.A0);
+            if (tv.tv_usec is < 0 or > 1_000_000 || !IsSettableTime(new Kernel.timespec { tv_sec = tv.tv_sec, tv_nsec = tv.tv_usec * 1000 }))
+                return -Errno.EINVAL;
+        }
+        if (a.A1 != 0)
+            _ = p.User.Read<ulong>(a.A1); // struct timezone: two ints
+        return -Errno.EPERM;
+    }
+
+    /// <summary>Linux's timespec64_valid_settod: a valid timespec no later than the year 2232 (KTIME_SEC_MAX less 30 years of uptime).</summary>
+    private static bool IsSettableTime(in Kernel.timespec t) =>
+        t.tv_sec is >= 0 and < 9_223_372_036L - 30L * 365 * 86400 && t.tv_nsec is >= 0 and < 1_000_000_000;
+
+    /// <summary>adjtimex: <see cref="Adjust"/> on CLOCK_REALTIME.</summary>
+    public static long Adjtimex(LinuxProcess p, in SyscallArgs a) => Adjust(p, a.A0);
+
+    /// <summary>clock_adjtime: CLOCK_REALTIME as adjtimex; every other clock Linux knows has no adjustment
+    /// (EOPNOTSUPP), an unknown one is EINVAL.</summary>
+    public static long ClockAdjtime(LinuxProcess p, in SyscallArgs a)
+    {
+        var clock = AsInt(a.A0);
+        if (clock == CLOCK_REALTIME)
+            return Adjust(p, a.A1);
+        _ = p.User.Readable(a.A1, TimexSize);
+        if (CpuClocks.IsFdClock(clock))
+            return -Errno.EINVAL;
+        return CpuClocks.IsCpuClock(clock) || Now(p, clock) >= 0 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+    }
+
+    /// <summary>sizeof(struct timex) on x86-64.</summary>
+    private const int TimexSize = 208;
+
+    /// <summary>
+    /// The NTP query and adjustment of struct timex. Without CAP_SYS_TIME a program may only read: modes 0 (or
+    /// ADJ_OFFSET_SS_READ); any other mode is EPERM. The state read is that of a clock no NTP daemon disciplines, as
+    /// a Linux that never ran one reports: STA_UNSYNC, maximum errors, no frequency offset, HZ ticks; the result is
+    /// TIME_ERROR (the clock is not synchronised). Mode bits Linux rejects outright are EINVAL first, as there.
+    /// </summary>
+    private static long Adjust(LinuxProcess p, ulong address)
+    {
+        const uint ADJ_ADJTIME = 0x8000, ADJ_OFFSET_SINGLESHOT = 0x0001, ADJ_OFFSET_READONLY = 0x2000;
+        const int STA_UNSYNC = 0x40, TIME_ERROR = 5;
+        const long NTP_PHASE_LIMIT = 16_000_000, MaxFreqScaledPpm = 500L << 16, TickUs = 10_000;
+        var buffer = p.User.Readable(address, TimexSize);
+        var modes = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer);
+        if ((modes & ADJ_ADJTIME) != 0)
+        {
+            if ((modes & ADJ_OFFSET_SINGLESHOT) == 0)
+                return -Errno.EINVAL;
+            if ((modes & ADJ_OFFSET_READONLY) == 0)
+                return -Errno.EPERM;
+        }
+        else if (modes != 0)
+        {
+            return -Errno.EPERM;
+        }
+        var timex = p.User.Writable(address, TimexSize);
+        var now = p.Clock.Realtime;
+        static void Put(Span<byte> timex, int offset, long value) => System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(timex[offset..], value);
+        timex[8..].Clear(); // every field after modes (offset, freq, PPS counters, tai) is zero but those below
+        Put(timex, 24, NTP_PHASE_LIMIT);          // maxerror, µs
+        Put(timex, 32, NTP_PHASE_LIMIT);          // esterror, µs
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(timex[40..], STA_UNSYNC);
+        Put(timex, 48, 2);                        // constant: Linux's initial time constant
+        Put(timex, 56, 1);                        // precision, µs
+        Put(timex, 64, MaxFreqScaledPpm);         // tolerance
+        Put(timex, 72, now / 1_000_000_000);      // time.tv_sec
+        Put(timex, 80, now % 1_000_000_000 / 1000); // time.tv_usec (no STA_NANO)
+        Put(timex, 88, TickUs);                   // tick
+        return TIME_ERROR;
+    }
     public static long Gettimeofday(LinuxProcess p, in SyscallArgs a)
     {
         var ns = p.Clock.Realtime;

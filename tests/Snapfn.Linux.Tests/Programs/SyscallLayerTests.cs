@@ -29,7 +29,8 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
 
-    /// <summary>Issue 24: the CPU-time clocks of threads and the process (gettime, getres, nanosleep on another thread's clock).</summary>
+    /// <summary>Issue 24: clock_settime, settimeofday and adjtimex without CAP_SYS_TIME; the CPU-time clocks of threads and
+    /// the process (gettime, getres, nanosleep on another thread's clock).</summary>
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Clocks_and_cpu_time(string linkage) => GuestProgram.RunChecks("clocks-" + linkage);

@@ -1,5 +1,5 @@
 /* clocks: setting the time (refused: no CAP_SYS_TIME), the NTP query, the CPU-time clocks of threads and of the
- * process (clock_getcpuclockid, pthread_getcpuclockid, their gettime, getres and nanosleep).
+ * process (clock_getcpuclockid, pthread_getcpuclockid, their gettime, getres and nanosleep), and nice values (getpriority, setpriority).
  * Run as `/tests/clocks-static` (no arguments).
  *
  * The program holds no capability (capget says so), so these are an unprivileged Linux process's expectations:
@@ -211,11 +211,72 @@ static void check_other_thread_clock(void)
     lt_sys_errno("cpu-clock-of-exited-thread-einval", syscall(SYS_clock_gettime, theirs, &ts), EINVAL);
 }
 
+/* --- nice values ------------------------------------------------------------------------------------------------------ */
+
+static atomic_int nice_step;
+static atomic_long nice_tid;
+static atomic_int nice_inherited = 99;
+
+static void *nice_thread(void *arg)
+{
+    (void)arg;
+    errno = 0;
+    atomic_store(&nice_inherited, getpriority(PRIO_PROCESS, 0));
+    setpriority(PRIO_PROCESS, 0, 10);
+    atomic_store(&nice_tid, syscall(SYS_gettid));
+    while (atomic_load(&nice_step) == 0)
+        sched_yield();
+    return NULL;
+}
+
+/* Left for last: a nice value cannot be lowered again. */
+static void check_nice(void)
+{
+    long raw = syscall(SYS_getpriority, PRIO_PROCESS, 0);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    lt_check("getpriority-starts-at-0", raw == 20 && nice == 0 && errno == 0, "raw %ld (20 - nice), glibc %d (%s)", raw, nice,
+             lt_errname(errno));
+    struct rlimit rl;
+    lt_check("rlimit-nice-0", getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_cur == 0, "cur %llu", (unsigned long long)rl.rlim_cur);
+    lt_sys_ok("setpriority-raise-nice", setpriority(PRIO_PROCESS, 0, 5));
+    lt_check("getpriority-reads-it", getpriority(PRIO_PROCESS, getpid()) == 5, "nice %d", getpriority(PRIO_PROCESS, getpid()));
+    lt_sys_errno("setpriority-lower-nice-eacces", setpriority(PRIO_PROCESS, 0, 2), EACCES);
+    lt_check("setpriority-eacces-kept-it", getpriority(PRIO_PROCESS, 0) == 5, "nice %d", getpriority(PRIO_PROCESS, 0));
+    lt_sys_ok("setpriority-same-nice", setpriority(PRIO_PROCESS, 0, 5));
+
+    pthread_t t;
+    if (lt_check("nice-thread-created", pthread_create(&t, NULL, nice_thread, NULL) == 0, "pthread_create failed")) {
+        while (atomic_load(&nice_tid) == 0)
+            sched_yield();
+        long tid = atomic_load(&nice_tid);
+        lt_check("nice-inherited-by-thread", atomic_load(&nice_inherited) == 5, "the new thread read %d",
+                 atomic_load(&nice_inherited));
+        lt_check("nice-per-thread", getpriority(PRIO_PROCESS, (id_t)tid) == 10 && getpriority(PRIO_PROCESS, 0) == 5,
+                 "thread %d, main %d", getpriority(PRIO_PROCESS, (id_t)tid), getpriority(PRIO_PROCESS, 0));
+        /* The process's group is the process in Snapfn; natively, run the program under setsid for the same. */
+        lt_check("getpriority-pgrp-highest", getpriority(PRIO_PGRP, 0) == 5, "nice %d", getpriority(PRIO_PGRP, 0));
+        lt_sys_errno("setpriority-other-thread-lower-eacces", setpriority(PRIO_PROCESS, (id_t)tid, 3), EACCES);
+        lt_sys_ok("setpriority-other-thread", setpriority(PRIO_PROCESS, (id_t)tid, 12));
+        lt_check("setpriority-other-thread-read", getpriority(PRIO_PROCESS, (id_t)tid) == 12, "nice %d",
+                 getpriority(PRIO_PROCESS, (id_t)tid));
+        atomic_store(&nice_step, 1);
+        pthread_join(t, NULL);
+    }
+
+    lt_sys_errno("getpriority-missing-esrch", getpriority(PRIO_PROCESS, 54321), ESRCH);
+    lt_sys_errno("getpriority-bad-which-einval", syscall(SYS_getpriority, 7, 0), EINVAL);
+    lt_sys_errno("setpriority-missing-user-esrch", setpriority(PRIO_USER, 12345, 19), ESRCH);
+    lt_sys_ok("setpriority-clamped", setpriority(PRIO_PROCESS, 0, 100));
+    lt_check("setpriority-clamped-to-19", getpriority(PRIO_PROCESS, 0) == 19, "nice %d", getpriority(PRIO_PROCESS, 0));
+}
+
 int main(void)
 {
     lt_init();
     check_set_time();
     check_own_cpu_clocks();
     check_other_thread_clock();
+    check_nice();
     return lt_finish();
 }

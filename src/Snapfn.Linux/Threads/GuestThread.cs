@@ -118,6 +118,12 @@ public sealed class GuestThread
     /// <see cref="WaitKind.Retry"/> (a relative sleep counts from its first attempt); cleared with <see cref="CallDeadline"/>.</summary>
     internal long? CallCpuTarget { get; set; }
 
+    public const int MinNice = -20, MaxNice = 19;
+
+    /// <summary>Its nice value (setpriority), inherited by the threads it creates. Kept and reported only: the
+    /// scheduler gives every thread the same time slice.</summary>
+    public int Nice { get; set; }
+
     /// <summary>The thread's exit status (exit's argument).</summary>
     public int ExitStatus { get; internal set; }
 

@@ -30,10 +30,10 @@ public sealed class SyscallLayerTests
     public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
 
     /// <summary>Issue 24: clock_settime, settimeofday and adjtimex without CAP_SYS_TIME; the CPU-time clocks of threads and
-    /// the process (gettime, getres, nanosleep on another thread's clock).</summary>
+    /// the process (gettime, getres, nanosleep on another thread's clock); nice values per thread.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]
-    public void Clocks_and_cpu_time(string linkage) => GuestProgram.RunChecks("clocks-" + linkage);
+    public void Clocks_cpu_time_and_nice(string linkage) => GuestProgram.RunChecks("clocks-" + linkage);
 
     /// <summary>Issue 24: chmod, utimensat and the fsync family on /tmp, getpwuid(0), /proc/self/fd, status and maps.</summary>
     [Theory]

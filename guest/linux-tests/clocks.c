@@ -205,6 +205,14 @@ static void check_other_thread_clock(void)
     lt_check("process-cpu-clock-sums-threads", p1 - p0 >= w2 - w0, "process grew %lld ns, the spinner %lld ns",
              (long long)(p1 - p0), (long long)(w2 - w0));
 
+    struct rusage self, thread;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_THREAD, &thread);
+    int64_t self_us = (int64_t)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1000000 + self.ru_utime.tv_usec + self.ru_stime.tv_usec;
+    int64_t thread_us = (int64_t)(thread.ru_utime.tv_sec + thread.ru_stime.tv_sec) * 1000000 + thread.ru_utime.tv_usec + thread.ru_stime.tv_usec;
+    lt_check("getrusage-thread-is-the-callers", self_us - thread_us >= (w2 - w0) / 2000, "RUSAGE_SELF %lld us, RUSAGE_THREAD %lld us, the spinner used %lld us",
+             (long long)self_us, (long long)thread_us, (long long)((w2 - w0) / 1000));
+
     atomic_store(&worker_stop, 1);
     pthread_join(t, NULL);
     struct timespec ts;

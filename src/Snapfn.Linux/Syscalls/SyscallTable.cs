@@ -159,7 +159,7 @@ public static class SyscallTable
         [95] = Supported("umask", FileCalls.Umask),
         [96] = Supported("gettimeofday", TimeCalls.Gettimeofday),
         [97] = Supported("getrlimit", ProcessCalls.Getrlimit),
-        [98] = Partial("getrusage", TimeCalls.Getrusage, "CPU time is time in the VM less time waiting in calls, all user time; ru_maxrss is what is mapped; other counters 0"),
+        [98] = Partial("getrusage", TimeCalls.Getrusage, "CPU time is time in the VM less time waiting in calls (RUSAGE_THREAD: while the thread held the vCPU), all user time; ru_maxrss is what is mapped; other counters 0"),
         [99] = Supported("sysinfo", ProcessCalls.Sysinfo),
         [100] = Partial("times", TimeCalls.Times, "as getrusage; no children"),
         [101] = Denied("ptrace", Errno.EPERM, "no tracing"),

@@ -219,8 +219,8 @@ internal static class TimeCalls
     /// polls, timers), all of it counted as user time.</summary>
     internal static long CpuNanoseconds(LinuxProcess p) => Math.Max(0, (long)(p.Uptime.TotalMilliseconds * 1_000_000) - p.WaitedNs);
 
-    /// <summary>getrusage: RUSAGE_SELF and RUSAGE_THREAD are the program's CPU time (all user time) and, as its
-    /// maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>
+    /// <summary>getrusage: RUSAGE_SELF is the program's CPU time, RUSAGE_THREAD the calling thread's (all user time),
+    /// and, as the maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>
     public static long Getrusage(LinuxProcess p, in SyscallArgs a)
     {
         const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
@@ -231,7 +231,7 @@ internal static class TimeCalls
         rusage.Clear();
         if (who == RUSAGE_CHILDREN)
             return 0;
-        var us = CpuNanoseconds(p) / 1000;
+        var us = (who == RUSAGE_THREAD ? p.Threads.CpuNanoseconds(p.Threads.Current) : CpuNanoseconds(p)) / 1000;
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage, us / 1_000_000);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage[8..], us % 1_000_000);
         var mapped = p.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length);

@@ -280,6 +280,7 @@ public sealed class ProcessState
         StreamFile when file.GuestPath == "/dev/stdout" => new Description(DescriptionKind.StandardOutput, file.GuestPath, file.StatusFlags, 0),
         StreamFile => new Description(DescriptionKind.StandardError, file.GuestPath, file.StatusFlags, 0),
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
+        HostFile { IsMemfd: true } => throw new SnapshotStateException($"held a memfd ({file.GuestPath}), which has no name to be reopened by"),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
             host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),

@@ -51,6 +51,18 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Shared_file_mappings_write_through(string linkage) => GuestProgram.RunChecks("mapshared-" + linkage);
 
+    /// <summary>Issue 24: memfd_create (an unnamed /tmp file: its /proc/self/fd link, MAP_SHARED, EINVAL and EFAULT cases),
+    /// file seals, and the /tmp quota bounding it (8 MiB here).</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Memfds_and_seals(string linkage)
+    {
+        var output = GuestProgram.Run("/tests/memfd-" + linkage, ["8"], tmpQuota: new Snapfn.Linux.Files.TmpQuota(8L << 20, 100));
+        Assert.True(output.Exit.Status == 0 && !output.Stdout.Contains("FAIL", StringComparison.Ordinal), $"memfd-{linkage} failed:\n{output}");
+        Assert.Contains("ok memfd-bounded-by-tmp-quota", output.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ok tmpfs-file-has-seal-seal", output.Stdout, StringComparison.Ordinal); // /tmp is tmpfs here
+    }
+
     /// <summary>Issue 24: socketpair(AF_UNIX) streams, datagrams and seqpackets, send/recv and their flags, shutdown, a
     /// closed peer, socket options and names, poll and epoll readiness.</summary>
     [Theory]

@@ -341,7 +341,7 @@ public sealed class ProcessState
                 if (file is not HostFile { Space: { } space, HostFd: { } fd })
                     throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be opened for writing now ({(file is null ? Errno.Name(errno) : "not a file of a writable mount")})");
                 space.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
-                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!);
+                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!, (m.Protection & Protection.Write) != 0);
                 if (added == -Errno.ENOMEM)
                     throw new ProcessRestoreException($"the program's MAP_SHARED mappings are larger than ProcessOptions.SharedFileMappingLimit " +
                         $"({p.Options.SharedFileMappingLimit} bytes): raise it to what the snapshot was taken with");

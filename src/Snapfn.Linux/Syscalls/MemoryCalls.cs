@@ -130,6 +130,9 @@ internal static class MemoryCalls
             return -Errno.EINVAL;
         if (!p.Space.InProgramRange(range))
             return start < ProcessGuest.ProgramBase ? -Errno.EACCES : -Errno.ENOMEM;
+        // A read-only MAP_SHARED mapping made writable starts writing back (its shadow counts against the limit).
+        if ((prot & PROT_WRITE) != 0 && p.Mappings.Shared?.MakeWritable(range.Start, range.Length) is < 0 and var refused)
+            return refused;
         return p.Space.Protect(range, (Protection)(prot & 7)) ? 0 : -Errno.ENOMEM;
     }
 

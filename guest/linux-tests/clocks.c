@@ -156,6 +156,9 @@ static void check_own_cpu_clocks(void)
     lt_check("clock-nanosleep-own-thread-clock-einval", e == EINVAL, "returned %d (%s)", e, lt_errname(e));
     lt_sys_errno("clock-nanosleep-monotonic-coarse-eopnotsupp",
                  syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_COARSE, 0, &ms, NULL), EOPNOTSUPP);
+    clockid_t fd_clock = (clockid_t)((~3u << 3) | 3); /* the clock of file descriptor 3 (a PTP device's, on Linux) */
+    lt_sys_errno("clock-nanosleep-fd-clock-eopnotsupp", syscall(SYS_clock_nanosleep, fd_clock, 0, &ms, NULL), EOPNOTSUPP);
+    lt_sys_errno("clock-gettime-fd-clock-einval", syscall(SYS_clock_gettime, fd_clock, &ts2), EINVAL);
     lt_sys_errno("clock-nanosleep-missing-thread-einval",
                  syscall(SYS_clock_nanosleep, THREAD_CPUCLOCK(54321, CPUCLOCK_SCHED), 0, &ms, NULL), EINVAL);
 }

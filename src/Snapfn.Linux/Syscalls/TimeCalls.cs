@@ -122,6 +122,7 @@ internal static class TimeCalls
         Put(timex, 88, TickUs);                   // tick
         return TIME_ERROR;
     }
+
     public static long Gettimeofday(LinuxProcess p, in SyscallArgs a)
     {
         var ns = p.Clock.Realtime;
@@ -158,10 +159,11 @@ internal static class TimeCalls
     {
         const ulong TIMER_ABSTIME = 1;
         var clock = AsInt(a.A0);
+        // A file descriptor's clock (posix_clock) has no sleep either, whichever descriptor it names.
+        if (clock is CLOCK_THREAD_CPUTIME_ID or CLOCK_MONOTONIC_RAW or CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE || CpuClocks.IsFdClock(clock))
+            return -Errno.EOPNOTSUPP;
         if (Now(p, clock) is var now && now < 0 && !CpuClocks.IsCpuClock(clock))
             return -Errno.EINVAL;
-        if (clock is CLOCK_THREAD_CPUTIME_ID or CLOCK_MONOTONIC_RAW or CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE || CpuClocks.IsFdClock(clock))
-            return -Errno.EOPNOTSUPP; // a file descriptor's clock (posix_clock) has no sleep either
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
             return -Errno.EINVAL;
         var absolute = (a.A1 & TIMER_ABSTIME) != 0;

@@ -52,6 +52,9 @@ internal sealed class FileSeals
     public int CheckSharedMap(bool writable) =>
         (Value & F_SEAL_WRITE) != 0 || (writable && (Value & F_SEAL_FUTURE_WRITE) != 0) ? -Errno.EPERM : 0;
 
+    /// <summary>Whether a seal limits truncation (so that an ftruncate need not look at the file's size otherwise).</summary>
+    public bool LimitsSize => (Value & (F_SEAL_SHRINK | F_SEAL_GROW)) != 0;
+
     /// <summary>Whether any seal limits writes or sizes (so that a write need not look at the file's size otherwise).</summary>
     public bool LimitsWrites => (Value & (F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0;
 }

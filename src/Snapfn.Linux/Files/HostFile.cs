@@ -135,7 +135,7 @@ public sealed unsafe class HostFile : OpenFile
     {
         if (_space is null)
             return (int)Result(Libc.ftruncate(_fd, length));
-        if (Seals is { } seals && length >= 0)
+        if (Seals is { LimitsSize: true } seals && length >= 0)
         {
             var size = Size();
             if (size < 0)

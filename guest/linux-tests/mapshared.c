@@ -112,12 +112,40 @@ static void check_truncate_append_dontneed(void)
     close(fd);
 }
 
+/* test_mmap's LargeMmapTests: a read-only shared mapping of a large sparse file (128 MiB, above the 64 MiB Snapfn
+ * allows writable shared mappings) reads the file and follows its writes; a read-only one made writable writes back. */
+static void check_large_read_only(void)
+{
+    const size_t size = 128UL << 20;
+    int fd = make("/tmp/mapshared-d", 0);
+    pwrite(fd, "tail", 4, (off_t)size - 4);
+    char *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (!lt_check("large-read-only-shared-mmap", map != MAP_FAILED, "mmap of 128 MiB: %s", lt_errname(errno))) {
+        close(fd);
+        return;
+    }
+    lt_check("large-read-only-reads-file", memcmp(map + size - 4, "tail", 4) == 0 && map[0] == 'a' && map[size / 2] == 0, "ends \"%.4s\"", map + size - 4);
+    pwrite(fd, "head", 4, 0);
+    lt_check("large-read-only-follows-writes", memcmp(map, "head", 4) == 0, "starts \"%.4s\"", map);
+    munmap(map, size);
+
+    map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    lt_sys_ok("read-only-shared-mprotect-writable", mprotect(map, PAGE, PROT_READ | PROT_WRITE));
+    memcpy(map + 8, "made-writable", 13);
+    msync(map, PAGE, MS_SYNC);
+    lt_check("made-writable-writes-back", bytes_at(fd, 8, "made-writable"), "the file does not have the store");
+    munmap(map, PAGE);
+    close(fd);
+}
+
 int main(void)
 {
     lt_init();
     check_write_through();
     check_two_mappings();
     check_truncate_append_dontneed();
+    check_large_read_only();
+    unlink("/tmp/mapshared-d");
     unlink("/tmp/mapshared-a");
     unlink("/tmp/mapshared-b");
     unlink("/tmp/mapshared-c");

@@ -60,7 +60,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _stderrTail = new OutputTail(options.StandardError);
         Clock = new HostGuestClock(this);
         Pipes = new PipeBuffers(options.PipeBufferLimit);
-        Threads = new ThreadScheduler(options.MaxThreads, Pid, Signals.Thread);
+        Threads = new ThreadScheduler(options.MaxThreads, Pid, Signals.Thread, () => TimeCalls.CpuNanoseconds(this));
         _fpuOwner = Threads.Current;
     }
 
@@ -386,6 +386,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             return Reschedule(ref regs);
         }
         thread.CallDeadline = null;
+        thread.CallCpuTarget = null;
         Threads.Progress();
         if (_registersChanged)
             regs = _registers;
@@ -496,6 +497,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
             return null;
         }
         thread.CallDeadline = null;
+        thread.CallCpuTarget = null;
         Threads.Progress();
         SwitchTo(thread, ref regs);
         if (_registersChanged)

@@ -23,10 +23,11 @@ namespace Snapfn.Linux;
 /// both ends), an end of a socket pair (its peer by description), an eventfd, an epoll instance (its registrations by
 /// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path),
 /// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
+/// Since version 4 a thread has its nice value (setpriority).
 /// </summary>
 public sealed class ProcessState
 {
-    private const int Version = 3;
+    private const int Version = 4;
     private const int FirstVersion = 1;
 
     /// <summary>Threads a state file may hold (what a process may have is <see cref="ProcessOptions.MaxThreads"/>).</summary>
@@ -103,7 +104,7 @@ public sealed class ProcessState
     /// </summary>
     public sealed record ThreadRecord(int Tid, bool OnCpu, ResumeKind Resume, ulong SyscallNumber, long Result, ulong FsBase, byte[] Fpu,
         Kvm.kvm_regs Registers, ulong Mask, ulong? SavedMask, Kernel.stack_t AlternateStack, ulong ClearChildTid, ulong RobustList,
-        ulong RobustListLength, long? CallDeadline, ThreadWait? Wait);
+        ulong RobustListLength, long? CallDeadline, ThreadWait? Wait, int Nice = 0);
 
     /// <summary>An open file description: what it is, and for a host file its path, flags and offset; for a pipe end,
     /// socket end, eventfd or epoll instance what it holds (<see cref="State"/>).</summary>
@@ -247,7 +248,7 @@ public sealed class ProcessState
             var fpu = onCpu ? [] : t.Fpu ?? [];
             return new ThreadRecord(t.Tid, onCpu, t.Resume, t.SyscallNumber, t.Result, t.FsBase, fpu, onCpu ? default : t.Registers,
                 t.Signals.Mask, t.Signals.SavedMask, t.Signals.AlternateStack, t.ClearChildTid, t.RobustList, t.RobustListLength,
-                t.CallDeadline, onCpu ? null : t.Wait);
+                t.CallDeadline, onCpu ? null : t.Wait, t.Nice);
         })];
     }
 
@@ -279,6 +280,7 @@ public sealed class ProcessState
         StreamFile when file.GuestPath == "/dev/stdout" => new Description(DescriptionKind.StandardOutput, file.GuestPath, file.StatusFlags, 0),
         StreamFile => new Description(DescriptionKind.StandardError, file.GuestPath, file.StatusFlags, 0),
         DeviceFile => new Description(DescriptionKind.Device, file.GuestPath, file.StatusFlags, 0),
+        HostFile { IsMemfd: true } => throw new SnapshotStateException($"held a memfd ({file.GuestPath}), which has no name to be reopened by"),
         HostFile host => new Description(DescriptionKind.Host, file.GuestPath, file.StatusFlags | (host.IsDirectory ? Libc.O_DIRECTORY : 0),
             host.Seek(0, Kernel.SEEK_CUR) is var offset and >= 0 ? offset : 0),
         _ => throw new InvalidOperationException($"cannot snapshot an open {file.GetType().Name}"),
@@ -339,7 +341,7 @@ public sealed class ProcessState
                 if (file is not HostFile { Space: { } space, HostFd: { } fd })
                     throw new ProcessRestoreException($"the program had {m.Path} mapped MAP_SHARED, and it cannot be opened for writing now ({(file is null ? Errno.Name(errno) : "not a file of a writable mount")})");
                 space.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
-                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!);
+                var added = p.Mappings.Shared!.Add(m.Start, m.Length, fd, m.FileOffset, m.Path!, (m.Protection & Protection.Write) != 0);
                 if (added == -Errno.ENOMEM)
                     throw new ProcessRestoreException($"the program's MAP_SHARED mappings are larger than ProcessOptions.SharedFileMappingLimit " +
                         $"({p.Options.SharedFileMappingLimit} bytes): raise it to what the snapshot was taken with");
@@ -397,6 +399,7 @@ public sealed class ProcessState
         thread.RobustList = r.RobustList;
         thread.RobustListLength = r.RobustListLength;
         thread.CallDeadline = r.CallDeadline;
+        thread.Nice = r.Nice;
     }
 
     /// <summary>
@@ -642,7 +645,7 @@ public sealed class ProcessState
                 };
                 threads = new ThreadRecord[Count(r, MaxThreads)];
                 for (var i = 0; i < threads.Length; i++)
-                    threads[i] = ReadThread(r, first: i == 0);
+                    threads[i] = ReadThread(r, first: i == 0, withNice: version >= 4);
                 if (threads.Select(t => t.Tid).Distinct().Count() != threads.Length)
                     throw new InvalidDataException("two threads have the same id");
             }
@@ -840,9 +843,10 @@ public sealed class ProcessState
             w.Write(wait.Bitset);
             w.Write(wait.AlsoWakeOn);
         }
+        w.Write(t.Nice);
     }
 
-    private static ThreadRecord ReadThread(BinaryReader r, bool first)
+    private static ThreadRecord ReadThread(BinaryReader r, bool first, bool withNice)
     {
         var tid = r.ReadInt32();
         var onCpu = r.ReadBoolean();
@@ -872,8 +876,11 @@ public sealed class ProcessState
             if ((wait.FutexAddress & 3) != 0 || wait.Bitset == 0)
                 throw new InvalidDataException("a thread's futex wait is malformed");
         }
+        var nice = withNice ? r.ReadInt32() : 0;
+        if (nice is < GuestThread.MinNice or > GuestThread.MaxNice)
+            throw new InvalidDataException("a thread's nice value is out of range");
         return new ThreadRecord(tid, onCpu, resume, number, result, fsBase, fpu, regs, mask, hasSaved ? saved : null, stack, clearTid, robust,
-            robustLength, hasDeadline ? deadline : null, wait);
+            robustLength, hasDeadline ? deadline : null, wait, nice);
     }
 
     private static int Count(BinaryReader r, int max)

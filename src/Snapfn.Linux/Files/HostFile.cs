@@ -17,8 +17,18 @@ public sealed unsafe class HostFile : OpenFile
         IsDirectory = isDirectory;
         _space = space;
         if (space is not null && !isDirectory)
+        {
             space.Opened(this);
+            Seals = new FileSeals(FileSeals.F_SEAL_SEAL); // a tmpfs file's, as on Linux
+        }
     }
+
+    /// <summary>The file's seals: a file of /tmp has them (F_SEAL_SEAL alone, unless it is a memfd that allows sealing);
+    /// null for the root's files, which cannot be sealed (EINVAL).</summary>
+    internal FileSeals? Seals { get; set; }
+
+    /// <summary>memfd_create's file: it has no name, so a snapshot cannot reopen it.</summary>
+    internal bool IsMemfd { get; set; }
 
     public override bool IsDirectory { get; }
 
@@ -41,7 +51,7 @@ public sealed unsafe class HostFile : OpenFile
     }
 
     public override long Write(ReadOnlySpan<byte> buffer) =>
-        _space is null ? Result(Libc.write(_fd, buffer)) : Charged(buffer, offset: -1);
+        _space is null ? Result(Libc.write(_fd, buffer)) : SealCheck(buffer.Length, offset: -1) is var refused and < 0 ? refused : Charged(buffer, offset: -1);
 
     public override long ReadAt(Span<byte> buffer, long offset)
     {
@@ -52,7 +62,27 @@ public sealed unsafe class HostFile : OpenFile
     }
 
     public override long WriteAt(ReadOnlySpan<byte> buffer, long offset) =>
-        _space is null ? Result(Libc.pwrite(_fd, buffer, offset)) : Charged(buffer, offset);
+        _space is null ? Result(Libc.pwrite(_fd, buffer, offset)) : SealCheck(buffer.Length, offset) is var refused and < 0 ? refused : Charged(buffer, offset);
+
+    /// <summary>0, or -EPERM for a write of <paramref name="length"/> bytes at <paramref name="offset"/> (-1: the file
+    /// offset, or the end with O_APPEND) that the file's seals forbid.</summary>
+    private long SealCheck(long length, long offset)
+    {
+        if (Seals is not { LimitsWrites: true } seals || length == 0)
+            return 0;
+        var size = Size();
+        if (size < 0)
+            return size;
+        var at = offset >= 0 ? offset : (StatusFlags & Libc.O_APPEND) != 0 ? size : Result(Libc.lseek(_fd, 0, Kernel.SEEK_CUR));
+        return at < 0 ? at : seals.CheckWrite(at + length, size);
+    }
+
+    /// <summary>st_size, or a negated errno.</summary>
+    private long Size()
+    {
+        Kernel.stat st;
+        return Libc.fstat(_fd, (Libc.stat_buf*)&st) < 0 ? -Marshal.GetLastPInvokeError() : st.st_size;
+    }
 
     /// <summary>A write within the mount's quota: as much as fits, ENOSPC when nothing does; the blocks it took
     /// (not its length: a write far past the end makes a sparse file) are charged.</summary>
@@ -105,6 +135,14 @@ public sealed unsafe class HostFile : OpenFile
     {
         if (_space is null)
             return (int)Result(Libc.ftruncate(_fd, length));
+        if (Seals is { LimitsSize: true } seals && length >= 0)
+        {
+            var size = Size();
+            if (size < 0)
+                return (int)size;
+            if (seals.CheckResize(length, size) is var refused and < 0)
+                return refused;
+        }
         // Growing leaves a hole (no blocks on ext4 or tmpfs); whatever it does allocate is charged.
         var before = AllocatedBytes();
         if (before < 0)

@@ -166,9 +166,10 @@ internal static class ProcFiles
     {
         var (size, resident) = Sizes(p);
         var ticks = TimeCalls.CpuNanoseconds(p) / 10_000_000; // USER_HZ is 100
+        var nice = p.Threads.Find(LinuxProcess.Pid)?.Nice ?? 0; // the process's line is its main thread's
         var (pending, blocked) = (p.Signals.Thread.Pending | p.Signals.ProcessPending, p.Signals.Mask);
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"1 ({Encoding.UTF8.GetString(p.ThreadName)}) R 0 1 1 0 -1 4194560 0 0 0 0 {ticks} 0 0 0 20 0 {p.Threads.Count} 0 0 {size} " +
+            $"1 ({Encoding.UTF8.GetString(p.ThreadName)}) R 0 1 1 0 -1 4194560 0 0 0 0 {ticks} 0 0 0 {20 + nice} {nice} {p.Threads.Count} 0 0 {size} " +
             $"{resident / AddressSpace.PageSize} 18446744073709551615 0 0 0 0 0 {pending & 0x7fff_ffff} {blocked & 0x7fff_ffff} 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
         return Encoding.ASCII.GetBytes(text);
     }

@@ -57,8 +57,9 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The program's absolute path, for /proc/self/exe; set by the loader.</summary>
     public string? ExecutablePath { get; set; }
 
-    /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.</summary>
-    public OpenFile? Open(string path, int flags, int mode, out int errno)
+    /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.
+    /// A file opened on the host is known to the program as <paramref name="shownAs"/> if given (a memfd's name).</summary>
+    public OpenFile? Open(string path, int flags, int mode, out int errno, string? shownAs = null)
     {
         errno = 0;
         if (path == "/proc/self/exe" && ExecutablePath is { } exe)
@@ -152,7 +153,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             return null;
         }
         var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
-        return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Space);
+        return new HostFile(handle, shownAs ?? path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Space);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>

@@ -85,7 +85,7 @@ public sealed unsafe class GuestMappings
                 _memory.Discard(start + filePart, length - filePart);
         }
         Space.Map(new Mapping(start, range.End, protection, MappingKind.File, path, offset, shared));
-        if (shared && _shared!.Add(start, length, fd, offset, path) is var added and < 0)
+        if (shared && _shared!.Add(start, length, fd, offset, path, (protection & Protection.Write) != 0) is var added and < 0)
         {
             Unmap(start, length);
             return added;

@@ -20,7 +20,10 @@ namespace Snapfn.Linux.Memory;
 /// points (each writes back only the bytes it changed, byte by byte, so neither overwrites the other). What does
 /// not: a store is not in the file while nothing syncs it (another process could tell; none exists here); pages
 /// past the end of the file read as zero and are never written back (Linux raises SIGBUS there); a store made by
-/// another thread while a sync copies the mapping may be lost. A snapshot writes every mapping's stores back
+/// another thread while a sync copies the mapping may be lost. A read-only mapping (no PROT_WRITE) has no shadow: it
+/// has nothing to write back, so it only follows the file, costs the host nothing beyond the guest's own memory and
+/// does not count against <see cref="Limit"/>; an mprotect that makes it writable gives it one then
+/// (<see cref="MakeWritable"/>). A snapshot writes every mapping's stores back
 /// (<see cref="SyncAll"/>), so that its /tmp and its memory agree, and a restore registers each mapping again over
 /// the restored file (<see cref="Add"/>): the write-back goes on in every copy.</para>
 /// </summary>
@@ -38,10 +41,10 @@ public sealed class SharedFileMappings : IMappedFiles
         Limit = limit;
     }
 
-    /// <summary>Bytes of shared mappings the program may hold (each costs as much again on the host, its shadow).</summary>
+    /// <summary>Bytes of writable shared mappings the program may hold (each costs as much again on the host, its shadow).</summary>
     public long Limit { get; }
 
-    /// <summary>Bytes mapped shared now.</summary>
+    /// <summary>Bytes mapped shared and writable now (those with a shadow).</summary>
     public long Bytes { get; private set; }
 
     public int Count => _regions.Count;
@@ -50,10 +53,10 @@ public sealed class SharedFileMappings : IMappedFiles
     public string? AnyPath => _regions.Count > 0 ? _regions[0].Path : null;
 
     /// <summary>Registers [start, start+length), which already holds the file's bytes at <paramref name="offset"/>
-    /// (read in by copy): 0, or ENOMEM past <see cref="Limit"/>.</summary>
-    internal int Add(ulong start, ulong length, SafeFd fd, ulong offset, string path)
+    /// (read in by copy): 0, or ENOMEM past <see cref="Limit"/> for a <paramref name="writable"/> one.</summary>
+    internal int Add(ulong start, ulong length, SafeFd fd, ulong offset, string path, bool writable)
     {
-        if (length > (ulong)(Limit - Bytes))
+        if (writable && length > (ulong)(Limit - Bytes))
             return -Errno.ENOMEM;
         var key = KeyOf(fd);
         if (key is null)
@@ -72,12 +75,34 @@ public sealed class SharedFileMappings : IMappedFiles
             _files[key.Value] = file;
         }
         file.Regions++;
-        var region = new Region(start, length, (long)offset, key.Value, file, path, _memory.Span(start, length).ToArray());
+        var region = new Region(start, length, (long)offset, key.Value, file, path, writable ? _memory.Span(start, length).ToArray() : null);
         var i = 0;
         while (i < _regions.Count && _regions[i].Start < start)
             i++;
         _regions.Insert(i, region);
-        Bytes += (long)length;
+        Bytes += region.Cost;
+        return 0;
+    }
+
+    /// <summary>mprotect with PROT_WRITE over [start, start+length): each read-only shared mapping there gets its shadow
+    /// (first the file's bytes again: a store made while it was read-only would have faulted on Linux), so that its
+    /// stores are written back from now on. 0, or ENOMEM past <see cref="Limit"/> (nothing changed then).</summary>
+    internal int MakeWritable(ulong start, ulong length)
+    {
+        var end = start + length;
+        var readOnly = _regions.Where(r => r.Start < end && r.End > start && r.Shadow is null).ToList();
+        if (readOnly.Count == 0)
+            return 0;
+        if (readOnly.Aggregate(0L, (sum, r) => sum + (long)r.Length) > Limit - Bytes)
+            return -Errno.ENOMEM;
+        foreach (var key in readOnly.Select(r => r.Key).Distinct().ToList())
+            Refresh(key);
+        foreach (var r in readOnly)
+        {
+            var i = _regions.IndexOf(r);
+            _regions[i] = r with { Shadow = _memory.Span(r.Start, r.Length).ToArray() };
+            Bytes += (long)r.Length;
+        }
         return 0;
     }
 
@@ -120,7 +145,7 @@ public sealed class SharedFileMappings : IMappedFiles
             if (r.Start >= end || r.End <= start)
                 continue;
             _regions.RemoveAt(i);
-            Bytes -= (long)r.Length;
+            Bytes -= r.Cost;
             r.File.Regions--;
             var inserted = 0;
             if (r.Start < start)
@@ -140,10 +165,10 @@ public sealed class SharedFileMappings : IMappedFiles
     private int Keep(int index, Region r, ulong from, ulong to)
     {
         var part = new Region(from, to - from, r.FileOffset + (long)(from - r.Start), r.Key, r.File, r.Path,
-            r.Shadow.AsSpan((int)(from - r.Start), (int)(to - from)).ToArray());
+            r.Shadow?.AsSpan((int)(from - r.Start), (int)(to - from)).ToArray());
         r.File.Regions++;
         _regions.Insert(index, part);
-        Bytes += (long)part.Length;
+        Bytes += part.Cost;
         return 1;
     }
 
@@ -173,6 +198,8 @@ public sealed class SharedFileMappings : IMappedFiles
     /// within the file's size; pages past its end are left alone.</summary>
     private void WriteBack(Region region)
     {
+        if (region.Shadow is null)
+            return;
         var size = SizeOf(region.File.Fd);
         Span<byte> filePage = stackalloc byte[Page];
         for (var at = 0; at < (int)region.Length; at += Page)
@@ -215,7 +242,8 @@ public sealed class SharedFileMappings : IMappedFiles
                 done += (int)n;
             }
             guest[done..].Clear();
-            guest.CopyTo(region.Shadow);
+            if (region.Shadow is not null)
+                guest.CopyTo(region.Shadow);
         }
     }
 
@@ -239,8 +267,12 @@ public sealed class SharedFileMappings : IMappedFiles
         public int Regions { get; set; }
     }
 
-    private sealed record Region(ulong Start, ulong Length, long FileOffset, (ulong Dev, ulong Ino) Key, SharedFile File, string Path, byte[] Shadow)
+    /// <summary>A shared mapping; <paramref name="Shadow"/> is null for a read-only one.</summary>
+    private sealed record Region(ulong Start, ulong Length, long FileOffset, (ulong Dev, ulong Ino) Key, SharedFile File, string Path, byte[]? Shadow)
     {
         public ulong End => Start + Length;
+
+        /// <summary>What it counts against <see cref="Limit"/>: its length when it has a shadow.</summary>
+        public long Cost => Shadow is null ? 0 : (long)Length;
     }
 }

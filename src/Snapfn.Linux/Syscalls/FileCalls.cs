@@ -361,7 +361,7 @@ internal static class FileCalls
     public static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
         const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
-            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
         var fd = AsInt(a.A0);
         if (p.Files.Get(fd) is not { } file)
             return -Errno.EBADF;
@@ -389,6 +389,10 @@ internal static class FileCalls
                 return file is PipeEnd pipe ? pipe.Resize((long)(uint)a.A2) : -Errno.EBADF;
             case F_GETPIPE_SZ:
                 return file is PipeEnd pipeEnd ? pipeEnd.Capacity : -Errno.EBADF;
+            case F_ADD_SEALS:
+                return MemfdCalls.AddSeals(p, file, a.A2);
+            case F_GET_SEALS:
+                return MemfdCalls.GetSeals(file);
             default:
                 return -Errno.EINVAL;
         }

@@ -73,6 +73,8 @@ internal static class MemoryCalls
         // MAP_SHARED of a /tmp file writes back (SharedFileMappings); of a root file it is a private mapping, which
         // nothing can tell apart: the root is read-only and never changes.
         var shared = (flags & MAP_TYPE) != MAP_PRIVATE && file is HostFile { Space: { } space };
+        if (shared && ((HostFile)file).Seals?.CheckSharedMap((protection & Protection.Write) != 0) is < 0 and var refused)
+            return refused;
         if (shared)
             ((HostFile)file).Space!.MappedFiles ??= p.Mappings.SharedWithin(p.Options.SharedFileMappingLimit);
         var mapped = p.Mappings.MapFile(start, length, protection, file.HostFd!, offset, file.GuestPath, file.MapByCopy, shared);
@@ -128,6 +130,9 @@ internal static class MemoryCalls
             return -Errno.EINVAL;
         if (!p.Space.InProgramRange(range))
             return start < ProcessGuest.ProgramBase ? -Errno.EACCES : -Errno.ENOMEM;
+        // A read-only MAP_SHARED mapping made writable starts writing back (its shadow counts against the limit).
+        if ((prot & PROT_WRITE) != 0 && p.Mappings.Shared?.MakeWritable(range.Start, range.Length) is < 0 and var refused)
+            return refused;
         return p.Space.Protect(range, (Protection)(prot & 7)) ? 0 : -Errno.ENOMEM;
     }
 

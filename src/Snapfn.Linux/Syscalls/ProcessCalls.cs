@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Snapfn.Linux.Abi;
 using Snapfn.Linux.Memory;
+using Snapfn.Linux.Threads;
 using static Snapfn.Linux.Syscalls.SyscallArgs;
 
 namespace Snapfn.Linux.Syscalls;
@@ -116,6 +117,53 @@ internal static class ProcessCalls
         }
     }
 
+    private const int PRIO_PROCESS = 0, PRIO_PGRP = 1, PRIO_USER = 2;
+
+    /// <summary>getpriority: the highest priority among the threads named, as Linux's 20 - nice (1..40; glibc turns
+    /// it back into the nice value); ESRCH when none is.</summary>
+    public static long Getpriority(LinuxProcess p, in SyscallArgs a)
+    {
+        if (PriorityTargets(p, AsInt(a.A0), AsInt(a.A1)) is not { } targets)
+            return -Errno.EINVAL;
+        return targets.Count == 0 ? -Errno.ESRCH : targets.Max(t => 20 - t.Nice);
+    }
+
+    /// <summary>setpriority: sets the nice value (clamped to -20..19) of each thread named. Raising a priority (a nice
+    /// value below the thread's own) is EACCES, as for a Linux process without CAP_SYS_NICE and with RLIMIT_NICE 0
+    /// (capget and getrlimit say so); the others are set all the same. The value is kept and reported, not used:
+    /// every thread gets the same time slice.</summary>
+    public static long Setpriority(LinuxProcess p, in SyscallArgs a)
+    {
+        if (PriorityTargets(p, AsInt(a.A0), AsInt(a.A1)) is not { } targets)
+            return -Errno.EINVAL;
+        var nice = Math.Clamp(AsInt(a.A2), GuestThread.MinNice, GuestThread.MaxNice);
+        long result = -Errno.ESRCH;
+        foreach (var thread in targets)
+        {
+            if (nice < thread.Nice)
+            {
+                result = -Errno.EACCES;
+                continue;
+            }
+            thread.Nice = nice;
+            if (result == -Errno.ESRCH)
+                result = 0;
+        }
+        return result;
+    }
+
+    /// <summary>The threads a priority call names, or null for a bad <paramref name="which"/>: PRIO_PROCESS one thread
+    /// by its id (0 the caller; the pid is the main thread's id, as on Linux); PRIO_PGRP the process's group (0 or the
+    /// pid: the process leads its own) and PRIO_USER uid 0 (0: the caller's, root) are every thread.</summary>
+    private static List<GuestThread>? PriorityTargets(LinuxProcess p, int which, int who) => which switch
+    {
+        PRIO_PROCESS when who == 0 => [p.Threads.Current],
+        PRIO_PROCESS => p.Threads.Find(who) is { } thread ? [thread] : [],
+        PRIO_PGRP => who is 0 or LinuxProcess.Pid ? [.. p.Threads.Threads] : [],
+        PRIO_USER => who == 0 ? [.. p.Threads.Threads] : [],
+        _ => null,
+    };
+
     public static long Getrlimit(LinuxProcess p, in SyscallArgs a) => Prlimit64(p, new SyscallArgs(0, a.A0, 0, a.A1));
 
     public static long Setrlimit(LinuxProcess p, in SyscallArgs a) => 0;
@@ -136,6 +184,7 @@ internal static class ProcessCalls
                 9 => new Kernel.rlimit { rlim_cur = p.MemorySize, rlim_max = p.MemorySize },          // RLIMIT_AS
                 4 => new Kernel.rlimit { rlim_cur = 0, rlim_max = infinity },                        // RLIMIT_CORE
                 6 => new Kernel.rlimit { rlim_cur = 1, rlim_max = 1 },                               // RLIMIT_NPROC
+                13 => new Kernel.rlimit { rlim_cur = 0, rlim_max = 0 },                              // RLIMIT_NICE: setpriority may not raise a priority
                 _ => new Kernel.rlimit { rlim_cur = infinity, rlim_max = infinity },
             };
             p.User.Write(a.A3, limit);

@@ -95,6 +95,7 @@ internal static class ThreadCalls
             registers.rsp = stack;
         var fsBase = (flags & CLONE_SETTLS) != 0 ? tls : p.FsBase;
         var child = p.Threads.Create(registers, number, fsBase, p.Signals.Thread.CloneForNewThread(), p.Cpu.SaveFpu())!;
+        child.Nice = p.Threads.Current.Nice;
         if ((flags & CLONE_CHILD_CLEARTID) != 0)
             child.ClearChildTid = childTid;
         if ((flags & CLONE_PARENT_SETTID) != 0)

@@ -22,11 +22,105 @@ internal static class TimeCalls
 
     public static long ClockGetres(LinuxProcess p, in SyscallArgs a)
     {
-        if (Now(p, AsInt(a.A0)) < 0)
+        var clock = AsInt(a.A0);
+        if (CpuClocks.IsCpuClock(clock) ? !CpuClocks.Find(p, clock, forGettime: false, out _) : Now(p, clock) < 0)
             return -Errno.EINVAL;
         if (a.A1 != 0)
-            p.User.Write(a.A1, new Kernel.timespec { tv_sec = 0, tv_nsec = 1 });
+            p.User.Write(a.A1, new Kernel.timespec { tv_sec = 0, tv_nsec = CpuClocks.IsCpuClock(clock) ? CpuClocks.Resolution(clock) : 1 });
         return 0;
+    }
+
+    /// <summary>clock_settime: the program has no CAP_SYS_TIME (capget says so), so setting CLOCK_REALTIME or a CPU
+    /// clock is EPERM once the arguments are valid; a clock Linux cannot set at all (MONOTONIC, BOOTTIME, the coarse
+    /// and alarm clocks, CLOCK_PROCESS/THREAD_CPUTIME_ID) is EINVAL, as is a file descriptor's clock (no PTP devices).</summary>
+    public static long ClockSettime(LinuxProcess p, in SyscallArgs a)
+    {
+        var clock = AsInt(a.A0);
+        var cpu = CpuClocks.IsCpuClock(clock) && clock < 0;
+        if (clock != CLOCK_REALTIME && !cpu && !CpuClocks.IsFdClock(clock))
+            return -Errno.EINVAL;
+        var value = p.User.Read<Kernel.timespec>(a.A1);
+        if (CpuClocks.IsFdClock(clock) || (cpu && !CpuClocks.Find(p, clock, forGettime: false, out _)))
+            return -Errno.EINVAL;
+        return cpu || IsSettableTime(value) ? -Errno.EPERM : -Errno.EINVAL;
+    }
+
+    /// <summary>settimeofday: EFAULT and EINVAL for its arguments as Linux checks them (it takes tv_usec = 10^6 before
+    /// its own range check refuses it), then EPERM: no CAP_SYS_TIME, even with both pointers NULL.</summary>
+    public static long Settimeofday(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 != 0)
+        {
+            var tv = p.User.Read<Kernel.timeval>(a.A0);
+            if (tv.tv_usec is < 0 or > 1_000_000 || !IsSettableTime(new Kernel.timespec { tv_sec = tv.tv_sec, tv_nsec = tv.tv_usec * 1000 }))
+                return -Errno.EINVAL;
+        }
+        if (a.A1 != 0)
+            _ = p.User.Read<ulong>(a.A1); // struct timezone: two ints
+        return -Errno.EPERM;
+    }
+
+    /// <summary>Linux's timespec64_valid_settod: a valid timespec no later than the year 2232 (KTIME_SEC_MAX less 30 years of uptime).</summary>
+    private static bool IsSettableTime(in Kernel.timespec t) =>
+        t.tv_sec is >= 0 and < 9_223_372_036L - 30L * 365 * 86400 && t.tv_nsec is >= 0 and < 1_000_000_000;
+
+    /// <summary>adjtimex: <see cref="Adjust"/> on CLOCK_REALTIME.</summary>
+    public static long Adjtimex(LinuxProcess p, in SyscallArgs a) => Adjust(p, a.A0);
+
+    /// <summary>clock_adjtime: CLOCK_REALTIME as adjtimex; every other clock Linux knows has no adjustment
+    /// (EOPNOTSUPP), an unknown one is EINVAL.</summary>
+    public static long ClockAdjtime(LinuxProcess p, in SyscallArgs a)
+    {
+        var clock = AsInt(a.A0);
+        if (clock == CLOCK_REALTIME)
+            return Adjust(p, a.A1);
+        _ = p.User.Readable(a.A1, TimexSize);
+        if (CpuClocks.IsFdClock(clock))
+            return -Errno.EINVAL;
+        return CpuClocks.IsCpuClock(clock) || Now(p, clock) >= 0 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+    }
+
+    /// <summary>sizeof(struct timex) on x86-64.</summary>
+    private const int TimexSize = 208;
+
+    /// <summary>
+    /// The NTP query and adjustment of struct timex. Without CAP_SYS_TIME a program may only read: modes 0 (or
+    /// ADJ_OFFSET_SS_READ); any other mode is EPERM. The state read is that of a clock no NTP daemon disciplines, as
+    /// a Linux that never ran one reports: STA_UNSYNC, maximum errors, no frequency offset, HZ ticks; the result is
+    /// TIME_ERROR (the clock is not synchronised). Mode bits Linux rejects outright are EINVAL first, as there.
+    /// </summary>
+    private static long Adjust(LinuxProcess p, ulong address)
+    {
+        const uint ADJ_ADJTIME = 0x8000, ADJ_OFFSET_SINGLESHOT = 0x0001, ADJ_OFFSET_READONLY = 0x2000;
+        const int STA_UNSYNC = 0x40, TIME_ERROR = 5;
+        const long NTP_PHASE_LIMIT = 16_000_000, MaxFreqScaledPpm = 500L << 16, TickUs = 10_000;
+        var buffer = p.User.Readable(address, TimexSize);
+        var modes = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer);
+        if ((modes & ADJ_ADJTIME) != 0)
+        {
+            if ((modes & ADJ_OFFSET_SINGLESHOT) == 0)
+                return -Errno.EINVAL;
+            if ((modes & ADJ_OFFSET_READONLY) == 0)
+                return -Errno.EPERM;
+        }
+        else if (modes != 0)
+        {
+            return -Errno.EPERM;
+        }
+        var timex = p.User.Writable(address, TimexSize);
+        var now = p.Clock.Realtime;
+        static void Put(Span<byte> timex, int offset, long value) => System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(timex[offset..], value);
+        timex[8..].Clear(); // every field after modes (offset, freq, PPS counters, tai) is zero but those below
+        Put(timex, 24, NTP_PHASE_LIMIT);          // maxerror, µs
+        Put(timex, 32, NTP_PHASE_LIMIT);          // esterror, µs
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(timex[40..], STA_UNSYNC);
+        Put(timex, 48, 2);                        // constant: Linux's initial time constant
+        Put(timex, 56, 1);                        // precision, µs
+        Put(timex, 64, MaxFreqScaledPpm);         // tolerance
+        Put(timex, 72, now / 1_000_000_000);      // time.tv_sec
+        Put(timex, 80, now % 1_000_000_000 / 1000); // time.tv_usec (no STA_NANO)
+        Put(timex, 88, TickUs);                   // tick
+        return TIME_ERROR;
     }
 
     public static long Gettimeofday(LinuxProcess p, in SyscallArgs a)
@@ -58,19 +152,55 @@ internal static class TimeCalls
 
     /// <summary>clock_nanosleep: as nanosleep on the given clock, or until an absolute time with TIMER_ABSTIME. Its
     /// errors are negated errnos like every system call's (glibc's wrapper is what returns them positive: a positive
-    /// result here read as success, so a sleep a signal interrupted looked complete).</summary>
+    /// result here read as success, so a sleep a signal interrupted looked complete). As Linux: the clocks without a
+    /// sleep (MONOTONIC_RAW, the coarse ones, CLOCK_THREAD_CPUTIME_ID) are EOPNOTSUPP (glibc answers EINVAL itself for
+    /// CLOCK_THREAD_CPUTIME_ID), the caller's own thread clock EINVAL; a CPU clock waits for its CPU time.</summary>
     public static long ClockNanosleep(LinuxProcess p, in SyscallArgs a)
     {
         const ulong TIMER_ABSTIME = 1;
+        var clock = AsInt(a.A0);
+        // A file descriptor's clock (posix_clock) has no sleep either, whichever descriptor it names.
+        if (clock is CLOCK_THREAD_CPUTIME_ID or CLOCK_MONOTONIC_RAW or CLOCK_REALTIME_COARSE or CLOCK_MONOTONIC_COARSE || CpuClocks.IsFdClock(clock))
+            return -Errno.EOPNOTSUPP;
+        if (Now(p, clock) is var now && now < 0 && !CpuClocks.IsCpuClock(clock))
+            return -Errno.EINVAL;
         if (!TryNanoseconds(p.User.Read<Kernel.timespec>(a.A2), out var ns))
             return -Errno.EINVAL;
-        var now = Now(p, AsInt(a.A0));
-        if (now < 0 || AsInt(a.A0) == CLOCK_THREAD_CPUTIME_ID)
-            return -Errno.EINVAL;
         var absolute = (a.A1 & TIMER_ABSTIME) != 0;
+        if (CpuClocks.IsCpuClock(clock))
+            return CpuSleep(p, clock, ns, absolute, absolute ? 0 : a.A3);
         if (absolute)
             ns -= now;
         return Sleep(p, ns, absolute ? 0 : a.A3);
+    }
+
+    /// <summary>A sleep until a CPU clock (the process's, or another thread's) has counted the time asked. The clock
+    /// moves only while another thread runs, so it waits as a retry with, as deadline, the earliest moment the time
+    /// could be reached (CPU time never runs faster than the wall clock), and looks again; with no other thread it
+    /// could never end, as on Linux (Waits.Block stops such a program unless a timer's signal can end the wait).</summary>
+    private static long CpuSleep(LinuxProcess p, int clock, long ns, bool absolute, ulong remainingAddress)
+    {
+        if (CpuClocks.IsCallersThreadClock(p, clock) || !CpuClocks.Find(p, clock, forGettime: false, out var thread))
+            return -Errno.EINVAL;
+        var caller = p.Threads.Current;
+        var target = absolute ? ns : caller.CallCpuTarget ?? Later(CpuClocks.Nanoseconds(p, thread), ns);
+        while (true)
+        {
+            var left = target - CpuClocks.Nanoseconds(p, thread);
+            if (left <= 0)
+                return 0;
+            caller.CallCpuTarget = target;
+            caller.CallDeadline = null; // each look waits anew for the CPU time still missing
+            var woken = Waits.Block(p, p.Threads.Multiple ? left : Waits.Forever, "sleeps on a CPU-time clock that no other thread can advance");
+            if (woken == 0)
+                continue;
+            if (woken == -Waits.ERESTARTSYS && remainingAddress != 0)
+            {
+                left = Math.Max(0, target - CpuClocks.Nanoseconds(p, thread));
+                p.User.Write(remainingAddress, new Kernel.timespec { tv_sec = left / 1_000_000_000, tv_nsec = left % 1_000_000_000 });
+            }
+            return woken == -Waits.ERESTARTSYS ? -Errno.EINTR : woken;
+        }
     }
 
     private static long Sleep(LinuxProcess p, long ns, ulong remainingAddress)
@@ -91,8 +221,8 @@ internal static class TimeCalls
     /// polls, timers), all of it counted as user time.</summary>
     internal static long CpuNanoseconds(LinuxProcess p) => Math.Max(0, (long)(p.Uptime.TotalMilliseconds * 1_000_000) - p.WaitedNs);
 
-    /// <summary>getrusage: RUSAGE_SELF and RUSAGE_THREAD are the program's CPU time (all user time) and, as its
-    /// maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>
+    /// <summary>getrusage: RUSAGE_SELF is the program's CPU time, RUSAGE_THREAD the calling thread's (all user time),
+    /// and, as the maximum resident size, what it has mapped; RUSAGE_CHILDREN is zero (no children).</summary>
     public static long Getrusage(LinuxProcess p, in SyscallArgs a)
     {
         const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
@@ -103,7 +233,7 @@ internal static class TimeCalls
         rusage.Clear();
         if (who == RUSAGE_CHILDREN)
             return 0;
-        var us = CpuNanoseconds(p) / 1000;
+        var us = (who == RUSAGE_THREAD ? p.Threads.CpuNanoseconds(p.Threads.Current) : CpuNanoseconds(p)) / 1000;
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage, us / 1_000_000);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(rusage[8..], us % 1_000_000);
         var mapped = p.Space.Mappings.Aggregate(0UL, (sum, m) => sum + m.Length);
@@ -296,7 +426,7 @@ internal static class TimeCalls
     {
         CLOCK_REALTIME or CLOCK_REALTIME_COARSE or 8 /* CLOCK_REALTIME_ALARM */ => p.Clock.Realtime,
         CLOCK_MONOTONIC or CLOCK_MONOTONIC_RAW or CLOCK_MONOTONIC_COARSE or CLOCK_BOOTTIME or 9 /* CLOCK_BOOTTIME_ALARM */ => p.Clock.Monotonic,
-        CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID => CpuNanoseconds(p),
+        _ when CpuClocks.IsCpuClock(clock) => CpuClocks.Find(p, clock, forGettime: true, out var thread) ? CpuClocks.Nanoseconds(p, thread) : -Errno.EINVAL,
         _ => -Errno.EINVAL,
     };
 }

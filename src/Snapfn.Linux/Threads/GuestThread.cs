@@ -108,6 +108,22 @@ public sealed class GuestThread
     /// <see cref="WaitKind.Retry"/>, so that a relative timeout counts from the call's first attempt.</summary>
     public long? CallDeadline { get; set; }
 
+    /// <summary>The CPU time it used up to the moment it last took the vCPU (<see cref="ThreadScheduler.CpuNanoseconds"/>).</summary>
+    internal long CpuNs { get; set; }
+
+    /// <summary>The process's CPU time when it last took the vCPU.</summary>
+    internal long CpuSince { get; set; }
+
+    /// <summary>The CPU time a clock_nanosleep on a CPU clock waits for, kept while the call is served again after a
+    /// <see cref="WaitKind.Retry"/> (a relative sleep counts from its first attempt); cleared with <see cref="CallDeadline"/>.</summary>
+    internal long? CallCpuTarget { get; set; }
+
+    public const int MinNice = -20, MaxNice = 19;
+
+    /// <summary>Its nice value (setpriority), inherited by the threads it creates. Kept and reported only: the
+    /// scheduler gives every thread the same time slice.</summary>
+    public int Nice { get; set; }
+
     /// <summary>The thread's exit status (exit's argument).</summary>
     public int ExitStatus { get; internal set; }
 

@@ -29,11 +29,16 @@ internal sealed class ThreadScheduler
     private readonly List<GuestThread> _waiting = [];
     private int _nextTid;
 
-    public ThreadScheduler(int maxThreads, int mainTid, ThreadSignals mainSignals)
+    private readonly Func<long> _processCpuNs;
+
+    /// <summary><paramref name="processCpuNs"/> reads the process's CPU time, which each thread is charged with while
+    /// it holds the vCPU (none given: no CPU time is counted).</summary>
+    public ThreadScheduler(int maxThreads, int mainTid, ThreadSignals mainSignals, Func<long>? processCpuNs = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxThreads, 1);
         MaxThreads = maxThreads;
-        Current = new GuestThread(mainTid, mainSignals) { State = GuestThreadState.Running };
+        _processCpuNs = processCpuNs ?? (() => 0);
+        Current = new GuestThread(mainTid, mainSignals) { State = GuestThreadState.Running, CpuSince = _processCpuNs() };
         _threads[mainTid] = Current;
         _nextTid = mainTid + 1;
     }
@@ -96,7 +101,7 @@ internal sealed class ThreadScheduler
         if (_threads.Count != 1 || _runQueue.Count != 0 || _waiting.Count != 0)
             throw new InvalidOperationException("threads are restored into a fresh process only");
         _threads.Clear();
-        Current = new GuestThread(tid, signals) { State = GuestThreadState.Running };
+        Current = new GuestThread(tid, signals) { State = GuestThreadState.Running, CpuSince = _processCpuNs() };
         _threads[tid] = Current;
         _nextTid = tid + 1;
         LeaderExitStatus = leaderExitStatus;
@@ -267,7 +272,20 @@ internal sealed class ThreadScheduler
             _runQueue.Remove(thread);
         thread.State = GuestThreadState.Running;
         thread.Wait = null;
-        Current = thread;
+        if (thread != Current)
+        {
+            var now = _processCpuNs();
+            Current.CpuNs += Math.Max(0, now - Current.CpuSince);
+            thread.CpuSince = now;
+            Current = thread;
+        }
+    }
+
+    /// <summary>The CPU time <paramref name="thread"/> has used: the process's CPU time counted while it held the vCPU.</summary>
+    public long CpuNanoseconds(GuestThread thread)
+    {
+        ArgumentNullException.ThrowIfNull(thread);
+        return thread.CpuNs + (thread == Current ? Math.Max(0, _processCpuNs() - thread.CpuSince) : 0);
     }
 
     /// <summary>The earliest deadline of a waiting thread, or null when none has one.</summary>

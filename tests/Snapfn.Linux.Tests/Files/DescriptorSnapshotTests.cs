@@ -313,6 +313,16 @@ public sealed class DescriptorSnapshotTests : IDisposable
         Assert.Contains("/tmp/big", renamed.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_memfd_at_the_snapshot_point_is_refused_saying_why()
+    {
+        const ulong MemfdCreate = 319;
+        var fd = _h.Call(MemfdCreate, _h.Text(_h.Scratch + 0x500, "cache"), 0);
+        Assert.True(fd >= 0);
+        var e = Assert.Throws<SnapshotStateException>(() => _h.Process.Capture());
+        Assert.Contains("/memfd:cache (deleted)", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>An attack on the restore: a state whose MAP_SHARED mapping names a host file — through <c>..</c> past
     /// /tmp, or through a link the program made in its /tmp — never opens it. The mapping's file is looked up in the
     /// guest's own root (a link's target too), where no such file is: the restore is refused naming the mapping, and

@@ -29,6 +29,12 @@ public sealed class SyscallLayerTests
     [MemberData(nameof(Linkages))]
     public void Process_time_and_signal_calls(string linkage) => GuestProgram.RunChecks("misc-" + linkage);
 
+    /// <summary>Issue 24: clock_settime, settimeofday and adjtimex without CAP_SYS_TIME; the CPU-time clocks of threads and
+    /// the process (gettime, getres, nanosleep on another thread's clock); nice values per thread.</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Clocks_cpu_time_and_nice(string linkage) => GuestProgram.RunChecks("clocks-" + linkage);
+
     /// <summary>Issue 24: chmod, utimensat and the fsync family on /tmp, getpwuid(0), /proc/self/fd, status and maps.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]
@@ -50,6 +56,18 @@ public sealed class SyscallLayerTests
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Shared_file_mappings_write_through(string linkage) => GuestProgram.RunChecks("mapshared-" + linkage);
+
+    /// <summary>Issue 24: memfd_create (an unnamed /tmp file: its /proc/self/fd link, MAP_SHARED, EINVAL and EFAULT cases),
+    /// file seals, and the /tmp quota bounding it (8 MiB here).</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Memfds_and_seals(string linkage)
+    {
+        var output = GuestProgram.Run("/tests/memfd-" + linkage, ["8"], tmpQuota: new Snapfn.Linux.Files.TmpQuota(8L << 20, 100));
+        Assert.True(output.Exit.Status == 0 && !output.Stdout.Contains("FAIL", StringComparison.Ordinal), $"memfd-{linkage} failed:\n{output}");
+        Assert.Contains("ok memfd-bounded-by-tmp-quota", output.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ok tmpfs-file-has-seal-seal", output.Stdout, StringComparison.Ordinal); // /tmp is tmpfs here
+    }
 
     /// <summary>Issue 24: socketpair(AF_UNIX) streams, datagrams and seqpackets, send/recv and their flags, shutdown, a
     /// closed peer, socket options and names, poll and epoll readiness.</summary>

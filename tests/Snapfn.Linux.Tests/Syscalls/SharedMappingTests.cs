@@ -172,4 +172,31 @@ public sealed class SharedMappingTests : IDisposable
         Assert.Equal(0, h.Call(Munmap, (ulong)map, 2 * Page));
         Assert.True(h.Call(Mmap, 0, Page, PROT_RW, MAP_SHARED, (ulong)fd, 0) > 0, "the limit's room came back with munmap");
     }
+
+    /// <summary>test_mmap's large read-only mappings: a PROT_READ shared mapping has no shadow to write back from, so it
+    /// is not held to the limit, and it still follows the file; made writable, it counts (ENOMEM past the limit) and
+    /// writes back.</summary>
+    [Fact]
+    public void A_read_only_shared_mapping_is_not_held_to_the_limit_and_counts_once_made_writable()
+    {
+        const ulong Mprotect = 10;
+        using var h = new SyscallHarness(sharedFileMappingLimit: 2 * Page);
+        var fd = (int)h.Call(Openat, AtFdcwd, h.Text(h.Scratch + 0x100, "/tmp/big"), O_RDWR | O_CREAT, 0x1a4);
+        Assert.Equal(4, h.Call(Pwrite, (ulong)fd, h.Text(h.Scratch + 0x200, "tail"), 4, 7 * Page));
+        var map = (ulong)h.Call(Mmap, 0, 8 * Page, PROT_READ, MAP_SHARED, (ulong)fd, 0);
+        Assert.True((long)map > 0, $"mmap: {(long)map}");
+        Assert.Equal("tail", Encoding.ASCII.GetString(h.Process.User.Readable(map + 7 * Page, 4)));
+        Assert.Equal(3, h.Call(Pwrite, (ulong)fd, h.Text(h.Scratch + 0x200, "new"), 3, 0));
+        Assert.Equal("new", Encoding.ASCII.GetString(h.Process.User.Readable(map, 3))); // it follows the file
+        Assert.Equal(-Errno.ENOMEM, h.Call(Mmap, 0, 8 * Page, PROT_RW, MAP_SHARED, (ulong)fd, 0));
+        Assert.Equal(-Errno.ENOMEM, h.Call(Mprotect, map, 8 * Page, PROT_RW));
+
+        var small = (ulong)h.Call(Mmap, 0, Page, PROT_READ, MAP_SHARED, (ulong)fd, Page);
+        Assert.Equal(0, h.Call(Mprotect, small, Page, PROT_RW));
+        h.Process.User.Write(small + 5, "stored"u8);
+        Assert.Equal(0, h.Call(Msync, small, Page, MS_SYNC));
+        Assert.Equal(6, h.Call(Pread, (ulong)fd, h.Scratch + 0x300, 6, Page + 5));
+        Assert.Equal("stored", Encoding.ASCII.GetString(h.Process.User.Readable(h.Scratch + 0x300, 6)));
+        Assert.Equal(-Errno.ENOMEM, h.Call(Mmap, 0, 2 * Page, PROT_RW, MAP_SHARED, (ulong)fd, 0)); // the page made writable counts
+    }
 }

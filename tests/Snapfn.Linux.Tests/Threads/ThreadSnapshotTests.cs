@@ -82,6 +82,23 @@ public sealed class ThreadSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void Each_threads_nice_value_survives_a_snapshot_and_an_out_of_range_one_is_refused()
+    {
+        const ulong Getpriority = 140, Setpriority = 141;
+        var h = _original;
+        Assert.Equal(0, h.Call(Setpriority, 0, 0, 3));
+        Assert.Equal(2, h.Call(Clone, PthreadFlags, h.Scratch + 0x80000, h.Scratch + 0x104, h.Scratch + 0x108, Tls));
+        Assert.Equal(0, h.Call(Setpriority, 0, 2, 7)); // the new thread, by its id; main keeps 3
+        var state = ProcessState.Deserialize(h.Process.Capture().Serialize());
+
+        state.ApplyTo(_restored.Process);
+        Assert.Equal(20 - 3, _restored.Call(Getpriority, 0, 1));
+        Assert.Equal(20 - 7, _restored.Call(Getpriority, 0, 2));
+        var bytes = WithThreads(state, [state.Threads[0] with { Nice = 20 }, state.Threads[1]]).Serialize();
+        Assert.Throws<InvalidDataException>(() => ProcessState.Deserialize(bytes));
+    }
+
+    [Fact]
     public void Restoring_more_threads_than_the_limit_says_what_to_do()
     {
         var h = _original;

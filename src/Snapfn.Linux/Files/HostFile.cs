@@ -124,15 +124,21 @@ public sealed unsafe class HostFile : OpenFile
 
     /// <summary>fchmod: permission bits only (never setuid, setgid or sticky on the host), on a writable mount only,
     /// and never on the mount point itself, whose 0700 keeps the rest private (EPERM); O_PATH is EBADF, as Linux's.</summary>
-    public override int ChangeMode(int mode)
+    public override int ChangeMode(int mode) => IsPath ? -Errno.EBADF : ChangeMode(mode, throughPath: false);
+
+    /// <summary>chmod of /proc/self/fd/N for this file: the inode it holds changes, O_PATH or not (glibc's
+    /// fchmodat(AT_SYMLINK_NOFOLLOW) does this), and a link itself is EOPNOTSUPP, as Linux's file systems answer.</summary>
+    public int ChangeModeThroughPath(int mode) => ChangeMode(mode, throughPath: true);
+
+    private int ChangeMode(int mode, bool throughPath)
     {
-        if (IsPath)
-            return -Errno.EBADF;
         if (_space is null)
             return -Errno.EROFS;
         if (IsMountPoint())
             return -Errno.EPERM;
-        return (int)Result(Libc.fchmod(_fd, (uint)mode & RootFileSystem.PermissionBits));
+        var bits = (uint)mode & RootFileSystem.PermissionBits;
+        // fchmod refuses an O_PATH descriptor on the host too: the host's /proc/self/fd link reaches exactly this inode.
+        return throughPath ? RootFileSystem.ThroughProcFd(_fd, (f, p) => Libc.fchmodat(f, p, bits, 0)) : (int)Result(Libc.fchmod(_fd, bits));
     }
 
     public override int SetTimes(Kernel.timespec[]? times)

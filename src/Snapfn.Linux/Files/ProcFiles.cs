@@ -106,6 +106,22 @@ internal static class ProcFiles
         };
     }
 
+    /// <summary>chmod of a /proc/self path: /proc/self/fd/N reaches the open file (the inode a file of /tmp holds, even
+    /// through O_PATH: glibc's fchmodat(AT_SYMLINK_NOFOLLOW) relies on it); procfs's own entries are EPERM, as Linux's.</summary>
+    public static int ChangeMode(LinuxProcess p, string path, int mode)
+    {
+        if (FdNumber(path) is { } fd)
+        {
+            return p.Files.Get(fd) switch
+            {
+                null => -Errno.ENOENT,
+                HostFile host => host.ChangeModeThroughPath(mode),
+                var file => file.ChangeMode(mode),
+            };
+        }
+        return Stat(p, path, followSymlinks: true, out _) is < 0 and var missing ? missing : -Errno.EPERM;
+    }
+
     public static long ReadLink(LinuxProcess p, string path, Span<byte> buffer)
     {
         if (FdNumber(path) is not { } fd)

@@ -74,6 +74,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             }
             return new ContentFile(path, content(), flags & Libc.O_ACCMODE);
         }
+        // As Linux's open: O_PATH keeps only O_DIRECTORY and O_NOFOLLOW (openat2 would refuse the others).
+        if ((flags & Libc.O_PATH) != 0)
+            flags &= Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW;
         // O_CREAT|O_EXCL and O_NOFOLLOW do not follow a last link (EEXIST, ELOOP); O_CREAT alone creates its target.
         var followLast = (flags & Libc.O_NOFOLLOW) == 0 && (flags & (Libc.O_CREAT | Libc.O_EXCL)) != (Libc.O_CREAT | Libc.O_EXCL);
         if (Resolved(path, followLast) is not { } resolved)
@@ -104,7 +107,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             creates = false;
             noRoom = true;
         }
-        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY;
+        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | ((flags & Libc.O_PATH) == 0 ? Libc.O_NOCTTY : 0);
         var created = exclusive;
         SafeFd? handle;
         if (creates && !exclusive)
@@ -304,12 +307,12 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The bits chmod may set on a host file: read, write and execute for owner, group and others.</summary>
     internal const int PermissionBits = 0x1ff;
 
-    private delegate int FdPathOperation(SafeFd fd, byte* path);
+    internal delegate int FdPathOperation(SafeFd fd, byte* path);
 
     /// <summary>Runs a path call on exactly the inode <paramref name="fd"/> (O_PATH, opened inside its mount) holds,
     /// through its /proc/self/fd link: the host resolves nothing else. The inode must not be a symlink, which the
     /// call would follow on the host.</summary>
-    private static int ThroughProcFd(SafeFd fd, FdPathOperation operation)
+    internal static int ThroughProcFd(SafeFd fd, FdPathOperation operation)
     {
         Kernel.stat st;
         if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)

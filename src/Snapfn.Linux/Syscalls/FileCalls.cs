@@ -545,18 +545,15 @@ internal static class FileCalls
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
     }
 
-    public static long Chmod(LinuxProcess p, in SyscallArgs a)
-    {
-        var mode = AsInt(a.A1);
-        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
-    }
+    public static long Chmod(LinuxProcess p, in SyscallArgs a) => ChangeModeAt(p, Libc.AT_FDCWD, a.A0, AsInt(a.A1));
 
-    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business).</summary>
-    public static long Fchmodat(LinuxProcess p, in SyscallArgs a)
-    {
-        var mode = AsInt(a.A2);
-        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
-    }
+    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business: it opens the
+    /// name O_PATH|O_NOFOLLOW and chmods /proc/self/fd/N).</summary>
+    public static long Fchmodat(LinuxProcess p, in SyscallArgs a) => ChangeModeAt(p, AsInt(a.A0), a.A1, AsInt(a.A2));
+
+    private static long ChangeModeAt(LinuxProcess p, int dirfd, ulong pathAddress, int mode) =>
+        WithPath(p, dirfd, pathAddress, path =>
+            ProcFiles.Normalize(path) is { } proc ? ProcFiles.ChangeMode(p, proc, mode) : p.Root.ChangeMode(path, mode, followSymlinks: true));
 
     public static long Fchmod(LinuxProcess p, in SyscallArgs a) =>
         p.Files.Get(a.A0) is { } file ? file.ChangeMode(AsInt(a.A1)) : -Errno.EBADF;

@@ -53,9 +53,44 @@ static void check_chmod_nofollow(void)
     unlink(file);
 }
 
+/* Root in a user namespace that maps only uid and gid 0: files read as 0's, chown to 0 or -1 changes nothing and
+ * succeeds, any other id is EINVAL, the root is EROFS. */
+static void check_chown(void)
+{
+    const char *file = "/tmp/fsn-own", *link = "/tmp/fsn-own-link";
+    int fd = open(file, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    symlink(file, link);
+    struct stat st;
+    lt_check("stat-owner-root", stat(file, &st) == 0 && st.st_uid == 0 && st.st_gid == 0, "uid %u gid %u", st.st_uid, st.st_gid);
+    lt_check("stat-root-owner-root", stat("/usr/lib", &st) == 0 && st.st_uid == 0 && st.st_gid == 0, "uid %u gid %u", st.st_uid, st.st_gid);
+    lt_sys_ok("chown-same", syscall(SYS_chown, file, 0, 0));
+    lt_sys_ok("chown-minus-one", syscall(SYS_chown, file, -1, -1));
+    lt_sys_ok("lchown-link", syscall(SYS_lchown, link, 0, -1));
+    lt_sys_ok("fchown", syscall(SYS_fchown, fd, -1, 0));
+    lt_sys_ok("fchownat", syscall(SYS_fchownat, AT_FDCWD, link, 0, 0, AT_SYMLINK_NOFOLLOW));
+    lt_sys_ok("fchownat-empty-path", syscall(SYS_fchownat, fd, "", 0, 0, AT_EMPTY_PATH));
+    lt_sys_ok("chown-tmp-dir", syscall(SYS_chown, "/tmp", 0, 0));
+    lt_sys_errno("chown-unmapped-uid-einval", syscall(SYS_chown, file, 65534, -1), EINVAL);
+    lt_sys_errno("chown-unmapped-gid-einval", syscall(SYS_chown, file, -1, 1000), EINVAL);
+    lt_sys_errno("fchown-unmapped-einval", syscall(SYS_fchown, fd, 12345, 0), EINVAL);
+    lt_check("chown-changes-nothing", stat(file, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 07777) == 0600,
+             "uid %u gid %u mode 0%o", st.st_uid, st.st_gid, st.st_mode & 07777);
+    lt_sys_errno("chown-root-erofs", syscall(SYS_chown, "/usr/lib", 0, 0), EROFS);
+    lt_sys_errno("chown-missing-enoent", syscall(SYS_chown, "/tmp/fsn-missing", 0, 0), ENOENT);
+    lt_sys_errno("fchown-closed-ebadf", syscall(SYS_fchown, 999, 0, 0), EBADF);
+    lt_sys_errno("fchownat-bad-flag-einval", syscall(SYS_fchownat, AT_FDCWD, file, 0, 0, 0x1), EINVAL);
+    int opath = open(file, O_PATH);
+    lt_sys_errno("fchown-opath-ebadf", syscall(SYS_fchown, opath, 0, 0), EBADF);
+    close(opath);
+    close(fd);
+    unlink(link);
+    unlink(file);
+}
+
 int main(void)
 {
     lt_init();
     check_chmod_nofollow();
+    check_chown();
     return lt_finish();
 }

@@ -90,8 +90,11 @@ public sealed unsafe class HostFile : OpenFile
 
     public override int Stat(out Kernel.stat st)
     {
+        int result;
         fixed (Kernel.stat* p = &st)
-            return (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
+            result = (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
+        Ownership.ToGuest(ref st);
+        return result;
     }
 
     public override long ReadDirectory(Span<byte> buffer)
@@ -139,6 +142,16 @@ public sealed unsafe class HostFile : OpenFile
         var bits = (uint)mode & RootFileSystem.PermissionBits;
         // fchmod refuses an O_PATH descriptor on the host too: the host's /proc/self/fd link reaches exactly this inode.
         return throughPath ? RootFileSystem.ThroughProcFd(_fd, (f, p) => Libc.fchmodat(f, p, bits, 0)) : (int)Result(Libc.fchmod(_fd, bits));
+    }
+
+    /// <summary>fchown (O_PATH allowed: the caller refuses it where Linux does): nothing can change (Ownership); EROFS
+    /// for the root's files.</summary>
+    public override int ChangeOwner(uint uid, uint gid)
+    {
+        if (_space is null)
+            return -Errno.EROFS;
+        var result = Stat(out var st);
+        return result < 0 ? result : Ownership.Change(st, uid, gid);
     }
 
     public override int SetTimes(Kernel.timespec[]? times)

@@ -122,6 +122,16 @@ internal static class ProcFiles
         return Stat(p, path, followSymlinks: true, out _) is < 0 and var missing ? missing : -Errno.EPERM;
     }
 
+    /// <summary>chown of a /proc/self path: /proc/self/fd/N followed reaches the open file; procfs's own entries are
+    /// root's, so only what leaves them root's succeeds.</summary>
+    public static int ChangeOwner(LinuxProcess p, string path, uint uid, uint gid, bool followSymlinks)
+    {
+        if (FdNumber(path) is { } fd && followSymlinks)
+            return p.Files.Get(fd) is { } file ? file.ChangeOwner(uid, gid) : -Errno.ENOENT;
+        var found = Stat(p, path, followSymlinks, out var st);
+        return found < 0 ? found : Ownership.Change(st, uid, gid);
+    }
+
     public static long ReadLink(LinuxProcess p, string path, Span<byte> buffer)
     {
         if (FdNumber(path) is not { } fd)

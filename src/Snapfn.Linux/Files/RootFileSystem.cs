@@ -182,8 +182,11 @@ public sealed unsafe class RootFileSystem : IDisposable
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
             return errno == Errno.ENOENT && HoldsAMountPoint(path) ? MountParentStat(out st) : -errno;
+        int result;
         fixed (Kernel.stat* p = &st)
-            return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+            result = (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+        Ownership.ToGuest(ref st);
+        return result;
     }
 
     /// <summary>Whether <paramref name="path"/> is a directory above a mount point (/snapfn above /snapfn/node).</summary>
@@ -263,6 +266,22 @@ public sealed unsafe class RootFileSystem : IDisposable
         if (relative == ".")
             return -Errno.EPERM;
         return ThroughProcFd(fd, (f, p) => Libc.fchmodat(f, p, (uint)mode & PermissionBits, 0));
+    }
+
+    /// <summary>chown and lchown of <paramref name="path"/>: found as stat finds it, EROFS outside a writable mount,
+    /// then what <see cref="Ownership"/> allows (nothing changes).</summary>
+    public int ChangeOwner(string path, uint uid, uint gid, bool followSymlinks)
+    {
+        if (IsSynthetic(path))
+            return Stat(path, followSymlinks, out _) is < 0 and var missing ? missing : -Errno.EROFS;
+        var found = Stat(path, followSymlinks, out var st);
+        if (found < 0)
+            return found;
+        if (Resolved(path, followSymlinks) is not { } resolved)
+            return -Errno.ELOOP;
+        if (!Find(resolved).Mount.Mount.Writable)
+            return -Errno.EROFS;
+        return Ownership.Change(st, uid, gid);
     }
 
     /// <summary>utimensat of <paramref name="path"/>: <paramref name="times"/> holds atime and mtime (UTIME_NOW and

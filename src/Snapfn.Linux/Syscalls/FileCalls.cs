@@ -558,6 +558,35 @@ internal static class FileCalls
     public static long Fchmod(LinuxProcess p, in SyscallArgs a) =>
         p.Files.Get(a.A0) is { } file ? file.ChangeMode(AsInt(a.A1)) : -Errno.EBADF;
 
+    public static long Chown(LinuxProcess p, in SyscallArgs a) => ChangeOwnerAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1, (uint)a.A2, 0);
+
+    public static long Lchown(LinuxProcess p, in SyscallArgs a) =>
+        ChangeOwnerAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1, (uint)a.A2, Libc.AT_SYMLINK_NOFOLLOW);
+
+    public static long Fchownat(LinuxProcess p, in SyscallArgs a) =>
+        (a.A4 & ~(ulong)(Libc.AT_SYMLINK_NOFOLLOW | Libc.AT_EMPTY_PATH)) != 0 ? -Errno.EINVAL
+            : ChangeOwnerAt(p, AsInt(a.A0), a.A1, (uint)a.A2, (uint)a.A3, AsInt(a.A4));
+
+    /// <summary>fchown: as Linux's, an O_PATH descriptor is EBADF (fchownat with AT_EMPTY_PATH takes one).</summary>
+    public static long Fchown(LinuxProcess p, in SyscallArgs a) =>
+        p.Files.Get(a.A0) is { } file && (file.StatusFlags & Libc.O_PATH) == 0 ? file.ChangeOwner((uint)a.A1, (uint)a.A2) : -Errno.EBADF;
+
+    /// <summary>The chown family (Ownership: nothing can change): the descriptor itself for AT_EMPTY_PATH and "", the
+    /// open file for /proc/self/fd/N, else the path.</summary>
+    private static long ChangeOwnerAt(LinuxProcess p, int dirfd, ulong pathAddress, uint uid, uint gid, int flags)
+    {
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
+        {
+            if (dirfd == Libc.AT_FDCWD)
+                return ProcFiles.Normalize(p.Cwd) is null ? p.Root.ChangeOwner(p.Cwd, uid, gid, followSymlinks: true) : -Errno.EPERM;
+            return p.Files.Get(dirfd) is { } file ? file.ChangeOwner(uid, gid) : -Errno.EBADF;
+        }
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        return WithPath(p, dirfd, pathAddress, path => ProcFiles.Normalize(path) is { } proc
+            ? ProcFiles.ChangeOwner(p, proc, uid, gid, follow)
+            : p.Root.ChangeOwner(path, uid, gid, follow));
+    }
+
     private const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
 
     /// <summary>utimensat: a path (following its last link or not), or with a null path the descriptor itself.</summary>

@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static mode_t mode_of(const char *path)
@@ -87,10 +89,91 @@ static void check_chown(void)
     unlink(file);
 }
 
+static bool write_all(int fd, const char *text)
+{
+    return write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+}
+
+static void *open_fifo_for_writing(void *path)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd >= 0) {
+        write_all(fd, "through the fifo");
+        close(fd);
+    }
+    return (void *)(long)fd;
+}
+
+/* mknod makes regular files and FIFOs in /tmp; a FIFO opened from two threads is a pipe between them. */
+static void check_mknod_and_fifos(void)
+{
+    const char *fifo = "/tmp/fsn-fifo", *reg = "/tmp/fsn-node";
+    struct stat st;
+    lt_sys_ok("mknod-regular", syscall(SYS_mknodat, AT_FDCWD, reg, S_IFREG | 0640, 0));
+    lt_check("mknod-regular-stat", stat(reg, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0640 && st.st_size == 0,
+             "mode 0%o size %ld", st.st_mode, (long)st.st_size);
+    lt_sys_errno("mknod-exists-eexist", syscall(SYS_mknod, reg, S_IFIFO | 0600, 0), EEXIST);
+    unlink(reg);
+    lt_sys_ok("mknod-type-zero-is-regular", syscall(SYS_mknod, reg, 0600, 0));
+    lt_check("mknod-type-zero-stat", stat(reg, &st) == 0 && S_ISREG(st.st_mode), "mode 0%o", st.st_mode);
+    unlink(reg);
+    lt_sys_errno("mknod-char-device-eperm", syscall(SYS_mknod, reg, S_IFCHR | 0600, makedev(1, 3)), EPERM);
+    lt_sys_errno("mknod-block-device-eperm", syscall(SYS_mknod, reg, S_IFBLK | 0600, makedev(8, 0)), EPERM);
+    lt_sys_errno("mknod-bad-type-einval", syscall(SYS_mknod, reg, 0170000 | 0600, 0), EINVAL);
+    lt_sys_ok("mknod-socket", syscall(SYS_mknod, reg, S_IFSOCK | 0600, 0));
+    lt_check("mknod-socket-stat", stat(reg, &st) == 0 && S_ISSOCK(st.st_mode), "mode 0%o", st.st_mode);
+    lt_sys_errno("mknod-socket-open-enxio", open(reg, O_RDONLY), ENXIO);
+    unlink(reg);
+    lt_sys_errno("mknod-root-erofs", syscall(SYS_mknod, "/usr/fsn-fifo", S_IFIFO | 0600, 0), EROFS);
+    lt_sys_errno("mknod-no-parent-enoent", syscall(SYS_mknod, "/tmp/fsn-none/fifo", S_IFIFO | 0600, 0), ENOENT);
+    lt_sys_ok("mkfifo", mkfifo(fifo, 0600));
+    lt_check("mkfifo-stat", stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 07777) == 0600, "mode 0%o", st.st_mode);
+    lt_check("mkfifo-lstat", lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "mode 0%o", st.st_mode);
+
+    lt_sys_errno("fifo-write-nonblock-no-reader-enxio", open(fifo, O_WRONLY | O_NONBLOCK), ENXIO);
+    int reader = open(fifo, O_RDONLY | O_NONBLOCK);
+    lt_check("fifo-read-nonblock-opens", reader >= 0, "%s", lt_errname(errno));
+    struct stat fst;
+    lt_check("fifo-fstat", fstat(reader, &fst) == 0 && S_ISFIFO(fst.st_mode) && stat(fifo, &st) == 0 && fst.st_ino == st.st_ino,
+             "mode 0%o ino %lu vs %lu", fst.st_mode, (unsigned long)fst.st_ino, (unsigned long)st.st_ino);
+    char buffer[64] = {0};
+    lt_check("fifo-read-no-writer-eof", read(reader, buffer, sizeof buffer) == 0, "%s", lt_errname(errno));
+    int writer = open(fifo, O_WRONLY | O_NONBLOCK);
+    lt_check("fifo-write-nonblock-with-reader", writer >= 0, "%s", lt_errname(errno));
+    lt_check("fifo-write", write_all(writer, "hello"), "%s", lt_errname(errno));
+    ssize_t n = read(reader, buffer, sizeof buffer);
+    lt_check("fifo-read", n == 5 && memcmp(buffer, "hello", 5) == 0, "read %zd", n);
+    lt_sys_errno("fifo-read-empty-eagain", read(reader, buffer, sizeof buffer), EAGAIN);
+    lt_sys_errno("fifo-lseek-espipe", lseek(reader, 0, SEEK_SET), ESPIPE);
+    close(writer);
+    close(reader);
+    int both = open(fifo, O_RDWR);
+    lt_check("fifo-rdwr-opens-at-once", both >= 0 && write_all(both, "x") && read(both, buffer, 1) == 1 && buffer[0] == 'x', "%s",
+             lt_errname(errno));
+    close(both);
+
+    /* A blocking open waits for the other end, opened by another thread. */
+    pthread_t thread;
+    pthread_create(&thread, NULL, open_fifo_for_writing, (void *)fifo);
+    reader = open(fifo, O_RDONLY);
+    lt_check("fifo-blocking-open-meets-writer", reader >= 0, "%s", lt_errname(errno));
+    size_t got = 0;
+    while (reader >= 0 && got < sizeof buffer - 1 && (n = read(reader, buffer + got, sizeof buffer - 1 - got)) > 0)
+        got += (size_t)n;
+    buffer[got] = 0;
+    void *result;
+    pthread_join(thread, &result);
+    lt_check("fifo-blocking-data", strcmp(buffer, "through the fifo") == 0 && (long)result >= 0, "read '%s', writer fd %ld", buffer,
+             (long)result);
+    close(reader);
+    lt_sys_ok("fifo-unlink", unlink(fifo));
+}
+
 int main(void)
 {
     lt_init();
     check_chmod_nofollow();
     check_chown();
+    check_mknod_and_fifos();
     return lt_finish();
 }

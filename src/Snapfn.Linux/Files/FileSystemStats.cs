@@ -42,7 +42,7 @@ internal static class FileSystemStats
     /// <summary>The statistics of the file system <paramref name="file"/> is on.</summary>
     public static Kernel.statfs ForFile(RootFileSystem root, OpenFile file) => file switch
     {
-        PipeEnd or ChannelFile or StreamFile => Virtual(PIPEFS_MAGIC, 0),
+        PipeEnd { IsNamed: false } or ChannelFile or StreamFile => Virtual(PIPEFS_MAGIC, 0),
         SocketEnd => Virtual(SOCKFS_MAGIC, 0),
         EventFile or EpollFile => Virtual(ANON_INODE_FS_MAGIC, 0),
         _ => ForPath(root, file.GuestPath),

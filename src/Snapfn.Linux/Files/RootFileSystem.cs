@@ -57,8 +57,13 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The program's absolute path, for /proc/self/exe; set by the loader.</summary>
     public string? ExecutablePath { get; set; }
 
-    /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.</summary>
-    public OpenFile? Open(string path, int flags, int mode, out int errno)
+    /// <summary>The FIFOs the program has open (set by the process); null: a FIFO opens as one with no other end (ENXIO).</summary>
+    internal NamedPipes? Fifos { get; set; }
+
+    /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.
+    /// A FIFO opens as <see cref="NamedPipes"/> says: <paramref name="waiter"/> is the thread that would wait for its
+    /// other end (errno <see cref="NamedPipes.MustWait"/>), or null for a caller that cannot wait.</summary>
+    public OpenFile? Open(string path, int flags, int mode, out int errno, int? waiter = null)
     {
         errno = 0;
         if (path == "/proc/self/exe" && ExecutablePath is { } exe)
@@ -107,7 +112,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             creates = false;
             noRoom = true;
         }
-        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | ((flags & Libc.O_PATH) == 0 ? Libc.O_NOCTTY : 0);
+        // O_NONBLOCK on the host: a host open of a FIFO must never wait (a read end then opens at once and a write end
+        // is ENXIO, and either way the FIFO is served below as the layer's own pipe); regular files ignore it.
+        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | ((flags & Libc.O_PATH) == 0 ? Libc.O_NOCTTY | Libc.O_NONBLOCK : 0);
         var created = exclusive;
         SafeFd? handle;
         if (creates && !exclusive)
@@ -131,7 +138,7 @@ public sealed unsafe class RootFileSystem : IDisposable
         {
             if (noRoom && errno == Errno.ENOENT)
                 errno = Errno.ENOSPC;
-            return null;
+            return errno == Errno.ENXIO ? OpenFifo(mount, relative, path, flags, waiter, out errno) : null;
         }
         // The host applied the daemon's umask on top of the program's (already out of mode): set the mode the program asked for.
         if (created && Libc.fchmod(handle, (uint)mode & 0xfff) < 0)
@@ -154,8 +161,31 @@ public sealed unsafe class RootFileSystem : IDisposable
             handle.Dispose();
             return null;
         }
+        if ((st.st_mode & Kernel.S_IFMT) == Kernel.S_IFIFO && (flags & Libc.O_PATH) == 0)
+        {
+            handle.Dispose();
+            return OpenFifo(mount, relative, path, flags, waiter, out errno);
+        }
         var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
         return new HostFile(handle, path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Space);
+    }
+
+    /// <summary>The FIFO (or, for ENXIO, the socket) at <paramref name="relative"/>, whose host open answered ENXIO or
+    /// gave a FIFO: its inode is held O_PATH and served by <see cref="Fifos"/>; anything else stays ENXIO, as Linux
+    /// answers for a socket.</summary>
+    private PipeEnd? OpenFifo(MountPoint mount, string relative, string path, int flags, int? waiter, out int errno)
+    {
+        var node = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (flags & Libc.O_NOFOLLOW), 0, out errno);
+        if (node is null)
+            return null;
+        Kernel.stat st;
+        if (Libc.fstat(node, (Libc.stat_buf*)&st) < 0 || (st.st_mode & Kernel.S_IFMT) != Kernel.S_IFIFO || Fifos is null)
+        {
+            node.Dispose();
+            errno = Errno.ENXIO;
+            return null;
+        }
+        return Fifos.Open(node, path, flags, waiter, out errno);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>
@@ -353,6 +383,12 @@ public sealed unsafe class RootFileSystem : IDisposable
     public int MakeDirectory(string path, int mode) =>
         Creating(path, () => InParent(path, (parent, name) =>
             Libc.mkdirat(parent, name, (uint)mode & 0xfff) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & 0xfff, 0)));
+
+    /// <summary>mknod of a regular file, a FIFO or a socket node (<paramref name="type"/>; the caller refuses the
+    /// others) with <paramref name="mode"/>'s permission bits, as <see cref="MakeDirectory"/> sets them.</summary>
+    public int MakeNode(string path, uint type, int mode) =>
+        Creating(path, () => InParent(path, (parent, name) =>
+            Libc.mknodat(parent, name, type | ((uint)mode & PermissionBits), 0) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & PermissionBits, 0)));
 
     public int Unlink(string path, bool directory) =>
         Freeing(path, InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0)));

@@ -218,7 +218,21 @@ internal static class FileCalls
         var path = Resolve(p, dirfd, pathAddress, out var errno);
         if (path is null)
             return -errno;
-        var file = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Open(p, proc, flags, out errno) : p.Root.Open(path, flags, mode & ~p.Umask, out errno);
+        if (ProcFiles.Normalize(path) is { } proc)
+            return ProcFiles.Open(p, proc, flags, out errno) is { } procFile ? p.Files.Add(procFile, closeOnExec: (flags & Libc.O_CLOEXEC) != 0) : -errno;
+        var tid = p.Threads.Current.Tid;
+        OpenFile? file;
+        // A FIFO's blocking open waits for its other end, which only another thread can open.
+        while ((file = p.Root.Open(path, flags, mode & ~p.Umask, out errno, tid)) is null && errno == NamedPipes.MustWait)
+        {
+            var what = (flags & Libc.O_ACCMODE) == Libc.O_RDONLY ? "for reading, which no thread opens for writing" : "for writing, which no thread opens for reading";
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, $"opens the FIFO {path} {what}");
+            if (woken < 0)
+            {
+                p.Root.Fifos?.Cancel(tid);
+                return woken;
+            }
+        }
         if (file is null)
             return -errno;
         return p.Files.Add(file, closeOnExec: (flags & Libc.O_CLOEXEC) != 0);
@@ -489,6 +503,23 @@ internal static class FileCalls
     {
         var mode = AsInt(a.A2) & ~p.Umask;
         return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.MakeDirectory(path, mode));
+    }
+
+    public static long Mknod(LinuxProcess p, in SyscallArgs a) => MakeNodeAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1);
+
+    public static long Mknodat(LinuxProcess p, in SyscallArgs a) => MakeNodeAt(p, AsInt(a.A0), a.A1, (uint)a.A2);
+
+    /// <summary>mknod as Linux's may_mknod: a regular file (type 0 too), a FIFO or a socket node in /tmp; a device is
+    /// EPERM (no CAP_MKNOD), a directory EPERM, another type EINVAL.</summary>
+    private static long MakeNodeAt(LinuxProcess p, int dirfd, ulong pathAddress, uint mode)
+    {
+        var type = mode & Kernel.S_IFMT;
+        if (type == 0)
+            type = Kernel.S_IFREG;
+        if (type is not (Kernel.S_IFREG or Kernel.S_IFIFO or Kernel.S_IFSOCK))
+            return type is Kernel.S_IFCHR or Kernel.S_IFBLK or Kernel.S_IFDIR ? -Errno.EPERM : -Errno.EINVAL;
+        var permissions = (int)(mode & 0xfff) & ~p.Umask;
+        return WithPath(p, dirfd, pathAddress, path => p.Root.MakeNode(path, type, permissions));
     }
 
     public static long Unlink(LinuxProcess p, in SyscallArgs a) => WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.Unlink(path, directory: false));

@@ -169,11 +169,70 @@ static void check_mknod_and_fifos(void)
     lt_sys_ok("fifo-unlink", unlink(fifo));
 }
 
+/* Hard links within /tmp: one inode under two names, st_nlink counts them, the data is shared and stays after the
+ * first name goes. */
+static void check_hard_links(void)
+{
+    const char *a = "/tmp/fsn-a", *b = "/tmp/fsn-b", *sym = "/tmp/fsn-sym", *c = "/tmp/fsn-c";
+    int fd = open(a, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    write_all(fd, "shared");
+    lt_sys_ok("link", syscall(SYS_link, a, b));
+    struct stat sa, sb;
+    lt_check("link-same-inode", stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_nlink == 2 && sb.st_nlink == 2,
+             "ino %lu/%lu nlink %lu", (unsigned long)sa.st_ino, (unsigned long)sb.st_ino, (unsigned long)sa.st_nlink);
+    write_all(fd, " data");
+    lt_check("link-shares-data", stat(b, &sb) == 0 && sb.st_size == 11, "size %ld", (long)sb.st_size);
+    lt_sys_errno("link-exists-eexist", syscall(SYS_link, a, b), EEXIST);
+    lt_sys_errno("link-missing-enoent", syscall(SYS_link, "/tmp/fsn-missing", c), ENOENT);
+    lt_sys_errno("link-into-root-erofs", syscall(SYS_link, a, "/usr/fsn-link"), EROFS);
+    lt_sys_errno("link-from-root-exdev", syscall(SYS_link, "/usr/lib/os-release", c), EXDEV);
+    lt_sys_errno("link-directory-eperm", syscall(SYS_link, "/tmp", c), EPERM);
+    lt_sys_errno("linkat-bad-flag-einval", syscall(SYS_linkat, AT_FDCWD, a, AT_FDCWD, c, 0x1), EINVAL);
+    symlink(a, sym);
+    lt_sys_ok("linkat-symlink-itself", syscall(SYS_linkat, AT_FDCWD, sym, AT_FDCWD, c, 0));
+    lt_check("linkat-symlink-itself-is-link", lstat(c, &sb) == 0 && S_ISLNK(sb.st_mode), "mode 0%o", sb.st_mode);
+    unlink(c);
+    lt_sys_ok("linkat-follow", syscall(SYS_linkat, AT_FDCWD, sym, AT_FDCWD, c, AT_SYMLINK_FOLLOW));
+    lt_check("linkat-follow-is-target", lstat(c, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_ino == sa.st_ino && sb.st_nlink == 3,
+             "mode 0%o nlink %lu", sb.st_mode, (unsigned long)sb.st_nlink);
+    unlink(c);
+    lt_sys_ok("linkat-empty-path", syscall(SYS_linkat, fd, "", AT_FDCWD, c, AT_EMPTY_PATH));
+    lt_check("linkat-empty-path-is-file", stat(c, &sb) == 0 && sb.st_ino == sa.st_ino, "ino %lu", (unsigned long)sb.st_ino);
+    unlink(c);
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    lt_sys_ok("linkat-proc-self-fd-follow", syscall(SYS_linkat, AT_FDCWD, proc, AT_FDCWD, c, AT_SYMLINK_FOLLOW));
+    lt_check("linkat-proc-self-fd-is-file", stat(c, &sb) == 0 && sb.st_ino == sa.st_ino, "ino %lu", (unsigned long)sb.st_ino);
+    unlink(c);
+    int tmpfile = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+    write_all(tmpfile, "anonymous");
+    lt_sys_ok("linkat-tmpfile", syscall(SYS_linkat, tmpfile, "", AT_FDCWD, c, AT_EMPTY_PATH));
+    lt_check("linkat-tmpfile-named", stat(c, &sb) == 0 && sb.st_size == 9 && sb.st_nlink == 1, "size %ld", (long)sb.st_size);
+    close(tmpfile);
+    unlink(c);
+    int pipes[2];
+    pipe(pipes);
+    lt_sys_errno("linkat-pipe-exdev", syscall(SYS_linkat, pipes[0], "", AT_FDCWD, c, AT_EMPTY_PATH), EXDEV);
+    close(pipes[0]);
+    close(pipes[1]);
+    unlink(sym);
+    unlink(a);
+    char buffer[16] = {0};
+    int other = open(b, O_RDONLY);
+    lt_check("link-survives-unlink", other >= 0 && read(other, buffer, sizeof buffer) == 11 && memcmp(buffer, "shared data", 11) == 0 &&
+                                         fstat(other, &sb) == 0 && sb.st_nlink == 1,
+             "read '%s' nlink %lu", buffer, (unsigned long)sb.st_nlink);
+    close(other);
+    close(fd);
+    unlink(b);
+}
+
 int main(void)
 {
     lt_init();
     check_chmod_nofollow();
     check_chown();
     check_mknod_and_fifos();
+    check_hard_links();
     return lt_finish();
 }

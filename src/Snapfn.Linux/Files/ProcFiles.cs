@@ -132,6 +132,9 @@ internal static class ProcFiles
         return found < 0 ? found : Ownership.Change(st, uid, gid);
     }
 
+    /// <summary>The open file /proc/self/fd/N leads to; null for any other /proc/self path or a closed descriptor.</summary>
+    public static OpenFile? OpenFileOf(LinuxProcess p, string path) => FdNumber(path) is { } fd ? p.Files.Get(fd) : null;
+
     public static long ReadLink(LinuxProcess p, string path, Span<byte> buffer)
     {
         if (FdNumber(path) is not { } fd)

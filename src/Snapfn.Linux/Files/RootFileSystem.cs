@@ -403,6 +403,65 @@ public sealed unsafe class RootFileSystem : IDisposable
         }));
     }
 
+    /// <summary>
+    /// link(2) of <paramref name="from"/> (its last link followed or not) as <paramref name="to"/>: hard links within
+    /// one writable mount, made on the host between the two names' parents (linkat without following: nothing the
+    /// guest named is followed on the host). Linux's order: the source found, then the new name (its parent, EEXIST,
+    /// EROFS), then EXDEV across mounts, then EPERM for a directory.
+    /// </summary>
+    public int Link(string from, string to, bool followFrom)
+    {
+        var found = Stat(from, followFrom, out var st);
+        if (found < 0)
+            return found;
+        var target = LinkTarget(to, out var targetMount);
+        if (target < 0)
+            return target;
+        if (IsSynthetic(from) || Resolved(from, followFrom) is not { } source || !ReferenceEquals(Find(source).Mount, targetMount))
+            return -Errno.EXDEV;
+        if ((st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR)
+            return -Errno.EPERM;
+        return Creating(to, () => InParent(source, (fromParent, fromName) =>
+            InParent(to, (toParent, toName) => Libc.linkat(fromParent, fromName, toParent, toName, 0))));
+    }
+
+    /// <summary>linkat(AT_EMPTY_PATH) of an open file, and link of /proc/self/fd/N followed: the inode the descriptor
+    /// holds gets the name (an O_TMPFILE file too, unless opened O_EXCL: ENOENT, as Linux), through the host's
+    /// /proc/self/fd link of our own descriptor; files the VMM makes up or pipes are on another file system (EXDEV).</summary>
+    public int Link(OpenFile file, string to)
+    {
+        var target = LinkTarget(to, out var targetMount);
+        if (target < 0)
+            return target;
+        if (file is not HostFile { Space: { } space, HostFd: { } fd } host || !ReferenceEquals(space, targetMount.Space))
+            return -Errno.EXDEV;
+        if (host.IsDirectory)
+            return -Errno.EPERM;
+        if (file.Stat(out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFLNK)
+            return Link(file.GuestPath, to, followFrom: false); // the host would follow the link: link it by its name
+        return Creating(to, () => InParent(to, (toParent, toName) =>
+            ThroughProcFd(fd, (self, path) => Libc.linkat(self, path, toParent, toName, Libc.AT_SYMLINK_FOLLOW))));
+    }
+
+    /// <summary>The checks Linux's filename_create makes of a new name: its parent exists (ENOENT, ENOTDIR), the name
+    /// does not (EEXIST), the mount is writable (EROFS); and the mount the name is on.</summary>
+    private int LinkTarget(string to, out MountPoint mount)
+    {
+        mount = Find(to).Mount;
+        if (GuestPath.Split(to) is not var (parent, _))
+            return -Errno.EEXIST;
+        var parentFound = Stat(parent, followSymlinks: true, out var parentStat);
+        if (parentFound < 0)
+            return parentFound;
+        if ((parentStat.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR)
+            return -Errno.ENOTDIR;
+        if (Stat(to, followSymlinks: false, out _) == 0 || IsSynthetic(to))
+            return -Errno.EEXIST;
+        if (Resolved(parent, followLast: true) is { } resolvedParent)
+            mount = Find(GuestPath.Combine(resolvedParent, GuestPath.Split(to)!.Value.Name)).Mount;
+        return mount.Mount.Writable ? 0 : -Errno.EROFS;
+    }
+
     public int Rename(string from, string to)
     {
         if (!ReferenceEquals(Find(from).Mount, Find(to).Mount))

@@ -546,6 +546,46 @@ internal static class FileCalls
         return WithPath(p, AsInt(a.A1), a.A2, path => p.Root.Symlink(target, path));
     }
 
+    public static long Link(LinuxProcess p, in SyscallArgs a) => LinkAt(p, Libc.AT_FDCWD, a.A0, Libc.AT_FDCWD, a.A1, 0);
+
+    public static long Linkat(LinuxProcess p, in SyscallArgs a) => LinkAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), a.A3, AsInt(a.A4));
+
+    /// <summary>linkat: the source's last link is followed only with AT_SYMLINK_FOLLOW; AT_EMPTY_PATH with "" links
+    /// the descriptor's file (allowed to its opener, as Linux 6.10 allows it), as does /proc/self/fd/N followed.</summary>
+    private static long LinkAt(LinuxProcess p, int fromDir, ulong fromAddress, int toDir, ulong toAddress, int flags)
+    {
+        if ((flags & ~(Libc.AT_SYMLINK_FOLLOW | Libc.AT_EMPTY_PATH)) != 0)
+            return -Errno.EINVAL;
+        var follow = (flags & Libc.AT_SYMLINK_FOLLOW) != 0;
+        string? from = null;
+        OpenFile? file = null;
+        int errno;
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(fromAddress).Length == 0)
+        {
+            if (fromDir == Libc.AT_FDCWD)
+                (from, follow) = (p.Cwd, true);
+            else if ((file = p.Files.Get(fromDir)) is null)
+                return -Errno.EBADF;
+        }
+        else
+        {
+            from = Resolve(p, fromDir, fromAddress, out errno);
+            if (from is null)
+                return -errno;
+            if (ProcFiles.Normalize(from) is { } proc)
+            {
+                if (ProcFiles.Stat(p, proc, follow, out _) is < 0 and var missing)
+                    return missing;
+                if (!follow || (file = ProcFiles.OpenFileOf(p, proc)) is null)
+                    return -Errno.EXDEV; // procfs's own entries are on another file system
+            }
+        }
+        var to = Resolve(p, toDir, toAddress, out errno);
+        if (to is null)
+            return -errno;
+        return file is not null ? p.Root.Link(file, to) : p.Root.Link(from!, to, follow);
+    }
+
     public static long Rename(LinuxProcess p, in SyscallArgs a) => RenameAt(p, Libc.AT_FDCWD, a.A0, Libc.AT_FDCWD, a.A1);
 
     public static long Renameat(LinuxProcess p, in SyscallArgs a) => RenameAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), a.A3);

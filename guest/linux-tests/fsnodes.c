@@ -227,6 +227,24 @@ static void check_hard_links(void)
     unlink(b);
 }
 
+/* A trailing slash names a directory: creating a file by it is EISDIR, opening a file by it ENOTDIR; mkdir takes it. */
+static void check_trailing_slash(void)
+{
+    lt_sys_errno("creat-trailing-slash-eisdir", open("/tmp/fsn-nodir/", O_CREAT | O_WRONLY, 0644), EISDIR);
+    lt_sys_errno("creat-trailing-slash-made-nothing", access("/tmp/fsn-nodir", F_OK), ENOENT);
+    lt_sys_errno("creat-existing-dir-trailing-slash-eisdir", open("/tmp/", O_CREAT | O_RDONLY, 0644), EISDIR);
+    close(open("/tmp/fsn-file", O_CREAT | O_WRONLY, 0644));
+    lt_sys_errno("open-file-trailing-slash-enotdir", open("/tmp/fsn-file/", O_RDONLY), ENOTDIR);
+    struct stat st;
+    lt_sys_errno("stat-file-trailing-slash-enotdir", stat("/tmp/fsn-file/", &st), ENOTDIR);
+    unlink("/tmp/fsn-file");
+    lt_sys_ok("mkdir-trailing-slash", mkdir("/tmp/fsn-nodir/", 0755));
+    int fd = open("/tmp/fsn-nodir/", O_RDONLY);
+    lt_check("open-dir-trailing-slash", fd >= 0, "%s", lt_errname(errno));
+    close(fd);
+    rmdir("/tmp/fsn-nodir");
+}
+
 int main(void)
 {
     lt_init();
@@ -234,5 +252,6 @@ int main(void)
     check_chown();
     check_mknod_and_fifos();
     check_hard_links();
+    check_trailing_slash();
     return lt_finish();
 }

@@ -215,9 +215,17 @@ internal static class FileCalls
 
     private static long OpenAt(LinuxProcess p, int dirfd, ulong pathAddress, int flags, int mode)
     {
-        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        var path = Resolve(p, dirfd, pathAddress, out var errno, out var directoryOnly);
         if (path is null)
             return -errno;
+        if (directoryOnly)
+        {
+            // "name/" names a directory: a file cannot be created by it, whether the name exists or not (Linux's
+            // open_last_lookups), and what it opens must be one.
+            if ((flags & Libc.O_CREAT) != 0)
+                return -Errno.EISDIR;
+            flags |= Libc.O_DIRECTORY;
+        }
         if (ProcFiles.Normalize(path) is { } proc)
             return ProcFiles.Open(p, proc, flags, out errno) is { } procFile ? p.Files.Add(procFile, closeOnExec: (flags & Libc.O_CLOEXEC) != 0) : -errno;
         var tid = p.Threads.Current.Tid;
@@ -277,11 +285,13 @@ internal static class FileCalls
                 return ProcFiles.Normalize(p.Cwd) is { } cwdProc ? ProcFiles.Stat(p, cwdProc, true, out st) : p.Root.Stat(p.Cwd, true, out st);
             return p.Files.Get(dirfd) is { } file ? file.Stat(out st) : -Errno.EBADF;
         }
-        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        var path = Resolve(p, dirfd, pathAddress, out var errno, out var directoryOnly);
         if (path is null)
             return -errno;
-        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
-        return ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out st) : p.Root.Stat(path, follow, out st);
+        // "name/" follows a last link and must be a directory.
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0 || directoryOnly;
+        var result = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out st) : p.Root.Stat(path, follow, out st);
+        return result == 0 && directoryOnly && (st.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR ? -Errno.ENOTDIR : result;
     }
 
     private const int AT_NO_AUTOMOUNT = 0x800, AT_STATX_FORCE_SYNC = 0x2000, AT_STATX_DONT_SYNC = 0x4000;
@@ -770,10 +780,16 @@ internal static class FileCalls
     public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
 
     /// <summary>The absolute guest path a (dirfd, path) pair names; null with an errno where it names none.</summary>
-    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno)
+    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno) =>
+        Resolve(p, dirfd, pathAddress, out errno, out _);
+
+    /// <summary>As <see cref="Resolve(LinuxProcess, int, ulong, out int)"/>; <paramref name="directoryOnly"/> says the
+    /// path ended in '/' (which the normalised path no longer shows): it must name a directory.</summary>
+    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno, out bool directoryOnly)
     {
         errno = 0;
         var path = p.User.ReadString(pathAddress);
+        directoryOnly = path.Length > 1 && path.EndsWith('/');
         if (path.Length == 0)
         {
             errno = Errno.ENOENT;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -185,7 +186,7 @@ static void check_hard_links(void)
     lt_sys_errno("link-exists-eexist", syscall(SYS_link, a, b), EEXIST);
     lt_sys_errno("link-missing-enoent", syscall(SYS_link, "/tmp/fsn-missing", c), ENOENT);
     lt_sys_errno("link-into-root-erofs", syscall(SYS_link, a, "/usr/fsn-link"), EROFS);
-    lt_sys_errno("link-from-root-exdev", syscall(SYS_link, "/usr/lib/os-release", c), EXDEV);
+    lt_sys_errno("link-from-root-exdev", syscall(SYS_link, "/usr/lib/python3.11/os.py", c), EXDEV);
     lt_sys_errno("link-directory-eperm", syscall(SYS_link, "/tmp", c), EPERM);
     lt_sys_errno("linkat-bad-flag-einval", syscall(SYS_linkat, AT_FDCWD, a, AT_FDCWD, c, 0x1), EINVAL);
     symlink(a, sym);
@@ -245,6 +246,16 @@ static void check_trailing_slash(void)
     rmdir("/tmp/fsn-nodir");
 }
 
+/* The root reads as a full read-only image of its real size. */
+static void check_statfs_root(void)
+{
+    struct statfs st;
+    long r = syscall(SYS_statfs, "/", &st);
+    lt_check("statfs-root-size", r == 0 && st.f_blocks > 1000 && st.f_bfree == 0 && st.f_bavail == 0 && st.f_files > 100 && st.f_ffree == 0,
+             "returned %ld: blocks %lu free %lu files %lu", r, (unsigned long)st.f_blocks, (unsigned long)st.f_bfree,
+             (unsigned long)st.f_files);
+}
+
 int main(void)
 {
     lt_init();
@@ -253,5 +264,6 @@ int main(void)
     check_mknod_and_fifos();
     check_hard_links();
     check_trailing_slash();
+    check_statfs_root();
     return lt_finish();
 }

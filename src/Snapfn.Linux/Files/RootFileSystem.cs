@@ -474,6 +474,9 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The mount <paramref name="path"/> (absolute, normalised) is on: whether it is writable, and then what it holds.</summary>
     internal (bool Writable, WritableSpace? Space) MountOf(string path) => Find(path).Mount is var m ? (m.Mount.Writable, m.Space) : default;
 
+    /// <summary>What the read-only mount <paramref name="path"/> is on holds (<see cref="ReadOnlyUsage"/>).</summary>
+    internal ReadOnlyUsage UsageOf(string path) => ReadOnlyUsage.Of(Find(path).Mount.Mount.HostDirectory, Find(path).Mount.Handle);
+
     /// <summary>The quota of the writable mount at <paramref name="guestPath"/> (its host directory, what it holds).</summary>
     internal WritableSpace? Space(string guestPath) =>
         _mounts.FirstOrDefault(m => m.Mount.GuestPath == guestPath)?.Space;

@@ -256,6 +256,17 @@ static void check_statfs_root(void)
              (unsigned long)st.f_files);
 }
 
+/* dnotify: no watch can be set (EINVAL, as Linux with dnotify disabled); removing watches succeeds. */
+static void check_dnotify(void)
+{
+    int fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+    lt_sys_ok("f-notify-multishot-alone", fcntl(fd, F_NOTIFY, DN_MULTISHOT));
+    lt_sys_ok("f-notify-remove", fcntl(fd, F_NOTIFY, 0));
+    lt_sys_errno("f-notify-watch-einval", fcntl(fd, F_NOTIFY, DN_CREATE | DN_MULTISHOT), EINVAL);
+    close(fd);
+    lt_sys_errno("f-notify-closed-ebadf", fcntl(fd, F_NOTIFY, 0), EBADF);
+}
+
 int main(void)
 {
     lt_init();
@@ -265,5 +276,6 @@ int main(void)
     check_hard_links();
     check_trailing_slash();
     check_statfs_root();
+    check_dnotify();
     return lt_finish();
 }

@@ -133,7 +133,7 @@ public static class SyscallTable
         [69] = Unsupported("msgsnd"),
         [70] = Unsupported("msgrcv"),
         [71] = Unsupported("msgctl"),
-        [72] = Partial("fcntl", FileCalls.Fcntl, "locks always granted (one process)"),
+        [72] = Partial("fcntl", FileCalls.Fcntl, "locks always granted (one process); F_NOTIFY sets no dnotify watch (EINVAL, as with dnotify disabled), removing watches (no event in the mask) succeeds"),
         [73] = Partial("flock", FileCalls.Nothing, "one process: always granted"),
         [74] = Supported("fsync", FileCalls.Fsync),
         [75] = Supported("fdatasync", FileCalls.Fdatasync),

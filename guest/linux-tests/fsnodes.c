@@ -256,6 +256,51 @@ static void check_statfs_root(void)
              (unsigned long)st.f_files);
 }
 
+/* True when getdents64 of dir lists exactly the bytes of name. */
+static bool listed(const char *dir, const char *name)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    char buffer[8192];
+    bool found = false;
+    long n;
+    while (!found && (n = syscall(SYS_getdents64, fd, buffer, sizeof buffer)) > 0) {
+        for (long at = 0; at < n;) {
+            unsigned short reclen;
+            memcpy(&reclen, buffer + at + 16, sizeof reclen);
+            if (strcmp(buffer + at + 19, name) == 0)
+                found = true;
+            at += reclen;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* Names are bytes: one that is not UTF-8 is created, listed, found and removed as it was given. */
+static void check_byte_names(void)
+{
+    const char *latin1 = "/tmp/fsn-\xe9t\xe9", *other = "/tmp/fsn-\xff\xfe", *replacement = "/tmp/fsn-\xef\xbf\xbdt\xef\xbf\xbd";
+    int fd = open(latin1, O_CREAT | O_WRONLY | O_EXCL, 0600);
+    lt_check("byte-name-create", fd >= 0, "%s", lt_errname(errno));
+    close(fd);
+    lt_check("byte-name-listed", listed("/tmp", "fsn-\xe9t\xe9"), "not listed as created");
+    struct stat st;
+    lt_sys_errno("byte-name-not-replacement", stat(replacement, &st), ENOENT);
+    fd = open(other, O_CREAT | O_WRONLY | O_EXCL, 0600);
+    lt_check("byte-name-distinct", fd >= 0, "%s", lt_errname(errno));
+    close(fd);
+    lt_sys_ok("byte-name-stat", stat(latin1, &st));
+    lt_sys_ok("byte-name-mkdir", mkdir("/tmp/fsn-d\x80", 0700));
+    lt_sys_ok("byte-name-chdir", chdir("/tmp/fsn-d\x80"));
+    char cwd[64] = {0};
+    lt_check("byte-name-getcwd", getcwd(cwd, sizeof cwd) && strcmp(cwd, "/tmp/fsn-d\x80") == 0, "getcwd '%s'", cwd);
+    chdir("/");
+    lt_sys_ok("byte-name-rmdir", rmdir("/tmp/fsn-d\x80"));
+    lt_sys_ok("byte-name-unlink", unlink(latin1));
+    lt_sys_ok("byte-name-unlink-other", unlink(other));
+    lt_check("byte-name-gone", !listed("/tmp", "fsn-\xe9t\xe9"), "still listed");
+}
+
 /* dnotify: no watch can be set (EINVAL, as Linux with dnotify disabled); removing watches succeeds. */
 static void check_dnotify(void)
 {
@@ -277,5 +322,6 @@ int main(void)
     check_trailing_slash();
     check_statfs_root();
     check_dnotify();
+    check_byte_names();
     return lt_finish();
 }

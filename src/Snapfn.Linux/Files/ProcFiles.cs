@@ -141,7 +141,7 @@ internal static class ProcFiles
             return -Errno.EINVAL;
         if (p.Files.Get(fd) is not { } file)
             return -Errno.ENOENT;
-        var bytes = Encoding.UTF8.GetBytes(file.GuestPath);
+        var bytes = CString.Bytes(file.GuestPath);
         var n = Math.Min(bytes.Length, buffer.Length);
         bytes.AsSpan(0, n).CopyTo(buffer);
         return n;

@@ -565,7 +565,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             var length = ReadLink(candidate, buffer);
             if (length <= 0)
                 return path; // the call itself meets the unreadable link
-            var target = Encoding.UTF8.GetString(buffer, 0, (int)length);
+            var target = CString.Decode(buffer.AsSpan(0, (int)length));
             if (target.StartsWith('/'))
                 current = "/";
             foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())

@@ -463,7 +463,7 @@ internal static class FileCalls
 
     public static long Getcwd(LinuxProcess p, in SyscallArgs a)
     {
-        var bytes = Encoding.UTF8.GetBytes(p.Cwd + "\0");
+        var bytes = CString.Of(p.Cwd);
         if ((ulong)bytes.Length > a.A1)
             return -Errno.ERANGE;
         p.User.Write(a.A0, bytes);

@@ -5,10 +5,11 @@ using Snapfn.Linux.Abi;
 namespace Snapfn.Linux.Files;
 
 /// <summary>
-/// The FIFOs of /tmp opened by the program, as Linux's named pipes (fs/pipe.c, fifo_open) within its one process: the
-/// host FIFO is never opened for reading or writing (a host open would block a VMM thread, and the host pipe would be
-/// a host resource the guest controls); it only names the inode, held O_PATH while any end is open, and the data goes
-/// through one of the layer's own <see cref="Pipe"/>s per inode. Opening rules are Linux's: O_RDWR opens at once; a
+/// The FIFOs of /tmp opened by the program, as Linux's named pipes (fs/pipe.c, fifo_open) within its one process: no
+/// I/O ever goes through the host FIFO (a blocking host open would stop a VMM thread, and a host pipe would be a host
+/// resource the guest controls; RootFileSystem's host opens carry O_NONBLOCK and close a FIFO at once); it only names
+/// the inode, held O_PATH while any end is open, and the data goes through one of the layer's own
+/// <see cref="Pipe"/>s per inode. Opening rules are Linux's: O_RDWR opens at once; a
 /// read end opens at once with O_NONBLOCK; a write end with O_NONBLOCK and no reader is ENXIO; a blocking end waits
 /// until the other side has been opened (<see cref="MustWait"/>: the system call waits and asks again). A waiting
 /// end already counts as open, as in Linux, so that the other side does not wait for it in turn.

@@ -475,7 +475,11 @@ public sealed unsafe class RootFileSystem : IDisposable
     internal (bool Writable, WritableSpace? Space) MountOf(string path) => Find(path).Mount is var m ? (m.Mount.Writable, m.Space) : default;
 
     /// <summary>What the read-only mount <paramref name="path"/> is on holds (<see cref="ReadOnlyUsage"/>).</summary>
-    internal ReadOnlyUsage UsageOf(string path) => ReadOnlyUsage.Of(Find(path).Mount.Mount.HostDirectory, Find(path).Mount.Handle);
+    internal ReadOnlyUsage UsageOf(string path)
+    {
+        var mount = Find(path).Mount;
+        return ReadOnlyUsage.Of(mount.Mount.HostDirectory, mount.Handle);
+    }
 
     /// <summary>The quota of the writable mount at <paramref name="guestPath"/> (its host directory, what it holds).</summary>
     internal WritableSpace? Space(string guestPath) =>

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,9 @@ static void check_mknod_and_fifos(void)
              "mode 0%o ino %lu vs %lu", fst.st_mode, (unsigned long)fst.st_ino, (unsigned long)st.st_ino);
     char buffer[64] = {0};
     lt_check("fifo-read-no-writer-eof", read(reader, buffer, sizeof buffer) == 0, "%s", lt_errname(errno));
+    struct pollfd polled = {.fd = reader, .events = POLLIN};
+    int ready = poll(&polled, 1, 0);
+    lt_check("fifo-poll-no-hangup-before-a-writer", ready == 0 && polled.revents == 0, "poll %d, revents 0x%x", ready, polled.revents);
     int writer = open(fifo, O_WRONLY | O_NONBLOCK);
     lt_check("fifo-write-nonblock-with-reader", writer >= 0, "%s", lt_errname(errno));
     lt_check("fifo-write", write_all(writer, "hello"), "%s", lt_errname(errno));
@@ -147,6 +151,8 @@ static void check_mknod_and_fifos(void)
     lt_sys_errno("fifo-read-empty-eagain", read(reader, buffer, sizeof buffer), EAGAIN);
     lt_sys_errno("fifo-lseek-espipe", lseek(reader, 0, SEEK_SET), ESPIPE);
     close(writer);
+    ready = poll(&polled, 1, 0);
+    lt_check("fifo-poll-hangup-after-the-writer", ready == 1 && (polled.revents & POLLHUP), "poll %d, revents 0x%x", ready, polled.revents);
     close(reader);
     int both = open(fifo, O_RDWR);
     lt_check("fifo-rdwr-opens-at-once", both >= 0 && write_all(both, "x") && read(both, buffer, 1) == 1 && buffer[0] == 'x', "%s",

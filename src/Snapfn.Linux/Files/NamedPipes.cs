@@ -74,6 +74,9 @@ internal sealed class NamedPipe(NamedPipes all, (ulong, ulong) key, SafeFd node,
 
     public Pipe Pipe => pipe;
 
+    /// <summary>How many times a write end was opened (Linux's w_counter).</summary>
+    public long WriterOpens => _writerOpens;
+
     /// <summary>The path the FIFO was first opened by (what /proc/self/fd shows).</summary>
     public string GuestPath => path;
 

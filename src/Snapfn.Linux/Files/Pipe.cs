@@ -213,6 +213,10 @@ public sealed class PipeEnd : OpenFile
     private readonly bool _writes;
     private readonly NamedPipe? _fifo;
 
+    /// <summary>For a FIFO's read end: the write opens it had seen when it opened; as Linux's, it reports no POLLHUP
+    /// for want of a writer until a writer has opened since (a reader waiting for its first writer is not hung up).</summary>
+    private readonly long _writerOpensAtOpen = -1;
+
     private PipeEnd(Pipe pipe, bool reads, int statusFlags)
         : base($"pipe:[{pipe.Inode}]", (reads ? Libc.O_RDONLY : Libc.O_WRONLY) | statusFlags)
     {
@@ -228,6 +232,8 @@ public sealed class PipeEnd : OpenFile
         _reads = reads;
         _writes = writes;
         _fifo = fifo;
+        if (reads && !writes && fifo.Pipe.Writers == 0)
+            _writerOpensAtOpen = fifo.WriterOpens;
     }
 
     /// <summary>An end of a FIFO's pipe, counted as a reader, a writer or both.</summary>
@@ -300,8 +306,10 @@ public sealed class PipeEnd : OpenFile
     }
 
     public override int Poll() =>
-        (_reads ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (_pipe.Writers == 0 ? PollEvents.POLLHUP : 0) : 0) |
+        (_reads ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (HungUp ? PollEvents.POLLHUP : 0) : 0) |
         (_writes ? (_pipe.Count < _pipe.Capacity ? PollEvents.Writable : 0) | (_pipe.Readers == 0 ? PollEvents.POLLERR : 0) : 0);
+
+    private bool HungUp => _pipe.Writers == 0 && (_fifo is null || _fifo.WriterOpens != _writerOpensAtOpen);
 
     public override bool CanEpoll => true;
 

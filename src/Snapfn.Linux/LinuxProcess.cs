@@ -60,6 +60,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         _stderrTail = new OutputTail(options.StandardError);
         Clock = new HostGuestClock(this);
         Pipes = new PipeBuffers(options.PipeBufferLimit);
+        Root.Fifos = new NamedPipes(Pipes);
         Threads = new ThreadScheduler(options.MaxThreads, Pid, Signals.Thread, () => TimeCalls.CpuNanoseconds(this));
         _fpuOwner = Threads.Current;
     }

@@ -256,6 +256,8 @@ public sealed class ProcessState
     /// a socket pair and an epoll instance name other descriptions by <paramref name="ids"/>.</summary>
     private static Description Describe(OpenFile file, Dictionary<OpenFile, int> ids, List<PipeRecord> pipes, Dictionary<Pipe, int> pipeIds) => file switch
     {
+        PipeEnd { IsNamed: true } => throw new SnapshotStateException(
+            $"held the FIFO {file.GuestPath} open at the snapshot point; a snapshot keeps no FIFO: close it in init(), before the first read of a request"),
         PipeEnd end => new Description(end.IsReadEnd ? DescriptionKind.PipeRead : DescriptionKind.PipeWrite, file.GuestPath, file.StatusFlags, 0)
         {
             State = new PipeEndState(PipeId(end.Pipe, pipes, pipeIds)),

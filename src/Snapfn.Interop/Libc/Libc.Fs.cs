@@ -11,6 +11,7 @@ public static partial class Libc
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_REMOVEDIR = 0x200;
+    public const int AT_SYMLINK_FOLLOW = 0x400;
     public const int AT_EMPTY_PATH = 0x1000;
 
     public const int O_WRONLY = 1;
@@ -138,6 +139,22 @@ public static partial class Libc
         fixed (byte* l = linkpath)
             return symlinkat(t, newdirfd, l);
     }
+
+    /// <summary>mknodat(2): a regular file or a FIFO (devices need CAP_MKNOD).</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int mknodat(SafeHandle dirfd, byte* path, uint mode, ulong dev);
+
+    /// <summary>linkat(2); with AT_EMPTY_PATH and "" the descriptor's own inode gets the new name.</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int linkat(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath, int flags);
+
+    /// <summary>The daemon's effective user and group ids (owners of what it creates).</summary>
+    [LibraryImport(LibraryName)]
+    public static partial uint geteuid();
+
+    /// <inheritdoc cref="geteuid"/>
+    [LibraryImport(LibraryName)]
+    public static partial uint getegid();
 
     [LibraryImport(LibraryName, SetLastError = true)]
     public static partial int ftruncate(SafeHandle fd, long length);

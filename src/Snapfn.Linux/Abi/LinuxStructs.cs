@@ -236,6 +236,7 @@ public static class Kernel
     public const uint S_IFIFO = 0x1000;
     public const uint S_IFCHR = 0x2000;
     public const uint S_IFDIR = 0x4000;
+    public const uint S_IFBLK = 0x6000;
     public const uint S_IFREG = 0x8000;
     public const uint S_IFLNK = 0xa000;
     public const uint S_IFSOCK = 0xc000;

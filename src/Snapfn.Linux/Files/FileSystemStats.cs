@@ -6,7 +6,7 @@ namespace Snapfn.Linux.Files;
 /// What statfs and fstatfs tell a program about the file system a file is on. The guest's file systems are made up,
 /// so are their statistics, in the form Linux gives them: a writable mount (/tmp) is a tmpfs whose size and inodes
 /// are its <see cref="TmpQuota"/> and whose free space is what the quota leaves; the read-only root reads as a
-/// read-only image (squashfs) with nothing free; /proc, /sys, the devices, pipes, sockets and the anonymous files
+/// read-only image (squashfs) of its real size with nothing free; /proc, /sys, the devices, pipes, sockets and the anonymous files
 /// (eventfd, epoll) have the magic numbers of the kernel's own. Nothing of the host's file systems shows through.
 /// </summary>
 internal static class FileSystemStats
@@ -29,7 +29,14 @@ internal static class FileSystemStats
             return Virtual(SYSFS_MAGIC, ST_RDONLY | ST_NOSUID | ST_NODEV);
         var (writable, space) = root.MountOf(path);
         if (!writable || space is null)
-            return Virtual(SQUASHFS_MAGIC, ST_RDONLY | ST_NODEV);
+        {
+            // A full read-only image of the mount's real size: shutil.disk_usage("/") must not say 0 total.
+            var usage = root.UsageOf(path);
+            var image = Virtual(SQUASHFS_MAGIC, ST_RDONLY | ST_NODEV);
+            image.f_blocks = (ulong)((usage.Bytes + BlockSize - 1) / BlockSize);
+            image.f_files = (ulong)usage.Entries;
+            return image;
+        }
         var quota = space.Quota;
         var st = Virtual(TMPFS_MAGIC, ST_NOSUID | ST_NODEV);
         st.f_blocks = (ulong)(quota.Bytes / BlockSize);
@@ -42,7 +49,7 @@ internal static class FileSystemStats
     /// <summary>The statistics of the file system <paramref name="file"/> is on.</summary>
     public static Kernel.statfs ForFile(RootFileSystem root, OpenFile file) => file switch
     {
-        PipeEnd or ChannelFile or StreamFile => Virtual(PIPEFS_MAGIC, 0),
+        PipeEnd { IsNamed: false } or ChannelFile or StreamFile => Virtual(PIPEFS_MAGIC, 0),
         SocketEnd => Virtual(SOCKFS_MAGIC, 0),
         EventFile or EpollFile => Virtual(ANON_INODE_FS_MAGIC, 0),
         _ => ForPath(root, file.GuestPath),

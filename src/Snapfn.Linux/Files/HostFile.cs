@@ -120,8 +120,11 @@ public sealed unsafe class HostFile : OpenFile
 
     public override int Stat(out Kernel.stat st)
     {
+        int result;
         fixed (Kernel.stat* p = &st)
-            return (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
+            result = (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
+        Ownership.ToGuest(ref st);
+        return result;
     }
 
     public override long ReadDirectory(Span<byte> buffer)
@@ -162,15 +165,31 @@ public sealed unsafe class HostFile : OpenFile
 
     /// <summary>fchmod: permission bits only (never setuid, setgid or sticky on the host), on a writable mount only,
     /// and never on the mount point itself, whose 0700 keeps the rest private (EPERM); O_PATH is EBADF, as Linux's.</summary>
-    public override int ChangeMode(int mode)
+    public override int ChangeMode(int mode) => IsPath ? -Errno.EBADF : ChangeMode(mode, throughPath: false);
+
+    /// <summary>chmod of /proc/self/fd/N for this file: the inode it holds changes, O_PATH or not (glibc's
+    /// fchmodat(AT_SYMLINK_NOFOLLOW) does this), and a link itself is EOPNOTSUPP, as Linux's file systems answer.</summary>
+    public int ChangeModeThroughPath(int mode) => ChangeMode(mode, throughPath: true);
+
+    private int ChangeMode(int mode, bool throughPath)
     {
-        if (IsPath)
-            return -Errno.EBADF;
         if (_space is null)
             return -Errno.EROFS;
         if (IsMountPoint())
             return -Errno.EPERM;
-        return (int)Result(Libc.fchmod(_fd, (uint)mode & RootFileSystem.PermissionBits));
+        var bits = (uint)mode & RootFileSystem.PermissionBits;
+        // fchmod refuses an O_PATH descriptor on the host too: the host's /proc/self/fd link reaches exactly this inode.
+        return throughPath ? RootFileSystem.ThroughProcFd(_fd, (f, p) => Libc.fchmodat(f, p, bits, 0)) : (int)Result(Libc.fchmod(_fd, bits));
+    }
+
+    /// <summary>fchown (O_PATH allowed: the caller refuses it where Linux does): nothing can change (Ownership); EROFS
+    /// for the root's files.</summary>
+    public override int ChangeOwner(uint uid, uint gid)
+    {
+        if (_space is null)
+            return -Errno.EROFS;
+        var result = Stat(out var st);
+        return result < 0 ? result : Ownership.Change(st, uid, gid);
     }
 
     public override int SetTimes(Kernel.timespec[]? times)

@@ -81,6 +81,9 @@ public abstract class OpenFile : IDisposable
     /// are the read-only root's).</summary>
     public virtual int ChangeMode(int mode) => -Errno.EROFS;
 
+    /// <summary>fchown: files the VMM makes up do not change (EROFS), as for fchmod.</summary>
+    public virtual int ChangeOwner(uint uid, uint gid) => -Errno.EROFS;
+
     /// <summary>futimens: two timespecs (atime, mtime) or null for now; EROFS where nothing can change.</summary>
     public virtual int SetTimes(Kernel.timespec[]? times) => -Errno.EROFS;
 

@@ -81,6 +81,9 @@ internal sealed class Pipe
         }
     }
 
+    /// <summary>A FIFO's pipe (<see cref="NamedPipes"/>), with no end yet: each open counts its own.</summary>
+    public static Pipe Unopened(PipeBuffers budget) => new(budget) { Readers = 0, Writers = 0 };
+
     /// <summary>
     /// A pipe as a snapshot had it: <paramref name="capacity"/> (a power of two pages, at most
     /// <see cref="MaxCapacity"/>) and the bytes it held, with no end yet (<see cref="PipeEnd.Attach"/>). Null when the
@@ -201,18 +204,51 @@ internal sealed class Pipe
     }
 }
 
-/// <summary>One end of a <see cref="Pipe"/>, as pipe2 gives them: the read end O_RDONLY, the write end O_WRONLY.</summary>
+/// <summary>One end of a <see cref="Pipe"/>, as pipe2 gives them (the read end O_RDONLY, the write end O_WRONLY), or as
+/// a FIFO's open gives them (<see cref="NamedPipes"/>: either, or O_RDWR for both).</summary>
 public sealed class PipeEnd : OpenFile
 {
     private readonly Pipe _pipe;
     private readonly bool _reads;
+    private readonly bool _writes;
+    private readonly NamedPipe? _fifo;
+
+    /// <summary>For a FIFO's read end: the write opens it had seen when it opened; as Linux's, it reports no POLLHUP
+    /// for want of a writer until a writer has opened since (a reader waiting for its first writer is not hung up).</summary>
+    private readonly long _writerOpensAtOpen = -1;
 
     private PipeEnd(Pipe pipe, bool reads, int statusFlags)
         : base($"pipe:[{pipe.Inode}]", (reads ? Libc.O_RDONLY : Libc.O_WRONLY) | statusFlags)
     {
         _pipe = pipe;
         _reads = reads;
+        _writes = !reads;
     }
+
+    private PipeEnd(NamedPipe fifo, bool reads, bool writes, int statusFlags)
+        : base(fifo.GuestPath, (reads && writes ? Libc.O_RDWR : reads ? Libc.O_RDONLY : Libc.O_WRONLY) | statusFlags)
+    {
+        _pipe = fifo.Pipe;
+        _reads = reads;
+        _writes = writes;
+        _fifo = fifo;
+        if (reads && !writes && fifo.Pipe.Writers == 0)
+            _writerOpensAtOpen = fifo.WriterOpens;
+    }
+
+    /// <summary>An end of a FIFO's pipe, counted as a reader, a writer or both.</summary>
+    internal static PipeEnd OpenFifo(NamedPipe fifo, bool reads, bool writes, int statusFlags)
+    {
+        if (reads)
+            fifo.Pipe.Readers++;
+        if (writes)
+            fifo.Pipe.Writers++;
+        fifo.Pipe.Changed();
+        return new PipeEnd(fifo, reads, writes, statusFlags);
+    }
+
+    /// <summary>An end of a FIFO of the file system (a named pipe), not of pipe2.</summary>
+    public bool IsNamed => _fifo is not null;
 
     /// <summary>A new pipe's read and write ends, with <paramref name="statusFlags"/> (O_NONBLOCK) on both.</summary>
     public static (PipeEnd Read, PipeEnd Write) Create(PipeBuffers budget, int statusFlags)
@@ -269,15 +305,18 @@ public sealed class PipeEnd : OpenFile
         return _pipe.Write(buffer);
     }
 
-    public override int Poll() => _reads
-        ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (_pipe.Writers == 0 ? PollEvents.POLLHUP : 0)
-        : (_pipe.Count < _pipe.Capacity ? PollEvents.Writable : 0) | (_pipe.Readers == 0 ? PollEvents.POLLERR : 0);
+    public override int Poll() =>
+        (_reads ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (HungUp ? PollEvents.POLLHUP : 0) : 0) |
+        (_writes ? (_pipe.Count < _pipe.Capacity ? PollEvents.Writable : 0) | (_pipe.Readers == 0 ? PollEvents.POLLERR : 0) : 0);
+
+    private bool HungUp => _pipe.Writers == 0 && (_fifo is null || _fifo.WriterOpens != _writerOpensAtOpen);
 
     public override bool CanEpoll => true;
 
     public override long ReadinessVersion => _pipe.Version;
 
-    public override int Stat(out Kernel.stat st) => PseudoFileStat(Kernel.S_IFIFO | 0x180, _pipe.Inode, out st); // 0600, as pipefs
+    public override int Stat(out Kernel.stat st) =>
+        _fifo is not null ? _fifo.Stat(out st) : PseudoFileStat(Kernel.S_IFIFO | 0x180, _pipe.Inode, out st); // 0600, as pipefs
 
     protected override void Dispose(bool disposing)
     {
@@ -285,11 +324,16 @@ public sealed class PipeEnd : OpenFile
         {
             if (_reads)
                 _pipe.Readers--;
-            else
+            if (_writes)
                 _pipe.Writers--;
             _pipe.Changed();
             if (_pipe.Readers == 0 && _pipe.Writers == 0)
-                _pipe.Free();
+            {
+                if (_fifo is not null)
+                    _fifo.Released();
+                else
+                    _pipe.Free();
+            }
         }
         base.Dispose(disposing);
     }

@@ -106,13 +106,42 @@ internal static class ProcFiles
         };
     }
 
+    /// <summary>chmod of a /proc/self path: /proc/self/fd/N reaches the open file (the inode a file of /tmp holds, even
+    /// through O_PATH: glibc's fchmodat(AT_SYMLINK_NOFOLLOW) relies on it); procfs's own entries are EPERM, as Linux's.</summary>
+    public static int ChangeMode(LinuxProcess p, string path, int mode)
+    {
+        if (FdNumber(path) is { } fd)
+        {
+            return p.Files.Get(fd) switch
+            {
+                null => -Errno.ENOENT,
+                HostFile host => host.ChangeModeThroughPath(mode),
+                var file => file.ChangeMode(mode),
+            };
+        }
+        return Stat(p, path, followSymlinks: true, out _) is < 0 and var missing ? missing : -Errno.EPERM;
+    }
+
+    /// <summary>chown of a /proc/self path: /proc/self/fd/N followed reaches the open file; procfs's own entries are
+    /// root's, so only what leaves them root's succeeds.</summary>
+    public static int ChangeOwner(LinuxProcess p, string path, uint uid, uint gid, bool followSymlinks)
+    {
+        if (FdNumber(path) is { } fd && followSymlinks)
+            return p.Files.Get(fd) is { } file ? file.ChangeOwner(uid, gid) : -Errno.ENOENT;
+        var found = Stat(p, path, followSymlinks, out var st);
+        return found < 0 ? found : Ownership.Change(st, uid, gid);
+    }
+
+    /// <summary>The open file /proc/self/fd/N leads to; null for any other /proc/self path or a closed descriptor.</summary>
+    public static OpenFile? OpenFileOf(LinuxProcess p, string path) => FdNumber(path) is { } fd ? p.Files.Get(fd) : null;
+
     public static long ReadLink(LinuxProcess p, string path, Span<byte> buffer)
     {
         if (FdNumber(path) is not { } fd)
             return -Errno.EINVAL;
         if (p.Files.Get(fd) is not { } file)
             return -Errno.ENOENT;
-        var bytes = Encoding.UTF8.GetBytes(file.GuestPath);
+        var bytes = CString.Bytes(file.GuestPath);
         var n = Math.Min(bytes.Length, buffer.Length);
         bytes.AsSpan(0, n).CopyTo(buffer);
         return n;

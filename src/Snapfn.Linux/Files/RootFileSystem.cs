@@ -57,9 +57,14 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The program's absolute path, for /proc/self/exe; set by the loader.</summary>
     public string? ExecutablePath { get; set; }
 
+    /// <summary>The FIFOs the program has open (set by the process); null: a FIFO opens as one with no other end (ENXIO).</summary>
+    internal NamedPipes? Fifos { get; set; }
+
     /// <summary>Opens <paramref name="path"/> (absolute, normalised) with Linux open flags; null and an errno on failure.
-    /// A file opened on the host is known to the program as <paramref name="shownAs"/> if given (a memfd's name).</summary>
-    public OpenFile? Open(string path, int flags, int mode, out int errno, string? shownAs = null)
+    /// A FIFO opens as <see cref="NamedPipes"/> says: <paramref name="waiter"/> is the thread that would wait for its
+    /// other end (errno <see cref="NamedPipes.MustWait"/>), or null for a caller that cannot wait. A file opened on the
+    /// host is known to the program as <paramref name="shownAs"/> if given (a memfd's name).</summary>
+    public OpenFile? Open(string path, int flags, int mode, out int errno, int? waiter = null, string? shownAs = null)
     {
         errno = 0;
         if (path == "/proc/self/exe" && ExecutablePath is { } exe)
@@ -75,6 +80,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             }
             return new ContentFile(path, content(), flags & Libc.O_ACCMODE);
         }
+        // As Linux's open: O_PATH keeps only O_DIRECTORY and O_NOFOLLOW (openat2 would refuse the others).
+        if ((flags & Libc.O_PATH) != 0)
+            flags &= Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW;
         // O_CREAT|O_EXCL and O_NOFOLLOW do not follow a last link (EEXIST, ELOOP); O_CREAT alone creates its target.
         var followLast = (flags & Libc.O_NOFOLLOW) == 0 && (flags & (Libc.O_CREAT | Libc.O_EXCL)) != (Libc.O_CREAT | Libc.O_EXCL);
         if (Resolved(path, followLast) is not { } resolved)
@@ -105,7 +113,9 @@ public sealed unsafe class RootFileSystem : IDisposable
             creates = false;
             noRoom = true;
         }
-        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | Libc.O_NOCTTY;
+        // O_NONBLOCK on the host: a host open of a FIFO must never wait (a read end then opens at once and a write end
+        // is ENXIO, and either way the FIFO is served below as the layer's own pipe); regular files ignore it.
+        var passed = (flags & OpenFlagsPassed) | Libc.O_CLOEXEC | ((flags & Libc.O_PATH) == 0 ? Libc.O_NOCTTY | Libc.O_NONBLOCK : 0);
         var created = exclusive;
         SafeFd? handle;
         if (creates && !exclusive)
@@ -129,7 +139,7 @@ public sealed unsafe class RootFileSystem : IDisposable
         {
             if (noRoom && errno == Errno.ENOENT)
                 errno = Errno.ENOSPC;
-            return null;
+            return errno == Errno.ENXIO ? OpenFifo(mount, relative, path, flags, waiter, out errno) : null;
         }
         // The host applied the daemon's umask on top of the program's (already out of mode): set the mode the program asked for.
         if (created && Libc.fchmod(handle, (uint)mode & 0xfff) < 0)
@@ -152,8 +162,31 @@ public sealed unsafe class RootFileSystem : IDisposable
             handle.Dispose();
             return null;
         }
+        if ((st.st_mode & Kernel.S_IFMT) == Kernel.S_IFIFO && (flags & Libc.O_PATH) == 0)
+        {
+            handle.Dispose();
+            return OpenFifo(mount, relative, path, flags, waiter, out errno);
+        }
         var isDirectory = (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
         return new HostFile(handle, shownAs ?? path, flags & (Libc.O_ACCMODE | Libc.O_APPEND | Libc.O_NONBLOCK | Libc.O_PATH), isDirectory, mount.Space);
+    }
+
+    /// <summary>The FIFO (or, for ENXIO, the socket) at <paramref name="relative"/>, whose host open answered ENXIO or
+    /// gave a FIFO: its inode is held O_PATH and served by <see cref="Fifos"/>; anything else stays ENXIO, as Linux
+    /// answers for a socket.</summary>
+    private PipeEnd? OpenFifo(MountPoint mount, string relative, string path, int flags, int? waiter, out int errno)
+    {
+        var node = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (flags & Libc.O_NOFOLLOW), 0, out errno);
+        if (node is null)
+            return null;
+        Kernel.stat st;
+        if (Libc.fstat(node, (Libc.stat_buf*)&st) < 0 || (st.st_mode & Kernel.S_IFMT) != Kernel.S_IFIFO || Fifos is null)
+        {
+            node.Dispose();
+            errno = Errno.ENXIO;
+            return null;
+        }
+        return Fifos.Open(node, path, flags, waiter, out errno);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>
@@ -180,8 +213,11 @@ public sealed unsafe class RootFileSystem : IDisposable
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
             return errno == Errno.ENOENT && HoldsAMountPoint(path) ? MountParentStat(out st) : -errno;
+        int result;
         fixed (Kernel.stat* p = &st)
-            return (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+            result = (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
+        Ownership.ToGuest(ref st);
+        return result;
     }
 
     /// <summary>Whether <paramref name="path"/> is a directory above a mount point (/snapfn above /snapfn/node).</summary>
@@ -263,6 +299,22 @@ public sealed unsafe class RootFileSystem : IDisposable
         return ThroughProcFd(fd, (f, p) => Libc.fchmodat(f, p, (uint)mode & PermissionBits, 0));
     }
 
+    /// <summary>chown and lchown of <paramref name="path"/>: found as stat finds it, EROFS outside a writable mount,
+    /// then what <see cref="Ownership"/> allows (nothing changes).</summary>
+    public int ChangeOwner(string path, uint uid, uint gid, bool followSymlinks)
+    {
+        if (IsSynthetic(path))
+            return Stat(path, followSymlinks, out _) is < 0 and var missing ? missing : -Errno.EROFS;
+        var found = Stat(path, followSymlinks, out var st);
+        if (found < 0)
+            return found;
+        if (Resolved(path, followSymlinks) is not { } resolved)
+            return -Errno.ELOOP;
+        if (!Find(resolved).Mount.Mount.Writable)
+            return -Errno.EROFS;
+        return Ownership.Change(st, uid, gid);
+    }
+
     /// <summary>utimensat of <paramref name="path"/>: <paramref name="times"/> holds atime and mtime (UTIME_NOW and
     /// UTIME_OMIT as Linux), or is null for now. Without following, the link itself is changed (its name in its
     /// parent); following, the target found inside the root. EROFS outside a writable mount.</summary>
@@ -305,12 +357,12 @@ public sealed unsafe class RootFileSystem : IDisposable
     /// <summary>The bits chmod may set on a host file: read, write and execute for owner, group and others.</summary>
     internal const int PermissionBits = 0x1ff;
 
-    private delegate int FdPathOperation(SafeFd fd, byte* path);
+    internal delegate int FdPathOperation(SafeFd fd, byte* path);
 
     /// <summary>Runs a path call on exactly the inode <paramref name="fd"/> (O_PATH, opened inside its mount) holds,
     /// through its /proc/self/fd link: the host resolves nothing else. The inode must not be a symlink, which the
     /// call would follow on the host.</summary>
-    private static int ThroughProcFd(SafeFd fd, FdPathOperation operation)
+    internal static int ThroughProcFd(SafeFd fd, FdPathOperation operation)
     {
         Kernel.stat st;
         if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
@@ -333,6 +385,12 @@ public sealed unsafe class RootFileSystem : IDisposable
         Creating(path, () => InParent(path, (parent, name) =>
             Libc.mkdirat(parent, name, (uint)mode & 0xfff) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & 0xfff, 0)));
 
+    /// <summary>mknod of a regular file, a FIFO or a socket node (<paramref name="type"/>; the caller refuses the
+    /// others) with <paramref name="mode"/>'s permission bits, as <see cref="MakeDirectory"/> sets them.</summary>
+    public int MakeNode(string path, uint type, int mode) =>
+        Creating(path, () => InParent(path, (parent, name) =>
+            Libc.mknodat(parent, name, type | ((uint)mode & PermissionBits), 0) < 0 ? -1 : Libc.fchmodat(parent, name, (uint)mode & PermissionBits, 0)));
+
     public int Unlink(string path, bool directory) =>
         Freeing(path, InParent(path, (parent, name) => Libc.unlinkat(parent, name, directory ? Libc.AT_REMOVEDIR : 0)));
 
@@ -346,6 +404,65 @@ public sealed unsafe class RootFileSystem : IDisposable
         }));
     }
 
+    /// <summary>
+    /// link(2) of <paramref name="from"/> (its last link followed or not) as <paramref name="to"/>: hard links within
+    /// one writable mount, made on the host between the two names' parents (linkat without following: nothing the
+    /// guest named is followed on the host). Linux's order: the source found, then the new name (its parent, EEXIST,
+    /// EROFS), then EXDEV across mounts, then EPERM for a directory.
+    /// </summary>
+    public int Link(string from, string to, bool followFrom)
+    {
+        var found = Stat(from, followFrom, out var st);
+        if (found < 0)
+            return found;
+        var target = LinkTarget(to, out var targetMount);
+        if (target < 0)
+            return target;
+        if (IsSynthetic(from) || Resolved(from, followFrom) is not { } source || !ReferenceEquals(Find(source).Mount, targetMount))
+            return -Errno.EXDEV;
+        if ((st.st_mode & Kernel.S_IFMT) == Kernel.S_IFDIR)
+            return -Errno.EPERM;
+        return Creating(to, () => InParent(source, (fromParent, fromName) =>
+            InParent(to, (toParent, toName) => Libc.linkat(fromParent, fromName, toParent, toName, 0))));
+    }
+
+    /// <summary>linkat(AT_EMPTY_PATH) of an open file, and link of /proc/self/fd/N followed: the inode the descriptor
+    /// holds gets the name (an O_TMPFILE file too, unless opened O_EXCL: ENOENT, as Linux), through the host's
+    /// /proc/self/fd link of our own descriptor; files the VMM makes up or pipes are on another file system (EXDEV).</summary>
+    public int Link(OpenFile file, string to)
+    {
+        var target = LinkTarget(to, out var targetMount);
+        if (target < 0)
+            return target;
+        if (file is not HostFile { Space: { } space, HostFd: { } fd } host || !ReferenceEquals(space, targetMount.Space))
+            return -Errno.EXDEV;
+        if (host.IsDirectory)
+            return -Errno.EPERM;
+        if (file.Stat(out var st) == 0 && (st.st_mode & Kernel.S_IFMT) == Kernel.S_IFLNK)
+            return Link(file.GuestPath, to, followFrom: false); // the host would follow the link: link it by its name
+        return Creating(to, () => InParent(to, (toParent, toName) =>
+            ThroughProcFd(fd, (self, path) => Libc.linkat(self, path, toParent, toName, Libc.AT_SYMLINK_FOLLOW))));
+    }
+
+    /// <summary>The checks Linux's filename_create makes of a new name: its parent exists (ENOENT, ENOTDIR), the name
+    /// does not (EEXIST), the mount is writable (EROFS); and the mount the name is on.</summary>
+    private int LinkTarget(string to, out MountPoint mount)
+    {
+        mount = Find(to).Mount;
+        if (GuestPath.Split(to) is not var (parent, _))
+            return -Errno.EEXIST;
+        var parentFound = Stat(parent, followSymlinks: true, out var parentStat);
+        if (parentFound < 0)
+            return parentFound;
+        if ((parentStat.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR)
+            return -Errno.ENOTDIR;
+        if (Stat(to, followSymlinks: false, out _) == 0 || IsSynthetic(to))
+            return -Errno.EEXIST;
+        if (Resolved(parent, followLast: true) is { } resolvedParent)
+            mount = Find(GuestPath.Combine(resolvedParent, GuestPath.Split(to)!.Value.Name)).Mount;
+        return mount.Mount.Writable ? 0 : -Errno.EROFS;
+    }
+
     public int Rename(string from, string to)
     {
         if (!ReferenceEquals(Find(from).Mount, Find(to).Mount))
@@ -357,6 +474,13 @@ public sealed unsafe class RootFileSystem : IDisposable
 
     /// <summary>The mount <paramref name="path"/> (absolute, normalised) is on: whether it is writable, and then what it holds.</summary>
     internal (bool Writable, WritableSpace? Space) MountOf(string path) => Find(path).Mount is var m ? (m.Mount.Writable, m.Space) : default;
+
+    /// <summary>What the read-only mount <paramref name="path"/> is on holds (<see cref="ReadOnlyUsage"/>).</summary>
+    internal ReadOnlyUsage UsageOf(string path)
+    {
+        var mount = Find(path).Mount;
+        return ReadOnlyUsage.Of(mount.Mount.HostDirectory, mount.Handle);
+    }
 
     /// <summary>The quota of the writable mount at <paramref name="guestPath"/> (its host directory, what it holds).</summary>
     internal WritableSpace? Space(string guestPath) =>
@@ -446,7 +570,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             var length = ReadLink(candidate, buffer);
             if (length <= 0)
                 return path; // the call itself meets the unreadable link
-            var target = Encoding.UTF8.GetString(buffer, 0, (int)length);
+            var target = CString.Decode(buffer.AsSpan(0, (int)length));
             if (target.StartsWith('/'))
                 current = "/";
             foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())

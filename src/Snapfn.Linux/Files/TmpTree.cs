@@ -21,8 +21,8 @@ internal static class TmpTree
     private const int MaxNameBytes = 255;
     private const ulong Beneath = Libc.RESOLVE_BENEATH | Libc.RESOLVE_NO_SYMLINKS | Libc.RESOLVE_NO_MAGICLINKS | Libc.RESOLVE_NO_XDEV;
 
-    /// <summary>One entry met by <see cref="Walk"/>: its path below the root (names that are not UTF-8 shown with
-    /// U+FFFD, and <paramref name="Utf8"/> false), the open directory it is in, its name there (NUL-terminated, for
+    /// <summary>One entry met by <see cref="Walk"/>: its path below the root (names that are not UTF-8 held as
+    /// <see cref="CString"/> escapes, and <paramref name="Utf8"/> false), the open directory it is in, its name there (NUL-terminated, for
     /// the *at calls) and its lstat.</summary>
     public readonly record struct Node(string Path, bool Utf8, SafeFd Directory, byte[] Name, Libc.stat_buf Stat)
     {
@@ -60,7 +60,7 @@ internal static class TmpTree
                     if (Libc.fstatat(fd, nameZ, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0)
                         SyscallException.Throw($"fstatat(/tmp/{directory.Text})", Marshal.GetLastPInvokeError());
                     var utf8 = directory.Utf8 && System.Text.Unicode.Utf8.IsValid(name);
-                    var text = directory.Text.Length == 0 ? Encoding.UTF8.GetString(name) : directory.Text + "/" + Encoding.UTF8.GetString(name);
+                    var text = directory.Text.Length == 0 ? CString.Decode(name) : directory.Text + "/" + CString.Decode(name);
                     visit(new Node(text, utf8, fd, nameZ, st));
                     if ((st.st_mode & Libc.S_IFMT) == Libc.S_IFDIR)
                         pending.Enqueue((directory.Text.Length == 0 ? name.ToArray() : [.. directory.Bytes, (byte)'/', .. name], text, utf8));

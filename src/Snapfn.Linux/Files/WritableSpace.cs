@@ -103,13 +103,14 @@ internal sealed class WritableSpace
     public void Recount()
     {
         long bytes = 0, entries = 0;
+        var seen = new HashSet<(ulong, ulong)>();
         TmpTree.Walk(Directory, node =>
         {
             entries++;
-            if (node.Type == Libc.S_IFREG)
+            // A file with hard links is met once per name (an entry each, as tmpfs counts them) but its blocks once.
+            if (node.Type == Libc.S_IFREG && (node.Stat.st_nlink == 1 || seen.Add((node.Stat.st_dev, node.Stat.st_ino))))
                 bytes += node.Stat.st_blocks * 512;
         });
-        var seen = new HashSet<(ulong, ulong)>();
         foreach (var file in _open)
         {
             if (file.Stat(out var st) == 0 && st.st_nlink == 0 && seen.Add((st.st_dev, st.st_ino)))

@@ -78,7 +78,7 @@ public sealed unsafe class UserMemory
             var bytes = _memory.Span(at, run);
             var nul = bytes.IndexOf((byte)0);
             if (nul >= 0)
-                return Encoding.UTF8.GetString(_memory.Span(address, length + (ulong)nul));
+                return Files.CString.Decode(_memory.Span(address, length + (ulong)nul));
             length += run;
             if (length > (ulong)max)
                 throw new SyscallErrorException(Abi.Errno.ENAMETOOLONG);

@@ -215,10 +215,32 @@ internal static class FileCalls
 
     private static long OpenAt(LinuxProcess p, int dirfd, ulong pathAddress, int flags, int mode)
     {
-        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        var path = Resolve(p, dirfd, pathAddress, out var errno, out var directoryOnly);
         if (path is null)
             return -errno;
-        var file = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Open(p, proc, flags, out errno) : p.Root.Open(path, flags, mode & ~p.Umask, out errno);
+        if (directoryOnly)
+        {
+            // "name/" names a directory: a file cannot be created by it, whether the name exists or not (Linux's
+            // open_last_lookups), and what it opens must be one.
+            if ((flags & Libc.O_CREAT) != 0)
+                return -Errno.EISDIR;
+            flags |= Libc.O_DIRECTORY;
+        }
+        if (ProcFiles.Normalize(path) is { } proc)
+            return ProcFiles.Open(p, proc, flags, out errno) is { } procFile ? p.Files.Add(procFile, closeOnExec: (flags & Libc.O_CLOEXEC) != 0) : -errno;
+        var tid = p.Threads.Current.Tid;
+        OpenFile? file;
+        // A FIFO's blocking open waits for its other end, which only another thread can open.
+        while ((file = p.Root.Open(path, flags, mode & ~p.Umask, out errno, tid)) is null && errno == NamedPipes.MustWait)
+        {
+            var what = (flags & Libc.O_ACCMODE) == Libc.O_RDONLY ? "for reading, which no thread opens for writing" : "for writing, which no thread opens for reading";
+            var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, $"opens the FIFO {path} {what}");
+            if (woken < 0)
+            {
+                p.Root.Fifos?.Cancel(tid);
+                return woken;
+            }
+        }
         if (file is null)
             return -errno;
         return p.Files.Add(file, closeOnExec: (flags & Libc.O_CLOEXEC) != 0);
@@ -263,11 +285,13 @@ internal static class FileCalls
                 return ProcFiles.Normalize(p.Cwd) is { } cwdProc ? ProcFiles.Stat(p, cwdProc, true, out st) : p.Root.Stat(p.Cwd, true, out st);
             return p.Files.Get(dirfd) is { } file ? file.Stat(out st) : -Errno.EBADF;
         }
-        var path = Resolve(p, dirfd, pathAddress, out var errno);
+        var path = Resolve(p, dirfd, pathAddress, out var errno, out var directoryOnly);
         if (path is null)
             return -errno;
-        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
-        return ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out st) : p.Root.Stat(path, follow, out st);
+        // "name/" follows a last link and must be a directory.
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0 || directoryOnly;
+        var result = ProcFiles.Normalize(path) is { } proc ? ProcFiles.Stat(p, proc, follow, out st) : p.Root.Stat(path, follow, out st);
+        return result == 0 && directoryOnly && (st.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR ? -Errno.ENOTDIR : result;
     }
 
     private const int AT_NO_AUTOMOUNT = 0x800, AT_STATX_FORCE_SYNC = 0x2000, AT_STATX_DONT_SYNC = 0x4000;
@@ -361,7 +385,8 @@ internal static class FileCalls
     public static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
         const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
-            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+            F_NOTIFY = 1026, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+        const uint DN_MULTISHOT = 0x8000_0000;
         var fd = AsInt(a.A0);
         if (p.Files.Get(fd) is not { } file)
             return -Errno.EBADF;
@@ -393,6 +418,11 @@ internal static class FileCalls
                 return MemfdCalls.AddSeals(p, file, a.A2);
             case F_GET_SEALS:
                 return MemfdCalls.GetSeals(file);
+            case F_NOTIFY:
+                // dnotify: no watch can be set (EINVAL, Linux's answer where dnotify is disabled), so removing the
+                // descriptor's watches — a mask with no event, which Linux answers before looking at the file — has
+                // nothing to remove and succeeds, as Linux's.
+                return ((uint)a.A2 & ~DN_MULTISHOT) == 0 ? 0 : -Errno.EINVAL;
             default:
                 return -Errno.EINVAL;
         }
@@ -437,7 +467,7 @@ internal static class FileCalls
 
     public static long Getcwd(LinuxProcess p, in SyscallArgs a)
     {
-        var bytes = Encoding.UTF8.GetBytes(p.Cwd + "\0");
+        var bytes = CString.Of(p.Cwd);
         if ((ulong)bytes.Length > a.A1)
             return -Errno.ERANGE;
         p.User.Write(a.A0, bytes);
@@ -495,6 +525,23 @@ internal static class FileCalls
         return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.MakeDirectory(path, mode));
     }
 
+    public static long Mknod(LinuxProcess p, in SyscallArgs a) => MakeNodeAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1);
+
+    public static long Mknodat(LinuxProcess p, in SyscallArgs a) => MakeNodeAt(p, AsInt(a.A0), a.A1, (uint)a.A2);
+
+    /// <summary>mknod as Linux's may_mknod: a regular file (type 0 too), a FIFO or a socket node in /tmp; a device is
+    /// EPERM (no CAP_MKNOD), a directory EPERM, another type EINVAL.</summary>
+    private static long MakeNodeAt(LinuxProcess p, int dirfd, ulong pathAddress, uint mode)
+    {
+        var type = mode & Kernel.S_IFMT;
+        if (type == 0)
+            type = Kernel.S_IFREG;
+        if (type is not (Kernel.S_IFREG or Kernel.S_IFIFO or Kernel.S_IFSOCK))
+            return type is Kernel.S_IFCHR or Kernel.S_IFBLK or Kernel.S_IFDIR ? -Errno.EPERM : -Errno.EINVAL;
+        var permissions = (int)(mode & 0xfff) & ~p.Umask;
+        return WithPath(p, dirfd, pathAddress, path => p.Root.MakeNode(path, type, permissions));
+    }
+
     public static long Unlink(LinuxProcess p, in SyscallArgs a) => WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.Unlink(path, directory: false));
 
     public static long Rmdir(LinuxProcess p, in SyscallArgs a) => WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.Unlink(path, directory: true));
@@ -517,6 +564,46 @@ internal static class FileCalls
     {
         var target = p.User.ReadString(a.A0);
         return WithPath(p, AsInt(a.A1), a.A2, path => p.Root.Symlink(target, path));
+    }
+
+    public static long Link(LinuxProcess p, in SyscallArgs a) => LinkAt(p, Libc.AT_FDCWD, a.A0, Libc.AT_FDCWD, a.A1, 0);
+
+    public static long Linkat(LinuxProcess p, in SyscallArgs a) => LinkAt(p, AsInt(a.A0), a.A1, AsInt(a.A2), a.A3, AsInt(a.A4));
+
+    /// <summary>linkat: the source's last link is followed only with AT_SYMLINK_FOLLOW; AT_EMPTY_PATH with "" links
+    /// the descriptor's file (allowed to its opener, as Linux 6.10 allows it), as does /proc/self/fd/N followed.</summary>
+    private static long LinkAt(LinuxProcess p, int fromDir, ulong fromAddress, int toDir, ulong toAddress, int flags)
+    {
+        if ((flags & ~(Libc.AT_SYMLINK_FOLLOW | Libc.AT_EMPTY_PATH)) != 0)
+            return -Errno.EINVAL;
+        var follow = (flags & Libc.AT_SYMLINK_FOLLOW) != 0;
+        string? from = null;
+        OpenFile? file = null;
+        int errno;
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(fromAddress).Length == 0)
+        {
+            if (fromDir == Libc.AT_FDCWD)
+                (from, follow) = (p.Cwd, true);
+            else if ((file = p.Files.Get(fromDir)) is null)
+                return -Errno.EBADF;
+        }
+        else
+        {
+            from = Resolve(p, fromDir, fromAddress, out errno);
+            if (from is null)
+                return -errno;
+            if (ProcFiles.Normalize(from) is { } proc)
+            {
+                if (ProcFiles.Stat(p, proc, follow, out _) is < 0 and var missing)
+                    return missing;
+                if (!follow || (file = ProcFiles.OpenFileOf(p, proc)) is null)
+                    return -Errno.EXDEV; // procfs's own entries are on another file system
+            }
+        }
+        var to = Resolve(p, toDir, toAddress, out errno);
+        if (to is null)
+            return -errno;
+        return file is not null ? p.Root.Link(file, to) : p.Root.Link(from!, to, follow);
     }
 
     public static long Rename(LinuxProcess p, in SyscallArgs a) => RenameAt(p, Libc.AT_FDCWD, a.A0, Libc.AT_FDCWD, a.A1);
@@ -549,21 +636,47 @@ internal static class FileCalls
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
     }
 
-    public static long Chmod(LinuxProcess p, in SyscallArgs a)
-    {
-        var mode = AsInt(a.A1);
-        return WithPath(p, Libc.AT_FDCWD, a.A0, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
-    }
+    public static long Chmod(LinuxProcess p, in SyscallArgs a) => ChangeModeAt(p, Libc.AT_FDCWD, a.A0, AsInt(a.A1));
 
-    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business).</summary>
-    public static long Fchmodat(LinuxProcess p, in SyscallArgs a)
-    {
-        var mode = AsInt(a.A2);
-        return WithPath(p, AsInt(a.A0), a.A1, path => p.Root.ChangeMode(path, mode, followSymlinks: true));
-    }
+    /// <summary>fchmodat: the system call has no flags (glibc's AT_SYMLINK_NOFOLLOW is its own business: it opens the
+    /// name O_PATH|O_NOFOLLOW and chmods /proc/self/fd/N).</summary>
+    public static long Fchmodat(LinuxProcess p, in SyscallArgs a) => ChangeModeAt(p, AsInt(a.A0), a.A1, AsInt(a.A2));
+
+    private static long ChangeModeAt(LinuxProcess p, int dirfd, ulong pathAddress, int mode) =>
+        WithPath(p, dirfd, pathAddress, path =>
+            ProcFiles.Normalize(path) is { } proc ? ProcFiles.ChangeMode(p, proc, mode) : p.Root.ChangeMode(path, mode, followSymlinks: true));
 
     public static long Fchmod(LinuxProcess p, in SyscallArgs a) =>
         p.Files.Get(a.A0) is { } file ? file.ChangeMode(AsInt(a.A1)) : -Errno.EBADF;
+
+    public static long Chown(LinuxProcess p, in SyscallArgs a) => ChangeOwnerAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1, (uint)a.A2, 0);
+
+    public static long Lchown(LinuxProcess p, in SyscallArgs a) =>
+        ChangeOwnerAt(p, Libc.AT_FDCWD, a.A0, (uint)a.A1, (uint)a.A2, Libc.AT_SYMLINK_NOFOLLOW);
+
+    public static long Fchownat(LinuxProcess p, in SyscallArgs a) =>
+        (a.A4 & ~(ulong)(Libc.AT_SYMLINK_NOFOLLOW | Libc.AT_EMPTY_PATH)) != 0 ? -Errno.EINVAL
+            : ChangeOwnerAt(p, AsInt(a.A0), a.A1, (uint)a.A2, (uint)a.A3, AsInt(a.A4));
+
+    /// <summary>fchown: as Linux's, an O_PATH descriptor is EBADF (fchownat with AT_EMPTY_PATH takes one).</summary>
+    public static long Fchown(LinuxProcess p, in SyscallArgs a) =>
+        p.Files.Get(a.A0) is { } file && (file.StatusFlags & Libc.O_PATH) == 0 ? file.ChangeOwner((uint)a.A1, (uint)a.A2) : -Errno.EBADF;
+
+    /// <summary>The chown family (Ownership: nothing can change): the descriptor itself for AT_EMPTY_PATH and "", the
+    /// open file for /proc/self/fd/N, else the path.</summary>
+    private static long ChangeOwnerAt(LinuxProcess p, int dirfd, ulong pathAddress, uint uid, uint gid, int flags)
+    {
+        if ((flags & Libc.AT_EMPTY_PATH) != 0 && p.User.ReadString(pathAddress).Length == 0)
+        {
+            if (dirfd == Libc.AT_FDCWD)
+                return ProcFiles.Normalize(p.Cwd) is null ? p.Root.ChangeOwner(p.Cwd, uid, gid, followSymlinks: true) : -Errno.EPERM;
+            return p.Files.Get(dirfd) is { } file ? file.ChangeOwner(uid, gid) : -Errno.EBADF;
+        }
+        var follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        return WithPath(p, dirfd, pathAddress, path => ProcFiles.Normalize(path) is { } proc
+            ? ProcFiles.ChangeOwner(p, proc, uid, gid, follow)
+            : p.Root.ChangeOwner(path, uid, gid, follow));
+    }
 
     private const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
 
@@ -677,10 +790,16 @@ internal static class FileCalls
     public static long Nothing(LinuxProcess p, in SyscallArgs a) => p.Files.Get(a.A0) is null ? -Errno.EBADF : 0;
 
     /// <summary>The absolute guest path a (dirfd, path) pair names; null with an errno where it names none.</summary>
-    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno)
+    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno) =>
+        Resolve(p, dirfd, pathAddress, out errno, out _);
+
+    /// <summary>As <see cref="Resolve(LinuxProcess, int, ulong, out int)"/>; <paramref name="directoryOnly"/> says the
+    /// path ended in '/' (which the normalised path no longer shows): it must name a directory.</summary>
+    private static string? Resolve(LinuxProcess p, int dirfd, ulong pathAddress, out int errno, out bool directoryOnly)
     {
         errno = 0;
         var path = p.User.ReadString(pathAddress);
+        directoryOnly = path.Length > 1 && path.EndsWith('/');
         if (path.Length == 0)
         {
             errno = Errno.ENOENT;

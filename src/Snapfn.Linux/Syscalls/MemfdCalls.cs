@@ -42,7 +42,7 @@ internal static class MemfdCalls
         if ((flags & MFD_HUGETLB) != 0)
             return -Errno.ENOSYS;
         // Mode 0777, as Linux's shmem inode; the umask does not apply to a file made with no name.
-        if (p.Root.Open("/tmp", Libc.O_TMPFILE | Libc.O_RDWR, 0x1ff, out var errno, $"/memfd:{name} (deleted)") is not HostFile file)
+        if (p.Root.Open("/tmp", Libc.O_TMPFILE | Libc.O_RDWR, 0x1ff, out var errno, shownAs: $"/memfd:{name} (deleted)") is not HostFile file)
             return -errno;
         file.IsMemfd = true;
         file.Seals = new FileSeals((flags & MFD_ALLOW_SEALING) != 0 ? 0 : FileSeals.F_SEAL_SEAL);

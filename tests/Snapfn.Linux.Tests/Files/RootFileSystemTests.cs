@@ -47,6 +47,31 @@ public sealed class RootFileSystemTests : IDisposable
         Assert.Equal(Errno.ENOENT, errno);
     }
 
+    /// <summary>A host open of a FIFO would block the VMM's thread until a host writer or reader came: a FIFO of /tmp
+    /// must open (or fail) at once, whatever the flags, and be the layer's own pipe.</summary>
+    [Fact]
+    public void A_fifo_opens_at_once_as_the_layers_own_pipe_never_on_the_host()
+    {
+        Assert.Equal(0, _fs.MakeNode("/tmp/fifo", Kernel.S_IFIFO, 0x180));
+        // Without the process's FIFOs (a caller that cannot serve one): ENXIO, at once, for either end.
+        Assert.Null(_fs.Open("/tmp/fifo", Libc.O_RDONLY, 0, out var errno));
+        Assert.Equal(Errno.ENXIO, errno);
+        Assert.Null(_fs.Open("/tmp/fifo", Libc.O_WRONLY, 0, out errno));
+        Assert.Equal(Errno.ENXIO, errno);
+
+        _fs.Fifos = new NamedPipes(new PipeBuffers(1 << 20));
+        Assert.Null(_fs.Open("/tmp/fifo", Libc.O_WRONLY, 0, out errno, waiter: 1));
+        Assert.Equal(NamedPipes.MustWait, errno);
+        using var reader = Assert.IsType<PipeEnd>(_fs.Open("/tmp/fifo", Libc.O_RDONLY | Libc.O_NONBLOCK, 0, out errno, waiter: 2));
+        // The waiting writer's open is done once a reader came; its data reaches the reader.
+        using var writer = Assert.IsType<PipeEnd>(_fs.Open("/tmp/fifo", Libc.O_WRONLY, 0, out errno, waiter: 1));
+        Assert.Equal(2, writer.Write("hi"u8));
+        var buffer = new byte[4];
+        Assert.Equal(2, reader.Read(buffer));
+        Assert.Equal(0, reader.Stat(out var st));
+        Assert.Equal(Kernel.S_IFIFO, st.st_mode & Kernel.S_IFMT);
+    }
+
     [Fact]
     public void A_directory_above_a_mount_point_exists_even_where_the_root_lacks_it()
     {

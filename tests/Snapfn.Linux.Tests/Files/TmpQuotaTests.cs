@@ -63,6 +63,19 @@ public sealed class TmpQuotaTests : IDisposable
     }
 
     [Fact]
+    public void A_file_with_two_names_counts_its_blocks_once()
+    {
+        using (var file = Create("/tmp/linked"))
+            Assert.Equal(768 << 10, file.Write(new byte[768 << 10]));
+        Assert.Equal(0, _fs.Link("/tmp/linked", "/tmp/other", followFrom: false));
+        // Unlinking (what makes the space be counted again) a third file: the two names must not count 1.5 MiB.
+        using (Create("/tmp/scratch")) { }
+        Assert.Equal(0, _fs.Unlink("/tmp/scratch", directory: false));
+        using var more = Create("/tmp/more");
+        Assert.Equal(128 << 10, more.Write(new byte[128 << 10]));
+    }
+
+    [Fact]
     public void A_truncated_file_gives_its_space_back()
     {
         using var file = Create("/tmp/f");

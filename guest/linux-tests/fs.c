@@ -273,6 +273,22 @@ static void check_tmp(void)
     lt_sys_ok("tmp-ftruncate-back", ftruncate(fd, 4));
     close(fd);
 
+    /* truncate by name (os.truncate), raw, so that glibc cannot answer for the layer. */
+    lt_sys_ok("tmp-truncate-path", syscall(SYS_truncate, tmp_a, 2L));
+    lt_check("tmp-truncate-path-shrinks", file_is(tmp_a, "HE"), "the file is not \"HE\" after truncate(2)");
+    lt_sys_ok("tmp-truncate-path-back", syscall(SYS_truncate, tmp_a, 4L));
+    lt_check("tmp-truncate-path-grows-zeros", stat(tmp_a, &st) == 0 && st.st_size == 4, "size %lld", (long long)st.st_size);
+    int rewrite = open(tmp_a, O_WRONLY);
+    if (rewrite >= 0) {
+        n = write(rewrite, "HELL", 4);
+        close(rewrite);
+    }
+    lt_sys_errno("tmp-truncate-negative-einval", syscall(SYS_truncate, tmp_a, -1L), EINVAL);
+    lt_sys_errno("tmp-truncate-enoent", syscall(SYS_truncate, "/tmp/snapfn-fs-no-such-file", 0L), ENOENT);
+    lt_sys_errno("tmp-truncate-dir-eisdir", syscall(SYS_truncate, "/tmp", 0L), EISDIR);
+    lt_sys_errno("root-truncate-erofs", syscall(SYS_truncate, self, 0L), EROFS);
+    lt_sys_errno("tmp-truncate-efault", syscall(SYS_truncate, (char *)8, 0L), EFAULT);
+
     fd = open(tmp_a, O_WRONLY | O_APPEND);
     if (lt_sys_ok("tmp-open-append", fd)) {
         lseek(fd, 0, SEEK_SET);
@@ -352,6 +368,24 @@ static void check_descriptors(void)
     lt_check("fd-lowest-reused", again == fd, "open after closing returned %d, want the lowest free %d", again, fd);
     if (again >= 0)
         close(again);
+
+    /* close_range (CPython's os.closerange, subprocess): closes or marks close-on-exec a range, gaps and all. */
+    int ranged = open(self, O_RDONLY);
+    dup2(ranged, 300);
+    dup2(ranged, 302);
+    dup2(ranged, 310);
+    close(ranged);
+    lt_sys_ok("close-range-cloexec", syscall(SYS_close_range, 300, 305, 4 /* CLOSE_RANGE_CLOEXEC */));
+    lt_check("close-range-cloexec-marks", fcntl(300, F_GETFD) == FD_CLOEXEC && fcntl(302, F_GETFD) == FD_CLOEXEC &&
+                                              fcntl(310, F_GETFD) == 0,
+             "F_GETFD %d %d %d", fcntl(300, F_GETFD), fcntl(302, F_GETFD), fcntl(310, F_GETFD));
+    lt_sys_ok("close-range", syscall(SYS_close_range, 300, 305, 0));
+    lt_check("close-range-closes", fcntl(300, F_GETFD) == -1 && fcntl(302, F_GETFD) == -1 && fcntl(310, F_GETFD) == 0,
+             "fds 300 and 302 open, or 310 closed");
+    lt_sys_ok("close-range-to-the-end", syscall(SYS_close_range, 306, ~0U, 0));
+    lt_check("close-range-to-the-end-closes", fcntl(310, F_GETFD) == -1, "fd 310 still open");
+    lt_sys_errno("close-range-first-after-last-einval", syscall(SYS_close_range, 5, 4, 0), EINVAL);
+    lt_sys_errno("close-range-bad-flag-einval", syscall(SYS_close_range, 300, 305, 1), EINVAL);
 }
 
 static void check_devices(void)

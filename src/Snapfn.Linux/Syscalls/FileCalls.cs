@@ -629,6 +629,43 @@ internal static class FileCalls
         return old;
     }
 
+    /// <summary>truncate(path, length): ftruncate of the file the path names, links followed: EISDIR for a directory
+    /// (ENOTDIR for "file/"), EROFS outside /tmp, EINVAL for a negative length or a FIFO or socket node.</summary>
+    public static long Truncate(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((long)a.A1 < 0)
+            return -Errno.EINVAL;
+        var path = Resolve(p, Libc.AT_FDCWD, a.A0, out var errno, out var directoryOnly);
+        if (path is null)
+            return -errno;
+        // Opened for writing without waiting: a FIFO or socket node answers ENXIO there, where Linux's truncate says EINVAL.
+        using var file = p.Root.Open(path, Libc.O_WRONLY | Libc.O_NONBLOCK | (directoryOnly ? Libc.O_DIRECTORY : 0), 0, out errno);
+        if (file is null)
+            return errno == Errno.ENXIO ? -Errno.EINVAL : -errno;
+        return file.Truncate((long)a.A1);
+    }
+
+    /// <summary>close_range(first, last, flags): closes every open descriptor in [first, last], or with
+    /// CLOSE_RANGE_CLOEXEC marks each close-on-exec; CLOSE_RANGE_UNSHARE changes nothing (no other process shares the
+    /// table). EINVAL for first past last or another flag.</summary>
+    public static long CloseRange(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
+        uint first = (uint)a.A0, last = (uint)a.A1;
+        if ((a.A2 & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) != 0 || first > last)
+            return -Errno.EINVAL;
+        foreach (var (fd, _, _) in p.Files.Entries().ToList())
+        {
+            if ((uint)fd < first || (uint)fd > last)
+                continue;
+            if ((a.A2 & CLOSE_RANGE_CLOEXEC) != 0)
+                p.Files.SetCloseOnExec(fd, true);
+            else
+                p.Files.Close((ulong)fd);
+        }
+        return 0;
+    }
+
     public static long Ftruncate(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)

@@ -34,26 +34,11 @@ internal static class CopyCalls
         var start = ReadOffset(p, a.A2, input, negative: Errno.EINVAL);
         if (start < 0)
             return start;
-        var count = (int)Math.Min(a.A3, MaxChunk);
-        if (count == 0)
-            return 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(count);
-        try
-        {
-            var read = input.ReadAt(buffer.AsSpan(0, count), start);
-            if (read <= 0)
-                return read;
-            // The input moves only by what reached the output: a write that waits leaves the vCPU and the call is
-            // served again from the start, which must then read the same bytes.
-            var written = FileCalls.WriteWaiting(p, output, (int)a.A0, buffer.AsSpan(0, (int)read));
-            if (written <= 0)
-                return written;
-            return Advance(p, a.A2, input, start, written);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var outFd = (int)a.A0;
+        // The input moves only by what reached the output: a write that waits leaves the vCPU and the call is served
+        // again from the start, which must then read the same bytes.
+        var written = CopyChunk(input, start, a.A3, data => FileCalls.WriteWaiting(p, output, outFd, data));
+        return written <= 0 ? written : Advance(p, a.A2, input, start, written);
     }
 
     /// <summary>copy_file_range(fd_in, loff_t *off_in, fd_out, loff_t *off_out, len, flags): between two regular
@@ -79,22 +64,30 @@ internal static class CopyCalls
         var outStart = ReadOffset(p, a.A3, output, negative: Errno.EOVERFLOW);
         if (outStart < 0)
             return outStart;
-        var count = (int)Math.Min(a.A4, MaxChunk);
         if (SameFile(input, output) && inStart < outStart + (long)a.A4 && outStart < inStart + (long)a.A4)
             return -Errno.EINVAL;
-        if (count == 0)
+        var written = CopyChunk(input, inStart, a.A4, data => output.WriteAt(data, outStart));
+        if (written <= 0)
+            return written;
+        var moved = Advance(p, a.A1, input, inStart, written);
+        return moved < 0 ? moved : Advance(p, a.A3, output, outStart, written);
+    }
+
+    private delegate long ChunkWriter(ReadOnlySpan<byte> data);
+
+    /// <summary>Reads up to <paramref name="count"/> bytes (at most <see cref="MaxChunk"/>) of <paramref name="input"/>
+    /// at <paramref name="start"/> into a pooled buffer and hands them to <paramref name="write"/>: the bytes that
+    /// reached the output, or the read's 0 at the end or negated errno.</summary>
+    private static long CopyChunk(OpenFile input, long start, ulong count, ChunkWriter write)
+    {
+        var length = (int)Math.Min(count, MaxChunk);
+        if (length == 0)
             return 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(count);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var read = input.ReadAt(buffer.AsSpan(0, count), inStart);
-            if (read <= 0)
-                return read;
-            var written = output.WriteAt(buffer.AsSpan(0, (int)read), outStart);
-            if (written <= 0)
-                return written;
-            var moved = Advance(p, a.A1, input, inStart, written);
-            return moved < 0 ? moved : Advance(p, a.A3, output, outStart, written);
+            var read = input.ReadAt(buffer.AsSpan(0, length), start);
+            return read <= 0 ? read : write(buffer.AsSpan(0, (int)read));
         }
         finally
         {

@@ -199,6 +199,13 @@ static void check_read_only(void)
     lt_sys_errno2("access-usr-write", access("/usr", W_OK), EROFS, EACCES);
     lt_sys_ok("access-self-exec", access(self, X_OK));
     lt_sys_errno("access-enoent", access("/usr/no-such-file-here", F_OK), ENOENT);
+    /* Linux finds the parent before it asks for write access: under a missing parent ENOENT, under a file ENOTDIR. */
+    lt_sys_errno("unlink-under-missing-parent-enoent", unlink("/usr/no-such-dir-here/x"), ENOENT);
+    lt_sys_errno("mkdir-under-missing-parent-enoent", mkdir("/usr/no-such-dir-here/x", 0700), ENOENT);
+    char under_file[PATH_MAX];
+    snprintf(under_file, sizeof under_file, "%s/x", self);
+    lt_sys_errno("unlink-under-a-file-enotdir", unlink(under_file), ENOTDIR);
+    lt_sys_errno("unlink-existing-root-file-erofs", unlink(self), EROFS);
 
     int fd = open(LIBC, O_WRONLY);
     lt_sys_errno("open-wronly-existing-erofs", fd, EROFS);

@@ -516,8 +516,11 @@ public sealed unsafe class RootFileSystem : IDisposable
         if (Resolved(unresolvedParent, followLast: true) is not { } parent)
             return -Errno.ELOOP;
         var (mount, relative) = Find(GuestPath.Combine(parent, name));
+        // Linux looks the parent up before it asks the mount for write access: under a missing parent the answer is
+        // ENOENT (ENOTDIR under a file), not EROFS (CPython's test support unlinks such names and ignores ENOENT only).
         if (!mount.Mount.Writable)
-            return -Errno.EROFS;
+            return Stat(parent, followSymlinks: true, out var parentStat) is < 0 and var missing ? missing
+                : (parentStat.st_mode & Kernel.S_IFMT) != Kernel.S_IFDIR ? -Errno.ENOTDIR : -Errno.EROFS;
         if (relative == ".")
             return -Errno.EBUSY; // the mount point itself
         var (parentMount, parentRelative) = Find(parent);

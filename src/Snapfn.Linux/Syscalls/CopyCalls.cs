@@ -64,7 +64,9 @@ internal static class CopyCalls
         var outStart = ReadOffset(p, a.A3, output, negative: Errno.EOVERFLOW);
         if (outStart < 0)
             return outStart;
-        if (SameFile(input, output) && inStart < outStart + (long)a.A4 && outStart < inStart + (long)a.A4)
+        // Two ranges of one length overlap when their starts are closer than it (both starts are >= 0, so the
+        // difference cannot wrap; nor can a size_t length, compared unsigned).
+        if (SameFile(input, output) && (ulong)Math.Abs(inStart - outStart) < a.A4)
             return -Errno.EINVAL;
         var written = CopyChunk(input, inStart, a.A4, data => output.WriteAt(data, outStart));
         if (written <= 0)

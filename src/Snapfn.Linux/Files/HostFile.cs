@@ -78,10 +78,14 @@ public sealed unsafe class HostFile : OpenFile
     }
 
     /// <summary>st_size, or a negated errno.</summary>
-    private long Size()
+    private long Size() => HostStat(out var st) is var failed and < 0 ? failed : st.st_size;
+
+    /// <summary>The host's fstat of the descriptor as it is (owners not yet shown as the guest sees them): 0, or a
+    /// negated errno.</summary>
+    private long HostStat(out Kernel.stat st)
     {
-        Kernel.stat st;
-        return Libc.fstat(_fd, (Libc.stat_buf*)&st) < 0 ? -Marshal.GetLastPInvokeError() : st.st_size;
+        fixed (Kernel.stat* p = &st)
+            return Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
     }
 
     /// <summary>A write within the mount's quota: as much as fits, ENOSPC when nothing does; the blocks it took
@@ -110,19 +114,13 @@ public sealed unsafe class HostFile : OpenFile
     }
 
     /// <summary>st_blocks in bytes, or a negated errno.</summary>
-    private long AllocatedBytes()
-    {
-        Kernel.stat st;
-        return Libc.fstat(_fd, (Libc.stat_buf*)&st) < 0 ? -Marshal.GetLastPInvokeError() : st.st_blocks * 512;
-    }
+    private long AllocatedBytes() => HostStat(out var st) is var failed and < 0 ? failed : st.st_blocks * 512;
 
     public override long Seek(long offset, int whence) => Result(Libc.lseek(_fd, offset, whence));
 
     public override int Stat(out Kernel.stat st)
     {
-        int result;
-        fixed (Kernel.stat* p = &st)
-            result = (int)Result(Libc.fstat(_fd, (Libc.stat_buf*)p));
+        var result = (int)HostStat(out st);
         Ownership.ToGuest(ref st);
         return result;
     }

@@ -198,6 +198,25 @@ static void openat2_tricks(void)
         close(root);
 }
 
+/* Calls added for CPython's tests that change a file by its name: each must fail here (the harness also checks
+ * the secret's bytes afterwards, so a call that reached it would be caught even if it returned -1). */
+static void changes_by_name(void)
+{
+    const char *const targets[] = {host_path, join("/tmp/../../../..", host_path), "/planted/abs", "/planted/rel"};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        char check[64];
+        snprintf(check, sizeof check, "truncate-%zu", i);
+        long r = syscall(SYS_truncate, targets[i], 0L);
+        lt_check(check, r != 0, "truncate(%s) succeeded", targets[i]);
+        snprintf(check, sizeof check, "chmod-%zu", i);
+        r = syscall(SYS_chmod, targets[i], 0777);
+        lt_check(check, r != 0, "chmod(%s) succeeded", targets[i]);
+        snprintf(check, sizeof check, "chown-%zu", i);
+        r = syscall(SYS_chown, targets[i], 0, 0);
+        lt_check(check, r != 0, "chown(%s) succeeded", targets[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] != '/') {
@@ -210,5 +229,6 @@ int main(int argc, char **argv)
     links();
     planted();
     openat2_tricks();
+    changes_by_name();
     return lt_finish();
 }

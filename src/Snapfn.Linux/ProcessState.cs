@@ -23,11 +23,12 @@ namespace Snapfn.Linux;
 /// both ends), an end of a socket pair (its peer by description), an eventfd, an epoll instance (its registrations by
 /// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path),
 /// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
-/// Since version 4 a thread has its nice value (setpriority).
+/// Since version 4 a thread has its nice value (setpriority). Since version 5 a /tmp entry has the owner chown gave it
+/// and its modification time (before, entries were root's and took the time of the restore).
 /// </summary>
 public sealed class ProcessState
 {
-    private const int Version = 4;
+    private const int Version = 5;
     private const int FirstVersion = 1;
 
     /// <summary>Threads a state file may hold (what a process may have is <see cref="ProcessOptions.MaxThreads"/>).</summary>
@@ -141,7 +142,16 @@ public sealed class ProcessState
 
     /// <summary>A file, directory or symbolic link of /tmp, by its path below /tmp; a file's content is its bytes, a
     /// link's its target (never what it points to).</summary>
-    public sealed record TmpEntry(string Path, TmpEntryKind Kind, int Mode, byte[] Content);
+    public sealed record TmpEntry(string Path, TmpEntryKind Kind, int Mode, byte[] Content)
+    {
+        /// <summary>The owner the program gave it with chown (root's, 0, unless it did).</summary>
+        public uint Uid { get; init; }
+
+        public uint Gid { get; init; }
+
+        /// <summary>Its modification time; null in a state from before version 5 (it takes the time of the restore).</summary>
+        public Kernel.timespec? Modified { get; init; }
+    }
 
     public enum DescriptionKind
     {
@@ -216,7 +226,7 @@ public sealed class ProcessState
             SignalMask = p.Signals.Mask,
             AlternateStack = p.Signals.AlternateStack,
             PendingRead = p.Channel?.PendingRead,
-            Tmp = TmpTree.Capture(p.Tmp.Directory, MaxTmpBytes, MaxTmpEntries),
+            Tmp = TmpTree.Capture(p.Tmp.Directory, p.Tmp.Owners, MaxTmpBytes, MaxTmpEntries),
             Threads = CaptureThreads(p),
             LeaderExitStatus = p.Threads.LeaderExitStatus,
         };
@@ -305,7 +315,7 @@ public sealed class ProcessState
     /// <summary>Puts this state into a fresh process (its memory is the snapshot's, already mapped).</summary>
     internal void ApplyTo(LinuxProcess p)
     {
-        TmpTree.Restore(p.Tmp.Directory, Tmp);
+        TmpTree.Restore(p.Tmp.Directory, p.Tmp.Owners, Tmp);
         p.Tmp.Recount();
         p.Root.ExecutablePath = Program;
         p.Cwd = Cwd;
@@ -557,6 +567,11 @@ public sealed class ProcessState
                 w.Write(e.Mode);
                 w.Write(e.Content.Length);
                 w.Write(e.Content);
+                w.Write(e.Uid);
+                w.Write(e.Gid);
+                w.Write(e.Modified is not null);
+                w.Write(e.Modified?.tv_sec ?? 0);
+                w.Write(e.Modified?.tv_nsec ?? 0);
             }
             w.Write(LeaderExitStatus ?? -1);
             w.Write(Threads.Count);
@@ -632,7 +647,14 @@ public sealed class ProcessState
             var pending = (r.ReadUInt64(), r.ReadUInt64());
             var tmp = new TmpEntry[Count(r, MaxTmpEntries)];
             for (var i = 0; i < tmp.Length; i++)
+            {
                 tmp[i] = new TmpEntry(r.ReadString(), (TmpEntryKind)r.ReadInt32(), r.ReadInt32(), r.ReadBytes(Count(r, (int)MaxTmpBytes)));
+                if (version >= 5)
+                {
+                    var (uid, gid, hasModified, modified) = (r.ReadUInt32(), r.ReadUInt32(), r.ReadBoolean(), new Kernel.timespec { tv_sec = r.ReadInt64(), tv_nsec = r.ReadInt64() });
+                    tmp[i] = tmp[i] with { Uid = uid, Gid = gid, Modified = hasModified ? modified : null };
+                }
+            }
             TmpTree.Check(tmp, MaxTmpBytes, MaxTmpEntries);
             int? leaderExit = null;
             var threads = Array.Empty<ThreadRecord>();

@@ -81,6 +81,38 @@ public static partial class Libc
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int fchmodat(SafeHandle dirfd, byte* path, uint mode, int flags);
 
+    /// <summary>fchownat(2); with AT_EMPTY_PATH and "" the descriptor's own inode (an O_PATH one too).</summary>
+    [LibraryImport(LibraryName, SetLastError = true)]
+    public static unsafe partial int fchownat(SafeHandle dirfd, byte* path, uint owner, uint group, int flags);
+
+    /// <summary>The largest file handle a file system makes (MAX_HANDLE_SZ).</summary>
+    public const int MAX_HANDLE_SZ = 128;
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial int name_to_handle_at(SafeHandle dirfd, byte* path, byte* handle, int* mountId, int flags);
+
+    /// <summary>
+    /// name_to_handle_at(2): the file system's handle for the inode <paramref name="path"/> names below
+    /// <paramref name="dirfd"/> (AT_EMPTY_PATH and "": the descriptor's own), as its bytes (handle_type, then
+    /// f_handle), or null with errno. A handle names one inode for its whole life and is never given to another, unlike
+    /// an inode number, which a file system reuses once the inode is freed.
+    /// </summary>
+    public static unsafe byte[]? name_to_handle_at(SafeHandle dirfd, ReadOnlySpan<byte> path, int flags)
+    {
+        RequireNul(path);
+        // struct file_handle: handle_bytes (in: room, out: length), handle_type, f_handle[]
+        var buffer = stackalloc byte[8 + MAX_HANDLE_SZ];
+        *(uint*)buffer = MAX_HANDLE_SZ;
+        int mountId;
+        fixed (byte* p = path)
+        {
+            if (name_to_handle_at(dirfd, p, buffer, &mountId, flags) < 0)
+                return null;
+        }
+        var length = Math.Min(*(uint*)buffer, MAX_HANDLE_SZ);
+        return new ReadOnlySpan<byte>(buffer + 4, 4 + (int)length).ToArray();
+    }
+
     /// <summary>utimensat(2): <paramref name="times"/> points at two timespecs (atime, mtime), or is null for now.</summary>
     [LibraryImport(LibraryName, SetLastError = true)]
     public static unsafe partial int utimensat(SafeHandle dirfd, byte* path, void* times, int flags);

@@ -232,6 +232,9 @@ public static class Kernel
     public const int SEEK_CUR = 1;
     public const int SEEK_END = 2;
 
+    /// <summary>utimensat's tv_nsec for "now" and for "leave this time as it is".</summary>
+    public const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
+
     public const uint S_IFMT = 0xf000;
     public const uint S_IFIFO = 0x1000;
     public const uint S_IFCHR = 0x2000;

@@ -121,7 +121,7 @@ public sealed unsafe class HostFile : OpenFile
     public override int Stat(out Kernel.stat st)
     {
         var result = (int)HostStat(out st);
-        Ownership.ToGuest(ref st);
+        Ownership.ToGuest(ref st, _fd, _space);
         return result;
     }
 
@@ -180,14 +180,14 @@ public sealed unsafe class HostFile : OpenFile
         return throughPath ? RootFileSystem.ThroughProcFd(_fd, (f, p) => Libc.fchmodat(f, p, bits, 0)) : (int)Result(Libc.fchmod(_fd, bits));
     }
 
-    /// <summary>fchown (O_PATH allowed: the caller refuses it where Linux does): nothing can change (Ownership); EROFS
-    /// for the root's files.</summary>
+    /// <summary>fchown (O_PATH allowed: the caller refuses it where Linux does): a file of /tmp takes the owner
+    /// (<see cref="Ownership.Change"/>); EROFS for the root's files.</summary>
     public override int ChangeOwner(uint uid, uint gid)
     {
         if (_space is null)
             return -Errno.EROFS;
         var result = Stat(out var st);
-        return result < 0 ? result : Ownership.Change(st, uid, gid);
+        return result < 0 ? result : Ownership.Change(_space, _fd, st, uid, gid);
     }
 
     public override int SetTimes(Kernel.timespec[]? times)

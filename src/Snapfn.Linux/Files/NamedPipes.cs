@@ -24,9 +24,10 @@ internal sealed class NamedPipes(PipeBuffers budget)
     /// <summary>
     /// Opens the FIFO whose inode <paramref name="node"/> holds (O_PATH; taken over: kept while an end is open, else
     /// disposed). <paramref name="waiter"/> is the thread that would wait, or null for a caller that cannot wait, which
-    /// is then answered as if it had asked for O_NONBLOCK. Null with an errno (ENXIO, <see cref="MustWait"/>) otherwise.
+    /// is then answered as if it had asked for O_NONBLOCK; <paramref name="space"/> is the writable mount it is in (its owners show in fstat).
+    /// Null with an errno (ENXIO, <see cref="MustWait"/>) otherwise.
     /// </summary>
-    public PipeEnd? Open(SafeFd node, string path, int flags, int? waiter, out int errno)
+    public PipeEnd? Open(SafeFd node, string path, int flags, int? waiter, WritableSpace? space, out int errno)
     {
         errno = 0;
         Kernel.stat st;
@@ -46,7 +47,7 @@ internal sealed class NamedPipes(PipeBuffers budget)
         }
         else
         {
-            fifo = new NamedPipe(this, key, node, path, Pipe.Unopened(budget));
+            fifo = new NamedPipe(this, key, node, path, Pipe.Unopened(budget), space);
             _open[key] = fifo;
         }
         var end = fifo.Open(flags & (Libc.O_ACCMODE | Libc.O_NONBLOCK), waiter, out errno);
@@ -67,7 +68,7 @@ internal sealed class NamedPipes(PipeBuffers budget)
 
 /// <summary>One FIFO inode with ends open: its pipe, the host inode held O_PATH, and how often each side was opened
 /// (Linux's r_counter and w_counter: a waiting end is done once the other side's count has moved).</summary>
-internal sealed class NamedPipe(NamedPipes all, (ulong, ulong) key, SafeFd node, string path, Pipe pipe)
+internal sealed class NamedPipe(NamedPipes all, (ulong, ulong) key, SafeFd node, string path, Pipe pipe, WritableSpace? space)
 {
     private readonly Dictionary<int, (PipeEnd End, bool Reads, long Seen)> _waiting = [];
     private long _readerOpens, _writerOpens;
@@ -130,7 +131,7 @@ internal sealed class NamedPipe(NamedPipes all, (ulong, ulong) key, SafeFd node,
             fixed (Kernel.stat* p = &st)
                 result = (int)HostFile.Result(Libc.fstat(node, (Libc.stat_buf*)p));
         }
-        Ownership.ToGuest(ref st);
+        Ownership.ToGuest(ref st, node, space);
         return result;
     }
 

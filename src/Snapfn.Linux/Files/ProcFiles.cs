@@ -129,7 +129,7 @@ internal static class ProcFiles
         if (FdNumber(path) is { } fd && followSymlinks)
             return p.Files.Get(fd) is { } file ? file.ChangeOwner(uid, gid) : -Errno.ENOENT;
         var found = Stat(p, path, followSymlinks, out var st);
-        return found < 0 ? found : Ownership.Change(st, uid, gid);
+        return found < 0 ? found : Ownership.KeepOnly(st, uid, gid);
     }
 
     /// <summary>The open file /proc/self/fd/N leads to; null for any other /proc/self path or a closed descriptor.</summary>

@@ -186,7 +186,7 @@ public sealed unsafe class RootFileSystem : IDisposable
             errno = Errno.ENXIO;
             return null;
         }
-        return Fifos.Open(node, path, flags, waiter, out errno);
+        return Fifos.Open(node, path, flags, waiter, mount.Space, out errno);
     }
 
     /// <summary>stat or lstat of <paramref name="path"/>: 0 or a negated errno.</summary>
@@ -216,7 +216,7 @@ public sealed unsafe class RootFileSystem : IDisposable
         int result;
         fixed (Kernel.stat* p = &st)
             result = (int)HostFile.Result(Libc.fstat(fd, (Libc.stat_buf*)p));
-        Ownership.ToGuest(ref st);
+        Ownership.ToGuest(ref st, fd, mount.Space);
         return result;
     }
 
@@ -300,7 +300,7 @@ public sealed unsafe class RootFileSystem : IDisposable
     }
 
     /// <summary>chown and lchown of <paramref name="path"/>: found as stat finds it, EROFS outside a writable mount,
-    /// then what <see cref="Ownership"/> allows (nothing changes).</summary>
+    /// where <see cref="Ownership.Change"/> gives it the owner.</summary>
     public int ChangeOwner(string path, uint uid, uint gid, bool followSymlinks)
     {
         if (IsSynthetic(path))
@@ -310,9 +310,18 @@ public sealed unsafe class RootFileSystem : IDisposable
             return found;
         if (Resolved(path, followSymlinks) is not { } resolved)
             return -Errno.ELOOP;
-        if (!Find(resolved).Mount.Mount.Writable)
+        var (mount, relative) = Find(resolved);
+        if (mount.Space is not { } space)
             return -Errno.EROFS;
-        return Ownership.Change(st, uid, gid);
+        using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
+        if (fd is null)
+            return -errno;
+        // the inode just opened, which the stat above may not be if the name changed between: its own stat counts
+        Kernel.stat now;
+        if (Libc.fstat(fd, (Libc.stat_buf*)&now) < 0)
+            return -Marshal.GetLastPInvokeError();
+        Ownership.ToGuest(ref now, fd, space);
+        return Ownership.Change(space, fd, now, uid, gid);
     }
 
     /// <summary>utimensat of <paramref name="path"/>: <paramref name="times"/> holds atime and mtime (UTIME_NOW and

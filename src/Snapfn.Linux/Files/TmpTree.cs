@@ -74,9 +74,10 @@ internal static class TmpTree
     /// author, what a snapshot cannot keep: anything but a regular file, a directory or a link (a FIFO, a socket, a
     /// device), a file with other names (a hard link may be to a file outside), more than
     /// <paramref name="maxBytes"/> of file contents or <paramref name="maxEntries"/> entries. No file is read past
-    /// the sizes counted, so a file that grows cannot make the capture read more.
+    /// the sizes counted, so a file that grows cannot make the capture read more. Each entry has its mode, modification
+    /// time and the owner <paramref name="owners"/> holds for it.
     /// </summary>
-    public static List<ProcessState.TmpEntry> Capture(SafeFd root, long maxBytes, int maxEntries)
+    public static List<ProcessState.TmpEntry> Capture(SafeFd root, FileOwners owners, long maxBytes, int maxEntries)
     {
         var entries = new List<ProcessState.TmpEntry>();
         long total = 0;
@@ -89,22 +90,17 @@ internal static class TmpTree
             if (!node.Utf8)
                 throw Unsupported(node, "a name that is not UTF-8");
             var mode = (int)(node.Stat.st_mode & 0x1ff);
-            switch (node.Type)
+            var entry = node.Type switch
             {
-                case Libc.S_IFDIR:
-                    entries.Add(new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Directory, mode, []));
-                    break;
-                case Libc.S_IFLNK:
-                    entries.Add(new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Symlink, mode, ReadLink(node)));
-                    break;
-                case Libc.S_IFREG:
-                    var content = ReadFile(node, maxBytes - total);
-                    total += content.Length;
-                    entries.Add(new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.File, mode, content));
-                    break;
-                default:
-                    throw Unsupported(node, Describe(node.Type));
-            }
+                Libc.S_IFDIR => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Directory, mode, []),
+                Libc.S_IFLNK => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Symlink, mode, ReadLink(node)),
+                Libc.S_IFREG => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.File, mode, ReadFile(node, maxBytes - total)),
+                _ => throw Unsupported(node, Describe(node.Type)),
+            };
+            total += entry.Content.Length;
+            var (uid, gid) = owners.Of(node.Directory, node.Name, node.Stat.st_ino) ?? (0, 0);
+            var modified = new Kernel.timespec { tv_sec = node.Stat.st_mtime_sec, tv_nsec = node.Stat.st_mtime_nsec };
+            entries.Add(entry with { Uid = uid, Gid = gid, Modified = modified });
         });
         entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return entries;
@@ -182,10 +178,11 @@ internal static class TmpTree
     /// Writes <paramref name="entries"/> (checked with <see cref="Check"/> first) into <paramref name="root"/>, a
     /// fresh empty directory. Every entry is created by one name in its parent, opened without following a link,
     /// with O_EXCL or mkdirat/symlinkat (which never follow the last name either): an entry can neither go through a
-    /// link written before it nor write over one. Directory modes are set last, deepest first, so that a read-only
-    /// directory still takes its children.
+    /// link written before it nor write over one. Directory modes and times are set last, deepest first, so that a
+    /// read-only directory still takes its children and no child's creation moves its parent's time. Owners go into
+    /// <paramref name="owners"/>.
     /// </summary>
-    public static void Restore(SafeFd root, IReadOnlyList<ProcessState.TmpEntry> entries)
+    public static void Restore(SafeFd root, FileOwners owners, IReadOnlyList<ProcessState.TmpEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(entries);
@@ -213,10 +210,18 @@ internal static class TmpTree
                 case ProcessState.TmpEntryKind.Symlink:
                     if (Libc.symlinkat([.. entry.Content, 0], directory, name) < 0)
                         throw Failed(entry, "symlinkat", Marshal.GetLastPInvokeError());
+                    SetModified(directory, name, entry);
                     break;
                 default:
                     WriteFile(directory, name, entry);
                     break;
+            }
+            if (entry.Uid != 0 || entry.Gid != 0)
+            {
+                if (Libc.fstatat(directory, name, out var st, Libc.AT_SYMLINK_NOFOLLOW) < 0)
+                    throw Failed(entry, "fstatat", Marshal.GetLastPInvokeError());
+                if (owners.Set(directory, name, 0, st.st_ino, entry.Uid, entry.Gid) is var set and < 0)
+                    throw Failed(entry, "its owner", -set);
             }
         }
         for (var i = entries.Count - 1; i >= 0; i--)
@@ -227,6 +232,22 @@ internal static class TmpTree
             using var fd = OpenBeneath(root, entry.Path, Libc.O_RDONLY | Libc.O_DIRECTORY, 0, out var errno) ?? throw Failed(entry, "openat2", errno);
             if (Libc.fchmod(fd, (uint)entry.Mode & 0x1ff) < 0)
                 throw Failed(entry, "fchmod", Marshal.GetLastPInvokeError());
+            SetModified(fd, "\0"u8, entry, Libc.AT_EMPTY_PATH);
+        }
+    }
+
+    /// <summary>Gives what <paramref name="name"/> names in <paramref name="directory"/> (not followed; with AT_EMPTY_PATH
+    /// and "", the descriptor's own inode) the entry's modification time, if the snapshot has one; its access time is
+    /// the restore's.</summary>
+    private static unsafe void SetModified(SafeFd directory, ReadOnlySpan<byte> name, ProcessState.TmpEntry entry, int flags = Libc.AT_SYMLINK_NOFOLLOW)
+    {
+        if (entry.Modified is not { } modified)
+            return;
+        var times = stackalloc Kernel.timespec[] { new() { tv_nsec = Kernel.UTIME_OMIT }, modified };
+        fixed (byte* p = name)
+        {
+            if (Libc.utimensat(directory, p, times, flags) < 0)
+                throw Failed(entry, "utimensat", Marshal.GetLastPInvokeError());
         }
     }
 
@@ -243,6 +264,7 @@ internal static class TmpTree
         }
         if (Libc.fchmod(fd, (uint)entry.Mode & 0x1ff) < 0)
             throw Failed(entry, "fchmod", Marshal.GetLastPInvokeError());
+        SetModified(fd, "\0"u8, entry, Libc.AT_EMPTY_PATH);
     }
 
     private static ProcessRestoreException Failed(ProcessState.TmpEntry entry, string what, int errno) => new(
@@ -271,6 +293,10 @@ internal static class TmpTree
                     throw Bad(path, "an empty, '.', '..', over-long or NUL-holding name");
             }
             var content = entry.Content ?? throw Bad(path, "no content");
+            if (entry.Uid == Ownership.Unchanged || entry.Gid == Ownership.Unchanged)
+                throw Bad(path, "an owner of -1, which is no id");
+            if (entry.Modified is { tv_nsec: < 0 or >= 1_000_000_000 })
+                throw Bad(path, "a modification time whose nanoseconds are out of range");
             switch (entry.Kind)
             {
                 case ProcessState.TmpEntryKind.Directory when content.Length != 0:

@@ -25,7 +25,11 @@ internal sealed class WritableSpace
     {
         Directory = directory;
         Quota = quota;
+        Owners = new FileOwners(quota.Entries, LiveHandles);
     }
+
+    /// <summary>The owners the program gave its files here with chown.</summary>
+    public FileOwners Owners { get; }
 
     /// <summary>The mount's host directory (O_PATH): where /tmp is walked, captured and restored.</summary>
     public SafeFd Directory { get; }
@@ -96,6 +100,25 @@ internal sealed class WritableSpace
             // A directory the walk cannot read: the counts stay an upper bound, so refusing on them is still safe,
             // and a system call must end in an errno, never in an exception out of the VMM.
         }
+    }
+
+    /// <summary>The inode numbers and handles of the entries below the directory and the open files whose numbers are
+    /// in <paramref name="inodes"/>: the files whose owners <see cref="Owners"/> must keep.</summary>
+    private List<(ulong Inode, byte[] Handle)> LiveHandles(IReadOnlySet<ulong> inodes)
+    {
+        var live = new List<(ulong, byte[])>();
+        TmpTree.Walk(Directory, node =>
+        {
+            if (inodes.Contains(node.Stat.st_ino) && Libc.name_to_handle_at(node.Directory, node.Name, 0) is { } handle)
+                live.Add((node.Stat.st_ino, handle));
+        });
+        foreach (var file in _open)
+        {
+            if (file.HostFd is { } fd && Libc.fstatat(fd, "\0"u8, out var st, Libc.AT_EMPTY_PATH) == 0 && inodes.Contains(st.st_ino)
+                && Libc.name_to_handle_at(fd, "\0"u8, Libc.AT_EMPTY_PATH) is { } handle)
+                live.Add((st.st_ino, handle));
+        }
+        return live;
     }
 
     /// <summary>Counts what the mount holds now: every regular file's allocated blocks and every entry below the

@@ -699,7 +699,7 @@ internal static class FileCalls
     public static long Fchown(LinuxProcess p, in SyscallArgs a) =>
         p.Files.Get(a.A0) is { } file && (file.StatusFlags & Libc.O_PATH) == 0 ? file.ChangeOwner((uint)a.A1, (uint)a.A2) : -Errno.EBADF;
 
-    /// <summary>The chown family (Ownership: nothing can change): the descriptor itself for AT_EMPTY_PATH and "", the
+    /// <summary>The chown family (a /tmp file takes any owner, see Ownership): the descriptor itself for AT_EMPTY_PATH and "", the
     /// open file for /proc/self/fd/N, else the path.</summary>
     private static long ChangeOwnerAt(LinuxProcess p, int dirfd, ulong pathAddress, uint uid, uint gid, int flags)
     {
@@ -715,8 +715,6 @@ internal static class FileCalls
             : p.Root.ChangeOwner(path, uid, gid, follow));
     }
 
-    private const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
-
     /// <summary>utimensat: a path (following its last link or not), or with a null path the descriptor itself.</summary>
     public static long Utimensat(LinuxProcess p, in SyscallArgs a)
     {
@@ -730,7 +728,7 @@ internal static class FileCalls
             times = [p.User.Read<Kernel.timespec>(a.A2), p.User.Read<Kernel.timespec>(a.A2 + 16)];
             foreach (var t in times)
             {
-                if (t.tv_nsec is not (UTIME_NOW or UTIME_OMIT) && (t.tv_nsec is < 0 or >= 1_000_000_000))
+                if (t.tv_nsec is not (Kernel.UTIME_NOW or Kernel.UTIME_OMIT) && (t.tv_nsec is < 0 or >= 1_000_000_000))
                     return -Errno.EINVAL;
             }
         }

@@ -153,7 +153,7 @@ public static class SyscallTable
         [89] = Supported("readlink", FileCalls.Readlink),
         [90] = Partial("chmod", FileCalls.Chmod, "in /tmp only (EROFS elsewhere); permission bits only, no setuid/setgid/sticky; /tmp itself keeps 0700 (EPERM); /proc/self/fd/N changes the file it holds, O_PATH too"),
         [91] = Partial("fchmod", FileCalls.Fchmod, "as chmod"),
-        [92] = Partial("chown", FileCalls.Chown, "root in a user namespace mapping only uid/gid 0: files read as root's (others' as 65534); -1 or the owner's id succeeds and changes nothing, other ids EINVAL, EROFS outside /tmp"),
+        [92] = Partial("chown", FileCalls.Chown, "as root: a /tmp file takes any owner (kept by the VMM and in snapshots; the host file stays the daemon's); the root's files are EROFS and read as root's (others' as 65534)"),
         [93] = Partial("fchown", FileCalls.Fchown, "as chown"),
         [94] = Partial("lchown", FileCalls.Lchown, "as chown"),
         [95] = Supported("umask", FileCalls.Umask),

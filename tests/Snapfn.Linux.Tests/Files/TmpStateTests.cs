@@ -1,4 +1,5 @@
 using System.Text;
+using Snapfn.Linux.Abi;
 using Snapfn.Linux.Syscalls;
 
 namespace Snapfn.Linux.Tests.Files;
@@ -37,6 +38,38 @@ public sealed class TmpStateTests
         var bytes = State((path, kind, 0x1a4, Encoding.UTF8.GetBytes(content)));
         Assert.Throws<InvalidDataException>(() => ProcessState.Deserialize(bytes));
     }
+
+    [Fact]
+    public void Owners_and_modification_times_are_written_and_read_back()
+    {
+        var time = new Kernel.timespec { tv_sec = 981173106, tv_nsec = 123456789 };
+        var state = WithTmp(ProcessState.Deserialize(State()),
+            new ProcessState.TmpEntry("f", ProcessState.TmpEntryKind.File, 0x1a4, "x"u8.ToArray()) { Uid = 1000, Gid = 1001, Modified = time },
+            new ProcessState.TmpEntry("g", ProcessState.TmpEntryKind.File, 0x1a4, []));
+
+        var read = ProcessState.Deserialize(state.Serialize());
+
+        Assert.Equal((1000u, 1001u, time), (read.Tmp[0].Uid, read.Tmp[0].Gid, read.Tmp[0].Modified!.Value));
+        Assert.Equal((0u, 0u, (Kernel.timespec?)null), (read.Tmp[1].Uid, read.Tmp[1].Gid, read.Tmp[1].Modified));
+    }
+
+    [Fact]
+    public void An_owner_of_minus_one_or_a_bad_time_is_refused()
+    {
+        var state = ProcessState.Deserialize(State());
+        Assert.Throws<InvalidDataException>(() => ProcessState.Deserialize(
+            WithTmp(state, new ProcessState.TmpEntry("f", ProcessState.TmpEntryKind.File, 0x1a4, []) { Gid = uint.MaxValue }).Serialize()));
+        Assert.Throws<InvalidDataException>(() => ProcessState.Deserialize(
+            WithTmp(state, new ProcessState.TmpEntry("f", ProcessState.TmpEntryKind.File, 0x1a4, []) { Modified = new() { tv_nsec = -1 } }).Serialize()));
+    }
+
+    private static ProcessState WithTmp(ProcessState s, params ProcessState.TmpEntry[] tmp) => new()
+    {
+        Program = s.Program, RootFingerprint = s.RootFingerprint, Cwd = s.Cwd, Umask = s.Umask, FsBase = s.FsBase, ThreadName = s.ThreadName,
+        BrkStart = s.BrkStart, BrkEnd = s.BrkEnd, Mappings = s.Mappings, Descriptions = s.Descriptions, Pipes = s.Pipes,
+        Descriptors = s.Descriptors, SignalActions = s.SignalActions, SignalMask = s.SignalMask, AlternateStack = s.AlternateStack,
+        PendingRead = s.PendingRead, Tmp = tmp, Threads = s.Threads, LeaderExitStatus = s.LeaderExitStatus,
+    };
 
     [Fact]
     public void Contents_past_the_snapshot_limit_are_refused()

@@ -67,6 +67,54 @@ public sealed class TmpTreeTests : IDisposable
     }
 
     [Fact]
+    public void Owners_given_with_chown_and_modification_times_survive_a_snapshot()
+    {
+        Directory.CreateDirectory(Path.Combine(_tmp, "d"));
+        File.WriteAllText(Path.Combine(_tmp, "d", "f"), "x");
+        File.WriteAllText(Path.Combine(_tmp, "plain"), "y");
+        File.CreateSymbolicLink(Path.Combine(_tmp, "l"), "d/f");
+        var old = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc).AddTicks(1234567);
+        File.SetLastWriteTimeUtc(Path.Combine(_tmp, "d", "f"), old);
+        Directory.SetLastWriteTimeUtc(Path.Combine(_tmp, "d"), old.AddDays(1));
+        List<TmpEntry> entries;
+        using (var root = OpenDirectory(_tmp))
+        {
+            var owners = Owners(root);
+            Assert.Equal(0, Give(owners, root, "d/f", 1000, 1001));
+            Assert.Equal(0, Give(owners, root, "d", 5, 6));
+            Assert.Equal(0, Give(owners, root, "l", 7, 8));
+            entries = TmpTree.Capture(root, owners, ProcessState.MaxTmpBytes, ProcessState.MaxTmpEntries);
+        }
+        Assert.Equal((1000u, 1001u), (Single(entries, "d/f", Kind.File).Uid, Single(entries, "d/f", Kind.File).Gid));
+        Assert.Equal((0u, 0u), (Single(entries, "plain", Kind.File).Uid, Single(entries, "plain", Kind.File).Gid));
+
+        var target = Directory.CreateDirectory(Path.Combine(_dir.FullName, "restored")).FullName;
+        using var restored = OpenDirectory(target);
+        var restoredOwners = Owners(restored);
+        TmpTree.Restore(restored, restoredOwners, entries);
+
+        Assert.Equal((1000u, 1001u), OwnerOf(restoredOwners, restored, "d/f"));
+        Assert.Equal((5u, 6u), OwnerOf(restoredOwners, restored, "d"));
+        Assert.Equal((7u, 8u), OwnerOf(restoredOwners, restored, "l"));
+        Assert.Null(OwnerOf(restoredOwners, restored, "plain"));
+        Assert.Equal(old, File.GetLastWriteTimeUtc(Path.Combine(target, "d", "f")));
+        Assert.Equal(old.AddDays(1), Directory.GetLastWriteTimeUtc(Path.Combine(target, "d")));
+    }
+
+    /// <summary>chown as the layer does it, by the name's inode (not followed).</summary>
+    private static int Give(FileOwners owners, SafeFd root, string path, uint uid, uint gid)
+    {
+        Assert.Equal(0, Libc.fstatat(root, CString.Of(path), out var st, Libc.AT_SYMLINK_NOFOLLOW));
+        return owners.Set(root, CString.Of(path), 0, st.st_ino, uid, gid);
+    }
+
+    private static (uint, uint)? OwnerOf(FileOwners owners, SafeFd root, string path)
+    {
+        Assert.Equal(0, Libc.fstatat(root, CString.Of(path), out var st, Libc.AT_SYMLINK_NOFOLLOW));
+        return owners.Of(root, CString.Of(path), st.st_ino);
+    }
+
+    [Fact]
     public void Clearing_tmp_removes_links_and_not_what_they_point_to()
     {
         PlantLinks();
@@ -80,7 +128,7 @@ public sealed class TmpTreeTests : IDisposable
     public static TheoryData<string> CraftedSnapshots => new()
     {
         "dotdot", "dotdot-inside", "absolute", "empty", "empty-name", "nul", "through-a-link", "over-a-link",
-        "directory-with-content", "empty-link", "unknown-kind",
+        "directory-with-content", "empty-link", "unknown-kind", "owner-minus-one", "nanoseconds-out-of-range",
     };
 
     private List<TmpEntry> Crafted(string name) => name switch
@@ -96,6 +144,8 @@ public sealed class TmpTreeTests : IDisposable
         "over-a-link" => [new("x", Kind.Symlink, 0x1ff, Bytes(_tokenPath)), new("x", Kind.File, 0x1ff, Bytes("overwritten"))],
         "directory-with-content" => [new("d", Kind.Directory, 0x1ed, Bytes("x"))],
         "empty-link" => [new("l", Kind.Symlink, 0x1ff, [])],
+        "owner-minus-one" => [new("o", Kind.File, 0x1a4, Bytes("x")) { Uid = uint.MaxValue }],
+        "nanoseconds-out-of-range" => [new("t", Kind.File, 0x1a4, Bytes("x")) { Modified = new() { tv_nsec = 1_000_000_000 } }],
         _ => [new("u", (Kind)7, 0x1a4, Bytes("x"))],
     };
 
@@ -165,7 +215,7 @@ public sealed class TmpTreeTests : IDisposable
         for (var i = 0; i < 4; i++)
             File.WriteAllText(Path.Combine(_tmp, $"f{i}"), "");
         using var root = OpenDirectory(_tmp);
-        var error = Assert.Throws<TmpSnapshotException>(() => TmpTree.Capture(root, ProcessState.MaxTmpBytes, 3));
+        var error = Assert.Throws<TmpSnapshotException>(() => TmpTree.Capture(root, Owners(root), ProcessState.MaxTmpBytes, 3));
         Assert.Contains("more than 3 files", error.Message, StringComparison.Ordinal);
     }
 
@@ -184,14 +234,17 @@ public sealed class TmpTreeTests : IDisposable
     private static List<TmpEntry> Capture(string directory)
     {
         using var root = OpenDirectory(directory);
-        return TmpTree.Capture(root, ProcessState.MaxTmpBytes, ProcessState.MaxTmpEntries);
+        return TmpTree.Capture(root, Owners(root), ProcessState.MaxTmpBytes, ProcessState.MaxTmpEntries);
     }
+
+    /// <summary>The owners of a fresh writable mount at <paramref name="root"/> (none given yet).</summary>
+    private static FileOwners Owners(SafeFd root) => new WritableSpace(root, TmpQuota.Default).Owners;
 
     private string Restore(IReadOnlyList<TmpEntry> entries)
     {
         var target = Directory.CreateDirectory(Path.Combine(_dir.FullName, "restored-" + Guid.NewGuid().ToString("N"))).FullName;
         using var root = OpenDirectory(target);
-        TmpTree.Restore(root, entries);
+        TmpTree.Restore(root, Owners(root), entries);
         return target;
     }
 

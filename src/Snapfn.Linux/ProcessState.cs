@@ -24,7 +24,8 @@ namespace Snapfn.Linux;
 /// description, so that one outlives its descriptor as on Linux) or a file the VMM makes up (reopened by its path),
 /// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
 /// Since version 4 a thread has its nice value (setpriority). Since version 5 a /tmp entry has the owner chown gave it
-/// and its modification time (before, entries were root's and took the time of the restore).
+/// and its modification time (before, entries were root's and took the time of the restore), and may be a second
+/// name of a file or a FIFO.
 /// </summary>
 public sealed class ProcessState
 {
@@ -177,6 +178,12 @@ public sealed class ProcessState
         File,
         Directory,
         Symlink,
+
+        /// <summary>Another name of an earlier File entry, whose path is the content (since version 5).</summary>
+        HardLink,
+
+        /// <summary>A FIFO with no end open (since version 5).</summary>
+        Fifo,
     }
 
     internal static ProcessState Capture(LinuxProcess p)

@@ -27,8 +27,8 @@ public sealed class FunctionFailedException : GuestFailureException
     }
 }
 
-/// <summary>The function's /tmp cannot go into a snapshot (it holds a FIFO, a socket, a device or a hard link, or
-/// too much): the function's to fix, in its init().</summary>
+/// <summary>The function's /tmp cannot go into a snapshot (it holds a socket, a device or a file also named outside
+/// /tmp, or too much): the function's to fix, in its init().</summary>
 public sealed class TmpSnapshotException : GuestFailureException
 {
     public TmpSnapshotException(string message) : base(message) { }

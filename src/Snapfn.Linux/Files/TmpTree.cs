@@ -71,44 +71,72 @@ internal static class TmpTree
 
     /// <summary>
     /// The entries of /tmp for a snapshot, parents before children. Refuses, with a message for the function's
-    /// author, what a snapshot cannot keep: anything but a regular file, a directory or a link (a FIFO, a socket, a
-    /// device), a file with other names (a hard link may be to a file outside), more than
-    /// <paramref name="maxBytes"/> of file contents or <paramref name="maxEntries"/> entries. No file is read past
-    /// the sizes counted, so a file that grows cannot make the capture read more. Each entry has its mode, modification
-    /// time and the owner <paramref name="owners"/> holds for it.
+    /// author, what a snapshot cannot keep: anything but a regular file, a directory, a link or a FIFO (a socket, a
+    /// device), a file with a name outside /tmp (a hard link from elsewhere, which the host could have made: such a
+    /// file is never read), more than <paramref name="maxBytes"/> of file contents or <paramref name="maxEntries"/>
+    /// entries. A file's second and later names become <see cref="ProcessState.TmpEntryKind.HardLink"/> entries to its
+    /// first. No file is read past the sizes counted, so a file that grows cannot make the capture read more. Each
+    /// entry has its mode, modification time and the owner <paramref name="owners"/> holds for it.
     /// </summary>
     public static List<ProcessState.TmpEntry> Capture(SafeFd root, FileOwners owners, long maxBytes, int maxEntries)
     {
-        var entries = new List<ProcessState.TmpEntry>();
+        // A file with several names is kept only if all of them are below /tmp: count them before reading any.
+        var names = new Dictionary<(ulong Device, ulong Inode), ulong>();
+        Walk(root, node =>
+        {
+            if (node.Type == Libc.S_IFREG && node.Stat.st_nlink > 1)
+                names[(node.Stat.st_dev, node.Stat.st_ino)] = names.GetValueOrDefault((node.Stat.st_dev, node.Stat.st_ino)) + 1;
+        });
+        var contents = new Dictionary<(ulong, ulong), byte[]>(); // of the files with several names, read once
+        var found = new List<(ProcessState.TmpEntry Entry, (ulong, ulong)? Shared)>();
         long total = 0;
         Walk(root, node =>
         {
-            if (entries.Count == maxEntries)
+            if (found.Count == maxEntries)
                 throw new TmpSnapshotException(
                     $"the function's /tmp holds more than {maxEntries} files, directories and links at the snapshot point; a snapshot copies " +
                     "/tmp into every VM, so remove in init() what the requests do not need");
             if (!node.Utf8)
                 throw Unsupported(node, "a name that is not UTF-8");
             var mode = (int)(node.Stat.st_mode & 0x1ff);
+            var inode = (node.Stat.st_dev, node.Stat.st_ino);
+            var shared = node.Type == Libc.S_IFREG && node.Stat.st_nlink > 1;
+            if (shared && names.GetValueOrDefault(inode) != node.Stat.st_nlink)
+                throw Unsupported(node, "a file with a name outside /tmp (a hard link to it from elsewhere)");
             var entry = node.Type switch
             {
                 Libc.S_IFDIR => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Directory, mode, []),
                 Libc.S_IFLNK => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Symlink, mode, ReadLink(node)),
-                Libc.S_IFREG => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.File, mode, ReadFile(node, maxBytes - total)),
+                Libc.S_IFIFO => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.Fifo, mode, []),
+                Libc.S_IFREG => new ProcessState.TmpEntry(node.Path, ProcessState.TmpEntryKind.File, mode,
+                    shared && contents.TryGetValue(inode, out var read) ? read : Read(node, inode, shared)),
                 _ => throw Unsupported(node, Describe(node.Type)),
             };
-            total += entry.Content.Length;
             var (uid, gid) = owners.Of(node.Directory, node.Name, node.Stat.st_ino) ?? (0, 0);
             var modified = new Kernel.timespec { tv_sec = node.Stat.st_mtime_sec, tv_nsec = node.Stat.st_mtime_nsec };
-            entries.Add(entry with { Uid = uid, Gid = gid, Modified = modified });
+            found.Add((entry with { Uid = uid, Gid = gid, Modified = modified }, shared ? inode : null));
         });
-        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        return entries;
+        found.Sort((a, b) => string.CompareOrdinal(a.Entry.Path, b.Entry.Path));
+        // A file with several names is a File entry at the first of them in this order, which a restore meets first,
+        // and a HardLink entry to it at each of the others.
+        var firstNames = new Dictionary<(ulong, ulong), string>();
+        return [.. found.Select(f => f.Shared is { } inode && !firstNames.TryAdd(inode, f.Entry.Path)
+            ? f.Entry with { Kind = ProcessState.TmpEntryKind.HardLink, Content = Encoding.UTF8.GetBytes(firstNames[inode]) }
+            : f.Entry)];
+
+        byte[] Read(Node node, (ulong, ulong) inode, bool shared)
+        {
+            var content = ReadFile(node, maxBytes - total);
+            total += content.Length;
+            if (shared)
+                contents[inode] = content;
+            return content;
+        }
     }
 
     private static TmpSnapshotException Unsupported(Node node, string what) => new(
-        $"the function's /tmp holds {what} at {node.GuestPath}: a snapshot keeps only regular files, directories and symbolic " +
-        "links of /tmp; remove it in init(), before the function reads its first request");
+        $"the function's /tmp holds {what} at {node.GuestPath}: a snapshot keeps only regular files, directories, symbolic " +
+        "links and FIFOs of /tmp; remove it in init(), before the function reads its first request");
 
     private static string Describe(uint type) => type switch
     {
@@ -138,8 +166,8 @@ internal static class TmpTree
         SyscallException.Check(Libc.fstatat(fd, "\0"u8, out var st, Libc.AT_EMPTY_PATH), $"fstat({node.GuestPath})");
         if ((st.st_mode & Libc.S_IFMT) != Libc.S_IFREG)
             throw Unsupported(node, Describe(st.st_mode & Libc.S_IFMT));
-        if (st.st_nlink > 1)
-            throw Unsupported(node, "a file with more than one name (a hard link)");
+        if (st.st_ino != node.Stat.st_ino || st.st_nlink != node.Stat.st_nlink)
+            throw new TmpSnapshotException($"the function's /tmp changed during the snapshot at {node.GuestPath}; take the snapshot again");
         if (st.st_size > budget)
             throw new TmpSnapshotException(
                 $"the function's /tmp holds more than {ProcessState.MaxTmpBytes >> 20} MiB of file contents at the snapshot point " +
@@ -212,6 +240,12 @@ internal static class TmpTree
                         throw Failed(entry, "symlinkat", Marshal.GetLastPInvokeError());
                     SetModified(directory, name, entry);
                     break;
+                case ProcessState.TmpEntryKind.HardLink:
+                    LinkToFile(root, directory, name, entry);
+                    continue; // the file's own entry gave it its owner and time
+                case ProcessState.TmpEntryKind.Fifo:
+                    MakeFifo(directory, name, entry);
+                    break;
                 default:
                     WriteFile(directory, name, entry);
                     break;
@@ -251,6 +285,34 @@ internal static class TmpTree
         }
     }
 
+    /// <summary>Gives the file an earlier entry made (its path is the content, checked to be such an entry's) the name
+    /// <paramref name="name"/> in <paramref name="directory"/>; the file's directory is opened as any entry's parent,
+    /// never through a link, and linkat follows neither name.</summary>
+    private static unsafe void LinkToFile(SafeFd root, SafeFd directory, byte[] name, ProcessState.TmpEntry entry)
+    {
+        var target = Encoding.UTF8.GetString(entry.Content);
+        var slash = target.LastIndexOf('/');
+        using var parent = slash < 0 ? null : OpenBeneath(root, target[..slash], Libc.O_PATH | Libc.O_DIRECTORY, 0, out var errno)
+            ?? throw Failed(entry, "its file's directory cannot be opened", errno);
+        fixed (byte* from = CString.Of(target[(slash + 1)..]))
+        fixed (byte* to = name)
+        {
+            if (Libc.linkat(parent ?? root, from, directory, to, 0) < 0)
+                throw Failed(entry, "linkat", Marshal.GetLastPInvokeError());
+        }
+    }
+
+    private static unsafe void MakeFifo(SafeFd directory, byte[] name, ProcessState.TmpEntry entry)
+    {
+        fixed (byte* p = name)
+        {
+            // The name is new (mknodat never replaces one), so setting the mode through it reaches this FIFO.
+            if (Libc.mknodat(directory, p, Libc.S_IFIFO | 0x180, 0) < 0 || Libc.fchmodat(directory, p, (uint)entry.Mode & 0x1ff, 0) < 0)
+                throw Failed(entry, "mknodat", Marshal.GetLastPInvokeError());
+        }
+        SetModified(directory, name, entry);
+    }
+
     private static void WriteFile(SafeFd directory, byte[] name, ProcessState.TmpEntry entry)
     {
         using var fd = OpenBeneath(directory, name, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL, 0x180 /* 0600 */, out var errno)
@@ -273,8 +335,9 @@ internal static class TmpTree
     /// <summary>
     /// Checks what a snapshot says /tmp held before anything is written: each path is one or more names joined by
     /// '/' (none empty, ".", ".." or holding NUL; absolute paths are refused), within PATH_MAX and NAME_MAX; each
-    /// kind is known; a link's target is 1 to 4095 bytes without NUL; a directory holds no content; the entries
-    /// and their contents stay within the snapshot's limits. Throws <see cref="InvalidDataException"/>.
+    /// kind is known; a link's target is 1 to 4095 bytes without NUL; a directory and a FIFO hold no content; a second
+    /// name names an earlier file entry (never a link, nor a path through one); owners are ids (not -1) and times
+    /// valid; the entries and their contents stay within the snapshot's limits. Throws <see cref="InvalidDataException"/>.
     /// </summary>
     public static void Check(IReadOnlyList<ProcessState.TmpEntry> entries, long maxBytes, int maxEntries)
     {
@@ -282,6 +345,7 @@ internal static class TmpTree
         if (entries.Count > maxEntries)
             throw new InvalidDataException($"the snapshot's /tmp has {entries.Count} entries, more than {maxEntries}");
         long total = 0;
+        var files = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             var path = entry.Path ?? "";
@@ -307,8 +371,14 @@ internal static class TmpTree
                     total += content.Length;
                     if (total > maxBytes)
                         throw new InvalidDataException($"the snapshot's /tmp holds more than {maxBytes} bytes");
+                    files.Add(path);
                     break;
-                case ProcessState.TmpEntryKind.Directory or ProcessState.TmpEntryKind.Symlink:
+                case ProcessState.TmpEntryKind.HardLink when !files.Contains(Encoding.UTF8.GetString(content)):
+                    throw Bad(path, "a second name for something that is not an earlier file entry");
+                case ProcessState.TmpEntryKind.Fifo when content.Length != 0:
+                    throw Bad(path, "a FIFO with content");
+                case ProcessState.TmpEntryKind.Directory or ProcessState.TmpEntryKind.Symlink or ProcessState.TmpEntryKind.HardLink
+                    or ProcessState.TmpEntryKind.Fifo:
                     break;
                 default:
                     throw Bad(path, $"an unknown kind ({(int)entry.Kind})");

@@ -129,6 +129,7 @@ public sealed class TmpTreeTests : IDisposable
     {
         "dotdot", "dotdot-inside", "absolute", "empty", "empty-name", "nul", "through-a-link", "over-a-link",
         "directory-with-content", "empty-link", "unknown-kind", "owner-minus-one", "nanoseconds-out-of-range",
+        "hard-link-to-a-link", "hard-link-through-a-link", "hard-link-before-its-file", "fifo-with-content",
     };
 
     private List<TmpEntry> Crafted(string name) => name switch
@@ -146,6 +147,10 @@ public sealed class TmpTreeTests : IDisposable
         "empty-link" => [new("l", Kind.Symlink, 0x1ff, [])],
         "owner-minus-one" => [new("o", Kind.File, 0x1a4, Bytes("x")) { Uid = uint.MaxValue }],
         "nanoseconds-out-of-range" => [new("t", Kind.File, 0x1a4, Bytes("x")) { Modified = new() { tv_nsec = 1_000_000_000 } }],
+        "hard-link-to-a-link" => [new("x", Kind.Symlink, 0x1ff, Bytes(_tokenPath)), new("h", Kind.HardLink, 0x1a4, Bytes("x"))],
+        "hard-link-through-a-link" => [new("d", Kind.Symlink, 0x1ff, Bytes(_outside)), new("h", Kind.HardLink, 0x1a4, Bytes("d/token.txt"))],
+        "hard-link-before-its-file" => [new("a", Kind.HardLink, 0x1a4, Bytes("b")), new("b", Kind.File, 0x1a4, Bytes("x"))],
+        "fifo-with-content" => [new("p", Kind.Fifo, 0x1a4, Bytes("x"))],
         _ => [new("u", (Kind)7, 0x1a4, Bytes("x"))],
     };
 
@@ -172,12 +177,38 @@ public sealed class TmpTreeTests : IDisposable
     }
 
     [Fact]
-    public void A_fifo_is_refused_at_once_with_what_to_do()
+    public void A_fifo_is_kept_as_a_fifo()
     {
-        Run("mkfifo", Path.Combine(_tmp, "pipe"));
-        var error = Assert.Throws<TmpSnapshotException>(() => Capture(_tmp));
-        Assert.Contains("holds a FIFO at /tmp/pipe", error.Message, StringComparison.Ordinal);
-        Assert.Contains("remove it in init()", error.Message, StringComparison.Ordinal);
+        Run("mkfifo", "-m", "0640", Path.Combine(_tmp, "pipe"));
+        var entry = Single(Capture(_tmp), "pipe", Kind.Fifo);
+        Assert.Empty(entry.Content);
+
+        using var root = OpenDirectory(Restore([entry]));
+
+        Assert.Equal(0, Libc.fstatat(root, CString.Of("pipe"), out var st, Libc.AT_SYMLINK_NOFOLLOW));
+        Assert.Equal(Libc.S_IFIFO | 0x1a0u, st.st_mode);
+    }
+
+    [Fact]
+    public void Hard_links_within_tmp_are_kept_as_one_file_with_several_names()
+    {
+        Directory.CreateDirectory(Path.Combine(_tmp, "a"));
+        File.WriteAllText(Path.Combine(_tmp, "z"), "shared");
+        Run("ln", Path.Combine(_tmp, "z"), Path.Combine(_tmp, "a", "second"));
+        Run("ln", Path.Combine(_tmp, "z"), Path.Combine(_tmp, "m"));
+        var entries = Capture(_tmp);
+
+        // the first name in path order holds the content, the others name it
+        Assert.Equal("shared", Text(Single(entries, "a/second", Kind.File)));
+        Assert.Equal("a/second", Text(Single(entries, "m", Kind.HardLink)));
+        Assert.Equal("a/second", Text(Single(entries, "z", Kind.HardLink)));
+
+        var restored = Restore(entries);
+        using var root = OpenDirectory(restored);
+        Assert.Equal(0, Libc.fstatat(root, CString.Of("z"), out var z, Libc.AT_SYMLINK_NOFOLLOW));
+        Assert.Equal(0, Libc.fstatat(root, CString.Of("a/second"), out var second, Libc.AT_SYMLINK_NOFOLLOW));
+        Assert.Equal((3ul, second.st_ino), (z.st_nlink, z.st_ino));
+        Assert.Equal("shared", File.ReadAllText(Path.Combine(restored, "m")));
     }
 
     [Fact]

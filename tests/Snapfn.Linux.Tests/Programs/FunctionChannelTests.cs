@@ -22,6 +22,14 @@ public sealed class FunctionChannelTests
             return b
         count = 0
         open('/tmp/state', 'w').write('made in init')
+        # what a snapshot's /tmp keeps besides contents: an owner, a second name, a time, a FIFO
+        os.chown('/tmp/state', 1000, 1001)
+        os.link('/tmp/state', '/tmp/state2')
+        os.utime('/tmp/state', (0, 1234567))
+        os.mkfifo('/tmp/fifo')
+        def meta():
+            st = os.stat('/tmp/state2')
+            return b'%d.%d.%d.%d.%d' % (st.st_uid, st.st_gid, st.st_nlink, st.st_mtime, os.stat('/tmp/fifo').st_mode >> 12)
         while True:
             length, flags = struct.unpack('<II', readn(8))
             body = readn(length)
@@ -32,7 +40,7 @@ public sealed class FunctionChannelTests
                 continue
             if body == b'exit':
                 raise SystemExit(4)
-            out = b'%d:%s:%d:%s' % (count, body, flags, open('/tmp/state', 'rb').read())
+            out = b'%d:%s:%d:%s:%s' % (count, body, flags, open('/tmp/state', 'rb').read(), meta())
             os.write(3, struct.pack('<II', 0, len(out)) + out)
         """;
 
@@ -87,11 +95,11 @@ public sealed class FunctionChannelTests
         var stderr = new StringBuilder();
         using var process = LinuxProcess.Start(Options(stderr));
         Assert.Equal(GuestStop.Ready, process.Vm.RunToReady().Stop);
-        Assert.Equal("1:a:1:made in init", Call(process.Vm, "a"));
-        Assert.Equal("2:bb:0:made in init", Call(process.Vm, "bb"));
+        Assert.Equal("1:a:1:made in init:1000.1001.2.1234567.1", Call(process.Vm, "a"));
+        Assert.Equal("2:bb:0:made in init:1000.1001.2.1234567.1", Call(process.Vm, "bb"));
         var failed = Assert.Throws<FunctionFailedException>(() => Call(process.Vm, "fail"));
         Assert.Contains("it failed", failed.Message, StringComparison.Ordinal);
-        Assert.Equal("4:c:0:made in init", Call(process.Vm, "c"));
+        Assert.Equal("4:c:0:made in init:1000.1001.2.1234567.1", Call(process.Vm, "c"));
         var exited = Assert.Throws<ProgramExitedException>(() => Call(process.Vm, "exit"));
         Assert.Contains("exited with status 4 during a request", exited.Message, StringComparison.Ordinal);
     }
@@ -107,7 +115,7 @@ public sealed class FunctionChannelTests
         var vcpu = original.Vm.CaptureState();
         var state = ProcessState.Deserialize(original.Capture().Serialize());
         Assert.NotNull(state.PendingRead);
-        Assert.Contains(state.Tmp, e => e.Path == "state");
+        Assert.Contains(state.Tmp, e => e.Path == "state" && e.Uid == 1000);
 
         for (var copy = 0; copy < 2; copy++)
         {
@@ -116,10 +124,10 @@ public sealed class FunctionChannelTests
             original.Vm.Memory.Span(0, options.Vm.MemorySize).CopyTo(memory.Span(0, options.Vm.MemorySize));
             using var restored = LinuxProcess.Restore(state, options, shell, memory, original.Vm.Layout, vcpu);
             // Each copy starts from the snapshot: its first request is number 1 and says FIRST_IN_VM.
-            Assert.Equal("1:x:1:made in init", Call(restored.Vm, "x"));
-            Assert.Equal("2:y:0:made in init", Call(restored.Vm, "y"));
+            Assert.Equal("1:x:1:made in init:1000.1001.2.1234567.1", Call(restored.Vm, "x"));
+            Assert.Equal("2:y:0:made in init:1000.1001.2.1234567.1", Call(restored.Vm, "y"));
         }
-        Assert.Equal("1:z:1:made in init", Call(original.Vm, "z"));
+        Assert.Equal("1:z:1:made in init:1000.1001.2.1234567.1", Call(original.Vm, "z"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Snapfn.Linux.Files;
@@ -9,7 +10,7 @@ namespace Snapfn.Linux.Tests.Programs;
 
 /// <summary>
 /// A Python function that attacks the host through its own /tmp, as issue 18 found: links in init() to a host
-/// folder holding a random token, to a host FIFO and to /dev/zero; a FIFO in /tmp; writes past the quota; a state
+/// folder holding a random token, to a host FIFO and to /dev/zero; a socket in /tmp; writes past the quota; a state
 /// file whose /tmp names '..'. The token must stay unread, unchanged and not re-created; each case ends in an
 /// error that says what to do or in ENOSPC inside the guest, never in a hang.
 /// </summary>
@@ -102,17 +103,17 @@ public sealed class TmpAttackTests : IDisposable
     }
 
     [Fact]
-    public void A_fifo_in_tmp_at_the_snapshot_point_is_refused_with_what_to_do()
+    public void A_socket_in_tmp_at_the_snapshot_point_is_refused_with_what_to_do()
     {
         GuestBuild.RequireKvm();
         using var process = LinuxProcess.Start(Options());
         process.Vm.RunToReady();
-        // The guest cannot make a FIFO (mknod is not served); one that appears on the host side is refused anyway.
-        Run("mkfifo", Path.Combine(process.TmpDirectory, "own", "pipe"));
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(process.TmpDirectory, "own", "sock")));
         var error = Assert.Throws<TmpSnapshotException>(() => CaptureWithin(process));
         Assert.Equal(
-            "the function's /tmp holds a FIFO at /tmp/own/pipe: a snapshot keeps only regular files, directories and symbolic links " +
-            "of /tmp; remove it in init(), before the function reads its first request", error.Message);
+            "the function's /tmp holds a socket at /tmp/own/sock: a snapshot keeps only regular files, directories, symbolic links " +
+            "and FIFOs of /tmp; remove it in init(), before the function reads its first request", error.Message);
     }
 
     [Fact]

@@ -189,7 +189,7 @@ public sealed class ClusterReport : IExperimentReport
         var document = new
         {
             cpu = Run.Cpu.Name,
-            cpu_caveat = Run.Cpu.Caveat,
+            caveat = Run.Cpu.Caveat,
             settings = new
             {
                 Run.Settings.NatsNodes,

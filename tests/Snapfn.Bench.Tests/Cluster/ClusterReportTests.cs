@@ -202,7 +202,7 @@ public sealed class ClusterReportTests
             var results = ExperimentOutput.Write(report, folder, "snapfn bench --experiment cluster --quick", partial: false, repeat: 1);
             using var json = JsonDocument.Parse(File.ReadAllText(results));
             Assert.Equal("soft", json.RootElement.GetProperty("cpu").GetString());
-            Assert.Equal(caveat, json.RootElement.GetProperty("cpu_caveat").GetString());
+            Assert.Equal(caveat, json.RootElement.GetProperty("caveat").GetString());
             var settings = json.RootElement.GetProperty("settings");
             Assert.Equal(ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("timeout_scale").GetInt32());
             Assert.Equal(60.0 * ClusterSettings.EmulatedTimeoutScale, settings.GetProperty("request_timeout_s").GetDouble());

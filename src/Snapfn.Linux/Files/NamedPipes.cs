@@ -24,8 +24,8 @@ internal sealed class NamedPipes(PipeBuffers budget)
     /// <summary>
     /// Opens the FIFO whose inode <paramref name="node"/> holds (O_PATH; taken over: kept while an end is open, else
     /// disposed). <paramref name="waiter"/> is the thread that would wait, or null for a caller that cannot wait, which
-    /// is then answered as if it had asked for O_NONBLOCK; <paramref name="space"/> is the writable mount it is in (its owners show in fstat).
-    /// Null with an errno (ENXIO, <see cref="MustWait"/>) otherwise.
+    /// is then answered as if it had asked for O_NONBLOCK; <paramref name="space"/> is the writable mount it is in
+    /// (whose owners its fstat shows). Null with an errno (ENXIO, <see cref="MustWait"/>) otherwise.
     /// </summary>
     public PipeEnd? Open(SafeFd node, string path, int flags, int? waiter, WritableSpace? space, out int errno)
     {

@@ -305,7 +305,7 @@ public sealed unsafe class RootFileSystem : IDisposable
     {
         if (IsSynthetic(path))
             return Stat(path, followSymlinks, out _) is < 0 and var missing ? missing : -Errno.EROFS;
-        var found = Stat(path, followSymlinks, out var st);
+        var found = Stat(path, followSymlinks, out _);
         if (found < 0)
             return found;
         if (Resolved(path, followSymlinks) is not { } resolved)

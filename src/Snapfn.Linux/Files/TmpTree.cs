@@ -307,8 +307,10 @@ internal static class TmpTree
         fixed (byte* p = name)
         {
             // The name is new (mknodat never replaces one), so setting the mode through it reaches this FIFO.
-            if (Libc.mknodat(directory, p, Libc.S_IFIFO | 0x180, 0) < 0 || Libc.fchmodat(directory, p, (uint)entry.Mode & 0x1ff, 0) < 0)
+            if (Libc.mknodat(directory, p, Libc.S_IFIFO | 0x180, 0) < 0)
                 throw Failed(entry, "mknodat", Marshal.GetLastPInvokeError());
+            if (Libc.fchmodat(directory, p, (uint)entry.Mode & 0x1ff, 0) < 0)
+                throw Failed(entry, "fchmodat", Marshal.GetLastPInvokeError());
         }
         SetModified(directory, name, entry);
     }

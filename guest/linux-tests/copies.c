@@ -1,9 +1,10 @@
-/* sendfile and copy_file_range: copies between descriptors that the data does not pass through the program for
- * (guest/linux-tests/README.md). Python's shutil.copyfile uses sendfile for every copy on Linux. */
+/* sendfile, copy_file_range, splice and tee: copies between descriptors that the data does not pass through the
+ * program for (guest/linux-tests/README.md). Python's shutil.copyfile uses sendfile for every copy on Linux. */
 #include "lt.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +169,102 @@ static void copy_file_range_checks(void)
     unlink("/tmp/copies-dst");
 }
 
+static long sys_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+{
+    return syscall(SYS_splice, in, off_in, out, off_out, len, flags);
+}
+
+static long sys_tee(int in, int out, size_t len, unsigned flags) { return syscall(SYS_tee, in, out, len, flags); }
+
+static bool reads_back(int fd, const char *text)
+{
+    char got[64] = {0};
+    long n = read(fd, got, sizeof got - 1);
+    return n == (long)strlen(text) && memcmp(got, text, n) == 0;
+}
+
+static void *write_later(void *arg)
+{
+    usleep(20000); /* the splice below is then (most likely) waiting; it is correct either way */
+    return (void *)(long)write(*(int *)arg, "late", 4);
+}
+
+static void splice_checks(void)
+{
+    int src = make_source("/tmp/copies-src", BIG);
+    int dst = open("/tmp/copies-dst", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int p[2], q[2];
+    pipe(p);
+    pipe(q);
+
+    /* file -> pipe at an offset (the file's own offset stays), then pipe -> file at an offset */
+    loff_t in_off = 5000, out_off = 100;
+    long n = sys_splice(src, &in_off, p[1], NULL, 30000, 0);
+    lt_check("splice-file-to-pipe", n == 30000 && in_off == 35000 && lseek(src, 0, SEEK_CUR) == 0, "returned %ld, offset %lld", n,
+             (long long)in_off);
+    n = sys_splice(p[0], NULL, dst, &out_off, 1 << 20, 0);
+    lt_check("splice-pipe-to-file", n == 30000 && out_off == 30100 && holds_pattern(dst, 100, 5000, 30000), "returned %ld, offset %lld", n,
+             (long long)out_off);
+    lt_check("splice-took-from-pipe", write(p[1], "x", 1) == 1 && reads_back(p[0], "x"), "the pipe kept data");
+
+    /* without offsets: the file's own offset moves */
+    n = sys_splice(src, NULL, p[1], NULL, 10, 0);
+    lt_check("splice-file-offset-moves", n == 10 && lseek(src, 0, SEEK_CUR) == 10, "returned %ld", n);
+    lseek(dst, 0, SEEK_SET);
+    n = sys_splice(p[0], NULL, dst, NULL, 4, 0);
+    lt_check("splice-to-file-offset-moves", n == 4 && lseek(dst, 0, SEEK_CUR) == 4 && holds_pattern(dst, 0, 0, 4), "returned %ld", n);
+    char rest[8];
+    lt_check("splice-rest-stays-in-pipe", read(p[0], rest, sizeof rest) == 6 && rest[0] == (char)pattern(4), "the pipe lost bytes");
+
+    /* pipe -> pipe, and tee, which copies without taking */
+    write(p[1], "hello", 5);
+    n = sys_tee(p[0], q[1], 100, 0);
+    lt_check("tee-copies", n == 5 && reads_back(q[0], "hello"), "returned %ld", n);
+    n = sys_splice(p[0], NULL, q[1], NULL, 100, 0);
+    lt_check("splice-pipe-to-pipe", n == 5 && reads_back(q[0], "hello"), "returned %ld (tee took the bytes?)", n);
+
+    /* an empty pipe: EAGAIN with SPLICE_F_NONBLOCK or O_NONBLOCK; a wait for a writer's bytes; 0 once no writer is left */
+    lt_sys_errno("splice-empty-nonblock-eagain", sys_splice(p[0], NULL, dst, NULL, 10, SPLICE_F_NONBLOCK), EAGAIN);
+    lt_sys_errno("tee-empty-nonblock-eagain", sys_tee(p[0], q[1], 10, SPLICE_F_NONBLOCK), EAGAIN);
+    pthread_t writer;
+    pthread_create(&writer, NULL, write_later, &p[1]);
+    n = sys_splice(p[0], NULL, q[1], NULL, 100, 0);
+    void *wrote;
+    pthread_join(writer, &wrote);
+    lt_check("splice-waits-for-a-writer", n == 4 && (long)wrote == 4 && reads_back(q[0], "late"), "returned %ld", n);
+
+    /* what Linux refuses */
+    lt_sys_errno("splice-no-pipe-einval", sys_splice(src, NULL, dst, NULL, 10, 0), EINVAL);
+    lt_sys_errno("splice-pipe-offset-espipe", sys_splice(p[0], &in_off, dst, NULL, 10, 0), ESPIPE);
+    lt_sys_errno("splice-to-pipe-offset-espipe", sys_splice(src, NULL, p[1], &out_off, 10, 0), ESPIPE);
+    lt_sys_errno("splice-same-pipe-einval", sys_splice(p[0], NULL, p[1], NULL, 10, 0), EINVAL);
+    lt_sys_errno("splice-bad-flags-einval", sys_splice(src, NULL, p[1], NULL, 10, 0x100), EINVAL);
+    lt_sys_errno("splice-closed-ebadf", sys_splice(999, NULL, p[1], NULL, 10, 0), EBADF);
+    lt_sys_errno("splice-write-end-as-input-ebadf", sys_splice(p[1], NULL, dst, NULL, 10, 0), EBADF);
+    int appending = open("/tmp/copies-dst", O_WRONLY | O_APPEND);
+    write(p[1], "a", 1);
+    lt_sys_errno("splice-append-einval", sys_splice(p[0], NULL, appending, NULL, 10, 0), EINVAL);
+    lt_sys_errno("tee-not-pipes-einval", sys_tee(p[0], dst, 10, 0), EINVAL);
+    lt_sys_errno("tee-same-pipe-einval", sys_tee(p[0], p[1], 10, 0), EINVAL);
+    lt_check("splice-zero", sys_splice(p[0], NULL, dst, NULL, 0, 0) == 0, "a zero length moved something");
+    close(p[1]);
+    lt_check("splice-eof", sys_splice(p[0], NULL, dst, NULL, 10, 0) == 1 && sys_splice(p[0], NULL, dst, NULL, 10, 0) == 0,
+             "no end of file once the writer is gone");
+    close(appending);
+    close(p[0]);
+    close(q[0]);
+    close(q[1]);
+    close(src);
+    close(dst);
+    unlink("/tmp/copies-src");
+    unlink("/tmp/copies-dst");
+}
+
 int main(void)
 {
     lt_init();
     sendfile_checks();
     copy_file_range_checks();
+    splice_checks();
     return lt_finish();
 }

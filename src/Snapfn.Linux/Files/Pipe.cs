@@ -112,14 +112,34 @@ internal sealed class Pipe
     public byte[] Peek()
     {
         var bytes = new byte[Count];
-        for (var done = 0; done < Count;)
+        Peek(bytes);
+        return bytes;
+    }
+
+    /// <summary>Copies the first of the bytes waiting into <paramref name="buffer"/> without reading them (tee, and
+    /// splice before it knows how much its output took): how many.</summary>
+    public int Peek(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, Count);
+        for (var done = 0; done < n;)
         {
             var at = (_head + done) % Capacity;
-            var run = Math.Min(Count - done, Capacity - at);
-            _ring.AsSpan(at, run).CopyTo(bytes.AsSpan(done));
+            var run = Math.Min(n - done, Capacity - at);
+            _ring.AsSpan(at, run).CopyTo(buffer[done..]);
             done += run;
         }
-        return bytes;
+        return n;
+    }
+
+    /// <summary>Reads and drops the first <paramref name="count"/> bytes waiting (at most all of them).</summary>
+    public void Discard(int count)
+    {
+        var n = Math.Min(count, Count);
+        _head = (_head + n) % Capacity;
+        Count -= n;
+        if (Count == 0)
+            _head = 0;
+        Version++;
     }
 
     public ulong Inode { get; }
@@ -139,18 +159,8 @@ internal sealed class Pipe
 
     public int Read(Span<byte> buffer)
     {
-        var n = Math.Min(buffer.Length, Count);
-        for (var done = 0; done < n;)
-        {
-            var run = Math.Min(n - done, Capacity - _head);
-            _ring.AsSpan(_head, run).CopyTo(buffer[done..]);
-            _head = (_head + run) % Capacity;
-            done += run;
-        }
-        Count -= n;
-        if (Count == 0)
-            _head = 0;
-        Version++;
+        var n = Peek(buffer);
+        Discard(n);
         return n;
     }
 

@@ -6,10 +6,11 @@ using Snapfn.Linux.Files;
 namespace Snapfn.Linux.Syscalls;
 
 /// <summary>
-/// sendfile and copy_file_range: copies between two descriptors that the data does not pass through the program for.
-/// Linux moves the pages inside the kernel; here the layer reads a bounded chunk from one file and writes it to the
-/// other, so a call copies at most <see cref="MaxChunk"/> bytes — a short count, which both calls may return and
-/// their callers loop on (Python's shutil.copyfile uses sendfile for every copy).
+/// sendfile, copy_file_range, splice and tee: copies between two descriptors that the data does not pass through the
+/// program for. Linux moves the pages inside the kernel; here the layer reads a bounded chunk from one file and writes
+/// it to the other, so a call copies at most <see cref="MaxChunk"/> bytes — a short count, which all of them may
+/// return and their callers loop on (Python's shutil.copyfile uses sendfile for every copy). What comes out of a pipe
+/// is looked at first and taken only once written: a write that waits and is served again, or fails, loses nothing.
 /// </summary>
 internal static class CopyCalls
 {
@@ -73,6 +74,104 @@ internal static class CopyCalls
             return written;
         var moved = Advance(p, a.A1, input, inStart, written);
         return moved < 0 ? moved : Advance(p, a.A3, output, outStart, written);
+    }
+
+    private const ulong SPLICE_F_NONBLOCK = 2, SpliceFlags = 0xf; // MOVE, NONBLOCK, MORE, GIFT
+
+    /// <summary>
+    /// splice(fd_in, loff_t *off_in, fd_out, loff_t *off_out, len, flags): one side a pipe (EINVAL otherwise, and for
+    /// two ends of one pipe), whose offset must be null (ESPIPE). From a pipe it takes what is there (up to len), waiting
+    /// for a first byte as a read does, to a pipe or any writable file (at *off_out for a regular file, if given); into
+    /// a pipe it reads a regular file (EINVAL for other inputs here: Linux also splices from sockets) as sendfile does.
+    /// SPLICE_F_NONBLOCK makes the pipe sides EAGAIN instead of waiting; an O_APPEND file as output is EINVAL, as Linux's.
+    /// </summary>
+    public static long Splice(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((a.A5 & ~SpliceFlags) != 0)
+            return -Errno.EINVAL;
+        if (p.Files.Get(a.A0) is not { } input || !input.CanRead)
+            return -Errno.EBADF;
+        if (p.Files.Get(a.A2) is not { } output || !output.CanWrite)
+            return -Errno.EBADF;
+        var (inPipe, outPipe) = (input as PipeEnd, output as PipeEnd);
+        if (inPipe is null && outPipe is null || inPipe is not null && inPipe.Pipe == outPipe?.Pipe)
+            return -Errno.EINVAL;
+        if (inPipe is not null && a.A1 != 0 || outPipe is not null && a.A3 != 0)
+            return -Errno.ESPIPE;
+        if (outPipe is null && (output.StatusFlags & Libc.O_APPEND) != 0)
+            return -Errno.EINVAL;
+        if (a.A4 == 0)
+            return 0;
+        var nonblocking = (a.A5 & SPLICE_F_NONBLOCK) != 0;
+        var (inFd, outFd) = ((int)a.A0, (int)a.A2);
+        if (inPipe is null)
+        {
+            if (!IsRegular(input))
+                return -Errno.EINVAL;
+            var start = ReadOffset(p, a.A1, input, negative: Errno.EINVAL);
+            if (start < 0)
+                return start;
+            var written = CopyChunk(input, start, a.A4, data => FileCalls.WriteWaiting(p, output, outFd, data, dontWait: nonblocking));
+            return written <= 0 ? written : Advance(p, a.A1, input, start, written);
+        }
+        var offsetPointer = a.A3;
+        if (offsetPointer != 0 && !IsRegular(output))
+            return -Errno.ESPIPE;
+        var outStart = offsetPointer != 0 ? ReadOffset(p, offsetPointer, output, negative: Errno.EINVAL) : 0;
+        if (outStart < 0)
+            return outStart;
+        var moved = FromPipe(p, inPipe, inFd, a.A4, nonblocking, consume: true, data =>
+            offsetPointer != 0 ? output.WriteAt(data, outStart) : FileCalls.WriteWaiting(p, output, outFd, data, dontWait: nonblocking));
+        return moved > 0 && offsetPointer != 0 ? Advance(p, offsetPointer, output, outStart, moved) : moved;
+    }
+
+    /// <summary>tee(fd_in, fd_out, len, flags): copies what the pipe at fd_in holds (up to len) into the pipe at
+    /// fd_out without taking it; both must be pipes, and not one pipe (EINVAL). It waits as splice does.</summary>
+    public static long Tee(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((a.A3 & ~SpliceFlags) != 0)
+            return -Errno.EINVAL;
+        if (p.Files.Get(a.A0) is not { } input || !input.CanRead || p.Files.Get(a.A1) is not { } output || !output.CanWrite)
+            return -Errno.EBADF;
+        if (input is not PipeEnd inPipe || output is not PipeEnd outPipe || inPipe.Pipe == outPipe.Pipe)
+            return -Errno.EINVAL;
+        if (a.A2 == 0)
+            return 0;
+        var nonblocking = (a.A3 & SPLICE_F_NONBLOCK) != 0;
+        var outFd = (int)a.A1;
+        return FromPipe(p, inPipe, (int)a.A0, a.A2, nonblocking, consume: false,
+            data => FileCalls.WriteWaiting(p, outPipe, outFd, data, dontWait: nonblocking));
+    }
+
+    /// <summary>Hands up to <paramref name="count"/> (at most <see cref="MaxChunk"/>) of the bytes waiting in
+    /// <paramref name="input"/> to <paramref name="write"/>, first waiting for one as a read does (0 once no writer is
+    /// left, EAGAIN without waiting); takes from the pipe what was written when <paramref name="consume"/>.</summary>
+    private static long FromPipe(LinuxProcess p, PipeEnd input, int inFd, ulong count, bool nonblocking, bool consume, ChunkWriter write)
+    {
+        while (input.Available == 0)
+        {
+            if (input.Pipe.Writers == 0)
+                return 0;
+            if (nonblocking || !FileCalls.Waits(input))
+                return -Errno.EAGAIN;
+            var woken = Waits.Block(p, Waits.Forever, FileCalls.WaitingFor(input, inFd, write: false));
+            if (woken < 0)
+                return woken;
+        }
+        var length = (int)Math.Min(Math.Min(count, MaxChunk), (ulong)input.Available);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var n = input.Pipe.Peek(buffer.AsSpan(0, length));
+            var written = write(buffer.AsSpan(0, n));
+            if (written > 0 && consume)
+                input.Pipe.Discard((int)written);
+            return written;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private delegate long ChunkWriter(ReadOnlySpan<byte> data);

@@ -50,7 +50,7 @@ public sealed class SyscallLayerTests
     /// offsets through the pointer or the descriptor, into a pipe, and Linux's refusals.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]
-    public void Sendfile_and_copy_file_range(string linkage) => GuestProgram.RunChecks("copies-" + linkage);
+    public void Sendfile_copy_file_range_splice_and_tee(string linkage) => GuestProgram.RunChecks("copies-" + linkage);
 
     /// <summary>Issue 24: pipe2, eventfd2, poll, ppoll, select, pselect6 and epoll, with readiness and timeouts.</summary>
     [Theory]

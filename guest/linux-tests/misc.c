@@ -221,6 +221,27 @@ static void check_system(void)
     int gr = getcpu ? getcpu(&cpu, &node, NULL) : -1;
     lt_check("vdso-getcpu", gr == 0 && cpu == 0 && node == 0, "returned %d, cpu %u, node %u", gr, cpu, node);
     lt_sys_ok("sched-yield", syscall(SYS_sched_yield));
+    lt_sys_errno("sched-getaffinity-bad-pid-esrch", syscall(SYS_sched_getaffinity, -1, sizeof set, &set), ESRCH);
+    CPU_ZERO(&set);
+    lt_sys_errno("sched-setaffinity-empty-einval", syscall(SYS_sched_setaffinity, 0, sizeof set, &set), EINVAL);
+    CPU_SET(0, &set);
+    lt_sys_ok("sched-setaffinity-cpu0", syscall(SYS_sched_setaffinity, 0, sizeof set, &set));
+    lt_sys_errno("sched-setaffinity-bad-pid-esrch", syscall(SYS_sched_setaffinity, 99999, sizeof set, &set), ESRCH);
+    r = syscall(SYS_sched_getscheduler, 0);
+    lt_check("sched-getscheduler-other", r == SCHED_OTHER, "returned %ld", r);
+    lt_sys_errno("sched-getscheduler-negative-einval", syscall(SYS_sched_getscheduler, -1), EINVAL);
+    struct sched_param param = {.sched_priority = 7};
+    r = syscall(SYS_sched_getparam, 0, &param);
+    lt_check("sched-getparam", r == 0 && param.sched_priority == 0, "returned %ld, priority %d", r, param.sched_priority);
+    long rr_min = syscall(SYS_sched_get_priority_min, SCHED_RR), rr_max = syscall(SYS_sched_get_priority_max, SCHED_RR);
+    long other_max = syscall(SYS_sched_get_priority_max, SCHED_OTHER);
+    lt_check("sched-priority-range", rr_min == 1 && rr_max == 99 && other_max == 0, "RR %ld..%ld, OTHER max %ld", rr_min, rr_max,
+             other_max);
+    lt_sys_errno("sched-priority-bad-policy-einval", syscall(SYS_sched_get_priority_max, 42), EINVAL);
+    struct timespec slice = {-1, -1};
+    r = syscall(SYS_sched_rr_get_interval, 0, &slice);
+    lt_check("sched-rr-get-interval", r == 0 && slice.tv_sec == 0 && slice.tv_nsec > 0, "returned %ld, %lld.%09ld", r,
+             (long long)slice.tv_sec, slice.tv_nsec);
 
     long pid = syscall(SYS_getpid), tid = syscall(SYS_gettid), ppid = syscall(SYS_getppid);
     lt_check("getpid", pid > 0 && pid == getpid(), "getpid %ld", pid);
@@ -229,6 +250,22 @@ static void check_system(void)
     long uid = syscall(SYS_getuid), euid = syscall(SYS_geteuid), gid = syscall(SYS_getgid), egid = syscall(SYS_getegid);
     lt_check("uids", uid >= 0 && uid == euid && gid >= 0 && gid == egid, "uid %ld euid %ld gid %ld egid %ld", uid, euid,
              gid, egid);
+    /* A fixed identity, as setuid's: the ids it has succeed, others EPERM. Supplementary groups are root's to set. */
+    lt_sys_ok("setresuid-same", syscall(SYS_setresuid, -1, 0, -1));
+    lt_sys_ok("setresgid-same", syscall(SYS_setresgid, 0, -1, 0));
+    lt_sys_errno("setresuid-other-eperm", syscall(SYS_setresuid, 1000, 1000, 1000), EPERM);
+    lt_sys_errno("setresgid-other-eperm", syscall(SYS_setresgid, -1, 13, -1), EPERM);
+    gid_t groups[3] = {30, 10, 20}, got[8] = {0};
+    lt_sys_ok("setgroups", syscall(SYS_setgroups, 3, groups));
+    long count = syscall(SYS_getgroups, 0, NULL);
+    lt_check("getgroups-count", count == 3, "returned %ld", count);
+    lt_sys_errno("getgroups-too-small-einval", syscall(SYS_getgroups, 2, got), EINVAL);
+    count = syscall(SYS_getgroups, 8, got);
+    lt_check("getgroups-sorted", count == 3 && got[0] == 10 && got[1] == 20 && got[2] == 30, "returned %ld: %u %u %u", count, got[0],
+             got[1], got[2]);
+    lt_sys_errno("setgroups-too-many-einval", syscall(SYS_setgroups, 65537, groups), EINVAL);
+    lt_sys_ok("setgroups-none", syscall(SYS_setgroups, 0, NULL));
+    lt_check("getgroups-none", syscall(SYS_getgroups, 0, NULL) == 0, "groups left after setgroups(0)");
 
     static int clear_tid_word;
     r = syscall(SYS_set_tid_address, &clear_tid_word);

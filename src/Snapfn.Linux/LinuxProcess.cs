@@ -83,6 +83,9 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
 
     public int Umask { get; set; } = 0x12; // 022
 
+    /// <summary>The supplementary groups setgroups gave the program (none at start).</summary>
+    public IReadOnlyList<uint> Groups { get; set; } = [];
+
     public SignalState Signals { get; } = new();
 
     /// <summary>The program's threads and which one the vCPU runs.</summary>

@@ -25,7 +25,7 @@ namespace Snapfn.Linux;
 /// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
 /// Since version 4 a thread has its nice value (setpriority). Since version 5 a /tmp entry has the owner chown gave it
 /// and its modification time (before, entries were root's and took the time of the restore), and may be a second
-/// name of a file or a FIFO.
+/// name of a file or a FIFO; and the process has its supplementary groups.
 /// </summary>
 public sealed class ProcessState
 {
@@ -97,6 +97,9 @@ public sealed class ProcessState
 
     /// <summary>The main thread's exit status when it exited before the snapshot while others ran on.</summary>
     public int? LeaderExitStatus { get; init; }
+
+    /// <summary>The supplementary groups (setgroups; since version 5).</summary>
+    public IReadOnlyList<uint> Groups { get; init; } = [];
 
     /// <summary>
     /// One thread. The thread on the vCPU (<see cref="OnCpu"/>) has no registers or FPU state here: they are the
@@ -236,6 +239,7 @@ public sealed class ProcessState
             Tmp = TmpTree.Capture(p.Tmp.Directory, p.Tmp.Owners, MaxTmpBytes, MaxTmpEntries),
             Threads = CaptureThreads(p),
             LeaderExitStatus = p.Threads.LeaderExitStatus,
+            Groups = [.. p.Groups],
         };
     }
 
@@ -327,6 +331,7 @@ public sealed class ProcessState
         p.Root.ExecutablePath = Program;
         p.Cwd = Cwd;
         p.Umask = Umask;
+        p.Groups = Groups;
         p.FsBase = FsBase;
         p.ThreadName = ThreadName;
         p.Space.Load(BrkStart, BrkEnd, Mappings);
@@ -584,6 +589,9 @@ public sealed class ProcessState
             w.Write(Threads.Count);
             foreach (var t in Threads)
                 WriteThread(w, t);
+            w.Write(Groups.Count);
+            foreach (var g in Groups)
+                w.Write(g);
         }
         return stream.ToArray();
     }
@@ -680,6 +688,9 @@ public sealed class ProcessState
                 if (threads.Select(t => t.Tid).Distinct().Count() != threads.Length)
                     throw new InvalidDataException("two threads have the same id");
             }
+            var groups = new uint[version >= 5 ? Count(r, ProcessCalls.MaxGroups) : 0];
+            for (var i = 0; i < groups.Length; i++)
+                groups[i] = r.ReadUInt32();
             if (r.BaseStream.Position != r.BaseStream.Length)
                 throw new InvalidDataException("the process state has trailing bytes");
             return new ProcessState
@@ -688,6 +699,7 @@ public sealed class ProcessState
                 FsBase = fsBase, ThreadName = threadName, BrkStart = brkStart, BrkEnd = brkEnd, Mappings = mappings,
                 Descriptions = descriptions, Pipes = pipes, Descriptors = descriptors, SignalActions = actions, SignalMask = mask,
                 AlternateStack = stack, PendingRead = hasPending ? pending : null, Tmp = tmp, Threads = threads, LeaderExitStatus = leaderExit,
+                Groups = groups,
             };
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or FormatException)

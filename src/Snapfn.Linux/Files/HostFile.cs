@@ -145,17 +145,58 @@ public sealed unsafe class HostFile : OpenFile
                 return refused;
         }
         // Growing leaves a hole (no blocks on ext4 or tmpfs); whatever it does allocate is charged.
+        return Charged(_space, () => (int)Result(Libc.ftruncate(_fd, length)));
+    }
+
+    /// <summary>
+    /// fallocate of a file of /tmp, as tmpfs answers it: allocating (mode 0, or FALLOC_FL_KEEP_SIZE) or punching a hole
+    /// (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), other modes EOPNOTSUPP. An allocation is all or nothing: all of
+    /// it must fit in the quota first (ENOSPC), and what it took is charged. Seals as tmpfs: F_SEAL_GROW refuses an
+    /// allocation past the end, a write seal a hole (EPERM).
+    /// </summary>
+    public override int Allocate(int mode, long offset, long length)
+    {
+        const int KEEP_SIZE = 1, PUNCH_HOLE = 2;
+        if (_space is null)
+            return -Errno.EROFS; // the root's files are never open for writing
+        if (IsDirectory)
+            return -Errno.EISDIR;
+        if (mode is not (0 or KEEP_SIZE or (PUNCH_HOLE | KEEP_SIZE)))
+            return -Errno.EOPNOTSUPP;
+        var punch = (mode & PUNCH_HOLE) != 0;
+        if (Seals is { } seals)
+        {
+            if (punch && (seals.Value & (FileSeals.F_SEAL_WRITE | FileSeals.F_SEAL_FUTURE_WRITE)) != 0)
+                return -Errno.EPERM;
+            if (!punch && (seals.Value & FileSeals.F_SEAL_GROW) != 0)
+            {
+                var size = Size();
+                if (size < 0)
+                    return (int)size;
+                if (offset + length > size)
+                    return -Errno.EPERM;
+            }
+        }
+        if (!punch && _space.Allow(length) < length)
+            return -Errno.ENOSPC;
+        return Charged(_space, () => (int)Result(Libc.fallocate(_fd, mode, offset, length)));
+    }
+
+    /// <summary>A change to the file's blocks (a truncation, an allocation) made by <paramref name="change"/>, with a
+    /// MAP_SHARED mapping's stores written before it and read back after, and the blocks it took or freed charged.</summary>
+    private int Charged(WritableSpace space, Func<int> change)
+    {
         var before = AllocatedBytes();
         if (before < 0)
             return (int)before;
-        _space.MappedFiles?.BeforeAccess(_fd);
-        var result = (int)Result(Libc.ftruncate(_fd, length));
-        _space.MappedFiles?.AfterChange(_fd);
+        space.MappedFiles?.BeforeAccess(_fd);
+        var result = change();
+        space.MappedFiles?.AfterChange(_fd);
         var after = AllocatedBytes();
         if (after >= 0)
-            _space.Charge(after - before);
+            space.Charge(after - before);
         else
-            _space.Changed();
+            space.Changed();
         return result;
     }
 

@@ -74,6 +74,9 @@ public abstract class OpenFile : IDisposable
 
     public virtual int Truncate(long length) => -Errno.EINVAL;
 
+    /// <summary>fallocate: ENODEV for what is not a regular file (a pipe answers ESPIPE).</summary>
+    public virtual int Allocate(int mode, long offset, long length) => -Errno.ENODEV;
+
     /// <summary>Nothing here is a terminal: TCGETS and friends are ENOTTY, which is what programs check for.</summary>
     public virtual long Ioctl(ulong request) => -Errno.ENOTTY;
 

@@ -315,6 +315,8 @@ public sealed class PipeEnd : OpenFile
         return _pipe.Write(buffer);
     }
 
+    public override int Allocate(int mode, long offset, long length) => -Errno.ESPIPE;
+
     public override int Poll() =>
         (_reads ? (_pipe.Count > 0 ? PollEvents.Readable : 0) | (HungUp ? PollEvents.POLLHUP : 0) : 0) |
         (_writes ? (_pipe.Count < _pipe.Capacity ? PollEvents.Writable : 0) | (_pipe.Readers == 0 ? PollEvents.POLLERR : 0) : 0);

@@ -122,6 +122,50 @@ internal static class FileCalls
 
     public static long Writev(LinuxProcess p, in SyscallArgs a) => Vectored(p, a, write: true);
 
+    // preadv2/pwritev2's flags Linux 6.1 knows; the others are EOPNOTSUPP, as its kiocb_set_rw_flags answers.
+    private const ulong RWF_DSYNC = 2, RWF_SYNC = 4, RWF_APPEND = 0x10, KnownRwfFlags = 0x1f; // and HIPRI 1, NOWAIT 8
+
+    /// <summary>preadv(fd, iov, iovcnt, pos_l, pos_h): readv at an offset, which x86-64 passes whole in pos_l.</summary>
+    public static long Preadv(LinuxProcess p, in SyscallArgs a) => VectoredAt(p, a, write: false, flags: 0, currentAllowed: false);
+
+    public static long Pwritev(LinuxProcess p, in SyscallArgs a) => VectoredAt(p, a, write: true, flags: 0, currentAllowed: false);
+
+    /// <summary>preadv2 and pwritev2: an offset of -1 is the file's own, as readv and writev; RWF_APPEND writes at
+    /// the end, RWF_SYNC and RWF_DSYNC sync what was written; RWF_HIPRI and RWF_NOWAIT change nothing here (a
+    /// file of the root or of /tmp never waits for its disk).</summary>
+    public static long Preadv2(LinuxProcess p, in SyscallArgs a) => VectoredAt(p, a, write: false, flags: a.A5, currentAllowed: true);
+
+    public static long Pwritev2(LinuxProcess p, in SyscallArgs a) => VectoredAt(p, a, write: true, flags: a.A5, currentAllowed: true);
+
+    private static long VectoredAt(LinuxProcess p, in SyscallArgs a, bool write, ulong flags, bool currentAllowed)
+    {
+        if (p.Files.Get(a.A0) is not { } file || (write ? !file.CanWrite : !file.CanRead))
+            return -Errno.EBADF;
+        if ((flags & ~KnownRwfFlags) != 0)
+            return -Errno.EOPNOTSUPP;
+        var offset = (long)a.A3;
+        if (offset == -1 && currentAllowed)
+            return Vectored(p, a, write);
+        if (offset < 0)
+            return -Errno.EINVAL;
+        var iovecs = ImportIovecs(p, a.A1, a.A2, out var errno);
+        if (errno != 0)
+            return -errno;
+        if (write && (flags & RWF_APPEND) != 0)
+        {
+            var found = file.Stat(out var st);
+            if (found < 0)
+                return found;
+            offset = st.st_size;
+        }
+        var total = EachIovec(iovecs, (address, length, done) => write
+            ? file.WriteAt(p.User.Readable(address, length), offset + done)
+            : file.ReadAt(p.User.Writable(address, length), offset + done));
+        if (write && total > 0 && (flags & (RWF_SYNC | RWF_DSYNC)) != 0 && file.Sync(dataOnly: (flags & RWF_SYNC) == 0) is var synced and < 0)
+            return synced;
+        return total;
+    }
+
     /// <summary>readv and writev as Linux's import_iovec: the whole iovec array is copied in first (EFAULT if any of
     /// it is unreadable), an iov_len above SSIZE_MAX is EINVAL, and the lengths are cut so that they add up to at most
     /// MAX_RW_COUNT; then the buffers are transferred in order, and a bad one after some bytes moved ends the call with
@@ -142,7 +186,22 @@ internal static class FileCalls
     /// <summary>The buffers transferred in order; only the first waits (once bytes have moved, a file that runs dry or
     /// full ends the call), and a bad buffer after some bytes moved ends it with the count so far.</summary>
     internal static long TransferEach(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<Kernel.iovec> iovecs, bool write,
-        bool dontWait = false, bool noSignal = false)
+        bool dontWait = false, bool noSignal = false) =>
+        EachIovec(iovecs, (address, length, done) => (write, done) switch
+        {
+            (true, 0) => WriteWaiting(p, file, fd, p.User.Readable(address, length), dontWait, noSignal),
+            (true, _) => file.Write(p.User.Readable(address, length)),
+            (false, 0) => ReadWaiting(p, file, fd, p.User.Writable(address, length)),
+            _ => file.Read(p.User.Writable(address, length)),
+        });
+
+    /// <summary>Moves <paramref name="length"/> bytes at guest <paramref name="address"/>, <paramref name="done"/>
+    /// bytes into the call: how many moved, or a negated errno.</summary>
+    private delegate long IovecTransfer(ulong address, ulong length, long done);
+
+    /// <summary>Each buffer in turn, within MAX_RW_COUNT in all, until one moves less than its length; a bad buffer
+    /// or an error after some bytes moved ends the call with the count so far.</summary>
+    private static long EachIovec(ReadOnlySpan<Kernel.iovec> iovecs, IovecTransfer transfer)
     {
         long total = 0;
         var budget = UserMemory.MaxTransfer;
@@ -154,13 +213,7 @@ internal static class FileCalls
             long n;
             try
             {
-                n = (write, total) switch
-                {
-                    (true, 0) => WriteWaiting(p, file, fd, p.User.Readable(iov.iov_base, length), dontWait, noSignal),
-                    (true, _) => file.Write(p.User.Readable(iov.iov_base, length)),
-                    (false, 0) => ReadWaiting(p, file, fd, p.User.Writable(iov.iov_base, length)),
-                    _ => file.Read(p.User.Writable(iov.iov_base, length)),
-                };
+                n = transfer(iov.iov_base, length, total);
             }
             catch (BadAddressException) when (total > 0)
             {
@@ -671,6 +724,21 @@ internal static class FileCalls
         if (p.Files.Get(a.A0) is not { } file || !file.CanWrite)
             return -Errno.EBADF;
         return (long)a.A1 < 0 ? -Errno.EINVAL : file.Truncate((long)a.A1);
+    }
+
+    /// <summary>fallocate(fd, mode, offset, len), in vfs_fallocate's order of checks; the file decides the rest.</summary>
+    public static long Fallocate(LinuxProcess p, in SyscallArgs a)
+    {
+        var (offset, length) = ((long)a.A2, (long)a.A3);
+        if (p.Files.Get(a.A0) is not { } file)
+            return -Errno.EBADF;
+        if (offset < 0 || length <= 0)
+            return -Errno.EINVAL;
+        if (!file.CanWrite)
+            return -Errno.EBADF;
+        if (offset > long.MaxValue - length)
+            return -Errno.EFBIG;
+        return file.Allocate(AsInt(a.A1), offset, length);
     }
 
     public static long Chmod(LinuxProcess p, in SyscallArgs a) => ChangeModeAt(p, Libc.AT_FDCWD, a.A0, AsInt(a.A1));

@@ -25,6 +25,43 @@ internal static class ProcessCalls
     /// <summary>getuid, getgid and the effective ids: the program is root inside its VM (it owns nothing outside).</summary>
     public static long Zero(LinuxProcess p, in SyscallArgs a) => 0;
 
+    /// <summary>setresuid and setresgid(r, e, s): the program's identity is fixed (as setuid's): -1 or 0, the ids it
+    /// has, succeed and change nothing; any other id is EPERM.</summary>
+    public static long Setresid(LinuxProcess p, in SyscallArgs a) =>
+        (uint)a.A0 is 0 or uint.MaxValue && (uint)a.A1 is 0 or uint.MaxValue && (uint)a.A2 is 0 or uint.MaxValue ? 0 : -Errno.EPERM;
+
+    /// <summary>NGROUPS_MAX: the most supplementary groups a process has.</summary>
+    public const int MaxGroups = 65536;
+
+    /// <summary>getgroups(size, list): the groups setgroups gave; size 0 asks how many, a smaller size is EINVAL.</summary>
+    public static long Getgroups(LinuxProcess p, in SyscallArgs a)
+    {
+        var size = (int)a.A0;
+        if (size < 0)
+            return -Errno.EINVAL;
+        if (size == 0)
+            return p.Groups.Count;
+        if (size < p.Groups.Count)
+            return -Errno.EINVAL;
+        for (var i = 0; i < p.Groups.Count; i++)
+            p.User.Write(a.A1 + (ulong)i * 4, p.Groups[i]);
+        return p.Groups.Count;
+    }
+
+    /// <summary>setgroups(size, list): as root may, any ids up to NGROUPS_MAX (EINVAL past it, or for -1); they change
+    /// what getgroups answers and nothing else (the program's accesses are root's).</summary>
+    public static long Setgroups(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A0 > MaxGroups)
+            return -Errno.EINVAL;
+        var groups = a.A0 == 0 ? [] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(p.User.Readable(a.A1, a.A0 * 4)).ToArray();
+        if (groups.Contains(uint.MaxValue))
+            return -Errno.EINVAL;
+        Array.Sort(groups); // Linux keeps them sorted, and getgroups answers in that order
+        p.Groups = groups;
+        return 0;
+    }
+
     public static long Getresid(LinuxProcess p, in SyscallArgs a)
     {
         p.User.Write(a.A0, 0u);
@@ -240,8 +277,69 @@ internal static class ProcessCalls
     }
 
     /// <summary>One CPU: the mask has bit 0 only.</summary>
+    /// <summary>0 when <paramref name="pid"/> names this process or one of its threads (0: the caller), -EINVAL when it
+    /// is negative, -ESRCH otherwise: how the sched_* calls find their task.</summary>
+    private static int FindTask(LinuxProcess p, ulong pid) => (long)(int)pid switch
+    {
+        < 0 => -Errno.EINVAL,
+        0 or LinuxProcess.Pid => 0,
+        var tid => p.Threads.Find((int)tid) is null ? -Errno.ESRCH : 0,
+    };
+
+    private const int SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5, SCHED_DEADLINE = 6;
+
+    /// <summary>sched_getscheduler(pid): every thread is SCHED_OTHER (sched_setscheduler is not served).</summary>
+    public static long SchedGetscheduler(LinuxProcess p, in SyscallArgs a) => FindTask(p, a.A0) is var found and < 0 ? found : SCHED_OTHER;
+
+    /// <summary>sched_getparam(pid, param): SCHED_OTHER's priority, 0.</summary>
+    public static long SchedGetparam(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A1 == 0 || (long)(int)a.A0 < 0)
+            return -Errno.EINVAL;
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found;
+        p.User.Write(a.A1, 0);
+        return 0;
+    }
+
+    /// <summary>sched_get_priority_max and _min(policy): Linux's 1 to 99 for the real-time policies, 0 for the others,
+    /// EINVAL for an unknown one.</summary>
+    public static long SchedGetPriorityMax(LinuxProcess p, in SyscallArgs a) => PriorityRange(a.A0, max: true);
+
+    public static long SchedGetPriorityMin(LinuxProcess p, in SyscallArgs a) => PriorityRange(a.A0, max: false);
+
+    private static long PriorityRange(ulong policy, bool max) => (long)(int)policy switch
+    {
+        SCHED_FIFO or SCHED_RR => max ? 99 : 1,
+        SCHED_OTHER or SCHED_BATCH or SCHED_IDLE or SCHED_DEADLINE => 0,
+        _ => -Errno.EINVAL,
+    };
+
+    /// <summary>sched_rr_get_interval(pid, tp): the VMM's time slice, which every thread of the program gets.</summary>
+    public static long SchedRrGetInterval(LinuxProcess p, in SyscallArgs a)
+    {
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found;
+        var slice = p.Options.TimeSlice;
+        p.User.Write(a.A1, new Kernel.timespec { tv_sec = (long)slice.TotalSeconds, tv_nsec = slice.Ticks % TimeSpan.TicksPerSecond * 100 });
+        return 0;
+    }
+
+    /// <summary>sched_setaffinity(pid, len, mask): the one CPU there is must be in the mask (EINVAL otherwise, as for
+    /// a mask of no online CPU); nothing changes.</summary>
+    public static long SchedSetaffinity(LinuxProcess p, in SyscallArgs a)
+    {
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found == -Errno.EINVAL ? -Errno.ESRCH : found;
+        if (a.A1 == 0)
+            return -Errno.EINVAL;
+        return (p.User.Read<byte>(a.A2) & 1) == 0 ? -Errno.EINVAL : 0;
+    }
+
     public static long SchedGetaffinity(LinuxProcess p, in SyscallArgs a)
     {
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found == -Errno.EINVAL ? -Errno.ESRCH : found;
         if (a.A1 < 8 || (a.A1 & 7) != 0)
             return -Errno.EINVAL;
         // Linux copies only its own mask's size (8 bytes for one CPU), however large the buffer the program names.

@@ -63,6 +63,21 @@ public sealed class TmpStateTests
             WithTmp(state, new ProcessState.TmpEntry("f", ProcessState.TmpEntryKind.File, 0x1a4, []) { Modified = new() { tv_nsec = -1 } }).Serialize()));
     }
 
+    [Fact]
+    public void Supplementary_groups_are_written_and_read_back()
+    {
+        var s = ProcessState.Deserialize(State());
+        var state = new ProcessState
+        {
+            Program = s.Program, RootFingerprint = s.RootFingerprint, Cwd = s.Cwd, Umask = s.Umask, FsBase = s.FsBase, ThreadName = s.ThreadName,
+            BrkStart = s.BrkStart, BrkEnd = s.BrkEnd, Mappings = s.Mappings, Descriptions = s.Descriptions, Pipes = s.Pipes,
+            Descriptors = s.Descriptors, SignalActions = s.SignalActions, SignalMask = s.SignalMask, AlternateStack = s.AlternateStack,
+            PendingRead = s.PendingRead, Tmp = s.Tmp, Threads = s.Threads, LeaderExitStatus = s.LeaderExitStatus, Groups = [10, 13, 20],
+        };
+        Assert.Equal([10u, 13u, 20u], ProcessState.Deserialize(state.Serialize()).Groups);
+        Assert.Empty(s.Groups); // a version 1 state has none
+    }
+
     private static ProcessState WithTmp(ProcessState s, params ProcessState.TmpEntry[] tmp) => new()
     {
         Program = s.Program, RootFingerprint = s.RootFingerprint, Cwd = s.Cwd, Umask = s.Umask, FsBase = s.FsBase, ThreadName = s.ThreadName,

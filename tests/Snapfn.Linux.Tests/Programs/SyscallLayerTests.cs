@@ -47,10 +47,15 @@ public sealed class SyscallLayerTests
     public void File_nodes_owners_links_and_fifos(string linkage) => GuestProgram.RunChecks("fsnodes-" + linkage);
 
     /// <summary>Issue 24: sendfile (Python's shutil.copyfile) and copy_file_range: whole files past one call's chunk,
-    /// offsets through the pointer or the descriptor, into a pipe, and Linux's refusals.</summary>
+    /// offsets through the pointer or the descriptor, into a pipe, and Linux's refusals; splice and tee.</summary>
     [Theory]
     [MemberData(nameof(Linkages))]
     public void Sendfile_copy_file_range_splice_and_tee(string linkage) => GuestProgram.RunChecks("copies-" + linkage);
+
+    /// <summary>Issue 24: preadv, pwritev, their v2 forms and fallocate (CPython's test_posix found them ENOSYS).</summary>
+    [Theory]
+    [MemberData(nameof(Linkages))]
+    public void Positioned_vectors_and_fallocate(string linkage) => GuestProgram.RunChecks("positioned-" + linkage);
 
     /// <summary>Issue 24: pipe2, eventfd2, poll, ppoll, select, pselect6 and epoll, with readiness and timeouts.</summary>
     [Theory]

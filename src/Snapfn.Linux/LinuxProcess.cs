@@ -391,6 +391,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         }
         thread.CallDeadline = null;
         thread.CallCpuTarget = null;
+        thread.CallProgress = 0;
         Threads.Progress();
         if (_registersChanged)
             regs = _registers;
@@ -502,6 +503,7 @@ public sealed class LinuxProcess : ISyscallHandler, IDisposable
         }
         thread.CallDeadline = null;
         thread.CallCpuTarget = null;
+        thread.CallProgress = 0;
         Threads.Progress();
         SwitchTo(thread, ref regs);
         if (_registersChanged)

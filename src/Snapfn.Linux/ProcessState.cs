@@ -25,7 +25,8 @@ namespace Snapfn.Linux;
 /// and a mapping may be a MAP_SHARED one of a /tmp file (<see cref="Mapping.Shared"/>), registered again at a restore.
 /// Since version 4 a thread has its nice value (setpriority). Since version 5 a /tmp entry has the owner chown gave it
 /// and its modification time (before, entries were root's and took the time of the restore), and may be a second
-/// name of a file or a FIFO; and the process has its supplementary groups.
+/// name of a file or a FIFO; the process has its supplementary groups, and a thread what its waiting write has
+/// already written.
 /// </summary>
 public sealed class ProcessState
 {
@@ -109,7 +110,7 @@ public sealed class ProcessState
     /// </summary>
     public sealed record ThreadRecord(int Tid, bool OnCpu, ResumeKind Resume, ulong SyscallNumber, long Result, ulong FsBase, byte[] Fpu,
         Kvm.kvm_regs Registers, ulong Mask, ulong? SavedMask, Kernel.stack_t AlternateStack, ulong ClearChildTid, ulong RobustList,
-        ulong RobustListLength, long? CallDeadline, ThreadWait? Wait, int Nice = 0);
+        ulong RobustListLength, long? CallDeadline, ThreadWait? Wait, int Nice = 0, long CallProgress = 0);
 
     /// <summary>An open file description: what it is, and for a host file its path, flags and offset; for a pipe end,
     /// socket end, eventfd or epoll instance what it holds (<see cref="State"/>).</summary>
@@ -269,7 +270,7 @@ public sealed class ProcessState
             var fpu = onCpu ? [] : t.Fpu ?? [];
             return new ThreadRecord(t.Tid, onCpu, t.Resume, t.SyscallNumber, t.Result, t.FsBase, fpu, onCpu ? default : t.Registers,
                 t.Signals.Mask, t.Signals.SavedMask, t.Signals.AlternateStack, t.ClearChildTid, t.RobustList, t.RobustListLength,
-                t.CallDeadline, onCpu ? null : t.Wait, t.Nice);
+                t.CallDeadline, onCpu ? null : t.Wait, t.Nice, t.CallProgress);
         })];
     }
 
@@ -424,6 +425,7 @@ public sealed class ProcessState
         thread.RobustListLength = r.RobustListLength;
         thread.CallDeadline = r.CallDeadline;
         thread.Nice = r.Nice;
+        thread.CallProgress = r.CallProgress;
     }
 
     /// <summary>
@@ -684,7 +686,7 @@ public sealed class ProcessState
                 };
                 threads = new ThreadRecord[Count(r, MaxThreads)];
                 for (var i = 0; i < threads.Length; i++)
-                    threads[i] = ReadThread(r, first: i == 0, withNice: version >= 4);
+                    threads[i] = ReadThread(r, first: i == 0, withNice: version >= 4, withProgress: version >= 5);
                 if (threads.Select(t => t.Tid).Distinct().Count() != threads.Length)
                     throw new InvalidDataException("two threads have the same id");
             }
@@ -887,9 +889,10 @@ public sealed class ProcessState
             w.Write(wait.AlsoWakeOn);
         }
         w.Write(t.Nice);
+        w.Write(t.CallProgress);
     }
 
-    private static ThreadRecord ReadThread(BinaryReader r, bool first, bool withNice)
+    private static ThreadRecord ReadThread(BinaryReader r, bool first, bool withNice, bool withProgress)
     {
         var tid = r.ReadInt32();
         var onCpu = r.ReadBoolean();
@@ -922,8 +925,11 @@ public sealed class ProcessState
         var nice = withNice ? r.ReadInt32() : 0;
         if (nice is < GuestThread.MinNice or > GuestThread.MaxNice)
             throw new InvalidDataException("a thread's nice value is out of range");
+        var progress = withProgress ? r.ReadInt64() : 0;
+        if (progress is < 0 or > (long)UserMemory.MaxTransfer)
+            throw new InvalidDataException("a thread's progress in its call is out of range");
         return new ThreadRecord(tid, onCpu, resume, number, result, fsBase, fpu, regs, mask, hasSaved ? saved : null, stack, clearTid, robust,
-            robustLength, hasDeadline ? deadline : null, wait, nice);
+            robustLength, hasDeadline ? deadline : null, wait, nice, progress);
     }
 
     private static int Count(BinaryReader r, int max)

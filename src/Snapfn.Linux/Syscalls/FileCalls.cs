@@ -59,7 +59,10 @@ internal static class FileCalls
     internal static long WriteWaiting(LinuxProcess p, OpenFile file, int fd, ReadOnlySpan<byte> data, bool dontWait = false, bool noSignal = false)
     {
         var waits = Waits(file) && !dontWait;
-        long done = 0;
+        // With other threads a wait leaves the vCPU and the call is served again from the start, with the same data:
+        // what it wrote before is kept with the thread, and it goes on from there.
+        var thread = p.Threads.Current;
+        var done = Math.Min(thread.CallProgress, data.Length);
         while (true)
         {
             var n = file.Write(data[(int)done..]);
@@ -74,10 +77,11 @@ internal static class FileCalls
             }
             if (n != -Errno.EAGAIN || !waits)
                 return done > 0 ? done : n;
-            // With other threads the wait leaves the vCPU and the call is served again from the start: what was
-            // written is returned now (a short write, which callers retry) rather than written twice.
-            if (done > 0 && p.Threads.Multiple)
-                return done;
+            // Bytes written are progress for the others, as a completed call is: a reader waiting to be served again
+            // must look at the pipe now, or each would wait for the other.
+            if (done > thread.CallProgress)
+                p.Threads.Progress();
+            thread.CallProgress = done;
             var woken = Syscalls.Waits.Block(p, Syscalls.Waits.Forever, WaitingFor(file, fd, write: true));
             if (woken < 0)
                 return done > 0 ? done : woken;

@@ -108,6 +108,11 @@ public sealed class GuestThread
     /// <see cref="WaitKind.Retry"/>, so that a relative timeout counts from the call's first attempt.</summary>
     public long? CallDeadline { get; set; }
 
+    /// <summary>What a blocking write that waits has already written, kept while the call is served again after a
+    /// <see cref="WaitKind.Retry"/>, so that it goes on from there (Linux's write returns once all is written, or a
+    /// signal comes); cleared with <see cref="CallDeadline"/>.</summary>
+    public long CallProgress { get; set; }
+
     /// <summary>The CPU time it used up to the moment it last took the vCPU (<see cref="ThreadScheduler.CpuNanoseconds"/>).</summary>
     internal long CpuNs { get; set; }
 

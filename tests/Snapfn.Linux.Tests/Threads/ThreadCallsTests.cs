@@ -280,20 +280,26 @@ public sealed class ThreadCallsTests : IDisposable
     }
 
     [Fact]
-    public void A_write_larger_than_the_pipe_returns_what_fit_instead_of_writing_it_twice()
+    public void A_write_larger_than_the_pipe_waits_for_room_and_goes_on_where_it_stopped()
     {
+        const ulong Source = 0x10000, First = 0x40000, Rest = 0x60000, Length = 100_000; // offsets in the scratch area
         Assert.Equal(0, _h.Call(Pipe2, _h.Scratch + 0x300, 0));
         var readFd = (ulong)_h.Read<int>(_h.Scratch + 0x300);
         var writeFd = (ulong)_h.Read<int>(_h.Scratch + 0x304);
+        for (ulong i = 0; i < Length; i += 8)
+            _h.Write(_h.Scratch + Source + i, i * 0x9e3779b97f4a7c15);
         StartThread();
-        Assert.Equal(65536, _h.Call(Write, writeFd, _h.Scratch, 100_000)); // 64 KiB fit: a short write
-        Assert.True(OnMain);
-        _h.Call(Write, writeFd, _h.Scratch, 1); // full: main waits, the child runs
+        _h.Call(Write, writeFd, _h.Scratch + Source, Length); // 64 KiB fit, then main waits: the child runs
         Assert.True(OnChild);
-        Assert.Equal(65536, _h.Call(Read, readFd, _h.Scratch + 0x100000 - 0x10000 - 0x1000, 65536));
-        _h.Call(Futex, Word, FUTEX_WAIT, 0); // the child waits: main's write is served again and fits now
+        Assert.Equal(65536, _h.Call(Read, readFd, _h.Scratch + First, 65536));
+        _h.Call(Futex, Word, FUTEX_WAIT, 0); // the child waits: main's write is served again and writes the rest
         Assert.True(OnMain);
-        Assert.Equal(1UL, _h.Regs.rax);
+        Assert.Equal(Length, _h.Regs.rax); // a blocking write returns once all of it is written, as Linux's
+        Assert.Equal((long)(Length - 65536), _h.Call(Read, readFd, _h.Scratch + Rest, 65536));
+        // what the pipe carried is the data once, in order: nothing written twice, nothing skipped
+        var sent = _h.Process.User.Readable(_h.Scratch + Source, Length).ToArray();
+        Assert.Equal(sent[..65536], _h.Process.User.Readable(_h.Scratch + First, 65536).ToArray());
+        Assert.Equal(sent[65536..], _h.Process.User.Readable(_h.Scratch + Rest, Length - 65536).ToArray());
     }
 
     [Fact]

@@ -238,6 +238,13 @@ static void check_system(void)
     lt_check("sched-priority-range", rr_min == 1 && rr_max == 99 && other_max == 0, "RR %ld..%ld, OTHER max %ld", rr_min, rr_max,
              other_max);
     lt_sys_errno("sched-priority-bad-policy-einval", syscall(SYS_sched_get_priority_max, 42), EINVAL);
+    param.sched_priority = 0;
+    lt_sys_ok("sched-setscheduler-other", syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &param));
+    lt_sys_ok("sched-setparam-zero", syscall(SYS_sched_setparam, 0, &param));
+    lt_sys_errno("sched-setscheduler-negative-pid-einval", syscall(SYS_sched_setscheduler, -1, SCHED_OTHER, &param), EINVAL);
+    lt_sys_errno("sched-setscheduler-bad-policy-einval", syscall(SYS_sched_setscheduler, 0, 42, &param), EINVAL);
+    lt_sys_errno("sched-setscheduler-other-priority-einval", syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &(struct sched_param){5}), EINVAL);
+    lt_sys_errno("sched-setparam-priority-einval", syscall(SYS_sched_setparam, 0, &(struct sched_param){5}), EINVAL);
     struct timespec slice = {-1, -1};
     r = syscall(SYS_sched_rr_get_interval, 0, &slice);
     lt_check("sched-rr-get-interval", r == 0 && slice.tv_sec == 0 && slice.tv_nsec > 0, "returned %ld, %lld.%09ld", r,

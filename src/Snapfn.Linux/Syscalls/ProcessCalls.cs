@@ -302,6 +302,33 @@ internal static class ProcessCalls
         return 0;
     }
 
+    /// <summary>sched_setscheduler(pid, policy, param): every thread stays SCHED_OTHER, so asking for it (priority 0)
+    /// succeeds and changes nothing; another valid policy is EPERM (the VMM's scheduler has one), an unknown policy or
+    /// a priority outside its range EINVAL, as Linux checks them.</summary>
+    public static long SchedSetscheduler(LinuxProcess p, in SyscallArgs a)
+    {
+        const int SCHED_RESET_ON_FORK = 0x40000000;
+        var policy = (int)a.A1 & ~SCHED_RESET_ON_FORK;
+        if (a.A2 == 0 || (int)a.A0 < 0 || PriorityRange((ulong)policy, max: false) < 0)
+            return -Errno.EINVAL;
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found;
+        var priority = p.User.Read<int>(a.A2);
+        if (priority < PriorityRange((ulong)policy, max: false) || priority > PriorityRange((ulong)policy, max: true))
+            return -Errno.EINVAL;
+        return policy == SCHED_OTHER ? 0 : -Errno.EPERM;
+    }
+
+    /// <summary>sched_setparam(pid, param): SCHED_OTHER's only priority, 0, succeeds; any other is EINVAL.</summary>
+    public static long SchedSetparam(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.A1 == 0 || (int)a.A0 < 0)
+            return -Errno.EINVAL;
+        if (FindTask(p, a.A0) is var found and < 0)
+            return found;
+        return p.User.Read<int>(a.A1) == 0 ? 0 : -Errno.EINVAL;
+    }
+
     /// <summary>sched_get_priority_max and _min(policy): Linux's 1 to 99 for the real-time policies, 0 for the others,
     /// EINVAL for an unknown one.</summary>
     public static long SchedGetPriorityMax(LinuxProcess p, in SyscallArgs a) => PriorityRange(a.A0, max: true);

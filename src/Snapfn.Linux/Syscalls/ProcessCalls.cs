@@ -276,7 +276,6 @@ internal static class ProcessCalls
         }
     }
 
-    /// <summary>One CPU: the mask has bit 0 only.</summary>
     /// <summary>0 when <paramref name="pid"/> names this process or one of its threads (0: the caller), -EINVAL when it
     /// is negative, -ESRCH otherwise: how the sched_* calls find their task.</summary>
     private static int FindTask(LinuxProcess p, ulong pid) => (long)(int)pid switch
@@ -288,13 +287,13 @@ internal static class ProcessCalls
 
     private const int SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5, SCHED_DEADLINE = 6;
 
-    /// <summary>sched_getscheduler(pid): every thread is SCHED_OTHER (sched_setscheduler is not served).</summary>
+    /// <summary>sched_getscheduler(pid): every thread is SCHED_OTHER (sched_setscheduler keeps it so).</summary>
     public static long SchedGetscheduler(LinuxProcess p, in SyscallArgs a) => FindTask(p, a.A0) is var found and < 0 ? found : SCHED_OTHER;
 
     /// <summary>sched_getparam(pid, param): SCHED_OTHER's priority, 0.</summary>
     public static long SchedGetparam(LinuxProcess p, in SyscallArgs a)
     {
-        if (a.A1 == 0 || (long)(int)a.A0 < 0)
+        if (a.A1 == 0)
             return -Errno.EINVAL;
         if (FindTask(p, a.A0) is var found and < 0)
             return found;
@@ -308,13 +307,14 @@ internal static class ProcessCalls
     public static long SchedSetscheduler(LinuxProcess p, in SyscallArgs a)
     {
         const int SCHED_RESET_ON_FORK = 0x40000000;
-        var policy = (int)a.A1 & ~SCHED_RESET_ON_FORK;
-        if (a.A2 == 0 || (int)a.A0 < 0 || PriorityRange((ulong)policy, max: false) < 0)
+        if (a.A2 == 0)
             return -Errno.EINVAL;
         if (FindTask(p, a.A0) is var found and < 0)
             return found;
+        var policy = (ulong)((int)a.A1 & ~SCHED_RESET_ON_FORK);
         var priority = p.User.Read<int>(a.A2);
-        if (priority < PriorityRange((ulong)policy, max: false) || priority > PriorityRange((ulong)policy, max: true))
+        var lowest = PriorityRange(policy, max: false);
+        if (lowest < 0 || priority < lowest || priority > PriorityRange(policy, max: true))
             return -Errno.EINVAL;
         return policy == SCHED_OTHER ? 0 : -Errno.EPERM;
     }
@@ -322,7 +322,7 @@ internal static class ProcessCalls
     /// <summary>sched_setparam(pid, param): SCHED_OTHER's only priority, 0, succeeds; any other is EINVAL.</summary>
     public static long SchedSetparam(LinuxProcess p, in SyscallArgs a)
     {
-        if (a.A1 == 0 || (int)a.A0 < 0)
+        if (a.A1 == 0)
             return -Errno.EINVAL;
         if (FindTask(p, a.A0) is var found and < 0)
             return found;
@@ -363,6 +363,7 @@ internal static class ProcessCalls
         return (p.User.Read<byte>(a.A2) & 1) == 0 ? -Errno.EINVAL : 0;
     }
 
+    /// <summary>One CPU: the mask has bit 0 only.</summary>
     public static long SchedGetaffinity(LinuxProcess p, in SyscallArgs a)
     {
         if (FindTask(p, a.A0) is var found and < 0)

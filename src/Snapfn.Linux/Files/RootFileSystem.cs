@@ -305,23 +305,20 @@ public sealed unsafe class RootFileSystem : IDisposable
     {
         if (IsSynthetic(path))
             return Stat(path, followSymlinks, out _) is < 0 and var missing ? missing : -Errno.EROFS;
-        var found = Stat(path, followSymlinks, out _);
-        if (found < 0)
-            return found;
         if (Resolved(path, followSymlinks) is not { } resolved)
             return -Errno.ELOOP;
+        // Found as stat finds it (the same lookup), before the mount is asked for write access, as Linux's order is.
         var (mount, relative) = Find(resolved);
-        if (mount.Space is not { } space)
-            return -Errno.EROFS;
         using var fd = OpenAt(mount, relative, Libc.O_PATH | Libc.O_CLOEXEC | (followSymlinks ? 0 : Libc.O_NOFOLLOW), 0, out var errno);
         if (fd is null)
-            return -errno;
-        // the inode just opened, which the stat above may not be if the name changed between: its own stat counts
-        Kernel.stat now;
-        if (Libc.fstat(fd, (Libc.stat_buf*)&now) < 0)
+            return errno == Errno.ENOENT && HoldsAMountPoint(path) ? -Errno.EROFS : -errno;
+        if (mount.Space is not { } space)
+            return -Errno.EROFS;
+        Kernel.stat st;
+        if (Libc.fstat(fd, (Libc.stat_buf*)&st) < 0)
             return -Marshal.GetLastPInvokeError();
-        Ownership.ToGuest(ref now, fd, space);
-        return Ownership.Change(space, fd, now, uid, gid);
+        Ownership.ToGuest(ref st, fd, space);
+        return Ownership.Change(space, fd, st, uid, gid);
     }
 
     /// <summary>utimensat of <paramref name="path"/>: <paramref name="times"/> holds atime and mtime (UTIME_NOW and

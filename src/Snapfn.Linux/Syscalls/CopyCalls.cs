@@ -32,14 +32,22 @@ internal static class CopyCalls
         // Linux's do_splice_direct refuses an O_APPEND output: it writes at a position of its own.
         if ((output.StatusFlags & Libc.O_APPEND) != 0)
             return -Errno.EINVAL;
-        var start = ReadOffset(p, a.A2, input, negative: Errno.EINVAL);
+        return FromFile(p, input, a.A2, output, (int)a.A0, a.A3, dontWait: false);
+    }
+
+    /// <summary>A chunk of the regular file <paramref name="input"/>, at the loff_t <paramref name="offsetPointer"/>
+    /// names (or its own offset when null), written to <paramref name="output"/> as a write does (waiting for room
+    /// unless <paramref name="dontWait"/>); the offset moves past what reached the output (sendfile, and splice into a
+    /// pipe).</summary>
+    private static long FromFile(LinuxProcess p, OpenFile input, ulong offsetPointer, OpenFile output, int outFd, ulong count, bool dontWait)
+    {
+        var start = ReadOffset(p, offsetPointer, input, negative: Errno.EINVAL);
         if (start < 0)
             return start;
-        var outFd = (int)a.A0;
         // The input moves only by what reached the output: a write that waits leaves the vCPU and the call is served
         // again from the start, which must then read the same bytes.
-        var written = CopyChunk(input, start, a.A3, data => FileCalls.WriteWaiting(p, output, outFd, data));
-        return written <= 0 ? written : Advance(p, a.A2, input, start, written);
+        var written = CopyChunk(input, start, count, data => FileCalls.WriteWaiting(p, output, outFd, data, dontWait));
+        return written <= 0 ? written : Advance(p, offsetPointer, input, start, written);
     }
 
     /// <summary>copy_file_range(fd_in, loff_t *off_in, fd_out, loff_t *off_out, len, flags): between two regular
@@ -105,15 +113,7 @@ internal static class CopyCalls
         var nonblocking = (a.A5 & SPLICE_F_NONBLOCK) != 0;
         var (inFd, outFd) = ((int)a.A0, (int)a.A2);
         if (inPipe is null)
-        {
-            if (!IsRegular(input))
-                return -Errno.EINVAL;
-            var start = ReadOffset(p, a.A1, input, negative: Errno.EINVAL);
-            if (start < 0)
-                return start;
-            var written = CopyChunk(input, start, a.A4, data => FileCalls.WriteWaiting(p, output, outFd, data, dontWait: nonblocking));
-            return written <= 0 ? written : Advance(p, a.A1, input, start, written);
-        }
+            return IsRegular(input) ? FromFile(p, input, a.A1, output, outFd, a.A4, dontWait: nonblocking) : -Errno.EINVAL;
         var offsetPointer = a.A3;
         if (offsetPointer != 0 && !IsRegular(output))
             return -Errno.ESPIPE;

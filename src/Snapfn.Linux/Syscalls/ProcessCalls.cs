@@ -276,11 +276,12 @@ internal static class ProcessCalls
         }
     }
 
-    /// <summary>0 when <paramref name="pid"/> names this process or one of its threads (0: the caller), -EINVAL when it
-    /// is negative, -ESRCH otherwise: how the sched_* calls find their task.</summary>
-    private static int FindTask(LinuxProcess p, ulong pid) => (long)(int)pid switch
+    /// <summary>0 when <paramref name="pid"/> names this process or one of its threads (0: the caller), the negated
+    /// <paramref name="negative"/> when it is negative (EINVAL for most, ESRCH for the affinity calls, as Linux), -ESRCH
+    /// otherwise: how the sched_* calls find their task.</summary>
+    private static int FindTask(LinuxProcess p, ulong pid, int negative = Errno.EINVAL) => (long)(int)pid switch
     {
-        < 0 => -Errno.EINVAL,
+        < 0 => -negative,
         0 or LinuxProcess.Pid => 0,
         var tid => p.Threads.Find((int)tid) is null ? -Errno.ESRCH : 0,
     };
@@ -356,8 +357,8 @@ internal static class ProcessCalls
     /// a mask of no online CPU); nothing changes.</summary>
     public static long SchedSetaffinity(LinuxProcess p, in SyscallArgs a)
     {
-        if (FindTask(p, a.A0) is var found and < 0)
-            return found == -Errno.EINVAL ? -Errno.ESRCH : found;
+        if (FindTask(p, a.A0, negative: Errno.ESRCH) is var found and < 0)
+            return found;
         if (a.A1 == 0)
             return -Errno.EINVAL;
         return (p.User.Read<byte>(a.A2) & 1) == 0 ? -Errno.EINVAL : 0;
@@ -366,8 +367,8 @@ internal static class ProcessCalls
     /// <summary>One CPU: the mask has bit 0 only.</summary>
     public static long SchedGetaffinity(LinuxProcess p, in SyscallArgs a)
     {
-        if (FindTask(p, a.A0) is var found and < 0)
-            return found == -Errno.EINVAL ? -Errno.ESRCH : found;
+        if (FindTask(p, a.A0, negative: Errno.ESRCH) is var found and < 0)
+            return found;
         if (a.A1 < 8 || (a.A1 & 7) != 0)
             return -Errno.EINVAL;
         // Linux copies only its own mask's size (8 bytes for one CPU), however large the buffer the program names.

@@ -97,8 +97,17 @@ static void fallocate_checks(void)
              "size %lld", (long long)st.st_size);
     lt_sys_errno("fallocate-punch-without-keep-size", syscall(SYS_fallocate, fd, FALLOC_FL_PUNCH_HOLE, 0, 4096), EOPNOTSUPP);
     struct statfs fs;
-    if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) /* the VM's /tmp; a host's ext4 takes these */
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) { /* the VM's /tmp; a host's ext4 takes these */
         lt_sys_errno("fallocate-collapse-tmpfs-eopnotsupp", syscall(SYS_fallocate, fd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096), EOPNOTSUPP);
+        /* past the /tmp quota: refused before the host allocates anything, and the file is as it was */
+        struct stat before, after;
+        fstat(fd, &before);
+        lt_sys_errno("fallocate-past-quota-enospc", syscall(SYS_fallocate, fd, 0, 0, 1LL << 40), ENOSPC);
+        fstat(fd, &after);
+        lt_check("fallocate-past-quota-unchanged", after.st_size == before.st_size && after.st_blocks == before.st_blocks,
+                 "size %lld -> %lld, blocks %lld -> %lld", (long long)before.st_size, (long long)after.st_size,
+                 (long long)before.st_blocks, (long long)after.st_blocks);
+    }
     lt_sys_errno("fallocate-zero-length-einval", syscall(SYS_fallocate, fd, 0, 0, 0), EINVAL);
     lt_sys_errno("fallocate-negative-offset-einval", syscall(SYS_fallocate, fd, 0, (long)-1, 10L), EINVAL);
     lt_sys_errno("fallocate-overflow-efbig", syscall(SYS_fallocate, fd, 0, 0x7fffffffffffff00LL, 0x1000), EFBIG);
